@@ -1,0 +1,9 @@
+//! The hall's rules as plain functions of (state, command, now, calendar): no I/O, no clock reads,
+//! no async (ARCHITECTURE principle 1).
+
+pub mod access;
+pub mod catalogue;
+pub mod error;
+
+pub use access::{Actor, Role};
+pub use error::{Error, FieldError, Kind, Problems, Result};

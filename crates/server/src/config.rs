@@ -1,0 +1,97 @@
+//! Configuration: flags, then `YICHUANG_*` environment variables, then an optional TOML file,
+//! then defaults (main.rs merges them in that order). Secrets are kept out of `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+#[derive(Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub dev_clock: bool,
+    /// Load the demo data set into an empty database at start.
+    pub demo: bool,
+    /// `YICHUANG_ADMIN_PASSWORD`: the `admin` account exists with this password.
+    pub admin_password: Option<String>,
+    /// How often the timer worker looks for due timers.
+    pub worker_interval_ms: u64,
+    /// The name this instance signs fired timers with.
+    pub instance: String,
+    /// Sessions expire after this many hours without use.
+    pub session_hours: i64,
+    /// Whether to run the background workers (tests of pure HTTP may turn them off).
+    pub workers: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: "127.0.0.1:8080".parse().expect("valid default address"),
+            database_url: "sqlite://yichuang.db".into(),
+            dev_clock: false,
+            demo: false,
+            admin_password: None,
+            worker_interval_ms: 1000,
+            instance: default_instance(),
+            session_hours: 12,
+            workers: true,
+        }
+    }
+}
+
+fn default_instance() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "yichuang".into());
+    format!("{host}-{}", std::process::id())
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("dev_clock", &self.dev_clock)
+            .field("demo", &self.demo)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "******"),
+            )
+            .field("worker_interval_ms", &self.worker_interval_ms)
+            .field("instance", &self.instance)
+            .field("session_hours", &self.session_hours)
+            .finish()
+    }
+}
+
+/// Hides a password in a database URL (`postgres://user:secret@host` → `postgres://user:***@host`).
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((cred, host)) = rest.split_once('@') {
+            if let Some((user, _)) = cred.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_string()
+}
+
+/// The optional TOML file (`--config PATH` or `YICHUANG_CONFIG`). Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub addr: Option<SocketAddr>,
+    pub database: Option<String>,
+    pub dev_clock: Option<bool>,
+    pub worker_interval_ms: Option<u64>,
+    pub instance: Option<String>,
+    pub session_hours: Option<i64>,
+}
+
+impl FileConfig {
+    pub fn load(path: &std::path::Path) -> Result<FileConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("无法读取配置文件 {}：{e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("配置文件 {} 有误：{e}", path.display()))
+    }
+}

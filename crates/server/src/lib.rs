@@ -1,0 +1,160 @@
+//! The yichuang server: the HTTP API, pages, authentication and background workers.
+
+pub mod accounts;
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod pages;
+pub mod state;
+pub mod worker;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use yichuang_domain::{Error, Result};
+use yichuang_store::Db;
+
+pub use clock::Clock;
+pub use config::Config;
+pub use state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application: API, pages and assets, with request ids on every log line.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .route("/static/{name}", axum::routing::get(assets::serve))
+        .route("/favicon.ico", axum::routing::get(assets::favicon))
+        .merge(api::routes())
+        .fallback(pages::not_found)
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+        .with_state(state)
+}
+
+/// Connects, migrates and prepares the database (admin account, shipped calendar, demo data).
+pub async fn prepare(config: &Config) -> Result<Db> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    worker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes in-flight requests, stops the worker.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(w) = self.worker.take() {
+            w.abort();
+        }
+        let _ = (&mut self.server).await;
+    }
+
+    /// Waits until the server stops (on Ctrl-C / SIGTERM when started by the binary).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.server).await;
+        if let Some(w) = self.worker.take() {
+            w.abort();
+        }
+    }
+}
+
+/// Prepares the database and serves on `config.addr` (port 0 picks a free port).
+pub async fn start(config: Config) -> Result<Running> {
+    let db = prepare(&config).await?;
+    let clock = if config.dev_clock {
+        tracing::warn!(
+            "--dev-clock is on: PUT /api/v1/dev/clock can move the server's clock; never use this in production"
+        );
+        Clock::dev()
+    } else {
+        Clock::system()
+    };
+    let state = AppState {
+        db,
+        clock,
+        config: Arc::new(config),
+    };
+    let listener = tokio::net::TcpListener::bind(state.config.addr)
+        .await
+        .map_err(|e| {
+            Error::new(
+                yichuang_domain::Kind::Unavailable,
+                "bind_failed",
+                format!("无法监听地址 {}：{e}", state.config.addr),
+            )
+        })?;
+    let addr = listener.local_addr().map_err(Error::internal)?;
+    let app = router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = rx => {}
+                    _ = shutdown_signal() => {}
+                }
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    let worker = state.config.workers.then(|| worker::spawn(state.clone()));
+    Ok(Running {
+        addr,
+        state,
+        shutdown: Some(tx),
+        server,
+        worker,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

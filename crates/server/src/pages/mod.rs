@@ -1,0 +1,125 @@
+//! Server-rendered pages: one zh-CN layout, navigation by role, usable on a phone.
+
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use yichuang_domain::{Actor, Role};
+
+use crate::auth::MaybeActor;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(home))
+}
+
+/// One link of the navigation bar.
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+}
+
+/// What the layout needs on every page.
+pub struct Layout {
+    pub title: String,
+    pub actor: Option<Actor>,
+    pub nav: Vec<NavLink>,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>, actor: Option<Actor>) -> Self {
+        let nav = nav_for(actor.as_ref().map(|a| a.role));
+        Layout {
+            title: title.into(),
+            actor,
+            nav,
+        }
+    }
+}
+
+/// The navigation a role sees: the public pages for everyone, then the work of the role.
+pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
+    let mut v = vec![
+        NavLink {
+            href: "/",
+            label: "首页",
+        },
+        NavLink {
+            href: "/catalogue",
+            label: "办事指南",
+        },
+    ];
+    match role {
+        None => {}
+        Some(Role::Admin) => {
+            v.push(NavLink {
+                href: "/admin/catalogue",
+                label: "事项管理",
+            });
+            v.push(NavLink {
+                href: "/admin/calendar",
+                label: "工作日历",
+            });
+            v.push(NavLink {
+                href: "/admin/accounts",
+                label: "账号管理",
+            });
+        }
+        Some(Role::HallManager) => {
+            v.push(NavLink {
+                href: "/admin/calendar",
+                label: "工作日历",
+            });
+        }
+        Some(_) => {}
+    }
+    if role.is_some() {
+        v.push(NavLink {
+            href: "/account",
+            label: "我的账号",
+        });
+    }
+    v
+}
+
+/// Renders a template into a page, or a plain 500 page if the template fails.
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<h1>页面出错了，请稍后重试</h1>".to_string()),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+}
+
+async fn home(MaybeActor(actor): MaybeActor) -> Response {
+    render(&HomePage {
+        layout: Layout::new("一窗 · 政务服务中心", actor),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage {
+    layout: Layout,
+}
+
+pub async fn not_found(MaybeActor(actor): MaybeActor) -> Response {
+    let mut r = render(&NotFoundPage {
+        layout: Layout::new("页面不存在", actor),
+    });
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}

@@ -1,0 +1,21 @@
+use std::sync::Arc;
+
+use yichuang_store::Db;
+
+use crate::clock::Clock;
+use crate::config::Config;
+
+/// What every handler shares. Nothing here is the only copy of anything that matters: the
+/// database holds the state, so any number of instances can serve the same hall.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Clock,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

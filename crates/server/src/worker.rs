@@ -1,0 +1,70 @@
+//! Background work: the timer worker. Every instance runs it; the database decides who fires
+//! what (see `yichuang_store::timers`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use yichuang_domain::Result;
+use yichuang_store::Tx;
+use yichuang_store::timers::{Timer, TimerHandler};
+
+use crate::state::AppState;
+
+/// Dispatches a due timer to the area that owns its kind.
+pub struct Dispatch {
+    pub state: AppState,
+}
+
+impl TimerHandler for Dispatch {
+    async fn handle(&self, tx: &mut Tx, timer: &Timer, now: DateTime<Utc>) -> Result<()> {
+        match timer.kind.as_str() {
+            // Areas register their kinds here as they are built.
+            other => {
+                // An unknown kind is recorded and dropped rather than retried for ever.
+                tracing::warn!(kind = other, id = timer.id, "timer of unknown kind");
+                yichuang_store::events::append(
+                    tx,
+                    now,
+                    yichuang_store::events::NewEvent {
+                        actor: "system:timer",
+                        kind: "timer_unknown_kind",
+                        subject_type: "timer",
+                        subject_id: &timer.id.to_string(),
+                        payload: serde_json::json!({"kind": other, "subject": timer.subject}),
+                    },
+                )
+                .await?;
+                let _ = &self.state;
+                Ok(())
+            }
+        }
+    }
+}
+
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let interval = Duration::from_millis(state.config.worker_interval_ms.max(50));
+        let dispatch = Dispatch {
+            state: state.clone(),
+        };
+        loop {
+            let now = state.now();
+            match yichuang_store::timers::fire_due(
+                &state.db,
+                now,
+                &state.config.instance,
+                &dispatch,
+                100,
+            )
+            .await
+            {
+                Ok(0) => tokio::time::sleep(interval).await,
+                Ok(_) => {} // more may be due: look again at once
+                Err(e) => {
+                    tracing::error!(error = %e, detail = ?e.detail, "timer worker");
+                    tokio::time::sleep(interval).await;
+                }
+            }
+        }
+    })
+}

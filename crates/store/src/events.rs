@@ -1,0 +1,85 @@
+//! The append-only event log (ARCHITECTURE principle 2): every state change writes its event in
+//! the same transaction. The tables carry triggers that refuse UPDATE and DELETE.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use yichuang_domain::Result;
+
+use crate::db::{db_err, from_micros, micros};
+use crate::{Db, Tx, db_run, tx_run};
+
+/// What happened, to what, by whom. `payload` holds the details (before/after where a record
+/// changed); personal data in it is masked by the caller (R-PII).
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub actor: &'a str,
+    pub kind: &'a str,
+    pub subject_type: &'a str,
+    pub subject_id: &'a str,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    #[serde(skip)]
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub payload: String,
+}
+
+impl EventRow {
+    pub fn at(&self) -> DateTime<Utc> {
+        from_micros(self.at)
+    }
+}
+
+pub async fn append(tx: &mut Tx, at: DateTime<Utc>, e: NewEvent<'_>) -> Result<i64> {
+    let payload = e.payload.to_string();
+    let id: i64 = tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+    )
+    .bind(micros(at))
+    .bind(e.actor)
+    .bind(e.kind)
+    .bind(e.subject_type)
+    .bind(e.subject_id)
+    .bind(payload)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)?
+    });
+    Ok(id)
+}
+
+/// The events of one subject, oldest first (a timeline).
+pub async fn for_subject(db: &Db, subject_type: &str, subject_id: &str) -> Result<Vec<EventRow>> {
+    db_run!(db, |c| {
+        sqlx::query_as::<_, EventRow>(
+        "SELECT id, at, actor, kind, subject_type, subject_id, payload FROM events WHERE subject_type = $1 AND subject_id = $2 ORDER BY id"
+    )
+    .bind(subject_type)
+    .bind(subject_id)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+/// Events after `after_id`, oldest first, at most `limit`: for feeds that resume.
+pub async fn since(db: &Db, after_id: i64, limit: i64) -> Result<Vec<EventRow>> {
+    db_run!(db, |c| {
+        sqlx::query_as::<_, EventRow>(
+        "SELECT id, at, actor, kind, subject_type, subject_id, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2"
+    )
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)
+    })
+}

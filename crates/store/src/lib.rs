@@ -1,0 +1,14 @@
+//! One schema on SQLite and PostgreSQL: migrations, repositories, the append-only event log and
+//! durable timers. Repositories take a [`Tx`] for writes (so a change and its event commit
+//! together) and a [`Db`] for reads.
+
+pub mod db;
+pub mod events;
+pub mod settings;
+pub mod testing;
+pub mod timers;
+
+pub use db::{Backend, Db, Tx, db_err, from_micros, micros};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,40 @@
+//! Settings: the practice rules (RULES.md marks them "practice") are settings with defaults,
+//! not constants. Stored as JSON values under a dotted key, e.g. `case.deemed_confirm_minutes`.
+
+use chrono::{DateTime, Utc};
+use yichuang_domain::Result;
+
+use crate::db::{db_err, micros};
+use crate::{Db, Tx, db_run, tx_run};
+
+pub async fn get(db: &Db, key: &str) -> Result<Option<serde_json::Value>> {
+    let v: Option<String> = db_run!(db, |c| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?);
+    Ok(v.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+pub async fn put(
+    tx: &mut Tx,
+    key: &str,
+    value: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let v = value.to_string();
+    tx_run!(tx, |c| sqlx::query(
+        "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+    )
+    .bind(key)
+    .bind(v)
+    .bind(micros(now))
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! Store tests, each on SQLite and (when configured) a fresh PostgreSQL database.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{Duration, TimeZone, Utc};
+use yichuang_domain::{Error, Result};
+
+use crate::events::{self, NewEvent};
+use crate::timers::{self, Timer, TimerHandler};
+use crate::{Tx, testing, tx_run};
+
+#[test]
+fn both_backends_have_the_same_migration_versions() {
+    let (sqlite, postgres) = crate::db::migration_versions();
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite, postgres,
+        "every migration needs a SQLite and a PostgreSQL version with the same number"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_database_scheme_is_a_clear_error() {
+    let e = crate::Db::connect("mysql://localhost/x").await.unwrap_err();
+    assert_eq!(e.code, "invalid_database_url");
+    assert!(e.title.contains("sqlite://"));
+}
+
+#[tokio::test]
+async fn events_are_appended_and_can_never_be_changed_or_deleted() {
+    for db in testing::fresh_dbs().await {
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let id = events::append(
+            &mut tx,
+            now,
+            NewEvent {
+                actor: "admin:admin",
+                kind: "item_created",
+                subject_type: "item",
+                subject_id: "X1",
+                payload: serde_json::json!({"a": 1}),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let rows = events::for_subject(&db, "item", "X1").await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].id, id);
+        assert_eq!(rows[0].at(), now);
+
+        let mut tx = db.begin().await.unwrap();
+        let upd = tx_run!(&mut tx, |c| sqlx::query("UPDATE events SET actor = 'x'")
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()));
+        assert!(
+            upd.is_err(),
+            "UPDATE on events must fail on {:?}",
+            db.backend()
+        );
+        drop(tx);
+        let mut tx = db.begin().await.unwrap();
+        let del = tx_run!(&mut tx, |c| sqlx::query("DELETE FROM events")
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()));
+        assert!(
+            del.is_err(),
+            "DELETE on events must fail on {:?}",
+            db.backend()
+        );
+        drop(tx);
+        assert_eq!(
+            events::for_subject(&db, "item", "X1").await.unwrap().len(),
+            1
+        );
+    }
+}
+
+/// Counts firings and writes an event for each, in the firing transaction.
+struct Counting {
+    fired: Arc<AtomicUsize>,
+    fail_kind: Option<&'static str>,
+}
+
+impl TimerHandler for Counting {
+    async fn handle(&self, tx: &mut Tx, timer: &Timer, now: chrono::DateTime<Utc>) -> Result<()> {
+        if Some(timer.kind.as_str()) == self.fail_kind {
+            return Err(Error::internal("handler refused"));
+        }
+        events::append(
+            tx,
+            now,
+            NewEvent {
+                actor: "system:timer",
+                kind: "fired",
+                subject_type: "timer",
+                subject_id: &timer.id.to_string(),
+                payload: serde_json::json!({}),
+            },
+        )
+        .await?;
+        // Yield so concurrent workers really interleave.
+        tokio::task::yield_now().await;
+        self.fired.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn due_timers_fire_exactly_once_with_two_workers_racing() {
+    for db in testing::fresh_dbs().await {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let mut tx = db.begin().await.unwrap();
+        for i in 0..60 {
+            timers::schedule(
+                &mut tx,
+                "test",
+                &format!("s{i}"),
+                t0 + Duration::seconds(i % 7),
+                serde_json::json!({}),
+                t0,
+            )
+            .await
+            .unwrap();
+        }
+        // Not yet due: must not fire.
+        timers::schedule(
+            &mut tx,
+            "test",
+            "later",
+            t0 + Duration::hours(1),
+            serde_json::json!({}),
+            t0,
+        )
+        .await
+        .unwrap();
+        // Cancelled: must not fire.
+        timers::schedule(&mut tx, "test", "gone", t0, serde_json::json!({}), t0)
+            .await
+            .unwrap();
+        timers::cancel(&mut tx, "test", "gone", t0).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let fired = Arc::new(AtomicUsize::new(0));
+        let now = t0 + Duration::minutes(1);
+        let (a, b) =
+            {
+                let (db1, db2) = (db.clone(), db.clone());
+                let h1 = Counting {
+                    fired: fired.clone(),
+                    fail_kind: None,
+                };
+                let h2 = Counting {
+                    fired: fired.clone(),
+                    fail_kind: None,
+                };
+                let w1 = tokio::spawn(async move {
+                    timers::fire_due(&db1, now, "w1", &h1, 1000).await.unwrap()
+                });
+                let w2 = tokio::spawn(async move {
+                    timers::fire_due(&db2, now, "w2", &h2, 1000).await.unwrap()
+                });
+                (w1.await.unwrap(), w2.await.unwrap())
+            };
+        assert_eq!(a + b, 60, "{:?}", db.backend());
+        assert_eq!(fired.load(Ordering::SeqCst), 60);
+        // One event per timer: none fired twice.
+        let evs = events::since(&db, 0, 10_000).await.unwrap();
+        let mut subjects: Vec<_> = evs
+            .iter()
+            .filter(|e| e.kind == "fired")
+            .map(|e| e.subject_id.clone())
+            .collect();
+        subjects.sort();
+        subjects.dedup();
+        assert_eq!(subjects.len(), 60);
+        // A second pass finds nothing left.
+        let h = Counting {
+            fired: fired.clone(),
+            fail_kind: None,
+        };
+        assert_eq!(timers::fire_due(&db, now, "w1", &h, 1000).await.unwrap(), 0);
+        assert_eq!(
+            timers::due_count(&db, t0 + Duration::hours(2))
+                .await
+                .unwrap(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_timer_is_retried_later_and_leaves_no_half_effect() {
+    for db in testing::fresh_dbs().await {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let mut tx = db.begin().await.unwrap();
+        timers::schedule(&mut tx, "bad", "x", t0, serde_json::json!({}), t0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let h = Counting {
+            fired: fired.clone(),
+            fail_kind: Some("bad"),
+        };
+        assert_eq!(timers::fire_due(&db, t0, "w", &h, 10).await.unwrap(), 0);
+        // Backed off: not due at the same instant, due again later.
+        assert_eq!(timers::due_count(&db, t0).await.unwrap(), 0);
+        assert_eq!(
+            timers::due_count(&db, t0 + Duration::seconds(5))
+                .await
+                .unwrap(),
+            1
+        );
+        let ok = Counting {
+            fired: fired.clone(),
+            fail_kind: None,
+        };
+        assert_eq!(
+            timers::fire_due(&db, t0 + Duration::seconds(5), "w", &ok, 10)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[tokio::test]
+async fn settings_are_stored_and_replaced() {
+    for db in testing::fresh_dbs().await {
+        let now = Utc::now();
+        let mut tx = db.begin().await.unwrap();
+        crate::settings::put(&mut tx, "a.b", &serde_json::json!(5), now)
+            .await
+            .unwrap();
+        crate::settings::put(&mut tx, "a.b", &serde_json::json!(7), now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            crate::settings::get(&db, "a.b").await.unwrap(),
+            Some(serde_json::json!(7))
+        );
+        assert_eq!(crate::settings::get(&db, "nope").await.unwrap(), None);
+    }
+}

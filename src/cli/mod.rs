@@ -1,0 +1,4 @@
+//! The command-line subcommands other than serving.
+
+pub mod admin;
+pub mod calendar;

@@ -1,0 +1,168 @@
+//! `yichuang`: one binary for the whole platform (API-V1 "Starting the binary").
+
+mod cli;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use yichuang_server::Config;
+use yichuang_server::config::FileConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "yichuang",
+    version,
+    about = "一窗 · 政务服务中心平台 (Yichuang government service centre platform)"
+)]
+struct Cli {
+    /// Optional TOML configuration file (flags and YICHUANG_* variables take precedence).
+    #[arg(long, global = true, env = "YICHUANG_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the API and pages.
+    Serve(ServeArgs),
+    /// Serve, loading the demo data set first if the database is empty.
+    Demo(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate(DbArgs),
+    /// The working-day calendar (R-WORKDAY, R-CALENDAR, R-FIRST-DAY).
+    Calendar(cli::calendar::CalendarArgs),
+    /// Staff accounts: create, reset a password, list.
+    Admin(cli::admin::AdminArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct DbArgs {
+    /// sqlite://PATH (default sqlite://yichuang.db) or postgres://…
+    #[arg(long = "database", env = "YICHUANG_DATABASE_URL")]
+    pub database: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "YICHUANG_ADDR")]
+    addr: Option<SocketAddr>,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Allow PUT /api/v1/dev/clock (tests and demos only; never in production).
+    #[arg(long, env = "YICHUANG_DEV_CLOCK")]
+    dev_clock: bool,
+}
+
+/// Flags and environment first, then the file, then defaults.
+pub fn resolve_config(
+    file: Option<&PathBuf>,
+    addr: Option<SocketAddr>,
+    db: &DbArgs,
+    dev_clock: bool,
+) -> Result<Config, String> {
+    let f = match file {
+        Some(p) => FileConfig::load(p)?,
+        None => FileConfig::default(),
+    };
+    let mut c = Config::default();
+    if let Some(a) = addr.or(f.addr) {
+        c.addr = a;
+    }
+    if let Some(d) = db.database.clone().or(f.database) {
+        c.database_url = d;
+    }
+    c.dev_clock = dev_clock || f.dev_clock.unwrap_or(false);
+    if let Some(v) = f.worker_interval_ms {
+        c.worker_interval_ms = v;
+    }
+    if let Some(v) = f.instance {
+        c.instance = v;
+    }
+    if let Some(v) = f.session_hours {
+        c.session_hours = v;
+    }
+    c.admin_password = std::env::var("YICHUANG_ADMIN_PASSWORD")
+        .ok()
+        .filter(|s| !s.is_empty());
+    Ok(c)
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("YICHUANG_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("无法启动运行时：{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    match cli.cmd {
+        Cmd::Serve(a) => serve(cli.config.as_ref(), a, false).await,
+        Cmd::Demo(a) => serve(cli.config.as_ref(), a, true).await,
+        Cmd::Migrate(db) => {
+            init_logging();
+            let config = match resolve_config(cli.config.as_ref(), None, &db, false) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            match yichuang_server::prepare(&config).await {
+                Ok(_) => {
+                    println!(
+                        "数据库已是最新版本（{}）",
+                        yichuang_server::config::redact_url(&config.database_url)
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Cmd::Calendar(a) => cli::calendar::run(cli.config.as_ref(), a).await,
+        Cmd::Admin(a) => cli::admin::run(cli.config.as_ref(), a).await,
+    }
+}
+
+async fn serve(file: Option<&PathBuf>, a: ServeArgs, demo: bool) -> ExitCode {
+    init_logging();
+    let mut config = match resolve_config(file, a.addr, &a.db, a.dev_clock) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    config.demo = demo;
+    tracing::info!(config = ?config, "starting");
+    match yichuang_server::start(config).await {
+        Ok(running) => {
+            let url = running.url();
+            tracing::info!(%url, database = running.state.db.backend().name(), "一窗 is serving");
+            println!("一窗已启动：{url}");
+            running.wait().await;
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+pub fn fail(msg: &str) -> ExitCode {
+    eprintln!("错误：{msg}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,160 @@
+//! Starting the real server for a test, on each backend.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+
+use serde_json::Value;
+use yichuang_server::{Config, Running};
+
+pub const ADMIN_PASSWORD: &str = "Admin-Pass-2026";
+
+/// The backends a test runs on. With YICHUANG_REQUIRE_POSTGRES=1 (as CI sets it) a missing
+/// PostgreSQL is a failure, not a silent skip.
+pub async fn backends() -> Vec<String> {
+    let v = yichuang_store::testing::backends().await;
+    if std::env::var("YICHUANG_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        assert!(
+            v.len() == 2,
+            "YICHUANG_REQUIRE_POSTGRES=1 but YICHUANG_TEST_DATABASE_URL is not set"
+        );
+    }
+    v
+}
+
+/// Runs the test body once per backend, with a fresh database each time.
+pub async fn on_each_backend<F, Fut>(f: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for url in backends().await {
+        f(url).await;
+    }
+}
+
+pub fn config(db_url: &str) -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: db_url.to_string(),
+        dev_clock: true,
+        demo: false,
+        admin_password: Some(ADMIN_PASSWORD.to_string()),
+        worker_interval_ms: 100,
+        instance: format!("test-{}", std::process::id()),
+        session_hours: 12,
+        workers: true,
+    }
+}
+
+pub struct TestServer {
+    pub running: Running,
+    pub url: String,
+    /// A client without a session.
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start(db_url: &str) -> TestServer {
+        Self::start_with(config(db_url)).await
+    }
+
+    pub async fn start_with(config: Config) -> TestServer {
+        let running = yichuang_server::start(config).await.expect("server starts");
+        let url = running.url();
+        TestServer {
+            running,
+            url,
+            client: client(),
+        }
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.running.state.db.backend().name()
+    }
+
+    /// Logs in and returns the bearer token.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let r = self
+            .client
+            .post(self.at("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login as {username}");
+        let v: Value = r.json().await.unwrap();
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Sets the server's clock (the server runs with --dev-clock in tests).
+    pub async fn set_clock(&self, rfc3339: &str) {
+        let r = self
+            .client
+            .put(self.at("/api/v1/dev/clock"))
+            .json(&serde_json::json!({"now": rfc3339}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.get(self.at(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, self.at(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::POST, path, token, body)
+            .await
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await;
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
