@@ -4,6 +4,7 @@
 pub mod access;
 pub mod catalogue;
 pub mod error;
+pub mod workdays;
 
 pub use access::{Actor, Role};
 pub use error::{Error, FieldError, Kind, Problems, Result};
