@@ -8,8 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 mod bundles;
-#[cfg(test)]
-pub(crate) mod fixtures;
+pub mod fixtures;
 mod notice;
 mod validation;
 

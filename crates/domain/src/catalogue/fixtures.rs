@@ -1,4 +1,5 @@
-//! A small, valid catalogue for the domain tests.
+//! A small, valid catalogue for the tests of every layer (domain, store, server): two
+//! departments, three items with situations and conditional materials, one serial bundle.
 
 use super::*;
 

@@ -32,6 +32,8 @@ pub struct Known<'a> {
     pub regions: HashMap<&'a str, RegionLevel>,
     pub departments: HashSet<&'a str>,
     pub items: HashMap<&'a str, &'a ServiceItem>,
+    /// Items that exist but are retired (停用): no new bundle may use them.
+    pub retired: HashSet<&'a str>,
 }
 
 impl<'a> Known<'a> {
@@ -43,8 +45,10 @@ impl<'a> Known<'a> {
         for d in &c.departments {
             self.departments.insert(&d.code);
         }
+        // Importing an item puts it (back) in force.
         for i in &c.items {
             self.items.insert(&i.code, i);
+            self.retired.remove(i.code.as_str());
         }
         self
     }
@@ -321,6 +325,8 @@ fn check_bundle(b: &Bundle, known: &Known, at: &str, p: &mut Problems) {
         let field = format!("{at}items[{i}].item");
         if !known.items.contains_key(m.item.as_str()) {
             p.add(field, format!("事项 {} 不存在", m.item));
+        } else if known.retired.contains(m.item.as_str()) {
+            p.add(field, format!("事项 {} 已停用，不能纳入一件事", m.item));
         } else if !members.insert(m.item.as_str()) {
             p.add(field, format!("事项 {} 重复出现", m.item));
         }

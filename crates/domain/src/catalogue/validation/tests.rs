@@ -265,3 +265,13 @@ fn a_catalogue_may_refer_to_what_is_already_stored() {
     only_items.items[0].department = "ELSEWHERE".into();
     assert!(validate_catalogue(&only_items, &stored).is_err());
 }
+
+#[test]
+fn a_retired_item_cannot_join_a_bundle() {
+    let c = sample_catalogue();
+    let mut known = Known::default().with_catalogue(&c);
+    known.retired.insert("SW-001");
+    let e = validate_bundle(&c.bundles[0], &known).unwrap_err();
+    assert_eq!(fields(&e), ["items[1].item"]);
+    assert!(e.fields[0].message.contains("已停用"));
+}
