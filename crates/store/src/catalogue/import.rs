@@ -72,39 +72,43 @@ pub async fn import_catalogue(
     now: DateTime<Utc>,
 ) -> Result<ImportSummary> {
     let mut tx = db.begin().await?;
-    let (regions, departments, items, bundles) = {
-        let mut conn = Conn::Tx(&mut tx);
-        (
-            load_regions(&mut conn).await?,
-            load_departments(&mut conn).await?,
-            load_items(&mut conn).await?,
-            load_bundles(&mut conn).await?,
-        )
-    };
-    check(catalogue, &regions, &items, &bundles)?;
-    let stored = Stored {
-        regions: &regions,
-        departments: &departments,
-        items: &items,
-        bundles: &bundles,
-    };
+    let stored = Stored::load(&mut Conn::Tx(&mut tx)).await?;
+    check(catalogue, &stored)?;
     let summary = apply(&mut tx, catalogue, &stored, actor, now).await?;
     tx.commit().await?;
     Ok(summary)
 }
 
+/// Validates `catalogue` as an import would, writing nothing: for reporting the validation
+/// problems of a file that also has problems of its own (unreadable cells).
+pub async fn check_import(db: &Db, catalogue: &Catalogue) -> Result<()> {
+    let stored = Stored::load(&mut Conn::Db(db)).await?;
+    check(catalogue, &stored)
+}
+
 /// What the database held when the import began.
-struct Stored<'a> {
-    regions: &'a [Region],
-    departments: &'a [Department],
-    items: &'a [ItemRecord],
-    bundles: &'a [BundleRecord],
+struct Stored {
+    regions: Vec<Region>,
+    departments: Vec<Department>,
+    items: Vec<ItemRecord>,
+    bundles: Vec<BundleRecord>,
+}
+
+impl Stored {
+    async fn load(conn: &mut Conn<'_>) -> Result<Stored> {
+        Ok(Stored {
+            regions: load_regions(conn).await?,
+            departments: load_departments(conn).await?,
+            items: load_items(conn).await?,
+            bundles: load_bundles(conn).await?,
+        })
+    }
 }
 
 async fn apply(
     tx: &mut Tx,
     catalogue: &Catalogue,
-    s: &Stored<'_>,
+    s: &Stored,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportSummary> {
@@ -227,12 +231,8 @@ async fn apply(
 
 /// Validates the file against itself and the stored catalogue, and the stored records the file
 /// does not mention against the result, reporting every problem at once.
-fn check(
-    catalogue: &Catalogue,
-    regions: &[Region],
-    items: &[ItemRecord],
-    bundles: &[BundleRecord],
-) -> Result<()> {
+fn check(catalogue: &Catalogue, s: &Stored) -> Result<()> {
+    let (regions, items, bundles) = (&s.regions, &s.items, &s.bundles);
     let mut stored = Known::default();
     for r in regions {
         stored.regions.insert(&r.code, r.level);

@@ -17,11 +17,12 @@ use yichuang_domain::catalogue::{Bundle, ItemKind, ItemType, ServiceItem};
 
 use crate::{Db, Tx};
 
-pub use import::{ImportCounts, ImportSummary, import_catalogue};
+pub use import::{ImportCounts, ImportSummary, check_import, import_catalogue};
 pub use read::{
-    ItemQuery, ItemStatus, bundle, bundles, bundles_of_item, department_exists, departments,
-    export_catalogue, item, list_items, regions,
+    ItemQuery, ItemStatus, bundle, bundles, bundles_of_item, department, department_exists,
+    departments, export_catalogue, item, list_items, regions,
 };
+pub use write::{bundle_not_found, item_not_found};
 pub use write::{
     create_bundle, create_department, create_item, create_region, replace_bundle, replace_item,
     set_item_active,

@@ -52,6 +52,17 @@ pub(crate) async fn load_departments(conn: &mut Conn<'_>) -> Result<Vec<Departme
         .collect())
 }
 
+pub async fn department(db: &Db, code: &str) -> Result<Option<Department>> {
+    let row: Option<DepartmentRow> = db_run!(db, |c| sqlx::query_as(
+        "SELECT code, name, region FROM departments WHERE code = $1"
+    )
+    .bind(code)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?);
+    Ok(row.map(DepartmentRow::into_department))
+}
+
 pub async fn department_exists(db: &Db, code: &str) -> Result<bool> {
     exists(&mut Conn::Db(db), Entity::Department, code).await
 }
