@@ -11,7 +11,9 @@ use crate::auth::MaybeActor;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home)).route("/api/docs", get(api_docs))
+    Router::new()
+        .route("/", get(home))
+        .route("/api/docs", get(api_docs))
 }
 
 /// One link of the navigation bar.
@@ -131,5 +133,7 @@ struct ApiDocsPage {
 }
 
 async fn api_docs(MaybeActor(actor): MaybeActor) -> Response {
-    render(&ApiDocsPage { layout: Layout::new("开放接口文档", actor) })
+    render(&ApiDocsPage {
+        layout: Layout::new("开放接口文档", actor),
+    })
 }
