@@ -209,12 +209,7 @@ impl HallSetup {
                 &format!("{at}.name"),
                 "大厅名称不能为空",
             );
-            if !hall_codes.insert(hall.code.as_str()) || hall.code.trim().is_empty() {
-                p.add(
-                    format!("{at}.code"),
-                    format!("大厅编码“{}”为空或重复", hall.code),
-                );
-            }
+            new_code(&mut hall_codes, &hall.code, &at, "大厅编码", &mut p);
             if !regions.contains(hall.region.as_str()) {
                 p.add(
                     format!("{at}.region"),
@@ -255,12 +250,7 @@ fn check_hall(hall: &HallPlan, at: &str, departments: &HashSet<&str>, p: &mut Pr
     let mut prefixes = HashSet::new();
     for (q, queue) in hall.queues.iter().enumerate() {
         let qat = format!("{at}.queues[{q}]");
-        if !queue_codes.insert(queue.code.as_str()) || queue.code.trim().is_empty() {
-            p.add(
-                format!("{qat}.code"),
-                format!("队列编码“{}”为空或在本大厅重复", queue.code),
-            );
-        }
+        new_code(&mut queue_codes, &queue.code, &qat, "队列编码", p);
         let prefix_ok = (1..=2).contains(&queue.prefix.len())
             && queue.prefix.bytes().all(|b| b.is_ascii_uppercase());
         if !prefix_ok {
@@ -275,12 +265,7 @@ fn check_hall(hall: &HallPlan, at: &str, departments: &HashSet<&str>, p: &mut Pr
             );
         }
         for d in &queue.departments {
-            if !departments.contains(d.as_str()) {
-                p.add(
-                    format!("{qat}.departments"),
-                    format!("部门“{d}”不在事项目录中"),
-                );
-            }
+            known_department(d, departments, &format!("{qat}.departments"), p);
         }
     }
 
@@ -305,12 +290,7 @@ fn check_hall(hall: &HallPlan, at: &str, departments: &HashSet<&str>, p: &mut Pr
     let mut window_codes = HashSet::new();
     for (w, window) in hall.windows.iter().enumerate() {
         let wat = format!("{at}.windows[{w}]");
-        if !window_codes.insert(window.code.as_str()) || window.code.trim().is_empty() {
-            p.add(
-                format!("{wat}.code"),
-                format!("窗口编码“{}”为空或在本大厅重复", window.code),
-            );
-        }
+        new_code(&mut window_codes, &window.code, &wat, "窗口编码", p);
         p.check(
             !window.queues.is_empty(),
             &format!("{wat}.queues"),
@@ -328,14 +308,11 @@ fn check_hall(hall: &HallPlan, at: &str, departments: &HashSet<&str>, p: &mut Pr
             }
         }
         match &window.department {
-            Some(d) if !departments.contains(d.as_str()) => p.add(
-                format!("{wat}.department"),
-                format!("部门“{d}”不在事项目录中"),
-            ),
+            Some(d) => known_department(d, departments, &format!("{wat}.department"), p),
             None if window.kind == WindowKind::Specialist => {
                 p.add(format!("{wat}.department"), "专业窗口需要指明所属部门")
             }
-            _ => {}
+            None => {}
         }
     }
 }
@@ -413,15 +390,33 @@ fn check_account<'a>(
         _ => {}
     }
     match &account.department {
-        Some(d) if !departments.contains(d.as_str()) => p.add(
-            format!("{at}.department"),
-            format!("部门“{d}”不在事项目录中"),
-        ),
+        Some(d) => known_department(d, departments, &format!("{at}.department"), p),
         None if account.needs_department() => p.add(
             format!("{at}.department"),
             format!("{}账号需要指明所属部门", account.role.label()),
         ),
-        _ => {}
+        None => {}
+    }
+}
+
+/// A code must be present and new within its scope (`seen`): loaders key rows by it.
+fn new_code<'a>(
+    seen: &mut HashSet<&'a str>,
+    code: &'a str,
+    at: &str,
+    what: &str,
+    p: &mut Problems,
+) {
+    if code.trim().is_empty() {
+        p.add(format!("{at}.code"), format!("{what}不能为空"));
+    } else if !seen.insert(code) {
+        p.add(format!("{at}.code"), format!("{what}“{code}”重复"));
+    }
+}
+
+fn known_department(code: &str, departments: &HashSet<&str>, at: &str, p: &mut Problems) {
+    if !departments.contains(code) {
+        p.add(at, format!("部门“{code}”不在事项目录中"));
     }
 }
 

@@ -696,3 +696,15 @@ fn duplicate_usernames_are_reported() {
     assert_eq!(fields.len(), 1, "{fields:?}");
     assert!(fields[0].1.contains("重复"), "{fields:?}");
 }
+
+/// Window codes are unique within a hall (API-V1 creates them under `/halls/{hall}/windows`);
+/// the demo's two halls both have an A01.
+#[test]
+fn a_window_code_is_unique_within_its_hall_only() {
+    let s = setup();
+    assert_eq!(s.halls[0].windows[0].code, s.halls[1].windows[0].code);
+    let fields = problems_after(|s| s.halls[0].windows[1].code = "A01".into());
+    assert_eq!(fields.len(), 1, "{fields:?}");
+    assert_eq!(fields[0].0, "halls[0].windows[1].code");
+    assert!(fields[0].1.contains("窗口编码“A01”重复"), "{fields:?}");
+}
