@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod catalogue;
+pub mod demo;
 pub mod error;
 pub mod workdays;
 
