@@ -4,6 +4,7 @@
 pub mod access;
 pub mod catalogue;
 pub mod error;
+pub mod queue;
 pub mod workdays;
 
 pub use access::{Actor, Role};
