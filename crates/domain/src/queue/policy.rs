@@ -27,7 +27,8 @@
 //! by tickets that arrived at most `max_head_start_minutes()` after it; every later arrival,
 //! however privileged, queues behind it. An ordinary ticket's wait is therefore bounded by the
 //! work already ahead of it plus the arrivals of the next `max_head_start_minutes()` — whatever
-//! stream of priority visitors follows (tested below, exhaustively with proptest).
+//! stream of priority visitors follows (tested below against an overwhelming stream of priority
+//! arrivals, and with proptest over random streams).
 //!
 //! Across queues the window's preference order is strict by design (a specialist window serves
 //! its own queue first); keeping secondary queues moving is a matter of assigning windows.
@@ -59,6 +60,21 @@ impl Category {
         Category::Military,
         Category::Pregnant,
     ];
+
+    /// The name in JSON and in API-V1's `"priority"` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Appointment => "appointment",
+            Category::Elderly => "elderly",
+            Category::Disabled => "disabled",
+            Category::Military => "military",
+            Category::Pregnant => "pregnant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -443,6 +459,16 @@ mod tests {
         let s = PolicySettings::default();
         let both = Categories::of(&[Category::Elderly, Category::Appointment]);
         assert_eq!(s.weight(both), 30);
+    }
+
+    #[test]
+    fn every_category_parses_back_from_its_name() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Some(c));
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+        }
+        assert_eq!(Category::parse("vip"), None);
     }
 
     #[test]
