@@ -5,6 +5,7 @@ pub mod access;
 pub mod catalogue;
 pub mod demo;
 pub mod error;
+pub mod queue;
 pub mod workdays;
 
 pub use access::{Actor, Role};
