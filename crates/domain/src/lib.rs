@@ -2,8 +2,10 @@
 //! no async (ARCHITECTURE principle 1).
 
 pub mod access;
+pub mod accounts;
 pub mod catalogue;
 pub mod error;
+pub mod login_throttle;
 pub mod workdays;
 
 pub use access::{Actor, Role};
