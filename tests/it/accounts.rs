@@ -1,8 +1,9 @@
 //! Staff accounts, sessions, API tokens and access, on each backend.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_PASSWORD, TestServer, client, on_each_backend};
+use crate::support::{ADMIN_PASSWORD, TestServer, client, config, on_each_backend};
 
 async fn login(
     s: &TestServer,
@@ -242,6 +243,471 @@ async fn an_admin_creates_accounts_that_can_sign_in() {
         assert_eq!(st, 409, "{v}");
         assert_eq!(v["errors"][0]["field"], "username");
         s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_account_and_token_write_refuses_a_clerk_in_chinese() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let clerk = clerk(&s, &admin, "wangwu", "H1").await;
+        let (_, mine) = s
+            .post_json("/api/v1/tokens", Some(&admin), &json!({"name": "评价器"}))
+            .await;
+        let writes = [
+            (
+                Method::POST,
+                "/api/v1/accounts".to_string(),
+                json!({"username": "x1", "display_name": "某", "role": "clerk", "hall": "H1"}),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/accounts/wangwu".to_string(),
+                json!({"display_name": "改名"}),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/accounts/admin".to_string(),
+                json!({"active": false}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/accounts/admin/reset-password".to_string(),
+                json!({}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/tokens".to_string(),
+                json!({"name": "我的"}),
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/tokens/{}", mine["id"]),
+                json!({}),
+            ),
+        ];
+        for (method, path, body) in writes {
+            let (st, v) = s
+                .send_json(method.clone(), &path, Some(&clerk), &body)
+                .await;
+            assert_chinese_problem(st, &v, 403);
+            assert_eq!(
+                v["title"], "当前账号（窗口工作人员）无权管理账号",
+                "{method} {path}"
+            );
+        }
+        let (st, _) = s.get_json("/api/v1/accounts", Some(&clerk)).await;
+        assert_eq!(st, 403);
+        // Nothing changed.
+        let (_, list) = s.get_json("/api/v1/accounts", Some(&admin)).await;
+        assert_eq!(list["total"], 2);
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&admin)).await.0, 200);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hall_manager_manages_only_its_own_halls_front_line_accounts() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "manager1", "display_name": "张经理", "role": "hall_manager",
+                   "hall": "H1", "password": "manager2026"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        let m = s.token("manager1", "manager2026").await;
+        let _ = clerk(&s, &admin, "h2clerk", "H2").await;
+
+        // Its own hall: allowed; the hall defaults to its own.
+        let (st, v) = create(
+            &s,
+            &m,
+            json!({"username": "h1clerk", "display_name": "赵窗口", "role": "clerk"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["hall"], "H1");
+        let (st, _) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/h1clerk",
+                Some(&m),
+                &json!({"role": "issuance"}),
+            )
+            .await;
+        assert_eq!(st, 200);
+
+        // Another hall's account: refused, whatever the operation.
+        let (st, v) = create(
+            &s,
+            &m,
+            json!({"username": "otherhall", "display_name": "某", "role": "clerk", "hall": "H2"}),
+        )
+        .await;
+        assert_chinese_problem(st, &v, 403);
+        assert!(v["title"].as_str().unwrap().contains("本大厅"), "{v}");
+        for (method, path, body) in [
+            (
+                Method::PUT,
+                "/api/v1/accounts/h2clerk",
+                json!({"active": false}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/accounts/h2clerk/reset-password",
+                json!({}),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/accounts/h1clerk",
+                json!({"hall": "H2"}),
+            ),
+        ] {
+            let (st, v) = s.send_json(method, path, Some(&m), &body).await;
+            assert_chinese_problem(st, &v, 403);
+        }
+        let (st, _) = s.get_json("/api/v1/accounts/h2clerk", Some(&m)).await;
+        assert_eq!(st, 403);
+        let (st, v) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&m),
+                &json!({"name": "H2 评价器", "account": "h2clerk"}),
+            )
+            .await;
+        assert_chinese_problem(st, &v, 403);
+        // Nor may it make an admin or another manager, even in its own hall.
+        let (st, v) = create(
+            &s,
+            &m,
+            json!({"username": "boss", "display_name": "某", "role": "admin", "hall": "H1"}),
+        )
+        .await;
+        assert_chinese_problem(st, &v, 403);
+
+        let (_, list) = s.get_json("/api/v1/accounts", Some(&m)).await;
+        let names: Vec<&str> = list["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["h1clerk", "manager1"]);
+        // The other hall's clerk is untouched and still signs in.
+        let (_, h2) = s.get_json("/api/v1/accounts/h2clerk", Some(&admin)).await;
+        assert_eq!(h2["active"], true);
+        s.token("h2clerk", "clerk2026pw").await;
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn roles_and_scopes_are_validated_with_field_errors() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "zz", "display_name": "", "role": "root", "password": "short"}),
+        )
+        .await;
+        assert_eq!(st, 422, "{v}");
+        let fields: Vec<&str> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["username", "display_name", "role", "password"]);
+        assert!(v["errors"][2]["message"].as_str().unwrap().contains("角色"));
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "approver1", "display_name": "审批", "role": "approver"}),
+        )
+        .await;
+        assert_eq!(st, 422);
+        assert_eq!(v["errors"][0]["field"], "department");
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/admin",
+                Some(&admin),
+                &json!({"role": "superuser"}),
+            )
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "role");
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/admin",
+                Some(&admin),
+                &json!({"active": false}),
+            )
+            .await;
+        assert_chinese_problem(st, &v, 403);
+        let (_, list) = s.get_json("/api/v1/accounts", Some(&admin)).await;
+        assert_eq!(list["total"], 1, "nothing was created");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn api_tokens_work_until_revoked() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let _ = clerk(&s, &admin, "pad01", "H1").await;
+        let (st, t) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&admin),
+                &json!({"name": "一号窗口评价器", "account": "pad01"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{t}");
+        let token = t["token"].as_str().unwrap().to_string();
+        assert!(token.starts_with("yct_"));
+        assert_eq!(t["account"], "pad01");
+        assert_eq!(t["expires_at"], Value::Null);
+
+        let plain = reqwest::Client::new();
+        let me = |tok: String| {
+            let plain = plain.clone();
+            let url = s.at("/api/v1/auth/me");
+            async move { plain.get(url).bearer_auth(tok).send().await.unwrap() }
+        };
+        let r = me(token.clone()).await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["username"], "pad01");
+        assert_eq!(v["via"], "api_token");
+
+        let (_, list) = s.get_json("/api/v1/tokens", Some(&admin)).await;
+        assert_eq!(list["total"], 1);
+        assert!(
+            list["tokens"][0].get("token").is_none(),
+            "the secret is shown once"
+        );
+        assert!(list["tokens"][0]["last_used_at"].is_string());
+
+        let (st, _) = s
+            .send_json(
+                Method::DELETE,
+                &format!("/api/v1/tokens/{}", t["id"]),
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 204);
+        assert_eq!(me(token.clone()).await.status(), 401);
+        let (_, list) = s.get_json("/api/v1/tokens", Some(&admin)).await;
+        assert!(list["tokens"][0]["revoked_at"].is_string());
+        let (st, _) = s
+            .send_json(
+                Method::DELETE,
+                "/api/v1/tokens/999999",
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 404);
+
+        // A token with an expiry stops at that time.
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (st, t) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&admin),
+                &json!({"name": "临时", "expires_at": "2026-03-02T10:00:00+08:00"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{t}");
+        let tok = t["token"].as_str().unwrap().to_string();
+        assert_eq!(me(tok.clone()).await.status(), 200);
+        s.set_clock("2026-03-02T10:00:01+08:00").await;
+        assert_eq!(me(tok).await.status(), 401);
+        let (st, v) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&s.admin_token().await),
+                &json!({"name": "", "expires_at": "明天"}),
+            )
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"].as_array().unwrap().len(), 2);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn changing_the_password_keeps_this_session_and_ends_the_others() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let here = clerk(&s, &admin, "wangwu", "H1").await;
+        let elsewhere = s.token("wangwu", "clerk2026pw").await;
+        let change = async |body: Value| {
+            s.post_json("/api/v1/auth/password", Some(&here), &body)
+                .await
+        };
+        let (st, v) = change(json!({"current": "clerk2026pw", "new": "abcdefgh"})).await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "new");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("字母和数字")
+        );
+        let (st, v) = change(json!({"current": "wrong-one1", "new": "newpass2027"})).await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "current");
+        let (st, v) = change(json!({"current": "clerk2026pw", "new": "newpass2027"})).await;
+        assert_eq!(st, 204, "{v}");
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&here)).await.0, 200);
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&elsewhere)).await.0, 401);
+        let (st, _) = login(&s, &client(), "wangwu", "clerk2026pw").await;
+        assert_eq!(st, 401);
+        s.token("wangwu", "newpass2027").await;
+
+        // An admin's reset signs the account out everywhere and hands over a new password.
+        let (st, v) = s
+            .post_json(
+                "/api/v1/accounts/wangwu/reset-password",
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let generated = v["password"].as_str().unwrap().to_string();
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&here)).await.0, 401);
+        s.token("wangwu", &generated).await;
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_deactivated_account_is_signed_out_and_cannot_sign_in() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let c = clerk(&s, &admin, "wangwu", "H1").await;
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/wangwu",
+                Some(&admin),
+                &json!({"active": false}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["active"], false);
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&c)).await.0, 401);
+        let (st, v) = login(&s, &client(), "wangwu", "clerk2026pw").await;
+        assert_chinese_problem(st, &v, 403);
+        assert!(v["title"].as_str().unwrap().contains("停用"));
+        let events = yichuang_store::events::for_subject(&s.running.state.db, "account", "wangwu")
+            .await
+            .unwrap();
+        let update = events.iter().find(|e| e.kind == "account_updated").unwrap();
+        let payload: Value = serde_json::from_str(&update.payload).unwrap();
+        assert_eq!(payload["before"]["active"], true);
+        assert_eq!(payload["after"]["active"], false);
+        assert_eq!(update.actor, "admin:admin");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_expires_after_the_configured_hours_without_use() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T08:00:00+08:00").await;
+        let t = s.admin_token().await;
+        // Used now and then, it stays alive past 12 hours in total.
+        for at in ["2026-03-02T19:00:00+08:00", "2026-03-03T06:30:00+08:00"] {
+            s.set_clock(at).await;
+            assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 200, "{at}");
+        }
+        s.set_clock("2026-03-03T18:31:00+08:00").await;
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 401);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn twenty_failures_from_one_address_lock_it_with_limits_from_settings() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let db = &s.running.state.db;
+        let mut tx = db.begin().await.unwrap();
+        let now = s.running.state.now();
+        yichuang_store::settings::put(
+            &mut tx,
+            "auth.login_max_failures_per_address",
+            &json!(3),
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let c = client();
+        for user in ["a1", "a2", "a3"] {
+            assert_eq!(login(&s, &c, user, "guess12345").await.0, 401);
+        }
+        let (st, v) = login(&s, &c, "admin", ADMIN_PASSWORD).await;
+        assert_chinese_problem(st, &v, 429);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_admin_bootstrap_resets_the_password_when_it_changes() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let old = s.admin_token().await;
+        s.stop().await;
+
+        let mut c = config(&url);
+        c.admin_password = Some("Another-Pass-2027".into());
+        let s = TestServer::start_with(c).await;
+        assert_eq!(login(&s, &client(), "admin", ADMIN_PASSWORD).await.0, 401);
+        s.token("admin", "Another-Pass-2027").await;
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&old)).await.0, 401);
+        s.stop().await;
+
+        // The same password again changes nothing: sessions survive the restart.
+        let mut c = config(&url);
+        c.admin_password = Some("Another-Pass-2027".into());
+        let s = TestServer::start_with(c.clone()).await;
+        let t = s.token("admin", "Another-Pass-2027").await;
+        s.stop().await;
+        let s = TestServer::start_with(c).await;
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 200);
+        s.stop().await;
+
+        // A weak bootstrap password is refused at start with a clear message.
+        let mut c = config(&url);
+        c.admin_password = Some("admin".into());
+        let e = yichuang_server::prepare(&c).await.err().expect("refused");
+        assert!(e.to_string().contains("YICHUANG_ADMIN_PASSWORD"), "{e}");
     })
     .await;
 }
