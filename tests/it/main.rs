@@ -4,5 +4,6 @@
 mod browser;
 mod support;
 
+mod accounts;
 mod foundation;
 mod pages;
