@@ -2,8 +2,11 @@
 //! no async (ARCHITECTURE principle 1).
 
 pub mod access;
+pub mod case;
 pub mod catalogue;
 pub mod error;
+pub mod identity;
+pub mod pii;
 pub mod workdays;
 
 pub use access::{Actor, Role};
