@@ -407,7 +407,7 @@ mod tests {
                     .zip(USCC_WEIGHTS)
                     .map(|(c, w)| USCC_CHARS.iter().position(|&x| x == c).unwrap() as u32 * w)
                     .sum();
-                s % 31 == 0
+                s.is_multiple_of(31)
             })
             .expect("one of 31 last characters makes the sum divisible by 31");
         assert!(parse_uscc(&format!("{body}0")).unwrap().check_ok);

@@ -743,17 +743,17 @@ impl ProcessDefinition {
         };
         let decide = single(StepAction::Decide, "决定");
         let issue = single(StepAction::Issue, "出件");
-        if let (Some(d), Some(i)) = (decide, issue) {
-            if !g.reach(&[d], &g.outs, None)[i] {
-                p.add(
-                    "nodes",
-                    format!(
-                        "出件环节{}必须在决定环节{}之后",
-                        g.node(i).label(),
-                        g.node(d).label()
-                    ),
-                );
-            }
+        if let (Some(d), Some(i)) = (decide, issue)
+            && !g.reach(&[d], &g.outs, None)[i]
+        {
+            p.add(
+                "nodes",
+                format!(
+                    "出件环节{}必须在决定环节{}之后",
+                    g.node(i).label(),
+                    g.node(d).label()
+                ),
+            );
         }
     }
 }
