@@ -168,73 +168,7 @@ pub fn describe(materials: &[&MaterialRequirement]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::testkit::d;
-    use crate::catalogue::{ItemKind, RequiredIf, Situation, SituationOption};
-
-    pub(crate) fn applicant() -> Applicant {
-        Applicant {
-            kind: ApplicantKind::Person,
-            name: " 张三 ".into(),
-            id_number: "11010519491231002x".into(),
-            phone: "138 1234 5678".into(),
-        }
-    }
-
-    fn item() -> ServiceItem {
-        let material = |code: &str, required_if: Option<RequiredIf>| MaterialRequirement {
-            code: code.into(),
-            name: format!("材料{code}"),
-            form: Default::default(),
-            copies: 1,
-            medium: Default::default(),
-            template: None,
-            required_if,
-            note: String::new(),
-        };
-        ServiceItem {
-            code: "X1".into(),
-            name: "食品经营许可".into(),
-            department: "scj".into(),
-            item_type: Default::default(),
-            kind: ItemKind::Committed,
-            statutory_limit_days: 20,
-            committed_limit_days: 5,
-            legal_basis: String::new(),
-            conditions: String::new(),
-            fee: String::new(),
-            on_site_visits: 0,
-            online: false,
-            deemed_approval: false,
-            special_procedures: vec![],
-            situations: vec![Situation {
-                code: "agent".into(),
-                question: "是否委托代理人".into(),
-                options: vec![
-                    SituationOption {
-                        code: "yes".into(),
-                        label: "是".into(),
-                    },
-                    SituationOption {
-                        code: "no".into(),
-                        label: "否".into(),
-                    },
-                ],
-            }],
-            materials: vec![
-                material("form", None),
-                material(
-                    "proxy",
-                    Some(RequiredIf {
-                        question: "agent".into(),
-                        answers: vec!["yes".into()],
-                    }),
-                ),
-            ],
-            process_description: String::new(),
-            consult_phone: String::new(),
-            location: String::new(),
-        }
-    }
+    use crate::case::testkit::{applicant, d, item};
 
     #[test]
     fn an_applicant_is_normalised_when_valid_r_id_18() {
@@ -294,10 +228,13 @@ mod tests {
                 .map(|m| m.code.clone())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(codes(&yes), ["form", "proxy"]);
-        assert_eq!(codes(&no), ["form"]);
+        assert_eq!(codes(&yes), ["form", "licence", "proxy"]);
+        assert_eq!(codes(&no), ["form", "licence"]);
         let missing = missing_materials(&item, &yes, |c| c == "form");
-        assert_eq!(describe(&missing), "材料proxy（proxy）");
+        assert_eq!(
+            describe(&missing),
+            "营业执照（licence）、授权委托书（proxy）"
+        );
     }
 
     #[test]
@@ -320,7 +257,9 @@ mod tests {
             messages,
             [
                 "请回答办理情形：是否委托代理人",
+                "请回答办理情形：经营范围是否涉及食品",
                 "“是否委托代理人”没有选项“maybe”",
+                "请回答办理情形：经营范围是否涉及食品",
                 "事项“食品经营许可”没有办理情形“color”",
                 "材料编码“nope”不属于事项“食品经营许可”",
             ]

@@ -807,13 +807,8 @@ impl<'c> Run<'c> {
             Command::Return { node, reason } => self.return_step(node, reason, actor)?,
             Command::RequestSupplement { node, items, note } => {
                 self.require_status(&[CaseStatus::InProgress], "要求补正")?;
-                let (_, task) = self.held_step(node, actor)?;
-                if task.action == StepAction::Issue {
-                    return Err(Error::conflict(
-                        "wrong_step_action",
-                        "决定已作出，出件环节不能要求补正",
-                    ));
-                }
+                // The issuance step only exists after the decision, when the status forbids this.
+                self.held_step(node, actor)?;
                 if self.case.open_notice().is_some() {
                     return Err(Error::conflict(
                         "supplement_open",
@@ -1007,13 +1002,8 @@ impl<'c> Run<'c> {
         let now = self.ctx.now;
         let by = actor.event_name();
         self.require_status(&[CaseStatus::InProgress], "退回")?;
-        let (token, task) = self.held_step(node, actor)?;
-        if task.action == StepAction::Issue {
-            return Err(Error::conflict(
-                "wrong_step_action",
-                "决定已作出，出件环节不能退回",
-            ));
-        }
+        // The issuance step only exists after the decision, when the status forbids a return.
+        let (token, _) = self.held_step(node, actor)?;
         let reason = required(reason, "reason", "退回必须写明理由")?;
         let mut trail = token.trail.clone();
         let Some(previous) = trail.pop() else {

@@ -25,6 +25,8 @@ pub mod state;
 pub mod tokens;
 
 #[cfg(test)]
+mod scenarios;
+#[cfg(test)]
 pub(crate) mod testkit;
 
 use serde::{Deserialize, Serialize};

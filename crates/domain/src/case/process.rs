@@ -761,93 +761,9 @@ impl ProcessDefinition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::SituationOption;
-
-    fn node(id: &str, kind: NodeKind) -> Node {
-        Node {
-            id: id.into(),
-            name: id.into(),
-            kind,
-        }
-    }
-
-    fn task(id: &str, action: StepAction) -> Node {
-        node(
-            id,
-            NodeKind::UserTask(UserTask {
-                department: None,
-                role: Role::Approver,
-                budget_days: 2,
-                action,
-                special_procedure: None,
-            }),
-        )
-    }
-
-    fn review(id: &str) -> Node {
-        task(id, StepAction::Review)
-    }
-
-    fn flow(from: &str, to: &str) -> Flow {
-        Flow {
-            from: from.into(),
-            to: to.into(),
-            condition: None,
-            default: false,
-        }
-    }
-
-    fn when(from: &str, to: &str, question: &str, answers: &[&str]) -> Flow {
-        Flow {
-            condition: Some(Condition {
-                question: question.into(),
-                answers: answers.iter().map(|a| a.to_string()).collect(),
-            }),
-            ..flow(from, to)
-        }
-    }
-
-    fn otherwise(from: &str, to: &str) -> Flow {
-        Flow {
-            default: true,
-            ..flow(from, to)
-        }
-    }
-
-    /// start → (nodes in between, linked by `flows`) → decide → issue → end.
-    fn process(mut nodes: Vec<Node>, mut flows: Vec<Flow>, last: &str) -> ProcessDefinition {
-        nodes.insert(0, node("start", NodeKind::Start));
-        nodes.push(task("decide", StepAction::Decide));
-        nodes.push(task("issue", StepAction::Issue));
-        nodes.push(node("end", NodeKind::End));
-        flows.push(flow(last, "decide"));
-        flows.push(flow("decide", "issue"));
-        flows.push(flow("issue", "end"));
-        ProcessDefinition {
-            code: "p".into(),
-            name: "测试流程".into(),
-            version: 1,
-            nodes,
-            flows,
-        }
-    }
-
-    fn situations() -> Vec<Situation> {
-        vec![Situation {
-            code: "scope".into(),
-            question: "经营范围是否涉及食品".into(),
-            options: vec![
-                SituationOption {
-                    code: "food".into(),
-                    label: "涉及".into(),
-                },
-                SituationOption {
-                    code: "none".into(),
-                    label: "不涉及".into(),
-                },
-            ],
-        }]
-    }
+    use crate::case::testkit::{
+        flow, node, otherwise, parallel_with_choice, review, situations, when, wrap as process,
+    };
 
     fn messages(def: &ProcessDefinition) -> String {
         match def.validate(&situations()) {
@@ -859,33 +775,6 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("\n"),
         }
-    }
-
-    /// Two reviews in parallel, one of them with a choice inside.
-    fn parallel_with_choice() -> ProcessDefinition {
-        process(
-            vec![
-                node("split", NodeKind::ParallelGateway),
-                review("planning"),
-                node("choice", NodeKind::ExclusiveGateway),
-                review("food_check"),
-                review("fire_check"),
-                node("merge", NodeKind::ExclusiveGateway),
-                node("join", NodeKind::ParallelGateway),
-            ],
-            vec![
-                flow("start", "split"),
-                flow("split", "planning"),
-                flow("split", "choice"),
-                when("choice", "food_check", "scope", &["food"]),
-                otherwise("choice", "fire_check"),
-                flow("food_check", "merge"),
-                flow("fire_check", "merge"),
-                flow("merge", "join"),
-                flow("planning", "join"),
-            ],
-            "join",
-        )
     }
 
     #[test]

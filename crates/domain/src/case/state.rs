@@ -70,6 +70,17 @@ pub struct Notice {
 }
 
 impl Notice {
+    fn new(items: &[String], note: &str, given_at: NaiveDateTime, suspension: Option<u32>) -> Self {
+        Notice {
+            items: items.to_vec(),
+            note: note.to_string(),
+            given_at,
+            received: BTreeSet::new(),
+            completed_at: None,
+            suspension,
+        }
+    }
+
     pub fn outstanding(&self) -> Vec<&str> {
         self.items
             .iter()
@@ -251,14 +262,7 @@ impl Case {
         match &e.change {
             Change::Received { .. } => {}
             Change::OneTimeNoticeGiven { items, note } => {
-                self.notices.push(Notice {
-                    items: items.clone(),
-                    note: note.clone(),
-                    given_at: e.at,
-                    received: BTreeSet::new(),
-                    completed_at: None,
-                    suspension: None,
-                });
+                self.notices.push(Notice::new(items, note, e.at, None));
                 self.status = CaseStatus::AwaitingSupplement;
             }
             Change::MaterialsReceived { materials } => {
@@ -339,14 +343,8 @@ impl Case {
                 suspension,
                 ..
             } => {
-                self.notices.push(Notice {
-                    items: items.clone(),
-                    note: note.clone(),
-                    given_at: e.at,
-                    received: BTreeSet::new(),
-                    completed_at: None,
-                    suspension: Some(*suspension),
-                });
+                self.notices
+                    .push(Notice::new(items, note, e.at, Some(*suspension)));
                 self.suspensions.push(Suspension {
                     id: *suspension,
                     reason: SuspensionReason::Supplement {

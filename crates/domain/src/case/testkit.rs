@@ -167,3 +167,224 @@ fn the_test_calendar_follows_the_api_example() {
     assert_eq!(cal.working_days_between(d(2026, 9, 29), d(2026, 10, 12)), 5);
     assert_eq!(cal.add_working_days(d(2026, 10, 12), -5), d(2026, 9, 29));
 }
+
+// ---- process graphs ----
+
+use crate::access::{Actor, Role};
+use crate::case::applicant::{Applicant, ApplicantKind};
+use crate::case::process::{
+    Condition, Flow, Node, NodeKind, ProcessDefinition, StepAction, UserTask,
+};
+use crate::catalogue::{
+    ItemKind, MaterialRequirement, RequiredIf, ServiceItem, Situation, SituationOption,
+    SpecialProcedure,
+};
+
+pub fn node(id: &str, kind: NodeKind) -> Node {
+    Node {
+        id: id.into(),
+        name: id.into(),
+        kind,
+    }
+}
+
+/// A step of the approver role with a budget of 2 working days.
+pub fn task(id: &str, action: StepAction) -> Node {
+    node(
+        id,
+        NodeKind::UserTask(UserTask {
+            department: None,
+            role: Role::Approver,
+            budget_days: 2,
+            action,
+            special_procedure: None,
+        }),
+    )
+}
+
+pub fn review(id: &str) -> Node {
+    task(id, StepAction::Review)
+}
+
+pub fn flow(from: &str, to: &str) -> Flow {
+    Flow {
+        from: from.into(),
+        to: to.into(),
+        condition: None,
+        default: false,
+    }
+}
+
+pub fn when(from: &str, to: &str, question: &str, answers: &[&str]) -> Flow {
+    Flow {
+        condition: Some(Condition {
+            question: question.into(),
+            answers: answers.iter().map(|a| a.to_string()).collect(),
+        }),
+        ..flow(from, to)
+    }
+}
+
+pub fn otherwise(from: &str, to: &str) -> Flow {
+    Flow {
+        default: true,
+        ..flow(from, to)
+    }
+}
+
+/// start → (the given nodes, linked by `flows`) → `last` → decide → issue → end.
+pub fn wrap(mut nodes: Vec<Node>, mut flows: Vec<Flow>, last: &str) -> ProcessDefinition {
+    nodes.insert(0, node("start", NodeKind::Start));
+    nodes.push(task("decide", StepAction::Decide));
+    let mut issue = task("issue", StepAction::Issue);
+    if let NodeKind::UserTask(t) = &mut issue.kind {
+        t.role = Role::Issuance;
+        t.budget_days = 10;
+    }
+    nodes.push(issue);
+    nodes.push(node("end", NodeKind::End));
+    flows.push(flow(last, "decide"));
+    flows.push(flow("decide", "issue"));
+    flows.push(flow("issue", "end"));
+    ProcessDefinition {
+        code: "p".into(),
+        name: "测试流程".into(),
+        version: 1,
+        nodes,
+        flows,
+    }
+}
+
+/// Two reviews in parallel (`planning`, and a choice between `food_check` and `fire_check` on
+/// the answer to `scope`), joined before the decision.
+pub fn parallel_with_choice() -> ProcessDefinition {
+    wrap(
+        vec![
+            node("split", NodeKind::ParallelGateway),
+            review("planning"),
+            node("choice", NodeKind::ExclusiveGateway),
+            review("food_check"),
+            review("fire_check"),
+            node("merge", NodeKind::ExclusiveGateway),
+            node("join", NodeKind::ParallelGateway),
+        ],
+        vec![
+            flow("start", "split"),
+            flow("split", "planning"),
+            flow("split", "choice"),
+            when("choice", "food_check", "scope", &["food"]),
+            otherwise("choice", "fire_check"),
+            flow("food_check", "merge"),
+            flow("fire_check", "merge"),
+            flow("merge", "join"),
+            flow("planning", "join"),
+        ],
+        "join",
+    )
+}
+
+// ---- catalogue and people ----
+
+fn option(code: &str, label: &str) -> SituationOption {
+    SituationOption {
+        code: code.into(),
+        label: label.into(),
+    }
+}
+
+pub fn situations() -> Vec<Situation> {
+    vec![
+        Situation {
+            code: "agent".into(),
+            question: "是否委托代理人".into(),
+            options: vec![option("yes", "是"), option("no", "否")],
+        },
+        Situation {
+            code: "scope".into(),
+            question: "经营范围是否涉及食品".into(),
+            options: vec![option("food", "涉及"), option("none", "不涉及")],
+        },
+    ]
+}
+
+fn material(code: &str, name: &str, required_if: Option<RequiredIf>) -> MaterialRequirement {
+    MaterialRequirement {
+        code: code.into(),
+        name: name.into(),
+        form: Default::default(),
+        copies: 1,
+        medium: Default::default(),
+        template: None,
+        required_if,
+        note: String::new(),
+    }
+}
+
+/// A committed item of department `scj`: statutory 20, committed 5 working days; materials
+/// `form` and `licence` always, `proxy` when an agent applies; 现场核查 is a published special
+/// procedure not counted in the limit, 公示 one that is counted.
+pub fn item() -> ServiceItem {
+    ServiceItem {
+        code: "X1".into(),
+        name: "食品经营许可".into(),
+        department: "scj".into(),
+        item_type: Default::default(),
+        kind: ItemKind::Committed,
+        statutory_limit_days: 20,
+        committed_limit_days: 5,
+        legal_basis: String::new(),
+        conditions: String::new(),
+        fee: String::new(),
+        on_site_visits: 0,
+        online: false,
+        deemed_approval: false,
+        special_procedures: vec![
+            SpecialProcedure {
+                name: "现场核查".into(),
+                days: 5,
+                counted_in_limit: false,
+            },
+            SpecialProcedure {
+                name: "公示".into(),
+                days: 5,
+                counted_in_limit: true,
+            },
+        ],
+        situations: situations(),
+        materials: vec![
+            material("form", "申请书", None),
+            material("licence", "营业执照", None),
+            material(
+                "proxy",
+                "授权委托书",
+                Some(RequiredIf {
+                    question: "agent".into(),
+                    answers: vec!["yes".into()],
+                }),
+            ),
+        ],
+        process_description: String::new(),
+        consult_phone: String::new(),
+        location: String::new(),
+    }
+}
+
+pub fn applicant() -> Applicant {
+    Applicant {
+        kind: ApplicantKind::Person,
+        name: " 张三 ".into(),
+        id_number: "11010519491231002x".into(),
+        phone: "138 1234 5678".into(),
+    }
+}
+
+pub fn actor(id: i64, username: &str, role: Role, department: Option<&str>) -> Actor {
+    Actor {
+        id,
+        username: username.into(),
+        display_name: username.into(),
+        role,
+        department: department.map(str::to_string),
+        hall: Some("h1".into()),
+    }
+}

@@ -197,82 +197,14 @@ impl<'r, 'a> Run<'r, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Role;
-    use crate::case::process::{Condition, Flow, Node, StepAction, UserTask, default_process};
-    use crate::case::testkit::t;
+    use crate::case::process::default_process;
+    use crate::case::testkit::{parallel_with_choice, t};
 
-    fn node(id: &str, kind: NodeKind) -> Node {
-        Node {
-            id: id.into(),
-            name: id.into(),
-            kind,
-        }
-    }
-
-    fn task(id: &str, action: StepAction) -> Node {
-        node(
-            id,
-            NodeKind::UserTask(UserTask {
-                department: None,
-                role: Role::Approver,
-                budget_days: 2,
-                action,
-                special_procedure: None,
-            }),
-        )
-    }
-
-    fn flow(from: &str, to: &str) -> Flow {
-        Flow {
-            from: from.into(),
-            to: to.into(),
-            condition: None,
-            default: false,
-        }
-    }
-
-    /// start → split → {a, choice → (food | other) → merge} → join → decide → issue → end
-    fn parallel() -> ProcessDefinition {
-        ProcessDefinition {
-            code: "p".into(),
-            name: "并行".into(),
-            version: 1,
-            nodes: vec![
-                node("start", NodeKind::Start),
-                node("split", NodeKind::ParallelGateway),
-                task("a", StepAction::Review),
-                node("choice", NodeKind::ExclusiveGateway),
-                task("food", StepAction::Review),
-                task("other", StepAction::Review),
-                node("merge", NodeKind::ExclusiveGateway),
-                node("join", NodeKind::ParallelGateway),
-                task("decide", StepAction::Decide),
-                task("issue", StepAction::Issue),
-                node("end", NodeKind::End),
-            ],
-            flows: vec![
-                flow("start", "split"),
-                flow("split", "a"),
-                flow("split", "choice"),
-                Flow {
-                    condition: Some(Condition {
-                        question: "scope".into(),
-                        answers: vec!["food".into()],
-                    }),
-                    ..flow("choice", "food")
-                },
-                Flow {
-                    default: true,
-                    ..flow("choice", "other")
-                },
-                flow("food", "merge"),
-                flow("other", "merge"),
-                flow("merge", "join"),
-                flow("a", "join"),
-                flow("join", "decide"),
-                flow("decide", "issue"),
-                flow("issue", "end"),
-            ],
+    fn runner<'a>(p: &'a ProcessDefinition, answers: &'a BTreeMap<String, String>) -> Runner<'a> {
+        Runner {
+            process: p,
+            answers,
+            at: t(2026, 3, 2, 10, 0),
         }
     }
 
@@ -291,37 +223,32 @@ mod tests {
     fn the_default_process_starts_at_its_review_step() {
         let p = default_process(5);
         let answers = BTreeMap::new();
-        let r = Runner {
-            process: &p,
-            answers: &answers,
-            at: t(2026, 3, 2, 10, 0),
-        };
-        let m = r.start(&[], 0).unwrap();
+        let m = runner(&p, &answers).start(&[], 0).unwrap();
         assert_eq!(nodes(&m.placed), ["review"]);
         assert!(m.removed.is_empty());
     }
 
     #[test]
     fn a_parallel_split_runs_both_branches_and_the_join_waits_for_both() {
-        let p = parallel();
+        let p = parallel_with_choice();
         let answers = BTreeMap::from([("scope".to_string(), "food".to_string())]);
-        let r = Runner {
-            process: &p,
-            answers: &answers,
-            at: t(2026, 3, 2, 10, 0),
-        };
+        let r = runner(&p, &answers);
         let mut tokens = Vec::new();
         let m = r.start(&tokens, 0).unwrap();
         apply(&mut tokens, &m);
-        assert_eq!(nodes(&tokens), ["a", "food"]);
-        // Finish `a`: its token waits at the join.
-        let a = tokens.iter().find(|t| t.node == "a").unwrap().id;
-        let m = r.advance(&tokens, 2, a, vec!["a".into()]).unwrap();
+        assert_eq!(nodes(&tokens), ["food_check", "planning"]);
+        // Finish `planning`: its token waits at the join.
+        let planning = tokens.iter().find(|t| t.node == "planning").unwrap().id;
+        let m = r
+            .advance(&tokens, 2, planning, vec!["planning".into()])
+            .unwrap();
         apply(&mut tokens, &m);
-        assert_eq!(nodes(&tokens), ["food", "join"]);
-        // Finish `food`: the join fires and the decision is reached with a fresh trail.
-        let food = tokens.iter().find(|t| t.node == "food").unwrap().id;
-        let m = r.advance(&tokens, 3, food, vec!["food".into()]).unwrap();
+        assert_eq!(nodes(&tokens), ["food_check", "join"]);
+        // Finish `food_check`: the join fires and the decision is reached with a fresh trail.
+        let food = tokens.iter().find(|t| t.node == "food_check").unwrap().id;
+        let m = r
+            .advance(&tokens, 3, food, vec!["food_check".into()])
+            .unwrap();
         apply(&mut tokens, &m);
         assert_eq!(nodes(&tokens), ["decide"]);
         assert!(tokens[0].trail.is_empty());
@@ -329,26 +256,16 @@ mod tests {
 
     #[test]
     fn the_exclusive_choice_takes_the_default_without_a_matching_answer() {
-        let p = parallel();
+        let p = parallel_with_choice();
         let answers = BTreeMap::from([("scope".to_string(), "none".to_string())]);
-        let r = Runner {
-            process: &p,
-            answers: &answers,
-            at: t(2026, 3, 2, 10, 0),
-        };
-        let m = r.start(&[], 0).unwrap();
-        assert_eq!(nodes(&m.placed), ["a", "other"]);
+        let m = runner(&p, &answers).start(&[], 0).unwrap();
+        assert_eq!(nodes(&m.placed), ["fire_check", "planning"]);
     }
 
     #[test]
     fn a_token_reaching_the_end_is_consumed() {
         let p = default_process(5);
         let answers = BTreeMap::new();
-        let r = Runner {
-            process: &p,
-            answers: &answers,
-            at: t(2026, 3, 2, 10, 0),
-        };
         let tokens = vec![Token {
             id: 7,
             node: "issue".into(),
@@ -356,7 +273,9 @@ mod tests {
             trail: vec![],
             claimed_by: None,
         }];
-        let m = r.advance(&tokens, 8, 7, vec!["issue".into()]).unwrap();
+        let m = runner(&p, &answers)
+            .advance(&tokens, 8, 7, vec!["issue".into()])
+            .unwrap();
         assert_eq!(
             m,
             Movement {
