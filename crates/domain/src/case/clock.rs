@@ -619,4 +619,56 @@ mod tests {
             t(2026, 10, 8, 9, 5)
         );
     }
+
+    /// The reference: walk day by day from the start, counting the working days that lie in no
+    /// suspension `(from, until]`, until the budget is reached.
+    fn walk(
+        cal: &TestCalendar,
+        start: NaiveDate,
+        budget: i64,
+        spans: &[(NaiveDate, NaiveDate)],
+    ) -> NaiveDate {
+        let mut day = start;
+        let mut counted = 0;
+        while counted < budget {
+            day = day.succ_opt().unwrap();
+            let suspended = spans
+                .iter()
+                .any(|&(from, until)| from < day && day <= until);
+            if cal.is_working_day(day) && !suspended {
+                counted += 1;
+            }
+        }
+        day
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_derived_due_date_equals_a_day_by_day_count(
+            start in 0i64..700,
+            budget in 0i64..45,
+            spans in proptest::collection::vec((-10i64..80, 0i64..30, proptest::bool::ANY), 0..4),
+        ) {
+            let cal = TestCalendar::china_2025_2026();
+            let base = d(2025, 1, 1);
+            let start = base + chrono::Duration::days(start);
+            let today = start + chrono::Duration::days(60);
+            let suspensions: Vec<Suspension> = spans
+                .iter()
+                .enumerate()
+                .map(|(i, &(from, len, open))| {
+                    let from = start + chrono::Duration::days(from);
+                    supplement(i as u32, from, (!open).then(|| from + chrono::Duration::days(len)))
+                })
+                .collect();
+            let closed: Vec<(NaiveDate, NaiveDate)> = suspensions
+                .iter()
+                .map(|s| (s.from, s.until.unwrap_or(today).max(s.from)))
+                .collect();
+            proptest::prop_assert_eq!(
+                derive_due_date(&cal, start, budget, &suspensions, today),
+                walk(&cal, start, budget, &closed)
+            );
+        }
+    }
 }

@@ -499,38 +499,26 @@ impl<'c> Run<'c> {
             .ok_or_else(|| Error::internal(format!("no token {id}")))
     }
 
-    fn runner_with<'x>(
-        &self,
-        answers: &'x BTreeMap<String, String>,
-        at: NaiveDateTime,
-    ) -> Runner<'x>
-    where
-        'c: 'x,
-    {
+    fn runner(&self, at: NaiveDateTime) -> Runner<'_> {
         Runner {
             process: self.ctx.process,
-            answers,
+            answers: &self.case.answers,
             at,
         }
     }
 
     fn start_process(&mut self, at: NaiveDateTime, by: &str) -> Result<()> {
-        let answers = self.case.answers.clone();
         let m = self
-            .runner_with(&answers, at)
+            .runner(at)
             .start(&self.case.tokens, self.case.next_token)?;
         self.move_tokens(at, by, m);
         Ok(())
     }
 
     fn advance(&mut self, at: NaiveDateTime, by: &str, id: u32, trail: Vec<String>) -> Result<()> {
-        let answers = self.case.answers.clone();
-        let m = self.runner_with(&answers, at).advance(
-            &self.case.tokens,
-            self.case.next_token,
-            id,
-            trail,
-        )?;
+        let m = self
+            .runner(at)
+            .advance(&self.case.tokens, self.case.next_token, id, trail)?;
         self.move_tokens(at, by, m);
         Ok(())
     }
@@ -1032,13 +1020,9 @@ impl<'c> Run<'c> {
                 reason,
             },
         );
-        let answers = self.case.answers.clone();
-        let m = self.runner_with(&answers, now).move_back(
-            self.case.next_token,
-            token.id,
-            &previous,
-            trail,
-        );
+        let m = self
+            .runner(now)
+            .move_back(self.case.next_token, token.id, &previous, trail);
         self.move_tokens(now, &by, m);
         Ok(())
     }

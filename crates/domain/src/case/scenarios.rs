@@ -759,6 +759,13 @@ fn a_special_procedure_step_suspends_the_clock_while_it_runs_and_one_extension_f
         ]
     );
     assert!(w.reading(d(2025, 5, 20)).suspended);
+    // The applicant is told the survey needs 15 working days from 05-14: 05-15, 05-16,
+    // 05-19..23, 05-26..30, (Dragon Boat 05-31..06-02), 06-03, 06-04, 06-05.
+    let steps = w.case().open_steps(&w.process, &w.cal, d(2025, 5, 20));
+    assert_eq!(
+        (steps[0].node.as_str(), steps[0].due),
+        ("survey", d(2025, 6, 5))
+    );
     w.run(t(2025, 5, 15, 9, 0), &approver(), claim("survey"));
     let events = w.run(t(2025, 6, 3, 16, 0), &approver(), approve("survey"));
     assert_eq!(kinds(&events)[0], "case_suspension_ended");

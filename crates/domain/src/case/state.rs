@@ -466,7 +466,8 @@ impl Case {
     }
 
     /// The last day of a step's budget: counted from the day the token arrived, skipping the
-    /// case's suspensions like the case clock does.
+    /// case's suspensions like the case clock does. A special-procedure step is itself a
+    /// suspension; its date is the one the applicant was told (R-SPECIAL-TIME).
     pub fn step_due(
         &self,
         token: &Token,
@@ -474,6 +475,9 @@ impl Case {
         calendar: &dyn WorkingDays,
         today: NaiveDate,
     ) -> NaiveDate {
+        if task.special_procedure.is_some() {
+            return calendar.add_working_days(token.since.date(), i64::from(task.budget_days));
+        }
         derive_due_date(
             calendar,
             token.since.date(),
