@@ -430,6 +430,7 @@ async fn a_broken_workbook_is_refused_whole_with_every_error_by_sheet_row_and_co
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         let db = &s.running.state.db;
+        let before = event_count(&s).await;
         let e = import_file(db, &broken_workbook(), "system:test", Utc::now())
             .await
             .unwrap_err();
@@ -455,7 +456,7 @@ async fn a_broken_workbook_is_refused_whole_with_every_error_by_sheet_row_and_co
         let now: Catalogue =
             serde_json::from_slice(&export_file(db, FileFormat::Json).await.unwrap()).unwrap();
         assert_eq!(now, Catalogue::default());
-        assert_eq!(event_count(&s).await, 0);
+        assert_eq!(event_count(&s).await, before);
         s.stop().await;
     })
     .await;
@@ -818,13 +819,14 @@ async fn the_import_endpoint_takes_xlsx_or_json_and_refuses_a_broken_file_whole(
                 .body(bytes)
                 .send()
         };
+        let before = event_count(&s).await;
         let r = post(broken_workbook(), FileFormat::Xlsx.mime())
             .await
             .unwrap();
         assert_eq!(r.status(), 422);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["errors"].as_array().unwrap().len(), 7, "{v}");
-        assert_eq!(event_count(&s).await, 0);
+        assert_eq!(event_count(&s).await, before);
 
         let json = serde_json::to_vec(&sample_catalogue()).unwrap();
         let r = post(json.clone(), "application/json").await.unwrap();
@@ -951,6 +953,55 @@ async fn the_admin_page_imports_an_uploaded_workbook() {
         }
         let (_, v) = s.get_json("/api/v1/items", None).await;
         assert_eq!(v["total"], 3);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn other_roles_may_read_but_not_change_the_catalogue() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        seed(&s).await;
+        let admin = s.admin_token().await;
+        let (status, v) = s
+            .post_json(
+                "/api/v1/accounts",
+                Some(&admin),
+                &json!({"username": "shenpi", "display_name": "审批员", "role": "approver",
+                        "department": "SCJG", "password": "approver2026pw"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        let token = s.token("shenpi", "approver2026pw").await;
+        let before = event_count(&s).await;
+        let (status, v) = s
+            .post_json(
+                "/api/v1/departments",
+                Some(&token),
+                &json!({"code": "X", "name": "某部门"}),
+            )
+            .await;
+        assert_eq!(status, 403, "{v}");
+        assert_eq!(v["code"], "forbidden");
+        assert!(v["title"].as_str().unwrap().contains("无权修改事项目录"));
+        let (status, _) = s
+            .post_json("/api/v1/items/SCJG-002/retire", Some(&token), &json!({}))
+            .await;
+        assert_eq!(status, 403);
+        assert_eq!(event_count(&s).await, before);
+        let (status, _) = s.get_json("/api/v1/items/SCJG-001", Some(&token)).await;
+        assert_eq!(status, 200);
+
+        let r = s
+            .client
+            .get(s.at("/admin/catalogue"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(r.text().await.unwrap().contains("无权修改事项目录"));
         s.stop().await;
     })
     .await;
