@@ -17,6 +17,7 @@
 
 mod api;
 pub mod manage;
+mod pages;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;
@@ -30,9 +31,16 @@ use yichuang_domain::{Actor, Error};
 use crate::auth::SESSION_COOKIE;
 use crate::state::AppState;
 
+pub use pages::{FormErrors, Page, forbidden_page, require_page_actor, safe_next};
+
 /// The JSON API of this area, merged into `crate::api::routes()`.
 pub fn api_routes() -> Router<AppState> {
     api::routes()
+}
+
+/// The pages of this area, merged into `crate::pages::routes()`.
+pub fn page_routes() -> Router<AppState> {
+    pages::routes()
 }
 
 /// The signed-in actor behind a session or API token (None when unknown, expired, revoked, or

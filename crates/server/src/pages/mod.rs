@@ -11,7 +11,9 @@ use crate::auth::MaybeActor;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home))
+    Router::new()
+        .route("/", get(home))
+        .merge(crate::accounts::page_routes())
 }
 
 /// One link of the navigation bar.
@@ -70,6 +72,10 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
             v.push(NavLink {
                 href: "/admin/calendar",
                 label: "工作日历",
+            });
+            v.push(NavLink {
+                href: "/admin/accounts",
+                label: "账号管理",
             });
         }
         Some(_) => {}
