@@ -449,6 +449,16 @@ async fn roles_and_scopes_are_validated_with_field_errors() {
                 Method::PUT,
                 "/api/v1/accounts/admin",
                 Some(&admin),
+                &json!({"password": "sneaky123"}),
+            )
+            .await;
+        assert_eq!(st, 400, "{v}");
+        assert_eq!(v["errors"][0]["message"], "不支持的字段 password");
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/admin",
+                Some(&admin),
                 &json!({"active": false}),
             )
             .await;
@@ -499,6 +509,11 @@ async fn api_tokens_work_until_revoked() {
         );
         assert!(list["tokens"][0]["last_used_at"].is_string());
 
+        let (st, v) = s
+            .post_json("/api/v1/auth/logout", Some(&token), &json!({}))
+            .await;
+        assert_eq!(st, 422, "an API token is revoked, not signed out: {v}");
+        assert_eq!(v["code"], "not_a_session");
         let (st, _) = s
             .send_json(
                 Method::DELETE,
@@ -648,28 +663,95 @@ async fn a_session_expires_after_the_configured_hours_without_use() {
     .await;
 }
 
-#[tokio::test]
-async fn twenty_failures_from_one_address_lock_it_with_limits_from_settings() {
-    on_each_backend(|url| async move {
-        let s = TestServer::start(&url).await;
-        let db = &s.running.state.db;
-        let mut tx = db.begin().await.unwrap();
-        let now = s.running.state.now();
-        yichuang_store::settings::put(
-            &mut tx,
-            "auth.login_max_failures_per_address",
-            &json!(3),
-            now,
-        )
+async fn put_setting(s: &TestServer, key: &str, value: Value) {
+    let mut tx = s.running.state.db.begin().await.unwrap();
+    yichuang_store::settings::put(&mut tx, key, &value, s.running.state.now())
         .await
         .unwrap();
-        tx.commit().await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A failed login with `X-Forwarded-For: forwarded`.
+async fn login_via(s: &TestServer, forwarded: &str, username: &str, password: &str) -> u16 {
+    client()
+        .post(s.at("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn failures_from_one_address_lock_it_at_the_limit_from_settings() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        put_setting(&s, "auth.login_max_failures_per_address", json!(3)).await;
         let c = client();
         for user in ["a1", "a2", "a3"] {
             assert_eq!(login(&s, &c, user, "guess12345").await.0, 401);
         }
         let (st, v) = login(&s, &c, "admin", ADMIN_PASSWORD).await;
         assert_chinese_problem(st, &v, 429);
+        // Without a trusted proxy, a forged X-Forwarded-For does not escape the limit.
+        assert_eq!(
+            login_via(&s, "203.0.113.7", "admin", ADMIN_PASSWORD).await,
+            429
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_is_limited_on_its_own() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        put_setting(&s, "auth.login_max_failures_per_address", json!(3)).await;
+        put_setting(&s, "auth.trusted_proxies", json!(["127.0.0.1"])).await;
+        for user in ["a1", "a2", "a3"] {
+            assert_eq!(login_via(&s, "203.0.113.7", user, "guess12345").await, 401);
+        }
+        assert_eq!(
+            login_via(&s, "203.0.113.7", "admin", ADMIN_PASSWORD).await,
+            429
+        );
+        assert_eq!(
+            login_via(&s, "203.0.113.8", "admin", ADMIN_PASSWORD).await,
+            200
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_is_refreshed_at_most_once_a_minute() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let t = s.admin_token().await;
+        let last_seen = async || -> i64 {
+            yichuang_store::db_run!(&s.running.state.db, |c| sqlx::query_scalar(
+                "SELECT MAX(last_seen_at) FROM sessions"
+            )
+            .fetch_one(c)
+            .await
+            .unwrap())
+        };
+        let at_login = last_seen().await;
+        for _ in 0..3 {
+            assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 200);
+        }
+        assert_eq!(last_seen().await, at_login, "no write on every request");
+        s.set_clock("2026-03-02T09:02:00+08:00").await;
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 200);
+        assert!(
+            last_seen().await > at_login + 60_000_000,
+            "refreshed after a minute"
+        );
         s.stop().await;
     })
     .await;
