@@ -1153,3 +1153,26 @@ async fn the_command_line_creates_an_account_that_can_sign_in() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_account_endpoints() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let (_, doc) = s.get_json("/api/v1/openapi.json", None).await;
+    for (path, method) in [
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/me", "get"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/accounts", "get"),
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/accounts/{username}", "get"),
+        ("/api/v1/accounts/{username}", "put"),
+        ("/api/v1/accounts/{username}/reset-password", "post"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens/{id}", "delete"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    s.stop().await;
+}
