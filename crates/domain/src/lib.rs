@@ -3,9 +3,14 @@
 
 pub mod access;
 pub mod accounts;
+pub mod case;
 pub mod catalogue;
+pub mod demo;
 pub mod error;
+pub mod identity;
 pub mod login_throttle;
+pub mod pii;
+pub mod queue;
 pub mod workdays;
 
 pub use access::{Actor, Role};
