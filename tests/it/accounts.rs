@@ -1176,3 +1176,90 @@ async fn the_openapi_document_describes_the_account_endpoints() {
     }
     s.stop().await;
 }
+
+async fn type_into(b: &crate::browser::Browser, css: &str, text: &str) {
+    b.el(css).await.send_keys(text).await.unwrap();
+}
+
+/// Submits the page's main form.
+async fn submit(b: &crate::browser::Browser) {
+    b.el("form.card button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn in_a_browser_a_manager_signs_in_creates_a_clerk_and_signs_out() {
+    use thirtyfour::components::SelectElement;
+
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let Some(b) = crate::browser::Browser::start().await else {
+        return;
+    };
+    b.driver.goto(s.at("/admin/accounts")).await.unwrap();
+    let url = b.driver.current_url().await.unwrap();
+    assert_eq!(url.path(), "/login");
+    assert_eq!(url.query(), Some("next=/admin/accounts"));
+
+    type_into(&b, "#username", "admin").await;
+    type_into(&b, "#password", "wrong-pass1").await;
+    submit(&b).await;
+    assert_eq!(b.text_of("#password-error").await, "用户名或密码错误");
+
+    type_into(&b, "#password", ADMIN_PASSWORD).await;
+    submit(&b).await;
+    b.el("h1").await;
+    assert_eq!(
+        b.driver.current_url().await.unwrap().path(),
+        "/admin/accounts"
+    );
+    assert!(b.body_text().await.contains("账号管理"));
+
+    type_into(&b, "#username", "wuqiao").await;
+    type_into(&b, "#display_name", "吴巧").await;
+    SelectElement::new(&b.el("#role").await)
+        .await
+        .unwrap()
+        .select_by_value("clerk")
+        .await
+        .unwrap();
+    type_into(&b, "#hall", "H1").await;
+    submit(&b).await;
+    let secret = b.text_of("code.secret").await;
+    assert_eq!(
+        secret.chars().count(),
+        12,
+        "the generated password is shown"
+    );
+    assert!(b.body_text().await.contains("已创建账号 wuqiao"));
+
+    // On a phone the pages fit the screen: no sideways scrolling.
+    b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+    for path in ["/account", "/admin/accounts"] {
+        b.driver.goto(s.at(path)).await.unwrap();
+        b.el("h1").await;
+        let fits = b
+            .driver
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            fits.json(),
+            &Value::Bool(true),
+            "{path} overflows on a phone"
+        );
+    }
+
+    b.el(".who button").await.click().await.unwrap();
+    b.el(".login-link").await;
+    assert_eq!(b.driver.current_url().await.unwrap().path(), "/");
+    b.driver.goto(s.at("/account")).await.unwrap();
+    assert_eq!(b.driver.current_url().await.unwrap().path(), "/login");
+    b.quit().await;
+    s.stop().await;
+}
