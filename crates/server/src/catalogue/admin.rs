@@ -18,6 +18,7 @@ use yichuang_store::catalogue::{self as store, ImportSummary, ItemQuery, ItemSta
 use super::form::{FieldErrors, ItemForm};
 use super::pages::{Entry, Pager, error_page, link};
 use super::{MAX_FILE_BYTES, import_file};
+use crate::accounts::{Page, forbidden_page, require_page_actor};
 use crate::auth::MaybeActor;
 use crate::extract::{Path, Query};
 use crate::pages::{Layout, render};
@@ -44,25 +45,14 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The signed-in catalogue editor, or the response to give instead: the login page (coming
-/// back here afterwards) without a session, a 403 page for other roles.
+/// back here afterwards) without a session, a 403 page for roles that may not edit the
+/// catalogue (`Actor::require_catalogue_editor` decides, as for the API).
 pub fn editor(actor: Option<Actor>, uri: &Uri) -> std::result::Result<Actor, Response> {
-    let Some(a) = actor else {
-        let next = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-        return Err(Redirect::to(&link("/login", &[("next", next)])).into_response());
-    };
+    let a = require_page_actor(actor, uri, &[])?;
     match a.require_catalogue_editor() {
         Ok(()) => Ok(a),
-        Err(e) => Err(error_page(Some(a), e)),
+        Err(e) => Err(forbidden_page(Some(a), uri, e.title)),
     }
-}
-
-macro_rules! editor_or_return {
-    ($actor:expr, $uri:expr) => {
-        match editor($actor, &$uri) {
-            Ok(a) => a,
-            Err(r) => return r,
-        }
-    };
 }
 
 #[derive(Deserialize)]
@@ -89,13 +79,17 @@ async fn list(
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Query(p): Query<ListParams>,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
+) -> Page {
+    let a = editor(actor, &uri)?;
     let flash = p.saved.as_ref().map(|c| format!("已保存：{c}"));
-    match list_page(&st, a.clone(), p.q, p.page, flash, vec![]).await {
-        Ok(r) => r,
-        Err(e) => error_page(Some(a), e),
-    }
+    list_page(&st, a.clone(), p.q, p.page, flash, vec![])
+        .await
+        .map_err(shown(&a))
+}
+
+/// Turns an error into the error page `actor` sees (for `?` in page handlers).
+fn shown(actor: &Actor) -> impl FnOnce(Error) -> Response + '_ {
+    move |e| error_page(Some(actor.clone()), e)
 }
 
 async fn list_page(
@@ -181,17 +175,10 @@ async fn new_item(
     State(st): State<AppState>,
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
-    form_page(
-        &st,
-        a,
-        None,
-        ItemForm::blank(),
-        FieldErrors::default(),
-        vec![],
-    )
-    .await
+) -> Page {
+    let a = editor(actor, &uri)?;
+    let form = ItemForm::blank();
+    Ok(form_page(&st, a, None, form, FieldErrors::default(), vec![]).await)
 }
 
 async fn edit_item(
@@ -199,16 +186,14 @@ async fn edit_item(
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
-    match store::item(&st.db, &code).await {
-        Ok(Some(r)) => {
-            let form = ItemForm::from_item(&r.item, r.version);
-            form_page(&st, a, Some(code), form, FieldErrors::default(), vec![]).await
-        }
-        Ok(None) => error_page(Some(a), store::item_not_found(&code)),
-        Err(e) => error_page(Some(a), e),
-    }
+) -> Page {
+    let a = editor(actor, &uri)?;
+    let r = store::item(&st.db, &code)
+        .await
+        .and_then(|r| r.ok_or_else(|| store::item_not_found(&code)))
+        .map_err(shown(&a))?;
+    let form = ItemForm::from_item(&r.item, r.version);
+    Ok(form_page(&st, a, Some(code), form, FieldErrors::default(), vec![]).await)
 }
 
 async fn create_item(
@@ -216,9 +201,9 @@ async fn create_item(
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Form(form): Form<ItemForm>,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
-    submit(&st, a, None, form).await
+) -> Page {
+    let a = editor(actor, &uri)?;
+    Ok(submit(&st, a, None, form).await)
 }
 
 async fn save_item(
@@ -227,9 +212,9 @@ async fn save_item(
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
     Form(form): Form<ItemForm>,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
-    submit(&st, a, Some(code), form).await
+) -> Page {
+    let a = editor(actor, &uri)?;
+    Ok(submit(&st, a, Some(code), form).await)
 }
 
 /// Saves a posted form, or shows it again with every problem next to its field; nothing is
@@ -312,9 +297,9 @@ async fn retire(
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
-    set_active(&st, a, &code, false).await
+) -> Page {
+    let a = editor(actor, &uri)?;
+    Ok(set_active(&st, a, &code, false).await)
 }
 
 async fn reactivate(
@@ -322,9 +307,9 @@ async fn reactivate(
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
-    set_active(&st, a, &code, true).await
+) -> Page {
+    let a = editor(actor, &uri)?;
+    Ok(set_active(&st, a, &code, true).await)
 }
 
 #[derive(Deserialize)]
@@ -340,8 +325,8 @@ async fn add_department(
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Form(f): Form<DepartmentForm>,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
+) -> Page {
+    let a = editor(actor, &uri)?;
     let d = Department {
         code: f.code.trim().to_string(),
         name: f.name.trim().to_string(),
@@ -355,18 +340,19 @@ async fn add_department(
     }
     .await;
     match result {
-        Ok(()) => Redirect::to(&link("/admin/catalogue", &[("saved", &d.code)])).into_response(),
+        Ok(()) => {
+            Ok(Redirect::to(&link("/admin/catalogue", &[("saved", &d.code)])).into_response())
+        }
         Err(e) if matches!(e.kind, Kind::Invalid | Kind::Conflict) => {
             let mut lines = vec![e.title.clone()];
             lines.extend(e.fields.into_iter().map(|f| f.message));
-            let mut r = match list_page(&st, a.clone(), None, None, None, lines).await {
-                Ok(r) => r,
-                Err(e) => return error_page(Some(a), e),
-            };
+            let mut r = list_page(&st, a.clone(), None, None, None, lines)
+                .await
+                .map_err(shown(&a))?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            r
+            Ok(r)
         }
-        Err(e) => error_page(Some(a), e),
+        Err(e) => Err(error_page(Some(a), e)),
     }
 }
 
@@ -384,8 +370,8 @@ async fn import(
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
     mut multipart: Multipart,
-) -> Response {
-    let a = editor_or_return!(actor, uri);
+) -> Page {
+    let a = editor(actor, &uri)?;
     let mut bytes = None;
     while let Ok(Some(field)) = multipart.next_field().await {
         if field.name() == Some("file") {
@@ -410,7 +396,7 @@ async fn import(
                 problems: vec![],
             },
         ),
-        Err(e) if e.kind == Kind::Internal => return error_page(Some(a), e),
+        Err(e) if e.kind == Kind::Internal => return Err(error_page(Some(a), e)),
         Err(e) => (
             crate::error::status_of(e.kind),
             ImportPage {
@@ -423,5 +409,5 @@ async fn import(
     };
     let mut r = render(&page);
     *r.status_mut() = status;
-    r
+    Ok(r)
 }
