@@ -325,21 +325,31 @@ pub(crate) async fn load_bundles_of_item(
 /// The catalogue in force, as exchanged: every region, department and bundle, and the active
 /// items. Retired items stay in the database with their history but are not part of the
 /// catalogue a file carries (a bundle never contains one, see `set_item_active`).
+///
+/// Sorted by code byte for byte here rather than by `ORDER BY`, whose order follows the
+/// database's collation (PostgreSQL's locale may ignore the `-` in codes): the same catalogue
+/// gives the same file on either backend.
 pub async fn export_catalogue(db: &Db) -> Result<Catalogue> {
     let mut conn = Conn::Db(db);
+    let mut departments = load_departments(&mut conn).await?;
+    departments.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut items: Vec<_> = load_items(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|r| r.active)
+        .map(|r| r.item)
+        .collect();
+    items.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut bundles: Vec<_> = load_bundles(&mut conn)
+        .await?
+        .into_iter()
+        .map(|b| b.bundle)
+        .collect();
+    bundles.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(Catalogue {
         regions: load_regions(&mut conn).await?,
-        departments: load_departments(&mut conn).await?,
-        items: load_items(&mut conn)
-            .await?
-            .into_iter()
-            .filter(|r| r.active)
-            .map(|r| r.item)
-            .collect(),
-        bundles: load_bundles(&mut conn)
-            .await?
-            .into_iter()
-            .map(|b| b.bundle)
-            .collect(),
+        departments,
+        items,
+        bundles,
     })
 }
