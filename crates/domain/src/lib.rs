@@ -2,6 +2,7 @@
 //! no async (ARCHITECTURE principle 1).
 
 pub mod access;
+pub mod calendar;
 pub mod catalogue;
 pub mod error;
 pub mod workdays;
