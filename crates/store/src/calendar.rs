@@ -142,35 +142,39 @@ async fn stored_year(tx: &mut Tx, year: i32) -> Result<Option<YearArrangement>> 
     json.as_deref().map(parse_year).transpose()
 }
 
-/// Loads or corrects a year; returns what was there before (None for a new year).
-pub async fn put_year(
+const UPSERT_YEAR: &str = "INSERT INTO calendar_years (year, source, arrangement, origin, updated_at, updated_by) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (year) DO UPDATE SET source = excluded.source, arrangement = excluded.arrangement, \
+     origin = excluded.origin, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
+const INSERT_MISSING_YEAR: &str = "INSERT INTO calendar_years (year, source, arrangement, origin, updated_at, updated_by) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (year) DO NOTHING";
+
+/// Writes a year with `sql` and, if a row was written, its event. Returns whether it wrote.
+async fn write_year(
     tx: &mut Tx,
     now: DateTime<Utc>,
     actor: &str,
     y: &YearArrangement,
     origin: &str,
-) -> Result<Option<YearArrangement>> {
-    let before = stored_year(tx, y.year).await?;
+    before: Option<&YearArrangement>,
+    sql: &'static str,
+) -> Result<bool> {
     let json = serde_json::to_string(y).map_err(Error::internal)?;
     let source = y.source();
-    tx_run!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO calendar_years (year, source, arrangement, origin, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (year) DO UPDATE SET source = excluded.source, arrangement = excluded.arrangement, \
-         origin = excluded.origin, updated_at = excluded.updated_at, updated_by = excluded.updated_by"
-    )
-    .bind(i64::from(y.year))
-    .bind(&source)
-    .bind(&json)
-    .bind(origin)
-    .bind(micros(now))
-    .bind(actor)
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected()
-    });
+    let n = tx_run!(tx, |c| sqlx::query(sql)
+        .bind(i64::from(y.year))
+        .bind(&source)
+        .bind(&json)
+        .bind(origin)
+        .bind(micros(now))
+        .bind(actor)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected());
+    if n == 0 {
+        return Ok(false);
+    }
     events::append(
         tx,
         now,
@@ -187,6 +191,19 @@ pub async fn put_year(
         },
     )
     .await?;
+    Ok(true)
+}
+
+/// Loads or corrects a year; returns what was there before (None for a new year).
+pub async fn put_year(
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+    actor: &str,
+    y: &YearArrangement,
+    origin: &str,
+) -> Result<Option<YearArrangement>> {
+    let before = stored_year(tx, y.year).await?;
+    write_year(tx, now, actor, y, origin, before.as_ref(), UPSERT_YEAR).await?;
     bump(tx).await?;
     Ok(before)
 }
@@ -201,37 +218,17 @@ pub async fn seed_years(
     let mut tx = db.begin().await?;
     let mut loaded = Vec::new();
     for y in shipped {
-        let json = serde_json::to_string(y).map_err(Error::internal)?;
-        let source = y.source();
-        let n = tx_run!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO calendar_years (year, source, arrangement, origin, updated_at, updated_by) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (year) DO NOTHING"
+        if write_year(
+            &mut tx,
+            now,
+            "system:seed",
+            y,
+            ORIGIN_SHIPPED,
+            None,
+            INSERT_MISSING_YEAR,
         )
-        .bind(i64::from(y.year))
-        .bind(&source)
-        .bind(&json)
-        .bind(ORIGIN_SHIPPED)
-        .bind(micros(now))
-        .bind("system:seed")
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-        });
-        if n == 1 {
-            events::append(
-                &mut tx,
-                now,
-                NewEvent {
-                    actor: "system:seed",
-                    kind: "calendar_year_loaded",
-                    subject_type: "calendar_year",
-                    subject_id: &y.year.to_string(),
-                    payload: json!({"origin": ORIGIN_SHIPPED, "source": source, "before": null, "after": y}),
-                },
-            )
-            .await?;
+        .await?
+        {
             loaded.push(y.year);
         }
     }
@@ -256,9 +253,8 @@ pub async fn region_days(db: &Db, region: Option<&str>) -> Result<Vec<LocalDay>>
 }
 
 async fn stored_region_day(tx: &mut Tx, region: &str, date: NaiveDate) -> Result<Option<LocalDay>> {
-    let row: Option<DayRow> =
-        tx_run!(tx, |c| {
-            sqlx::query_as::<_, DayRow>(
+    let row: Option<DayRow> = tx_run!(tx, |c| {
+        sqlx::query_as::<_, DayRow>(
         "SELECT region, day, kind, name FROM calendar_region_days WHERE region = $1 AND day = $2"
     )
     .bind(region)
@@ -266,7 +262,7 @@ async fn stored_region_day(tx: &mut Tx, region: &str, date: NaiveDate) -> Result
     .fetch_optional(c)
     .await
     .map_err(db_err)?
-        });
+    });
     row.map(to_local).transpose()
 }
 
