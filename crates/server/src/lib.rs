@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
 pub async fn prepare(config: &Config) -> Result<Db> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    calendar::seed(&db, chrono::Utc::now()).await?;
     Ok(db)
 }
 
@@ -104,6 +106,7 @@ pub async fn start(config: Config) -> Result<Running> {
         db,
         clock,
         config: Arc::new(config),
+        calendar: calendar::Cache::default(),
     };
     let listener = tokio::net::TcpListener::bind(state.config.addr)
         .await

@@ -323,6 +323,23 @@ impl Calendar {
         Ok(day)
     }
 
+    /// The days of `year`'s reach (its December before to its January after, R-CALENDAR) that
+    /// differ between `self` and `other`: what a correction changed.
+    pub fn differences<'a>(&'a self, other: &'a Calendar, year: i32) -> Vec<(Day<'a>, Day<'a>)> {
+        let (Some(first), Some(last)) = (
+            NaiveDate::from_ymd_opt(year - 1, 12, 1),
+            NaiveDate::from_ymd_opt(year + 1, 1, 31),
+        ) else {
+            return Vec::new();
+        };
+        first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .map(|d| (self.day(d), other.day(d)))
+            .filter(|(a, b)| (a.kind, a.name, a.adjusted) != (b.kind, b.name, b.adjusted))
+            .collect()
+    }
+
     /// The day index inside the span, for [`super::OfficeTime`].
     pub(super) fn span(&self) -> (NaiveDate, usize) {
         (self.start, self.kinds.len())

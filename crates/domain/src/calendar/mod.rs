@@ -18,7 +18,9 @@ mod weekdays;
 #[cfg(test)]
 mod tests;
 
-pub use arrangement::{AdjustedWorkday, Holiday, LocalDay, LocalKind, Notice, YearArrangement};
+pub use arrangement::{
+    AdjustedWorkday, Holiday, LocalDay, LocalKind, Notice, YearArrangement, valid_region,
+};
 pub use days::Calendar;
 pub use office::{Interval, OfficeHours, OfficeTime};
 

@@ -11,7 +11,9 @@ use crate::auth::MaybeActor;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home))
+    Router::new()
+        .route("/", get(home))
+        .merge(crate::calendar::page::routes())
 }
 
 /// One link of the navigation bar.

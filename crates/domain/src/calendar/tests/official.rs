@@ -263,3 +263,19 @@ fn dates_outside_the_span_still_count_weekdays() {
         Some(2099)
     );
 }
+
+#[test]
+fn a_correction_lists_the_days_it_changed() {
+    let before = Calendar::new(vec![year(2026)]);
+    let mut corrected = year(2026);
+    corrected.holidays[0].to = d("2026-01-02");
+    let after = Calendar::new(vec![corrected]);
+    let diff = before.differences(&after, 2026);
+    assert_eq!(diff.len(), 1);
+    assert_eq!(diff[0].0.date, d("2026-01-03"));
+    assert_eq!(
+        (diff[0].0.kind, diff[0].1.kind),
+        (DayKind::Holiday, DayKind::Restday)
+    );
+    assert!(before.differences(&before, 2026).is_empty());
+}
