@@ -3,4 +3,5 @@
 
 mod support;
 
+mod calendar;
 mod foundation;
