@@ -1,7 +1,10 @@
 //! The one integration-test binary: the real server on port 0, real databases (SQLite always,
 //! PostgreSQL when YICHUANG_TEST_DATABASE_URL is set), real HTTP, and Chromium for the pages.
 
+mod browser;
 mod support;
 
+mod accounts;
 mod calendar;
 mod foundation;
+mod pages;

@@ -47,6 +47,40 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// Hall-bound roles work at one hall's windows and queues, so their accounts must name the
+    /// hall (a clerk at a specialist window may name its department too).
+    pub fn needs_hall(self) -> bool {
+        matches!(
+            self,
+            Role::HallManager | Role::Clerk | Role::Issuance | Role::Agent
+        )
+    }
+
+    /// Department-bound roles review cases in one department's back office, so their accounts
+    /// must name the department. Admins, supervisors and callback staff may serve many halls
+    /// (a city's callback centre phones the applicants of every hall), so for them both codes
+    /// are optional.
+    pub fn needs_department(self) -> bool {
+        matches!(self, Role::Approver)
+    }
+
+    /// The roles a hall manager may create and edit, inside its own hall only.
+    pub fn managed_by_hall_manager(self) -> bool {
+        matches!(
+            self,
+            Role::Clerk | Role::Issuance | Role::Agent | Role::Callback
+        )
+    }
+
+    /// The valid values, for error messages: `admin（系统管理员）、…`.
+    pub fn choices() -> String {
+        Role::ALL
+            .iter()
+            .map(|r| format!("{}（{}）", r.as_str(), r.label()))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+
     /// The name users see.
     pub fn label(self) -> &'static str {
         match self {
@@ -60,6 +94,15 @@ impl Role {
             Role::Supervisor => "监督人员",
         }
     }
+}
+
+/// The role and scope an account has, or would have after a change: what the rules of who may
+/// manage whom look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountScope<'a> {
+    pub role: Role,
+    pub department: Option<&'a str>,
+    pub hall: Option<&'a str>,
 }
 
 /// The signed-in account making a request.
@@ -115,5 +158,133 @@ impl Actor {
             (_, Some(h)) if h == hall => Ok(()),
             _ => Err(Error::forbidden(format!("只能{}本大厅的业务", what))),
         }
+    }
+
+    /// Only admins and hall managers manage accounts at all.
+    pub fn require_account_manager(&self) -> Result<()> {
+        self.require_role(&[Role::Admin, Role::HallManager], "管理账号")
+    }
+
+    /// An admin manages every account; a hall manager manages the clerk, issuance, agent and
+    /// callback accounts of its own hall and nothing else.
+    pub fn require_may_manage(&self, target: AccountScope<'_>) -> Result<()> {
+        self.require_account_manager()?;
+        if self.role == Role::Admin {
+            return Ok(());
+        }
+        if !target.role.managed_by_hall_manager() {
+            return Err(Error::forbidden(format!(
+                "大厅管理员只能管理窗口工作人员、出件人员、帮办代办员和回访员账号，不能管理{}账号",
+                target.role.label()
+            )));
+        }
+        match (self.hall.as_deref(), target.hall) {
+            (Some(mine), Some(theirs)) if mine == theirs => Ok(()),
+            _ => Err(Error::forbidden("大厅管理员只能管理本大厅的账号")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+
+    fn actor(role: Role, hall: Option<&str>) -> Actor {
+        Actor {
+            id: 1,
+            username: "someone".into(),
+            display_name: "某人".into(),
+            role,
+            department: None,
+            hall: hall.map(str::to_string),
+        }
+    }
+
+    fn scope(role: Role, hall: Option<&'static str>) -> AccountScope<'static> {
+        AccountScope {
+            role,
+            department: None,
+            hall,
+        }
+    }
+
+    #[test]
+    fn an_admin_manages_every_account_of_every_hall() {
+        let admin = actor(Role::Admin, None);
+        for role in Role::ALL {
+            assert!(admin.require_may_manage(scope(role, Some("H2"))).is_ok());
+            assert!(admin.require_may_manage(scope(role, None)).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_hall_manager_manages_front_line_accounts_of_its_own_hall() {
+        let m = actor(Role::HallManager, Some("H1"));
+        for role in [Role::Clerk, Role::Issuance, Role::Agent, Role::Callback] {
+            assert!(
+                m.require_may_manage(scope(role, Some("H1"))).is_ok(),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hall_manager_cannot_touch_another_halls_accounts() {
+        let m = actor(Role::HallManager, Some("H1"));
+        let e = m
+            .require_may_manage(scope(Role::Clerk, Some("H2")))
+            .unwrap_err();
+        assert_eq!(e.kind, Kind::Forbidden);
+        assert!(e.title.contains("本大厅"), "{}", e.title);
+        // A callback account serving no particular hall is not a hall manager's to manage.
+        assert!(m.require_may_manage(scope(Role::Callback, None)).is_err());
+    }
+
+    #[test]
+    fn a_hall_manager_without_a_hall_manages_nobody() {
+        let m = actor(Role::HallManager, None);
+        assert!(m.require_may_manage(scope(Role::Clerk, None)).is_err());
+    }
+
+    #[test]
+    fn a_hall_manager_cannot_create_admins_managers_approvers_or_supervisors() {
+        let m = actor(Role::HallManager, Some("H1"));
+        for role in [
+            Role::Admin,
+            Role::HallManager,
+            Role::Approver,
+            Role::Supervisor,
+        ] {
+            let e = m.require_may_manage(scope(role, Some("H1"))).unwrap_err();
+            assert_eq!(e.kind, Kind::Forbidden);
+            assert!(e.title.contains(role.label()), "{}", e.title);
+        }
+    }
+
+    #[test]
+    fn other_roles_may_not_manage_accounts_and_are_told_so_in_chinese() {
+        for role in [
+            Role::Clerk,
+            Role::Approver,
+            Role::Issuance,
+            Role::Agent,
+            Role::Callback,
+            Role::Supervisor,
+        ] {
+            let e = actor(role, Some("H1"))
+                .require_may_manage(scope(Role::Clerk, Some("H1")))
+                .unwrap_err();
+            assert_eq!(e.kind, Kind::Forbidden);
+            assert_eq!(e.title, format!("当前账号（{}）无权管理账号", role.label()));
+        }
+    }
+
+    #[test]
+    fn every_role_round_trips_through_its_name() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
     }
 }

@@ -2,9 +2,13 @@
 //! no async (ARCHITECTURE principle 1).
 
 pub mod access;
+pub mod accounts;
 pub mod calendar;
 pub mod catalogue;
+pub mod demo;
 pub mod error;
+pub mod login_throttle;
+pub mod queue;
 pub mod workdays;
 
 pub use access::{Actor, Role};

@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
 pub async fn prepare(config: &Config) -> Result<Db> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    accounts::bootstrap(&db, config).await?;
     calendar::seed(&db, chrono::Utc::now()).await?;
     Ok(db)
 }
@@ -121,6 +122,8 @@ pub async fn start(config: Config) -> Result<Running> {
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
+        // The peer address feeds login throttling (`accounts::ClientAddress`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let r = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 tokio::select! {

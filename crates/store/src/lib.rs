@@ -2,6 +2,7 @@
 //! durable timers. Repositories take a [`Tx`] for writes (so a change and its event commit
 //! together) and a [`Db`] for reads.
 
+pub mod accounts;
 pub mod calendar;
 pub mod db;
 pub mod events;

@@ -65,10 +65,14 @@ pub async fn postgres_url() -> Option<String> {
 }
 
 /// The URLs of every backend a test should run on: SQLite always, PostgreSQL when configured.
+/// With `YICHUANG_REQUIRE_POSTGRES=1` (as CI sets it) a missing PostgreSQL is a failure, not a
+/// silent skip.
 pub async fn backends() -> Vec<String> {
     let mut v = vec![sqlite_url()];
     if let Some(pg) = postgres_url().await {
         v.push(pg);
+    } else if std::env::var("YICHUANG_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!("YICHUANG_REQUIRE_POSTGRES=1 but YICHUANG_TEST_DATABASE_URL is not set");
     }
     v
 }

@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
+        .route("/api/docs", get(api_docs))
         .merge(crate::calendar::page::routes())
 }
 
@@ -124,4 +125,16 @@ pub async fn not_found(MaybeActor(actor): MaybeActor) -> Response {
     });
     *r.status_mut() = StatusCode::NOT_FOUND;
     r
+}
+
+#[derive(Template)]
+#[template(path = "api_docs.html")]
+struct ApiDocsPage {
+    layout: Layout,
+}
+
+async fn api_docs(MaybeActor(actor): MaybeActor) -> Response {
+    render(&ApiDocsPage {
+        layout: Layout::new("开放接口文档", actor),
+    })
 }

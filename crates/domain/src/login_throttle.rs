@@ -1,0 +1,165 @@
+//! Login throttling as a pure decision over recorded failures: the server keeps the failures in
+//! the database (so a restart or another instance does not forget them) and asks here whether
+//! the next attempt may go ahead.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::{Error, Kind, Result};
+
+/// The limits. Practice, not law: each is a setting with these defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Failures for one username within `window` that lock it.
+    pub max_per_user: usize,
+    /// Failures from one address within `window` that lock it (many usernames guessed from one
+    /// machine).
+    pub max_per_address: usize,
+    pub window: Duration,
+    /// How long attempts are refused once a limit is reached.
+    pub lockout: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_per_user: 5,
+            max_per_address: 20,
+            window: Duration::minutes(15),
+            lockout: Duration::minutes(15),
+        }
+    }
+}
+
+impl Policy {
+    /// How far back failures matter: a lock can start at most `window` before its last failure
+    /// and lasts `lockout` after it.
+    pub fn lookback(&self) -> Duration {
+        self.window + self.lockout
+    }
+}
+
+/// Until when attempts are refused, given failure times in ascending order: the lockout runs
+/// from the latest failure that completed `max` failures within `window`.
+pub fn locked_until(
+    failures: &[DateTime<Utc>],
+    max: usize,
+    window: Duration,
+    lockout: Duration,
+) -> Option<DateTime<Utc>> {
+    if max == 0 || failures.len() < max {
+        return None;
+    }
+    (max - 1..failures.len())
+        .filter(|&i| failures[i] - failures[i + 1 - max] <= window)
+        .map(|i| failures[i] + lockout)
+        .max()
+}
+
+/// Refuses the attempt with 429 and a Chinese message while either limit is in force.
+pub fn check(
+    policy: &Policy,
+    user_failures: &[DateTime<Utc>],
+    address_failures: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let user = locked_until(
+        user_failures,
+        policy.max_per_user,
+        policy.window,
+        policy.lockout,
+    );
+    let address = locked_until(
+        address_failures,
+        policy.max_per_address,
+        policy.window,
+        policy.lockout,
+    );
+    let until = match (user, address) {
+        (Some(u), Some(a)) => Some(u.max(a)),
+        (u, a) => u.or(a),
+    };
+    match until {
+        Some(t) if t > now => {
+            // Round up: "0 分钟" would invite an immediate retry that is still refused.
+            let secs = (t - now).num_seconds().max(1);
+            let minutes = (secs + 59) / 60;
+            Err(Error::new(
+                Kind::TooMany,
+                "too_many_login_attempts",
+                format!("登录失败次数过多，为保护账号安全已暂停登录，请 {minutes} 分钟后再试"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the failure just recorded (the last of `failures`) is the one that starts a lock:
+/// worth an event of its own, so an administrator sees an attack and not only single failures.
+pub fn starts_lock(failures: &[DateTime<Utc>], max: usize, window: Duration) -> bool {
+    let n = failures.len();
+    max > 0 && n >= max && failures[n - 1] - failures[n - max] <= window && {
+        // The failure before it must not already have completed a lock (it would have refused
+        // this attempt).
+        n == max || failures[n - 2] - failures[n - 1 - max] > window
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap() + Duration::minutes(min)
+    }
+
+    #[test]
+    fn four_failures_do_not_lock_a_username() {
+        let f = [t(0), t(1), t(2), t(3)];
+        assert!(check(&Policy::default(), &f, &[], t(4)).is_ok());
+    }
+
+    #[test]
+    fn the_fifth_failure_within_fifteen_minutes_locks_for_fifteen_minutes() {
+        let f = [t(0), t(1), t(2), t(3), t(10)];
+        let e = check(&Policy::default(), &f, &[], t(11)).unwrap_err();
+        assert_eq!(e.kind, Kind::TooMany);
+        assert!(e.title.contains("14 分钟后再试"), "{}", e.title);
+        assert!(check(&Policy::default(), &f, &[], t(24)).is_err());
+        assert!(check(&Policy::default(), &f, &[], t(25)).is_ok());
+    }
+
+    #[test]
+    fn five_failures_spread_over_more_than_the_window_do_not_lock() {
+        let f = [t(0), t(4), t(8), t(12), t(16)];
+        assert!(check(&Policy::default(), &f, &[], t(17)).is_ok());
+    }
+
+    #[test]
+    fn twenty_failures_from_one_address_lock_it() {
+        let f: Vec<_> = (0..20).map(|i| t(i / 2)).collect();
+        assert!(check(&Policy::default(), &[], &f[..19], t(10)).is_ok());
+        assert!(check(&Policy::default(), &[], &f, t(10)).is_err());
+    }
+
+    #[test]
+    fn settings_change_the_limits() {
+        let p = Policy {
+            max_per_user: 2,
+            lockout: Duration::minutes(1),
+            ..Policy::default()
+        };
+        let f = [t(0), t(1)];
+        assert!(check(&p, &f, &[], t(1)).is_err());
+        assert!(check(&p, &f, &[], t(2)).is_ok());
+    }
+
+    #[test]
+    fn only_the_failure_that_completes_the_limit_starts_a_lock() {
+        let w = Duration::minutes(15);
+        assert!(!starts_lock(&[t(0), t(1)], 3, w));
+        assert!(starts_lock(&[t(0), t(1), t(2)], 3, w));
+        assert!(!starts_lock(&[t(0), t(1), t(2), t(3)], 3, w));
+        assert!(starts_lock(&[t(0), t(20), t(21), t(22)], 3, w));
+    }
+}

@@ -1,0 +1,713 @@
+//! Staff accounts, sessions, API tokens and access, on each backend.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN_PASSWORD, TestServer, client, config, on_each_backend};
+
+async fn login(
+    s: &TestServer,
+    c: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> (u16, Value) {
+    let r = c
+        .post(s.at("/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+/// Creates an account as `token` and returns the answer.
+async fn create(s: &TestServer, token: &str, body: Value) -> (u16, Value) {
+    s.post_json("/api/v1/accounts", Some(token), &body).await
+}
+
+async fn clerk(s: &TestServer, admin: &str, username: &str, hall: &str) -> String {
+    let (st, v) = create(
+        s,
+        admin,
+        json!({"username": username, "display_name": "王窗口", "role": "clerk",
+               "hall": hall, "password": "clerk2026pw"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    s.token(username, "clerk2026pw").await
+}
+
+fn assert_chinese_problem(status: u16, v: &Value, expected: u16) {
+    assert_eq!(status, expected, "{v}");
+    let title = v["title"].as_str().unwrap_or("");
+    assert!(
+        title
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "title should be Chinese: {v}"
+    );
+}
+
+#[tokio::test]
+async fn login_me_and_logout_with_the_session_cookie() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let c = client();
+        let r = c
+            .post(s.at("/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("yc_session=ycs_"), "{cookie}");
+        for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+        }
+        let v: Value = r.json().await.unwrap();
+        assert!(v["token"].as_str().unwrap().starts_with("ycs_"));
+        assert_eq!(v["account"]["role"], "admin");
+        assert!(v["account"].get("password_hash").is_none());
+
+        // The cookie alone signs the browser in.
+        let me: Value = c
+            .get(s.at("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["username"], "admin");
+        assert_eq!(me["role_label"], "系统管理员");
+        assert_eq!(me["via"], "session");
+
+        let r = c.post(s.at("/api/v1/auth/logout")).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+        assert!(
+            r.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
+        // The session is over on the server, not only forgotten by the client.
+        let (st, v) = s.get_json("/api/v1/auth/me", v["token"].as_str()).await;
+        assert_eq!(st, 401, "{v}");
+        assert_eq!(v["title"], "请先登录");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bearer_token_works_without_any_cookie() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let token = s.admin_token().await;
+        let plain = reqwest::Client::new();
+        let me: Value = plain
+            .get(s.at("/api/v1/auth/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["username"], "admin");
+        for bad in [
+            None,
+            Some("ycs_forged"),
+            Some("yct_forged"),
+            Some("nonsense"),
+        ] {
+            let mut req = plain.get(s.at("/api/v1/auth/me"));
+            if let Some(t) = bad {
+                req = req.bearer_auth(t);
+            }
+            assert_eq!(req.send().await.unwrap().status(), 401, "{bad:?}");
+        }
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_get_the_same_401() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let c = client();
+        let (st, wrong) = login(&s, &c, "admin", "not-the-password1").await;
+        assert_chinese_problem(st, &wrong, 401);
+        let (st, unknown) = login(&s, &c, "nobody", "not-the-password1").await;
+        assert_eq!(st, 401);
+        assert_eq!(wrong["title"], unknown["title"]);
+        assert_eq!(wrong["code"], "invalid_credentials");
+        let (st, v) = login(&s, &c, "", "").await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"].as_array().unwrap().len(), 2);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_username_and_the_lock_survives_a_restart() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let c = client();
+        for _ in 0..5 {
+            let (st, _) = login(&s, &c, "admin", "wrong-password1").await;
+            assert_eq!(st, 401);
+        }
+        // Even the right password is refused now.
+        let (st, v) = login(&s, &c, "admin", ADMIN_PASSWORD).await;
+        assert_chinese_problem(st, &v, 429);
+        assert_eq!(v["code"], "too_many_login_attempts");
+        assert!(v["title"].as_str().unwrap().contains("15 分钟"), "{v}");
+        s.stop().await;
+
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:05:00+08:00").await;
+        let (st, _) = login(&s, &client(), "admin", ADMIN_PASSWORD).await;
+        assert_eq!(st, 429, "the lock must survive a restart");
+        s.set_clock("2026-03-02T09:16:00+08:00").await;
+        let (st, v) = login(&s, &client(), "admin", ADMIN_PASSWORD).await;
+        assert_eq!(st, 200, "the lock ends after 15 minutes: {v}");
+        let events = yichuang_store::events::for_subject(&s.running.state.db, "account", "admin")
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "login_failed").count(), 5);
+        assert!(kinds.contains(&"login_locked"));
+        assert!(
+            events
+                .iter()
+                .all(|e| !e.payload.contains(ADMIN_PASSWORD)
+                    && !e.payload.contains("wrong-password1")),
+            "no password in any event"
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_admin_creates_accounts_that_can_sign_in() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "LiSi", "display_name": "李四", "role": "approver",
+                   "department": "SCJGJ"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["username"], "lisi");
+        assert_eq!(v["role"], "approver");
+        let initial = v["initial_password"]
+            .as_str()
+            .expect("a generated password, once");
+        let (st, me) = s
+            .get_json("/api/v1/auth/me", Some(&s.token("lisi", initial).await))
+            .await;
+        assert_eq!(st, 200);
+        assert_eq!(me["department"], "SCJGJ");
+        let (_, again) = s.get_json("/api/v1/accounts/lisi", Some(&admin)).await;
+        assert!(again.get("initial_password").is_none());
+
+        let token = clerk(&s, &admin, "wangwu", "H1").await;
+        let (_, me) = s.get_json("/api/v1/auth/me", Some(&token)).await;
+        assert_eq!(me["hall"], "H1");
+        let (st, list) = s.get_json("/api/v1/accounts", Some(&admin)).await;
+        assert_eq!(st, 200);
+        let names: Vec<&str> = list["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["admin", "lisi", "wangwu"]);
+
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "wangwu", "display_name": "重名", "role": "clerk", "hall": "H1"}),
+        )
+        .await;
+        assert_eq!(st, 409, "{v}");
+        assert_eq!(v["errors"][0]["field"], "username");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_account_and_token_write_refuses_a_clerk_in_chinese() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let clerk = clerk(&s, &admin, "wangwu", "H1").await;
+        let (_, mine) = s
+            .post_json("/api/v1/tokens", Some(&admin), &json!({"name": "评价器"}))
+            .await;
+        let writes = [
+            (
+                Method::POST,
+                "/api/v1/accounts".to_string(),
+                json!({"username": "x1", "display_name": "某", "role": "clerk", "hall": "H1"}),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/accounts/wangwu".to_string(),
+                json!({"display_name": "改名"}),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/accounts/admin".to_string(),
+                json!({"active": false}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/accounts/admin/reset-password".to_string(),
+                json!({}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/tokens".to_string(),
+                json!({"name": "我的"}),
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/tokens/{}", mine["id"]),
+                json!({}),
+            ),
+        ];
+        for (method, path, body) in writes {
+            let (st, v) = s
+                .send_json(method.clone(), &path, Some(&clerk), &body)
+                .await;
+            assert_chinese_problem(st, &v, 403);
+            assert_eq!(
+                v["title"], "当前账号（窗口工作人员）无权管理账号",
+                "{method} {path}"
+            );
+        }
+        let (st, _) = s.get_json("/api/v1/accounts", Some(&clerk)).await;
+        assert_eq!(st, 403);
+        // Nothing changed.
+        let (_, list) = s.get_json("/api/v1/accounts", Some(&admin)).await;
+        assert_eq!(list["total"], 2);
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&admin)).await.0, 200);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hall_manager_manages_only_its_own_halls_front_line_accounts() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "manager1", "display_name": "张经理", "role": "hall_manager",
+                   "hall": "H1", "password": "manager2026"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        let m = s.token("manager1", "manager2026").await;
+        let _ = clerk(&s, &admin, "h2clerk", "H2").await;
+
+        // Its own hall: allowed; the hall defaults to its own.
+        let (st, v) = create(
+            &s,
+            &m,
+            json!({"username": "h1clerk", "display_name": "赵窗口", "role": "clerk"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["hall"], "H1");
+        let (st, _) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/h1clerk",
+                Some(&m),
+                &json!({"role": "issuance"}),
+            )
+            .await;
+        assert_eq!(st, 200);
+
+        // Another hall's account: refused, whatever the operation.
+        let (st, v) = create(
+            &s,
+            &m,
+            json!({"username": "otherhall", "display_name": "某", "role": "clerk", "hall": "H2"}),
+        )
+        .await;
+        assert_chinese_problem(st, &v, 403);
+        assert!(v["title"].as_str().unwrap().contains("本大厅"), "{v}");
+        for (method, path, body) in [
+            (
+                Method::PUT,
+                "/api/v1/accounts/h2clerk",
+                json!({"active": false}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/accounts/h2clerk/reset-password",
+                json!({}),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/accounts/h1clerk",
+                json!({"hall": "H2"}),
+            ),
+        ] {
+            let (st, v) = s.send_json(method, path, Some(&m), &body).await;
+            assert_chinese_problem(st, &v, 403);
+        }
+        let (st, _) = s.get_json("/api/v1/accounts/h2clerk", Some(&m)).await;
+        assert_eq!(st, 403);
+        let (st, v) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&m),
+                &json!({"name": "H2 评价器", "account": "h2clerk"}),
+            )
+            .await;
+        assert_chinese_problem(st, &v, 403);
+        // Nor may it make an admin or another manager, even in its own hall.
+        let (st, v) = create(
+            &s,
+            &m,
+            json!({"username": "boss", "display_name": "某", "role": "admin", "hall": "H1"}),
+        )
+        .await;
+        assert_chinese_problem(st, &v, 403);
+
+        let (_, list) = s.get_json("/api/v1/accounts", Some(&m)).await;
+        let names: Vec<&str> = list["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["h1clerk", "manager1"]);
+        // The other hall's clerk is untouched and still signs in.
+        let (_, h2) = s.get_json("/api/v1/accounts/h2clerk", Some(&admin)).await;
+        assert_eq!(h2["active"], true);
+        s.token("h2clerk", "clerk2026pw").await;
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn roles_and_scopes_are_validated_with_field_errors() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "zz", "display_name": "", "role": "root", "password": "short"}),
+        )
+        .await;
+        assert_eq!(st, 422, "{v}");
+        let fields: Vec<&str> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["username", "display_name", "role", "password"]);
+        assert!(v["errors"][2]["message"].as_str().unwrap().contains("角色"));
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "approver1", "display_name": "审批", "role": "approver"}),
+        )
+        .await;
+        assert_eq!(st, 422);
+        assert_eq!(v["errors"][0]["field"], "department");
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/admin",
+                Some(&admin),
+                &json!({"role": "superuser"}),
+            )
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "role");
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/admin",
+                Some(&admin),
+                &json!({"active": false}),
+            )
+            .await;
+        assert_chinese_problem(st, &v, 403);
+        let (_, list) = s.get_json("/api/v1/accounts", Some(&admin)).await;
+        assert_eq!(list["total"], 1, "nothing was created");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn api_tokens_work_until_revoked() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let _ = clerk(&s, &admin, "pad01", "H1").await;
+        let (st, t) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&admin),
+                &json!({"name": "一号窗口评价器", "account": "pad01"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{t}");
+        let token = t["token"].as_str().unwrap().to_string();
+        assert!(token.starts_with("yct_"));
+        assert_eq!(t["account"], "pad01");
+        assert_eq!(t["expires_at"], Value::Null);
+
+        let plain = reqwest::Client::new();
+        let me = |tok: String| {
+            let plain = plain.clone();
+            let url = s.at("/api/v1/auth/me");
+            async move { plain.get(url).bearer_auth(tok).send().await.unwrap() }
+        };
+        let r = me(token.clone()).await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["username"], "pad01");
+        assert_eq!(v["via"], "api_token");
+
+        let (_, list) = s.get_json("/api/v1/tokens", Some(&admin)).await;
+        assert_eq!(list["total"], 1);
+        assert!(
+            list["tokens"][0].get("token").is_none(),
+            "the secret is shown once"
+        );
+        assert!(list["tokens"][0]["last_used_at"].is_string());
+
+        let (st, _) = s
+            .send_json(
+                Method::DELETE,
+                &format!("/api/v1/tokens/{}", t["id"]),
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 204);
+        assert_eq!(me(token.clone()).await.status(), 401);
+        let (_, list) = s.get_json("/api/v1/tokens", Some(&admin)).await;
+        assert!(list["tokens"][0]["revoked_at"].is_string());
+        let (st, _) = s
+            .send_json(
+                Method::DELETE,
+                "/api/v1/tokens/999999",
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 404);
+
+        // A token with an expiry stops at that time.
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (st, t) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&admin),
+                &json!({"name": "临时", "expires_at": "2026-03-02T10:00:00+08:00"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{t}");
+        let tok = t["token"].as_str().unwrap().to_string();
+        assert_eq!(me(tok.clone()).await.status(), 200);
+        s.set_clock("2026-03-02T10:00:01+08:00").await;
+        assert_eq!(me(tok).await.status(), 401);
+        let (st, v) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&s.admin_token().await),
+                &json!({"name": "", "expires_at": "明天"}),
+            )
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"].as_array().unwrap().len(), 2);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn changing_the_password_keeps_this_session_and_ends_the_others() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let here = clerk(&s, &admin, "wangwu", "H1").await;
+        let elsewhere = s.token("wangwu", "clerk2026pw").await;
+        let change = async |body: Value| {
+            s.post_json("/api/v1/auth/password", Some(&here), &body)
+                .await
+        };
+        let (st, v) = change(json!({"current": "clerk2026pw", "new": "abcdefgh"})).await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "new");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("字母和数字")
+        );
+        let (st, v) = change(json!({"current": "wrong-one1", "new": "newpass2027"})).await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "current");
+        let (st, v) = change(json!({"current": "clerk2026pw", "new": "newpass2027"})).await;
+        assert_eq!(st, 204, "{v}");
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&here)).await.0, 200);
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&elsewhere)).await.0, 401);
+        let (st, _) = login(&s, &client(), "wangwu", "clerk2026pw").await;
+        assert_eq!(st, 401);
+        s.token("wangwu", "newpass2027").await;
+
+        // An admin's reset signs the account out everywhere and hands over a new password.
+        let (st, v) = s
+            .post_json(
+                "/api/v1/accounts/wangwu/reset-password",
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let generated = v["password"].as_str().unwrap().to_string();
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&here)).await.0, 401);
+        s.token("wangwu", &generated).await;
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_deactivated_account_is_signed_out_and_cannot_sign_in() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        let c = clerk(&s, &admin, "wangwu", "H1").await;
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/wangwu",
+                Some(&admin),
+                &json!({"active": false}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["active"], false);
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&c)).await.0, 401);
+        let (st, v) = login(&s, &client(), "wangwu", "clerk2026pw").await;
+        assert_chinese_problem(st, &v, 403);
+        assert!(v["title"].as_str().unwrap().contains("停用"));
+        let events = yichuang_store::events::for_subject(&s.running.state.db, "account", "wangwu")
+            .await
+            .unwrap();
+        let update = events.iter().find(|e| e.kind == "account_updated").unwrap();
+        let payload: Value = serde_json::from_str(&update.payload).unwrap();
+        assert_eq!(payload["before"]["active"], true);
+        assert_eq!(payload["after"]["active"], false);
+        assert_eq!(update.actor, "admin:admin");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_expires_after_the_configured_hours_without_use() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T08:00:00+08:00").await;
+        let t = s.admin_token().await;
+        // Used now and then, it stays alive past 12 hours in total.
+        for at in ["2026-03-02T19:00:00+08:00", "2026-03-03T06:30:00+08:00"] {
+            s.set_clock(at).await;
+            assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 200, "{at}");
+        }
+        s.set_clock("2026-03-03T18:31:00+08:00").await;
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 401);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn twenty_failures_from_one_address_lock_it_with_limits_from_settings() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let db = &s.running.state.db;
+        let mut tx = db.begin().await.unwrap();
+        let now = s.running.state.now();
+        yichuang_store::settings::put(
+            &mut tx,
+            "auth.login_max_failures_per_address",
+            &json!(3),
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let c = client();
+        for user in ["a1", "a2", "a3"] {
+            assert_eq!(login(&s, &c, user, "guess12345").await.0, 401);
+        }
+        let (st, v) = login(&s, &c, "admin", ADMIN_PASSWORD).await;
+        assert_chinese_problem(st, &v, 429);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_admin_bootstrap_resets_the_password_when_it_changes() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let old = s.admin_token().await;
+        s.stop().await;
+
+        let mut c = config(&url);
+        c.admin_password = Some("Another-Pass-2027".into());
+        let s = TestServer::start_with(c).await;
+        assert_eq!(login(&s, &client(), "admin", ADMIN_PASSWORD).await.0, 401);
+        s.token("admin", "Another-Pass-2027").await;
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&old)).await.0, 401);
+        s.stop().await;
+
+        // The same password again changes nothing: sessions survive the restart.
+        let mut c = config(&url);
+        c.admin_password = Some("Another-Pass-2027".into());
+        let s = TestServer::start_with(c.clone()).await;
+        let t = s.token("admin", "Another-Pass-2027").await;
+        s.stop().await;
+        let s = TestServer::start_with(c).await;
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 200);
+        s.stop().await;
+
+        // A weak bootstrap password is refused at start with a clear message.
+        let mut c = config(&url);
+        c.admin_password = Some("admin".into());
+        let e = yichuang_server::prepare(&c).await.err().expect("refused");
+        assert!(e.to_string().contains("YICHUANG_ADMIN_PASSWORD"), "{e}");
+    })
+    .await;
+}

@@ -1,0 +1,143 @@
+//! Headless Chromium through chromedriver (Debian's `chromium` and `chromium-driver`), driving
+//! the real pages of a real server. `.ci/run` installs both when they are missing.
+
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use thirtyfour::prelude::*;
+
+/// Browsers are heavy on a 2-core machine: one browser test at a time.
+static ONE_AT_A_TIME: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+
+pub struct Browser {
+    pub driver: WebDriver,
+    chromedriver: Child,
+    profile: std::path::PathBuf,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    /// A browser, or `None` (with a note on stderr) when Chromium is not installed and
+    /// `YICHUANG_REQUIRE_BROWSER` is not `1`: the README's test command then still runs on a
+    /// machine without a browser, while CI requires one.
+    pub async fn start() -> Option<Browser> {
+        let chromium_bin =
+            std::env::var("YICHUANG_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        if !std::path::Path::new(&chromium_bin).exists() {
+            assert!(
+                std::env::var("YICHUANG_REQUIRE_BROWSER").as_deref() != Ok("1"),
+                "YICHUANG_REQUIRE_BROWSER=1 but {chromium_bin} is missing: apt-get install -y chromium chromium-driver"
+            );
+            eprintln!(
+                "browser test skipped: {chromium_bin} is not installed (apt-get install -y chromium chromium-driver)"
+            );
+            return None;
+        }
+        Some(Self::launch(chromium_bin).await)
+    }
+
+    async fn launch(chromium_bin: String) -> Browser {
+        let turn = ONE_AT_A_TIME
+            .get_or_init(|| tokio::sync::Mutex::new(()))
+            .lock()
+            .await;
+        let chromedriver_bin = std::env::var("YICHUANG_CHROMEDRIVER")
+            .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = free_port();
+        let chromedriver = Command::new(&chromedriver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {chromedriver_bin} ({e}); install with: apt-get install -y chromium chromium-driver"));
+        let base = format!("http://127.0.0.1:{port}");
+        let probe = reqwest::Client::new();
+        for _ in 0..100 {
+            if probe.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile =
+            std::env::temp_dir().join(format!("yichuang-chromium-{}-{port}", std::process::id()));
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary(&chromium_bin).unwrap();
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--lang=zh-CN",
+            "--window-size=1280,900",
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        caps.add_arg(&format!("--user-data-dir={}", profile.display()))
+            .unwrap();
+        let driver = WebDriver::new(base, caps).await.expect("chromium session");
+        Browser {
+            driver,
+            chromedriver,
+            profile,
+            _turn: turn,
+        }
+    }
+
+    /// Finds an element, waiting for it (pages load and scripts run).
+    pub async fn el(&self, css: &str) -> WebElement {
+        self.driver
+            .query(By::Css(css))
+            .wait(Duration::from_secs(10), Duration::from_millis(100))
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    pub async fn text_of(&self, css: &str) -> String {
+        self.el(css).await.text().await.unwrap()
+    }
+
+    pub async fn body_text(&self) -> String {
+        self.text_of("body").await
+    }
+
+    /// Saves a screenshot under target/screenshots/ (to look at when a test fails).
+    pub async fn screenshot(&self, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = self
+            .driver
+            .screenshot(&dir.join(format!("{name}.png")))
+            .await;
+    }
+
+    pub async fn quit(mut self) {
+        let d = self.driver.clone();
+        let _ = d.quit().await;
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.chromedriver.kill();
+    }
+}
