@@ -145,6 +145,13 @@ fn window(year: i32) -> Option<(NaiveDate, NaiveDate)> {
     ))
 }
 
+/// Why `d` may not be in the file of the year whose reach is `bounds`, if it may not.
+fn outside_reach(bounds: Option<(NaiveDate, NaiveDate)>, d: NaiveDate) -> Option<String> {
+    let (lo, hi) = bounds?;
+    (d < lo || d > hi)
+        .then(|| format!("日期应在{}年内（或相邻的上年12月、下年1月）", lo.year() + 1))
+}
+
 fn read_arrangement(v: &Value, p: &mut Problems) -> Option<YearArrangement> {
     let m = object(v, "", p)?;
     known_keys(m, &["year", "notices", "holidays", "workdays"], "", p);
@@ -224,14 +231,12 @@ fn read_arrangement(v: &Value, p: &mut Problems) -> Option<YearArrangement> {
                 );
                 continue;
             }
-            if let Some((lo, hi)) = bounds {
-                if from < lo || to > hi {
-                    p.add(
-                        path(&at, if from < lo { "from" } else { "to" }),
-                        format!("日期应在{}年内（或相邻的上年12月、下年1月）", lo.year() + 1),
-                    );
-                    continue;
-                }
+            let outside = outside_reach(bounds, from)
+                .map(|m| ("from", m))
+                .or_else(|| outside_reach(bounds, to).map(|m| ("to", m)));
+            if let Some((field, message)) = outside {
+                p.add(path(&at, field), message);
+                continue;
             }
             if let Some(name) = name {
                 holidays.push((i, Holiday { name, from, to }));
@@ -261,14 +266,9 @@ fn read_arrangement(v: &Value, p: &mut Problems) -> Option<YearArrangement> {
         let for_holiday = text(wm, "for", &at, false, 20, p);
         let Some(date) = date else { continue };
         let f = path(&at, "date");
-        if let Some((lo, hi)) = bounds {
-            if date < lo || date > hi {
-                p.add(
-                    f,
-                    format!("日期应在{}年内（或相邻的上年12月、下年1月）", lo.year() + 1),
-                );
-                continue;
-            }
+        if let Some(message) = outside_reach(bounds, date) {
+            p.add(f, message);
+            continue;
         }
         if !is_weekend(date) {
             p.add(f, format!("{date}本来就是工作日，调休上班日应是周六或周日"));

@@ -98,7 +98,7 @@ fn month_grid(cal: &Calendar, year: i32, month: u32) -> Month {
         });
         d += Duration::days(1);
     }
-    while cells.len() % 7 != 0 {
+    while !cells.len().is_multiple_of(7) {
         cells.push(blank());
     }
     let mut weeks = Vec::new();
@@ -126,15 +126,20 @@ struct YearQuery {
     year: Option<i32>,
 }
 
-fn may_view(actor: &Option<Actor>) -> Result<&Actor, Response> {
+/// The viewer, or the answer for someone who may not view: sign in first, or 403.
+fn may_view(actor: &Option<Actor>) -> Result<&Actor, Box<Response>> {
     match actor {
-        None => Err(Redirect::to("/login?next=/admin/calendar").into_response()),
+        None => Err(Box::new(
+            Redirect::to("/login?next=/admin/calendar").into_response(),
+        )),
         Some(a) if matches!(a.role, Role::Admin | Role::HallManager) => Ok(a),
-        Some(_) => Err((
-            StatusCode::FORBIDDEN,
-            Html("<h1>当前账号无权查看工作日历管理</h1>"),
-        )
-            .into_response()),
+        Some(_) => Err(Box::new(
+            (
+                StatusCode::FORBIDDEN,
+                Html("<h1>当前账号无权查看工作日历管理</h1>"),
+            )
+                .into_response(),
+        )),
     }
 }
 
@@ -191,7 +196,7 @@ async fn show(
 ) -> Response {
     let actor = match may_view(&actor) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let year = q.year.unwrap_or_else(|| this_year(&st));
     match page(&st, actor, year).await {
@@ -238,7 +243,7 @@ async fn upload(
 ) -> Response {
     let actor = match may_view(&actor) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(e) = actor.require_role(&[Role::Admin], "导入节假日安排") {
         return failed(e);
