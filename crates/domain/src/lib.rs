@@ -4,10 +4,13 @@
 pub mod access;
 pub mod accounts;
 pub mod calendar;
+pub mod case;
 pub mod catalogue;
 pub mod demo;
 pub mod error;
+pub mod identity;
 pub mod login_throttle;
+pub mod pii;
 pub mod queue;
 pub mod workdays;
 

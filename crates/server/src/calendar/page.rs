@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Query, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use yichuang_domain::{Actor, Error, FieldError, Role};
 use yichuang_store::calendar as store;
 
 use super::{DayChange, current, import};
+use crate::accounts::require_page_actor;
 use crate::auth::MaybeActor;
 use crate::pages::{Layout, render};
 use crate::state::AppState;
@@ -126,23 +127,6 @@ struct YearQuery {
     year: Option<i32>,
 }
 
-/// The viewer, or the answer for someone who may not view: sign in first, or 403.
-fn may_view(actor: &Option<Actor>) -> Result<&Actor, Box<Response>> {
-    match actor {
-        None => Err(Box::new(
-            Redirect::to("/login?next=/admin/calendar").into_response(),
-        )),
-        Some(a) if matches!(a.role, Role::Admin | Role::HallManager) => Ok(a),
-        Some(_) => Err(Box::new(
-            (
-                StatusCode::FORBIDDEN,
-                Html("<h1>当前账号无权查看工作日历管理</h1>"),
-            )
-                .into_response(),
-        )),
-    }
-}
-
 /// Everything but the form's state, for a given year.
 async fn page(st: &AppState, actor: &Actor, year: i32) -> Result<CalendarPage, Error> {
     let year = year.clamp(FIRST_YEAR, LAST_YEAR);
@@ -189,15 +173,20 @@ fn failed(e: Error) -> Response {
     crate::error::Problem(e).into_response()
 }
 
+/// Who may see the page: administrators, and hall managers (read only).
+const VIEWERS: [Role; 2] = [Role::Admin, Role::HallManager];
+
 async fn show(
     State(st): State<AppState>,
     MaybeActor(actor): MaybeActor,
+    uri: Uri,
     Query(q): Query<YearQuery>,
 ) -> Response {
-    let actor = match may_view(&actor) {
+    let actor = match require_page_actor(actor, &uri, &VIEWERS) {
         Ok(a) => a,
-        Err(r) => return *r,
+        Err(r) => return r,
     };
+    let actor = &actor;
     let year = q.year.unwrap_or_else(|| this_year(&st));
     match page(&st, actor, year).await {
         Ok(p) => render(&p),
@@ -241,13 +230,13 @@ async fn upload(
     MaybeActor(actor): MaybeActor,
     form: Multipart,
 ) -> Response {
-    let actor = match may_view(&actor) {
+    // After signing in, come back to the page, not to this POST-only address.
+    let back = Uri::from_static("/admin/calendar");
+    let actor = match require_page_actor(actor, &back, &[Role::Admin]) {
         Ok(a) => a,
-        Err(r) => return *r,
+        Err(r) => return r,
     };
-    if let Err(e) = actor.require_role(&[Role::Admin], "导入节假日安排") {
-        return failed(e);
-    }
+    let actor = &actor;
     let (text, result) = match read_form(form).await {
         Ok(text) => {
             let result = match YearArrangement::from_toml(&text) {
