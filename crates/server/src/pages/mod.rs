@@ -15,6 +15,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/api/docs", get(api_docs))
         .merge(crate::accounts::page_routes())
+        .merge(crate::calendar::page::routes())
 }
 
 /// One link of the navigation bar.
