@@ -109,6 +109,30 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
+    /// Waits until the browser has navigated to `path` (a click starts navigation; it does not
+    /// wait for it), and returns the full URL.
+    pub async fn wait_for_path(&self, path: &str) -> reqwest::Url {
+        for _ in 0..100 {
+            let u = self.driver.current_url().await.unwrap();
+            if u.path() == path
+                && self
+                    .driver
+                    .execute("return document.readyState", vec![])
+                    .await
+                    .unwrap()
+                    .json()
+                    == "complete"
+            {
+                return u;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the browser did not reach {path}: at {}",
+            self.driver.current_url().await.unwrap()
+        );
+    }
+
     pub async fn text_of(&self, css: &str) -> String {
         self.el(css).await.text().await.unwrap()
     }

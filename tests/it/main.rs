@@ -7,5 +7,6 @@ mod support;
 mod accounts;
 mod calendar;
 mod catalogue;
+mod demo;
 mod foundation;
 mod pages;

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod pages;
@@ -56,6 +57,14 @@ pub async fn prepare(config: &Config) -> Result<Db> {
     db.migrate().await?;
     accounts::bootstrap(&db, config).await?;
     calendar::seed(&db, chrono::Utc::now()).await?;
+    if config.demo
+        && demo::load_if_empty(&db, config.admin_password.is_some(), chrono::Utc::now()).await?
+    {
+        println!(
+            "已载入示范数据（云岭市政务服务中心）。管理员账号 admin，密码见 README（未设置 YICHUANG_ADMIN_PASSWORD 时为 {}）",
+            demo::DEMO_ADMIN_PASSWORD
+        );
+    }
     Ok(db)
 }
 
