@@ -112,3 +112,88 @@ async fn the_openapi_document_is_served() {
     assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
     s.stop().await;
 }
+
+/// Every `/api/v1` route the server registers is in the OpenAPI document with its method, so
+/// the document integrators read cannot fall behind the code.
+#[test]
+fn the_openapi_document_lists_every_route_the_server_registers() {
+    let doc: serde_json::Value = serde_json::from_str(yichuang_server::api::OPENAPI).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for (file, src) in server_sources(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/server/src"
+    ))) {
+        let mut rest = src.as_str();
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            let args = balanced(rest);
+            let Some(path) = args
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|s| s.split('"').next())
+            else {
+                continue;
+            };
+            if !path.starts_with("/api/v1/") || path.contains('*') {
+                continue;
+            }
+            for method in ["get", "post", "put", "delete", "patch"] {
+                if calls(args, method) {
+                    seen += 1;
+                    if paths.get(path).and_then(|p| p.get(method)).is_none() {
+                        missing.push(format!("{} {path} ({file})", method.to_uppercase()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen > 20, "the scan found the routes ({seen})");
+    assert!(
+        missing.is_empty(),
+        "not in web/openapi.json:\n{}",
+        missing.join("\n")
+    );
+}
+
+fn server_sources(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(server_sources(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+/// The text up to the parenthesis that closes the one just opened.
+fn balanced(s: &str) -> &str {
+    let mut depth = 1;
+    for (i, ch) in s.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &s[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Whether `args` calls the routing function `method(` (not `get_account(`).
+fn calls(args: &str, method: &str) -> bool {
+    let pat = format!("{method}(");
+    args.match_indices(&pat)
+        .any(|(i, _)| i == 0 || !args[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
