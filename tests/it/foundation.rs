@@ -197,3 +197,112 @@ fn calls(args: &str, method: &str) -> bool {
     args.match_indices(&pat)
         .any(|(i, _)| i == 0 || !args[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
 }
+
+fn yichuang() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_yichuang"));
+    c.env_remove("YICHUANG_DATABASE_URL")
+        .env_remove("YICHUANG_CONFIG")
+        .env_remove("YICHUANG_ADMIN_PASSWORD");
+    c
+}
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("yichuang-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn an_unknown_database_scheme_stops_the_binary_with_a_clear_message() {
+    let out = yichuang()
+        .args(["migrate", "--database", "mysql://localhost/x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sqlite://") && err.contains("postgres://"),
+        "{err}"
+    );
+}
+
+#[test]
+fn configuration_comes_from_flags_then_environment_then_the_toml_file() {
+    let dir = temp_path("config");
+    let from_file = dir.join("file.db");
+    let from_env = dir.join("env.db");
+    let from_flag = dir.join("flag.db");
+    let toml = dir.join("yichuang.toml");
+    std::fs::write(
+        &toml,
+        format!("database = \"sqlite://{}\"\n", from_file.display()),
+    )
+    .unwrap();
+
+    let ok = |c: &mut std::process::Command| {
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(yichuang().args(["migrate", "--config"]).arg(&toml));
+    assert!(
+        from_file.exists(),
+        "the file's database is used when nothing overrides it"
+    );
+
+    ok(yichuang().args(["migrate", "--config"]).arg(&toml).env(
+        "YICHUANG_DATABASE_URL",
+        format!("sqlite://{}", from_env.display()),
+    ));
+    assert!(from_env.exists(), "the environment overrides the file");
+
+    ok(yichuang()
+        .args(["migrate", "--config"])
+        .arg(&toml)
+        .env(
+            "YICHUANG_DATABASE_URL",
+            format!("sqlite://{}", from_env.display()),
+        )
+        .arg("--database")
+        .arg(format!("sqlite://{}", from_flag.display())));
+    assert!(from_flag.exists(), "the flag overrides the environment");
+
+    std::fs::write(&toml, "databse = \"x\"\n").unwrap();
+    let out = yichuang()
+        .args(["migrate", "--config"])
+        .arg(&toml)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a misspelt key is refused, not ignored"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("配置文件"));
+}
+
+#[test]
+fn the_admin_password_is_never_printed() {
+    let dir = temp_path("secret");
+    let out = yichuang()
+        .args(["migrate", "--database"])
+        .arg(format!("sqlite://{}", dir.join("s.db").display()))
+        .env("YICHUANG_ADMIN_PASSWORD", "Very-Secret-2026")
+        .env("YICHUANG_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("Very-Secret-2026"));
+}
