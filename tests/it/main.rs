@@ -5,5 +5,6 @@ mod browser;
 mod support;
 
 mod accounts;
+mod cases;
 mod foundation;
 mod pages;

@@ -87,10 +87,10 @@ async fn save<T: Serialize>(
     .fetch_optional(c)
     .await
     .map_err(db_err)?);
-    if let Some((v, b)) = &latest {
-        if *b == text {
-            return Ok(*v);
-        }
+    if let Some((v, b)) = &latest
+        && *b == text
+    {
+        return Ok(*v);
     }
     let version = latest.map_or(1, |(v, _)| v + 1);
     let insert = format!(

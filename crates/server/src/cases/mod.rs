@@ -1,0 +1,36 @@
+//! The case engine on the server (issue 4): the domain's commands run against the store, the
+//! API of API-V1 "Catalogue and cases", the deadline timers and the notification outbox.
+
+pub mod api;
+pub mod items;
+pub mod notify;
+pub mod sender;
+pub mod service;
+pub mod time;
+pub mod view;
+
+use axum::Router;
+use chrono::{DateTime, Utc};
+use yichuang_domain::Result;
+use yichuang_store::Tx;
+use yichuang_store::timers::Timer;
+
+use crate::state::AppState;
+
+pub use service::DEADLINE_TIMER;
+
+pub fn routes() -> Router<AppState> {
+    api::routes()
+}
+
+/// A case's deadline timer fired: bring the case up to now and set its next timer, all in the
+/// firing transaction (deemed acceptance R-ACCEPT-5D, deemed confirmation R-ROUTE-10MIN,
+/// process timers, deemed approval R-DEEMED).
+pub async fn fire_deadline(
+    state: &AppState,
+    tx: &mut Tx,
+    timer: &Timer,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    service::tick_in(tx, state, &timer.subject, now).await
+}

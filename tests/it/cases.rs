@@ -1,0 +1,520 @@
+//! Cases over HTTP on both backends: acceptance and the one-time notice, the clock, the back
+//! office with department scope, deadlines fired by the worker, notifications, public query.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use yichuang_domain::catalogue::ServiceItem;
+
+use crate::support::{TestServer, on_each_backend};
+
+pub const PERSON_ID: &str = "11010519491231002X";
+pub const PHONE: &str = "13812345678";
+
+/// A committed item of 市场监管局 (`scj`): 申请书 and 营业执照 required, 5 working days.
+pub fn item(code: &str, deemed_approval: bool) -> ServiceItem {
+    serde_json::from_value(json!({
+        "code": code, "name": "食品经营许可", "department": "scj", "kind": "committed",
+        "statutory_limit_days": 20, "committed_limit_days": 5,
+        "deemed_approval": deemed_approval,
+        "materials": [{"code": "A", "name": "申请书"}, {"code": "B", "name": "营业执照"}]
+    }))
+    .unwrap()
+}
+
+pub async fn publish(s: &TestServer, item: &ServiceItem) {
+    let st = &s.running.state;
+    yichuang_server::cases::items::publish_item(&st.db, item, st.now())
+        .await
+        .unwrap();
+}
+
+/// Creates an account and returns its token.
+pub async fn account(s: &TestServer, admin: &str, username: &str, scope: Value) -> String {
+    let mut body =
+        json!({"username": username, "display_name": username, "password": "staff2026pw"});
+    for (k, v) in scope.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (st, v) = s.post_json("/api/v1/accounts", Some(admin), &body).await;
+    assert_eq!(st, 201, "{v}");
+    s.token(username, "staff2026pw").await
+}
+
+pub struct Staff {
+    pub clerk: String,
+    pub approver: String,
+    pub issuer: String,
+    pub other_department: String,
+}
+
+pub async fn staff(s: &TestServer) -> Staff {
+    let admin = s.admin_token().await;
+    account(s, &admin, "clerk1", json!({"role": "clerk", "hall": "H1"})).await;
+    account(
+        s,
+        &admin,
+        "scj1",
+        json!({"role": "approver", "department": "scj"}),
+    )
+    .await;
+    account(s, &admin, "out1", json!({"role": "issuance", "hall": "H1"})).await;
+    account(
+        s,
+        &admin,
+        "gaj1",
+        json!({"role": "approver", "department": "gaj"}),
+    )
+    .await;
+    login(s).await
+}
+
+/// Signs the staff in again: sessions end after hours without use, and tests move the clock.
+pub async fn login(s: &TestServer) -> Staff {
+    let t = |u: &'static str| s.token(u, "staff2026pw");
+    Staff {
+        clerk: t("clerk1").await,
+        approver: t("scj1").await,
+        issuer: t("out1").await,
+        other_department: t("gaj1").await,
+    }
+}
+
+pub fn application(item: &str, materials: &[&str]) -> Value {
+    json!({"item": item,
+           "applicant": {"kind": "person", "name": "张三", "id_number": PERSON_ID, "phone": PHONE},
+           "materials": materials})
+}
+
+pub async fn case(s: &TestServer, token: &str, number: &str) -> Value {
+    let (st, v) = s
+        .get_json(&format!("/api/v1/cases/{number}"), Some(token))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    v
+}
+
+/// Waits (at most ~10 s) until the worker has brought the case to `status`.
+pub async fn wait_for_status(s: &TestServer, token: &str, number: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let v = case(s, token, number).await;
+        if v["status"] == status {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{number} never reached {status}: {}",
+        case(s, token, number).await
+    );
+}
+
+/// Publishes `item` (with every material brought), accepts a case for it at the window,
+/// routes it to the department and returns the staff and the case number.
+pub async fn routed_case(s: &TestServer, item_: &ServiceItem) -> (Staff, String) {
+    publish(s, item_).await;
+    let staff = staff(s).await;
+    let (st, v) = s
+        .post_json(
+            "/api/v1/cases",
+            Some(&staff.clerk),
+            &application(&item_.code, &["A", "B"]),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let n = v["number"].as_str().unwrap().to_string();
+    post(
+        s,
+        &staff.clerk,
+        &format!("/api/v1/cases/{n}/route"),
+        json!({}),
+    )
+    .await;
+    (staff, n)
+}
+
+async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
+    let (st, v) = s.post_json(path, Some(token), &body).await;
+    assert_eq!(st, 200, "{path}: {v}");
+    v
+}
+
+fn kinds(v: &Value) -> Vec<String> {
+    v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_missing_material_gets_the_one_time_notice_and_the_supplement_accepts_r_accept_5d() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await; // a Monday
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let (st, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A"]),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["status"], "awaiting_supplement");
+        assert_eq!(v["one_time_notice"]["missing"], json!(["B"]));
+        assert_eq!(v["due_date"], Value::Null);
+        let number = v["number"].as_str().unwrap().to_string();
+        assert!(number.starts_with("YC260302"), "{number}");
+        assert_eq!(v["applicant"]["id_number"], "1101**********002X");
+
+        let v = post(
+            &s,
+            &staff.clerk,
+            &format!("/api/v1/cases/{number}/supplement"),
+            json!({"materials": ["B"]}),
+        )
+        .await;
+        assert_eq!(v["status"], "accepted");
+        // R-FIRST-DAY: 5 working days counted from Tuesday 3 March end on Monday 9 March.
+        assert_eq!(v["due_date"], "2026-03-09");
+        assert_eq!(v["working_days_left"], 5);
+        assert_eq!(v["warning"], "green");
+        assert!(v["accepted_at"].as_str().unwrap().ends_with("+08:00"));
+
+        s.set_clock("2026-03-09T10:00:00+08:00").await;
+        let staff = login(&s).await;
+        let v = case(&s, &staff.clerk, &number).await;
+        assert_eq!(
+            (v["working_days_left"].as_i64(), v["warning"].as_str()),
+            (Some(0), Some("yellow"))
+        );
+        s.set_clock("2026-03-10T10:00:00+08:00").await;
+        let staff = login(&s).await;
+        let v = case(&s, &staff.clerk, &number).await;
+        assert_eq!(
+            (v["working_days_left"].as_i64(), v["warning"].as_str()),
+            (Some(-1), Some("red"))
+        );
+
+        let messages = s
+            .get_json(
+                &format!("/api/v1/cases/{number}/notifications"),
+                Some(&staff.clerk),
+            )
+            .await
+            .1;
+        let kinds: Vec<&str> = messages["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["one_time_notice", "accepted"]);
+        assert!(
+            messages["items"][0]["body"]
+                .as_str()
+                .unwrap()
+                .contains("营业执照")
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_id_number_or_a_malformed_request_creates_nothing() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let mut bad = application("X001", &["A", "B"]);
+        bad["applicant"]["id_number"] = json!("110105194912310021");
+        bad["applicant"]["phone"] = json!("123");
+        let (st, v) = s.post_json("/api/v1/cases", Some(&staff.clerk), &bad).await;
+        assert_eq!(st, 422, "{v}");
+        let fields: Vec<&str> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&"applicant.id_number"), "{v}");
+        assert!(fields.contains(&"applicant.phone"), "{v}");
+
+        let (st, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &json!({"item": "X001"}),
+            )
+            .await;
+        assert_eq!(st, 400, "{v}");
+        let (st, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("NOPE", &[]),
+            )
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "item");
+
+        let db = &s.running.state.db;
+        assert_eq!(yichuang_store::cases::records::count(db).await.unwrap(), 0);
+        // The first good case still gets sequence 0001: the refused ones used no number.
+        let (st, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A", "B"]),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        assert!(v["number"].as_str().unwrap().ends_with("0001"), "{v}");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn departments_work_the_case_through_to_issuance_by_mail_and_the_applicant_is_told() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let (_, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A", "B"]),
+            )
+            .await;
+        assert_eq!(v["status"], "accepted");
+        let n = v["number"].as_str().unwrap().to_string();
+        let c = |p: &str| format!("/api/v1/cases/{n}{p}");
+        post(&s, &staff.clerk, &c("/route"), json!({})).await;
+
+        let todo = s
+            .get_json("/api/v1/departments/scj/worklist", Some(&staff.approver))
+            .await
+            .1;
+        assert_eq!(todo["items"][0]["node"], "confirm", "{todo}");
+        let v = post(&s, &staff.approver, &c("/confirm"), json!({})).await;
+        assert_eq!(v["status"], "in_progress");
+        post(&s, &staff.approver, &c("/steps/review/claim"), json!({})).await;
+        post(
+            &s,
+            &staff.approver,
+            &c("/steps/review/approve"),
+            json!({"opinion": "材料齐全，符合条件"}),
+        )
+        .await;
+        post(&s, &staff.approver, &c("/steps/decide/claim"), json!({})).await;
+        let (st, v) = s
+            .post_json(
+                &c("/steps/decide/decide"),
+                Some(&staff.approver),
+                &json!({"document_number": "食许〔2026〕1号"}),
+            )
+            .await;
+        assert_eq!(st, 422, "a decision without an outcome is refused: {v}");
+        let v = post(
+            &s,
+            &staff.approver,
+            &c("/steps/decide/decide"),
+            json!({"outcome": "approved", "document_number": "食许〔2026〕1号"}),
+        )
+        .await;
+        assert_eq!(v["status"], "concluded");
+        assert_eq!(v["issue_due"], "2026-03-16");
+        let done = s
+            .get_json(
+                "/api/v1/departments/scj/worklist?view=done",
+                Some(&staff.approver),
+            )
+            .await
+            .1;
+        assert_eq!(done["items"][0]["number"], n.as_str(), "{done}");
+
+        let (st, cert) = s.get_json(&c("/certificate"), Some(&staff.clerk)).await;
+        assert_eq!(st, 200, "{cert}");
+        assert_eq!(cert["number"], format!("Z{n}"));
+
+        post(&s, &staff.issuer, &c("/steps/issue/claim"), json!({})).await;
+        let v = post(
+            &s,
+            &staff.issuer,
+            &c("/steps/issue/issue"),
+            json!({"method": "mail", "carrier": "中国邮政EMS", "tracking_number": "1234567890"}),
+        )
+        .await;
+        assert_eq!(v["status"], "issued");
+        assert_eq!(v["issuance"]["delivery"]["method"], "mail");
+        let k = kinds(&v);
+        for expected in [
+            "received",
+            "accepted",
+            "routed",
+            "route_confirmed",
+            "step_approved",
+            "decided",
+            "issued",
+        ] {
+            assert!(k.iter().any(|x| x == expected), "{expected} in {k:?}");
+        }
+
+        // The worker sends every message once.
+        let mut sent = false;
+        for _ in 0..100 {
+            let m = s.get_json(&c("/notifications"), Some(&staff.clerk)).await.1;
+            let items = m["items"].as_array().unwrap().clone();
+            let kinds: Vec<&str> = items.iter().map(|x| x["kind"].as_str().unwrap()).collect();
+            assert_eq!(kinds, ["accepted", "decided", "shipped"]);
+            if items
+                .iter()
+                .all(|x| x["sent"] == true && x["attempts"] == 1)
+            {
+                sent = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(sent, "every notification is sent once");
+
+        // The public query needs the last 4 digits of the ID or phone and shows no numbers.
+        let (st, v) = s
+            .get_json(&format!("/api/v1/query/cases?number={n}&last4=002x"), None)
+            .await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["status"], "issued");
+        assert!(!v.to_string().contains("1101"), "{v}");
+        let (st, _) = s
+            .get_json(&format!("/api/v1/query/cases?number={n}&last4=5678"), None)
+            .await;
+        assert_eq!(st, 200);
+        let (st, v) = s
+            .get_json(&format!("/api/v1/query/cases?number={n}&last4=1111"), None)
+            .await;
+        assert_eq!(st, 404, "{v}");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn department_staff_see_only_their_departments_cases() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (staff, n) = routed_case(&s, &item("X001", false)).await;
+        let (st, v) = s
+            .get_json(&format!("/api/v1/cases/{n}"), Some(&staff.other_department))
+            .await;
+        assert_eq!(st, 403, "{v}");
+        let (st, _) = s
+            .get_json(
+                "/api/v1/departments/scj/worklist",
+                Some(&staff.other_department),
+            )
+            .await;
+        assert_eq!(st, 403);
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/cases/{n}/confirm"),
+                Some(&staff.other_department),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 403, "{v}");
+        let v = case(&s, &staff.approver, &n).await;
+        assert_eq!(
+            v["status"], "routed",
+            "the refused confirmation changed nothing"
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_worker_confirms_a_routed_case_after_ten_office_minutes_r_route_10min() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T11:55:00+08:00").await;
+        let (staff, n) = routed_case(&s, &item("X001", false)).await;
+        // Ten office minutes from 11:55 end at 13:35, after the lunch break.
+        s.set_clock("2026-03-02T13:30:00+08:00").await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(case(&s, &staff.approver, &n).await["status"], "routed");
+        s.set_clock("2026-03-02T13:36:00+08:00").await;
+        let v = wait_for_status(&s, &staff.approver, &n, "in_progress").await;
+        let confirmed = v["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "route_confirmed")
+            .cloned()
+            .unwrap();
+        assert_eq!(confirmed["deemed"], true);
+        assert_eq!(confirmed["by"], "system");
+        assert_eq!(confirmed["at"], "2026-03-02T13:35:00+08:00");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_worker_deems_an_undecided_review_approved_and_the_department_owes_its_opinion_r_deemed()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (staff, n) = routed_case(&s, &item("X002", true)).await;
+        post(
+            &s,
+            &staff.approver,
+            &format!("/api/v1/cases/{n}/confirm"),
+            json!({}),
+        )
+        .await;
+        // Review has 4 working days from Monday: Tue–Fri; deemed approved from Saturday 0:00.
+        s.set_clock("2026-03-07T08:00:00+08:00").await;
+        let staff = login(&s).await;
+        let mut v = Value::Null;
+        for _ in 0..100 {
+            v = case(&s, &staff.approver, &n).await;
+            if !v["deemed_steps"].as_array().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(v["deemed_steps"][0]["node"], "review", "{v}");
+        assert_eq!(v["deemed_steps"][0]["due"], "2026-03-06");
+        assert_eq!(v["open_steps"][0]["node"], "decide");
+        assert_eq!(v["owed_opinions"][0]["opinion_due"], "2026-03-09");
+        let todo = s
+            .get_json("/api/v1/departments/scj/worklist", Some(&staff.approver))
+            .await
+            .1;
+        let nodes: Vec<&str> = todo["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["node"].as_str().unwrap())
+            .collect();
+        assert!(
+            nodes.contains(&"opinion:review") && nodes.contains(&"decide"),
+            "{todo}"
+        );
+        let deemed_events = kinds(&v)
+            .iter()
+            .filter(|k| *k == "step_deemed_approved")
+            .count();
+        assert_eq!(deemed_events, 1, "fired once");
+        s.stop().await;
+    })
+    .await;
+}
