@@ -6,5 +6,6 @@ mod support;
 
 mod accounts;
 mod cases;
+mod cases_restart;
 mod foundation;
 mod pages;
