@@ -13,6 +13,7 @@ use yichuang_domain::case::{Applicant, Command, Delivery, Outcome, Receipt};
 use yichuang_domain::{Actor, Error, Role};
 use yichuang_store::cases::{issuance, outbox, records};
 
+use super::bundles;
 use super::service::{self, Application, Env, Loaded};
 use super::view;
 use crate::auth::CurrentActor;
@@ -35,6 +36,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{number}/steps/{node}/{action}", post(step))
         .route("/api/v1/departments/{department}/worklist", get(worklist))
         .route("/api/v1/query/cases", get(public_query))
+        .route("/api/v1/bundle-cases", post(create_bundle_case))
+        .route("/api/v1/bundle-cases/{number}", get(show_bundle_case))
+        .route(
+            "/api/v1/bundle-cases/{number}/supplement",
+            post(supplement_bundle_case),
+        )
 }
 
 #[derive(Deserialize)]
@@ -414,4 +421,52 @@ async fn public_query(
     }
     let env = Env::at(&st, st.now()).await?;
     Ok(axum::Json(view::public_json(&l, &env)).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewBundleCaseBody {
+    bundle: String,
+    applicant: Applicant,
+    #[serde(default)]
+    materials: Vec<String>,
+    #[serde(default)]
+    answers: BTreeMap<String, String>,
+}
+
+async fn create_bundle_case(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Json(b): Json<NewBundleCaseBody>,
+) -> ApiResult<Response> {
+    let number = bundles::receive(
+        &st,
+        &actor,
+        bundles::BundleApplication {
+            bundle: b.bundle,
+            applicant: b.applicant,
+            materials: b.materials,
+            answers: b.answers,
+        },
+    )
+    .await?;
+    let v = bundles::view(&st, &number).await?;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+async fn show_bundle_case(
+    State(st): State<AppState>,
+    CurrentActor(_actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
+}
+
+async fn supplement_bundle_case(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+    Json(b): Json<MaterialsBody>,
+) -> ApiResult<Response> {
+    bundles::supplement(&st, &actor, &number, b.materials).await?;
+    Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
 }

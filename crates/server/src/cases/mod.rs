@@ -2,6 +2,7 @@
 //! API of API-V1 "Catalogue and cases", the deadline timers and the notification outbox.
 
 pub mod api;
+pub mod bundles;
 pub mod items;
 pub mod notify;
 pub mod sender;

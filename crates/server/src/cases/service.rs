@@ -300,19 +300,43 @@ pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Resul
     let (item_version, item) = items::current_item(&state.db, &app.item).await?;
     let process = items::process_for(&state.db, &item).await?;
     let mut tx = state.db.begin().await?;
-    let number = records::next_number(&mut tx, env.today()).await?;
+    let l = receive_in(
+        &mut tx,
+        &env,
+        actor,
+        item_version,
+        item,
+        process,
+        app.receipt,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(l)
+}
+
+/// [`receive`] inside the caller's transaction (a bundle receives its sub-cases so).
+pub async fn receive_in(
+    tx: &mut Tx,
+    env: &Env,
+    actor: &Actor,
+    item_version: i64,
+    item: ServiceItem,
+    process: ProcessDefinition,
+    receipt: Receipt,
+) -> Result<Loaded> {
+    let number = records::next_number(tx, env.today()).await?;
     let receipt = Receipt {
         number: number.clone(),
-        ..app.receipt
+        ..receipt
     };
     let (events, derived) = env.with_ctx(&item, &process, |ctx| -> Result<_> {
         let events = receive_at_window(&receipt, actor, ctx)?;
         let d = derive(None, &events, ctx)?;
         Ok((events, d))
     })?;
-    let applicant_id = applicants::upsert(&mut tx, &derived.after.applicant, env.now).await?;
+    let applicant_id = applicants::upsert(tx, &derived.after.applicant, env.now).await?;
     let id = records::insert(
-        &mut tx,
+        tx,
         &NewCase {
             number: &number,
             item: &item.code,
@@ -346,7 +370,7 @@ pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Resul
         events: 0,
     };
     persist(
-        &mut tx,
+        tx,
         &row,
         &events,
         &derived,
@@ -354,7 +378,6 @@ pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Resul
         env.now,
     )
     .await?;
-    tx.commit().await?;
     Ok(Loaded {
         row: advanced(&row, &derived, events.len()),
         events,
@@ -419,15 +442,41 @@ async fn change(
 ) -> Result<Loaded> {
     let env = Env::at(state, state.now()).await?;
     let mut tx = state.db.begin().await?;
-    let stored = records::load_for_update(&mut tx, number.trim()).await?;
+    let l = change_in(&mut tx, state, &env, number, department, f).await?;
+    tx.commit().await?;
+    Ok(l)
+}
+
+/// One change of a case inside the caller's transaction. An approved sub-case of a bundle
+/// starts the members that waited for it (serial, 串联).
+pub async fn change_in(
+    tx: &mut Tx,
+    state: &AppState,
+    env: &Env,
+    number: &str,
+    department: Option<&str>,
+    f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
+) -> Result<Loaded> {
+    let stored = records::load_for_update(tx, number.trim()).await?;
     let l = complete(state, stored).await?;
     let (events, d) = env.with_ctx(&l.item, &l.process, |ctx| -> Result<_> {
         let events = f(&l.case, ctx)?;
         let d = derive(Some(&l.case), &events, ctx)?;
         Ok((events, d))
     })?;
-    persist(&mut tx, &l.row, &events, &d, department, env.now).await?;
-    tx.commit().await?;
+    persist(tx, &l.row, &events, &d, department, env.now).await?;
+    let approved = events.iter().any(|e| {
+        matches!(
+            e.change,
+            Change::Decided {
+                outcome: Outcome::Approved,
+                ..
+            }
+        )
+    });
+    if let (true, Some(parent)) = (approved, &d.after.parent) {
+        super::bundles::start_ready(tx, state, env, parent).await?;
+    }
     let mut all = l.events;
     all.extend(events.iter().cloned());
     Ok(Loaded {

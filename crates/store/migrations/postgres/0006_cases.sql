@@ -35,6 +35,30 @@ CREATE TABLE process_definitions (
     PRIMARY KEY (code, version)
 );
 
+-- Bundle definitions (一件事) as bundle cases receive them, versioned like items.
+CREATE TABLE bundle_versions (
+    code       TEXT   NOT NULL,
+    version    BIGINT NOT NULL,
+    body       TEXT   NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (code, version)
+);
+
+-- The parent case of a bundle application: one receipt, materials asked once; its sub-cases
+-- are `cases` rows whose `parent` is this number.
+CREATE TABLE bundle_cases (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    number         TEXT   NOT NULL UNIQUE,
+    bundle         TEXT   NOT NULL,
+    bundle_version BIGINT NOT NULL,
+    applicant_id   BIGINT NOT NULL REFERENCES applicants (id),
+    hall           TEXT,
+    materials      TEXT   NOT NULL,
+    answers        TEXT   NOT NULL,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);
+
 -- Per-day sequence of readable case numbers (YC + yymmdd + sequence).
 CREATE TABLE case_numbers (
     day  TEXT   PRIMARY KEY,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use yichuang_domain::case::ProcessDefinition;
-use yichuang_domain::catalogue::ServiceItem;
+use yichuang_domain::catalogue::{Bundle, ServiceItem};
 use yichuang_domain::{Error, Result};
 
 use crate::db::{db_err, micros};
@@ -16,6 +16,7 @@ use crate::{Db, Tx, db_run, tx_run};
 enum Table {
     Items,
     Processes,
+    Bundles,
 }
 
 impl Table {
@@ -23,6 +24,7 @@ impl Table {
         match self {
             Table::Items => "item_versions",
             Table::Processes => "process_definitions",
+            Table::Bundles => "bundle_versions",
         }
     }
 }
@@ -160,4 +162,17 @@ pub async fn process_version(
                 d
             }),
     )
+}
+
+/// Records a bundle definition as bundle cases receive it.
+pub async fn save_bundle(tx: &mut Tx, bundle: &Bundle, now: DateTime<Utc>) -> Result<i64> {
+    save(tx, Table::Bundles, &bundle.code, bundle, now).await
+}
+
+pub async fn latest_bundle(db: &Db, code: &str) -> Result<Option<(i64, Bundle)>> {
+    latest_of(db, Table::Bundles, code).await
+}
+
+pub async fn bundle_version(db: &Db, code: &str, version: i64) -> Result<Option<Bundle>> {
+    version_of(db, Table::Bundles, code, version).await
 }

@@ -7,6 +7,7 @@
 //! applicant, and loading a case puts the full one back for the domain.
 
 pub mod applicants;
+pub mod bundles;
 pub mod definitions;
 pub mod issuance;
 pub mod outbox;

@@ -288,15 +288,23 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<StoredCase> {
     restore(row, bodies, applicant)
 }
 
-/// The numbers of a bundle's sub-cases, in the order they were created.
+const CHILDREN: &str = "SELECT number FROM cases WHERE parent = $1 ORDER BY id";
+
+/// The numbers of a bundle's sub-cases, in the order they were received.
 pub async fn children(db: &Db, parent: &str) -> Result<Vec<String>> {
-    db_run!(db, |c| sqlx::query_scalar(
-        "SELECT number FROM cases WHERE parent = $1 ORDER BY id"
-    )
-    .bind(parent)
-    .fetch_all(c)
-    .await
-    .map_err(db_err))
+    db_run!(db, |c| sqlx::query_scalar(CHILDREN)
+        .bind(parent)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+pub async fn children_in(tx: &mut Tx, parent: &str) -> Result<Vec<String>> {
+    tx_run!(tx, |c| sqlx::query_scalar(CHILDREN)
+        .bind(parent)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
 }
 
 /// One line of a department worklist.
