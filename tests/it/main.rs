@@ -5,6 +5,7 @@ mod browser;
 mod support;
 
 mod accounts;
+mod calendar;
 mod cases;
 mod cases_restart;
 mod foundation;

@@ -4,7 +4,11 @@ pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod auth;
+<<<<<<< HEAD
 pub mod cases;
+=======
+pub mod calendar;
+>>>>>>> main
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -54,6 +58,7 @@ pub async fn prepare(config: &Config) -> Result<Db> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     accounts::bootstrap(&db, config).await?;
+    calendar::seed(&db, chrono::Utc::now()).await?;
     Ok(db)
 }
 
@@ -106,6 +111,7 @@ pub async fn start(config: Config) -> Result<Running> {
         db,
         clock,
         config: Arc::new(config),
+        calendar: calendar::Cache::default(),
     };
     let listener = tokio::net::TcpListener::bind(state.config.addr)
         .await

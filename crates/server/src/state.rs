@@ -12,6 +12,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Clock,
     pub config: Arc<Config>,
+    /// The cached working-day calendars, rebuilt when the database's calendar changes.
+    pub calendar: crate::calendar::Cache,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 //! together) and a [`Db`] for reads.
 
 pub mod accounts;
+pub mod calendar;
 pub mod cases;
 pub mod db;
 pub mod events;

@@ -14,6 +14,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/api/docs", get(api_docs))
+        .merge(crate::accounts::page_routes())
+        .merge(crate::calendar::page::routes())
 }
 
 /// One link of the navigation bar.
@@ -72,6 +74,10 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
             v.push(NavLink {
                 href: "/admin/calendar",
                 label: "工作日历",
+            });
+            v.push(NavLink {
+                href: "/admin/accounts",
+                label: "账号管理",
             });
         }
         Some(_) => {}
