@@ -4,11 +4,8 @@ pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod auth;
-<<<<<<< HEAD
-pub mod cases;
-=======
 pub mod calendar;
->>>>>>> main
+pub mod cases;
 pub mod clock;
 pub mod config;
 pub mod error;

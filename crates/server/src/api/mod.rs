@@ -20,11 +20,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/dev/clock", put(set_clock).get(get_clock))
         .merge(crate::accounts::api_routes())
-<<<<<<< HEAD
-        .merge(crate::cases::routes())
-=======
         .merge(crate::calendar::api::routes())
->>>>>>> main
+        .merge(crate::cases::routes())
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 

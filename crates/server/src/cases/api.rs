@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use yichuang_domain::case::{Applicant, Command, Delivery, Outcome, Receipt};
+use yichuang_domain::workdays::WorkingDays;
 use yichuang_domain::{Actor, Error, Role};
 use yichuang_store::cases::{issuance, outbox, records};
 
@@ -57,7 +58,7 @@ struct NewCaseBody {
 }
 
 async fn answer(state: &AppState, l: &Loaded, status: StatusCode) -> ApiResult<Response> {
-    let env = Env::at(state, state.now()).await?;
+    let env = Env::at(state, state.now(), l.row.hall.as_deref()).await?;
     Ok((status, axum::Json(view::case_json(l, &env))).into_response())
 }
 
@@ -348,10 +349,9 @@ async fn worklist(
         "查看部门工作台",
     )?;
     actor.require_department(&department, "查看")?;
-    let env = Env::at(&st, st.now()).await?;
+    let env = Env::at(&st, st.now(), actor.hall.as_deref()).await?;
     let today = env.today();
-    let cal = service::working_days();
-    use yichuang_domain::workdays::WorkingDays;
+    let cal = &*env.calendar;
     let view = q.view.as_deref().unwrap_or("todo");
     let rows = match view {
         "todo" => records::open_steps(&st.db, &department, None, None, 500).await?,
@@ -419,7 +419,7 @@ async fn public_query(
     if tail(&a.id_number) != last4 && tail(&a.phone) != last4 {
         return Err(nope().into());
     }
-    let env = Env::at(&st, st.now()).await?;
+    let env = Env::at(&st, st.now(), l.row.hall.as_deref()).await?;
     Ok(axum::Json(view::public_json(&l, &env)).into_response())
 }
 

@@ -84,8 +84,14 @@ async fn bundle_of(state: &AppState, row: &BundleCaseRow) -> Result<Bundle> {
 }
 
 /// Receives the members whose prerequisites are approved and that have no sub-case yet.
-pub async fn start_ready(tx: &mut Tx, state: &AppState, env: &Env, parent: &str) -> Result<()> {
+pub async fn start_ready(
+    tx: &mut Tx,
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+    parent: &str,
+) -> Result<()> {
     let row = bundles::load_for_update(tx, parent).await?;
+    let env = &Env::at(state, now, row.hall.as_deref()).await?;
     let bundle = bundle_of(state, &row).await?;
     let mut cases = Vec::new();
     for n in records::children_in(tx, parent).await? {
@@ -128,7 +134,7 @@ pub struct BundleApplication {
 /// one transaction (bad input leaves nothing behind).
 pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) -> Result<String> {
     actor.require_role(&[Role::Clerk, Role::HallManager, Role::Admin], "收件")?;
-    let env = Env::at(state, state.now()).await?;
+    let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (version, bundle) = definitions::latest_bundle(&state.db, app.bundle.trim())
         .await?
         .ok_or_else(|| {
@@ -203,7 +209,7 @@ pub async fn supplement(
     number: &str,
     given: Vec<String>,
 ) -> Result<()> {
-    let env = Env::at(state, state.now()).await?;
+    let now = state.now();
     let mut tx = state.db.begin().await?;
     let row = bundles::load_for_update(&mut tx, number.trim()).await?;
     let bundle = bundle_of(state, &row).await?;
@@ -216,14 +222,14 @@ pub async fn supplement(
     );
     all.sort();
     all.dedup();
-    bundles::set_materials(&mut tx, row.id, &all, env.now).await?;
+    bundles::set_materials(&mut tx, row.id, &all, now).await?;
     let mut delivered = false;
     for n in records::children_in(&mut tx, &row.number).await? {
         let mut wanted_any = false;
         service::change_in(
             &mut tx,
             state,
-            &env,
+            now,
             &n,
             actor.department.as_deref(),
             |case, ctx| {
@@ -261,7 +267,7 @@ pub async fn supplement(
 pub async fn view(state: &AppState, number: &str) -> Result<Value> {
     let row = bundles::load(&state.db, number.trim()).await?;
     let bundle = bundle_of(state, &row).await?;
-    let env = Env::at(state, state.now()).await?;
+    let env = Env::at(state, state.now(), row.hall.as_deref()).await?;
     let mut loaded = Vec::new();
     for n in records::children(&state.db, &row.number).await? {
         loaded.push(service::load(state, &n).await?);

@@ -3,7 +3,10 @@
 //! transaction — the case row and open steps, the masked event log, the next durable timer
 //! (`Case::next_deadline`), the applicant's notifications and the certificate.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use yichuang_domain::calendar::{Calendar, OfficeTime};
 use yichuang_domain::case::events::{Change, Outcome};
 use yichuang_domain::case::process::NodeKind;
 use yichuang_domain::case::{
@@ -11,7 +14,6 @@ use yichuang_domain::case::{
     receive_at_window,
 };
 use yichuang_domain::catalogue::ServiceItem;
-use yichuang_domain::workdays::WorkingDays;
 use yichuang_domain::{Actor, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::cases::records::{self, CaseRow, NewCase, Summary};
@@ -20,7 +22,7 @@ use yichuang_store::{micros, timers};
 
 use super::items;
 use super::notify;
-use super::time::{OfficeHours, WeekendsOnly, calendar, local, utc};
+use super::time::{local, utc};
 use crate::clock::hall_zone;
 use crate::state::AppState;
 
@@ -35,18 +37,23 @@ pub async fn settings(state: &AppState) -> Result<CaseSettings> {
         .unwrap_or_default())
 }
 
-/// What a command runs with besides the case: time, calendar and settings.
+/// What a command runs with besides the case: time, the calendar (R-WORKDAY, R-CALENDAR), the
+/// office hours of the case's hall (R-HOURS) and the settings.
 pub struct Env {
     pub now: DateTime<Utc>,
-    pub calendar: WeekendsOnly,
+    pub calendar: Arc<Calendar>,
+    pub office: Arc<OfficeTime>,
     pub settings: CaseSettings,
 }
 
 impl Env {
-    pub async fn at(state: &AppState, now: DateTime<Utc>) -> Result<Env> {
+    /// The environment of a case handled by `hall` (the national calendar until halls name
+    /// their region; the default office hours for a case no hall received).
+    pub async fn at(state: &AppState, now: DateTime<Utc>, hall: Option<&str>) -> Result<Env> {
         Ok(Env {
             now,
-            calendar: calendar(),
+            calendar: crate::calendar::current(state, None).await?,
+            office: crate::calendar::office_time(state, hall.unwrap_or(""), None).await?,
             settings: settings(state).await?,
         })
     }
@@ -59,6 +66,11 @@ impl Env {
         self.local_now().date()
     }
 
+    /// Whether a date the clock shows rests on the weekends-only fallback (R-CALENDAR).
+    pub fn unofficial(&self, d: NaiveDate) -> bool {
+        !self.calendar.is_loaded(d.year())
+    }
+
     /// Runs `f` with the domain's context for `item` and `process`.
     pub fn with_ctx<T>(
         &self,
@@ -66,11 +78,10 @@ impl Env {
         process: &ProcessDefinition,
         f: impl FnOnce(&Context) -> T,
     ) -> T {
-        let office = OfficeHours::standard(&self.calendar);
         let ctx = Context {
             now: self.local_now(),
-            calendar: &self.calendar,
-            office: &office,
+            calendar: &*self.calendar,
+            office: &*self.office,
             item,
             process,
             settings: &self.settings,
@@ -207,6 +218,29 @@ fn derive(before: Option<&Case>, events: &[CaseEvent], ctx: &Context) -> Result<
     })
 }
 
+/// Replaces the case's pending deadline timer with one at `next` (a timer that fired early
+/// or a deadline that moved is set again).
+async fn reschedule(
+    tx: &mut Tx,
+    number: &str,
+    next: Option<NaiveDateTime>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    timers::cancel(tx, DEADLINE_TIMER, number, now).await?;
+    if let Some(at) = next {
+        timers::schedule(
+            tx,
+            DEADLINE_TIMER,
+            number,
+            utc(at),
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Writes a change: events, summary, steps, next timer, notifications, certificate.
 async fn persist(
     tx: &mut Tx,
@@ -216,6 +250,7 @@ async fn persist(
     department: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    reschedule(tx, &row.number, d.next_deadline, now).await?;
     if events.is_empty() {
         return Ok(());
     }
@@ -233,18 +268,6 @@ async fn persist(
     )
     .await?;
     records::replace_steps(tx, row.id, &d.steps).await?;
-    timers::cancel(tx, DEADLINE_TIMER, &row.number, now).await?;
-    if let Some(at) = d.next_deadline {
-        timers::schedule(
-            tx,
-            DEADLINE_TIMER,
-            &row.number,
-            utc(at),
-            serde_json::json!({}),
-            now,
-        )
-        .await?;
-    }
     for (kind, body) in &d.messages {
         outbox::enqueue(tx, kind, &row.number, &d.after.applicant.phone, body, now).await?;
     }
@@ -296,7 +319,7 @@ pub struct Application {
 /// notice (API-V1). Bad input changes nothing: the number, applicant and case are written in
 /// the transaction the domain's checks run before.
 pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Result<Loaded> {
-    let env = Env::at(state, state.now()).await?;
+    let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (item_version, item) = items::current_item(&state.db, &app.item).await?;
     let process = items::process_for(&state.db, &item).await?;
     let mut tx = state.db.begin().await?;
@@ -407,31 +430,8 @@ pub async fn tick_in(
     number: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let env = Env::at(state, now).await?;
-    let stored = records::load_for_update(tx, number).await?;
-    let l = complete(state, stored).await?;
-    let (events, d) = env.with_ctx(&l.item, &l.process, |ctx| -> Result<_> {
-        let events = l.case.tick(ctx)?;
-        let d = derive(Some(&l.case), &events, ctx)?;
-        Ok((events, d))
-    })?;
-    if events.is_empty() {
-        // Nothing fell due (the timer was early or the deadline moved): set the next one.
-        timers::cancel(tx, DEADLINE_TIMER, number, now).await?;
-        if let Some(at) = d.next_deadline {
-            timers::schedule(
-                tx,
-                DEADLINE_TIMER,
-                number,
-                utc(at),
-                serde_json::json!({}),
-                now,
-            )
-            .await?;
-        }
-        return Ok(());
-    }
-    persist(tx, &l.row, &events, &d, None, now).await
+    change_in(tx, state, now, number, None, |case, ctx| case.tick(ctx)).await?;
+    Ok(())
 }
 
 async fn change(
@@ -440,9 +440,8 @@ async fn change(
     department: Option<&str>,
     f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
-    let env = Env::at(state, state.now()).await?;
     let mut tx = state.db.begin().await?;
-    let l = change_in(&mut tx, state, &env, number, department, f).await?;
+    let l = change_in(&mut tx, state, state.now(), number, department, f).await?;
     tx.commit().await?;
     Ok(l)
 }
@@ -452,12 +451,13 @@ async fn change(
 pub async fn change_in(
     tx: &mut Tx,
     state: &AppState,
-    env: &Env,
+    now: DateTime<Utc>,
     number: &str,
     department: Option<&str>,
     f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
     let stored = records::load_for_update(tx, number.trim()).await?;
+    let env = &Env::at(state, now, stored.row.hall.as_deref()).await?;
     let l = complete(state, stored).await?;
     let (events, d) = env.with_ctx(&l.item, &l.process, |ctx| -> Result<_> {
         let events = f(&l.case, ctx)?;
@@ -475,7 +475,7 @@ pub async fn change_in(
         )
     });
     if let (true, Some(parent)) = (approved, &d.after.parent) {
-        super::bundles::start_ready(tx, state, env, parent).await?;
+        super::bundles::start_ready(tx, state, now, parent).await?;
     }
     let mut all = l.events;
     all.extend(events.iter().cloned());
@@ -503,9 +503,4 @@ pub fn may_view(actor: &Actor, l: &Loaded) -> Result<()> {
         return Ok(());
     }
     actor.require_department(&l.case.department, "查看")
-}
-
-/// Working days the calendar counts, for callers that show dates.
-pub fn working_days() -> impl WorkingDays {
-    calendar()
 }

@@ -61,7 +61,8 @@ pub fn case_json(l: &Loaded, env: &Env) -> Value {
         "working_days_left": reading.as_ref().map(|r| r.working_days_left),
         "warning": reading.as_ref().map(|r| r.warning),
         "clock": reading,
-        "calendar": "unofficial",
+        // R-CALENDAR: a due date in a year whose arrangement is not loaded is a guess.
+        "due_date_unofficial": reading.as_ref().map(|r| env.unofficial(r.due_date)),
         "committed_limit_days": c.committed_limit_days,
         "statutory_limit_days": c.statutory_limit_days,
         "suspensions": c.suspensions,
