@@ -581,3 +581,158 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
     })
     .await;
 }
+
+/// Accepts a complete case for X001 (5 committed working days) at `now` and returns its number.
+async fn accepted_at(s: &TestServer, staff_clerk: &str, now: &str) -> (String, Value) {
+    s.set_clock(now).await;
+    let (st, v) = s
+        .post_json(
+            "/api/v1/cases",
+            Some(staff_clerk),
+            &application("X001", &["A", "B"]),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    (v["number"].as_str().unwrap().to_string(), v)
+}
+
+#[tokio::test]
+async fn due_dates_through_the_api_skip_the_2026_holidays_and_count_make_up_working_days_r_first_day()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        // 春节 2026: 2/15–23 off, Saturday 2/14 a make-up working day.
+        let (_, v) = accepted_at(&s, &staff.clerk, "2026-02-12T10:00:00+08:00").await;
+        assert_eq!(v["due_date"], "2026-02-26", "{v}");
+        assert_eq!(v["due_date_unofficial"], false);
+        // 国庆 2026: 10/1–7 off, Saturday 10/10 a make-up working day (API-V1's example).
+        let (_, v) = accepted_at(&s, &staff.clerk, "2026-09-29T10:00:00+08:00").await;
+        assert_eq!(v["due_date"], "2026-10-12", "{v}");
+        // 元旦 2025/2026 across the year end: 1/1–3 off, Sunday 1/4 a make-up working day.
+        let (_, v) = accepted_at(&s, &staff.clerk, "2025-12-30T10:00:00+08:00").await;
+        assert_eq!(v["due_date"], "2026-01-07", "{v}");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_supplement_during_handling_suspends_the_clock_and_one_extension_adds_ten_working_days() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let (n, _) = accepted_at(&s, &staff.clerk, "2026-09-29T09:00:00+08:00").await;
+        let c = |p: &str| format!("/api/v1/cases/{n}{p}");
+        post(&s, &staff.clerk, &c("/route"), json!({})).await;
+        post(&s, &staff.approver, &c("/confirm"), json!({})).await;
+        post(&s, &staff.approver, &c("/steps/review/claim"), json!({})).await;
+        s.set_clock("2026-09-30T10:00:00+08:00").await;
+        let staff = login(&s).await;
+        let v = post(
+            &s,
+            &staff.approver,
+            &c("/steps/review/supplement"),
+            json!({"items": ["B"], "note": "营业执照已过期"}),
+        )
+        .await;
+        assert_eq!(v["clock"]["suspended"], true, "{v}");
+        s.set_clock("2026-10-09T10:00:00+08:00").await;
+        let staff = login(&s).await;
+        let v = post(
+            &s,
+            &staff.clerk,
+            &c("/supplement"),
+            json!({"materials": ["B"]}),
+        )
+        .await;
+        // One working day (9/30) used before the suspension; 4 more after 10/9: 10/10 (a
+        // make-up Saturday), 10/12, 10/13, 10/14.
+        assert_eq!(v["due_date"], "2026-10-14", "{v}");
+        assert_eq!(v["clock"]["suspended"], false);
+        let (st, e) = s
+            .post_json(
+                &c("/extend"),
+                Some(&staff.approver),
+                &json!({"reason": "", "approved_by": ""}),
+            )
+            .await;
+        assert_eq!(st, 422, "an extension states its reason: {e}");
+        let v = post(
+            &s,
+            &staff.approver,
+            &c("/extend"),
+            json!({"reason": "需现场核查", "approved_by": "局长 李四"}),
+        )
+        .await;
+        assert_eq!(v["due_date"], "2026-10-28", "{v}");
+        let (st, e) = s
+            .post_json(
+                &c("/extend"),
+                Some(&staff.approver),
+                &json!({"reason": "再延", "approved_by": "局长 李四"}),
+            )
+            .await;
+        assert_eq!(st, 409, "R-DECIDE-20D allows one extension: {e}");
+        let kinds: Vec<String> =
+            s.get_json(&c("/notifications"), Some(&staff.clerk)).await.1["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["kind"].as_str().unwrap().to_string())
+                .collect();
+        assert_eq!(kinds, ["accepted", "supplement_requested", "extended"]);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refusal_states_its_reasons_and_ends_the_case_r_accept_receipt() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let (_, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A"]),
+            )
+            .await;
+        let n = v["number"].as_str().unwrap().to_string();
+        let (st, e) = s
+            .post_json(
+                &format!("/api/v1/cases/{n}/refuse"),
+                Some(&staff.clerk),
+                &json!({"reasons": [" "]}),
+            )
+            .await;
+        assert_eq!(st, 422, "{e}");
+        assert_eq!(e["errors"][0]["field"], "reasons");
+        let v = post(
+            &s,
+            &staff.clerk,
+            &format!("/api/v1/cases/{n}/refuse"),
+            json!({"reasons": ["申请事项不属于本机关职权范围"]}),
+        )
+        .await;
+        assert_eq!(v["status"], "refused");
+        assert_eq!(
+            v["refusal_reasons"],
+            json!(["申请事项不属于本机关职权范围"])
+        );
+        let (st, _) = s
+            .post_json(
+                &format!("/api/v1/cases/{n}/supplement"),
+                Some(&staff.clerk),
+                &json!({"materials": ["B"]}),
+            )
+            .await;
+        assert_eq!(st, 409);
+        s.stop().await;
+    })
+    .await;
+}
