@@ -170,20 +170,20 @@ async fn extend(
 /// The body of a step action; which fields matter depends on the action.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct StepBody {
-    opinion: String,
-    reason: String,
-    items: Vec<String>,
-    note: String,
-    name: String,
-    days: Option<u32>,
-    outcome: Option<Outcome>,
-    document_number: String,
-    reasons: Vec<String>,
+pub(crate) struct StepBody {
+    pub opinion: String,
+    pub reason: String,
+    pub items: Vec<String>,
+    pub note: String,
+    pub name: String,
+    pub days: Option<u32>,
+    pub outcome: Option<Outcome>,
+    pub document_number: String,
+    pub reasons: Vec<String>,
     /// Issuance: `pickup` | `mail` | `electronic`.
-    method: String,
-    carrier: String,
-    tracking_number: String,
+    pub method: String,
+    pub carrier: String,
+    pub tracking_number: String,
 }
 
 /// A six-digit pickup code (取件码).
@@ -193,7 +193,7 @@ fn pickup_code() -> Result<String, Error> {
     Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))
 }
 
-async fn step_command(
+pub(crate) async fn step_command(
     st: &AppState,
     number: &str,
     node: String,
@@ -338,41 +338,49 @@ struct WorklistQuery {
 /// Working days ahead that count as "即将超期".
 const DUE_SOON_DAYS: i64 = 2;
 
+/// The rows of one worklist view: `todo` (待办), `done` (已办), `due_soon` (即将超期),
+/// `overdue` (已超期).
+pub(crate) async fn worklist_rows(
+    st: &AppState,
+    actor: &Actor,
+    department: &str,
+    view: &str,
+) -> Result<Vec<records::WorkRow>, Error> {
+    actor.require_role(
+        &[Role::Approver, Role::Admin, Role::Supervisor],
+        "查看部门工作台",
+    )?;
+    actor.require_department(department, "查看")?;
+    let env = Env::at(st, st.now(), actor.hall.as_deref()).await?;
+    let today = env.today();
+    Ok(match view {
+        "todo" => records::open_steps(&st.db, department, None, None, 500).await?,
+        "due_soon" => {
+            let until = env.calendar.add_working_days(today, DUE_SOON_DAYS);
+            records::open_steps(&st.db, department, Some(today), Some(until), 500).await?
+        }
+        "overdue" => {
+            let yesterday = today.pred_opt().unwrap_or(today);
+            records::open_steps(&st.db, department, None, Some(yesterday), 500).await?
+        }
+        "done" => records::done(&st.db, department, 500).await?,
+        other => {
+            return Err(Error::validation(vec![]).field(
+                "view",
+                format!("“{other}”不是工作台视图：todo、done、due_soon 或 overdue"),
+            ));
+        }
+    })
+}
+
 async fn worklist(
     State(st): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(department): Path<String>,
     Query(q): Query<WorklistQuery>,
 ) -> ApiResult<Response> {
-    actor.require_role(
-        &[Role::Approver, Role::Admin, Role::Supervisor],
-        "查看部门工作台",
-    )?;
-    actor.require_department(&department, "查看")?;
-    let env = Env::at(&st, st.now(), actor.hall.as_deref()).await?;
-    let today = env.today();
-    let cal = &*env.calendar;
     let view = q.view.as_deref().unwrap_or("todo");
-    let rows = match view {
-        "todo" => records::open_steps(&st.db, &department, None, None, 500).await?,
-        "due_soon" => {
-            let until = cal.add_working_days(today, DUE_SOON_DAYS);
-            records::open_steps(&st.db, &department, Some(today), Some(until), 500).await?
-        }
-        "overdue" => {
-            let yesterday = today.pred_opt().unwrap_or(today);
-            records::open_steps(&st.db, &department, None, Some(yesterday), 500).await?
-        }
-        "done" => records::done(&st.db, &department, 500).await?,
-        other => {
-            return Err(Error::validation(vec![])
-                .field(
-                    "view",
-                    format!("“{other}”不是工作台视图：todo、done、due_soon 或 overdue"),
-                )
-                .into());
-        }
-    };
+    let rows = worklist_rows(&st, &actor, &department, view).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -393,34 +401,32 @@ struct PublicQuery {
 
 /// Anyone may follow a case with its number and the last 4 digits of the ID or phone; a wrong
 /// pair and an unknown number get the same answer, so numbers cannot be probed.
+pub(crate) async fn public_case(st: &AppState, number: &str, last4: &str) -> Result<Value, Error> {
+    let nope = || Error::not_found("case_not_found", "办件编号或证件号/手机号后四位不正确");
+    let last4 = last4.trim().to_uppercase();
+    if last4.chars().count() != 4 {
+        return Err(Error::validation(vec![]).field("last4", "请输入证件号码或手机号码的后四位"));
+    }
+    let l = service::load(st, number).await.map_err(|_| nope())?;
+    let a = &l.case.applicant;
+    let tail = |s: &str| {
+        let chars: Vec<char> = s.to_uppercase().chars().collect();
+        chars[chars.len().saturating_sub(4)..]
+            .iter()
+            .collect::<String>()
+    };
+    if tail(&a.id_number) != last4 && tail(&a.phone) != last4 {
+        return Err(nope());
+    }
+    let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
+    Ok(view::public_json(&l, &env))
+}
+
 async fn public_query(
     State(st): State<AppState>,
     Query(q): Query<PublicQuery>,
 ) -> ApiResult<Response> {
-    let nope = || Error::not_found("case_not_found", "办件编号或证件号/手机号后四位不正确");
-    let last4 = q.last4.trim().to_uppercase();
-    if last4.chars().count() != 4 {
-        return Err(Error::validation(vec![])
-            .field("last4", "请输入证件号码或手机号码的后四位")
-            .into());
-    }
-    let l = service::load(&st, &q.number).await.map_err(|_| nope())?;
-    let a = &l.case.applicant;
-    let tail = |s: &str| {
-        let s = s.to_uppercase();
-        s.chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<String>()
-    };
-    if tail(&a.id_number) != last4 && tail(&a.phone) != last4 {
-        return Err(nope().into());
-    }
-    let env = Env::at(&st, st.now(), l.row.hall.as_deref()).await?;
-    Ok(axum::Json(view::public_json(&l, &env)).into_response())
+    Ok(axum::Json(public_case(&st, &q.number, &q.last4).await?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,7 @@ pub mod api;
 pub mod bundles;
 pub mod items;
 pub mod notify;
+pub mod pages;
 pub mod sender;
 pub mod service;
 pub mod time;
@@ -20,8 +21,14 @@ use crate::state::AppState;
 
 pub use service::DEADLINE_TIMER;
 
+/// The API routes (merged in `crate::api`).
 pub fn routes() -> Router<AppState> {
     api::routes()
+}
+
+/// The page routes (merged in `crate::pages`).
+pub fn page_routes() -> Router<AppState> {
+    pages::routes()
 }
 
 /// A case's deadline timer fired: bring the case up to now and set its next timer, all in the
