@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod calendar;
 mod cases;
+mod cases_browser;
 mod cases_restart;
 mod foundation;
 mod pages;
