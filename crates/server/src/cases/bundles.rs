@@ -134,6 +134,7 @@ pub struct BundleApplication {
 /// one transaction (bad input leaves nothing behind).
 pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) -> Result<String> {
     actor.require_role(&[Role::Clerk, Role::HallManager, Role::Admin], "收件")?;
+    let _turn = service::write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (version, bundle) = definitions::latest_bundle(&state.db, app.bundle.trim())
         .await?
@@ -209,6 +210,7 @@ pub async fn supplement(
     number: &str,
     given: Vec<String>,
 ) -> Result<()> {
+    let _turn = service::write_turn(state).await;
     let now = state.now();
     let mut tx = state.db.begin().await?;
     let row = bundles::load_for_update(&mut tx, number.trim()).await?;

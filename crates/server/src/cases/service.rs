@@ -29,6 +29,18 @@ use crate::state::AppState;
 /// The timer kind of a case's next deadline; its subject is the case number.
 pub const DEADLINE_TIMER: &str = "case_deadline";
 
+/// SQLite has one writer. A request waiting for the write lock inside `BEGIN IMMEDIATE` holds
+/// a pooled connection while it waits, and the writer needs one more for its reads (calendar,
+/// item, settings); enough waiters would take them all. So on SQLite the case writes of this
+/// process queue here first, holding no connection. PostgreSQL needs no such turn.
+pub async fn write_turn(state: &AppState) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    match state.db.backend() {
+        yichuang_store::Backend::Sqlite => Some(SQLITE_WRITER.lock().await),
+        yichuang_store::Backend::Postgres => None,
+    }
+}
+
 /// The practice settings (RULES: settings, not constants), under the key `case`.
 pub async fn settings(state: &AppState) -> Result<CaseSettings> {
     Ok(yichuang_store::settings::get(&state.db, "case")
@@ -319,6 +331,7 @@ pub struct Application {
 /// notice (API-V1). Bad input changes nothing: the number, applicant and case are written in
 /// the transaction the domain's checks run before.
 pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Result<Loaded> {
+    let _turn = write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (item_version, item) = items::current_item(&state.db, &app.item).await?;
     let process = items::process_for(&state.db, &item).await?;
@@ -440,6 +453,7 @@ async fn change(
     department: Option<&str>,
     f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
+    let _turn = write_turn(state).await;
     let mut tx = state.db.begin().await?;
     let l = change_in(&mut tx, state, state.now(), number, department, f).await?;
     tx.commit().await?;
