@@ -736,3 +736,121 @@ async fn a_refusal_states_its_reasons_and_ends_the_case_r_accept_receipt() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_webhook_sender_retries_a_failed_message_with_backoff_and_sends_it_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // A stand-in SMS gateway (plain HTTP/1.1 over TCP) that fails its first call.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (c2, r2) = (calls.clone(), received.clone());
+    tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let body = read_http_body(&mut sock).await;
+            let status = if c2.fetch_add(1, Ordering::SeqCst) == 0 {
+                "503 Service Unavailable"
+            } else {
+                r2.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap());
+                "200 OK"
+            };
+            let reply =
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            tokio::io::AsyncWriteExt::write_all(&mut sock, reply.as_bytes())
+                .await
+                .unwrap();
+        }
+    });
+
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    s.set_clock("2026-03-02T09:00:00+08:00").await;
+    let st = &s.running.state;
+    let mut tx = st.db.begin().await.unwrap();
+    yichuang_store::settings::put(
+        &mut tx,
+        "notify.webhook_url",
+        &json!(format!("http://{addr}/sms")),
+        st.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    publish(&s, &item("X001", false)).await;
+    let staff = staff(&s).await;
+    let (_, v) = s
+        .post_json(
+            "/api/v1/cases",
+            Some(&staff.clerk),
+            &application("X001", &["A"]),
+        )
+        .await;
+    let n = v["number"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/cases/{n}/notifications");
+    for _ in 0..50 {
+        if calls.load(Ordering::SeqCst) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = s.get_json(&path, Some(&staff.clerk)).await.1;
+    assert_eq!(
+        m["items"][0]["sent"], false,
+        "the failed call leaves it unsent: {m}"
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "and it waits for its backoff"
+    );
+    // The first retry comes 30 s later.
+    s.set_clock("2026-03-02T09:01:00+08:00").await;
+    for _ in 0..50 {
+        if s.get_json(&path, Some(&staff.clerk)).await.1["items"][0]["sent"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = s.get_json(&path, Some(&staff.clerk)).await.1;
+    assert_eq!(m["items"][0]["sent"], true, "{m}");
+    assert_eq!(m["items"][0]["attempts"], 2);
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "sent once: {got:?}");
+    assert_eq!(got[0]["phone"], PHONE);
+    assert_eq!(got[0]["kind"], "one_time_notice");
+    assert!(got[0]["text"].as_str().unwrap().contains("营业执照"));
+    s.stop().await;
+}
+
+/// The body of one HTTP/1.1 request with a Content-Length.
+async fn read_http_body(sock: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = sock.read(&mut chunk).await.unwrap();
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            while buf.len() < end + 4 + len {
+                let n = sock.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return buf[end + 4..end + 4 + len].to_vec();
+        }
+        if n == 0 {
+            return Vec::new();
+        }
+    }
+}
