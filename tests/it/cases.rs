@@ -854,3 +854,78 @@ async fn read_http_body(sock: &mut tokio::net::TcpStream) -> Vec<u8> {
         }
     }
 }
+
+#[tokio::test]
+async fn a_material_is_stored_once_and_offered_again_when_the_applicant_returns() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let (_, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A"]),
+            )
+            .await;
+        let first = v["number"].as_str().unwrap().to_string();
+        let put = |path: String, body: Vec<u8>| {
+            s.client
+                .put(s.at(&path))
+                .bearer_auth(&staff.clerk)
+                .body(body)
+                .send()
+        };
+        let pdf = b"%PDF-1.4\n% business licence scan\n".to_vec();
+        let r = put(
+            format!("/api/v1/cases/{first}/materials/A?valid_until=2027-12-31"),
+            pdf.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 201);
+        let stored: Value = r.json().await.unwrap();
+        assert_eq!(stored["content_type"], "application/pdf");
+        let r = put(
+            format!("/api/v1/cases/{first}/materials/A"),
+            b"just text".to_vec(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422, "only PDF, JPEG and PNG are accepted");
+        let r = put(format!("/api/v1/cases/{first}/materials/Z"), pdf.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "not a material of the item");
+
+        // The same applicant applies again: the vault offers 申请书 for the checklist.
+        let (_, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A", "B"]),
+            )
+            .await;
+        let second = v["number"].as_str().unwrap().to_string();
+        let (st, offers) = s
+            .get_json(&format!("/api/v1/cases/{second}/vault"), Some(&staff.clerk))
+            .await;
+        assert_eq!(st, 200, "{offers}");
+        assert_eq!(offers["prefill"], json!(["A"]));
+        assert_eq!(offers["materials"][0]["source_case"], first.as_str());
+        let sha = offers["materials"][0]["sha256"].as_str().unwrap();
+        assert_eq!(sha, stored["sha256"].as_str().unwrap());
+        let r = s
+            .client
+            .get(s.at(&format!("/api/v1/cases/{second}/files/{sha}")))
+            .bearer_auth(&staff.clerk)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+        s.stop().await;
+    })
+    .await;
+}

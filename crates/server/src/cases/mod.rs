@@ -9,6 +9,7 @@ pub mod pages;
 pub mod sender;
 pub mod service;
 pub mod time;
+pub mod vault;
 pub mod view;
 
 use axum::Router;
@@ -23,7 +24,7 @@ pub use service::DEADLINE_TIMER;
 
 /// The API routes (merged in `crate::api`).
 pub fn routes() -> Router<AppState> {
-    api::routes()
+    api::routes().merge(vault::routes())
 }
 
 /// The page routes (merged in `crate::pages`).
