@@ -929,3 +929,105 @@ async fn a_material_is_stored_once_and_offered_again_when_the_applicant_returns(
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_saved_process_is_validated_versioned_and_running_cases_keep_their_version() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let admin = s.admin_token().await;
+        let (_, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A", "B"]),
+            )
+            .await;
+        let before = v["number"].as_str().unwrap().to_string();
+        assert_eq!(v["process"], json!({"code": "default", "version": 1}));
+
+        let (_, mut def) = s.get_json("/api/v1/processes/X001", Some(&admin)).await;
+        // A review step nothing leads to is refused, naming the problem.
+        def["nodes"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": "orphan", "type": "user_task",
+            "role": "approver", "budget_days": 1}));
+        let (st, e) = s
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/processes/X001",
+                Some(&admin),
+                &def,
+            )
+            .await;
+        assert_eq!(st, 422, "{e}");
+        def["nodes"].as_array_mut().unwrap().pop();
+        def["nodes"][1]["name"] = json!("初审");
+        let (st, saved) = s
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/processes/X001",
+                Some(&admin),
+                &def,
+            )
+            .await;
+        assert_eq!(st, 200, "{saved}");
+        assert_eq!(
+            (saved["code"].as_str(), saved["version"].as_i64()),
+            (Some("X001"), Some(1))
+        );
+        let (st, _) = s
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/processes/X001",
+                Some(&staff.clerk),
+                &def,
+            )
+            .await;
+        assert_eq!(st, 403);
+        def["nodes"][1]["name"] = json!("审查");
+        let (_, saved) = s
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/processes/X001",
+                Some(&admin),
+                &def,
+            )
+            .await;
+        assert_eq!(saved["version"], 2);
+
+        let (_, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A", "B"]),
+            )
+            .await;
+        assert_eq!(v["process"], json!({"code": "X001", "version": 2}));
+        let v = case(&s, &staff.clerk, &before).await;
+        assert_eq!(
+            v["process"],
+            json!({"code": "default", "version": 1}),
+            "the running case keeps its version"
+        );
+        post(
+            &s,
+            &staff.clerk,
+            &format!("/api/v1/cases/{before}/route"),
+            json!({}),
+        )
+        .await;
+        let v = post(
+            &s,
+            &staff.approver,
+            &format!("/api/v1/cases/{before}/confirm"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(v["open_steps"][0]["name"], "审核");
+        s.stop().await;
+    })
+    .await;
+}

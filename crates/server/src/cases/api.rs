@@ -37,6 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{number}/steps/{node}/{action}", post(step))
         .route("/api/v1/departments/{department}/worklist", get(worklist))
         .route("/api/v1/query/cases", get(public_query))
+        .route(
+            "/api/v1/processes/{item}",
+            get(show_process).put(save_process),
+        )
         .route("/api/v1/bundle-cases", post(create_bundle_case))
         .route("/api/v1/bundle-cases/{number}", get(show_bundle_case))
         .route(
@@ -475,4 +479,47 @@ async fn supplement_bundle_case(
 ) -> ApiResult<Response> {
     bundles::supplement(&st, &actor, &number, b.materials).await?;
     Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
+}
+
+/// The process new cases of an item run (its own, or the default one).
+async fn show_process(
+    State(st): State<AppState>,
+    CurrentActor(_actor): CurrentActor,
+    Path(item): Path<String>,
+) -> ApiResult<Response> {
+    let (_, item) = super::items::current_item(&st.db, &item).await?;
+    let p = super::items::process_for(&st.db, &item).await?;
+    Ok(axum::Json(p).into_response())
+}
+
+/// Saves an item's process as data (validated: no unreachable task, every split joined, the
+/// exclusive choices covering the item's situations). Each change is a new version; running
+/// cases keep the version they started with.
+async fn save_process(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(item): Path<String>,
+    Json(mut def): Json<yichuang_domain::case::ProcessDefinition>,
+) -> ApiResult<Response> {
+    actor.require_catalogue_editor()?;
+    let (_, item) = super::items::current_item(&st.db, &item).await?;
+    def.code = item.code.clone();
+    def.validate(&item.situations)?;
+    let now = st.now();
+    let mut tx = st.db.begin().await?;
+    let saved = yichuang_store::cases::definitions::save_process(&mut tx, &def, now).await?;
+    yichuang_store::events::append(
+        &mut tx,
+        now,
+        yichuang_store::events::NewEvent {
+            actor: &actor.event_name(),
+            kind: "process_saved",
+            subject_type: "process",
+            subject_id: &saved.code,
+            payload: json!({"version": saved.version}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(saved).into_response())
 }
