@@ -1031,3 +1031,62 @@ async fn a_saved_process_is_validated_versioned_and_running_cases_keep_their_ver
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_worker_logs_the_light_turning_yellow_and_then_red_once_each() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let (_, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X001", &["A", "B"]),
+            )
+            .await;
+        let n = v["number"].as_str().unwrap().to_string();
+        let db = s.running.state.db.clone();
+        let lights = || {
+            let (db, n) = (db.clone(), n.clone());
+            async move {
+                yichuang_store::events::for_subject(&db, "case", &n)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e.kind == "case_warning_changed")
+                    .map(|e| {
+                        serde_json::from_str::<Value>(&e.payload).unwrap()["warning"]
+                            .as_str()
+                            .unwrap()
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        // Due 9 March; 80 % of 5 working days are used from Friday 6 March.
+        s.set_clock("2026-03-05T12:00:00+08:00").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(lights().await.is_empty());
+        for (at, expected) in [
+            ("2026-03-06T08:00:00+08:00", vec!["yellow"]),
+            ("2026-03-10T08:00:00+08:00", vec!["yellow", "red"]),
+        ] {
+            s.set_clock(at).await;
+            let mut got = Vec::new();
+            for _ in 0..50 {
+                got = lights().await;
+                if got.len() == expected.len() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(got, expected, "at {at}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(lights().await, ["yellow", "red"], "each logged once");
+        s.stop().await;
+    })
+    .await;
+}

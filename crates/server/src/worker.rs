@@ -22,6 +22,9 @@ impl TimerHandler for Dispatch {
             crate::cases::DEADLINE_TIMER => {
                 crate::cases::fire_deadline(&self.state, tx, timer, now).await
             }
+            crate::cases::WARNING_TIMER => {
+                crate::cases::fire_warning(&self.state, tx, timer, now).await
+            }
             other => {
                 // An unknown kind is recorded and dropped rather than retried for ever.
                 tracing::warn!(kind = other, id = timer.id, "timer of unknown kind");

@@ -20,7 +20,7 @@ use yichuang_store::timers::Timer;
 
 use crate::state::AppState;
 
-pub use service::DEADLINE_TIMER;
+pub use service::{DEADLINE_TIMER, WARNING_TIMER};
 
 /// The API routes (merged in `crate::api`).
 pub fn routes() -> Router<AppState> {
@@ -42,4 +42,15 @@ pub async fn fire_deadline(
     now: DateTime<Utc>,
 ) -> Result<()> {
     service::tick_in(tx, state, &timer.subject, now).await
+}
+
+/// A case's warning timer fired: log the light turning yellow or red (电子监察) and set the
+/// next one, in the firing transaction.
+pub async fn fire_warning(
+    state: &AppState,
+    tx: &mut Tx,
+    timer: &Timer,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    service::warn_in(tx, state, &timer.subject, now).await
 }

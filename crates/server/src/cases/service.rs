@@ -6,12 +6,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use serde_json::json;
 use yichuang_domain::calendar::{Calendar, OfficeTime};
+use yichuang_domain::case::clock::end_of;
 use yichuang_domain::case::events::{Change, Outcome};
 use yichuang_domain::case::process::NodeKind;
 use yichuang_domain::case::{
     Case, CaseEvent, CaseSettings, CaseStatus, Command, Context, ProcessDefinition, Receipt,
-    receive_at_window,
+    Warning, receive_at_window,
 };
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Result, Role};
@@ -28,6 +30,70 @@ use crate::state::AppState;
 
 /// The timer kind of a case's next deadline; its subject is the case number.
 pub const DEADLINE_TIMER: &str = "case_deadline";
+
+/// The timer kind of the moment a case's light turns yellow or red (supervision, 电子监察).
+pub const WARNING_TIMER: &str = "case_warning";
+
+/// When the committed clock's light changes next, and to what: yellow once the configured
+/// share of the budget is used, red the day after the due date. None while the clock is
+/// stopped or suspended (a change of the ledger sets it again).
+fn next_warning(case: &Case, ctx: &Context) -> Option<(NaiveDateTime, Warning)> {
+    if case.decision.is_some() || case.status.is_final() {
+        return None;
+    }
+    let r = case.reading(ctx.calendar, ctx.today(), ctx.settings)?;
+    if r.suspended {
+        return None;
+    }
+    match r.warning {
+        Warning::Green => {
+            // Yellow when used × 100 ≥ percent × budget, i.e. with `left` working days left.
+            let used = (i64::from(ctx.settings.yellow_at_percent) * r.budget_days + 99) / 100;
+            let left = r.budget_days - used;
+            let day = ctx.calendar.add_working_days(r.due_date, -left);
+            Some((day.and_hms_opt(0, 0, 0)?, Warning::Yellow))
+        }
+        Warning::Yellow => Some((end_of(r.due_date), Warning::Red)),
+        Warning::Red => None,
+    }
+}
+
+/// The warning timer fired: if the light really changed (the due date may have moved), log it
+/// for supervision; either way set the next one.
+pub async fn warn_in(
+    tx: &mut Tx,
+    state: &AppState,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let l = change_in(tx, state, now, number, None, |_, _| Ok(Vec::new())).await?;
+    let env = Env::at(state, now, l.row.hall.as_deref()).await?;
+    let reading = env.with_ctx(&l.item, &l.process, |ctx| {
+        l.case.reading(ctx.calendar, ctx.today(), ctx.settings)
+    });
+    let Some(r) = reading.filter(|r| r.warning != Warning::Green) else {
+        return Ok(());
+    };
+    let logged = records::logged(tx, number, "case_warning_changed").await?;
+    let level = json!(r.warning);
+    if logged.iter().any(|p| p.get("warning") == Some(&level)) {
+        return Ok(());
+    }
+    yichuang_store::events::append(
+        tx,
+        now,
+        yichuang_store::events::NewEvent {
+            actor: yichuang_domain::case::events::SYSTEM,
+            kind: "case_warning_changed",
+            subject_type: "case",
+            subject_id: number,
+            payload: json!({"warning": r.warning, "label": r.warning.label(), "due_date": r.due_date,
+                            "working_days_left": r.working_days_left}),
+        },
+    )
+    .await?;
+    Ok(())
+}
 
 /// SQLite has one writer. A request waiting for the write lock inside `BEGIN IMMEDIATE` holds
 /// a pooled connection while it waits, and the writer needs one more for its reads (calendar,
@@ -137,6 +203,7 @@ struct Derived {
     due_date: Option<NaiveDate>,
     steps: Vec<StepRow>,
     next_deadline: Option<NaiveDateTime>,
+    next_warning: Option<(NaiveDateTime, Warning)>,
     messages: Vec<notify::Message>,
 }
 
@@ -225,27 +292,27 @@ fn derive(before: Option<&Case>, events: &[CaseEvent], ctx: &Context) -> Result<
         due_date,
         steps: open_work(&after, ctx),
         next_deadline: after.next_deadline(ctx),
+        next_warning: next_warning(&after, ctx),
         messages: notify::messages(events, &after, ctx.item, due_date),
         after,
     })
 }
 
-/// Replaces the case's pending deadline timer with one at `next` (a timer that fired early
-/// or a deadline that moved is set again).
-async fn reschedule(
-    tx: &mut Tx,
-    number: &str,
-    next: Option<NaiveDateTime>,
-    now: DateTime<Utc>,
-) -> Result<()> {
+/// Replaces the case's pending timers: the next deadline and the next change of its warning
+/// light (a timer that fired early, or a deadline that moved, is set again).
+async fn reschedule(tx: &mut Tx, number: &str, d: &Derived, now: DateTime<Utc>) -> Result<()> {
     timers::cancel(tx, DEADLINE_TIMER, number, now).await?;
-    if let Some(at) = next {
+    if let Some(at) = d.next_deadline {
+        timers::schedule(tx, DEADLINE_TIMER, number, utc(at), json!({}), now).await?;
+    }
+    timers::cancel(tx, WARNING_TIMER, number, now).await?;
+    if let Some((at, level)) = d.next_warning {
         timers::schedule(
             tx,
-            DEADLINE_TIMER,
+            WARNING_TIMER,
             number,
             utc(at),
-            serde_json::json!({}),
+            json!({"warning": level}),
             now,
         )
         .await?;
@@ -262,7 +329,7 @@ async fn persist(
     department: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    reschedule(tx, &row.number, d.next_deadline, now).await?;
+    reschedule(tx, &row.number, d, now).await?;
     if events.is_empty() {
         return Ok(());
     }

@@ -371,3 +371,21 @@ pub async fn count(db: &Db) -> Result<i64> {
         .await
         .map_err(db_err))
 }
+
+/// The payloads of the shared log's entries of `kind` for a case, read in the transaction.
+pub async fn logged(tx: &mut Tx, number: &str, kind: &str) -> Result<Vec<serde_json::Value>> {
+    let rows: Vec<String> = tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "SELECT payload FROM events WHERE subject_type = 'case' AND subject_id = $1 AND kind = $2 ORDER BY id"
+    )
+    .bind(number)
+    .bind(kind)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)?
+    });
+    Ok(rows
+        .iter()
+        .filter_map(|p| serde_json::from_str(p).ok())
+        .collect())
+}
