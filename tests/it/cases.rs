@@ -133,6 +133,23 @@ pub async fn routed_case(s: &TestServer, item_: &ServiceItem) -> (Staff, String)
     (staff, n)
 }
 
+/// Publishes a 5-day item `code`, signs the staff in and receives a case at the window with
+/// `materials`: the staff, the case number and the answer.
+pub async fn new_case(s: &TestServer, code: &str, materials: &[&str]) -> (Staff, String, Value) {
+    publish(s, &item(code, false)).await;
+    let staff = staff(s).await;
+    let (st, v) = s
+        .post_json(
+            "/api/v1/cases",
+            Some(&staff.clerk),
+            &application(code, materials),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let n = v["number"].as_str().unwrap().to_string();
+    (staff, n, v)
+}
+
 async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
     let (st, v) = s.post_json(path, Some(token), &body).await;
     assert_eq!(st, 200, "{path}: {v}");
@@ -693,16 +710,7 @@ async fn a_supplement_during_handling_suspends_the_clock_and_one_extension_adds_
 async fn a_refusal_states_its_reasons_and_ends_the_case_r_accept_receipt() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
-        publish(&s, &item("X001", false)).await;
-        let staff = staff(&s).await;
-        let (_, v) = s
-            .post_json(
-                "/api/v1/cases",
-                Some(&staff.clerk),
-                &application("X001", &["A"]),
-            )
-            .await;
-        let n = v["number"].as_str().unwrap().to_string();
+        let (staff, n, _) = new_case(&s, "X001", &["A"]).await;
         let (st, e) = s
             .post_json(
                 &format!("/api/v1/cases/{n}/refuse"),
@@ -860,16 +868,7 @@ async fn a_material_is_stored_once_and_offered_again_when_the_applicant_returns(
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T09:00:00+08:00").await;
-        publish(&s, &item("X001", false)).await;
-        let staff = staff(&s).await;
-        let (_, v) = s
-            .post_json(
-                "/api/v1/cases",
-                Some(&staff.clerk),
-                &application("X001", &["A"]),
-            )
-            .await;
-        let first = v["number"].as_str().unwrap().to_string();
+        let (staff, first, _) = new_case(&s, "X001", &["A"]).await;
         let put = |path: String, body: Vec<u8>| {
             s.client
                 .put(s.at(&path))
@@ -1037,16 +1036,7 @@ async fn the_worker_logs_the_light_turning_yellow_and_then_red_once_each() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T09:00:00+08:00").await;
-        publish(&s, &item("X001", false)).await;
-        let staff = staff(&s).await;
-        let (_, v) = s
-            .post_json(
-                "/api/v1/cases",
-                Some(&staff.clerk),
-                &application("X001", &["A", "B"]),
-            )
-            .await;
-        let n = v["number"].as_str().unwrap().to_string();
+        let (_, n, _) = new_case(&s, "X001", &["A", "B"]).await;
         let db = s.running.state.db.clone();
         let lights = || {
             let (db, n) = (db.clone(), n.clone());
