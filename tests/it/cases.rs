@@ -1080,3 +1080,76 @@ async fn the_worker_logs_the_light_turning_yellow_and_then_red_once_each() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_applicant_signs_in_by_phone_applies_online_and_an_unreviewed_application_is_deemed_accepted_r_accept_5d()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let (st, v) = s
+            .post_json("/api/v1/applicant/code", None, &json!({"phone": PHONE}))
+            .await;
+        assert_eq!(st, 202, "{v}");
+        let (st, _) = s
+            .post_json("/api/v1/applicant/code", None, &json!({"phone": PHONE}))
+            .await;
+        assert_eq!(st, 429, "one code a minute");
+        let st_ = &s.running.state;
+        let text = yichuang_store::cases::outbox::latest_to(
+            &st_.db,
+            "login_code",
+            PHONE,
+            st_.now() - chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap()
+        .expect("the code went to the outbox");
+        let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+        let (st, e) = s
+            .post_json("/api/v1/applicant/login", None, &json!({"phone": PHONE, "code": "000000x"}))
+            .await;
+        assert_eq!(st, 422, "{e}");
+        let (st, v) = s
+            .post_json("/api/v1/applicant/login", None, &json!({"phone": PHONE, "code": code}))
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let me = v["token"].as_str().unwrap().to_string();
+        let (st, _) = s
+            .post_json("/api/v1/applicant/login", None, &json!({"phone": PHONE, "code": code}))
+            .await;
+        assert_eq!(st, 422, "a code signs in once");
+
+        let apply = json!({"item": "X001", "kind": "person", "name": "张三", "id_number": PERSON_ID, "materials": ["A"]});
+        let (st, v) = s.post_json("/api/v1/applicant/applications", Some(&me), &apply).await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["status"], "received");
+        let reviewed = v["number"].as_str().unwrap().to_string();
+        let (_, v) = s.post_json("/api/v1/applicant/applications", Some(&me), &apply).await;
+        let unreviewed = v["number"].as_str().unwrap().to_string();
+        let (_, mine) = s.get_json("/api/v1/applicant/cases", Some(&me)).await;
+        assert_eq!(mine["items"].as_array().unwrap().len(), 2, "{mine}");
+
+        // Pre-review: the notice must list everything missing, then the applicant supplements.
+        let (st, e) = s
+            .post_json(&format!("/api/v1/cases/{reviewed}/notice"), Some(&staff.clerk), &json!({"items": []}))
+            .await;
+        assert_eq!(st, 422, "{e}");
+        let v = post(&s, &staff.clerk, &format!("/api/v1/cases/{reviewed}/notice"), json!({"items": ["B"]})).await;
+        assert_eq!(v["status"], "awaiting_supplement");
+
+        // No notice within 5 working days (to Monday 9 March): accepted from the day of receipt.
+        s.set_clock("2026-03-10T08:00:00+08:00").await;
+        let staff = login(&s).await;
+        let v = wait_for_status(&s, &staff.clerk, &unreviewed, "accepted").await;
+        assert_eq!(v["accepted_deemed"], true);
+        assert_eq!(v["accepted_on"], "2026-03-02");
+        assert_eq!(v["due_date"], "2026-03-09");
+        let v = case(&s, &staff.clerk, &reviewed).await;
+        assert_eq!(v["status"], "awaiting_supplement", "the notice in time stopped R-ACCEPT-5D");
+        s.stop().await;
+    })
+    .await;
+}

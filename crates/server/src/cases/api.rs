@@ -61,7 +61,11 @@ struct NewCaseBody {
     parent: Option<String>,
 }
 
-async fn answer(state: &AppState, l: &Loaded, status: StatusCode) -> ApiResult<Response> {
+pub(crate) async fn answer(
+    state: &AppState,
+    l: &Loaded,
+    status: StatusCode,
+) -> ApiResult<Response> {
     let env = Env::at(state, state.now(), l.row.hall.as_deref()).await?;
     Ok((status, axum::Json(view::case_json(l, &env))).into_response())
 }

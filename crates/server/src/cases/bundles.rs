@@ -118,7 +118,17 @@ pub async fn start_ready(
             parent: Some(row.number.clone()),
             applicant,
         };
-        service::receive_in(tx, env, &actor, version, item, process, receipt).await?;
+        service::receive_in(
+            tx,
+            env,
+            &actor,
+            service::Channel::Window,
+            version,
+            item,
+            process,
+            receipt,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -196,7 +206,17 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
             parent: Some(number.clone()),
             applicant: applicant.clone(),
         };
-        service::receive_in(&mut tx, &env, actor, v, item, process, receipt).await?;
+        service::receive_in(
+            &mut tx,
+            &env,
+            actor,
+            service::Channel::Window,
+            v,
+            item,
+            process,
+            receipt,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(number)

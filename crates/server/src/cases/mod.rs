@@ -5,6 +5,7 @@ pub mod api;
 pub mod bundles;
 pub mod items;
 pub mod notify;
+pub mod online;
 pub mod pages;
 pub mod sender;
 pub mod service;
@@ -24,7 +25,7 @@ pub use service::{DEADLINE_TIMER, WARNING_TIMER};
 
 /// The API routes (merged in `crate::api`).
 pub fn routes() -> Router<AppState> {
-    api::routes().merge(vault::routes())
+    api::routes().merge(vault::routes()).merge(online::routes())
 }
 
 /// The page routes (merged in `crate::pages`).

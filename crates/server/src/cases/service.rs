@@ -398,6 +398,24 @@ pub struct Application {
 /// notice (API-V1). Bad input changes nothing: the number, applicant and case are written in
 /// the transaction the domain's checks run before.
 pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Result<Loaded> {
+    receive_as(state, actor, app, Channel::Window).await
+}
+
+/// How an application arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// At the window: accepted at once or the one-time notice (API-V1).
+    Window,
+    /// Online: received, waiting for the front desk's pre-review (预审); R-ACCEPT-5D runs.
+    Online,
+}
+
+pub async fn receive_as(
+    state: &AppState,
+    actor: &Actor,
+    app: Application,
+    channel: Channel,
+) -> Result<Loaded> {
     let _turn = write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (item_version, item) = items::current_item(&state.db, &app.item).await?;
@@ -407,6 +425,7 @@ pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Resul
         &mut tx,
         &env,
         actor,
+        channel,
         item_version,
         item,
         process,
@@ -418,10 +437,12 @@ pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Resul
 }
 
 /// [`receive`] inside the caller's transaction (a bundle receives its sub-cases so).
+#[allow(clippy::too_many_arguments)]
 pub async fn receive_in(
     tx: &mut Tx,
     env: &Env,
     actor: &Actor,
+    channel: Channel,
     item_version: i64,
     item: ServiceItem,
     process: ProcessDefinition,
@@ -433,7 +454,10 @@ pub async fn receive_in(
         ..receipt
     };
     let (events, derived) = env.with_ctx(&item, &process, |ctx| -> Result<_> {
-        let events = receive_at_window(&receipt, actor, ctx)?;
+        let events = match channel {
+            Channel::Window => receive_at_window(&receipt, actor, ctx)?,
+            Channel::Online => yichuang_domain::case::receive(&receipt, actor, ctx)?,
+        };
         let d = derive(None, &events, ctx)?;
         Ok((events, d))
     })?;

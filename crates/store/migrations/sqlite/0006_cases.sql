@@ -183,3 +183,20 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (due_at) WHERE sent_at IS NULL;
 CREATE INDEX outbox_subject ON outbox (subject);
+
+-- The applicant's phone login: a one-time code sent through the outbox (stored as a digest),
+-- and the sessions it opens (digests of the tokens).
+CREATE TABLE applicant_codes (
+    phone      TEXT   PRIMARY KEY,
+    code_hash  TEXT   NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    attempts   BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE applicant_sessions (
+    token_hash TEXT   PRIMARY KEY,
+    phone      TEXT   NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);

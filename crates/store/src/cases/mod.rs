@@ -11,6 +11,7 @@ pub mod bundles;
 pub mod definitions;
 pub mod issuance;
 pub mod outbox;
+pub mod phone_login;
 pub mod records;
 pub mod vault;
 
