@@ -40,6 +40,9 @@ async fn start(db_url: &str) -> Binary {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let mut child = child;
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the binary did not answer");
 }
 
