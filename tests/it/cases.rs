@@ -924,6 +924,24 @@ async fn a_material_is_stored_once_and_offered_again_when_the_applicant_returns(
             .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+
+        // The window's checklist for the returning applicant comes ticked from the vault.
+        let page = s
+            .client
+            .get(s.at(&format!("/cases/new?item=X001&id_number={PERSON_ID}")))
+            .bearer_auth(&staff.clerk)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(r#"data-vault="A""#), "{page}");
+        assert!(
+            page.contains(r#"name="m_A" id="m-A" value="1" checked"#),
+            "{page}"
+        );
+        assert!(!page.contains(r#"data-vault="B""#));
         s.stop().await;
     })
     .await;

@@ -68,6 +68,12 @@ struct NewQuery {
     ticket: String,
     #[serde(default)]
     item: String,
+    /// The applicant's identity number: the vault's materials of a returning applicant are
+    /// ticked in advance (材料共享).
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    kind: String,
 }
 
 pub struct Check {
@@ -75,6 +81,8 @@ pub struct Check {
     pub name: String,
     pub form: String,
     pub checked: bool,
+    /// Held in the vault for this applicant (and still valid).
+    pub in_vault: bool,
 }
 
 #[derive(Template)]
@@ -102,16 +110,39 @@ impl NewPage {
     }
 }
 
-fn checklist(item: &ServiceItem, given: &[String]) -> Vec<Check> {
+fn checklist(item: &ServiceItem, given: &[String], vault: &[String]) -> Vec<Check> {
     item.materials
         .iter()
         .map(|m| Check {
             code: m.code.clone(),
             name: m.name.clone(),
             form: format!("{} {} 份", m.form.label(), m.copies),
-            checked: given.contains(&m.code),
+            checked: given.contains(&m.code) || vault.contains(&m.code),
+            in_vault: vault.contains(&m.code),
         })
         .collect()
+}
+
+/// The material codes the vault holds, still valid, for the applicant with this number.
+async fn vault_codes(st: &AppState, kind: ApplicantKind, id_number: &str) -> Vec<String> {
+    let Ok(Some(id)) =
+        yichuang_store::cases::applicants::find(&st.db, kind, id_number.trim()).await
+    else {
+        return Vec::new();
+    };
+    let today = super::time::local(st.now()).date();
+    yichuang_store::cases::vault::valid_for(&st.db, id, today)
+        .await
+        .map(|v| v.into_iter().map(|m| m.material_code).collect())
+        .unwrap_or_default()
+}
+
+fn kind_of(s: &str) -> ApplicantKind {
+    if s == "enterprise" {
+        ApplicantKind::Enterprise
+    } else {
+        ApplicantKind::Person
+    }
 }
 
 async fn new_page(
@@ -123,15 +154,23 @@ async fn new_page(
     let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
     let items = definitions::latest_items(&st.db).await.unwrap_or_default();
     let item = items.iter().find(|i| i.code == q.item).cloned();
+    let vault = vault_codes(&st, kind_of(&q.kind), &q.id_number).await;
     Ok(render(&NewPage {
         layout: Layout::new("窗口受理", Some(actor)),
         ticket: q.ticket,
-        checklist: item.as_ref().map(|i| checklist(i, &[])).unwrap_or_default(),
+        checklist: item
+            .as_ref()
+            .map(|i| checklist(i, &[], &vault))
+            .unwrap_or_default(),
         item,
         items,
-        kind: "person".into(),
+        kind: if q.kind.is_empty() {
+            "person".into()
+        } else {
+            q.kind
+        },
         name: String::new(),
-        id_number: String::new(),
+        id_number: q.id_number,
         phone: String::new(),
         general: None,
         field_errors: Vec::new(),
@@ -150,11 +189,7 @@ async fn new_submit(
         .keys()
         .filter_map(|k| k.strip_prefix("m_").map(str::to_string))
         .collect();
-    let kind = if get("kind") == "enterprise" {
-        ApplicantKind::Enterprise
-    } else {
-        ApplicantKind::Person
-    };
+    let kind = kind_of(&get("kind"));
     let app = Application {
         item: get("item"),
         receipt: Receipt {
@@ -180,7 +215,7 @@ async fn new_submit(
                 ticket: get("ticket"),
                 checklist: item
                     .as_ref()
-                    .map(|i| checklist(i, &materials))
+                    .map(|i| checklist(i, &materials, &[]))
                     .unwrap_or_default(),
                 item,
                 items,

@@ -5,7 +5,7 @@ use yichuang_domain::Result;
 use yichuang_domain::case::{Applicant, ApplicantKind};
 
 use crate::db::{db_err, micros};
-use crate::{Tx, tx_run};
+use crate::{Db, Tx, db_run, tx_run};
 
 pub fn kind_name(kind: ApplicantKind) -> &'static str {
     match kind {
@@ -42,4 +42,16 @@ pub async fn upsert(tx: &mut Tx, a: &Applicant, now: DateTime<Utc>) -> Result<i6
 pub(crate) struct ApplicantRow {
     pub id_number: String,
     pub phone: String,
+}
+
+/// The id of the applicant with this identity number, if they applied before.
+pub async fn find(db: &Db, kind: ApplicantKind, id_number: &str) -> Result<Option<i64>> {
+    db_run!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM applicants WHERE kind = $1 AND id_number = $2"
+    )
+    .bind(kind_name(kind))
+    .bind(id_number)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
 }
