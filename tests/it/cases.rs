@@ -451,6 +451,19 @@ async fn department_staff_see_only_their_departments_cases() {
             v["status"], "routed",
             "the refused confirmation changed nothing"
         );
+        // A clerk of another hall neither sees nor works the case.
+        let admin = s.admin_token().await;
+        let h2 = account(&s, &admin, "clerk2", json!({"role": "clerk", "hall": "H2"})).await;
+        let (st, _) = s.get_json(&format!("/api/v1/cases/{n}"), Some(&h2)).await;
+        assert_eq!(st, 403);
+        let (st, _) = s
+            .post_json(
+                &format!("/api/v1/cases/{n}/refuse"),
+                Some(&h2),
+                &json!({"reasons": ["x"]}),
+            )
+            .await;
+        assert_eq!(st, 403);
         s.stop().await;
     })
     .await;

@@ -248,30 +248,23 @@ pub async fn supplement(
     let mut delivered = false;
     for n in records::children_in(&mut tx, &row.number).await? {
         let mut wanted_any = false;
-        service::change_in(
-            &mut tx,
-            state,
-            now,
-            &n,
-            actor.department.as_deref(),
-            |case, ctx| {
-                let wanted: Vec<String> = case
-                    .open_notice()
-                    .map(|notice| {
-                        let codes = materials_for(&bundle, ctx.item, &given);
-                        codes
-                            .into_iter()
-                            .filter(|c| notice.outstanding().contains(&c.as_str()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if wanted.is_empty() {
-                    return Ok(Vec::new());
-                }
-                wanted_any = true;
-                case.handle(&Command::Supplement { materials: wanted }, actor, ctx)
-            },
-        )
+        service::change_in(&mut tx, state, now, &n, Some(actor), |case, ctx| {
+            let wanted: Vec<String> = case
+                .open_notice()
+                .map(|notice| {
+                    let codes = materials_for(&bundle, ctx.item, &given);
+                    codes
+                        .into_iter()
+                        .filter(|c| notice.outstanding().contains(&c.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if wanted.is_empty() {
+                return Ok(Vec::new());
+            }
+            wanted_any = true;
+            case.handle(&Command::Supplement { materials: wanted }, actor, ctx)
+        })
         .await?;
         delivered |= wanted_any;
     }

@@ -521,7 +521,7 @@ pub async fn run(
     actor: &Actor,
     command: &Command,
 ) -> Result<Loaded> {
-    change(state, number, actor.department.as_deref(), |case, ctx| {
+    change(state, number, actor, |case, ctx| {
         case.handle(command, actor, ctx)
     })
     .await
@@ -541,12 +541,12 @@ pub async fn tick_in(
 async fn change(
     state: &AppState,
     number: &str,
-    department: Option<&str>,
+    actor: &Actor,
     f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
     let _turn = write_turn(state).await;
     let mut tx = state.db.begin().await?;
-    let l = change_in(&mut tx, state, state.now(), number, department, f).await?;
+    let l = change_in(&mut tx, state, state.now(), number, Some(actor), f).await?;
     tx.commit().await?;
     Ok(l)
 }
@@ -558,12 +558,16 @@ pub async fn change_in(
     state: &AppState,
     now: DateTime<Utc>,
     number: &str,
-    department: Option<&str>,
+    actor: Option<&Actor>,
     f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
     let stored = records::load_for_update(tx, number.trim()).await?;
     let env = &Env::at(state, now, stored.row.hall.as_deref()).await?;
     let l = complete(state, stored).await?;
+    if let Some(a) = actor {
+        hall_scope(a, &l.row)?;
+    }
+    let department = actor.and_then(|a| a.department.as_deref());
     let (events, d) = env.with_ctx(&l.item, &l.process, |ctx| -> Result<_> {
         let events = f(&l.case, ctx)?;
         let d = derive(Some(&l.case), &events, ctx)?;
@@ -593,8 +597,18 @@ pub async fn change_in(
     })
 }
 
+/// Hall staff work on their own hall's cases (an online application, with no hall yet, is
+/// open to every front desk).
+fn hall_scope(actor: &Actor, row: &CaseRow) -> Result<()> {
+    match &row.hall {
+        Some(hall) if actor.role.needs_hall() => actor.require_hall(hall, "办理"),
+        _ => Ok(()),
+    }
+}
+
 /// Department staff see only their department's cases (and those with a step of theirs).
 pub fn may_view(actor: &Actor, l: &Loaded) -> Result<()> {
+    hall_scope(actor, &l.row)?;
     if actor.role != Role::Approver {
         return Ok(());
     }
