@@ -9,5 +9,6 @@ mod calendar;
 mod cases;
 mod cases_browser;
 mod cases_restart;
+mod catalogue;
 mod foundation;
 mod pages;

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod calendar;
 pub mod cases;
+pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod error;
