@@ -296,15 +296,32 @@ mod cases {
         .unwrap();
         process.validate(&[]).expect("the load process is valid");
         let st = &running.state;
-        yichuang_server::cases::items::publish_item(&st.db, &item, st.now())
-            .await
-            .unwrap();
+        let admin = super::login(client, base).await;
+        for (path, body) in [
+            (
+                "/api/v1/departments",
+                json!({"code": "scj", "name": "市场监督管理局"}),
+            ),
+            (
+                "/api/v1/departments",
+                json!({"code": "gaj", "name": "公安局"}),
+            ),
+            ("/api/v1/items", serde_json::to_value(&item).unwrap()),
+        ] {
+            let r = client
+                .post(format!("{base}{path}"))
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+        }
         let mut tx = st.db.begin().await.unwrap();
         yichuang_store::cases::definitions::save_process(&mut tx, &process, st.now())
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let admin = super::login(client, base).await;
         let token = |u: &'static str, scope: Value| {
             let (client, base, admin) = (client.clone(), base.to_string(), admin.clone());
             async move {

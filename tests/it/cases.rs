@@ -22,11 +22,25 @@ pub fn item(code: &str, deemed_approval: bool) -> ServiceItem {
     .unwrap()
 }
 
+/// Creates the item (and its department, once) through the catalogue API.
 pub async fn publish(s: &TestServer, item: &ServiceItem) {
-    let st = &s.running.state;
-    yichuang_server::cases::items::publish_item(&st.db, item, st.now())
-        .await
-        .unwrap();
+    let admin = s.admin_token().await;
+    let (st, v) = s
+        .post_json(
+            "/api/v1/departments",
+            Some(&admin),
+            &json!({"code": item.department, "name": "市场监督管理局"}),
+        )
+        .await;
+    assert!(st == 201 || st == 409, "{v}");
+    let (st, v) = s
+        .post_json(
+            "/api/v1/items",
+            Some(&admin),
+            &serde_json::to_value(item).unwrap(),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
 }
 
 /// Creates an account and returns its token.
@@ -567,10 +581,11 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
                 "covers": [{"item": "K1", "material": "A"}, {"item": "K2", "material": "A"}, {"item": "K3", "material": "A"}]}]
         }))
         .unwrap();
-        let st = &s.running.state;
-        yichuang_server::cases::bundles::publish_bundle(&st.db, &bundle, st.now())
-            .await
-            .unwrap();
+        let admin = s.admin_token().await;
+        let (code, v) = s
+            .post_json("/api/v1/bundles", Some(&admin), &serde_json::to_value(&bundle).unwrap())
+            .await;
+        assert_eq!(code, 201, "{v}");
         let staff = staff(&s).await;
         let (code, v) = s
             .post_json(

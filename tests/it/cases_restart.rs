@@ -112,11 +112,18 @@ async fn every_deadline_timer_fires_exactly_once_across_a_sigkill_and_a_restart(
         let db = yichuang_store::Db::connect(&db_url).await.unwrap();
         db.migrate().await.unwrap();
         let now = chrono::Utc::now();
+        let dept: yichuang_domain::catalogue::Department =
+            serde_json::from_value(json!({"code": "scj", "name": "市场监督管理局"})).unwrap();
+        let mut tx = db.begin().await.unwrap();
+        yichuang_store::catalogue::create_department(&mut tx, &dept, "test", now)
+            .await
+            .unwrap();
         for it in [item("R001", false), item("D001", true)] {
-            yichuang_server::cases::items::publish_item(&db, &it, now)
+            yichuang_store::catalogue::create_item(&mut tx, &it, "test", now)
                 .await
                 .unwrap();
         }
+        tx.commit().await.unwrap();
         db.close().await;
     }
     let b = start(&db_url).await;

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use yichuang_domain::case::bundle::{MemberStage, bundle_progress, validate_bundle};
+use yichuang_domain::case::bundle::{MemberStage, bundle_progress};
 use yichuang_domain::case::{Applicant, Case, CaseStatus, Command, Receipt};
 use yichuang_domain::catalogue::{Bundle, ServiceItem};
 use yichuang_domain::{Actor, Error, Problems, Result, Role};
@@ -20,19 +20,6 @@ use super::items;
 use super::service::{self, Env, status_name};
 
 use crate::state::AppState;
-
-/// Records a bundle definition after checking its edges.
-pub async fn publish_bundle(
-    db: &yichuang_store::Db,
-    bundle: &Bundle,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<i64> {
-    validate_bundle(bundle)?;
-    let mut tx = db.begin().await?;
-    let v = definitions::save_bundle(&mut tx, bundle, now).await?;
-    tx.commit().await?;
-    Ok(v)
-}
 
 /// The member materials `given` stands for: a shared material's covered materials, a
 /// member's own code (`CODE` or `ITEM:CODE`).
@@ -106,7 +93,7 @@ pub async fn start_ready(
         if m.stage != MemberStage::Ready || m.number.is_some() {
             continue;
         }
-        let (version, item) = items::current_item(&state.db, &m.item).await?;
+        let item = items::current_item(&state.db, &m.item).await?;
         let process = items::process_for(&state.db, &item).await?;
         let Some(applicant) = applicant.clone() else {
             return Err(Error::internal("a bundle without sub-cases"));
@@ -123,7 +110,6 @@ pub async fn start_ready(
             env,
             &actor,
             service::Channel::Window,
-            version,
             item,
             process,
             receipt,
@@ -146,18 +132,12 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
     actor.require_role(&[Role::Clerk, Role::HallManager, Role::Admin], "收件")?;
     let _turn = service::write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
-    let (version, bundle) = definitions::latest_bundle(&state.db, app.bundle.trim())
-        .await?
-        .ok_or_else(|| {
-            Error::invalid("unknown_bundle", "一件事不存在").field(
-                "bundle",
-                format!("没有编码为“{}”的一件事", app.bundle.trim()),
-            )
-        })?;
+    let bundle = items::current_bundle(&state.db, &app.bundle).await?;
     let mut p = Problems::new();
     let (applicant, _) = app.applicant.checked(env.today(), &mut p);
     p.finish()?;
     let mut tx = state.db.begin().await?;
+    let version = definitions::save_bundle(&mut tx, &bundle, env.now).await?;
     let number = records::next_number(&mut tx, env.today()).await?;
     let applicant_id = applicants::upsert(&mut tx, &applicant, env.now).await?;
     let mut materials = app.materials.clone();
@@ -197,7 +177,7 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
         .iter()
         .filter(|m| m.stage == MemberStage::Ready)
     {
-        let (v, item) = items::current_item(&state.db, &m.item).await?;
+        let item = items::current_item(&state.db, &m.item).await?;
         let process = items::process_for(&state.db, &item).await?;
         let receipt = Receipt {
             number: String::new(),
@@ -211,7 +191,6 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
             &env,
             actor,
             service::Channel::Window,
-            v,
             item,
             process,
             receipt,

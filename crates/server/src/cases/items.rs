@@ -1,34 +1,38 @@
-//! Where the case engine gets its items and processes.
+//! Where the case engine gets its items, bundles and processes.
 //!
-//! Items: until the catalogue service is merged, the item a case is received for is the latest
-//! version recorded in `item_versions` ([`publish_item`] records one); afterwards [`current_item`]
-//! re-points to the catalogue and still records the version the case keeps.
+//! Items and bundles come from the catalogue (active items only). The version a case is
+//! received for is recorded in `item_versions` (and a bundle's in `bundle_versions`) in the
+//! receiving transaction, so a running case keeps its item whatever the catalogue says later.
 //! Processes: the item's own saved definition (process code = item code), else the default
 //! process 审核 → 决定 → 制证出件.
 
 use chrono::{DateTime, Utc};
 use yichuang_domain::case::{Case, ProcessDefinition, default_process};
-use yichuang_domain::catalogue::ServiceItem;
+use yichuang_domain::catalogue::{Bundle, ServiceItem};
 use yichuang_domain::{Error, Result};
-use yichuang_store::Db;
 use yichuang_store::cases::definitions;
+use yichuang_store::{Db, Tx, catalogue};
 
-/// Records an item version cases can be received for; the same content keeps its version.
-pub async fn publish_item(db: &Db, item: &ServiceItem, now: DateTime<Utc>) -> Result<i64> {
-    let mut tx = db.begin().await?;
-    let v = definitions::save_item(&mut tx, item, now).await?;
-    tx.commit().await?;
-    Ok(v)
+/// The item as new cases receive it (from the catalogue; retired items take no applications).
+pub async fn current_item(db: &Db, code: &str) -> Result<ServiceItem> {
+    let code = code.trim();
+    let unknown = || {
+        Error::invalid("unknown_item", "事项不存在")
+            .field("item", format!("没有编码为“{code}”的事项"))
+    };
+    let record = catalogue::item(db, code).await?.ok_or_else(unknown)?;
+    if !record.active {
+        return Err(Error::invalid("item_retired", "事项已停用").field(
+            "item",
+            format!("事项“{}”已停用，不再受理新的申请", record.item.name),
+        ));
+    }
+    Ok(record.item)
 }
 
-/// The item as new cases receive it, with its version.
-pub async fn current_item(db: &Db, code: &str) -> Result<(i64, ServiceItem)> {
-    definitions::latest_item(db, code.trim())
-        .await?
-        .ok_or_else(|| {
-            Error::invalid("unknown_item", "事项不存在")
-                .field("item", format!("没有编码为“{}”的事项", code.trim()))
-        })
+/// Records the item version a case is received for (the same content keeps its version).
+pub async fn snapshot_item(tx: &mut Tx, item: &ServiceItem, now: DateTime<Utc>) -> Result<i64> {
+    definitions::save_item(tx, item, now).await
 }
 
 /// The item version a case was received for.
@@ -36,6 +40,18 @@ pub async fn item_of(db: &Db, code: &str, version: i64) -> Result<ServiceItem> {
     definitions::item_version(db, code, version)
         .await?
         .ok_or_else(|| Error::internal(format!("item {code} v{version} missing")))
+}
+
+/// The bundle as new bundle cases receive it.
+pub async fn current_bundle(db: &Db, code: &str) -> Result<Bundle> {
+    let code = code.trim();
+    catalogue::bundle(db, code)
+        .await?
+        .map(|r| r.bundle)
+        .ok_or_else(|| {
+            Error::invalid("unknown_bundle", "一件事不存在")
+                .field("bundle", format!("没有编码为“{code}”的一件事"))
+        })
 }
 
 /// The process a new case of `item` runs.

@@ -18,7 +18,8 @@ use serde_json::Value;
 use yichuang_domain::case::{Applicant, ApplicantKind, Command, Receipt};
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Error, Role};
-use yichuang_store::cases::{definitions, records};
+use yichuang_store::cases::records;
+use yichuang_store::catalogue::{self, ItemQuery, ItemStatus, ItemSummary};
 
 use super::api::{StepBody, step_command};
 use super::service::{self, Application, Env, Loaded};
@@ -90,7 +91,7 @@ pub struct Check {
 struct NewPage {
     layout: Layout,
     ticket: String,
-    items: Vec<ServiceItem>,
+    items: Vec<ItemSummary>,
     item: Option<ServiceItem>,
     checklist: Vec<Check>,
     kind: String,
@@ -108,6 +109,21 @@ impl NewPage {
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
     }
+}
+
+/// The active items of the catalogue, for the picker.
+async fn picker(st: &AppState) -> Vec<ItemSummary> {
+    let q = ItemQuery {
+        q: None,
+        department: None,
+        status: ItemStatus::Active,
+        offset: 0,
+        limit: 2000,
+    };
+    catalogue::list_items(&st.db, &q)
+        .await
+        .map(|(_, items)| items)
+        .unwrap_or_default()
 }
 
 fn checklist(item: &ServiceItem, given: &[String], vault: &[String]) -> Vec<Check> {
@@ -152,8 +168,8 @@ async fn new_page(
     Query(q): Query<NewQuery>,
 ) -> Page {
     let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
-    let items = definitions::latest_items(&st.db).await.unwrap_or_default();
-    let item = items.iter().find(|i| i.code == q.item).cloned();
+    let items = picker(&st).await;
+    let item = super::items::current_item(&st.db, &q.item).await.ok();
     let vault = vault_codes(&st, kind_of(&q.kind), &q.id_number).await;
     Ok(render(&NewPage {
         layout: Layout::new("窗口受理", Some(actor)),
@@ -208,8 +224,8 @@ async fn new_submit(
     match service::receive(&st, &actor, app).await {
         Ok(l) => Ok(Redirect::to(&format!("/cases/{}/receipt", l.case.number)).into_response()),
         Err(e) => {
-            let items = definitions::latest_items(&st.db).await.unwrap_or_default();
-            let item = items.iter().find(|i| i.code == get("item")).cloned();
+            let items = picker(&st).await;
+            let item = super::items::current_item(&st.db, &get("item")).await.ok();
             let mut r = render(&NewPage {
                 layout: Layout::new("窗口受理", Some(actor)),
                 ticket: get("ticket"),

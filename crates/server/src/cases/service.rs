@@ -418,20 +418,10 @@ pub async fn receive_as(
 ) -> Result<Loaded> {
     let _turn = write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
-    let (item_version, item) = items::current_item(&state.db, &app.item).await?;
+    let item = items::current_item(&state.db, &app.item).await?;
     let process = items::process_for(&state.db, &item).await?;
     let mut tx = state.db.begin().await?;
-    let l = receive_in(
-        &mut tx,
-        &env,
-        actor,
-        channel,
-        item_version,
-        item,
-        process,
-        app.receipt,
-    )
-    .await?;
+    let l = receive_in(&mut tx, &env, actor, channel, item, process, app.receipt).await?;
     tx.commit().await?;
     Ok(l)
 }
@@ -443,11 +433,11 @@ pub async fn receive_in(
     env: &Env,
     actor: &Actor,
     channel: Channel,
-    item_version: i64,
     item: ServiceItem,
     process: ProcessDefinition,
     receipt: Receipt,
 ) -> Result<Loaded> {
+    let item_version = items::snapshot_item(tx, &item, env.now).await?;
     let number = records::next_number(tx, env.today()).await?;
     let receipt = Receipt {
         number: number.clone(),

@@ -118,25 +118,6 @@ pub async fn save_item(tx: &mut Tx, item: &ServiceItem, now: DateTime<Utc>) -> R
     save(tx, Table::Items, &item.code, item, now).await
 }
 
-pub async fn latest_item(db: &Db, code: &str) -> Result<Option<(i64, ServiceItem)>> {
-    latest_of(db, Table::Items, code).await
-}
-
-/// The latest version of every recorded item, by code (the acceptance page's picker).
-pub async fn latest_items(db: &Db) -> Result<Vec<ServiceItem>> {
-    let bodies: Vec<String> = db_run!(db, |c| sqlx::query_scalar(
-        "SELECT body FROM item_versions v WHERE version = \
-         (SELECT MAX(version) FROM item_versions w WHERE w.code = v.code) ORDER BY code"
-    )
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?);
-    bodies
-        .iter()
-        .map(|b| serde_json::from_str(b).map_err(Error::internal))
-        .collect()
-}
-
 pub async fn item_version(db: &Db, code: &str, version: i64) -> Result<Option<ServiceItem>> {
     version_of(db, Table::Items, code, version).await
 }
@@ -182,10 +163,6 @@ pub async fn process_version(
 /// Records a bundle definition as bundle cases receive it.
 pub async fn save_bundle(tx: &mut Tx, bundle: &Bundle, now: DateTime<Utc>) -> Result<i64> {
     save(tx, Table::Bundles, &bundle.code, bundle, now).await
-}
-
-pub async fn latest_bundle(db: &Db, code: &str) -> Result<Option<(i64, Bundle)>> {
-    latest_of(db, Table::Bundles, code).await
 }
 
 pub async fn bundle_version(db: &Db, code: &str, version: i64) -> Result<Option<Bundle>> {
