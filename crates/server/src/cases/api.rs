@@ -491,7 +491,7 @@ async fn show_process(
     CurrentActor(_actor): CurrentActor,
     Path(item): Path<String>,
 ) -> ApiResult<Response> {
-    let item = super::items::current_item(&st.db, &item).await?;
+    let (_, item) = super::items::current_item(&st.db, &item).await?;
     let p = super::items::process_for(&st.db, &item).await?;
     Ok(axum::Json(p).into_response())
 }
@@ -506,7 +506,7 @@ async fn save_process(
     Json(mut def): Json<yichuang_domain::case::ProcessDefinition>,
 ) -> ApiResult<Response> {
     actor.require_catalogue_editor()?;
-    let item = super::items::current_item(&st.db, &item).await?;
+    let (_, item) = super::items::current_item(&st.db, &item).await?;
     def.code = item.code.clone();
     def.validate(&item.situations)?;
     let now = st.now();

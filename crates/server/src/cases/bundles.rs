@@ -93,7 +93,7 @@ pub async fn start_ready(
         if m.stage != MemberStage::Ready || m.number.is_some() {
             continue;
         }
-        let item = items::current_item(&state.db, &m.item).await?;
+        let (item_version, item) = items::current_item(&state.db, &m.item).await?;
         let process = items::process_for(&state.db, &item).await?;
         let Some(applicant) = applicant.clone() else {
             return Err(Error::internal("a bundle without sub-cases"));
@@ -110,6 +110,7 @@ pub async fn start_ready(
             env,
             &actor,
             service::Channel::Window,
+            item_version,
             item,
             process,
             receipt,
@@ -132,12 +133,12 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
     actor.require_role(&[Role::Clerk, Role::HallManager, Role::Admin], "收件")?;
     let _turn = service::write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
-    let bundle = items::current_bundle(&state.db, &app.bundle).await?;
+    let (version, bundle) = items::current_bundle(&state.db, &app.bundle).await?;
     let mut p = Problems::new();
     let (applicant, _) = app.applicant.checked(env.today(), &mut p);
     p.finish()?;
     let mut tx = state.db.begin().await?;
-    let version = definitions::save_bundle(&mut tx, &bundle, env.now).await?;
+    definitions::record_bundle(&mut tx, &bundle, version, env.now).await?;
     let number = records::next_number(&mut tx, env.today()).await?;
     let applicant_id = applicants::upsert(&mut tx, &applicant, env.now).await?;
     let mut materials = app.materials.clone();
@@ -177,7 +178,7 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
         .iter()
         .filter(|m| m.stage == MemberStage::Ready)
     {
-        let item = items::current_item(&state.db, &m.item).await?;
+        let (item_version, item) = items::current_item(&state.db, &m.item).await?;
         let process = items::process_for(&state.db, &item).await?;
         let receipt = Receipt {
             number: String::new(),
@@ -191,6 +192,7 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
             &env,
             actor,
             service::Channel::Window,
+            item_version,
             item,
             process,
             receipt,

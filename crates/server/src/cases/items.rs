@@ -6,15 +6,15 @@
 //! Processes: the item's own saved definition (process code = item code), else the default
 //! process 审核 → 决定 → 制证出件.
 
-use chrono::{DateTime, Utc};
 use yichuang_domain::case::{Case, ProcessDefinition, default_process};
 use yichuang_domain::catalogue::{Bundle, ServiceItem};
 use yichuang_domain::{Error, Result};
 use yichuang_store::cases::definitions;
-use yichuang_store::{Db, Tx, catalogue};
+use yichuang_store::{Db, catalogue};
 
-/// The item as new cases receive it (from the catalogue; retired items take no applications).
-pub async fn current_item(db: &Db, code: &str) -> Result<ServiceItem> {
+/// The item as new cases receive it, with the catalogue's version of it (retired items take
+/// no applications).
+pub async fn current_item(db: &Db, code: &str) -> Result<(i64, ServiceItem)> {
     let code = code.trim();
     let unknown = || {
         Error::invalid("unknown_item", "事项不存在")
@@ -27,12 +27,7 @@ pub async fn current_item(db: &Db, code: &str) -> Result<ServiceItem> {
             format!("事项“{}”已停用，不再受理新的申请", record.item.name),
         ));
     }
-    Ok(record.item)
-}
-
-/// Records the item version a case is received for (the same content keeps its version).
-pub async fn snapshot_item(tx: &mut Tx, item: &ServiceItem, now: DateTime<Utc>) -> Result<i64> {
-    definitions::save_item(tx, item, now).await
+    Ok((record.version, record.item))
 }
 
 /// The item version a case was received for.
@@ -42,12 +37,12 @@ pub async fn item_of(db: &Db, code: &str, version: i64) -> Result<ServiceItem> {
         .ok_or_else(|| Error::internal(format!("item {code} v{version} missing")))
 }
 
-/// The bundle as new bundle cases receive it.
-pub async fn current_bundle(db: &Db, code: &str) -> Result<Bundle> {
+/// The bundle as new bundle cases receive it, with the catalogue's version of it.
+pub async fn current_bundle(db: &Db, code: &str) -> Result<(i64, Bundle)> {
     let code = code.trim();
     catalogue::bundle(db, code)
         .await?
-        .map(|r| r.bundle)
+        .map(|r| (r.version, r.bundle))
         .ok_or_else(|| {
             Error::invalid("unknown_bundle", "一件事不存在")
                 .field("bundle", format!("没有编码为“{code}”的一件事"))

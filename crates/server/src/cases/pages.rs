@@ -169,7 +169,10 @@ async fn new_page(
 ) -> Page {
     let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
     let items = picker(&st).await;
-    let item = super::items::current_item(&st.db, &q.item).await.ok();
+    let item = super::items::current_item(&st.db, &q.item)
+        .await
+        .ok()
+        .map(|(_, i)| i);
     let vault = vault_codes(&st, kind_of(&q.kind), &q.id_number).await;
     Ok(render(&NewPage {
         layout: Layout::new("窗口受理", Some(actor)),
@@ -225,7 +228,10 @@ async fn new_submit(
         Ok(l) => Ok(Redirect::to(&format!("/cases/{}/receipt", l.case.number)).into_response()),
         Err(e) => {
             let items = picker(&st).await;
-            let item = super::items::current_item(&st.db, &get("item")).await.ok();
+            let item = super::items::current_item(&st.db, &get("item"))
+                .await
+                .ok()
+                .map(|(_, i)| i);
             let mut r = render(&NewPage {
                 layout: Layout::new("窗口受理", Some(actor)),
                 ticket: get("ticket"),

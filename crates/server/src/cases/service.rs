@@ -19,7 +19,7 @@ use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::cases::records::{self, CaseRow, NewCase, Summary};
-use yichuang_store::cases::{StepRow, applicants, issuance, outbox};
+use yichuang_store::cases::{StepRow, applicants, definitions, issuance, outbox};
 use yichuang_store::{micros, timers};
 
 use super::items;
@@ -418,10 +418,20 @@ pub async fn receive_as(
 ) -> Result<Loaded> {
     let _turn = write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
-    let item = items::current_item(&state.db, &app.item).await?;
+    let (item_version, item) = items::current_item(&state.db, &app.item).await?;
     let process = items::process_for(&state.db, &item).await?;
     let mut tx = state.db.begin().await?;
-    let l = receive_in(&mut tx, &env, actor, channel, item, process, app.receipt).await?;
+    let l = receive_in(
+        &mut tx,
+        &env,
+        actor,
+        channel,
+        item_version,
+        item,
+        process,
+        app.receipt,
+    )
+    .await?;
     tx.commit().await?;
     Ok(l)
 }
@@ -433,11 +443,12 @@ pub async fn receive_in(
     env: &Env,
     actor: &Actor,
     channel: Channel,
+    item_version: i64,
     item: ServiceItem,
     process: ProcessDefinition,
     receipt: Receipt,
 ) -> Result<Loaded> {
-    let item_version = items::snapshot_item(tx, &item, env.now).await?;
+    definitions::record_item(tx, &item, item_version, env.now).await?;
     let number = records::next_number(tx, env.today()).await?;
     let receipt = Receipt {
         number: number.clone(),

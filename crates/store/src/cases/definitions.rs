@@ -113,9 +113,42 @@ async fn save<T: Serialize>(
     Ok(version)
 }
 
-/// Records the item as a case receives it; the same content keeps its version.
-pub async fn save_item(tx: &mut Tx, item: &ServiceItem, now: DateTime<Utc>) -> Result<i64> {
-    save(tx, Table::Items, &item.code, item, now).await
+/// Records a version the catalogue numbered (cases received at once record it together, so
+/// the first one wins and the rest find it there).
+async fn record<T: Serialize>(
+    tx: &mut Tx,
+    table: Table,
+    code: &str,
+    version: i64,
+    body: &T,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let text = serde_json::to_string(body).map_err(Error::internal)?;
+    let sql = format!(
+        "INSERT INTO {} (code, version, body, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (code, version) DO NOTHING",
+        table.name()
+    );
+    tx_run!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(code)
+        .bind(version)
+        .bind(&text)
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected());
+    Ok(())
+}
+
+/// Records the catalogue's item `version` as a case receives it.
+pub async fn record_item(
+    tx: &mut Tx,
+    item: &ServiceItem,
+    version: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    record(tx, Table::Items, &item.code, version, item, now).await
 }
 
 pub async fn item_version(db: &Db, code: &str, version: i64) -> Result<Option<ServiceItem>> {
@@ -160,9 +193,14 @@ pub async fn process_version(
     )
 }
 
-/// Records a bundle definition as bundle cases receive it.
-pub async fn save_bundle(tx: &mut Tx, bundle: &Bundle, now: DateTime<Utc>) -> Result<i64> {
-    save(tx, Table::Bundles, &bundle.code, bundle, now).await
+/// Records the catalogue's bundle `version` as a bundle case receives it.
+pub async fn record_bundle(
+    tx: &mut Tx,
+    bundle: &Bundle,
+    version: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    record(tx, Table::Bundles, &bundle.code, version, bundle, now).await
 }
 
 pub async fn bundle_version(db: &Db, code: &str, version: i64) -> Result<Option<Bundle>> {
