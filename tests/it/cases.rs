@@ -375,6 +375,11 @@ async fn departments_work_the_case_through_to_issuance_by_mail_and_the_applicant
         assert_eq!(st, 200, "{cert}");
         assert_eq!(cert["number"], format!("Z{n}"));
 
+        assert_eq!(v["issue_overdue"], false);
+        // R-ISSUE-10D: past the 10 working days the case shows the issuance as late.
+        s.set_clock("2026-03-17T09:00:00+08:00").await;
+        let staff = login(&s).await;
+        assert_eq!(case(&s, &staff.clerk, &n).await["issue_overdue"], true);
         post(&s, &staff.issuer, &c("/steps/issue/claim"), json!({})).await;
         let v = post(
             &s,

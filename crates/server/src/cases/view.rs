@@ -75,6 +75,8 @@ pub fn case_json(l: &Loaded, env: &Env) -> Value {
         "opinions": c.opinions,
         "decision": c.decision,
         "issue_due": issue_due,
+        // R-ISSUE-10D: the result must reach the applicant within 10 working days of the decision.
+        "issue_overdue": c.issuance.is_none() && issue_due.is_some_and(|d| d < today),
         "issuance": c.issuance,
         "parent": c.parent,
         "process": {"code": c.process_code, "version": c.process_version},
