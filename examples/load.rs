@@ -8,6 +8,10 @@
 //!   cargo run --release --example load -- --scenario item-get --backend postgres
 //! ```
 //! Client and server share the machine's cores, so the figures are a floor for a dedicated server.
+//!
+//! Cases: `--scenario case-lifecycle` runs whole cases (accept → route → confirm → two parallel
+//! department reviews → decide → issue by mail, 13 requests each; the figures are per case);
+//! `--scenario case-accept --cases N` first inserts N cases, then measures `POST /api/v1/cases`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +27,7 @@ struct Args {
     seconds: u64,
     concurrency: usize,
     items: usize,
+    cases: usize,
 }
 
 fn parse_args() -> Args {
@@ -32,6 +37,7 @@ fn parse_args() -> Args {
         seconds: 10,
         concurrency: 16,
         items: 1000,
+        cases: 10_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -42,6 +48,7 @@ fn parse_args() -> Args {
             "--seconds" => a.seconds = v.parse().expect("--seconds N"),
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency N"),
             "--items" => a.items = v.parse().expect("--items N"),
+            "--cases" => a.cases = v.parse().expect("--cases N"),
             _ => panic!("unknown argument {k}; see the file's doc comment"),
         }
     }
@@ -167,7 +174,28 @@ async fn main() {
                 })
             })
         }
-        other => panic!("unknown scenario {other} (health, item-get)"),
+        "case-lifecycle" => {
+            let t = cases::seed(&running, &client, &base).await;
+            Arc::new(move |c: reqwest::Client, base: String, _i: u64| {
+                let t = t.clone();
+                Box::pin(async move { cases::lifecycle(&c, &base, &t).await })
+            })
+        }
+        "case-accept" => {
+            let t = cases::seed(&running, &client, &base).await;
+            let t0 = Instant::now();
+            cases::insert_many(&client, &base, &t, args.cases, args.concurrency).await;
+            eprintln!(
+                "inserted {} cases in {:.1}s",
+                args.cases,
+                t0.elapsed().as_secs_f64()
+            );
+            Arc::new(move |c: reqwest::Client, base: String, _i: u64| {
+                let t = t.clone();
+                Box::pin(async move { cases::accept(&c, &base, &t).await.is_some() })
+            })
+        }
+        other => panic!("unknown scenario {other} (health, item-get, case-lifecycle, case-accept)"),
     };
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -216,4 +244,221 @@ async fn main() {
         p99
     );
     running.stop().await;
+}
+
+/// The case scenarios: an item whose process reviews in two departments at once.
+mod cases {
+    use std::sync::Arc;
+
+    use serde_json::{Value, json};
+    use yichuang_domain::case::ProcessDefinition;
+    use yichuang_domain::catalogue::ServiceItem;
+
+    #[derive(Clone)]
+    pub struct Tokens {
+        clerk: String,
+        scj: String,
+        gaj: String,
+        issuer: String,
+    }
+
+    pub async fn seed(
+        running: &yichuang_server::Running,
+        client: &reqwest::Client,
+        base: &str,
+    ) -> Arc<Tokens> {
+        let item: ServiceItem = serde_json::from_value(json!({
+            "code": "LOADCASE", "name": "压测事项", "department": "scj", "kind": "committed",
+            "statutory_limit_days": 20, "committed_limit_days": 5,
+            "materials": [{"code": "A", "name": "申请书"}, {"code": "B", "name": "营业执照"}]
+        }))
+        .unwrap();
+        let task = |id: &str, dept: &str, role: &str, action: &str| {
+            json!({"id": id, "name": id, "type": "user_task", "department": dept, "role": role,
+                   "budget_days": 2, "action": action})
+        };
+        let process: ProcessDefinition = serde_json::from_value(json!({
+            "code": "LOADCASE", "name": "并联审查", "version": 1,
+            "nodes": [
+                {"id": "start", "type": "start"}, {"id": "split", "type": "parallel_gateway"},
+                task("review_scj", "scj", "approver", "review"),
+                task("review_gaj", "gaj", "approver", "review"),
+                {"id": "join", "type": "parallel_gateway"},
+                task("decide", "scj", "approver", "decide"),
+                {"id": "issue", "name": "出件", "type": "user_task", "role": "issuance", "budget_days": 10, "action": "issue"},
+                {"id": "end", "type": "end"}],
+            "flows": [
+                {"from": "start", "to": "split"}, {"from": "split", "to": "review_scj"},
+                {"from": "split", "to": "review_gaj"}, {"from": "review_scj", "to": "join"},
+                {"from": "review_gaj", "to": "join"}, {"from": "join", "to": "decide"},
+                {"from": "decide", "to": "issue"}, {"from": "issue", "to": "end"}]
+        }))
+        .unwrap();
+        process.validate(&[]).expect("the load process is valid");
+        let st = &running.state;
+        let admin = super::login(client, base).await;
+        for (path, body) in [
+            (
+                "/api/v1/departments",
+                json!({"code": "scj", "name": "市场监督管理局"}),
+            ),
+            (
+                "/api/v1/departments",
+                json!({"code": "gaj", "name": "公安局"}),
+            ),
+            ("/api/v1/items", serde_json::to_value(&item).unwrap()),
+        ] {
+            let r = client
+                .post(format!("{base}{path}"))
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+        }
+        let mut tx = st.db.begin().await.unwrap();
+        yichuang_store::cases::definitions::save_process(&mut tx, &process, st.now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let token = |u: &'static str, scope: Value| {
+            let (client, base, admin) = (client.clone(), base.to_string(), admin.clone());
+            async move {
+                let mut body = json!({"username": u, "display_name": u, "password": "load2026pw"});
+                body.as_object_mut()
+                    .unwrap()
+                    .extend(scope.as_object().unwrap().clone());
+                let r = client
+                    .post(format!("{base}/api/v1/accounts"))
+                    .bearer_auth(&admin)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "account {u}: {}", r.status());
+                let v: Value = client
+                    .post(format!("{base}/api/v1/auth/login"))
+                    .json(&json!({"username": u, "password": "load2026pw"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                v["token"].as_str().unwrap().to_string()
+            }
+        };
+        Arc::new(Tokens {
+            clerk: token("clerk", json!({"role": "clerk", "hall": "H1"})).await,
+            scj: token("scj", json!({"role": "approver", "department": "scj"})).await,
+            gaj: token("gaj", json!({"role": "approver", "department": "gaj"})).await,
+            issuer: token("issuer", json!({"role": "issuance", "hall": "H1"})).await,
+        })
+    }
+
+    async fn post(
+        c: &reqwest::Client,
+        base: &str,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> Option<Value> {
+        let r = c
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        r.json().await.ok()
+    }
+
+    /// `POST /api/v1/cases` with every material: the case number.
+    pub async fn accept(c: &reqwest::Client, base: &str, t: &Tokens) -> Option<String> {
+        let v = post(c, base, &t.clerk, "/api/v1/cases", json!({"item": "LOADCASE", "materials": ["A", "B"],
+            "applicant": {"kind": "person", "name": "张三", "id_number": "11010519491231002X", "phone": "13812345678"}})).await?;
+        v["number"].as_str().map(str::to_string)
+    }
+
+    pub async fn lifecycle(c: &reqwest::Client, base: &str, t: &Tokens) -> bool {
+        let run = async {
+            let n = accept(c, base, t).await?;
+            let p = |s: &str| format!("/api/v1/cases/{n}{s}");
+            post(c, base, &t.clerk, &p("/route"), json!({})).await?;
+            post(c, base, &t.scj, &p("/confirm"), json!({})).await?;
+            let (a, b) = tokio::join!(
+                async {
+                    post(c, base, &t.scj, &p("/steps/review_scj/claim"), json!({})).await?;
+                    post(
+                        c,
+                        base,
+                        &t.scj,
+                        &p("/steps/review_scj/approve"),
+                        json!({"opinion": "同意"}),
+                    )
+                    .await
+                },
+                async {
+                    post(c, base, &t.gaj, &p("/steps/review_gaj/claim"), json!({})).await?;
+                    post(
+                        c,
+                        base,
+                        &t.gaj,
+                        &p("/steps/review_gaj/approve"),
+                        json!({"opinion": "同意"}),
+                    )
+                    .await
+                }
+            );
+            a?;
+            b?;
+            post(c, base, &t.scj, &p("/steps/decide/claim"), json!({})).await?;
+            post(
+                c,
+                base,
+                &t.scj,
+                &p("/steps/decide/decide"),
+                json!({"outcome": "approved", "document_number": "压测1号"}),
+            )
+            .await?;
+            post(c, base, &t.issuer, &p("/steps/issue/claim"), json!({})).await?;
+            let v = post(
+                c,
+                base,
+                &t.issuer,
+                &p("/steps/issue/issue"),
+                json!({"method": "mail", "carrier": "EMS", "tracking_number": "1"}),
+            )
+            .await?;
+            (v["status"] == "issued").then_some(())
+        };
+        run.await.is_some()
+    }
+
+    /// Inserts `n` accepted cases with `concurrency` clients.
+    pub async fn insert_many(
+        c: &reqwest::Client,
+        base: &str,
+        t: &Arc<Tokens>,
+        n: usize,
+        concurrency: usize,
+    ) {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let (c, base, t, next) = (c.clone(), base.to_string(), t.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                    accept(&c, &base, &t).await.expect("insert a case");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
 }

@@ -6,6 +6,9 @@ mod support;
 
 mod accounts;
 mod calendar;
+mod cases;
+mod cases_browser;
+mod cases_restart;
 mod catalogue;
 mod demo;
 mod foundation;

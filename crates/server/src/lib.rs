@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod calendar;
+pub mod cases;
 pub mod catalogue;
 pub mod clock;
 pub mod config;

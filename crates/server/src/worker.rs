@@ -19,6 +19,12 @@ impl TimerHandler for Dispatch {
     async fn handle(&self, tx: &mut Tx, timer: &Timer, now: DateTime<Utc>) -> Result<()> {
         match timer.kind.as_str() {
             // Areas register their kinds here as they are built.
+            crate::cases::DEADLINE_TIMER => {
+                crate::cases::fire_deadline(&self.state, tx, timer, now).await
+            }
+            crate::cases::WARNING_TIMER => {
+                crate::cases::fire_warning(&self.state, tx, timer, now).await
+            }
             other => {
                 // An unknown kind is recorded and dropped rather than retried for ever.
                 tracing::warn!(kind = other, id = timer.id, "timer of unknown kind");
@@ -34,7 +40,6 @@ impl TimerHandler for Dispatch {
                     },
                 )
                 .await?;
-                let _ = &self.state;
                 Ok(())
             }
         }
@@ -58,7 +63,12 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             )
             .await
             {
-                Ok(0) => tokio::time::sleep(interval).await,
+                Ok(0) => {
+                    if let Err(e) = crate::cases::sender::send_due(&state).await {
+                        tracing::error!(error = %e, detail = ?e.detail, "notification sender");
+                    }
+                    tokio::time::sleep(interval).await
+                }
                 Ok(_) => {} // more may be due: look again at once
                 Err(e) => {
                     tracing::error!(error = %e, detail = ?e.detail, "timer worker");

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::accounts::api_routes())
         .merge(crate::catalogue::routes())
         .merge(crate::calendar::api::routes())
+        .merge(crate::cases::routes())
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 

@@ -16,6 +16,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/docs", get(api_docs))
         .merge(crate::accounts::page_routes())
         .merge(crate::calendar::page::routes())
+        .merge(crate::cases::page_routes())
 }
 
 /// One link of the navigation bar.
@@ -53,7 +54,17 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
             href: "/catalogue",
             label: "办事指南",
         },
+        NavLink {
+            href: "/query",
+            label: "办件查询",
+        },
     ];
+    if matches!(role, Some(Role::Clerk | Role::HallManager | Role::Admin)) {
+        v.push(NavLink {
+            href: "/cases/new",
+            label: "窗口受理",
+        });
+    }
     match role {
         None => {}
         Some(Role::Admin) => {

@@ -1,0 +1,529 @@
+//! `/api/v1/cases…`: API-V1 "Catalogue and cases" and the back-office commands around it.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use yichuang_domain::case::{Applicant, Command, Delivery, Outcome, Receipt};
+use yichuang_domain::workdays::WorkingDays;
+use yichuang_domain::{Actor, Error, Role};
+use yichuang_store::cases::{issuance, outbox, records};
+
+use super::bundles;
+use super::service::{self, Application, Env, Loaded};
+use super::view;
+use crate::auth::CurrentActor;
+use crate::clock::hall_time;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cases", post(create))
+        .route("/api/v1/cases/{number}", get(show))
+        .route("/api/v1/cases/{number}/supplement", post(supplement))
+        .route("/api/v1/cases/{number}/refuse", post(refuse))
+        .route("/api/v1/cases/{number}/route", post(route))
+        .route("/api/v1/cases/{number}/confirm", post(confirm))
+        .route("/api/v1/cases/{number}/extend", post(extend))
+        .route("/api/v1/cases/{number}/notifications", get(notifications))
+        .route("/api/v1/cases/{number}/certificate", get(certificate))
+        .route("/api/v1/cases/{number}/steps/{node}/{action}", post(step))
+        .route("/api/v1/departments/{department}/worklist", get(worklist))
+        .route("/api/v1/query/cases", get(public_query))
+        .route(
+            "/api/v1/processes/{item}",
+            get(show_process).put(save_process),
+        )
+        .route("/api/v1/bundle-cases", post(create_bundle_case))
+        .route("/api/v1/bundle-cases/{number}", get(show_bundle_case))
+        .route(
+            "/api/v1/bundle-cases/{number}/supplement",
+            post(supplement_bundle_case),
+        )
+}
+
+#[derive(Deserialize)]
+struct NewCaseBody {
+    item: String,
+    applicant: Applicant,
+    #[serde(default)]
+    materials: Vec<String>,
+    #[serde(default)]
+    answers: BTreeMap<String, String>,
+    #[serde(default)]
+    parent: Option<String>,
+}
+
+pub(crate) async fn answer(
+    state: &AppState,
+    l: &Loaded,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let env = Env::at(state, state.now(), l.row.hall.as_deref()).await?;
+    Ok((status, axum::Json(view::case_json(l, &env))).into_response())
+}
+
+async fn create(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Json(b): Json<NewCaseBody>,
+) -> ApiResult<Response> {
+    let l = service::receive(
+        &st,
+        &actor,
+        Application {
+            item: b.item,
+            receipt: Receipt {
+                number: String::new(),
+                applicant: b.applicant,
+                materials: b.materials,
+                answers: b.answers,
+                parent: b.parent,
+            },
+        },
+    )
+    .await?;
+    answer(&st, &l, StatusCode::CREATED).await
+}
+
+async fn show(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let l = service::load(&st, &number).await?;
+    service::may_view(&actor, &l)?;
+    answer(&st, &l, StatusCode::OK).await
+}
+
+async fn command(st: &AppState, number: &str, actor: &Actor, c: Command) -> ApiResult<Response> {
+    let l = service::run(st, number, actor, &c).await?;
+    answer(st, &l, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct MaterialsBody {
+    materials: Vec<String>,
+}
+
+async fn supplement(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+    Json(b): Json<MaterialsBody>,
+) -> ApiResult<Response> {
+    let c = Command::Supplement {
+        materials: b.materials,
+    };
+    command(&st, &number, &actor, c).await
+}
+
+#[derive(Deserialize)]
+struct ReasonsBody {
+    reasons: Vec<String>,
+}
+
+async fn refuse(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+    Json(b): Json<ReasonsBody>,
+) -> ApiResult<Response> {
+    let c = Command::Refuse { reasons: b.reasons };
+    command(&st, &number, &actor, c).await
+}
+
+async fn route(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    command(&st, &number, &actor, Command::Route).await
+}
+
+async fn confirm(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    command(&st, &number, &actor, Command::ConfirmRoute).await
+}
+
+#[derive(Deserialize)]
+struct ExtendBody {
+    reason: String,
+    approved_by: String,
+}
+
+async fn extend(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+    Json(b): Json<ExtendBody>,
+) -> ApiResult<Response> {
+    let c = Command::Extend {
+        reason: b.reason,
+        approved_by: b.approved_by,
+    };
+    command(&st, &number, &actor, c).await
+}
+
+/// The body of a step action; which fields matter depends on the action.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct StepBody {
+    pub opinion: String,
+    pub reason: String,
+    pub items: Vec<String>,
+    pub note: String,
+    pub name: String,
+    pub days: Option<u32>,
+    pub outcome: Option<Outcome>,
+    pub document_number: String,
+    pub reasons: Vec<String>,
+    /// Issuance: `pickup` | `mail` | `electronic`.
+    pub method: String,
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+/// A six-digit pickup code (取件码).
+fn pickup_code() -> Result<String, Error> {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).map_err(Error::internal)?;
+    Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))
+}
+
+pub(crate) async fn step_command(
+    st: &AppState,
+    number: &str,
+    node: String,
+    action: &str,
+    b: StepBody,
+) -> Result<Command, Error> {
+    Ok(match action {
+        "claim" => Command::Claim { node },
+        "opinion" => Command::RecordOpinion {
+            node,
+            opinion: b.opinion,
+        },
+        "approve" => Command::Approve {
+            node,
+            opinion: b.opinion,
+        },
+        "return" => Command::Return {
+            node,
+            reason: b.reason,
+        },
+        "supplement" => Command::RequestSupplement {
+            node,
+            items: b.items,
+            note: b.note,
+        },
+        "special-procedure" => Command::StartSpecialProcedure {
+            node,
+            name: b.name,
+            days: b.days,
+        },
+        "special-procedure-end" => Command::EndSpecialProcedure { node },
+        "late-opinion" => Command::RecordLateOpinion {
+            node,
+            opinion: b.opinion,
+        },
+        "decide" => Command::Decide {
+            node,
+            outcome: b.outcome.ok_or_else(|| {
+                Error::validation(vec![]).field(
+                    "outcome",
+                    "请选择决定结果：approved（准予）或 denied（不予）",
+                )
+            })?,
+            document_number: b.document_number,
+            reasons: b.reasons,
+        },
+        "issue" => Command::Issue {
+            node,
+            delivery: match b.method.as_str() {
+                "pickup" => Delivery::Pickup {
+                    code: pickup_code()?,
+                },
+                "mail" => Delivery::Mail {
+                    carrier: b.carrier,
+                    tracking_number: b.tracking_number,
+                },
+                "electronic" => {
+                    let cert = issuance::certificate_of(&st.db, number).await?;
+                    Delivery::Electronic {
+                        certificate: cert.map(|c| c.number).ok_or_else(|| {
+                            Error::conflict(
+                                "no_certificate",
+                                "该办件没有电子证照（仅准予的办件签发证照）",
+                            )
+                        })?,
+                    }
+                }
+                _ => {
+                    return Err(Error::validation(vec![]).field(
+                        "method",
+                        "出件方式应为 pickup（窗口领取）、mail（邮寄）或 electronic（电子证照）",
+                    ));
+                }
+            },
+        },
+        other => {
+            return Err(Error::not_found(
+                "unknown_step_action",
+                format!("没有“{other}”这种环节操作"),
+            ));
+        }
+    })
+}
+
+async fn step(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path((number, node, action)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    // Claiming and ending a procedure need no body: an empty one is fine.
+    let b: StepBody = if body.iter().all(u8::is_ascii_whitespace) {
+        StepBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| crate::error::malformed(None, format!("无法识别提交的内容：{e}")))?
+    };
+    let c = step_command(&st, &number, node, &action, b).await?;
+    command(&st, &number, &actor, c).await
+}
+
+async fn notifications(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let l = service::load(&st, &number).await?;
+    service::may_view(&actor, &l)?;
+    let list = outbox::for_subject(&st.db, &l.case.number).await?;
+    let items: Vec<Value> = list
+        .iter()
+        .map(|m| {
+            json!({"id": m.id, "kind": m.kind, "body": m.body,
+                        "sent": m.sent_at.is_some(), "attempts": m.attempts})
+        })
+        .collect();
+    Ok(axum::Json(json!({"items": items})).into_response())
+}
+
+async fn certificate(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let l = service::load(&st, &number).await?;
+    service::may_view(&actor, &l)?;
+    let c = issuance::certificate_of(&st.db, &l.case.number)
+        .await?
+        .ok_or_else(|| Error::not_found("no_certificate", "该办件没有证照"))?;
+    Ok(axum::Json(json!({"number": c.number, "case": c.case_number, "item": c.item,
+        "holder": l.case.applicant.masked(), "issued_on": c.issued_on, "valid_until": c.valid_until}))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct WorklistQuery {
+    /// `todo` (待办, default) | `done` (已办) | `due_soon` (即将超期) | `overdue` (已超期).
+    #[serde(default)]
+    view: Option<String>,
+}
+
+/// Working days ahead that count as "即将超期".
+const DUE_SOON_DAYS: i64 = 2;
+
+/// The rows of one worklist view: `todo` (待办), `done` (已办), `due_soon` (即将超期),
+/// `overdue` (已超期).
+pub(crate) async fn worklist_rows(
+    st: &AppState,
+    actor: &Actor,
+    department: &str,
+    view: &str,
+) -> Result<Vec<records::WorkRow>, Error> {
+    actor.require_role(
+        &[Role::Approver, Role::Admin, Role::Supervisor],
+        "查看部门工作台",
+    )?;
+    actor.require_department(department, "查看")?;
+    let env = Env::at(st, st.now(), actor.hall.as_deref()).await?;
+    let today = env.today();
+    Ok(match view {
+        "todo" => records::open_steps(&st.db, department, None, None, 500).await?,
+        "due_soon" => {
+            let until = env.calendar.add_working_days(today, DUE_SOON_DAYS);
+            records::open_steps(&st.db, department, Some(today), Some(until), 500).await?
+        }
+        "overdue" => {
+            let yesterday = today.pred_opt().unwrap_or(today);
+            records::open_steps(&st.db, department, None, Some(yesterday), 500).await?
+        }
+        "done" => records::done(&st.db, department, 500).await?,
+        other => {
+            return Err(Error::validation(vec![]).field(
+                "view",
+                format!("“{other}”不是工作台视图：todo、done、due_soon 或 overdue"),
+            ));
+        }
+    })
+}
+
+async fn worklist(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(department): Path<String>,
+    Query(q): Query<WorklistQuery>,
+) -> ApiResult<Response> {
+    let view = q.view.as_deref().unwrap_or("todo");
+    let rows = worklist_rows(&st, &actor, &department, view).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({"number": r.number, "item": r.item, "status": r.status, "node": r.node,
+                   "name": r.name, "since": r.since.map(|s| hall_time(yichuang_store::from_micros(s))),
+                   "due": r.due, "claimed_by": r.claimed_by, "case_due_date": r.case_due})
+        })
+        .collect();
+    Ok(axum::Json(json!({"view": view, "department": department, "items": items})).into_response())
+}
+
+#[derive(Deserialize)]
+struct PublicQuery {
+    number: String,
+    /// The last 4 characters of the applicant's ID number or phone.
+    last4: String,
+}
+
+/// Anyone may follow a case with its number and the last 4 digits of the ID or phone; a wrong
+/// pair and an unknown number get the same answer, so numbers cannot be probed.
+pub(crate) async fn public_case(st: &AppState, number: &str, last4: &str) -> Result<Value, Error> {
+    let nope = || Error::not_found("case_not_found", "办件编号或证件号/手机号后四位不正确");
+    let last4 = last4.trim().to_uppercase();
+    if last4.chars().count() != 4 {
+        return Err(Error::validation(vec![]).field("last4", "请输入证件号码或手机号码的后四位"));
+    }
+    let l = service::load(st, number).await.map_err(|_| nope())?;
+    let a = &l.case.applicant;
+    let tail = |s: &str| {
+        let chars: Vec<char> = s.to_uppercase().chars().collect();
+        chars[chars.len().saturating_sub(4)..]
+            .iter()
+            .collect::<String>()
+    };
+    if tail(&a.id_number) != last4 && tail(&a.phone) != last4 {
+        return Err(nope());
+    }
+    let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
+    Ok(view::public_json(&l, &env))
+}
+
+async fn public_query(
+    State(st): State<AppState>,
+    Query(q): Query<PublicQuery>,
+) -> ApiResult<Response> {
+    Ok(axum::Json(public_case(&st, &q.number, &q.last4).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewBundleCaseBody {
+    bundle: String,
+    applicant: Applicant,
+    #[serde(default)]
+    materials: Vec<String>,
+    #[serde(default)]
+    answers: BTreeMap<String, String>,
+}
+
+async fn create_bundle_case(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Json(b): Json<NewBundleCaseBody>,
+) -> ApiResult<Response> {
+    let number = bundles::receive(
+        &st,
+        &actor,
+        bundles::BundleApplication {
+            bundle: b.bundle,
+            applicant: b.applicant,
+            materials: b.materials,
+            answers: b.answers,
+        },
+    )
+    .await?;
+    let v = bundles::view(&st, &number).await?;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+async fn show_bundle_case(
+    State(st): State<AppState>,
+    CurrentActor(_actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
+}
+
+async fn supplement_bundle_case(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+    Json(b): Json<MaterialsBody>,
+) -> ApiResult<Response> {
+    bundles::supplement(&st, &actor, &number, b.materials).await?;
+    Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
+}
+
+/// The process new cases of an item run (its own, or the default one).
+async fn show_process(
+    State(st): State<AppState>,
+    CurrentActor(_actor): CurrentActor,
+    Path(item): Path<String>,
+) -> ApiResult<Response> {
+    let (_, item) = super::items::current_item(&st.db, &item).await?;
+    let p = super::items::process_for(&st.db, &item).await?;
+    Ok(axum::Json(p).into_response())
+}
+
+/// Saves an item's process as data (validated: no unreachable task, every split joined, the
+/// exclusive choices covering the item's situations). Each change is a new version; running
+/// cases keep the version they started with.
+async fn save_process(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(item): Path<String>,
+    Json(mut def): Json<yichuang_domain::case::ProcessDefinition>,
+) -> ApiResult<Response> {
+    actor.require_catalogue_editor()?;
+    let (_, item) = super::items::current_item(&st.db, &item).await?;
+    def.code = item.code.clone();
+    def.validate(&item.situations)?;
+    let now = st.now();
+    let mut tx = st.db.begin().await?;
+    let saved = yichuang_store::cases::definitions::save_process(&mut tx, &def, now).await?;
+    yichuang_store::events::append(
+        &mut tx,
+        now,
+        yichuang_store::events::NewEvent {
+            actor: &actor.event_name(),
+            kind: "process_saved",
+            subject_type: "process",
+            subject_id: &saved.code,
+            payload: json!({"version": saved.version}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(saved).into_response())
+}

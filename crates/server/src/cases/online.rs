@@ -1,0 +1,250 @@
+//! The applicant online: phone login with a one-time code sent through the notification
+//! outbox, their cases, and online applications, which the front desk pre-reviews (预审):
+//! accept, or give the one-time notice (R-ACCEPT-5D: five working days, else deemed accepted —
+//! the case's deadline timer sees to it).
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use yichuang_domain::case::{Applicant, ApplicantKind, Command, Receipt};
+use yichuang_domain::identity::parse_mobile;
+use yichuang_domain::{Actor, Error, Kind, Role};
+use yichuang_store::cases::{outbox, phone_login};
+
+use super::service::{self, Application, Channel};
+use crate::auth::{CurrentActor, request_token};
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Json, Path};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/applicant/code", post(send_code))
+        .route("/api/v1/applicant/login", post(login))
+        .route("/api/v1/applicant/cases", get(my_cases))
+        .route("/api/v1/applicant/applications", post(apply))
+        .route("/api/v1/cases/{number}/accept", post(accept))
+        .route("/api/v1/cases/{number}/notice", post(notice))
+}
+
+/// A code lives 5 minutes; a new one may be asked for after a minute; 5 wrong tries end it.
+const CODE_MINUTES: i64 = 5;
+const RESEND_SECONDS: i64 = 60;
+const MAX_ATTEMPTS: i64 = 5;
+const SESSION_HOURS: i64 = 12;
+
+fn digest(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn random_digits(n: usize) -> Result<String, Error> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).map_err(Error::internal)?;
+    Ok(b.iter().map(|x| char::from(b'0' + x % 10)).collect())
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    phone: String,
+}
+
+async fn send_code(State(st): State<AppState>, Json(b): Json<CodeBody>) -> ApiResult<Response> {
+    let phone = parse_mobile(&b.phone).map_err(|e| e.into_error("phone"))?;
+    let now = st.now();
+    let code = random_digits(6)?;
+    let _turn = service::write_turn(&st).await;
+    let mut tx = st.db.begin().await?;
+    if let Some(p) = phone_login::pending(&mut tx, &phone).await?
+        && p.created_at + RESEND_SECONDS * 1_000_000 > yichuang_store::micros(now)
+    {
+        return Err(Error::new(
+            Kind::TooMany,
+            "code_too_soon",
+            "验证码已发送，请 1 分钟后再试",
+        )
+        .into());
+    }
+    phone_login::put_code(
+        &mut tx,
+        &phone,
+        &digest(&code),
+        now,
+        now + Duration::minutes(CODE_MINUTES),
+    )
+    .await?;
+    let text =
+        format!("【一窗】您的登录验证码为 {code}，{CODE_MINUTES} 分钟内有效。请勿告诉他人。");
+    outbox::enqueue(
+        &mut tx,
+        "login_code",
+        &format!("phone:{}", digest(&phone)),
+        &phone,
+        &text,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"sent": true}))).into_response())
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    phone: String,
+    code: String,
+}
+
+async fn login(State(st): State<AppState>, Json(b): Json<LoginBody>) -> ApiResult<Response> {
+    let phone = parse_mobile(&b.phone).map_err(|e| e.into_error("phone"))?;
+    let now = st.now();
+    let wrong = || {
+        Error::invalid("wrong_code", "验证码不正确或已过期")
+            .field("code", "请输入短信中的 6 位验证码")
+    };
+    let _turn = service::write_turn(&st).await;
+    let mut tx = st.db.begin().await?;
+    let Some(p) = phone_login::pending(&mut tx, &phone).await? else {
+        return Err(wrong().into());
+    };
+    if p.expires_at <= yichuang_store::micros(now) || p.attempts >= MAX_ATTEMPTS {
+        phone_login::drop_code(&mut tx, &phone).await?;
+        tx.commit().await?;
+        return Err(wrong().into());
+    }
+    if p.code_hash != digest(b.code.trim()) {
+        phone_login::count_attempt(&mut tx, &phone).await?;
+        tx.commit().await?;
+        return Err(wrong().into());
+    }
+    phone_login::drop_code(&mut tx, &phone).await?;
+    let token = random_digits(32)?;
+    phone_login::open_session(
+        &mut tx,
+        &digest(&token),
+        &phone,
+        now,
+        now + Duration::hours(SESSION_HOURS),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(json!({"token": token})).into_response())
+}
+
+/// An applicant signed in by phone.
+pub struct ApplicantSession {
+    pub phone: String,
+}
+
+impl FromRequestParts<AppState> for ApplicantSession {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Problem> {
+        let token = request_token(parts).ok_or_else(|| Problem(Error::unauthorized()))?;
+        let phone = phone_login::session_phone(&st.db, &digest(&token), st.now())
+            .await?
+            .ok_or_else(|| Problem(Error::unauthorized()))?;
+        Ok(ApplicantSession { phone })
+    }
+}
+
+async fn my_cases(State(st): State<AppState>, who: ApplicantSession) -> ApiResult<Response> {
+    let rows = phone_login::cases_of_phone(&st.db, &who.phone).await?;
+    let items: Vec<_> = rows
+        .iter()
+        .map(|(number, item, status, due)| json!({"number": number, "item": item, "status": status, "due_date": due}))
+        .collect();
+    Ok(axum::Json(json!({"items": items})).into_response())
+}
+
+#[derive(Deserialize)]
+struct ApplyBody {
+    item: String,
+    kind: ApplicantKind,
+    name: String,
+    id_number: String,
+    #[serde(default)]
+    materials: Vec<String>,
+    #[serde(default)]
+    answers: std::collections::BTreeMap<String, String>,
+}
+
+/// The front desk's online inbox signs online receipts: the domain records who received it.
+fn online_desk() -> Actor {
+    Actor {
+        id: 0,
+        username: "online".into(),
+        display_name: "网上办事大厅".into(),
+        role: Role::Clerk,
+        department: None,
+        hall: None,
+    }
+}
+
+async fn apply(
+    State(st): State<AppState>,
+    who: ApplicantSession,
+    Json(b): Json<ApplyBody>,
+) -> ApiResult<Response> {
+    let app = Application {
+        item: b.item,
+        receipt: Receipt {
+            number: String::new(),
+            applicant: Applicant {
+                kind: b.kind,
+                name: b.name,
+                id_number: b.id_number,
+                phone: who.phone,
+            },
+            materials: b.materials,
+            answers: b.answers,
+            parent: None,
+        },
+    };
+    let l = service::receive_as(&st, &online_desk(), app, Channel::Online).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"number": l.case.number, "status": service::status_name(l.case.status)})),
+    )
+        .into_response())
+}
+
+/// Pre-review: the front desk accepts an online application.
+async fn accept(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let l = service::run(&st, &number, &actor, &Command::Accept).await?;
+    super::api::answer(&st, &l, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct NoticeBody {
+    items: Vec<String>,
+    #[serde(default)]
+    note: String,
+}
+
+/// Pre-review: the one-time notice, online (it must list everything missing).
+async fn notice(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+    Json(b): Json<NoticeBody>,
+) -> ApiResult<Response> {
+    let c = Command::GiveOneTimeNotice {
+        items: b.items,
+        note: b.note,
+    };
+    let l = service::run(&st, &number, &actor, &c).await?;
+    super::api::answer(&st, &l, StatusCode::OK).await
+}

@@ -1,0 +1,630 @@
+//! The case pages: the clerk's acceptance page with the printable receipt or one-time notice,
+//! the staff case page (timeline, clock, the open steps with their actions), the department
+//! worklist, and the public query page. The forms post with the session cookie and run the
+//! same service functions as the API.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use qrcodegen::{QrCode, QrCodeEcc};
+use serde::Deserialize;
+use serde_json::Value;
+use yichuang_domain::case::{Applicant, ApplicantKind, Command, Receipt};
+use yichuang_domain::catalogue::ServiceItem;
+use yichuang_domain::{Actor, Error, Role};
+use yichuang_store::cases::records;
+use yichuang_store::catalogue::{self, ItemQuery, ItemStatus, ItemSummary};
+
+use super::api::{StepBody, step_command};
+use super::service::{self, Application, Env, Loaded};
+use super::view;
+use crate::accounts::{Page, forbidden_page, require_page_actor};
+use crate::auth::MaybeActor;
+use crate::extract::{Path, Query};
+use crate::pages::{Layout, render};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/cases/new", get(new_page).post(new_submit))
+        .route("/cases/{number}", get(case_page).post(case_act))
+        .route("/cases/{number}/receipt", get(receipt_page))
+        .route("/departments/{department}/worklist", get(worklist_page))
+        .route("/query", get(query_page))
+}
+
+const FRONT_DESK: [Role; 3] = [Role::Clerk, Role::HallManager, Role::Admin];
+
+/// An SVG QR code of `text` (no external service: halls run on an intranet).
+pub fn qr_svg(text: &str) -> String {
+    let Ok(qr) = QrCode::encode_text(text, QrCodeEcc::Medium) else {
+        return String::new();
+    };
+    let n = qr.size();
+    let mut path = String::new();
+    for y in 0..n {
+        for x in 0..n {
+            if qr.get_module(x, y) {
+                path.push_str(&format!("M{},{}h1v1h-1z", x + 4, y + 4));
+            }
+        }
+    }
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {s} {s}" width="140" height="140" role="img" aria-label="办件查询二维码"><rect width="{s}" height="{s}" fill="#fff"/><path d="{path}" fill="#000"/></svg>"##,
+        s = n + 8
+    )
+}
+
+// --- acceptance -----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct NewQuery {
+    #[serde(default)]
+    ticket: String,
+    #[serde(default)]
+    item: String,
+    /// The applicant's identity number: the vault's materials of a returning applicant are
+    /// ticked in advance (材料共享).
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    kind: String,
+}
+
+pub struct Check {
+    pub code: String,
+    pub name: String,
+    pub form: String,
+    pub checked: bool,
+    /// Held in the vault for this applicant (and still valid).
+    pub in_vault: bool,
+}
+
+#[derive(Template)]
+#[template(path = "case_new.html")]
+struct NewPage {
+    layout: Layout,
+    ticket: String,
+    items: Vec<ItemSummary>,
+    item: Option<ServiceItem>,
+    checklist: Vec<Check>,
+    kind: String,
+    name: String,
+    id_number: String,
+    phone: String,
+    general: Option<String>,
+    field_errors: Vec<(String, String)>,
+}
+
+impl NewPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.field_errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// The active items of the catalogue, for the picker.
+async fn picker(st: &AppState) -> Vec<ItemSummary> {
+    let q = ItemQuery {
+        q: None,
+        department: None,
+        status: ItemStatus::Active,
+        offset: 0,
+        limit: 2000,
+    };
+    catalogue::list_items(&st.db, &q)
+        .await
+        .map(|(_, items)| items)
+        .unwrap_or_default()
+}
+
+fn checklist(item: &ServiceItem, given: &[String], vault: &[String]) -> Vec<Check> {
+    item.materials
+        .iter()
+        .map(|m| Check {
+            code: m.code.clone(),
+            name: m.name.clone(),
+            form: format!("{} {} 份", m.form.label(), m.copies),
+            checked: given.contains(&m.code) || vault.contains(&m.code),
+            in_vault: vault.contains(&m.code),
+        })
+        .collect()
+}
+
+/// The material codes the vault holds, still valid, for the applicant with this number.
+async fn vault_codes(st: &AppState, kind: ApplicantKind, id_number: &str) -> Vec<String> {
+    let Ok(Some(id)) =
+        yichuang_store::cases::applicants::find(&st.db, kind, id_number.trim()).await
+    else {
+        return Vec::new();
+    };
+    let today = super::time::local(st.now()).date();
+    yichuang_store::cases::vault::valid_for(&st.db, id, today)
+        .await
+        .map(|v| v.into_iter().map(|m| m.material_code).collect())
+        .unwrap_or_default()
+}
+
+fn kind_of(s: &str) -> ApplicantKind {
+    if s == "enterprise" {
+        ApplicantKind::Enterprise
+    } else {
+        ApplicantKind::Person
+    }
+}
+
+async fn new_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<NewQuery>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
+    let items = picker(&st).await;
+    let item = super::items::current_item(&st.db, &q.item)
+        .await
+        .ok()
+        .map(|(_, i)| i);
+    let vault = vault_codes(&st, kind_of(&q.kind), &q.id_number).await;
+    Ok(render(&NewPage {
+        layout: Layout::new("窗口受理", Some(actor)),
+        ticket: q.ticket,
+        checklist: item
+            .as_ref()
+            .map(|i| checklist(i, &[], &vault))
+            .unwrap_or_default(),
+        item,
+        items,
+        kind: if q.kind.is_empty() {
+            "person".into()
+        } else {
+            q.kind
+        },
+        name: String::new(),
+        id_number: q.id_number,
+        phone: String::new(),
+        general: None,
+        field_errors: Vec::new(),
+    }))
+}
+
+async fn new_submit(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let materials: Vec<String> = f
+        .keys()
+        .filter_map(|k| k.strip_prefix("m_").map(str::to_string))
+        .collect();
+    let kind = kind_of(&get("kind"));
+    let app = Application {
+        item: get("item"),
+        receipt: Receipt {
+            number: String::new(),
+            applicant: Applicant {
+                kind,
+                name: get("name"),
+                id_number: get("id_number"),
+                phone: get("phone"),
+            },
+            materials: materials.clone(),
+            answers: Default::default(),
+            parent: None,
+        },
+    };
+    match service::receive(&st, &actor, app).await {
+        Ok(l) => Ok(Redirect::to(&format!("/cases/{}/receipt", l.case.number)).into_response()),
+        Err(e) => {
+            let items = picker(&st).await;
+            let item = super::items::current_item(&st.db, &get("item"))
+                .await
+                .ok()
+                .map(|(_, i)| i);
+            let mut r = render(&NewPage {
+                layout: Layout::new("窗口受理", Some(actor)),
+                ticket: get("ticket"),
+                checklist: item
+                    .as_ref()
+                    .map(|i| checklist(i, &materials, &[]))
+                    .unwrap_or_default(),
+                item,
+                items,
+                kind: get("kind"),
+                name: get("name"),
+                id_number: get("id_number"),
+                phone: get("phone"),
+                general: Some(e.title.clone()),
+                field_errors: e
+                    .fields
+                    .iter()
+                    .map(|f| (f.field.clone(), f.message.clone()))
+                    .collect(),
+            });
+            *r.status_mut() = crate::error::status_of(e.kind);
+            Ok(r)
+        }
+    }
+}
+
+// --- the case -------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "case_receipt.html")]
+struct ReceiptPage {
+    layout: Layout,
+    c: Value,
+    hall_name: String,
+    materials: Vec<(String, String)>,
+    missing: Vec<(String, String)>,
+    qr: String,
+}
+
+fn names(item: &ServiceItem, codes: &Value) -> Vec<(String, String)> {
+    codes
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|c| {
+                    let name = item
+                        .materials
+                        .iter()
+                        .find(|m| m.code == c)
+                        .map_or_else(|| c.to_string(), |m| m.name.clone());
+                    (c.to_string(), name)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The case as `actor` may see it, or the page to send instead (404, 403).
+async fn staff_case(
+    st: &AppState,
+    actor: &Actor,
+    uri: &axum::http::Uri,
+    number: &str,
+) -> Result<(Loaded, Value), Response> {
+    let found = async {
+        let l = service::load(st, number).await?;
+        service::may_view(actor, &l)?;
+        let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
+        let v = view::case_json(&l, &env);
+        Ok::<_, Error>((l, v))
+    };
+    match found.await {
+        Ok(x) => Ok(x),
+        Err(e) if e.kind == yichuang_domain::Kind::NotFound => {
+            Err(crate::pages::not_found(MaybeActor(Some(actor.clone()))).await)
+        }
+        Err(e) => Err(forbidden_page(Some(actor.clone()), uri, e.title)),
+    }
+}
+
+/// The link a QR code carries: the public query page of this server.
+fn query_link(headers: &HeaderMap, number: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}/query?number={number}")
+}
+
+async fn receipt_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
+    let missing = names(&l.item, &c["one_time_notice"]["missing"]);
+    let materials = names(
+        &l.item,
+        &serde_json::to_value(&l.case.materials).unwrap_or_default(),
+    );
+    Ok(render(&ReceiptPage {
+        layout: Layout::new("办件回执", Some(actor)),
+        hall_name: l.row.hall.clone().unwrap_or_default(),
+        qr: qr_svg(&query_link(&headers, &l.case.number)),
+        materials,
+        missing,
+        c,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "case_page.html")]
+struct CasePage {
+    layout: Layout,
+    c: Value,
+    error: Option<String>,
+    materials: Vec<(String, String)>,
+    can_front_desk: bool,
+}
+
+async fn case_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path(number): Path<String>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
+    Ok(render(&CasePage {
+        materials: l
+            .item
+            .materials
+            .iter()
+            .map(|m| (m.code.clone(), m.name.clone()))
+            .collect(),
+        can_front_desk: FRONT_DESK.contains(&actor.role),
+        layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
+        c,
+        error: None,
+    }))
+}
+
+/// One action form of the case page: `action` names it; `node` the step, if any.
+async fn case_act(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path(number): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let materials: Vec<String> = f
+        .keys()
+        .filter_map(|k| k.strip_prefix("m_").map(str::to_string))
+        .collect();
+    let lines = |k: &str| -> Vec<String> { get(k).lines().map(str::to_string).collect() };
+    let command = match get("action").as_str() {
+        "route" => Ok(Command::Route),
+        "confirm" => Ok(Command::ConfirmRoute),
+        "supplement" => Ok(Command::Supplement { materials }),
+        "refuse" => Ok(Command::Refuse {
+            reasons: lines("reasons"),
+        }),
+        "extend" => Ok(Command::Extend {
+            reason: get("reason"),
+            approved_by: get("approved_by"),
+        }),
+        action => {
+            let body = StepBody {
+                opinion: get("opinion"),
+                reason: get("reason"),
+                items: materials,
+                note: get("note"),
+                name: get("name"),
+                days: get("days").parse().ok(),
+                outcome: serde_json::from_value(Value::String(get("outcome"))).ok(),
+                document_number: get("document_number"),
+                reasons: lines("reasons"),
+                method: get("method"),
+                carrier: get("carrier"),
+                tracking_number: get("tracking_number"),
+            };
+            step_command(&st, &number, get("node"), action, body).await
+        }
+    };
+    let result = match command {
+        Ok(c) => service::run(&st, &number, &actor, &c).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
+        Err(e) => {
+            let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
+            let message = std::iter::once(e.title.clone())
+                .chain(e.fields.iter().map(|f| f.message.clone()))
+                .collect::<Vec<_>>()
+                .join("：");
+            let mut r = render(&CasePage {
+                materials: l
+                    .item
+                    .materials
+                    .iter()
+                    .map(|m| (m.code.clone(), m.name.clone()))
+                    .collect(),
+                can_front_desk: FRONT_DESK.contains(&actor.role),
+                layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
+                c,
+                error: Some(message),
+            });
+            *r.status_mut() = crate::error::status_of(e.kind);
+            Ok(r)
+        }
+    }
+}
+
+// --- worklist and public query ---------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct ViewQuery {
+    #[serde(default)]
+    view: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "case_worklist.html")]
+struct WorklistPage {
+    layout: Layout,
+    department: String,
+    view: String,
+    rows: Vec<records::WorkRow>,
+}
+
+async fn worklist_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path(department): Path<String>,
+    Query(q): Query<ViewQuery>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[Role::Approver, Role::Admin, Role::Supervisor])?;
+    if let Err(e) = actor.require_department(&department, "查看") {
+        return Err(forbidden_page(Some(actor), &uri, e.title));
+    }
+    let view = q.view.unwrap_or_else(|| "todo".into());
+    let rows = super::api::worklist_rows(&st, &actor, &department, &view)
+        .await
+        .map_err(|e| forbidden_page(Some(actor.clone()), &uri, e.title))?;
+    Ok(render(&WorklistPage {
+        layout: Layout::new("部门工作台", Some(actor)),
+        department,
+        view,
+        rows,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+struct PublicQuery {
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    last4: String,
+}
+
+#[derive(Template)]
+#[template(path = "case_query.html")]
+struct QueryPage {
+    layout: Layout,
+    number: String,
+    result: Option<Value>,
+    error: Option<String>,
+}
+
+async fn query_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    Query(q): Query<PublicQuery>,
+) -> Response {
+    let (result, error) = if q.number.is_empty() || q.last4.is_empty() {
+        (None, None)
+    } else {
+        match super::api::public_case(&st, &q.number, &q.last4).await {
+            Ok(v) => (Some(v), None),
+            Err(e) => (
+                None,
+                Some(
+                    e.fields
+                        .first()
+                        .map_or(e.title.clone(), |f| f.message.clone()),
+                ),
+            ),
+        }
+    };
+    render(&QueryPage {
+        layout: Layout::new("办件查询", a),
+        number: q.number,
+        result,
+        error,
+    })
+}
+
+// --- reading the case's JSON in templates ---------------------------------------------------
+
+static NULL: Value = Value::Null;
+
+/// A value of the case view as text: strings as they are, nothing for null or missing.
+fn text(v: &Value, path: &str) -> String {
+    match v.pointer(path) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The timeline's words for each event kind.
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "received" => "收件",
+        "one_time_notice_given" => "出具一次性告知",
+        "materials_received" => "收到材料",
+        "accepted" => "受理",
+        "refused" => "不予受理",
+        "routed" => "推送到部门",
+        "route_confirmed" => "部门确认接收",
+        "tokens_moved" => "流转到下一环节",
+        "step_claimed" => "认领环节",
+        "opinion_recorded" => "记录意见",
+        "step_approved" => "审核通过",
+        "step_returned" => "退回",
+        "step_deemed_approved" => "超时默认通过",
+        "late_opinion_recorded" => "补充部门意见",
+        "timer_elapsed" => "等待期满",
+        "supplement_requested" => "要求补正",
+        "suspension_started" => "暂停计时",
+        "suspension_ended" => "恢复计时",
+        "extended" => "延期",
+        "decided" => "作出决定",
+        "issued" => "出件",
+        _ => "其他",
+    }
+}
+
+trait JsonView {
+    fn json(&self) -> &Value;
+
+    fn t(&self, path: &str) -> String {
+        text(self.json(), path)
+    }
+
+    fn list(&self, path: &str) -> Vec<Value> {
+        self.json()
+            .pointer(path)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn at(&self, v: &Value, path: &str) -> String {
+        text(v, path)
+    }
+
+    fn kind_label(&self, e: &Value) -> &'static str {
+        kind_label(&text(e, "/kind"))
+    }
+
+    fn warning_label(&self) -> &'static str {
+        match text(self.json(), "/warning").as_str() {
+            "green" => "绿灯",
+            "yellow" => "黄灯",
+            "red" => "红灯（已超期）",
+            _ => "",
+        }
+    }
+}
+
+impl JsonView for ReceiptPage {
+    fn json(&self) -> &Value {
+        &self.c
+    }
+}
+
+impl JsonView for CasePage {
+    fn json(&self) -> &Value {
+        &self.c
+    }
+}
+
+impl JsonView for QueryPage {
+    fn json(&self) -> &Value {
+        self.result.as_ref().unwrap_or(&NULL)
+    }
+}

@@ -1,0 +1,626 @@
+//! Running the case engine against the store: load the case, run the domain command at the
+//! server's time, and persist its events with everything derived from them in one
+//! transaction — the case row and open steps, the masked event log, the next durable timer
+//! (`Case::next_deadline`), the applicant's notifications and the certificate.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use serde_json::json;
+use yichuang_domain::calendar::{Calendar, OfficeTime};
+use yichuang_domain::case::clock::end_of;
+use yichuang_domain::case::events::{Change, Outcome};
+use yichuang_domain::case::process::NodeKind;
+use yichuang_domain::case::{
+    Case, CaseEvent, CaseSettings, CaseStatus, Command, Context, ProcessDefinition, Receipt,
+    Warning, receive_at_window,
+};
+use yichuang_domain::catalogue::ServiceItem;
+use yichuang_domain::{Actor, Result, Role};
+use yichuang_store::Tx;
+use yichuang_store::cases::records::{self, CaseRow, NewCase, Summary};
+use yichuang_store::cases::{StepRow, applicants, definitions, issuance, outbox};
+use yichuang_store::{micros, timers};
+
+use super::items;
+use super::notify;
+use super::time::{local, utc};
+use crate::clock::hall_zone;
+use crate::state::AppState;
+
+/// The timer kind of a case's next deadline; its subject is the case number.
+pub const DEADLINE_TIMER: &str = "case_deadline";
+
+/// The timer kind of the moment a case's light turns yellow or red (supervision, 电子监察).
+pub const WARNING_TIMER: &str = "case_warning";
+
+/// When the committed clock's light changes next, and to what: yellow once the configured
+/// share of the budget is used, red the day after the due date. None while the clock is
+/// stopped or suspended (a change of the ledger sets it again).
+fn next_warning(case: &Case, ctx: &Context) -> Option<(NaiveDateTime, Warning)> {
+    if case.decision.is_some() || case.status.is_final() {
+        return None;
+    }
+    let r = case.reading(ctx.calendar, ctx.today(), ctx.settings)?;
+    if r.suspended {
+        return None;
+    }
+    match r.warning {
+        Warning::Green => {
+            // Yellow when used × 100 ≥ percent × budget, i.e. with `left` working days left.
+            let used = (i64::from(ctx.settings.yellow_at_percent) * r.budget_days + 99) / 100;
+            let left = r.budget_days - used;
+            let day = ctx.calendar.add_working_days(r.due_date, -left);
+            Some((day.and_hms_opt(0, 0, 0)?, Warning::Yellow))
+        }
+        Warning::Yellow => Some((end_of(r.due_date), Warning::Red)),
+        Warning::Red => None,
+    }
+}
+
+/// The warning timer fired: if the light really changed (the due date may have moved), log it
+/// for supervision; either way set the next one.
+pub async fn warn_in(
+    tx: &mut Tx,
+    state: &AppState,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let l = change_in(tx, state, now, number, None, |_, _| Ok(Vec::new())).await?;
+    let env = Env::at(state, now, l.row.hall.as_deref()).await?;
+    let reading = env.with_ctx(&l.item, &l.process, |ctx| {
+        l.case.reading(ctx.calendar, ctx.today(), ctx.settings)
+    });
+    let Some(r) = reading.filter(|r| r.warning != Warning::Green) else {
+        return Ok(());
+    };
+    let logged = records::logged(tx, number, "case_warning_changed").await?;
+    let level = json!(r.warning);
+    if logged.iter().any(|p| p.get("warning") == Some(&level)) {
+        return Ok(());
+    }
+    yichuang_store::events::append(
+        tx,
+        now,
+        yichuang_store::events::NewEvent {
+            actor: yichuang_domain::case::events::SYSTEM,
+            kind: "case_warning_changed",
+            subject_type: "case",
+            subject_id: number,
+            payload: json!({"warning": r.warning, "label": r.warning.label(), "due_date": r.due_date,
+                            "working_days_left": r.working_days_left}),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// SQLite has one writer. A request waiting for the write lock inside `BEGIN IMMEDIATE` holds
+/// a pooled connection while it waits, and the writer needs one more for its reads (calendar,
+/// item, settings); enough waiters would take them all. So on SQLite the case writes of this
+/// process queue here first, holding no connection. PostgreSQL needs no such turn.
+pub async fn write_turn(state: &AppState) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    match state.db.backend() {
+        yichuang_store::Backend::Sqlite => Some(SQLITE_WRITER.lock().await),
+        yichuang_store::Backend::Postgres => None,
+    }
+}
+
+/// The practice settings (RULES: settings, not constants), under the key `case`.
+pub async fn settings(state: &AppState) -> Result<CaseSettings> {
+    Ok(yichuang_store::settings::get(&state.db, "case")
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
+}
+
+/// What a command runs with besides the case: time, the calendar (R-WORKDAY, R-CALENDAR), the
+/// office hours of the case's hall (R-HOURS) and the settings.
+pub struct Env {
+    pub now: DateTime<Utc>,
+    pub calendar: Arc<Calendar>,
+    pub office: Arc<OfficeTime>,
+    pub settings: CaseSettings,
+}
+
+impl Env {
+    /// The environment of a case handled by `hall` (the national calendar until halls name
+    /// their region; the default office hours for a case no hall received).
+    pub async fn at(state: &AppState, now: DateTime<Utc>, hall: Option<&str>) -> Result<Env> {
+        Ok(Env {
+            now,
+            calendar: crate::calendar::current(state, None).await?,
+            office: crate::calendar::office_time(state, hall.unwrap_or(""), None).await?,
+            settings: settings(state).await?,
+        })
+    }
+
+    pub fn local_now(&self) -> NaiveDateTime {
+        local(self.now)
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.local_now().date()
+    }
+
+    /// Whether a date the clock shows rests on the weekends-only fallback (R-CALENDAR).
+    pub fn unofficial(&self, d: NaiveDate) -> bool {
+        !self.calendar.is_loaded(d.year())
+    }
+
+    /// Runs `f` with the domain's context for `item` and `process`.
+    pub fn with_ctx<T>(
+        &self,
+        item: &ServiceItem,
+        process: &ProcessDefinition,
+        f: impl FnOnce(&Context) -> T,
+    ) -> T {
+        let ctx = Context {
+            now: self.local_now(),
+            calendar: &*self.calendar,
+            office: &*self.office,
+            item,
+            process,
+            settings: &self.settings,
+        };
+        f(&ctx)
+    }
+}
+
+/// A case with the item and process versions it runs.
+pub struct Loaded {
+    pub row: CaseRow,
+    pub events: Vec<CaseEvent>,
+    pub case: Case,
+    pub item: ServiceItem,
+    pub process: ProcessDefinition,
+}
+
+async fn complete(state: &AppState, stored: records::StoredCase) -> Result<Loaded> {
+    let case = Case::replay(&stored.events)?;
+    let item = items::item_of(&state.db, &stored.row.item, stored.row.item_version).await?;
+    let process = items::process_of(&state.db, &case).await?;
+    Ok(Loaded {
+        row: stored.row,
+        events: stored.events,
+        case,
+        item,
+        process,
+    })
+}
+
+/// A case for reading.
+pub async fn load(state: &AppState, number: &str) -> Result<Loaded> {
+    let stored = records::load(&state.db, number.trim()).await?;
+    complete(state, stored).await
+}
+
+/// Everything a change leaves behind, derived before anything is written.
+struct Derived {
+    after: Case,
+    status: String,
+    due_date: Option<NaiveDate>,
+    steps: Vec<StepRow>,
+    next_deadline: Option<NaiveDateTime>,
+    next_warning: Option<(NaiveDateTime, Warning)>,
+    messages: Vec<notify::Message>,
+}
+
+pub fn status_name(s: CaseStatus) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The open work of a case as worklist rows: the department's confirmation of a routed case
+/// (R-ROUTE-10MIN), the process steps, and the opinions owed after a deemed approval (R-DEEMED).
+fn open_work(case: &Case, ctx: &Context) -> Vec<StepRow> {
+    let today = ctx.today();
+    let mut rows = Vec::new();
+    if let (CaseStatus::Routed, Some(r)) = (case.status, &case.routing) {
+        let due = ctx
+            .office
+            .add_office_minutes(r.at, ctx.settings.route_confirm_minutes);
+        rows.push(StepRow {
+            node: "confirm".into(),
+            name: "确认接收".into(),
+            department: Some(r.department.clone()),
+            role: Role::Approver.as_str().into(),
+            since: micros(utc(r.at)),
+            due: due.date().to_string(),
+            claimed_by: None,
+        });
+    }
+    for s in case.open_steps(ctx.process, ctx.calendar, today) {
+        let Some(NodeKind::UserTask(task)) = ctx.process.node(&s.node).map(|n| &n.kind) else {
+            continue;
+        };
+        // Hall roles (issuance, clerk) work for the hall, not a department's back office.
+        let department = (task.role == Role::Approver).then(|| {
+            task.department
+                .clone()
+                .unwrap_or_else(|| case.department.clone())
+        });
+        rows.push(StepRow {
+            node: s.node,
+            name: s.name,
+            department,
+            role: task.role.as_str().into(),
+            since: micros(utc(s.since)),
+            due: s.due.to_string(),
+            claimed_by: s.claimed_by,
+        });
+    }
+    for (d, due) in case.owed_opinions(ctx.calendar, ctx.settings) {
+        let department = ctx
+            .process
+            .node(&d.node)
+            .and_then(|n| n.task())
+            .and_then(|t| t.department.clone())
+            .unwrap_or_else(|| case.department.clone());
+        rows.push(StepRow {
+            node: format!("opinion:{}", d.node),
+            name: "补充部门意见（超时默认通过）".into(),
+            department: Some(department),
+            role: Role::Approver.as_str().into(),
+            since: micros(utc(d.at)),
+            due: due.to_string(),
+            claimed_by: None,
+        });
+    }
+    rows
+}
+
+fn derive(before: Option<&Case>, events: &[CaseEvent], ctx: &Context) -> Result<Derived> {
+    let after = match before {
+        Some(c) => {
+            let mut c = c.clone();
+            for e in events {
+                c.apply(e);
+            }
+            c
+        }
+        None => Case::replay(events)?,
+    };
+    let due_date = after
+        .reading(ctx.calendar, ctx.today(), ctx.settings)
+        .map(|r| r.due_date);
+    Ok(Derived {
+        status: status_name(after.status),
+        due_date,
+        steps: open_work(&after, ctx),
+        next_deadline: after.next_deadline(ctx),
+        next_warning: next_warning(&after, ctx),
+        messages: notify::messages(events, &after, ctx.item, due_date),
+        after,
+    })
+}
+
+/// Replaces the case's pending timers: the next deadline and the next change of its warning
+/// light (a timer that fired early, or a deadline that moved, is set again).
+async fn reschedule(tx: &mut Tx, number: &str, d: &Derived, now: DateTime<Utc>) -> Result<()> {
+    timers::cancel(tx, DEADLINE_TIMER, number, now).await?;
+    if let Some(at) = d.next_deadline {
+        timers::schedule(tx, DEADLINE_TIMER, number, utc(at), json!({}), now).await?;
+    }
+    timers::cancel(tx, WARNING_TIMER, number, now).await?;
+    if let Some((at, level)) = d.next_warning {
+        timers::schedule(
+            tx,
+            WARNING_TIMER,
+            number,
+            utc(at),
+            json!({"warning": level}),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes a change: events, summary, steps, next timer, notifications, certificate.
+async fn persist(
+    tx: &mut Tx,
+    row: &CaseRow,
+    events: &[CaseEvent],
+    d: &Derived,
+    department: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    reschedule(tx, &row.number, d, now).await?;
+    if events.is_empty() {
+        return Ok(());
+    }
+    records::append(tx, row, events, department, hall_zone()).await?;
+    records::update(
+        tx,
+        row.id,
+        &Summary {
+            status: &d.status,
+            accepted_on: d.after.accepted_on,
+            due_date: d.due_date,
+            events: row.events + events.len() as i64,
+        },
+        now,
+    )
+    .await?;
+    records::replace_steps(tx, row.id, &d.steps).await?;
+    for (kind, body) in &d.messages {
+        outbox::enqueue(tx, kind, &row.number, &d.after.applicant.phone, body, now).await?;
+    }
+    for e in events {
+        if let Change::Issued { delivery, .. } = &e.change {
+            issuance::record_issuance(tx, &row.number, delivery, None, now).await?;
+        }
+        if let Change::Decided {
+            outcome: Outcome::Approved,
+            on,
+            ..
+        } = &e.change
+        {
+            issuance::record_certificate(
+                tx,
+                &issuance::NewCertificate {
+                    case_number: &row.number,
+                    item: &row.item,
+                    applicant_id: row.applicant_id,
+                    issued_on: *on,
+                    valid_until: None,
+                },
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The row after a change, for the caller's view.
+fn advanced(row: &CaseRow, d: &Derived, added: usize) -> CaseRow {
+    CaseRow {
+        status: d.status.clone(),
+        events: row.events + added as i64,
+        accepted_on: d.after.accepted_on.map(|x| x.to_string()),
+        due_date: d.due_date.map(|x| x.to_string()),
+        ..row.clone()
+    }
+}
+
+/// What `POST /api/v1/cases` receives beyond the domain's receipt.
+pub struct Application {
+    pub item: String,
+    pub receipt: Receipt,
+}
+
+/// Receives an application at the window: accepted at once when complete, else the one-time
+/// notice (API-V1). Bad input changes nothing: the number, applicant and case are written in
+/// the transaction the domain's checks run before.
+pub async fn receive(state: &AppState, actor: &Actor, app: Application) -> Result<Loaded> {
+    receive_as(state, actor, app, Channel::Window).await
+}
+
+/// How an application arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// At the window: accepted at once or the one-time notice (API-V1).
+    Window,
+    /// Online: received, waiting for the front desk's pre-review (预审); R-ACCEPT-5D runs.
+    Online,
+}
+
+pub async fn receive_as(
+    state: &AppState,
+    actor: &Actor,
+    app: Application,
+    channel: Channel,
+) -> Result<Loaded> {
+    let _turn = write_turn(state).await;
+    let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
+    let (item_version, item) = items::current_item(&state.db, &app.item).await?;
+    let process = items::process_for(&state.db, &item).await?;
+    let mut tx = state.db.begin().await?;
+    let l = receive_in(
+        &mut tx,
+        &env,
+        actor,
+        channel,
+        item_version,
+        item,
+        process,
+        app.receipt,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(l)
+}
+
+/// [`receive`] inside the caller's transaction (a bundle receives its sub-cases so).
+#[allow(clippy::too_many_arguments)]
+pub async fn receive_in(
+    tx: &mut Tx,
+    env: &Env,
+    actor: &Actor,
+    channel: Channel,
+    item_version: i64,
+    item: ServiceItem,
+    process: ProcessDefinition,
+    receipt: Receipt,
+) -> Result<Loaded> {
+    definitions::record_item(tx, &item, item_version, env.now).await?;
+    let number = records::next_number(tx, env.today()).await?;
+    let receipt = Receipt {
+        number: number.clone(),
+        ..receipt
+    };
+    let (events, derived) = env.with_ctx(&item, &process, |ctx| -> Result<_> {
+        let events = match channel {
+            Channel::Window => receive_at_window(&receipt, actor, ctx)?,
+            Channel::Online => yichuang_domain::case::receive(&receipt, actor, ctx)?,
+        };
+        let d = derive(None, &events, ctx)?;
+        Ok((events, d))
+    })?;
+    let applicant_id = applicants::upsert(tx, &derived.after.applicant, env.now).await?;
+    let id = records::insert(
+        tx,
+        &NewCase {
+            number: &number,
+            item: &item.code,
+            item_version,
+            department: &item.department,
+            hall: actor.hall.as_deref(),
+            applicant_id,
+            process_code: &process.code,
+            process_version: i64::from(process.version),
+            parent: receipt.parent.as_deref(),
+            received_at: env.now,
+        },
+        env.now,
+    )
+    .await?;
+    let row = CaseRow {
+        id,
+        number: number.clone(),
+        item: item.code.clone(),
+        item_version,
+        department: item.department.clone(),
+        hall: actor.hall.clone(),
+        applicant_id,
+        status: "received".into(),
+        process_code: process.code.clone(),
+        process_version: i64::from(process.version),
+        parent: receipt.parent.clone(),
+        received_at: micros(env.now),
+        accepted_on: None,
+        due_date: None,
+        events: 0,
+    };
+    persist(
+        tx,
+        &row,
+        &events,
+        &derived,
+        actor.department.as_deref(),
+        env.now,
+    )
+    .await?;
+    Ok(Loaded {
+        row: advanced(&row, &derived, events.len()),
+        events,
+        case: derived.after,
+        item,
+        process,
+    })
+}
+
+/// Runs one command on a case, as `actor`.
+pub async fn run(
+    state: &AppState,
+    number: &str,
+    actor: &Actor,
+    command: &Command,
+) -> Result<Loaded> {
+    change(state, number, actor, |case, ctx| {
+        case.handle(command, actor, ctx)
+    })
+    .await
+}
+
+/// Brings a case up to the server's time (the deadline timer's work), as the system.
+pub async fn tick_in(
+    tx: &mut Tx,
+    state: &AppState,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    change_in(tx, state, now, number, None, |case, ctx| case.tick(ctx)).await?;
+    Ok(())
+}
+
+async fn change(
+    state: &AppState,
+    number: &str,
+    actor: &Actor,
+    f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
+) -> Result<Loaded> {
+    let _turn = write_turn(state).await;
+    let mut tx = state.db.begin().await?;
+    let l = change_in(&mut tx, state, state.now(), number, Some(actor), f).await?;
+    tx.commit().await?;
+    Ok(l)
+}
+
+/// One change of a case inside the caller's transaction. An approved sub-case of a bundle
+/// starts the members that waited for it (serial, 串联).
+pub async fn change_in(
+    tx: &mut Tx,
+    state: &AppState,
+    now: DateTime<Utc>,
+    number: &str,
+    actor: Option<&Actor>,
+    f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
+) -> Result<Loaded> {
+    let stored = records::load_for_update(tx, number.trim()).await?;
+    let env = &Env::at(state, now, stored.row.hall.as_deref()).await?;
+    let l = complete(state, stored).await?;
+    if let Some(a) = actor {
+        hall_scope(a, &l.row)?;
+    }
+    let department = actor.and_then(|a| a.department.as_deref());
+    let (events, d) = env.with_ctx(&l.item, &l.process, |ctx| -> Result<_> {
+        let events = f(&l.case, ctx)?;
+        let d = derive(Some(&l.case), &events, ctx)?;
+        Ok((events, d))
+    })?;
+    persist(tx, &l.row, &events, &d, department, env.now).await?;
+    let approved = events.iter().any(|e| {
+        matches!(
+            e.change,
+            Change::Decided {
+                outcome: Outcome::Approved,
+                ..
+            }
+        )
+    });
+    if let (true, Some(parent)) = (approved, &d.after.parent) {
+        super::bundles::start_ready(tx, state, now, parent).await?;
+    }
+    let mut all = l.events;
+    all.extend(events.iter().cloned());
+    Ok(Loaded {
+        row: advanced(&l.row, &d, events.len()),
+        events: all,
+        case: d.after,
+        item: l.item,
+        process: l.process,
+    })
+}
+
+/// Hall staff work on their own hall's cases (an online application, with no hall yet, is
+/// open to every front desk).
+fn hall_scope(actor: &Actor, row: &CaseRow) -> Result<()> {
+    match &row.hall {
+        Some(hall) if actor.role.needs_hall() => actor.require_hall(hall, "办理"),
+        _ => Ok(()),
+    }
+}
+
+/// Department staff see only their department's cases (and those with a step of theirs).
+pub fn may_view(actor: &Actor, l: &Loaded) -> Result<()> {
+    hall_scope(actor, &l.row)?;
+    if actor.role != Role::Approver {
+        return Ok(());
+    }
+    let own = actor.department.as_deref();
+    let step_of_theirs = l.process.nodes.iter().any(|n| {
+        n.task()
+            .and_then(|t| t.department.as_deref())
+            .is_some_and(|d| Some(d) == own)
+    });
+    if step_of_theirs {
+        return Ok(());
+    }
+    actor.require_department(&l.case.department, "查看")
+}

@@ -1,0 +1,168 @@
+//! The material vault over HTTP: upload a material of a case's applicant (stored once under
+//! its SHA-256), list what the vault offers a case (材料共享: valid materials of the same
+//! applicant that the item requires), and download a file.
+//!
+//! Where bytes live: on SQLite a directory next to the database file (`<db>.vault/`); on
+//! PostgreSQL, where several instances share the database but not a disk, the database. The
+//! setting `vault.dir` names a shared directory instead.
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+use yichuang_domain::{Error, Role};
+use yichuang_store::cases::vault::{self, BlobStore, DbBlobs, DirBlobs, NewMaterial};
+use yichuang_store::events::{self, NewEvent};
+
+use super::service::{self, Env};
+use crate::auth::CurrentActor;
+use crate::error::ApiResult;
+use crate::extract::{Path, Query};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/cases/{number}/materials/{code}",
+            put(upload).layer(DefaultBodyLimit::max(vault::MAX_BYTES + 1)),
+        )
+        .route("/api/v1/cases/{number}/vault", get(offers))
+        .route("/api/v1/cases/{number}/files/{sha256}", get(download))
+}
+
+/// The blob store this deployment uses.
+pub async fn blob_store(state: &AppState) -> Result<BlobStore, Error> {
+    let dir = yichuang_store::settings::get(&state.db, "vault.dir")
+        .await?
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|d| !d.trim().is_empty());
+    if let Some(d) = dir {
+        return Ok(BlobStore::Dir(DirBlobs {
+            root: PathBuf::from(d),
+        }));
+    }
+    Ok(match state.config.database_url.strip_prefix("sqlite:") {
+        Some(path) => BlobStore::Dir(DirBlobs {
+            root: PathBuf::from(format!("{}.vault", path.trim_start_matches("//"))),
+        }),
+        None => BlobStore::Db(DbBlobs),
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct UploadQuery {
+    #[serde(default)]
+    valid_until: Option<NaiveDate>,
+}
+
+async fn upload(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path((number, code)): Path<(String, String)>,
+    Query(q): Query<UploadQuery>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    actor.require_role(
+        &[Role::Clerk, Role::HallManager, Role::Admin],
+        "上传申请材料",
+    )?;
+    let l = service::load(&st, &number).await?;
+    let Some(requirement) = l.item.materials.iter().find(|m| m.code == code) else {
+        return Err(Error::validation(vec![])
+            .field("code", format!("事项“{}”没有材料“{code}”", l.item.name))
+            .into());
+    };
+    vault::check_upload(&body)?;
+    let blobs = blob_store(&st).await?;
+    let now = st.now();
+    let _turn = service::write_turn(&st).await;
+    let mut tx = st.db.begin().await?;
+    let id = vault::store(
+        &mut tx,
+        &blobs,
+        &NewMaterial {
+            applicant_id: l.row.applicant_id,
+            material_code: &code,
+            name: &requirement.name,
+            valid_until: q.valid_until,
+            source_case: Some(&l.case.number),
+        },
+        &body,
+        now,
+    )
+    .await?;
+    let sha = vault::sha256_hex(&body);
+    events::append(
+        &mut tx,
+        now,
+        NewEvent {
+            actor: &actor.event_name(),
+            kind: "vault_material_stored",
+            subject_type: "case",
+            subject_id: &l.case.number,
+            payload: json!({"material": code, "sha256": sha, "size": body.len()}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(
+            json!({"id": id, "material_code": code, "sha256": sha, "size": body.len(),
+                          "content_type": vault::sniff(&body)}),
+        ),
+    )
+        .into_response())
+}
+
+async fn offers(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let l = service::load(&st, &number).await?;
+    service::may_view(&actor, &l)?;
+    let env = Env::at(&st, st.now(), l.row.hall.as_deref()).await?;
+    let held = vault::valid_for(&st.db, l.row.applicant_id, env.today()).await?;
+    let items: Vec<_> = held
+        .iter()
+        .map(|m| {
+            json!({"id": m.id, "material_code": m.material_code, "name": m.name,
+                        "sha256": m.sha256, "size": m.size, "content_type": m.content_type,
+                        "valid_until": m.valid_until, "source_case": m.source_case})
+        })
+        .collect();
+    // What the checklist can prefill: the item's materials the vault holds.
+    let prefill: Vec<&str> = l
+        .item
+        .materials
+        .iter()
+        .filter(|r| held.iter().any(|m| m.material_code == r.code))
+        .map(|r| r.code.as_str())
+        .collect();
+    Ok(axum::Json(json!({"materials": items, "prefill": prefill})).into_response())
+}
+
+async fn download(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path((number, sha)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let l = service::load(&st, &number).await?;
+    service::may_view(&actor, &l)?;
+    let env = Env::at(&st, st.now(), l.row.hall.as_deref()).await?;
+    // Only the files of this case's applicant, so a case number opens nobody else's papers.
+    let held = vault::valid_for(&st.db, l.row.applicant_id, env.today()).await?;
+    let Some(m) = held.iter().find(|m| m.sha256 == sha) else {
+        return Err(Error::not_found("blob_not_found", "文件不存在").into());
+    };
+    let bytes = blob_store(&st).await?.get(&st.db, &m.sha256).await?;
+    Ok(([(header::CONTENT_TYPE, m.content_type.clone())], bytes).into_response())
+}

@@ -1,0 +1,57 @@
+//! Applicants (申请人): one row per person or enterprise, keyed by its identity number.
+
+use chrono::{DateTime, Utc};
+use yichuang_domain::Result;
+use yichuang_domain::case::{Applicant, ApplicantKind};
+
+use crate::db::{db_err, micros};
+use crate::{Db, Tx, db_run, tx_run};
+
+pub fn kind_name(kind: ApplicantKind) -> &'static str {
+    match kind {
+        ApplicantKind::Person => "person",
+        ApplicantKind::Enterprise => "enterprise",
+    }
+}
+
+/// The applicant's id, creating the row or updating its name and contact phone (the latest
+/// given is the one notices go to).
+pub async fn upsert(tx: &mut Tx, a: &Applicant, now: DateTime<Utc>) -> Result<i64> {
+    let masked = a.masked();
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO applicants (kind, id_number, name, phone, id_masked, phone_masked, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         ON CONFLICT (kind, id_number) DO UPDATE SET name = excluded.name, phone = excluded.phone, \
+         phone_masked = excluded.phone_masked, updated_at = excluded.updated_at RETURNING id"
+    )
+    .bind(kind_name(a.kind))
+    .bind(&a.id_number)
+    .bind(&a.name)
+    .bind(&a.phone)
+    .bind(&masked.id_number)
+    .bind(&masked.phone)
+    .bind(micros(now))
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ApplicantRow {
+    pub id_number: String,
+    pub phone: String,
+}
+
+/// The id of the applicant with this identity number, if they applied before.
+pub async fn find(db: &Db, kind: ApplicantKind, id_number: &str) -> Result<Option<i64>> {
+    db_run!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM applicants WHERE kind = $1 AND id_number = $2"
+    )
+    .bind(kind_name(kind))
+    .bind(id_number)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
+}

@@ -1,0 +1,108 @@
+//! Certificates (证照) of approved cases and how each result reached the applicant.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use yichuang_domain::Result;
+use yichuang_domain::case::Delivery;
+
+use crate::db::{db_err, micros};
+use crate::{Db, Tx, db_run, tx_run};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Certificate {
+    pub number: String,
+    pub case_number: String,
+    pub item: String,
+    pub applicant_id: i64,
+    pub issued_on: String,
+    pub valid_until: Option<String>,
+}
+
+pub struct NewCertificate<'a> {
+    pub case_number: &'a str,
+    pub item: &'a str,
+    pub applicant_id: i64,
+    pub issued_on: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// The certificate number is the case number with a `Z` prefix: readable, unique with it.
+pub async fn record_certificate(
+    tx: &mut Tx,
+    c_: &NewCertificate<'_>,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let number = format!("Z{}", c_.case_number);
+    tx_run!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO certificates (number, case_number, item, applicant_id, issued_on, valid_until, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(&number)
+    .bind(c_.case_number)
+    .bind(c_.item)
+    .bind(c_.applicant_id)
+    .bind(c_.issued_on.to_string())
+    .bind(c_.valid_until.map(|d| d.to_string()))
+    .bind(micros(now))
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected()
+    });
+    Ok(number)
+}
+
+pub async fn certificate_of(db: &Db, case_number: &str) -> Result<Option<Certificate>> {
+    db_run!(db, |c| sqlx::query_as(
+        "SELECT number, case_number, item, applicant_id, issued_on, valid_until FROM certificates \
+         WHERE case_number = $1"
+    )
+    .bind(case_number)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
+}
+
+pub async fn record_issuance(
+    tx: &mut Tx,
+    case_number: &str,
+    delivery: &Delivery,
+    address: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (method, pickup, carrier, tracking, certificate) = match delivery {
+        Delivery::Pickup { code } => ("pickup", Some(code.as_str()), None, None, None),
+        Delivery::Mail {
+            carrier,
+            tracking_number,
+        } => (
+            "mail",
+            None,
+            Some(carrier.as_str()),
+            Some(tracking_number.as_str()),
+            None,
+        ),
+        Delivery::Electronic { certificate } => {
+            ("electronic", None, None, None, Some(certificate.as_str()))
+        }
+    };
+    tx_run!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO issuances (case_number, method, pickup_code, carrier, tracking_number, certificate, address, issued_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    )
+    .bind(case_number)
+    .bind(method)
+    .bind(pickup)
+    .bind(carrier)
+    .bind(tracking)
+    .bind(certificate)
+    .bind(address)
+    .bind(micros(now))
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected()
+    });
+    Ok(())
+}

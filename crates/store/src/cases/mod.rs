@@ -1,0 +1,18 @@
+//! Cases (办件): the rows of migration 0006.
+//!
+//! A case is its own event stream (`case_events`, folded by `Case::replay`); the `cases` row
+//! holds what lists filter on. Each change appends the case events and the masked `events`
+//! log entries in one transaction ([`records::append`]). The applicant's full ID and phone
+//! numbers are kept only in `applicants` (R-PII): the stored receipt event carries the masked
+//! applicant, and loading a case puts the full one back for the domain.
+
+pub mod applicants;
+pub mod bundles;
+pub mod definitions;
+pub mod issuance;
+pub mod outbox;
+pub mod phone_login;
+pub mod records;
+pub mod vault;
+
+pub use records::{CaseRow, NewCase, StepRow, StoredCase};

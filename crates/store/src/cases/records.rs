@@ -1,0 +1,391 @@
+//! The `cases` rows, their event streams and their open steps (the worklists).
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use yichuang_domain::case::events::SYSTEM;
+use yichuang_domain::case::{CaseEvent, Change};
+use yichuang_domain::{Error, Result};
+
+use super::applicants::ApplicantRow;
+use crate::db::{Backend, db_err, micros};
+use crate::events::{self, NewEvent};
+use crate::{Db, Tx, db_run, tx_run};
+
+pub struct NewCase<'a> {
+    pub number: &'a str,
+    pub item: &'a str,
+    pub item_version: i64,
+    pub department: &'a str,
+    pub hall: Option<&'a str>,
+    pub applicant_id: i64,
+    pub process_code: &'a str,
+    pub process_version: i64,
+    pub parent: Option<&'a str>,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CaseRow {
+    pub id: i64,
+    pub number: String,
+    pub item: String,
+    pub item_version: i64,
+    pub department: String,
+    pub hall: Option<String>,
+    pub applicant_id: i64,
+    pub status: String,
+    pub process_code: String,
+    pub process_version: i64,
+    pub parent: Option<String>,
+    pub received_at: i64,
+    pub accepted_on: Option<String>,
+    pub due_date: Option<String>,
+    pub events: i64,
+}
+
+const CASE_COLUMNS: &str = "id, number, item, item_version, department, hall, applicant_id, status, \
+     process_code, process_version, parent, received_at, accepted_on, due_date, events";
+
+/// A case row with its events, the receipt carrying the full applicant again.
+#[derive(Debug, Clone)]
+pub struct StoredCase {
+    pub row: CaseRow,
+    pub events: Vec<CaseEvent>,
+}
+
+/// One open step of a case, as the worklists show it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StepRow {
+    pub node: String,
+    pub name: String,
+    pub department: Option<String>,
+    pub role: String,
+    pub since: i64,
+    pub due: String,
+    pub claimed_by: Option<String>,
+}
+
+/// The next readable case number of `day`: `YC` + yymmdd + a 4-digit sequence (wider past
+/// 9999), unique because the per-day counter is raised in the same transaction.
+pub async fn next_number(tx: &mut Tx, day: NaiveDate) -> Result<String> {
+    let key = day.format("%y%m%d").to_string();
+    let n: i64 = tx_run!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO case_numbers (day, last) VALUES ($1, 1) \
+         ON CONFLICT (day) DO UPDATE SET last = case_numbers.last + 1 RETURNING last"
+    )
+    .bind(&key)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)?);
+    Ok(format!("YC{key}{n:04}"))
+}
+
+pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Result<i64> {
+    tx_run!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO cases (number, item, item_version, department, hall, applicant_id, status, \
+         process_code, process_version, parent, received_at, events, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8, $9, $10, 0, $11, $11) RETURNING id"
+    )
+    .bind(new.number)
+    .bind(new.item)
+    .bind(new.item_version)
+    .bind(new.department)
+    .bind(new.hall)
+    .bind(new.applicant_id)
+    .bind(new.process_code)
+    .bind(new.process_version)
+    .bind(new.parent)
+    .bind(micros(new.received_at))
+    .bind(micros(now))
+    .fetch_one(c)
+    .await
+    .map_err(db_err))
+}
+
+/// Appends events to a case's stream (numbered after the `row.events` already there) and the
+/// masked entry of each to the shared event log, in the caller's transaction. `department` is
+/// the acting person's department (what "已办" lists by); deadline events carry none.
+pub async fn append(
+    tx: &mut Tx,
+    row: &CaseRow,
+    events_in: &[CaseEvent],
+    department: Option<&str>,
+    zone: FixedOffset,
+) -> Result<()> {
+    for (i, e) in events_in.iter().enumerate() {
+        let seq = row.events + i as i64 + 1;
+        let at = utc(e.at, zone);
+        let mut stored = e.clone();
+        if let Change::Received { applicant, .. } = &mut stored.change {
+            // R-PII: the full numbers stay in `applicants`.
+            *applicant = applicant.masked();
+        }
+        let body = serde_json::to_string(&stored).map_err(Error::internal)?;
+        let dept = (e.by != SYSTEM).then_some(department).flatten();
+        tx_run!(&mut *tx, |c| sqlx::query(
+            "INSERT INTO case_events (case_id, seq, at, actor, department, kind, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        .bind(row.id)
+        .bind(seq)
+        .bind(micros(at))
+        .bind(&e.by)
+        .bind(dept)
+        .bind(e.change.kind())
+        .bind(body)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected());
+        events::append(
+            tx,
+            at,
+            NewEvent {
+                actor: &e.by,
+                kind: e.change.kind(),
+                subject_type: "case",
+                subject_id: &row.number,
+                payload: e.log_payload(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The hall-local time of an event as a UTC instant.
+pub fn utc(local: NaiveDateTime, zone: FixedOffset) -> DateTime<Utc> {
+    (local - chrono::Duration::seconds(i64::from(zone.local_minus_utc()))).and_utc()
+}
+
+/// What lists filter on, derived from the folded case after a change.
+pub struct Summary<'a> {
+    pub status: &'a str,
+    pub accepted_on: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub events: i64,
+}
+
+pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -> Result<()> {
+    tx_run!(tx, |c| {
+        sqlx::query(
+        "UPDATE cases SET status = $1, accepted_on = $2, due_date = $3, events = $4, updated_at = $5 \
+         WHERE id = $6"
+    )
+    .bind(s.status)
+    .bind(s.accepted_on.map(|d| d.to_string()))
+    .bind(s.due_date.map(|d| d.to_string()))
+    .bind(s.events)
+    .bind(micros(now))
+    .bind(id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected()
+    });
+    Ok(())
+}
+
+/// Replaces the open steps of a case with `steps`.
+pub async fn replace_steps(tx: &mut Tx, case_id: i64, steps: &[StepRow]) -> Result<()> {
+    tx_run!(&mut *tx, |c| sqlx::query(
+        "DELETE FROM case_steps WHERE case_id = $1"
+    )
+    .bind(case_id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    for s in steps {
+        tx_run!(&mut *tx, |c| {
+            sqlx::query(
+            "INSERT INTO case_steps (case_id, node, name, department, role, since, due, claimed_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )
+        .bind(case_id)
+        .bind(&s.node)
+        .bind(&s.name)
+        .bind(&s.department)
+        .bind(&s.role)
+        .bind(s.since)
+        .bind(&s.due)
+        .bind(&s.claimed_by)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+        });
+    }
+    Ok(())
+}
+
+fn not_found(number: &str) -> Error {
+    Error::not_found("case_not_found", format!("办件 {number} 不存在"))
+}
+
+const EVENTS_OF: &str = "SELECT body FROM case_events WHERE case_id = $1 ORDER BY seq";
+const APPLICANT_OF: &str = "SELECT id_number, phone FROM applicants WHERE id = $1";
+
+fn restore(row: CaseRow, bodies: Vec<String>, applicant: ApplicantRow) -> Result<StoredCase> {
+    let mut events = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<CaseEvent>(b).map_err(Error::internal))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(Change::Received { applicant: a, .. }) = events.first_mut().map(|e| &mut e.change) {
+        a.id_number = applicant.id_number;
+        a.phone = applicant.phone;
+    }
+    Ok(StoredCase { row, events })
+}
+
+/// A case for reading.
+pub async fn load(db: &Db, number: &str) -> Result<StoredCase> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE number = $1");
+    let row: Option<CaseRow> = db_run!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(number)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err)?);
+    let row = row.ok_or_else(|| not_found(number))?;
+    let bodies: Vec<String> = db_run!(db, |c| sqlx::query_scalar(EVENTS_OF)
+        .bind(row.id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)?);
+    let applicant: ApplicantRow = db_run!(db, |c| sqlx::query_as(APPLICANT_OF)
+        .bind(row.applicant_id)
+        .fetch_one(c)
+        .await
+        .map_err(db_err)?);
+    restore(row, bodies, applicant)
+}
+
+/// A case for changing: on PostgreSQL its row stays locked until the transaction ends, so two
+/// commands on one case run one after the other (SQLite's write lock does that already).
+pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<StoredCase> {
+    let lock = match tx.backend() {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE number = $1{lock}");
+    let row: Option<CaseRow> = tx_run!(&mut *tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(number)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?);
+    let row = row.ok_or_else(|| not_found(number))?;
+    let bodies: Vec<String> = tx_run!(&mut *tx, |c| sqlx::query_scalar(EVENTS_OF)
+        .bind(row.id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)?);
+    let applicant: ApplicantRow = tx_run!(&mut *tx, |c| sqlx::query_as(APPLICANT_OF)
+        .bind(row.applicant_id)
+        .fetch_one(c)
+        .await
+        .map_err(db_err)?);
+    restore(row, bodies, applicant)
+}
+
+const CHILDREN: &str = "SELECT number FROM cases WHERE parent = $1 ORDER BY id";
+
+/// The numbers of a bundle's sub-cases, in the order they were received.
+pub async fn children(db: &Db, parent: &str) -> Result<Vec<String>> {
+    db_run!(db, |c| sqlx::query_scalar(CHILDREN)
+        .bind(parent)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+pub async fn children_in(tx: &mut Tx, parent: &str) -> Result<Vec<String>> {
+    tx_run!(tx, |c| sqlx::query_scalar(CHILDREN)
+        .bind(parent)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+/// One line of a department worklist.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WorkRow {
+    pub number: String,
+    pub item: String,
+    pub status: String,
+    pub node: Option<String>,
+    pub name: Option<String>,
+    pub since: Option<i64>,
+    pub due: Option<String>,
+    pub claimed_by: Option<String>,
+    pub case_due: Option<String>,
+}
+
+/// 待办: the open steps of `department`, with a due date in `[due_from, due_to]` when given
+/// (即将超期 and 已超期 are such ranges), earliest due first.
+pub async fn open_steps(
+    db: &Db,
+    department: &str,
+    due_from: Option<NaiveDate>,
+    due_to: Option<NaiveDate>,
+    limit: i64,
+) -> Result<Vec<WorkRow>> {
+    let from = due_from.map_or_else(|| "0000-00-00".to_string(), |d| d.to_string());
+    let to = due_to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string());
+    db_run!(db, |c| sqlx::query_as(
+        "SELECT c.number, c.item, c.status, s.node, s.name, s.since, s.due, s.claimed_by, \
+         c.due_date AS case_due FROM case_steps s JOIN cases c ON c.id = s.case_id \
+         WHERE s.department = $1 AND s.due >= $2 AND s.due <= $3 ORDER BY s.due, c.id LIMIT $4"
+    )
+    .bind(department)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
+}
+
+/// 已办: cases someone of `department` worked on that wait for nothing from it now.
+pub async fn done(db: &Db, department: &str, limit: i64) -> Result<Vec<WorkRow>> {
+    db_run!(db, |c| {
+        sqlx::query_as(
+        "SELECT c.number, c.item, c.status, NULL AS node, NULL AS name, CAST(NULL AS BIGINT) AS since, \
+         NULL AS due, NULL AS claimed_by, c.due_date AS case_due FROM cases c \
+         WHERE EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.department = $1) \
+         AND NOT EXISTS (SELECT 1 FROM case_steps s WHERE s.case_id = c.id AND s.department = $1) \
+         ORDER BY c.updated_at DESC LIMIT $2"
+    )
+    .bind(department)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+/// How many cases there are (load figures).
+pub async fn count(db: &Db) -> Result<i64> {
+    db_run!(db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM cases")
+        .fetch_one(c)
+        .await
+        .map_err(db_err))
+}
+
+/// The payloads of the shared log's entries of `kind` for a case, read in the transaction.
+pub async fn logged(tx: &mut Tx, number: &str, kind: &str) -> Result<Vec<serde_json::Value>> {
+    let rows: Vec<String> = tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "SELECT payload FROM events WHERE subject_type = 'case' AND subject_id = $1 AND kind = $2 ORDER BY id"
+    )
+    .bind(number)
+    .bind(kind)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)?
+    });
+    Ok(rows
+        .iter()
+        .filter_map(|p| serde_json::from_str(p).ok())
+        .collect())
+}

@@ -1,0 +1,207 @@
+//! The material vault (材料共享库): files stored once under their SHA-256, with type, owner and
+//! validity, and offered again when the same applicant applies later.
+//!
+//! The bytes sit behind [`BlobStore`]: a directory by default ([`DirBlobs`]), the database
+//! ([`DbBlobs`]) when several instances share PostgreSQL and no shared disk. The metadata row
+//! is always in the database, in the caller's transaction.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+use yichuang_domain::{Error, Result};
+
+use crate::db::{db_err, micros};
+use crate::{Db, Tx, db_run, tx_run};
+
+/// The largest file accepted (a scanned multi-page PDF fits comfortably).
+pub const MAX_BYTES: usize = 20 * 1024 * 1024;
+
+/// The content types accepted, recognised by their first bytes (the declared type is not
+/// trusted).
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// Checks size and type; returns the content type.
+pub fn check_upload(bytes: &[u8]) -> Result<&'static str> {
+    if bytes.is_empty() {
+        return Err(Error::validation(vec![]).field("file", "文件为空"));
+    }
+    if bytes.len() > MAX_BYTES {
+        return Err(Error::validation(vec![]).field(
+            "file",
+            format!("文件过大（最大 {} MB）", MAX_BYTES / 1024 / 1024),
+        ));
+    }
+    sniff(bytes)
+        .ok_or_else(|| Error::validation(vec![]).field("file", "只接受 PDF、JPEG 或 PNG 文件"))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Where the bytes live.
+pub enum BlobStore {
+    Dir(DirBlobs),
+    Db(DbBlobs),
+}
+
+/// Files under `root/ab/abcdef…`; written before the metadata commits, so a crash leaves at
+/// worst an orphan file, never a row without its bytes.
+pub struct DirBlobs {
+    pub root: PathBuf,
+}
+
+/// Bytes in `vault_blobs.data`, in the same transaction as the row.
+pub struct DbBlobs;
+
+impl DirBlobs {
+    fn path(&self, sha: &str) -> PathBuf {
+        self.root.join(&sha[..2]).join(sha)
+    }
+}
+
+impl BlobStore {
+    async fn put(&self, tx: &mut Tx, sha: &str, bytes: &[u8]) -> Result<()> {
+        match self {
+            BlobStore::Dir(d) => {
+                let path = d.path(sha);
+                if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                    return Ok(());
+                }
+                let dir = path.parent().expect("blob paths have a parent");
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(Error::internal)?;
+                // Write then rename: a reader never sees half a file.
+                let tmp = dir.join(format!("{sha}.part"));
+                tokio::fs::write(&tmp, bytes)
+                    .await
+                    .map_err(Error::internal)?;
+                tokio::fs::rename(&tmp, &path)
+                    .await
+                    .map_err(Error::internal)?;
+                Ok(())
+            }
+            BlobStore::Db(_) => {
+                tx_run!(tx, |c| sqlx::query(
+                    "UPDATE vault_blobs SET data = $1 WHERE sha256 = $2 AND data IS NULL"
+                )
+                .bind(bytes)
+                .bind(sha)
+                .execute(c)
+                .await
+                .map_err(db_err)?
+                .rows_affected());
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn get(&self, db: &Db, sha: &str) -> Result<Vec<u8>> {
+        let missing = || Error::not_found("blob_not_found", "文件不存在");
+        match self {
+            BlobStore::Dir(d) => tokio::fs::read(d.path(sha)).await.map_err(|_| missing()),
+            BlobStore::Db(_) => {
+                let data: Option<Option<Vec<u8>>> = db_run!(db, |c| sqlx::query_scalar(
+                    "SELECT data FROM vault_blobs WHERE sha256 = $1"
+                )
+                .bind(sha)
+                .fetch_optional(c)
+                .await
+                .map_err(db_err)?);
+                data.flatten().ok_or_else(missing)
+            }
+        }
+    }
+}
+
+pub struct NewMaterial<'a> {
+    pub applicant_id: i64,
+    pub material_code: &'a str,
+    pub name: &'a str,
+    pub valid_until: Option<NaiveDate>,
+    pub source_case: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VaultMaterial {
+    pub id: i64,
+    pub material_code: String,
+    pub name: String,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub valid_until: Option<String>,
+    pub source_case: Option<String>,
+}
+
+/// Stores a checked file once and records it as the applicant's material.
+pub async fn store(
+    tx: &mut Tx,
+    blobs: &BlobStore,
+    m: &NewMaterial<'_>,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let content_type = check_upload(bytes)?;
+    let sha = sha256_hex(bytes);
+    tx_run!(&mut *tx, |c| sqlx::query(
+        "INSERT INTO vault_blobs (sha256, size, content_type, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (sha256) DO NOTHING"
+    )
+    .bind(&sha)
+    .bind(bytes.len() as i64)
+    .bind(content_type)
+    .bind(micros(now))
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    blobs.put(tx, &sha, bytes).await?;
+    tx_run!(&mut *tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO vault_materials (applicant_id, material_code, name, sha256, valid_until, source_case, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+    )
+    .bind(m.applicant_id)
+    .bind(m.material_code)
+    .bind(m.name)
+    .bind(&sha)
+    .bind(m.valid_until.map(|d| d.to_string()))
+    .bind(m.source_case)
+    .bind(micros(now))
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+/// The applicant's materials still valid on `today`, newest first: what the checklist offers.
+pub async fn valid_for(db: &Db, applicant_id: i64, today: NaiveDate) -> Result<Vec<VaultMaterial>> {
+    db_run!(db, |c| {
+        sqlx::query_as(
+        "SELECT m.id, m.material_code, m.name, m.sha256, b.size, b.content_type, m.valid_until, m.source_case \
+         FROM vault_materials m JOIN vault_blobs b ON b.sha256 = m.sha256 \
+         WHERE m.applicant_id = $1 AND (m.valid_until IS NULL OR m.valid_until >= $2) ORDER BY m.id DESC"
+    )
+    .bind(applicant_id)
+    .bind(today.to_string())
+    .fetch_all(c)
+    .await
+    .map_err(db_err)
+    })
+}
