@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod db;
 pub mod events;
+pub mod hall;
 pub mod settings;
 pub mod testing;
 pub mod timers;
