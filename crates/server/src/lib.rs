@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod hall;
 pub mod pages;
 pub mod state;
 pub mod worker;
@@ -63,6 +64,7 @@ pub struct Running {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     worker: Option<tokio::task::JoinHandle<()>>,
+    feed: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -77,6 +79,9 @@ impl Running {
         }
         if let Some(w) = self.worker.take() {
             w.abort();
+        }
+        for t in self.feed.drain(..) {
+            t.abort();
         }
         let _ = (&mut self.server).await;
     }
@@ -105,6 +110,7 @@ pub async fn start(config: Config) -> Result<Running> {
         db,
         clock,
         config: Arc::new(config),
+        hall_feed: hall::feed::Hub::new(),
     };
     let listener = tokio::net::TcpListener::bind(state.config.addr)
         .await
@@ -134,12 +140,14 @@ pub async fn start(config: Config) -> Result<Running> {
         }
     });
     let worker = state.config.workers.then(|| worker::spawn(state.clone()));
+    let feed = state.hall_feed.spawn(state.db.clone());
     Ok(Running {
         addr,
         state,
         shutdown: Some(tx),
         server,
         worker,
+        feed,
     })
 }
 

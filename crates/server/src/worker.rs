@@ -19,6 +19,11 @@ impl TimerHandler for Dispatch {
     async fn handle(&self, tx: &mut Tx, timer: &Timer, now: DateTime<Utc>) -> Result<()> {
         match timer.kind.as_str() {
             // Areas register their kinds here as they are built.
+            crate::hall::day_end::KIND => {
+                crate::hall::day_end::close_day(tx, &timer.subject, now).await?;
+                self.state.hall_feed.wake();
+                Ok(())
+            }
             other => {
                 // An unknown kind is recorded and dropped rather than retried for ever.
                 tracing::warn!(kind = other, id = timer.id, "timer of unknown kind");

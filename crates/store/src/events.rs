@@ -158,3 +158,30 @@ pub async fn last_id(db: &Db) -> Result<i64> {
             .map_err(db_err)
     })
 }
+
+/// On PostgreSQL: listens for hall events committed by any instance and calls `on` for each
+/// notification, reconnecting after a failure; never returns. On SQLite (one process writes)
+/// there is nothing to listen to and it returns at once.
+pub async fn listen_hall_events(db: &Db, on: impl Fn() + Send) {
+    let Db::Postgres(pool) = db else { return };
+    loop {
+        let mut l = match sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "hall events: LISTEN connection");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = l.listen("yichuang_hall_events").await {
+            tracing::error!(error = %e, "hall events: LISTEN");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        // A reconnect may have missed notifications: wake once to look.
+        on();
+        while l.recv().await.is_ok() {
+            on();
+        }
+    }
+}

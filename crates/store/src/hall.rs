@@ -91,6 +91,16 @@ pub async fn hall(db: &Db, code: &str) -> Result<HallRow> {
     .ok_or_else(|| not_found_hall(code))
 }
 
+pub async fn hall_by_id(db: &Db, id: i64) -> Result<HallRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE id = $1"));
+    db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_hall(&id.to_string()))
+}
+
 pub async fn hall_in_tx(tx: &mut Tx, code: &str) -> Result<HallRow> {
     let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE code = $1"));
     tx_run!(tx, |c| sqlx::query_as::<_, HallRow>(sql)
@@ -650,9 +660,8 @@ pub async fn queue_windows_load(db: &Db, queue_id: i64) -> Result<(i64, i64)> {
 
 /// The most recent `limit` service times of a queue in minutes, oldest first.
 pub async fn recent_service_minutes(db: &Db, queue_id: i64, limit: i64) -> Result<Vec<f64>> {
-    let mut v: Vec<i64> =
-        db_run!(db, |c| {
-            sqlx::query_scalar::<_, i64>(
+    let mut v: Vec<i64> = db_run!(db, |c| {
+        sqlx::query_scalar::<_, i64>(
         "SELECT end_at - start_at FROM ticket_intervals WHERE queue_id = $1 AND kind = 'serving' \
          AND end_at IS NOT NULL ORDER BY end_at DESC LIMIT $2"
     )
@@ -661,7 +670,7 @@ pub async fn recent_service_minutes(db: &Db, queue_id: i64, limit: i64) -> Resul
     .fetch_all(c)
     .await
     .map_err(db_err)
-        })?;
+    })?;
     v.reverse();
     Ok(v.into_iter().map(|us| us as f64 / 60e6).collect())
 }

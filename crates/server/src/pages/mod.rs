@@ -14,6 +14,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/api/docs", get(api_docs))
+        .merge(crate::hall::page_routes())
 }
 
 /// One link of the navigation bar.
