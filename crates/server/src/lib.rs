@@ -124,6 +124,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let addr = listener.local_addr().map_err(Error::internal)?;
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let hub = state.hall_feed.clone();
     let server = tokio::spawn(async move {
         // The peer address feeds login throttling (`accounts::ClientAddress`).
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -133,6 +134,8 @@ pub async fn start(config: Config) -> Result<Running> {
                     _ = rx => {}
                     _ = shutdown_signal() => {}
                 }
+                // Live feeds never end by themselves: close them so shutdown completes.
+                hub.close();
             })
             .await;
         if let Err(e) = r {

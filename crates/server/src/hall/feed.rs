@@ -46,6 +46,8 @@ pub fn routes() -> Router<AppState> {
 pub struct Hub {
     tx: broadcast::Sender<Arc<HallEventRow>>,
     bell: Arc<Notify>,
+    /// Set when the server shuts down: open streams end so a graceful shutdown completes.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Hub {
@@ -60,7 +62,13 @@ impl Hub {
         Hub {
             tx,
             bell: Arc::new(Notify::new()),
+            closing: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// Ends every open stream of this instance (the server is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Called after a commit that wrote hall events.
@@ -205,7 +213,8 @@ async fn stream(
         None => events::last_id(&st.db).await?,
     };
     let (out, rx) = mpsc::channel::<Event>(256);
-    tokio::spawn(pump(st.db.clone(), hall, start, live, out));
+    let closing = st.hall_feed.closing.subscribe();
+    tokio::spawn(pump(st.db.clone(), hall, start, live, out, closing));
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx))
     });
@@ -221,6 +230,7 @@ async fn pump(
     start: i64,
     mut live: broadcast::Receiver<Arc<HallEventRow>>,
     out: mpsc::Sender<Event>,
+    mut closing: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut seen = Seen {
         ids: BTreeSet::new(),
@@ -230,8 +240,12 @@ async fn pump(
         return;
     }
     loop {
+        if *closing.borrow() {
+            return;
+        }
         tokio::select! {
             _ = out.closed() => return,
+            _ = closing.changed() => return,
             r = live.recv() => match r {
                 Ok(row) => {
                     if row.hall == hall && seen.first_time(row.id) && send(&out, &row).await.is_err() {

@@ -1,0 +1,884 @@
+//! The hall: set-up, tickets, calling, priority, transfer, day end, the live feed, statistics,
+//! and twelve windows calling at once — on each backend.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, config, on_each_backend};
+
+const HALL: &str = "YL";
+
+/// A hall with queues A (prefix A) and B (prefix B) and windows: W1 serves A then B, W2 serves
+/// B only. Returns the admin token and the window ids.
+async fn demo_hall(s: &TestServer) -> (String, i64, i64) {
+    let admin = s.admin_token().await;
+    let (st, v) = s
+        .post_json(
+            "/api/v1/halls",
+            Some(&admin),
+            &json!({"code": HALL, "name": "云岭市政务服务中心", "region": "990100"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    for (code, name, prefix) in [("a", "企业开办", "A"), ("b", "不动产登记", "B")] {
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/halls/{HALL}/queues"),
+                Some(&admin),
+                &json!({"code": code, "name": name, "prefix": prefix}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let w1 = window(s, &admin, "W1", &["a", "b"]).await;
+    let w2 = window(s, &admin, "W2", &["b"]).await;
+    (admin, w1, w2)
+}
+
+async fn window(s: &TestServer, admin: &str, code: &str, queues: &[&str]) -> i64 {
+    let (st, v) = s
+        .post_json(
+            &format!("/api/v1/halls/{HALL}/windows"),
+            Some(admin),
+            &json!({"code": code, "name": format!("{code} 综合窗口"), "kind": "comprehensive", "queues": queues}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+/// Takes a ticket; without a token from a client with no session (a kiosk or a phone).
+async fn take(s: &TestServer, token: Option<&str>, body: Value) -> (u16, Value) {
+    let path = format!("/api/v1/halls/{HALL}/tickets");
+    match token {
+        Some(_) => s.post_json(&path, token, &body).await,
+        None => anonymous_post(s, &path, &body).await,
+    }
+}
+
+async fn anonymous_post(s: &TestServer, path: &str, body: &Value) -> (u16, Value) {
+    let r = crate::support::client()
+        .post(s.at(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn take_ok(s: &TestServer, token: Option<&str>, queue: &str) -> Value {
+    let (st, v) = take(s, token, json!({"queue": queue})).await;
+    assert_eq!(st, 201, "{v}");
+    v
+}
+
+async fn call(s: &TestServer, token: &str, window: i64) -> Option<Value> {
+    let (st, v) = s
+        .post_json(
+            &format!("/api/v1/windows/{window}/call"),
+            Some(token),
+            &json!({}),
+        )
+        .await;
+    match st {
+        200 => Some(v["ticket"].clone()),
+        204 => None,
+        _ => panic!("call: {st} {v}"),
+    }
+}
+
+async fn act(s: &TestServer, token: &str, ticket: i64, action: &str) -> (u16, Value) {
+    s.post_json(
+        &format!("/api/v1/tickets/{ticket}/{action}"),
+        Some(token),
+        &json!({}),
+    )
+    .await
+}
+
+async fn clerk_token(s: &TestServer, admin: &str, username: &str) -> String {
+    let (st, v) = s
+        .post_json(
+            "/api/v1/accounts",
+            Some(admin),
+            &json!({"username": username, "display_name": "王窗口", "role": "clerk",
+                    "hall": HALL, "password": "clerk2026pw"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    s.token(username, "clerk2026pw").await
+}
+
+#[tokio::test]
+async fn a_hall_is_set_up_with_queues_and_windows_and_bad_input_changes_nothing() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let (st, v) = s.get_json(&format!("/api/v1/halls/{HALL}"), None).await;
+        assert_eq!(st, 200);
+        assert_eq!(v["queues"].as_array().unwrap().len(), 2);
+        let w = &v["windows"][0];
+        assert_eq!(
+            (w["id"].as_i64(), w["queues"].clone()),
+            (Some(w1), json!(["a", "b"]))
+        );
+        // Every bad field at once, in Chinese, and nothing written.
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/halls/{HALL}/windows"),
+                Some(&admin),
+                &json!({"code": "W 9", "name": "", "kind": "vip", "queues": ["zz"]}),
+            )
+            .await;
+        assert_eq!(st, 422, "{v}");
+        let fields = crate::support::error_fields(&v);
+        for f in ["code", "name", "kind", "queues"] {
+            assert!(fields.contains(&f), "{f} in {v}");
+        }
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/halls/{HALL}/queues"),
+                Some(&admin),
+                &json!({"code": "c", "name": "社保", "prefix": "a1"}),
+            )
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "prefix");
+        let (st, _) = s
+            .post_json(
+                &format!("/api/v1/halls/{HALL}/queues"),
+                Some(&admin),
+                &json!({"code": "a", "name": "重复", "prefix": "C"}),
+            )
+            .await;
+        assert_eq!(st, 409);
+        let (_, v) = s.get_json(&format!("/api/v1/halls/{HALL}"), None).await;
+        assert_eq!(v["queues"].as_array().unwrap().len(), 2);
+        assert_eq!(v["windows"].as_array().unwrap().len(), 2);
+        // Set-up needs an admin or hall-manager token.
+        let (st, _) =
+            anonymous_post(&s, "/api/v1/halls", &json!({"code": "X", "name": "某大厅"})).await;
+        assert_eq!(st, 401);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tickets_are_numbered_per_queue_and_show_people_ahead_and_an_estimated_wait() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, _, _) = demo_hall(&s).await;
+        let a1 = take_ok(&s, None, "a").await;
+        let a2 = take_ok(&s, Some(&admin), "a").await;
+        let b1 = take_ok(&s, None, "b").await;
+        assert_eq!(
+            (
+                a1["number"].as_str(),
+                a2["number"].as_str(),
+                b1["number"].as_str()
+            ),
+            (Some("A001"), Some("A002"), Some("B001"))
+        );
+        assert_eq!(a1["status"], "waiting");
+        assert_eq!(a1["channel"], "kiosk");
+        assert_eq!(a2["channel"], "guide_desk");
+        assert_eq!(
+            (a1["ahead"].as_i64(), a2["ahead"].as_i64()),
+            (Some(0), Some(1))
+        );
+        // No window is open for the queue yet: no estimate rather than a made-up one.
+        assert_eq!(a2["estimated_wait_minutes"], Value::Null);
+        let (st, v) = s
+            .get_json(&format!("/api/v1/tickets/{}", a2["id"]), None)
+            .await;
+        assert_eq!(st, 200);
+        assert_eq!(
+            (v["number"].as_str(), v["ahead"].as_i64()),
+            (Some("A002"), Some(1))
+        );
+        // With a clerk signed in, one window is open: A002 waits for A001's service.
+        let clerk = clerk_token(&s, &admin, "wang").await;
+        let w = window(&s, &admin, "W3", &["a"]).await;
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/windows/{w}/sign-in"),
+                Some(&clerk),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let (_, v) = s
+            .get_json(&format!("/api/v1/tickets/{}", a2["id"]), None)
+            .await;
+        assert_eq!(
+            v["estimated_wait_minutes"], 10,
+            "default service time, one window: {v}"
+        );
+        let (st, v) = take(&s, None, json!({"queue": "nope"})).await;
+        assert_eq!((st, v["errors"][0]["field"].as_str()), (422, Some("queue")));
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_real_name_ticket_needs_a_valid_id_number_r_id_18_and_shows_it_masked_r_pii() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        demo_hall(&s).await;
+        let (st, v) = take(
+            &s,
+            None,
+            json!({"queue": "a", "id_number": "110105194912310021"}),
+        )
+        .await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["errors"][0]["field"], "id_number");
+        let (st, v) = take(&s, None, json!({"queue": "a", "phone": "1234"})).await;
+        assert_eq!((st, v["errors"][0]["field"].as_str()), (422, Some("phone")));
+        let (st, v) = take(
+            &s,
+            None,
+            json!({"queue": "a", "id_number": "11010519491231002x"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["holder"], "1101**********002X");
+        // Born 1949: elderly by the default policy, found from the number itself.
+        assert_eq!(v["categories"], json!(["elderly"]));
+        let body = serde_json::to_string(&v).unwrap();
+        assert!(!body.contains("11010519491231002"), "{body}");
+        let (st, v) = take(&s, None, json!({"queue": "b", "phone": "13812345678"})).await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["holder"], "138****5678");
+        // A visitor cannot claim a priority category at the kiosk; the guide desk checks it.
+        let (st, v) = take(&s, None, json!({"queue": "a", "priority": "pregnant"})).await;
+        assert_eq!(
+            (st, v["errors"][0]["field"].as_str()),
+            (422, Some("priority"))
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn anonymous_tickets_are_limited_per_person_and_address_and_staff_tickets_are_not() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, _, _) = demo_hall(&s).await;
+        for _ in 0..3 {
+            let (st, v) = take(&s, None, json!({"queue": "a", "phone": "13812345678"})).await;
+            assert_eq!(st, 201, "{v}");
+        }
+        let (st, v) = take(&s, None, json!({"queue": "b", "phone": "138 1234 5678"})).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (429, Some("ticket_limit_person")),
+            "{v}"
+        );
+        // The guide desk may issue one more for the same visitor.
+        let (st, _) = take(
+            &s,
+            Some(&admin),
+            json!({"queue": "b", "phone": "13812345678"}),
+        )
+        .await;
+        assert_eq!(st, 201);
+        // Ten a day from one address (this test's client) in all.
+        for _ in 3..10 {
+            take_ok(&s, None, "a").await;
+        }
+        let (st, v) = take(&s, None, json!({"queue": "a"})).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (429, Some("ticket_limit_address")),
+            "{v}"
+        );
+        // The limits are settings: a hall may lift the address limit.
+        let (_, hall) = s.get_json(&format!("/api/v1/halls/{HALL}"), None).await;
+        let mut settings = hall["settings"].clone();
+        settings["limits"]["per_address_per_day"] = Value::Null;
+        let (st, v) = s
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/halls/{HALL}/settings"),
+                Some(&admin),
+                &settings,
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        take_ok(&s, None, "a").await;
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn numbers_restart_the_next_day_and_day_end_closes_open_tickets_with_a_reason() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let first = take_ok(&s, Some(&admin), "a").await;
+        let second = take_ok(&s, Some(&admin), "a").await;
+        let called = call(&s, &admin, w1).await.unwrap();
+        assert_eq!(called["id"], first["id"]);
+        s.set_clock("2026-03-02T18:00:05+08:00").await;
+        let mut closed = Value::Null;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (_, v) = s
+                .get_json(&format!("/api/v1/tickets/{}", second["id"]), None)
+                .await;
+            if v["status"] == "closed_at_day_end" {
+                closed = v;
+                break;
+            }
+        }
+        assert_eq!(
+            closed["status"], "closed_at_day_end",
+            "the day-end timer fired"
+        );
+        assert!(
+            closed["close_reason"]
+                .as_str()
+                .unwrap()
+                .contains("办公时间已结束")
+        );
+        let (_, v) = s
+            .get_json(&format!("/api/v1/tickets/{}", first["id"]), None)
+            .await;
+        assert_eq!(
+            v["status"], "closed_at_day_end",
+            "a called ticket is closed too"
+        );
+        s.set_clock("2026-03-03T08:45:00+08:00").await;
+        let next = take_ok(&s, Some(&admin), "a").await;
+        assert_eq!(next["number"], "A001");
+        assert_eq!(next["service_date"], "2026-03-03");
+        // Yesterday's A001 keeps its number: history is not renumbered.
+        let (_, v) = s
+            .get_json(&format!("/api/v1/tickets/{}", first["id"]), None)
+            .await;
+        assert_eq!(
+            (v["number"].as_str(), v["service_date"].as_str()),
+            (Some("A001"), Some("2026-03-02"))
+        );
+        // And the next day end is scheduled again.
+        s.set_clock("2026-03-03T18:00:05+08:00").await;
+        let mut status = Value::Null;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (_, v) = s
+                .get_json(&format!("/api/v1/tickets/{}", next["id"]), None)
+                .await;
+            status = v["status"].clone();
+            if status == "closed_at_day_end" {
+                break;
+            }
+        }
+        assert_eq!(status, "closed_at_day_end");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_clerk_calls_recalls_starts_and_finishes_and_every_interval_is_recorded() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (admin, w1, w2) = demo_hall(&s).await;
+        let clerk = clerk_token(&s, &admin, "wang").await;
+        let t = take_ok(&s, None, "a").await;
+        let id = t["id"].as_i64().unwrap();
+        // Not signed in: the clerk may not call.
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/windows/{w1}/call"),
+                Some(&clerk),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 403, "{v}");
+        let (st, _) = s
+            .post_json(
+                &format!("/api/v1/windows/{w1}/sign-in"),
+                Some(&clerk),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 200);
+        // Signed in to W1, the clerk cannot call from W2 or sit at two windows.
+        let (st, _) = s
+            .post_json(
+                &format!("/api/v1/windows/{w2}/call"),
+                Some(&clerk),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 403);
+        let (st, _) = s
+            .post_json(
+                &format!("/api/v1/windows/{w2}/sign-in"),
+                Some(&clerk),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 409);
+        s.set_clock("2026-03-02T09:05:00+08:00").await;
+        let c = call(&s, &clerk, w1).await.unwrap();
+        assert_eq!(
+            (c["id"].as_i64(), c["status"].as_str()),
+            (Some(id), Some("called"))
+        );
+        assert_eq!(c["window"]["code"], "W1");
+        assert!(
+            call(&s, &clerk, w1).await.is_none(),
+            "nobody else waits: 204"
+        );
+        let (st, v) = act(&s, &clerk, id, "recall").await;
+        assert_eq!((st, v["recalls"].as_i64()), (200, Some(1)));
+        let (st, v) = act(&s, &clerk, id, "finish").await;
+        assert_eq!(st, 409, "finish before start: {v}");
+        s.set_clock("2026-03-02T09:06:00+08:00").await;
+        assert_eq!(act(&s, &clerk, id, "start").await.0, 200);
+        s.set_clock("2026-03-02T09:16:00+08:00").await;
+        let (st, v) = act(&s, &clerk, id, "finish").await;
+        assert_eq!((st, v["status"].as_str()), (200, Some("finished")));
+        // Statistics from the intervals: a 5-minute wait, a 10-minute service.
+        let (st, v) = s
+            .get_json(
+                &format!("/api/v1/halls/{HALL}/stats?from=2026-03-02&to=2026-03-02"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["total"]["tickets"], 1);
+        assert_eq!(v["total"]["finished"], 1);
+        let near = |x: &Value, want: f64| (x.as_f64().unwrap() - want).abs() < 0.2;
+        assert!(near(&v["total"]["waiting"]["mean"], 5.0), "{v}");
+        assert!(near(&v["total"]["service"]["p90"], 10.0), "{v}");
+        assert_eq!(v["by_window"][0]["window"], "W1");
+        assert_eq!(v["by_channel"][0]["channel"], "kiosk");
+        let (st, _) = s
+            .get_json(&format!("/api/v1/halls/{HALL}/stats"), Some(&clerk))
+            .await;
+        assert_eq!(st, 403, "a clerk does not read the hall's statistics");
+        let (st, v) = s
+            .get_json(
+                &format!("/api/v1/halls/{HALL}/stats?from=2026-03-05&to=2026-03-01"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!((st, v["errors"][0]["field"].as_str()), (422, Some("to")));
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_no_show_needs_the_set_number_of_recalls_first() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let t = take_ok(&s, None, "a").await;
+        let id = t["id"].as_i64().unwrap();
+        call(&s, &admin, w1).await.unwrap();
+        let (st, v) = act(&s, &admin, id, "no-show").await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (409, Some("no_show_too_early")),
+            "{v}"
+        );
+        act(&s, &admin, id, "recall").await;
+        act(&s, &admin, id, "recall").await;
+        let (st, v) = act(&s, &admin, id, "no-show").await;
+        assert_eq!((st, v["status"].as_str()), (200, Some("no_show")));
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_transferred_ticket_keeps_its_waiting_time_and_goes_before_later_arrivals() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (admin, w1, w2) = demo_hall(&s).await;
+        let early = take_ok(&s, None, "a").await;
+        s.set_clock("2026-03-02T09:10:00+08:00").await;
+        let later = take_ok(&s, None, "b").await;
+        s.set_clock("2026-03-02T09:20:00+08:00").await;
+        let c = call(&s, &admin, w1).await.unwrap();
+        assert_eq!(c["id"], early["id"]);
+        act(&s, &admin, c["id"].as_i64().unwrap(), "start").await;
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/tickets/{}/transfer", early["id"]),
+                Some(&admin),
+                &json!({"queue": "b"}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(
+            (
+                v["queue"].as_str(),
+                v["number"].as_str(),
+                v["status"].as_str()
+            ),
+            (Some("b"), Some("A001"), Some("waiting"))
+        );
+        assert_eq!(
+            v["ahead"], 0,
+            "it waited since 09:00, before B001 came at 09:10"
+        );
+        let c = call(&s, &admin, w2).await.unwrap();
+        assert_eq!(c["id"], early["id"]);
+        let c = call(&s, &admin, w2).await.unwrap();
+        assert_eq!(c["id"], later["id"]);
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/tickets/{}/transfer", later["id"]),
+                Some(&admin),
+                &json!({"queue": "zz"}),
+            )
+            .await;
+        assert_eq!((st, v["errors"][0]["field"].as_str()), (422, Some("queue")));
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn priority_tickets_go_ahead_but_only_by_their_head_start() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let old = take_ok(&s, None, "a").await;
+        s.set_clock("2026-03-02T09:25:00+08:00").await;
+        let plain = take_ok(&s, None, "a").await;
+        s.set_clock("2026-03-02T09:30:00+08:00").await;
+        // Pregnant (weight 20): as if arrived at 09:10 — after the 09:00 ticket, before 09:25.
+        let (st, prio) = take(
+            &s,
+            Some(&admin),
+            json!({"queue": "a", "priority": ["pregnant"]}),
+        )
+        .await;
+        assert_eq!(st, 201, "{prio}");
+        assert_eq!(prio["ahead"], 1);
+        let order: Vec<Value> = [
+            call(&s, &admin, w1).await.unwrap(),
+            call(&s, &admin, w1).await.unwrap(),
+            call(&s, &admin, w1).await.unwrap(),
+        ]
+        .into_iter()
+        .map(|t| t["id"].clone())
+        .collect();
+        assert_eq!(
+            order,
+            vec![old["id"].clone(), prio["id"].clone(), plain["id"].clone()]
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_parked_ticket_resumes_at_its_place_and_a_requeued_one_goes_to_the_back() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let first = take_ok(&s, None, "a").await;
+        s.set_clock("2026-03-02T09:01:00+08:00").await;
+        let second = take_ok(&s, None, "a").await;
+        let id = call(&s, &admin, w1).await.unwrap()["id"].as_i64().unwrap();
+        assert_eq!(act(&s, &admin, id, "park").await.1["status"], "parked");
+        let (_, v) = act(&s, &admin, id, "resume").await;
+        assert_eq!(
+            (v["status"].as_str(), v["ahead"].as_i64()),
+            (Some("waiting"), Some(0))
+        );
+        assert_eq!(call(&s, &admin, w1).await.unwrap()["id"], first["id"]);
+        s.set_clock("2026-03-02T09:05:00+08:00").await;
+        let (_, v) = act(&s, &admin, id, "requeue").await;
+        assert_eq!(
+            (v["status"].as_str(), v["ahead"].as_i64()),
+            (Some("waiting"), Some(1))
+        );
+        assert_eq!(call(&s, &admin, w1).await.unwrap()["id"], second["id"]);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn twelve_windows_calling_at_once_on_600_waiting_tickets_call_each_exactly_once() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let mut windows = vec![w1];
+        for i in 0..11 {
+            windows.push(window(&s, &admin, &format!("X{i:02}"), &["a", "b"]).await);
+        }
+        let takers: Vec<_> = (0..6)
+            .map(|k| {
+                let (c, url, admin) = (
+                    s.client.clone(),
+                    s.at(&format!("/api/v1/halls/{HALL}/tickets")),
+                    admin.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut ids = vec![];
+                    for _ in 0..100 {
+                        let q = if k % 2 == 0 { "a" } else { "b" };
+                        let r = c
+                            .post(&url)
+                            .bearer_auth(&admin)
+                            .json(&json!({"queue": q}))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(r.status(), 201);
+                        ids.push(r.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+                    }
+                    ids
+                })
+            })
+            .collect();
+        let mut taken = HashSet::new();
+        for t in takers {
+            taken.extend(t.await.unwrap());
+        }
+        assert_eq!(taken.len(), 600);
+        let callers: Vec<_> = windows
+            .iter()
+            .map(|w| {
+                let (c, url, admin) = (
+                    s.client.clone(),
+                    s.at(&format!("/api/v1/windows/{w}/call")),
+                    admin.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut got = vec![];
+                    loop {
+                        let r = c.post(&url).bearer_auth(&admin).send().await.unwrap();
+                        match r.status().as_u16() {
+                            200 => got.push(
+                                r.json::<Value>().await.unwrap()["ticket"]["id"]
+                                    .as_i64()
+                                    .unwrap(),
+                            ),
+                            204 => return got,
+                            other => panic!("call answered {other}: {}", r.text().await.unwrap()),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut called = vec![];
+        let mut windows_that_called = 0;
+        for c in callers {
+            let got = c.await.unwrap();
+            windows_that_called += usize::from(!got.is_empty());
+            called.extend(got);
+        }
+        let unique: HashSet<i64> = called.iter().copied().collect();
+        assert_eq!(
+            called.len(),
+            600,
+            "each ticket called once ({})",
+            s.backend()
+        );
+        assert_eq!(unique, taken, "none lost");
+        assert!(
+            windows_that_called > 1,
+            "the windows really called side by side"
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+/// Reads server-sent events until `want` events named `name` arrived (or 5 s passed).
+async fn read_events(
+    resp: &mut reqwest::Response,
+    name: &str,
+    want: usize,
+) -> Vec<(String, Value)> {
+    let mut buf = String::new();
+    let mut out = vec![];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while out
+        .iter()
+        .filter(|(n, _): &&(String, Value)| n == name)
+        .count()
+        < want
+    {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("events in time")
+            .unwrap()
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let (mut ev, mut data, mut id) = (String::new(), String::new(), None);
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    ev = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    id = Some(v.trim().to_string());
+                }
+            }
+            if ev.is_empty() {
+                continue;
+            }
+            let mut v: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+            if let Some(id) = id {
+                v["_id"] = json!(id);
+            }
+            out.push((ev, v));
+        }
+    }
+    out
+}
+
+async fn open_feed(s: &TestServer, last: Option<&str>) -> reqwest::Response {
+    let mut req = s.client.get(s.at(&format!("/api/v1/halls/{HALL}/events")));
+    if let Some(l) = last {
+        req = req.header("Last-Event-ID", l);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    r
+}
+
+#[tokio::test]
+async fn the_board_feed_shows_a_call_within_a_second_and_resumes_without_gaps_or_duplicates() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        take_ok(&s, None, "a").await;
+        take_ok(&s, None, "a").await;
+        let mut feed = open_feed(&s, None).await;
+        let started = std::time::Instant::now();
+        let t = call(&s, &admin, w1).await.unwrap();
+        let evs = read_events(&mut feed, "queue_changed", 1).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        let (_, called) = evs.iter().find(|(n, _)| n == "ticket_called").unwrap();
+        assert_eq!(called["ticket"]["number"], t["number"]);
+        assert_eq!(called["window"]["code"], "W1");
+        assert_eq!(called["announce"], "请A001号到W1号窗口办理");
+        let (_, q) = evs.iter().find(|(n, _)| n == "queue_changed").unwrap();
+        assert_eq!(
+            (q["queue"].as_str(), q["waiting"].as_i64()),
+            (Some("a"), Some(1))
+        );
+        let last_id = evs
+            .iter()
+            .rev()
+            .find_map(|(_, v)| v["_id"].as_str())
+            .unwrap()
+            .to_string();
+        drop(feed);
+        // While the board is away: a recall, a notice, another call.
+        act(&s, &admin, t["id"].as_i64().unwrap(), "recall").await;
+        let (st, _) = s
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/halls/{HALL}/notice"),
+                Some(&admin),
+                &json!({"text": "今日下午三点系统维护"}),
+            )
+            .await;
+        assert_eq!(st, 200);
+        let t2 = call(&s, &admin, w1).await.unwrap();
+        let mut feed = open_feed(&s, Some(&last_id)).await;
+        let evs = read_events(&mut feed, "ticket_called", 2).await;
+        let calls: Vec<(&str, bool)> = evs
+            .iter()
+            .filter(|(n, _)| n == "ticket_called")
+            .map(|(_, v)| {
+                (
+                    v["ticket"]["number"].as_str().unwrap(),
+                    v["recall"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            vec![("A001", true), (t2["number"].as_str().unwrap(), false)]
+        );
+        assert!(
+            evs.iter()
+                .any(|(n, v)| n == "notice" && v["text"] == "今日下午三点系统维护")
+        );
+        let ids: Vec<i64> = evs
+            .iter()
+            .filter_map(|(_, v)| v["_id"].as_str())
+            .map(|i| i.parse().unwrap())
+            .collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "in order, none twice: {ids:?}"
+        );
+        assert!(ids[0] > last_id.parse::<i64>().unwrap());
+        drop(feed);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_call_made_on_one_instance_reaches_a_board_on_another_over_postgresql() {
+    let Some(url) = crate::support::backends()
+        .await
+        .into_iter()
+        .find(|u| u.starts_with("postgres"))
+    else {
+        return;
+    };
+    let one = TestServer::start(&url).await;
+    let mut cfg = config(&url);
+    cfg.instance = "second".into();
+    let two = TestServer::start_with(cfg).await;
+    let (admin, w1, _) = demo_hall(&one).await;
+    take_ok(&one, None, "a").await;
+    let mut feed = open_feed(&two, None).await;
+    let started = std::time::Instant::now();
+    call(&one, &admin, w1).await.unwrap();
+    let evs = read_events(&mut feed, "ticket_called", 1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        evs.iter()
+            .any(|(n, v)| n == "ticket_called" && v["ticket"]["number"] == "A001")
+    );
+    drop(feed);
+    two.stop().await;
+    one.stop().await;
+}
