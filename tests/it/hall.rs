@@ -882,3 +882,127 @@ async fn a_call_made_on_one_instance_reaches_a_board_on_another_over_postgresql(
     two.stop().await;
     one.stop().await;
 }
+
+/// Done means (issue 3): a visitor takes a ticket at the kiosk page, sees it on the phone page,
+/// a clerk calls it from the workstation, the board shows and queues the spoken call, the
+/// clerk finishes it — in a real browser.
+#[tokio::test]
+async fn a_visitor_takes_a_ticket_at_the_kiosk_and_the_board_shows_and_speaks_the_call() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let Some(b) = crate::browser::Browser::start().await else {
+        return;
+    };
+    let (admin, w1, _) = demo_hall(&s).await;
+    let clerk = clerk_token(&s, &admin, "wang").await;
+    let d = &b.driver;
+    // The board, in its own tab.
+    d.goto(s.at(&format!("/halls/{HALL}/board"))).await.unwrap();
+    b.el("#board").await;
+    let board_tab = d.window().await.unwrap();
+    // The kiosk, in another.
+    let other = d.new_tab().await.unwrap();
+    d.switch_to_window(other.clone()).await.unwrap();
+    d.goto(s.at(&format!("/halls/{HALL}/kiosk"))).await.unwrap();
+    b.el("#elder-toggle").await.click().await.unwrap();
+    assert_eq!(
+        b.el("body")
+            .await
+            .class_name()
+            .await
+            .unwrap()
+            .as_deref()
+            .map(|c| c.contains("elder")),
+        Some(true)
+    );
+    b.el("button[data-queue='a']").await.click().await.unwrap();
+    let number = b.el("#r-number").await;
+    for _ in 0..50 {
+        if !number.text().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(number.text().await.unwrap(), "A001");
+    assert_eq!(b.text_of("#r-ahead").await, "0");
+    let qr = b.el("#r-qr img").await.attr("src").await.unwrap().unwrap();
+    let svg = s
+        .client
+        .get(s.at(&qr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        svg.contains("<svg"),
+        "the slip's QR code is an SVG from the server"
+    );
+    let phone = b.el("#r-link").await.attr("href").await.unwrap().unwrap();
+    d.goto(s.at(&phone)).await.unwrap();
+    assert_eq!(b.text_of("#p-number").await, "A001");
+    assert_eq!(b.text_of("#p-status").await, "排队中");
+    // The clerk signs in at the workstation and calls.
+    d.add_cookie(thirtyfour::Cookie::new("yc_session", clerk.clone()))
+        .await
+        .unwrap();
+    d.goto(s.at(&format!("/windows/{w1}/desk"))).await.unwrap();
+    b.el("button[data-session='sign-in']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.el("button[data-act='call']").await.click().await.unwrap();
+    let mut shown = String::new();
+    for _ in 0..50 {
+        shown = b.text_of("#desk-number").await;
+        if shown == "A001" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown, "A001");
+    // The board shows the call and queued its announcement.
+    d.switch_to_window(board_tab).await.unwrap();
+    let mut announced = None;
+    for _ in 0..30 {
+        announced = b
+            .el("#board")
+            .await
+            .attr("data-last-announcement")
+            .await
+            .unwrap();
+        if announced.as_deref().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(announced.as_deref(), Some("请A001号到W1号窗口办理"));
+    assert_eq!(b.text_of("#board-calls .num").await, "A001");
+    // The clerk starts and finishes.
+    d.switch_to_window(other).await.unwrap();
+    b.el("button[data-act='start']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.el("button[data-act='finish']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let mut status = Value::Null;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (_, v) = s.get_json("/api/v1/tickets/1", None).await;
+        status = v["status"].clone();
+        if status == "finished" {
+            break;
+        }
+    }
+    assert_eq!(status, "finished");
+    b.quit().await;
+    s.stop().await;
+}
