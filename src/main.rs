@@ -36,6 +36,8 @@ enum Cmd {
     Calendar(cli::calendar::CalendarArgs),
     /// Staff accounts: create, reset a password, list.
     Admin(cli::admin::AdminArgs),
+    /// The service catalogue as an .xlsx or JSON file: export, import.
+    Catalogue(cli::catalogue::CatalogueArgs),
 }
 
 #[derive(Args, Clone)]
@@ -139,6 +141,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Cmd::Calendar(a) => cli::calendar::run(cli.config.as_ref(), a).await,
         Cmd::Admin(a) => cli::admin::run(cli.config.as_ref(), a).await,
+        Cmd::Catalogue(a) => cli::catalogue::run(cli.config.as_ref(), a).await,
     }
 }
 

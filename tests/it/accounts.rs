@@ -38,6 +38,15 @@ async fn clerk(s: &TestServer, admin: &str, username: &str, hall: &str) -> Strin
     s.token(username, "clerk2026pw").await
 }
 
+fn usernames(list: &Value) -> Vec<&str> {
+    list["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["username"].as_str().unwrap())
+        .collect()
+}
+
 fn assert_chinese_problem(status: u16, v: &Value, expected: u16) {
     assert_eq!(status, expected, "{v}");
     let title = v["title"].as_str().unwrap_or("");
@@ -226,13 +235,7 @@ async fn an_admin_creates_accounts_that_can_sign_in() {
         assert_eq!(me["hall"], "H1");
         let (st, list) = s.get_json("/api/v1/accounts", Some(&admin)).await;
         assert_eq!(st, 200);
-        let names: Vec<&str> = list["accounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["username"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["admin", "lisi", "wangwu"]);
+        assert_eq!(usernames(&list), ["admin", "lisi", "wangwu"]);
 
         let (st, v) = create(
             &s,
@@ -393,13 +396,7 @@ async fn a_hall_manager_manages_only_its_own_halls_front_line_accounts() {
         assert_chinese_problem(st, &v, 403);
 
         let (_, list) = s.get_json("/api/v1/accounts", Some(&m)).await;
-        let names: Vec<&str> = list["accounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["username"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["h1clerk", "manager1"]);
+        assert_eq!(usernames(&list), ["h1clerk", "manager1"]);
         // The other hall's clerk is untouched and still signs in.
         let (_, h2) = s.get_json("/api/v1/accounts/h2clerk", Some(&admin)).await;
         assert_eq!(h2["active"], true);
@@ -442,6 +439,16 @@ async fn roles_and_scopes_are_validated_with_field_errors() {
             .await;
         assert_eq!(st, 422, "{v}");
         assert_eq!(v["errors"][0]["field"], "role");
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/accounts/admin",
+                Some(&admin),
+                &json!({"password": "sneaky123"}),
+            )
+            .await;
+        assert_eq!(st, 400, "{v}");
+        assert_eq!(v["errors"][0]["message"], "不支持的字段 password");
         let (st, v) = s
             .send_json(
                 Method::PUT,
@@ -497,6 +504,11 @@ async fn api_tokens_work_until_revoked() {
         );
         assert!(list["tokens"][0]["last_used_at"].is_string());
 
+        let (st, v) = s
+            .post_json("/api/v1/auth/logout", Some(&token), &json!({}))
+            .await;
+        assert_eq!(st, 422, "an API token is revoked, not signed out: {v}");
+        assert_eq!(v["code"], "not_a_session");
         let (st, _) = s
             .send_json(
                 Method::DELETE,
@@ -646,28 +658,95 @@ async fn a_session_expires_after_the_configured_hours_without_use() {
     .await;
 }
 
-#[tokio::test]
-async fn twenty_failures_from_one_address_lock_it_with_limits_from_settings() {
-    on_each_backend(|url| async move {
-        let s = TestServer::start(&url).await;
-        let db = &s.running.state.db;
-        let mut tx = db.begin().await.unwrap();
-        let now = s.running.state.now();
-        yichuang_store::settings::put(
-            &mut tx,
-            "auth.login_max_failures_per_address",
-            &json!(3),
-            now,
-        )
+async fn put_setting(s: &TestServer, key: &str, value: Value) {
+    let mut tx = s.running.state.db.begin().await.unwrap();
+    yichuang_store::settings::put(&mut tx, key, &value, s.running.state.now())
         .await
         .unwrap();
-        tx.commit().await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A failed login with `X-Forwarded-For: forwarded`.
+async fn login_via(s: &TestServer, forwarded: &str, username: &str, password: &str) -> u16 {
+    client()
+        .post(s.at("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn failures_from_one_address_lock_it_at_the_limit_from_settings() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        put_setting(&s, "auth.login_max_failures_per_address", json!(3)).await;
         let c = client();
         for user in ["a1", "a2", "a3"] {
             assert_eq!(login(&s, &c, user, "guess12345").await.0, 401);
         }
         let (st, v) = login(&s, &c, "admin", ADMIN_PASSWORD).await;
         assert_chinese_problem(st, &v, 429);
+        // Without a trusted proxy, a forged X-Forwarded-For does not escape the limit.
+        assert_eq!(
+            login_via(&s, "203.0.113.7", "admin", ADMIN_PASSWORD).await,
+            429
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_is_limited_on_its_own() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        put_setting(&s, "auth.login_max_failures_per_address", json!(3)).await;
+        put_setting(&s, "auth.trusted_proxies", json!(["127.0.0.1"])).await;
+        for user in ["a1", "a2", "a3"] {
+            assert_eq!(login_via(&s, "203.0.113.7", user, "guess12345").await, 401);
+        }
+        assert_eq!(
+            login_via(&s, "203.0.113.7", "admin", ADMIN_PASSWORD).await,
+            429
+        );
+        assert_eq!(
+            login_via(&s, "203.0.113.8", "admin", ADMIN_PASSWORD).await,
+            200
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_is_refreshed_at_most_once_a_minute() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let t = s.admin_token().await;
+        let last_seen = async || -> i64 {
+            yichuang_store::db_run!(&s.running.state.db, |c| sqlx::query_scalar(
+                "SELECT MAX(last_seen_at) FROM sessions"
+            )
+            .fetch_one(c)
+            .await
+            .unwrap())
+        };
+        let at_login = last_seen().await;
+        for _ in 0..3 {
+            assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 200);
+        }
+        assert_eq!(last_seen().await, at_login, "no write on every request");
+        s.set_clock("2026-03-02T09:02:00+08:00").await;
+        assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 200);
+        assert!(
+            last_seen().await > at_login + 60_000_000,
+            "refreshed after a minute"
+        );
         s.stop().await;
     })
     .await;
@@ -701,8 +780,481 @@ async fn the_admin_bootstrap_resets_the_password_when_it_changes() {
         // A weak bootstrap password is refused at start with a clear message.
         let mut c = config(&url);
         c.admin_password = Some("admin".into());
-        let e = yichuang_server::prepare(&c).await.err().expect("refused");
+        let e = yichuang_server::prepare(&c).await.expect_err("refused");
         assert!(e.to_string().contains("YICHUANG_ADMIN_PASSWORD"), "{e}");
     })
     .await;
+}
+
+// --- pages -----------------------------------------------------------------------------------
+
+async fn form(c: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> (u16, String, String) {
+    let r = c.post(url).form(fields).send().await.unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+async fn page(c: &reqwest::Client, url: String) -> (u16, String, String) {
+    let r = c.get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_login_page_signs_in_and_returns_to_the_page_asked_for() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let c = client();
+        let (st, to, _) = page(&c, s.at("/admin/accounts")).await;
+        assert_eq!(st, 303);
+        assert_eq!(to, "/login?next=/admin/accounts");
+        let (st, _, html) = page(&c, s.at("/login?next=/admin/accounts")).await;
+        assert_eq!(st, 200);
+        assert!(html.contains("工作人员登录"));
+        assert!(
+            html.contains(r#"name="next" value="/admin/accounts""#),
+            "{html}"
+        );
+
+        let (st, _, html) = form(
+            &c,
+            s.at("/login"),
+            &[
+                ("username", "admin"),
+                ("password", "wrong-pass1"),
+                ("next", "/admin/accounts"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 401);
+        assert!(
+            html.contains(
+                r#"<span class="field-error" id="password-error">用户名或密码错误</span>"#
+            ),
+            "{html}"
+        );
+        assert!(html.contains(r#"value="admin""#), "the username is kept");
+
+        let (st, to, _) = form(
+            &c,
+            s.at("/login"),
+            &[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/admin/accounts"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 303);
+        assert_eq!(to, "/admin/accounts");
+        let (st, _, html) = page(&c, s.at("/admin/accounts")).await;
+        assert_eq!(st, 200);
+        assert!(
+            html.contains("账号管理") && html.contains("系统管理员"),
+            "{html}"
+        );
+
+        // Only same-site paths: anything else goes home.
+        let (st, to, _) = form(
+            &client(),
+            s.at("/login"),
+            &[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
+        )
+        .await;
+        assert_eq!((st, to.as_str()), (303, "/"));
+
+        let (st, to, _) = form(&c, s.at("/logout"), &[]).await;
+        assert_eq!((st, to.as_str()), (303, "/"));
+        let (st, to, _) = page(&c, s.at("/account")).await;
+        assert_eq!((st, to.as_str()), (303, "/login?next=/account"));
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_accounts_page_creates_resets_and_deactivates_and_refuses_a_clerk() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = client();
+        form(
+            &admin,
+            s.at("/login"),
+            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+        )
+        .await;
+
+        let (st, _, html) = form(
+            &admin,
+            s.at("/admin/accounts"),
+            &[
+                ("username", "ab"),
+                ("display_name", "钱七"),
+                ("role", "clerk"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 422);
+        assert!(html.contains("用户名长度应为 3 到 32 个字符"), "{html}");
+        assert!(html.contains("必须属于一个大厅"), "{html}");
+        assert!(html.contains(r#"value="钱七""#), "what was typed is kept");
+
+        let (st, _, html) = form(
+            &admin,
+            s.at("/admin/accounts"),
+            &[
+                ("username", "qianqi"),
+                ("display_name", "钱七"),
+                ("role", "clerk"),
+                ("hall", "H1"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 200, "{html}");
+        assert!(html.contains("已创建账号 qianqi"), "{html}");
+        let generated = html
+            .split(r#"<code class="secret">"#)
+            .nth(1)
+            .and_then(|r| r.split("</code>").next())
+            .expect("the generated password is shown once")
+            .to_string();
+
+        // The clerk signs in with it and may not open the accounts page.
+        let clerk = client();
+        let (st, _, _) = form(
+            &clerk,
+            s.at("/login"),
+            &[("username", "qianqi"), ("password", &generated)],
+        )
+        .await;
+        assert_eq!(st, 303);
+        let (st, _, html) = page(&clerk, s.at("/admin/accounts")).await;
+        assert_eq!(st, 403);
+        assert!(
+            html.contains("当前账号（窗口工作人员）无权访问此页面"),
+            "{html}"
+        );
+        let (st, _, html) = form(&clerk, s.at("/admin/accounts/admin/reset-password"), &[]).await;
+        assert_eq!(st, 403);
+        assert!(html.contains("无权"));
+
+        // The admin resets the clerk's password: the clerk's session ends.
+        let (st, _, html) = form(&admin, s.at("/admin/accounts/qianqi/reset-password"), &[]).await;
+        assert_eq!(st, 200);
+        assert!(html.contains("已重置账号 qianqi 的密码"), "{html}");
+        let (st, _, _) = page(&clerk, s.at("/account")).await;
+        assert_eq!(st, 303);
+
+        let (st, to, _) = form(
+            &admin,
+            s.at("/admin/accounts/qianqi/active"),
+            &[("active", "false")],
+        )
+        .await;
+        assert_eq!(
+            (st, to.as_str()),
+            (303, "/admin/accounts?done=deactivated&username=qianqi")
+        );
+        let (_, _, html) = page(&admin, s.at(&to)).await;
+        assert!(html.contains("已停用账号 qianqi"), "{html}");
+        assert!(html.contains("已停用</td>"), "{html}");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_account_page_changes_the_password_with_field_errors() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        clerk(&s, &admin, "sunba", "H1").await;
+        let c = client();
+        form(
+            &c,
+            s.at("/login"),
+            &[("username", "sunba"), ("password", "clerk2026pw")],
+        )
+        .await;
+        let (st, _, html) = page(&c, s.at("/account")).await;
+        assert_eq!(st, 200);
+        assert!(html.contains("sunba") && html.contains("窗口工作人员") && html.contains("H1"));
+
+        let change = async |current: &str, new: &str, confirm: &str| {
+            let fields = [("current", current), ("new", new), ("confirm", confirm)];
+            form(&c, s.at("/account/password"), &fields).await
+        };
+        let (st, _, html) = change("clerk2026pw", "newpass2027", "newpass2028").await;
+        assert_eq!(st, 422);
+        assert!(html.contains("两次输入的新密码不一致"), "{html}");
+        let (st, _, html) = change("nope12345", "newpass2027", "newpass2027").await;
+        assert_eq!(st, 422);
+        assert!(html.contains("当前密码不正确"), "{html}");
+        let (st, to, _) = change("clerk2026pw", "newpass2027", "newpass2027").await;
+        assert_eq!((st, to.as_str()), (303, "/account?done=password"));
+        let (_, _, html) = page(&c, s.at(&to)).await;
+        assert!(html.contains("密码已修改"));
+        s.token("sunba", "newpass2027").await;
+        s.stop().await;
+    })
+    .await;
+}
+
+// --- command line ----------------------------------------------------------------------------
+
+fn yichuang(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_yichuang"))
+        .args(args)
+        .env_remove("YICHUANG_ADMIN_PASSWORD")
+        .env_remove("YICHUANG_CONFIG")
+        .env_remove("YICHUANG_DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn the_command_line_creates_an_account_that_can_sign_in() {
+    let url = yichuang_store::testing::sqlite_url();
+    let out = yichuang(
+        &[
+            "admin",
+            "create",
+            "--username",
+            "ZhouJiu",
+            "--role",
+            "hall_manager",
+            "--hall",
+            "H1",
+            "--display-name",
+            "周九",
+            "--database",
+            &url,
+        ],
+        "cli-pass-2026\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("已创建账号 zhoujiu"));
+
+    let out = yichuang(
+        &[
+            "admin",
+            "create",
+            "--username",
+            "zhoujiu",
+            "--role",
+            "clerk",
+            "--hall",
+            "H1",
+            "--password",
+            "other-pass-1",
+            "--database",
+            &url,
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("已被使用"));
+    let out = yichuang(
+        &[
+            "admin",
+            "create",
+            "--username",
+            "wu",
+            "--role",
+            "root",
+            "--database",
+            &url,
+        ],
+        "short\n",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("角色") && err.contains("密码至少需要 8"),
+        "{err}"
+    );
+
+    let out = yichuang(&["admin", "list", "--database", &url], "");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("zhoujiu\t周九\t大厅管理员\t-\tH1\t正常"),
+        "{listing}"
+    );
+    assert!(!listing.contains("argon2"), "no hashes printed");
+
+    let mut c = config(&url);
+    c.admin_password = None;
+    let s = TestServer::start_with(c.clone()).await;
+    let t = s.token("zhoujiu", "cli-pass-2026").await;
+    let (_, me) = s.get_json("/api/v1/auth/me", Some(&t)).await;
+    assert_eq!(me["role"], "hall_manager");
+    s.stop().await;
+
+    let out = yichuang(
+        &[
+            "admin",
+            "reset-password",
+            "--username",
+            "zhoujiu",
+            "--database",
+            &url,
+        ],
+        "cli-pass-2027\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = TestServer::start_with(c).await;
+    assert_eq!(s.get_json("/api/v1/auth/me", Some(&t)).await.0, 401);
+    s.token("zhoujiu", "cli-pass-2027").await;
+    let events = yichuang_store::events::for_subject(&s.running.state.db, "account", "zhoujiu")
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|e| e.actor.starts_with("system:cli:") || e.kind == "session_started")
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_account_endpoints() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let (_, doc) = s.get_json("/api/v1/openapi.json", None).await;
+    for (path, method) in [
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/me", "get"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/accounts", "get"),
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/accounts/{username}", "get"),
+        ("/api/v1/accounts/{username}", "put"),
+        ("/api/v1/accounts/{username}/reset-password", "post"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens/{id}", "delete"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    s.stop().await;
+}
+
+async fn type_into(b: &crate::browser::Browser, css: &str, text: &str) {
+    b.el(css).await.send_keys(text).await.unwrap();
+}
+
+/// Submits the page's main form.
+async fn submit(b: &crate::browser::Browser) {
+    b.el("form.card button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn in_a_browser_a_manager_signs_in_creates_a_clerk_and_signs_out() {
+    use thirtyfour::components::SelectElement;
+
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let Some(b) = crate::browser::Browser::start().await else {
+        return;
+    };
+    b.driver.goto(s.at("/admin/accounts")).await.unwrap();
+    let url = b.driver.current_url().await.unwrap();
+    assert_eq!(url.path(), "/login");
+    assert_eq!(url.query(), Some("next=/admin/accounts"));
+
+    type_into(&b, "#username", "admin").await;
+    type_into(&b, "#password", "wrong-pass1").await;
+    submit(&b).await;
+    assert_eq!(b.text_of("#password-error").await, "用户名或密码错误");
+
+    type_into(&b, "#password", ADMIN_PASSWORD).await;
+    submit(&b).await;
+    b.el("h1").await;
+    assert_eq!(
+        b.driver.current_url().await.unwrap().path(),
+        "/admin/accounts"
+    );
+    assert!(b.body_text().await.contains("账号管理"));
+
+    type_into(&b, "#username", "wuqiao").await;
+    type_into(&b, "#display_name", "吴巧").await;
+    SelectElement::new(&b.el("#role").await)
+        .await
+        .unwrap()
+        .select_by_value("clerk")
+        .await
+        .unwrap();
+    type_into(&b, "#hall", "H1").await;
+    submit(&b).await;
+    let secret = b.text_of("code.secret").await;
+    assert_eq!(
+        secret.chars().count(),
+        12,
+        "the generated password is shown"
+    );
+    assert!(b.body_text().await.contains("已创建账号 wuqiao"));
+
+    // On a phone the pages fit the screen: no sideways scrolling.
+    b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+    for path in ["/account", "/admin/accounts"] {
+        b.driver.goto(s.at(path)).await.unwrap();
+        b.el("h1").await;
+        let fits = b
+            .driver
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            fits.json(),
+            &Value::Bool(true),
+            "{path} overflows on a phone"
+        );
+    }
+
+    b.el(".who button").await.click().await.unwrap();
+    b.el(".login-link").await;
+    assert_eq!(b.driver.current_url().await.unwrap().path(), "/");
+    b.driver.goto(s.at("/account")).await.unwrap();
+    assert_eq!(b.driver.current_url().await.unwrap().path(), "/login");
+    b.quit().await;
+    s.stop().await;
 }

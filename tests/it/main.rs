@@ -5,6 +5,8 @@ mod browser;
 mod support;
 
 mod accounts;
+mod calendar;
+mod catalogue;
 mod foundation;
 mod hall;
 mod pages;

@@ -7,6 +7,20 @@
 
 use serde::{Deserialize, Serialize};
 
+mod bundles;
+pub mod fixtures;
+mod notice;
+mod validation;
+
+pub use bundles::bundle_stages;
+pub use notice::{
+    Answers, ChosenAnswer, NoticeMaterial, OneTimeNotice, OpenQuestion, one_time_notice,
+};
+pub use validation::{
+    Known, MAX_CODE_CHARS, validate_bundle, validate_catalogue, validate_department, validate_item,
+    validate_region,
+};
+
 /// The administrative tree halls and departments hang from (市-县-乡镇-村).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Region {
@@ -17,7 +31,8 @@ pub struct Region {
     pub level: RegionLevel,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Ordered from the top of the tree down: a child region's level is greater than its parent's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegionLevel {
     Province,
@@ -28,6 +43,16 @@ pub enum RegionLevel {
 }
 
 impl RegionLevel {
+    pub const ALL: [RegionLevel; 5] = [
+        RegionLevel::Province,
+        RegionLevel::City,
+        RegionLevel::County,
+        RegionLevel::Township,
+        RegionLevel::Village,
+    ];
+    pub fn from_label(s: &str) -> Option<RegionLevel> {
+        RegionLevel::ALL.into_iter().find(|l| l.label() == s)
+    }
     pub fn label(self) -> &'static str {
         match self {
             RegionLevel::Province => "省",
@@ -109,6 +134,10 @@ pub enum ItemKind {
 }
 
 impl ItemKind {
+    pub const ALL: [ItemKind; 2] = [ItemKind::Immediate, ItemKind::Committed];
+    pub fn from_label(s: &str) -> Option<ItemKind> {
+        ItemKind::ALL.into_iter().find(|k| k.label() == s)
+    }
     pub fn label(self) -> &'static str {
         match self {
             ItemKind::Immediate => "即办件",
@@ -153,6 +182,14 @@ pub enum MaterialForm {
 }
 
 impl MaterialForm {
+    pub const ALL: [MaterialForm; 3] = [
+        MaterialForm::Original,
+        MaterialForm::Copy,
+        MaterialForm::OriginalAndCopy,
+    ];
+    pub fn from_label(s: &str) -> Option<MaterialForm> {
+        MaterialForm::ALL.into_iter().find(|f| f.label() == s)
+    }
     pub fn label(self) -> &'static str {
         match self {
             MaterialForm::Original => "原件",
@@ -172,6 +209,14 @@ pub enum MaterialMedium {
 }
 
 impl MaterialMedium {
+    pub const ALL: [MaterialMedium; 3] = [
+        MaterialMedium::Paper,
+        MaterialMedium::Electronic,
+        MaterialMedium::Either,
+    ];
+    pub fn from_label(s: &str) -> Option<MaterialMedium> {
+        MaterialMedium::ALL.into_iter().find(|m| m.label() == s)
+    }
     pub fn label(self) -> &'static str {
         match self {
             MaterialMedium::Paper => "纸质",

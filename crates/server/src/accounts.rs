@@ -17,9 +17,12 @@
 
 mod api;
 pub mod manage;
+mod pages;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;
+
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -30,9 +33,16 @@ use yichuang_domain::{Actor, Error};
 use crate::auth::SESSION_COOKIE;
 use crate::state::AppState;
 
+pub use pages::{FormErrors, Page, forbidden_page, require_page_actor, safe_next};
+
 /// The JSON API of this area, merged into `crate::api::routes()`.
 pub fn api_routes() -> Router<AppState> {
     api::routes()
+}
+
+/// The pages of this area, merged into `crate::pages::routes()`.
+pub fn page_routes() -> Router<AppState> {
+    pages::routes()
 }
 
 /// The signed-in actor behind a session or API token (None when unknown, expired, revoked, or
@@ -51,22 +61,62 @@ pub fn session_cookie(token: Option<&str>) -> HeaderValue {
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The address a request comes from, for login throttling: the TCP peer. A proxy's
-/// `X-Forwarded-For` is not trusted (anyone can write it, and would so escape the limit).
+/// The address a request comes from, for login throttling: the TCP peer, unless the peer is
+/// one of the proxies named in the setting `auth.trusted_proxies` (a JSON list of IP
+/// addresses, empty by default). Only then is `X-Forwarded-For` believed: anyone can write that
+/// header, and would so escape the limit, but behind a load balancer every client would
+/// otherwise share the balancer's address, and twenty failures by anyone would lock out all.
 pub struct ClientAddress(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = crate::error::Problem;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+        else {
+            return Ok(ClientAddress("unknown".into()));
+        };
+        let trusted: Vec<IpAddr> = yichuang_store::settings::get(&state.db, "auth.trusted_proxies")
+            .await?
+            .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
         Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
+            client_ip(peer, &forwarded, &trusted).to_string(),
         ))
     }
+}
+
+/// Walks `X-Forwarded-For` from the nearest hop back while the hop is a trusted proxy: the first
+/// address not vouched for by one of them is the client.
+fn client_ip(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
+    let mut client = peer;
+    let mut hops = forwarded
+        .split(',')
+        .rev()
+        .map(|h| h.trim().parse::<IpAddr>());
+    while trusted.contains(&client) {
+        match hops.next() {
+            Some(Ok(ip)) => client = ip,
+            _ => break,
+        }
+    }
+    client
 }
 
 /// The token a request carries (bearer or cookie), whether or not it is valid.
@@ -106,4 +156,37 @@ pub async fn bootstrap(db: &yichuang_store::Db, config: &crate::Config) -> Resul
         manage::ensure_admin(db, pw, chrono::Utc::now()).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
+        let xff = "203.0.113.9";
+        assert_eq!(client_ip(ip("198.51.100.1"), xff, &[]), ip("198.51.100.1"));
+        assert_eq!(
+            client_ip(ip("198.51.100.1"), xff, &[ip("10.0.0.1")]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(client_ip(ip("10.0.0.1"), xff, &[ip("10.0.0.1")]), ip(xff));
+    }
+
+    #[test]
+    fn a_forged_hop_before_the_trusted_proxies_is_not_believed() {
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        // The client wrote "1.1.1.1" itself; 10.0.0.2 saw it connect from 203.0.113.9.
+        let xff = "1.1.1.1, 203.0.113.9, 10.0.0.2";
+        assert_eq!(client_ip(ip("10.0.0.1"), xff, &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), "garbage", &trusted),
+            ip("10.0.0.1")
+        );
+    }
 }

@@ -120,6 +120,10 @@ fn translate_serde(msg: &str) -> String {
         let name = rest.split('`').next().unwrap_or("");
         return format!("缺少必填项 {name}");
     }
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or("");
+        return format!("不支持的字段 {name}");
+    }
     if msg.starts_with("invalid type") {
         return format!("类型不正确（{msg}）");
     }

@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod calendar;
+pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -54,6 +56,7 @@ pub async fn prepare(config: &Config) -> Result<Db> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     accounts::bootstrap(&db, config).await?;
+    calendar::seed(&db, chrono::Utc::now()).await?;
     Ok(db)
 }
 
@@ -111,6 +114,7 @@ pub async fn start(config: Config) -> Result<Running> {
         clock,
         config: Arc::new(config),
         hall_feed: hall::feed::Hub::new(),
+        calendar: calendar::Cache::default(),
     };
     let listener = tokio::net::TcpListener::bind(state.config.addr)
         .await

@@ -3,6 +3,8 @@
 //! together) and a [`Db`] for reads.
 
 pub mod accounts;
+pub mod calendar;
+pub mod catalogue;
 pub mod db;
 pub mod events;
 pub mod hall;

@@ -11,7 +11,7 @@ use yichuang_domain::Result;
 use yichuang_domain::accounts::ProfileInput;
 
 use super::manage::{self, AccountView, NewAccount, Operator, ProfilePatch};
-use super::sessions::{self, Throttle};
+use super::sessions;
 use super::tokens::{self, NewTokenInput};
 use super::{ClientAddress, RequestToken, secrets, session_cookie};
 use crate::auth::{CurrentActor, MaybeActor};
@@ -98,17 +98,14 @@ async fn change_password(
     ClientAddress(address): ClientAddress,
     Json(b): Json<PasswordBody>,
 ) -> ApiResult<StatusCode> {
-    let now = st.now();
-    let throttle = Throttle::check(&st.db, &actor.username, &address, now).await?;
-    let keep = token.as_deref().map(secrets::token_digest);
     manage::change_own_password(
         &st.db,
         &actor,
         &b.current,
         &b.new,
-        keep.as_deref(),
-        &throttle,
-        now,
+        token.as_deref(),
+        &address,
+        st.now(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

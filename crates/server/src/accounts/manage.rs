@@ -14,6 +14,7 @@ use yichuang_store::accounts::{self as store, AccountRow};
 use yichuang_store::{Db, Tx, from_micros};
 
 use super::secrets;
+use super::sessions::Throttle;
 use crate::clock::hall_time;
 
 /// Who makes a change: a signed-in staff member (whose rights are checked) or the platform
@@ -265,17 +266,21 @@ pub async fn reset_password(
     Ok(generated.then_some(password))
 }
 
-/// The signed-in user changes their own password. Other sessions end; the one in use (`keep`,
-/// a session token digest) stays signed in.
+/// The signed-in user changes their own password. Other sessions end; the one in use (`token`)
+/// stays signed in. A wrong current password counts as a failed sign-in (a borrowed,
+/// unlocked screen is no way round the lockout).
 pub async fn change_own_password(
     db: &Db,
     actor: &Actor,
     current: &str,
     new: &str,
-    keep: Option<&str>,
-    throttle: &super::sessions::Throttle<'_>,
+    token: Option<&str>,
+    address: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let throttle = Throttle::check(db, &actor.username, address, now).await?;
+    let keep = token.map(secrets::token_digest);
+    let keep = keep.as_deref();
     let mut p = Problems::new();
     p.check(!current.is_empty(), "current", "请填写当前密码");
     check_password(new, "new", &mut p);

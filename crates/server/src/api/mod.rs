@@ -21,6 +21,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/dev/clock", put(set_clock).get(get_clock))
         .merge(crate::accounts::api_routes())
         .merge(crate::hall::routes())
+        .merge(crate::catalogue::routes())
+        .merge(crate::calendar::api::routes())
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 

@@ -15,6 +15,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/api/docs", get(api_docs))
         .merge(crate::hall::page_routes())
+        .merge(crate::accounts::page_routes())
+        .merge(crate::calendar::page::routes())
 }
 
 /// One link of the navigation bar.
@@ -73,6 +75,10 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
             v.push(NavLink {
                 href: "/admin/calendar",
                 label: "工作日历",
+            });
+            v.push(NavLink {
+                href: "/admin/accounts",
+                label: "账号管理",
             });
         }
         Some(_) => {}

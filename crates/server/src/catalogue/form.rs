@@ -1,0 +1,422 @@
+//! The admin item form: the scalar elements as inputs, and the three lists as textareas with one
+//! entry per line and columns separated by `|` (the cell formats of [`super::cells`] inside):
+//!
+//! - 办理情形: `编码 | 问题 | 选项`, e.g. `agent | 是否委托他人办理 | yes=是;no=否`
+//! - 申请材料: `编码 | 名称 | 形式 | 份数 | 载体 | 适用情形 | 空白表格 | 备注`; from 形式 on the
+//!   columns may be left off (原件, 1 份, 纸质, always needed), e.g.
+//!   `POA | 授权委托书 | 原件 | 1 | 纸质 | agent=yes`
+//! - 特殊环节: `名称 | 所需工作日 | 是否计算在时限内`, e.g. `现场核查 | 5 | 否`
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use yichuang_domain::FieldError;
+use yichuang_domain::catalogue::{
+    ItemKind, ItemType, MaterialForm, MaterialMedium, MaterialRequirement, ServiceItem, Situation,
+    SpecialProcedure,
+};
+
+use super::cells::{
+    format_condition, format_options, parse_condition, parse_count, parse_label, parse_options,
+    parse_yes_no, yes_no,
+};
+
+/// The form as posted (every value as text, so any input reaches the validation).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ItemForm {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub kind: String,
+    pub statutory_limit_days: String,
+    pub committed_limit_days: String,
+    pub legal_basis: String,
+    pub conditions: String,
+    pub fee: String,
+    pub on_site_visits: String,
+    pub online: Option<String>,
+    pub deemed_approval: Option<String>,
+    pub process_description: String,
+    pub location: String,
+    pub consult_phone: String,
+    pub situations: String,
+    pub materials: String,
+    pub special_procedures: String,
+    pub version: String,
+}
+
+const COLUMN_SEPARATORS: [char; 2] = ['|', '｜'];
+
+fn columns(line: &str) -> Vec<String> {
+    line.split(COLUMN_SEPARATORS)
+        .map(|s| s.trim().to_string())
+        .collect()
+}
+
+impl ItemForm {
+    /// A new item's form: a committed item with nothing filled in.
+    pub fn blank() -> Self {
+        ItemForm {
+            item_type: ItemType::default().label().into(),
+            kind: ItemKind::Committed.label().into(),
+            on_site_visits: "1".into(),
+            ..ItemForm::default()
+        }
+    }
+
+    pub fn from_item(item: &ServiceItem, version: i64) -> Self {
+        let situations: Vec<String> = item
+            .situations
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} | {} | {}",
+                    s.code,
+                    s.question,
+                    format_options(&s.options)
+                )
+            })
+            .collect();
+        let materials: Vec<String> = item
+            .materials
+            .iter()
+            .map(|m| {
+                let line = format!(
+                    "{} | {} | {} | {} | {} | {} | {} | {}",
+                    m.code,
+                    m.name,
+                    m.form.label(),
+                    m.copies,
+                    m.medium.label(),
+                    format_condition(m.required_if.as_ref()),
+                    m.template.as_deref().unwrap_or(""),
+                    m.note
+                );
+                line.trim_end_matches([' ', '|']).to_string()
+            })
+            .collect();
+        let procedures: Vec<String> = item
+            .special_procedures
+            .iter()
+            .map(|p| format!("{} | {} | {}", p.name, p.days, yes_no(p.counted_in_limit)))
+            .collect();
+        ItemForm {
+            code: item.code.clone(),
+            name: item.name.clone(),
+            department: item.department.clone(),
+            item_type: item.item_type.label().into(),
+            kind: item.kind.label().into(),
+            statutory_limit_days: item.statutory_limit_days.to_string(),
+            committed_limit_days: item.committed_limit_days.to_string(),
+            legal_basis: item.legal_basis.clone(),
+            conditions: item.conditions.clone(),
+            fee: item.fee.clone(),
+            on_site_visits: item.on_site_visits.to_string(),
+            online: item.online.then(|| "on".into()),
+            deemed_approval: item.deemed_approval.then(|| "on".into()),
+            process_description: item.process_description.clone(),
+            location: item.location.clone(),
+            consult_phone: item.consult_phone.clone(),
+            situations: situations.join("\n"),
+            materials: materials.join("\n"),
+            special_procedures: procedures.join("\n"),
+            version: version.to_string(),
+        }
+    }
+
+    /// The item the form describes, the form problems found reading it (by form field), and
+    /// which textarea line each list entry came from.
+    pub fn to_item(&self) -> (ServiceItem, Lines, Vec<FieldError>) {
+        let mut p = FormProblems::default();
+        let mut lines = Lines::default();
+        let count = |field: &str, s: &str, p: &mut FormProblems| {
+            parse_count(s).unwrap_or_else(|m| {
+                p.add(field, None, m);
+                0
+            })
+        };
+        let statutory = count("statutory_limit_days", &self.statutory_limit_days, &mut p);
+        let committed = count("committed_limit_days", &self.committed_limit_days, &mut p);
+        let visits = if self.on_site_visits.trim().is_empty() {
+            0
+        } else {
+            count("on_site_visits", &self.on_site_visits, &mut p)
+        };
+        let item_type = parse_label(&self.item_type, &ItemType::ALL, ItemType::label)
+            .unwrap_or_else(|m| {
+                p.add("type", None, m);
+                ItemType::default()
+            });
+        let kind = parse_label(&self.kind, &ItemKind::ALL, ItemKind::label).unwrap_or_else(|m| {
+            p.add("kind", None, m);
+            ItemKind::Committed
+        });
+        let item = ServiceItem {
+            code: self.code.trim().to_string(),
+            name: self.name.trim().to_string(),
+            department: self.department.trim().to_string(),
+            item_type,
+            kind,
+            statutory_limit_days: statutory,
+            committed_limit_days: committed,
+            legal_basis: self.legal_basis.trim().to_string(),
+            conditions: self.conditions.trim().to_string(),
+            fee: self.fee.trim().to_string(),
+            on_site_visits: visits,
+            online: self.online.is_some(),
+            deemed_approval: self.deemed_approval.is_some(),
+            special_procedures: entries(
+                &self.special_procedures,
+                "special_procedures",
+                &mut lines,
+                &mut p,
+                procedure,
+            ),
+            situations: entries(
+                &self.situations,
+                "situations",
+                &mut lines,
+                &mut p,
+                situation,
+            ),
+            materials: entries(&self.materials, "materials", &mut lines, &mut p, material),
+            process_description: self.process_description.trim().to_string(),
+            consult_phone: self.consult_phone.trim().to_string(),
+            location: self.location.trim().to_string(),
+        };
+        (item, lines, p.0)
+    }
+}
+
+/// The textarea line (1-based) of each list entry, per list.
+#[derive(Debug, Default)]
+pub struct Lines(HashMap<&'static str, Vec<usize>>);
+
+#[derive(Default)]
+struct FormProblems(Vec<FieldError>);
+
+impl FormProblems {
+    fn add(&mut self, field: &str, line: Option<usize>, message: String) {
+        let message = match line {
+            Some(n) => format!("第 {n} 行：{message}"),
+            None => message,
+        };
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message,
+        });
+    }
+}
+
+fn entries<T>(
+    text: &str,
+    field: &'static str,
+    lines: &mut Lines,
+    p: &mut FormProblems,
+    parse: fn(&[String]) -> Result<T, String>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse(&columns(line)) {
+            Ok(v) => {
+                out.push(v);
+                lines.0.entry(field).or_default().push(i + 1);
+            }
+            Err(m) => p.add(field, Some(i + 1), m),
+        }
+    }
+    out
+}
+
+fn situation(cols: &[String]) -> Result<Situation, String> {
+    match cols {
+        [code, question, options] => Ok(Situation {
+            code: code.clone(),
+            question: question.clone(),
+            options: parse_options(options)?,
+        }),
+        _ => Err("应为「编码 | 问题 | 选项」三列".into()),
+    }
+}
+
+fn material(cols: &[String]) -> Result<MaterialRequirement, String> {
+    if cols.len() < 2 || cols.len() > 8 {
+        return Err(
+            "应为「编码 | 名称 | 形式 | 份数 | 载体 | 适用情形 | 空白表格 | 备注」，至少前两列"
+                .into(),
+        );
+    }
+    let col = |i: usize| cols.get(i).map(String::as_str).unwrap_or("");
+    let or_default = |s: &str, d: &'static str| if s.is_empty() { d } else { s }.to_string();
+    Ok(MaterialRequirement {
+        code: col(0).into(),
+        name: col(1).into(),
+        form: parse_label(
+            &or_default(col(2), MaterialForm::default().label()),
+            &MaterialForm::ALL,
+            MaterialForm::label,
+        )?,
+        copies: parse_count(&or_default(col(3), "1"))?,
+        medium: parse_label(
+            &or_default(col(4), MaterialMedium::default().label()),
+            &MaterialMedium::ALL,
+            MaterialMedium::label,
+        )?,
+        required_if: parse_condition(col(5))?,
+        template: Some(col(6).to_string()).filter(|s| !s.is_empty()),
+        note: col(7).into(),
+    })
+}
+
+fn procedure(cols: &[String]) -> Result<SpecialProcedure, String> {
+    match cols {
+        [name, days] | [name, days, _] => Ok(SpecialProcedure {
+            name: name.clone(),
+            days: parse_count(days)?,
+            counted_in_limit: parse_yes_no(cols.get(2).map_or("", |s| s.as_str()))?,
+        }),
+        _ => Err("应为「名称 | 所需工作日 | 是否计算在时限内」".into()),
+    }
+}
+
+/// Messages per form field, to show next to each input.
+#[derive(Debug, Default)]
+pub struct FieldErrors(HashMap<String, Vec<String>>);
+
+impl FieldErrors {
+    pub fn of(&self, field: &str) -> &[String] {
+        self.0.get(field).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
+    }
+
+    /// Files the form's own problems, then the validation's, which name JSON paths
+    /// (`materials[2].required_if.answers`): a list entry's problem goes to its textarea with
+    /// the line number, unless that line already has a form problem.
+    pub fn collect(form: Vec<FieldError>, validation: Vec<FieldError>, lines: &Lines) -> Self {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        let mut bad_lines: HashSet<(String, String)> = HashSet::new();
+        for f in form {
+            if let Some(prefix) = f.message.split('：').next().filter(|p| p.starts_with('第')) {
+                bad_lines.insert((f.field.clone(), prefix.to_string()));
+            }
+            out.entry(f.field).or_default().push(f.message);
+        }
+        for f in validation {
+            let (field, message) = match list_entry(&f.field) {
+                Some((list, index)) => {
+                    let line = lines.0.get(list).and_then(|l| l.get(index)).copied();
+                    match line {
+                        Some(n) => {
+                            let prefix = format!("第 {n} 行");
+                            if bad_lines.contains(&(list.to_string(), prefix.clone())) {
+                                continue;
+                            }
+                            (list.to_string(), format!("{prefix}：{}", f.message))
+                        }
+                        None => (list.to_string(), f.message),
+                    }
+                }
+                None => (f.field, f.message),
+            };
+            out.entry(field).or_default().push(message);
+        }
+        FieldErrors(out)
+    }
+}
+
+/// `materials[2].code` → ("materials", 2).
+fn list_entry(path: &str) -> Option<(&'static str, usize)> {
+    for list in ["situations", "materials", "special_procedures"] {
+        if let Some(rest) = path.strip_prefix(list).and_then(|r| r.strip_prefix('[')) {
+            let index = rest.split(']').next()?.parse().ok()?;
+            return Some((list, index));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use yichuang_domain::catalogue::fixtures::sample_item;
+
+    use super::*;
+
+    #[test]
+    fn an_item_survives_the_form_unchanged() {
+        let item = sample_item();
+        let form = ItemForm::from_item(&item, 3);
+        assert_eq!(form.version, "3");
+        let (back, _, problems) = form.to_item();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(back, item);
+    }
+
+    #[test]
+    fn form_problems_name_the_field_and_the_line() {
+        let form = ItemForm {
+            statutory_limit_days: "十五".into(),
+            committed_limit_days: "3".into(),
+            kind: "承诺件".into(),
+            item_type: "行政许可".into(),
+            materials: "ID | 身份证\n\nX | 某材料 | 扫描件\nY".into(),
+            situations: "agent | 是否委托 | yes".into(),
+            ..ItemForm::default()
+        };
+        let (item, lines, problems) = form.to_item();
+        assert_eq!(item.materials.len(), 1);
+        let shown: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|f| (f.field.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(shown[0].0, "statutory_limit_days");
+        assert!(
+            shown
+                .iter()
+                .any(|(f, m)| *f == "materials" && m.starts_with("第 3 行"))
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|(f, m)| *f == "materials" && m.starts_with("第 4 行"))
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|(f, m)| *f == "situations" && m.starts_with("第 1 行"))
+        );
+        assert_eq!(lines.0["materials"], [1]);
+    }
+
+    #[test]
+    fn validation_problems_of_list_entries_point_at_their_lines() {
+        let mut lines = Lines::default();
+        lines.0.insert("materials", vec![1, 3, 4]);
+        let validation = vec![
+            FieldError {
+                field: "materials[2].copies".into(),
+                message: "份数至少为 1".into(),
+            },
+            FieldError {
+                field: "name".into(),
+                message: "事项名称不能为空".into(),
+            },
+        ];
+        let e = FieldErrors::collect(vec![], validation, &lines);
+        assert_eq!(e.of("materials"), ["第 4 行：份数至少为 1"]);
+        assert_eq!(e.of("name"), ["事项名称不能为空"]);
+        assert!(e.of("code").is_empty());
+    }
+}
