@@ -1006,3 +1006,102 @@ async fn a_visitor_takes_a_ticket_at_the_kiosk_and_the_board_shows_and_speaks_th
     b.quit().await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_appointment_is_booked_checked_in_on_time_and_called_before_walk_ins() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T10:00:00+08:00").await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let (st, v) = s
+            .get_json(
+                &format!("/api/v1/halls/{HALL}/slots?queue=a&date=2026-03-03"),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(
+            v["slots"][0],
+            json!({"start": "09:00", "end": "09:30", "available": 4})
+        );
+        let book = |phone: &'static str| {
+            let s = &s;
+            async move {
+                anonymous_post(
+                    s,
+                    &format!("/api/v1/halls/{HALL}/appointments"),
+                    &json!({"queue": "a", "date": "2026-03-03", "start": "09:00", "phone": phone}),
+                )
+                .await
+            }
+        };
+        let (st, appt) = book("13812345678").await;
+        assert_eq!(st, 201, "{appt}");
+        assert_eq!(
+            (appt["status"].as_str(), appt["holder"].as_str()),
+            (Some("booked"), Some("138****5678"))
+        );
+        let (st, v) = book("13812345678").await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (429, Some("booking_limit_day")),
+            "{v}"
+        );
+        for p in ["13900000001", "13900000002", "13900000003"] {
+            assert_eq!(book(p).await.0, 201);
+        }
+        let (st, v) = book("13900000004").await;
+        assert_eq!((st, v["code"].as_str()), (409, Some("slot_full")), "{v}");
+        let (st, v) = anonymous_post(
+            &s,
+            &format!("/api/v1/halls/{HALL}/appointments"),
+            &json!({"queue": "a", "date": "2026-03-03", "start": "09:10", "phone": "13900000009"}),
+        )
+        .await;
+        assert_eq!((st, v["errors"][0]["field"].as_str()), (422, Some("start")));
+        let id = appt["id"].as_i64().unwrap();
+        let check_in = |phone: &'static str| {
+            let s = &s;
+            async move {
+                anonymous_post(
+                    s,
+                    &format!("/api/v1/appointments/{id}/check-in"),
+                    &json!({"phone": phone}),
+                )
+                .await
+            }
+        };
+        let (st, v) = check_in("13812345678").await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (409, Some("check_in_too_early")),
+            "{v}"
+        );
+        s.set_clock("2026-03-03T08:40:00+08:00").await;
+        // A new day: yesterday's session has lapsed.
+        let admin = s.admin_token().await;
+        let walk_in = take_ok(&s, Some(&admin), "a").await;
+        s.set_clock("2026-03-03T08:45:00+08:00").await;
+        let (st, _) = check_in("13900000001").await;
+        assert_eq!(st, 403, "someone else's appointment");
+        let (st, t) = check_in("13812345678").await;
+        assert_eq!(st, 201, "{t}");
+        assert_eq!(
+            (t["channel"].as_str(), t["categories"].clone()),
+            (Some("appointment"), json!(["appointment"]))
+        );
+        assert_eq!(
+            t["ahead"], 0,
+            "an on-time appointment goes ahead of a walk-in of 08:40"
+        );
+        let (st, v) = check_in("13812345678").await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (409, Some("invalid_appointment_transition"))
+        );
+        assert_eq!(call(&s, &admin, w1).await.unwrap()["id"], t["id"]);
+        assert_eq!(call(&s, &admin, w1).await.unwrap()["id"], walk_in["id"]);
+        s.stop().await;
+    })
+    .await;
+}

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use yichuang_domain::Result;
+use yichuang_domain::calendar::{Interval, OfficeHours};
 use yichuang_domain::demo::HallSetup;
 use yichuang_store::Db;
 use yichuang_store::hall as store;
@@ -23,16 +24,29 @@ pub async fn load_demo_halls(db: &Db, setup: &HallSetup, now: DateTime<Utc>) -> 
         if store::hall(db, &plan.code).await.is_ok() {
             continue;
         }
-        let settings = HallSettings {
-            office_hours: plan
+        let settings = HallSettings::default();
+        let minutes = |t: chrono::NaiveTime| {
+            u16::try_from(chrono::Timelike::num_seconds_from_midnight(&t) / 60).unwrap_or(0)
+        };
+        let periods = |ps: &[yichuang_domain::demo::Period]| {
+            ps.iter()
+                .map(|p| Interval::new(minutes(p.start), minutes(p.end)))
+                .collect::<Vec<_>>()
+        };
+        // R-HOURS: the hall's published hours go to the calendar, which owns office time.
+        let hours = OfficeHours {
+            workday: periods(&plan.office_hours.working_days),
+            extended: vec![],
+            restday: plan
                 .office_hours
-                .working_days
-                .iter()
-                .map(|p| (p.start, p.end))
-                .collect(),
-            ..HallSettings::default()
+                .weekend_service
+                .first()
+                .map(|w| periods(&w.periods))
+                .unwrap_or_default(),
+            holiday: vec![],
         };
         let mut tx = db.begin().await?;
+        yichuang_store::calendar::put_office_hours(&mut tx, now, ACTOR, &plan.code, &hours).await?;
         let body = HallBody {
             code: plan.code.clone(),
             name: plan.name.clone(),

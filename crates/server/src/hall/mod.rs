@@ -54,8 +54,6 @@ pub struct HallSettings {
     pub tickets: TicketSettings,
     pub estimate: EstimateSettings,
     pub appointments: AppointmentSettings,
-    /// Office hours of a working day, hall-local (R-HOURS), until the calendar provides them.
-    pub office_hours: Vec<(NaiveTime, NaiveTime)>,
     /// When open tickets are closed for the day, hall-local.
     pub day_end: NaiveTime,
     /// The reason a ticket closed at day end shows.
@@ -71,7 +69,6 @@ impl Default for HallSettings {
             tickets: TicketSettings::default(),
             estimate: EstimateSettings::default(),
             appointments: AppointmentSettings::default(),
-            office_hours: vec![(t(9, 0), t(12, 0)), (t(13, 30), t(17, 30))],
             day_end: t(18, 0),
             day_end_reason: "今日办公时间已结束，未办理的号票已关闭，请下个工作日再来".to_string(),
         }
@@ -100,12 +97,6 @@ impl HallSettings {
                 }
             }
         }
-        p.check(
-            self.office_hours.iter().all(|(a, b)| a < b)
-                && self.office_hours.windows(2).all(|w| w[0].1 <= w[1].0),
-            "office_hours",
-            "办公时间段须按时间先后排列，且不能重叠",
-        );
         p.check(
             !self.day_end_reason.trim().is_empty(),
             "day_end_reason",
