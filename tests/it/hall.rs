@@ -662,21 +662,33 @@ async fn twelve_windows_calling_at_once_on_600_waiting_tickets_call_each_exactly
         let callers: Vec<_> = windows
             .iter()
             .map(|w| {
-                let (c, url, admin) = (
+                let (c, url, admin, base) = (
                     s.client.clone(),
                     s.at(&format!("/api/v1/windows/{w}/call")),
                     admin.clone(),
+                    s.url.clone(),
                 );
                 tokio::spawn(async move {
                     let mut got = vec![];
                     loop {
                         let r = c.post(&url).bearer_auth(&admin).send().await.unwrap();
                         match r.status().as_u16() {
-                            200 => got.push(
-                                r.json::<Value>().await.unwrap()["ticket"]["id"]
-                                    .as_i64()
-                                    .unwrap(),
-                            ),
+                            200 => {
+                                let v: Value = r.json().await.unwrap();
+                                let id = v["ticket"]["id"].as_i64().unwrap();
+                                // Serving while the other windows call: no transaction may wait
+                                // on another (SQLite's one writer, the pool's size).
+                                for a in ["start", "finish"] {
+                                    let r = c
+                                        .post(format!("{base}/api/v1/tickets/{id}/{a}"))
+                                        .bearer_auth(&admin)
+                                        .send()
+                                        .await
+                                        .unwrap();
+                                    assert_eq!(r.status(), 200, "{a}");
+                                }
+                                got.push(id);
+                            }
                             204 => return got,
                             other => panic!("call answered {other}: {}", r.text().await.unwrap()),
                         }

@@ -101,6 +101,16 @@ pub async fn hall_by_id(db: &Db, id: i64) -> Result<HallRow> {
     .ok_or_else(|| not_found_hall(&id.to_string()))
 }
 
+pub async fn hall_by_id_in_tx(tx: &mut Tx, id: i64) -> Result<HallRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE id = $1"));
+    tx_run!(tx, |c| sqlx::query_as::<_, HallRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_hall(&id.to_string()))
+}
+
 pub async fn hall_in_tx(tx: &mut Tx, code: &str) -> Result<HallRow> {
     let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE code = $1"));
     tx_run!(tx, |c| sqlx::query_as::<_, HallRow>(sql)

@@ -96,8 +96,9 @@ async fn slots(
     let open = bookable(&st, &hall, &settings).await?.contains(&date);
     let mut out = vec![];
     if open {
+        let day = day_slots(&st, &hall, &settings, date).await?;
         let mut tx = st.db.begin().await?;
-        for s in day_slots(&st, &hall, &settings, date).await? {
+        for s in day {
             let start = s.start.format("%H:%M").to_string();
             let booked = store::booked_in_slot(&mut tx, queue.id, date, &start).await?;
             let left = i64::from(settings.appointments.capacity_per_slot) - booked;
@@ -291,7 +292,7 @@ async fn owned(
     who: &Who,
 ) -> Result<(AppointmentRow, HallRow, Claim)> {
     let row = store::appointment_for_update(tx, id).await?;
-    let hall = store::hall_by_id(&st.db, row.hall_id).await?;
+    let hall = store::hall_by_id_in_tx(tx, row.hall_id).await?;
     let (_, hash, claim) = who.person(&hall.code, local_now(st).date())?;
     if hash != row.person_hash {
         return Err(Error::forbidden("证件号或手机号与预约人不符"));

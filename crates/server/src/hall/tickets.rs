@@ -517,7 +517,9 @@ async fn transition(
     let now = st.now();
     let mut tx = st.db.begin().await?;
     let row = store::ticket_for_update(&mut tx, id).await?;
-    let hall = hall_of(&st.db, &row).await?;
+    // Reads inside a write transaction go through it: on SQLite another pool connection would
+    // wait for the write lock this transaction holds.
+    let hall = store::hall_by_id_in_tx(&mut tx, row.hall_id).await?;
     actor.require_hall(&hall.code, "处理")?;
     let t = row.ticket()?;
     let window = match row.window_id {
