@@ -166,7 +166,7 @@ async fn seed_hall(c: &reqwest::Client, base: &str, token: &str) -> Vec<i64> {
 }
 
 async fn take_ticket(c: &reqwest::Client, base: &str, token: &str, i: u64) -> bool {
-    let q = if i % 2 == 0 { "a" } else { "b" };
+    let q = if i.is_multiple_of(2) { "a" } else { "b" };
     post(
         c,
         format!("{base}/api/v1/halls/{HALL}/tickets"),
@@ -202,14 +202,13 @@ async fn board_clients(c: &reqwest::Client, base: &str, token: &str, clients: us
                 buf.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buf.find("\n\n") {
                     let block: String = buf.drain(..end + 2).collect();
-                    if block.contains("event: ticket_called") {
-                        if let Some(n) = block
+                    if block.contains("event: ticket_called")
+                        && let Some(n) = block
                             .split("\"number\":\"")
                             .nth(1)
                             .and_then(|r| r.split('"').next())
-                        {
-                            let _ = tx.send((n.to_string(), Instant::now()));
-                        }
+                    {
+                        let _ = tx.send((n.to_string(), Instant::now()));
                     }
                 }
             }
@@ -236,10 +235,9 @@ async fn board_clients(c: &reqwest::Client, base: &str, token: &str, clients: us
     let deadline = Instant::now() + Duration::from_secs(5);
     while delays.len() < clients * calls && Instant::now() < deadline {
         if let Ok(Some((n, at))) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
+            && let Some(t) = sent.get(&n)
         {
-            if let Some(t) = sent.get(&n) {
-                delays.push(at.saturating_duration_since(*t).as_micros() as u64);
-            }
+            delays.push(at.saturating_duration_since(*t).as_micros() as u64);
         }
     }
     let delivered = delays.len();

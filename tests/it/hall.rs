@@ -1024,7 +1024,7 @@ async fn an_appointment_is_booked_checked_in_on_time_and_called_before_walk_ins(
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T10:00:00+08:00").await;
-        let (admin, w1, _) = demo_hall(&s).await;
+        let (_, w1, _) = demo_hall(&s).await;
         let (st, v) = s
             .get_json(
                 &format!("/api/v1/halls/{HALL}/slots?queue=a&date=2026-03-03"),
