@@ -1117,3 +1117,52 @@ async fn an_appointment_is_booked_checked_in_on_time_and_called_before_walk_ins(
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_manager_pages_and_the_window_strip_render_in_chinese_and_staff_pages_need_a_login() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let (admin, w1, _) = demo_hall(&s).await;
+    let anon = crate::support::client();
+    let r = anon
+        .get(s.at(&format!("/halls/{HALL}/manage")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "to the login page");
+    let r = anon
+        .get(s.at(&format!("/windows/{w1}/desk")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    take_ok(&s, None, "a").await;
+    call(&s, &admin, w1).await.unwrap();
+    let page = |path: String| {
+        let c = s.client.clone();
+        let url = s.at(&path);
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    // `s.client` holds the admin's session cookie from `admin_token`.
+    let manage = page(format!("/halls/{HALL}/manage")).await;
+    assert!(
+        manage.contains("大厅设置") && manage.contains("W1 综合窗口") && manage.contains("a → b")
+    );
+    let stats = page(format!("/halls/{HALL}/stats")).await;
+    assert!(stats.contains("排队统计") && stats.contains("按队列") && stats.contains("企业开办"));
+    let strip = page(format!("/windows/{w1}/strip")).await;
+    assert!(
+        strip.contains("A001"),
+        "the strip shows the window's current call"
+    );
+    let board = page(format!("/halls/{HALL}/board")).await;
+    assert!(board.contains("data-last-announcement") && board.contains("/static/hall.js"));
+    assert!(
+        !board.contains("https://") && !board.contains("http://"),
+        "no external asset"
+    );
+    s.stop().await;
+}
