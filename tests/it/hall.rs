@@ -451,6 +451,25 @@ async fn a_clerk_calls_recalls_starts_and_finishes_and_every_interval_is_recorde
         s.set_clock("2026-03-02T09:16:00+08:00").await;
         let (st, v) = act(&s, &clerk, id, "finish").await;
         assert_eq!((st, v["status"].as_str()), (200, Some("finished")));
+        let (_, v) = s.get_json(&format!("/api/v1/tickets/{id}"), None).await;
+        let kinds: Vec<&str> = v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["waiting", "called", "serving"],
+            "every interval is recorded"
+        );
+        assert!(
+            v["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|h| !h["end"].is_null())
+        );
         // Statistics from the intervals: a 5-minute wait, a 10-minute service.
         let (st, v) = s
             .get_json(

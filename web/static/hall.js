@@ -180,6 +180,17 @@
       link.hidden = !t;
       if (t) { link.href = '/cases/new?ticket=' + t.id; }
       desk.dataset.current = t ? t.id : '';
+      $('desk-history').innerHTML = '';
+      if (t) {
+        var names = { waiting: '等候', called: '叫号', serving: '办理', parked: '挂起' };
+        api('GET', '/api/v1/tickets/' + t.id).then(function (full) {
+          (full.history || []).forEach(function (h) {
+            var li = document.createElement('li');
+            li.textContent = (names[h.kind] || h.kind) + ' ' + h.start.slice(11, 16) + (h.end ? '–' + h.end.slice(11, 16) : ' 起');
+            $('desk-history').appendChild(li);
+          });
+        }).catch(function () {});
+      }
       desk.dataset.status = t ? t.status : '';
     };
     var load = function () {

@@ -371,6 +371,17 @@ async fn get_ticket(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResul
     let w = window_of(&st.db, &row).await?;
     let mut v = ticket_view(&st.db, &row, &settings, w.as_ref()).await?;
     v["hall"] = json!(hall.code);
+    // The ticket's history as recorded: one entry per interval (no personal data in it).
+    let history: Vec<Value> = store::ticket_intervals(&st.db, id)
+        .await?
+        .iter()
+        .map(|i| {
+            json!({"kind": i.kind, "queue": i.queue_id, "window": i.window_id,
+                   "start": hall_time(yichuang_store::from_micros(i.start_at)),
+                   "end": i.end_at.map(|e| hall_time(yichuang_store::from_micros(e)))})
+        })
+        .collect();
+    v["history"] = json!(history);
     Ok(axum::Json(v).into_response())
 }
 
