@@ -18,7 +18,7 @@ async fn demo_hall(s: &TestServer) -> (String, i64, i64) {
         .post_json(
             "/api/v1/halls",
             Some(&admin),
-            &json!({"code": HALL, "name": "云岭市政务服务中心", "region": "990100"}),
+            &json!({"code": HALL, "name": "云岭市政务服务中心"}),
         )
         .await;
     assert_eq!(st, 201, "{v}");
@@ -158,6 +158,19 @@ async fn a_hall_is_set_up_with_queues_and_windows_and_bad_input_changes_nothing(
         let (_, v) = s.get_json(&format!("/api/v1/halls/{HALL}"), None).await;
         assert_eq!(v["queues"].as_array().unwrap().len(), 2);
         assert_eq!(v["windows"].as_array().unwrap().len(), 2);
+        // A hall hangs from the region tree: an unknown region is refused.
+        let (st, v) = s
+            .post_json(
+                "/api/v1/halls",
+                Some(&admin),
+                &json!({"code": "QS", "name": "青山县政务服务中心", "region": "999999"}),
+            )
+            .await;
+        assert_eq!(
+            (st, crate::support::error_fields(&v)),
+            (422, vec!["region"]),
+            "{v}"
+        );
         // Set-up needs an admin or hall-manager token.
         let (st, _) =
             anonymous_post(&s, "/api/v1/halls", &json!({"code": "X", "name": "某大厅"})).await;
@@ -1184,4 +1197,47 @@ async fn the_manager_pages_and_the_window_strip_render_in_chinese_and_staff_page
         "no external asset"
     );
     s.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_halls_load_after_the_demo_catalogue_and_loading_twice_changes_nothing() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let root = env!("CARGO_MANIFEST_DIR");
+        let read = |f: &str| std::fs::read_to_string(format!("{root}/data/demo/{f}")).unwrap();
+        let catalogue: yichuang_domain::catalogue::Catalogue =
+            serde_json::from_str(&read("catalogue.json")).unwrap();
+        let setup: yichuang_domain::demo::HallSetup =
+            serde_json::from_str(&read("halls.json")).unwrap();
+        let db = &s.running.state.db;
+        let now = s.running.state.now();
+        yichuang_store::catalogue::import_catalogue(db, &catalogue, "system:demo", now)
+            .await
+            .unwrap();
+        let n = yichuang_server::hall::load_demo_halls(db, &setup, now)
+            .await
+            .unwrap();
+        assert_eq!(n, setup.halls.len());
+        assert_eq!(
+            yichuang_server::hall::load_demo_halls(db, &setup, now)
+                .await
+                .unwrap(),
+            0
+        );
+        let (_, v) = s.get_json("/api/v1/halls/YL-ZWFW", None).await;
+        assert_eq!(
+            v["windows"].as_array().unwrap().len(),
+            setup.halls[0].windows.len()
+        );
+        assert_eq!(v["region"], "990100");
+        let (st, t) = anonymous_post(
+            &s,
+            "/api/v1/halls/YL-ZWFW/tickets",
+            &json!({"queue": "enterprise"}),
+        )
+        .await;
+        assert_eq!((st, t["number"].as_str()), (201, Some("A001")));
+        s.stop().await;
+    })
+    .await;
 }

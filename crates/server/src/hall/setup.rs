@@ -77,6 +77,18 @@ pub async fn create_hall_in(
     let mut p = Problems::new();
     check_code(&mut p, &b.code, "大厅");
     check_name(&mut p, &b.name, "大厅");
+    if let Some(region) = b.region.as_deref() {
+        let known = yichuang_store::catalogue::region_exists(
+            &mut yichuang_store::catalogue::Conn::Tx(tx),
+            region,
+        )
+        .await?;
+        p.check(
+            known,
+            "region",
+            &format!("区域目录中没有地区 {region}，请先在事项目录中添加该地区"),
+        );
+    }
     p.finish()?;
     let settings = b.settings.clone().unwrap_or_default();
     settings.validate()?;
