@@ -7,6 +7,10 @@
 //! YICHUANG_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!   cargo run --release --example load -- --scenario item-get --backend postgres
 //! ```
+//! Hall scenarios: `ticket-take` (staff tickets into two queues), `call-finish` (twelve windows,
+//! each step a call, a start and a finish of one ticket over pre-taken tickets), and
+//! `board-clients` (`--concurrency` SSE clients on the hall's feed; prints the delay from each
+//! call to its delivery on every board).
 //! Client and server share the machine's cores, so the figures are a floor for a dedicated server.
 //!
 //! Cases: `--scenario case-lifecycle` runs whole cases (accept → route → confirm → two parallel
@@ -126,6 +130,135 @@ async fn seed_items(client: &reqwest::Client, base: &str, token: &str, n: usize)
     }
 }
 
+const HALL: &str = "LOADHALL";
+const WINDOWS: usize = 12;
+
+async fn post(c: &reqwest::Client, url: String, token: &str, body: Value) -> reqwest::Response {
+    c.post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// A hall with queues a and b and twelve windows serving both; returns the window ids.
+async fn seed_hall(c: &reqwest::Client, base: &str, token: &str) -> Vec<i64> {
+    let r = post(
+        c,
+        format!("{base}/api/v1/halls"),
+        token,
+        json!({"code": HALL, "name": "压测大厅"}),
+    )
+    .await;
+    assert!(r.status().is_success(), "hall: {}", r.status());
+    for (code, prefix) in [("a", "A"), ("b", "B")] {
+        let r = post(
+            c,
+            format!("{base}/api/v1/halls/{HALL}/queues"),
+            token,
+            json!({"code": code, "name": format!("压测队列{prefix}"), "prefix": prefix}),
+        )
+        .await;
+        assert!(r.status().is_success(), "queue: {}", r.status());
+    }
+    let mut ids = vec![];
+    for w in 0..WINDOWS {
+        let r = post(c, format!("{base}/api/v1/halls/{HALL}/windows"), token,
+            json!({"code": format!("W{w:02}"), "name": format!("{w}号窗口"), "kind": "comprehensive", "queues": ["a", "b"]})).await;
+        let v: Value = r.json().await.unwrap();
+        ids.push(v["id"].as_i64().expect("window id"));
+    }
+    ids
+}
+
+async fn take_ticket(c: &reqwest::Client, base: &str, token: &str, i: u64) -> bool {
+    let q = if i.is_multiple_of(2) { "a" } else { "b" };
+    post(
+        c,
+        format!("{base}/api/v1/halls/{HALL}/tickets"),
+        token,
+        json!({"queue": q}),
+    )
+    .await
+    .status()
+    .as_u16()
+        == 201
+}
+
+/// Opens `clients` feeds, makes `calls` calls one after another, and prints how long each call
+/// took to reach every board (from the call's answer to the event's arrival).
+async fn board_clients(c: &reqwest::Client, base: &str, token: &str, clients: usize, calls: usize) {
+    let windows = seed_hall(c, base, token).await;
+    for i in 0..calls as u64 {
+        assert!(take_ticket(c, base, token, i).await);
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    let mut feeds = vec![];
+    for _ in 0..clients {
+        let client = reqwest::Client::new();
+        let mut r = client
+            .get(format!("{base}/api/v1/halls/{HALL}/events"))
+            .send()
+            .await
+            .expect("feed");
+        let tx = tx.clone();
+        feeds.push(tokio::spawn(async move {
+            let mut buf = String::new();
+            while let Ok(Some(chunk)) = r.chunk().await {
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let block: String = buf.drain(..end + 2).collect();
+                    if block.contains("event: ticket_called")
+                        && let Some(n) = block
+                            .split("\"number\":\"")
+                            .nth(1)
+                            .and_then(|r| r.split('"').next())
+                    {
+                        let _ = tx.send((n.to_string(), Instant::now()));
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut sent = std::collections::HashMap::new();
+    for i in 0..calls {
+        let r = post(
+            c,
+            format!("{base}/api/v1/windows/{}/call", windows[i % WINDOWS]),
+            token,
+            json!({}),
+        )
+        .await;
+        let v: Value = r.json().await.unwrap();
+        sent.insert(
+            v["ticket"]["number"].as_str().unwrap().to_string(),
+            Instant::now(),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut delays = vec![];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while delays.len() < clients * calls && Instant::now() < deadline {
+        if let Ok(Some((n, at))) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
+            && let Some(t) = sent.get(&n)
+        {
+            delays.push(at.saturating_duration_since(*t).as_micros() as u64);
+        }
+    }
+    let delivered = delays.len();
+    let late = delays.iter().filter(|d| **d >= 1_000_000).count();
+    let (p50, p99) = percentiles(delays);
+    println!(
+        "scenario=board-clients clients={clients} calls={calls} expected={} delivered={delivered} over_1s={late} p50_ms={p50:.2} p99_ms={p99:.2}",
+        clients * calls
+    );
+    for f in feeds {
+        f.abort();
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args = parse_args();
@@ -195,7 +328,83 @@ async fn main() {
                 Box::pin(async move { cases::accept(&c, &base, &t).await.is_some() })
             })
         }
-        other => panic!("unknown scenario {other} (health, item-get, case-lifecycle, case-accept)"),
+        "ticket-take" => {
+            let token = login(&client, &base).await;
+            seed_hall(&client, &base, &token).await;
+            Arc::new(move |c: reqwest::Client, base: String, i: u64| {
+                let token = token.clone();
+                Box::pin(async move { take_ticket(&c, &base, &token, i).await })
+            })
+        }
+        "call-finish" => {
+            let token = login(&client, &base).await;
+            let windows = Arc::new(seed_hall(&client, &base, &token).await);
+            let t0 = Instant::now();
+            let seeders: Vec<_> = (0..8u64)
+                .map(|k| {
+                    let (c, base, token, n) = (
+                        client.clone(),
+                        base.clone(),
+                        token.clone(),
+                        args.items as u64,
+                    );
+                    tokio::spawn(async move {
+                        for i in (k..n).step_by(8) {
+                            assert!(take_ticket(&c, &base, &token, i).await);
+                        }
+                    })
+                })
+                .collect();
+            for s in seeders {
+                s.await.unwrap();
+            }
+            eprintln!(
+                "took {} tickets in {:.1}s",
+                args.items,
+                t0.elapsed().as_secs_f64()
+            );
+            Arc::new(move |c: reqwest::Client, base: String, i: u64| {
+                let (token, w) = (token.clone(), windows[(i % WINDOWS as u64) as usize]);
+                Box::pin(async move {
+                    let r = post(
+                        &c,
+                        format!("{base}/api/v1/windows/{w}/call"),
+                        &token,
+                        json!({}),
+                    )
+                    .await;
+                    if r.status().as_u16() != 200 {
+                        return false;
+                    }
+                    let v: Value = r.json().await.unwrap_or(Value::Null);
+                    let Some(id) = v["ticket"]["id"].as_i64() else {
+                        return false;
+                    };
+                    for act in ["start", "finish"] {
+                        let r = post(
+                            &c,
+                            format!("{base}/api/v1/tickets/{id}/{act}"),
+                            &token,
+                            json!({}),
+                        )
+                        .await;
+                        if !r.status().is_success() {
+                            return false;
+                        }
+                    }
+                    true
+                })
+            })
+        }
+        "board-clients" => {
+            let token = login(&client, &base).await;
+            board_clients(&client, &base, &token, args.concurrency, 50).await;
+            running.stop().await;
+            return;
+        }
+        other => panic!(
+            "unknown scenario {other} (health, item-get, ticket-take, call-finish, board-clients, case-lifecycle, case-accept)"
+        ),
     };
 
     let stop = Arc::new(AtomicBool::new(false));

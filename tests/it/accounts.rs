@@ -418,12 +418,7 @@ async fn roles_and_scopes_are_validated_with_field_errors() {
         )
         .await;
         assert_eq!(st, 422, "{v}");
-        let fields: Vec<&str> = v["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
+        let fields = crate::support::error_fields(&v);
         assert_eq!(fields, ["username", "display_name", "role", "password"]);
         assert!(v["errors"][2]["message"].as_str().unwrap().contains("角色"));
         let (st, v) = create(

@@ -12,4 +12,5 @@ mod cases_restart;
 mod catalogue;
 mod demo;
 mod foundation;
+mod hall;
 mod pages;

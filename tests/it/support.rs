@@ -158,3 +158,11 @@ pub fn client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// The `field` of each entry of a problem's `errors`, in order.
+pub fn error_fields(v: &Value) -> Vec<&str> {
+    v["errors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default()
+}

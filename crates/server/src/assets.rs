@@ -26,6 +26,8 @@ static ASSETS: &[Asset] = &[
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("api-docs.js", "text/javascript; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
+    asset!("hall.js", "text/javascript; charset=utf-8"),
+    asset!("hall.css", "text/css; charset=utf-8"),
 ];
 
 pub async fn serve(Path(name): Path<String>) -> Response {

@@ -2,7 +2,6 @@
 //! the same code paths the API and import use, so the demo exercises the real thing.
 
 use chrono::{DateTime, Utc};
-use yichuang_domain::calendar::{Interval, OfficeHours};
 use yichuang_domain::catalogue::Catalogue;
 use yichuang_domain::demo::HallSetup;
 use yichuang_domain::{Error, Result};
@@ -24,30 +23,6 @@ pub fn catalogue() -> Result<Catalogue> {
 
 pub fn halls() -> Result<HallSetup> {
     serde_json::from_str(HALLS).map_err(|e| Error::internal(format!("demo halls: {e}")))
-}
-
-/// Office hours as the demo file states them. The calendar's office hours have one set of
-/// rest-day intervals, so Saturday-only weekend service is kept as rest-day service.
-fn office_hours(plan: &yichuang_domain::demo::OfficeHours) -> OfficeHours {
-    let minutes = |t: chrono::NaiveTime| -> u16 {
-        use chrono::Timelike;
-        (t.hour() * 60 + t.minute()) as u16
-    };
-    let conv = |ps: &[yichuang_domain::demo::Period]| {
-        ps.iter()
-            .map(|p| Interval::new(minutes(p.start), minutes(p.end)))
-            .collect::<Vec<_>>()
-    };
-    OfficeHours {
-        workday: conv(&plan.working_days),
-        extended: Vec::new(),
-        restday: plan
-            .weekend_service
-            .iter()
-            .flat_map(|w| conv(&w.periods))
-            .collect(),
-        holiday: Vec::new(),
-    }
 }
 
 /// Loads the demo into an empty database; returns whether it loaded anything.
@@ -78,22 +53,13 @@ pub async fn load_if_empty(db: &Db, admin_password_set: bool, now: DateTime<Utc>
         };
         manage::create(db, Operator::System(ACTOR), input, now).await?;
     }
-    for h in &setup.halls {
-        let mut tx = db.begin().await?;
-        yichuang_store::calendar::put_office_hours(
-            &mut tx,
-            now,
-            ACTOR,
-            &h.code,
-            &office_hours(&h.office_hours),
-        )
-        .await?;
-        tx.commit().await?;
-    }
+    // Halls, queues and windows, with their office hours (R-HOURS) in the calendar.
+    crate::hall::demo::load_demo_halls(db, &setup, now).await?;
     tracing::info!(
         items = catalogue.items.len(),
         bundles = catalogue.bundles.len(),
         staff = setup.staff.len(),
+        halls = setup.halls.len(),
         "demo data loaded"
     );
     Ok(true)

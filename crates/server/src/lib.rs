@@ -12,7 +12,9 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod hall;
 pub mod pages;
+pub mod qr;
 pub mod state;
 pub mod worker;
 
@@ -76,6 +78,7 @@ pub struct Running {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     worker: Option<tokio::task::JoinHandle<()>>,
+    feed: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -90,6 +93,9 @@ impl Running {
         }
         if let Some(w) = self.worker.take() {
             w.abort();
+        }
+        for t in self.feed.drain(..) {
+            t.abort();
         }
         let _ = (&mut self.server).await;
     }
@@ -118,6 +124,7 @@ pub async fn start(config: Config) -> Result<Running> {
         db,
         clock,
         config: Arc::new(config),
+        hall_feed: hall::feed::Hub::new(),
         calendar: calendar::Cache::default(),
     };
     let listener = tokio::net::TcpListener::bind(state.config.addr)
@@ -132,6 +139,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let addr = listener.local_addr().map_err(Error::internal)?;
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let hub = state.hall_feed.clone();
     let server = tokio::spawn(async move {
         // The peer address feeds login throttling (`accounts::ClientAddress`).
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -141,6 +149,8 @@ pub async fn start(config: Config) -> Result<Running> {
                     _ = rx => {}
                     _ = shutdown_signal() => {}
                 }
+                // Live feeds never end by themselves: close them so shutdown completes.
+                hub.close();
             })
             .await;
         if let Err(e) = r {
@@ -148,12 +158,14 @@ pub async fn start(config: Config) -> Result<Running> {
         }
     });
     let worker = state.config.workers.then(|| worker::spawn(state.clone()));
+    let feed = state.hall_feed.spawn(state.db.clone());
     Ok(Running {
         addr,
         state,
         shutdown: Some(tx),
         server,
         worker,
+        feed,
     })
 }
 

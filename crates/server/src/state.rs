@@ -12,6 +12,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Clock,
     pub config: Arc<Config>,
+    /// The hall's live feed on this instance (see `crate::hall::feed`).
+    pub hall_feed: crate::hall::feed::Hub,
     /// The cached working-day calendars, rebuilt when the database's calendar changes.
     pub calendar: crate::calendar::Cache,
 }

@@ -25,6 +25,11 @@ impl TimerHandler for Dispatch {
             crate::cases::WARNING_TIMER => {
                 crate::cases::fire_warning(&self.state, tx, timer, now).await
             }
+            crate::hall::day_end::KIND => {
+                crate::hall::day_end::close_day(tx, &timer.subject, timer.due(), now).await?;
+                self.state.hall_feed.wake();
+                Ok(())
+            }
             other => {
                 // An unknown kind is recorded and dropped rather than retried for ever.
                 tracing::warn!(kind = other, id = timer.id, "timer of unknown kind");

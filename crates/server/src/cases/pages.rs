@@ -12,7 +12,6 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use qrcodegen::{QrCode, QrCodeEcc};
 use serde::Deserialize;
 use serde_json::Value;
 use yichuang_domain::case::{Applicant, ApplicantKind, Command, Receipt};
@@ -43,22 +42,7 @@ const FRONT_DESK: [Role; 3] = [Role::Clerk, Role::HallManager, Role::Admin];
 
 /// An SVG QR code of `text` (no external service: halls run on an intranet).
 pub fn qr_svg(text: &str) -> String {
-    let Ok(qr) = QrCode::encode_text(text, QrCodeEcc::Medium) else {
-        return String::new();
-    };
-    let n = qr.size();
-    let mut path = String::new();
-    for y in 0..n {
-        for x in 0..n {
-            if qr.get_module(x, y) {
-                path.push_str(&format!("M{},{}h1v1h-1z", x + 4, y + 4));
-            }
-        }
-    }
-    format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {s} {s}" width="140" height="140" role="img" aria-label="办件查询二维码"><rect width="{s}" height="{s}" fill="#fff"/><path d="{path}" fill="#000"/></svg>"##,
-        s = n + 8
-    )
+    crate::qr::svg(text, 140, "办件查询二维码").unwrap_or_default()
 }
 
 // --- acceptance -----------------------------------------------------------------------------

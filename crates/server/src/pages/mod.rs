@@ -14,6 +14,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/api/docs", get(api_docs))
+        .merge(crate::hall::page_routes())
         .merge(crate::accounts::page_routes())
         .merge(crate::calendar::page::routes())
         .merge(crate::cases::page_routes())

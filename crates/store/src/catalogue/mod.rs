@@ -20,7 +20,7 @@ use crate::{Db, Tx};
 pub use import::{ImportCounts, ImportSummary, check_import, import_catalogue};
 pub use read::{
     ItemQuery, ItemStatus, bundle, bundles, bundles_of_item, department, department_exists,
-    departments, export_catalogue, item, list_items, regions,
+    departments, export_catalogue, item, list_items, region_exists, regions,
 };
 pub use write::{bundle_not_found, item_not_found};
 pub use write::{

@@ -63,6 +63,11 @@ pub async fn department(db: &Db, code: &str) -> Result<Option<Department>> {
     Ok(row.map(DepartmentRow::into_department))
 }
 
+/// Whether the region is in the region tree (halls hang from it), read where the caller is.
+pub async fn region_exists(conn: &mut Conn<'_>, code: &str) -> Result<bool> {
+    exists(conn, Entity::Region, code).await
+}
+
 pub async fn department_exists(db: &Db, code: &str) -> Result<bool> {
     exists(&mut Conn::Db(db), Entity::Department, code).await
 }

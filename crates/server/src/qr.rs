@@ -1,0 +1,24 @@
+//! QR codes drawn on the server as inline SVG (no external service: halls run on intranets).
+//! Receipts, ticket slips and phone links all use this one encoder.
+
+use qrcodegen::{QrCode, QrCodeEcc};
+use yichuang_domain::{Error, Result};
+
+/// An SVG QR code of `text`, `size` pixels square, with a 4-module quiet zone.
+pub fn svg(text: &str, size: u32, label: &str) -> Result<String> {
+    let qr = QrCode::encode_text(text, QrCodeEcc::Medium)
+        .map_err(|e| Error::internal(format!("QR code: {e:?}")))?;
+    let n = qr.size();
+    let mut path = String::new();
+    for y in 0..n {
+        for x in 0..n {
+            if qr.get_module(x, y) {
+                path.push_str(&format!("M{},{}h1v1h-1z", x + 4, y + 4));
+            }
+        }
+    }
+    Ok(format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {s} {s}" width="{size}" height="{size}" role="img" aria-label="{label}" shape-rendering="crispEdges"><rect width="{s}" height="{s}" fill="#fff"/><path d="{path}" fill="#000"/></svg>"##,
+        s = n + 8
+    ))
+}

@@ -1,0 +1,926 @@
+//! The hall's rows: halls, queues, windows and their sessions, tickets and their intervals,
+//! appointments. Callers (the server's hall area) apply the pure rules of
+//! `yichuang_domain::queue` and write the events; this module only stores and reads.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use yichuang_domain::queue::{
+    Categories, Channel, Holder, Interval, IntervalKind, Ticket, TicketNumber, TicketStatus,
+};
+use yichuang_domain::{Error, Result};
+
+use crate::db::{Backend, db_err, from_micros, micros};
+use crate::{Db, Tx, db_run, tx_run};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HallRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub region: Option<String>,
+    pub settings: String,
+    pub notice: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueRow {
+    pub id: i64,
+    pub hall_id: i64,
+    pub code: String,
+    pub name: String,
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WindowRow {
+    pub id: i64,
+    pub hall_id: i64,
+    pub hall_code: String,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub staff_id: Option<i64>,
+    pub staff_name: Option<String>,
+}
+
+const HALL_COLUMNS: &str = "SELECT id, code, name, region, settings, notice FROM halls";
+const WINDOW_COLUMNS: &str = "SELECT w.id, w.hall_id, h.code AS hall_code, w.code, w.name, w.kind, w.status, \
+     w.staff_id, w.staff_name FROM windows w JOIN halls h ON h.id = w.hall_id";
+
+fn not_found_hall(code: &str) -> Error {
+    Error::not_found("hall_not_found", format!("大厅 {code} 不存在"))
+}
+
+pub async fn insert_hall(
+    tx: &mut Tx,
+    code: &str,
+    name: &str,
+    region: Option<&str>,
+    settings: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let r: Result<i64> = tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO halls (code, name, region, settings, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
+    )
+    .bind(code)
+    .bind(name)
+    .bind(region)
+    .bind(settings)
+    .bind(micros(now))
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    });
+    r.map_err(|e| match e.kind {
+        yichuang_domain::Kind::Conflict => {
+            Error::conflict("hall_exists", format!("大厅编码 {code} 已存在"))
+                .field("code", "该编码已被使用")
+        }
+        _ => e,
+    })
+}
+
+pub async fn hall(db: &Db, code: &str) -> Result<HallRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE code = $1"));
+    db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)
+        .bind(code)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_hall(code))
+}
+
+pub async fn hall_by_id(db: &Db, id: i64) -> Result<HallRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE id = $1"));
+    db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_hall(&id.to_string()))
+}
+
+pub async fn hall_by_id_in_tx(tx: &mut Tx, id: i64) -> Result<HallRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE id = $1"));
+    tx_run!(tx, |c| sqlx::query_as::<_, HallRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_hall(&id.to_string()))
+}
+
+pub async fn hall_in_tx(tx: &mut Tx, code: &str) -> Result<HallRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE code = $1"));
+    tx_run!(tx, |c| sqlx::query_as::<_, HallRow>(sql)
+        .bind(code)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_hall(code))
+}
+
+pub async fn halls(db: &Db) -> Result<Vec<HallRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} ORDER BY code"));
+    db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+pub async fn set_hall_settings(tx: &mut Tx, id: i64, settings: &str, notice: &str) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE halls SET settings = $1, notice = $2 WHERE id = $3"
+    )
+    .bind(settings)
+    .bind(notice)
+    .bind(id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(())
+}
+
+pub async fn insert_queue(
+    tx: &mut Tx,
+    hall_id: i64,
+    code: &str,
+    name: &str,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let r: Result<i64> = tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO queues (hall_id, code, name, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
+    )
+    .bind(hall_id)
+    .bind(code)
+    .bind(name)
+    .bind(prefix)
+    .bind(micros(now))
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    });
+    r.map_err(|e| match e.kind {
+        yichuang_domain::Kind::Conflict => {
+            Error::conflict("queue_exists", format!("队列编码 {code} 在本大厅已存在"))
+                .field("code", "该编码已被使用")
+        }
+        _ => e,
+    })
+}
+
+const QUEUE_COLUMNS: &str = "SELECT id, hall_id, code, name, prefix FROM queues";
+
+pub async fn queues(db: &Db, hall_id: i64) -> Result<Vec<QueueRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("{QUEUE_COLUMNS} WHERE hall_id = $1 ORDER BY id"));
+    db_run!(db, |c| sqlx::query_as::<_, QueueRow>(sql)
+        .bind(hall_id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+pub async fn queues_in_tx(tx: &mut Tx, hall_id: i64) -> Result<Vec<QueueRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("{QUEUE_COLUMNS} WHERE hall_id = $1 ORDER BY id"));
+    tx_run!(tx, |c| sqlx::query_as::<_, QueueRow>(sql)
+        .bind(hall_id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+pub async fn insert_window(
+    tx: &mut Tx,
+    hall_id: i64,
+    code: &str,
+    name: &str,
+    kind: &str,
+    queue_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let r: Result<i64> = tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO windows (hall_id, code, name, kind, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
+    )
+    .bind(hall_id)
+    .bind(code)
+    .bind(name)
+    .bind(kind)
+    .bind(micros(now))
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    });
+    let id = r.map_err(|e| match e.kind {
+        yichuang_domain::Kind::Conflict => {
+            Error::conflict("window_exists", format!("窗口编码 {code} 在本大厅已存在"))
+                .field("code", "该编码已被使用")
+        }
+        _ => e,
+    })?;
+    for (preference, q) in queue_ids.iter().enumerate() {
+        tx_run!(tx, |c| sqlx::query(
+            "INSERT INTO window_queues (window_id, queue_id, preference) VALUES ($1, $2, $3)"
+        )
+        .bind(id)
+        .bind(q)
+        .bind(preference as i64)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected());
+    }
+    Ok(id)
+}
+
+fn not_found_window(id: i64) -> Error {
+    Error::not_found("window_not_found", format!("窗口 {id} 不存在"))
+}
+
+pub async fn window(db: &Db, id: i64) -> Result<WindowRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{WINDOW_COLUMNS} WHERE w.id = $1"));
+    db_run!(db, |c| sqlx::query_as::<_, WindowRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_window(id))
+}
+
+pub async fn window_in_tx(tx: &mut Tx, id: i64) -> Result<WindowRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{WINDOW_COLUMNS} WHERE w.id = $1"));
+    tx_run!(tx, |c| sqlx::query_as::<_, WindowRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_window(id))
+}
+
+pub async fn windows(db: &Db, hall_id: i64) -> Result<Vec<WindowRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{WINDOW_COLUMNS} WHERE w.hall_id = $1 ORDER BY w.code"
+    ));
+    db_run!(db, |c| sqlx::query_as::<_, WindowRow>(sql)
+        .bind(hall_id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+/// The queues a window serves, in its order of preference.
+pub async fn window_queues(db: &Db, window_id: i64) -> Result<Vec<QueueRow>> {
+    db_run!(db, |c| sqlx::query_as::<_, QueueRow>(
+        "SELECT q.id, q.hall_id, q.code, q.name, q.prefix FROM window_queues wq \
+         JOIN queues q ON q.id = wq.queue_id WHERE wq.window_id = $1 ORDER BY wq.preference"
+    )
+    .bind(window_id)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
+}
+
+/// The window a staff member is signed in to (open or paused), if any.
+pub async fn window_of_staff(tx: &mut Tx, staff_id: i64) -> Result<Option<i64>> {
+    tx_run!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM windows WHERE staff_id = $1 AND status <> 'closed' ORDER BY id LIMIT 1"
+    )
+    .bind(staff_id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
+}
+
+/// Moves a window to `status`: the current session row ends, a new one starts unless closed.
+pub async fn set_window_status(
+    tx: &mut Tx,
+    window_id: i64,
+    status: &str,
+    staff: Option<(i64, &str)>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let at = micros(now);
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE window_sessions SET end_at = $1 WHERE window_id = $2 AND end_at IS NULL"
+    )
+    .bind(at)
+    .bind(window_id)
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    let (staff_id, staff_name) = match staff {
+        Some((id, name)) => (Some(id), Some(name)),
+        None => (None, None),
+    };
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE windows SET status = $1, staff_id = $2, staff_name = $3 WHERE id = $4"
+    )
+    .bind(status)
+    .bind(staff_id)
+    .bind(staff_name)
+    .bind(window_id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    if let (Some(staff_id), true) = (staff_id, status != "closed") {
+        tx_run!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO window_sessions (window_id, staff_id, status, start_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(window_id)
+        .bind(staff_id)
+        .bind(status)
+        .bind(at)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+        });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tickets
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRow {
+    pub id: i64,
+    pub hall_id: i64,
+    pub queue_id: i64,
+    pub queue_code: String,
+    pub queue_name: String,
+    pub service_date: String,
+    pub number: String,
+    pub channel: String,
+    pub categories: i64,
+    pub holder: Option<String>,
+    pub status: String,
+    pub issued_at: i64,
+    pub waiting_since: i64,
+    pub rank_at: i64,
+    pub since: i64,
+    pub window_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub recalls: i64,
+    pub transfers: i64,
+    pub close_reason: Option<String>,
+}
+
+const TICKET_COLUMNS: &str = "SELECT t.id, t.hall_id, t.queue_id, q.code AS queue_code, q.name AS queue_name, \
+     t.service_date, t.number, t.channel, t.categories, t.holder, t.status, t.issued_at, \
+     t.waiting_since, t.rank_at, t.since, t.window_id, t.staff_id, t.recalls, t.transfers, \
+     t.close_reason FROM tickets t JOIN queues q ON q.id = t.queue_id";
+
+impl TicketRow {
+    /// The ticket as the domain's state machine sees it.
+    pub fn ticket(&self) -> Result<Ticket> {
+        let bad = |what: &str| Error::internal(format!("ticket {} has bad {what}", self.id));
+        Ok(Ticket {
+            id: self.id,
+            queue: self.queue_id,
+            number: TicketNumber::parse(&self.number).map_err(|_| bad("number"))?,
+            channel: Channel::parse(&self.channel).ok_or_else(|| bad("channel"))?,
+            categories: Categories::from_bits(u8::try_from(self.categories).unwrap_or(0)),
+            holder: self
+                .holder
+                .as_deref()
+                .map(Holder::from_masked)
+                .transpose()
+                .map_err(|_| bad("holder"))?,
+            status: TicketStatus::parse(&self.status).ok_or_else(|| bad("status"))?,
+            issued_at: from_micros(self.issued_at),
+            waiting_since: from_micros(self.waiting_since),
+            since: from_micros(self.since),
+            window: self.window_id,
+            staff: self.staff_id,
+            recalls: u32::try_from(self.recalls).unwrap_or(0),
+            transfers: u32::try_from(self.transfers).unwrap_or(0),
+            close_reason: self.close_reason.clone(),
+        })
+    }
+}
+
+fn not_found_ticket(id: i64) -> Error {
+    Error::not_found("ticket_not_found", format!("号票 {id} 不存在"))
+}
+
+/// The next sequence of a queue on a service day. The counter row is created or bumped in one
+/// statement, which also locks it until commit on PostgreSQL: two takes never get one number.
+pub async fn next_seq(tx: &mut Tx, queue_id: i64, service_date: NaiveDate) -> Result<i64> {
+    tx_run!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "INSERT INTO ticket_counters (queue_id, service_date, last_seq) VALUES ($1, $2, 1) \
+         ON CONFLICT (queue_id, service_date) DO UPDATE SET last_seq = ticket_counters.last_seq + 1 \
+         RETURNING last_seq"
+    )
+    .bind(queue_id)
+    .bind(service_date.to_string())
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+/// What a new ticket row holds besides the domain ticket.
+pub struct NewTicketRow<'a> {
+    pub hall_id: i64,
+    pub service_date: NaiveDate,
+    pub seq: i64,
+    pub channel: Channel,
+    pub categories: Categories,
+    pub holder: Option<&'a str>,
+    pub person_hash: Option<&'a str>,
+    pub address_hash: Option<&'a str>,
+    pub appointment_id: Option<i64>,
+}
+
+/// Inserts a waiting ticket (its first interval is written by [`record_intervals`]).
+pub async fn insert_ticket(
+    tx: &mut Tx,
+    new: &NewTicketRow<'_>,
+    queue_id: i64,
+    number: &str,
+    now: DateTime<Utc>,
+    rank_at: DateTime<Utc>,
+) -> Result<i64> {
+    let at = micros(now);
+    tx_run!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, channel, \
+         categories, holder, person_hash, address_hash, status, issued_at, waiting_since, rank_at, since, \
+         appointment_id) \
+         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, $12, $11, $13) RETURNING id"
+    )
+    .bind(new.hall_id)
+    .bind(queue_id)
+    .bind(new.service_date.to_string())
+    .bind(new.seq)
+    .bind(number)
+    .bind(new.channel.as_str())
+    .bind(i64::from(new.categories.bits()))
+    .bind(new.holder)
+    .bind(new.person_hash)
+    .bind(new.address_hash)
+    .bind(at)
+    .bind(micros(rank_at))
+    .bind(new.appointment_id)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+pub async fn ticket(db: &Db, id: i64) -> Result<TicketRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{TICKET_COLUMNS} WHERE t.id = $1"));
+    db_run!(db, |c| sqlx::query_as::<_, TicketRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_ticket(id))
+}
+
+/// The ticket, locked for the rest of the transaction on PostgreSQL (SQLite's write
+/// transaction already holds the database).
+pub async fn ticket_for_update(tx: &mut Tx, id: i64) -> Result<TicketRow> {
+    let lock = match tx.backend() {
+        Backend::Postgres => " FOR UPDATE OF t",
+        Backend::Sqlite => "",
+    };
+    let sql = sqlx::AssertSqlSafe(format!("{TICKET_COLUMNS} WHERE t.id = $1{lock}"));
+    tx_run!(tx, |c| sqlx::query_as::<_, TicketRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| not_found_ticket(id))
+}
+
+/// The head of a queue's line: up to `k` waiting tickets in rank order that no other
+/// transaction holds. On PostgreSQL they stay locked (`FOR UPDATE SKIP LOCKED`) until commit,
+/// so windows calling at the same time take different tickets; on SQLite the write
+/// transaction serialises calls.
+pub async fn line_head(tx: &mut Tx, queue_id: i64, k: i64) -> Result<Vec<TicketRow>> {
+    let lock = match tx.backend() {
+        Backend::Postgres => " FOR UPDATE OF t SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{TICKET_COLUMNS} WHERE t.queue_id = $1 AND t.status = 'waiting' \
+         ORDER BY t.rank_at, t.id LIMIT $2{lock}"
+    ));
+    tx_run!(tx, |c| sqlx::query_as::<_, TicketRow>(sql)
+        .bind(queue_id)
+        .bind(k)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+/// Writes a ticket's new state and the intervals its transition closed and opened.
+pub async fn save_ticket(
+    tx: &mut Tx,
+    t: &Ticket,
+    rank_at: DateTime<Utc>,
+    closed: Option<&Interval>,
+    opened: Option<&Interval>,
+) -> Result<()> {
+    tx_run!(tx, |c| {
+        sqlx::query(
+        "UPDATE tickets SET queue_id = $1, status = $2, waiting_since = $3, rank_at = $4, since = $5, \
+         window_id = $6, staff_id = $7, recalls = $8, transfers = $9, close_reason = $10 WHERE id = $11"
+    )
+    .bind(t.queue)
+    .bind(t.status.as_str())
+    .bind(micros(t.waiting_since))
+    .bind(micros(rank_at))
+    .bind(micros(t.since))
+    .bind(t.window)
+    .bind(t.staff)
+    .bind(i64::from(t.recalls))
+    .bind(i64::from(t.transfers))
+    .bind(&t.close_reason)
+    .bind(t.id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected()
+    });
+    record_intervals(tx, closed, opened).await
+}
+
+pub async fn record_intervals(
+    tx: &mut Tx,
+    closed: Option<&Interval>,
+    opened: Option<&Interval>,
+) -> Result<()> {
+    if let Some(i) = closed {
+        tx_run!(tx, |c| sqlx::query(
+            "UPDATE ticket_intervals SET end_at = $1 WHERE ticket_id = $2 AND end_at IS NULL"
+        )
+        .bind(i.end.map(micros))
+        .bind(i.ticket)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected());
+    }
+    if let Some(i) = opened {
+        tx_run!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO ticket_intervals (ticket_id, queue_id, kind, start_at, window_id, staff_id) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(i.ticket)
+        .bind(i.queue)
+        .bind(i.kind.as_str())
+        .bind(micros(i.start))
+        .bind(i.window)
+        .bind(i.staff)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+        });
+    }
+    Ok(())
+}
+
+/// Waiting tickets of a queue ranked before (`rank_at`, `id`).
+pub async fn count_ahead(db: &Db, queue_id: i64, rank_at: i64, id: i64) -> Result<i64> {
+    db_run!(db, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
+         AND (rank_at < $2 OR (rank_at = $2 AND id < $3))"
+    )
+    .bind(queue_id)
+    .bind(rank_at)
+    .bind(id)
+    .fetch_one(c)
+    .await
+    .map_err(db_err))
+}
+
+pub async fn waiting_count(tx: &mut Tx, queue_id: i64) -> Result<i64> {
+    tx_run!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting'"
+    )
+    .bind(queue_id)
+    .fetch_one(c)
+    .await
+    .map_err(db_err))
+}
+
+/// Waiting tickets per queue of a hall: (queue id, count).
+pub async fn waiting_counts(db: &Db, hall_id: i64) -> Result<Vec<(i64, i64)>> {
+    db_run!(db, |c| {
+        sqlx::query_as::<_, (i64, i64)>(
+        "SELECT queue_id, COUNT(*) FROM tickets WHERE hall_id = $1 AND status = 'waiting' GROUP BY queue_id"
+    )
+    .bind(hall_id)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+/// Today's tickets of a hall taken by one person hash or one address hash (for limits).
+pub async fn taken_today(
+    tx: &mut Tx,
+    hall_id: i64,
+    service_date: NaiveDate,
+    person_hash: Option<&str>,
+    address_hash: &str,
+) -> Result<(i64, i64)> {
+    tx_run!(tx, |c| sqlx::query_as::<_, (i64, i64)>(
+        "SELECT COALESCE(SUM(CASE WHEN person_hash = $3 THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN address_hash = $4 THEN 1 ELSE 0 END), 0) \
+         FROM tickets WHERE hall_id = $1 AND service_date = $2 AND channel IN ('kiosk', 'phone')"
+    )
+    .bind(hall_id)
+    .bind(service_date.to_string())
+    .bind(person_hash)
+    .bind(address_hash)
+    .fetch_one(c)
+    .await
+    .map_err(db_err))
+}
+
+/// For the wait estimate: windows open for a queue, and those of them holding a visitor.
+pub async fn queue_windows_load(db: &Db, queue_id: i64) -> Result<(i64, i64)> {
+    db_run!(db, |c| {
+        sqlx::query_as::<_, (i64, i64)>(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM tickets t WHERE t.window_id = w.id \
+           AND t.status IN ('called', 'serving', 'parked')) THEN 1 ELSE 0 END), 0) \
+         FROM windows w JOIN window_queues wq ON wq.window_id = w.id \
+         WHERE wq.queue_id = $1 AND w.status = 'open'"
+    )
+    .bind(queue_id)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+/// The most recent `limit` service times of a queue in minutes, oldest first.
+pub async fn recent_service_minutes(db: &Db, queue_id: i64, limit: i64) -> Result<Vec<f64>> {
+    let mut v: Vec<i64> = db_run!(db, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "SELECT end_at - start_at FROM ticket_intervals WHERE queue_id = $1 AND kind = 'serving' \
+         AND end_at IS NOT NULL ORDER BY end_at DESC LIMIT $2"
+    )
+    .bind(queue_id)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err)
+    })?;
+    v.reverse();
+    Ok(v.into_iter().map(|us| us as f64 / 60e6).collect())
+}
+
+/// Open tickets of a hall from service days before `before` (or all open ones when `None`),
+/// locked for closing.
+pub async fn open_tickets(
+    tx: &mut Tx,
+    hall_id: i64,
+    before: Option<NaiveDate>,
+) -> Result<Vec<TicketRow>> {
+    let lock = match tx.backend() {
+        Backend::Postgres => " FOR UPDATE OF t",
+        Backend::Sqlite => "",
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{TICKET_COLUMNS} WHERE t.hall_id = $1 AND t.status IN ('waiting', 'called', 'serving', 'parked') \
+         AND ($2 IS NULL OR t.service_date < $2) ORDER BY t.id{lock}"
+    ));
+    tx_run!(tx, |c| sqlx::query_as::<_, TicketRow>(sql)
+        .bind(hall_id)
+        .bind(before.map(|d| d.to_string()))
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+/// Tickets of a window still held there (called, serving, parked), oldest first.
+pub async fn tickets_at_window(db: &Db, window_id: i64) -> Result<Vec<TicketRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{TICKET_COLUMNS} WHERE t.window_id = $1 AND t.status IN ('called', 'serving', 'parked') ORDER BY t.since"
+    ));
+    db_run!(db, |c| sqlx::query_as::<_, TicketRow>(sql)
+        .bind(window_id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+/// Tickets of a hall issued on service days `from..=to`.
+pub async fn tickets_between(
+    db: &Db,
+    hall_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<TicketRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{TICKET_COLUMNS} WHERE t.hall_id = $1 AND t.service_date >= $2 AND t.service_date <= $3 ORDER BY t.id"
+    ));
+    db_run!(db, |c| sqlx::query_as::<_, TicketRow>(sql)
+        .bind(hall_id)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntervalRow {
+    pub ticket_id: i64,
+    pub queue_id: i64,
+    pub kind: String,
+    pub start_at: i64,
+    pub end_at: Option<i64>,
+    pub window_id: Option<i64>,
+    pub staff_id: Option<i64>,
+}
+
+impl IntervalRow {
+    pub fn interval(&self) -> Option<Interval> {
+        let kind = match self.kind.as_str() {
+            "waiting" => IntervalKind::Waiting,
+            "called" => IntervalKind::Called,
+            "serving" => IntervalKind::Serving,
+            "parked" => IntervalKind::Parked,
+            _ => return None,
+        };
+        Some(Interval {
+            ticket: self.ticket_id,
+            queue: self.queue_id,
+            kind,
+            start: from_micros(self.start_at),
+            end: self.end_at.map(from_micros),
+            window: self.window_id,
+            staff: self.staff_id,
+        })
+    }
+}
+
+/// The intervals of the hall's tickets issued on service days `from..=to`, in order.
+pub async fn intervals_between(
+    db: &Db,
+    hall_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<IntervalRow>> {
+    db_run!(db, |c| sqlx::query_as::<_, IntervalRow>(
+        "SELECT i.ticket_id, i.queue_id, i.kind, i.start_at, i.end_at, i.window_id, i.staff_id \
+         FROM ticket_intervals i JOIN tickets t ON t.id = i.ticket_id \
+         WHERE t.hall_id = $1 AND t.service_date >= $2 AND t.service_date <= $3 ORDER BY i.id"
+    )
+    .bind(hall_id)
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
+}
+
+/// The intervals of one ticket, in order.
+pub async fn ticket_intervals(db: &Db, ticket_id: i64) -> Result<Vec<IntervalRow>> {
+    db_run!(db, |c| sqlx::query_as::<_, IntervalRow>(
+        "SELECT ticket_id, queue_id, kind, start_at, end_at, window_id, staff_id \
+         FROM ticket_intervals WHERE ticket_id = $1 ORDER BY id"
+    )
+    .bind(ticket_id)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appointments
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppointmentRow {
+    pub id: i64,
+    pub hall_id: i64,
+    pub queue_id: i64,
+    pub slot_date: String,
+    pub slot_start: String,
+    pub slot_end: String,
+    pub status: String,
+    pub holder: Option<String>,
+    pub person_hash: String,
+    pub reschedules: i64,
+    pub ticket_id: Option<i64>,
+}
+
+const APPOINTMENT_COLUMNS: &str = "SELECT id, hall_id, queue_id, slot_date, slot_start, slot_end, status, holder, \
+     person_hash, reschedules, ticket_id FROM appointments";
+
+pub struct NewAppointment<'a> {
+    pub hall_id: i64,
+    pub queue_id: i64,
+    pub slot_date: NaiveDate,
+    pub slot_start: &'a str,
+    pub slot_end: &'a str,
+    pub holder: Option<&'a str>,
+    pub person_hash: &'a str,
+}
+
+pub async fn insert_appointment(
+    tx: &mut Tx,
+    a: &NewAppointment<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    tx_run!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "INSERT INTO appointments (hall_id, queue_id, slot_date, slot_start, slot_end, status, holder, \
+         person_hash, created_at) VALUES ($1, $2, $3, $4, $5, 'booked', $6, $7, $8) RETURNING id"
+    )
+    .bind(a.hall_id)
+    .bind(a.queue_id)
+    .bind(a.slot_date.to_string())
+    .bind(a.slot_start)
+    .bind(a.slot_end)
+    .bind(a.holder)
+    .bind(a.person_hash)
+    .bind(micros(now))
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+pub async fn appointment_for_update(tx: &mut Tx, id: i64) -> Result<AppointmentRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{APPOINTMENT_COLUMNS} WHERE id = $1"));
+    tx_run!(tx, |c| sqlx::query_as::<_, AppointmentRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| Error::not_found("appointment_not_found", format!("预约 {id} 不存在")))
+}
+
+/// A person's appointments in a hall (all statuses), for booking limits and blocks.
+pub async fn appointments_of_person(
+    tx: &mut Tx,
+    hall_id: i64,
+    person_hash: &str,
+) -> Result<Vec<AppointmentRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{APPOINTMENT_COLUMNS} WHERE hall_id = $1 AND person_hash = $2 ORDER BY id"
+    ));
+    tx_run!(tx, |c| sqlx::query_as::<_, AppointmentRow>(sql)
+        .bind(hall_id)
+        .bind(person_hash)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+/// Booked appointments in one slot of a queue.
+pub async fn booked_in_slot(
+    tx: &mut Tx,
+    queue_id: i64,
+    slot_date: NaiveDate,
+    slot_start: &str,
+) -> Result<i64> {
+    tx_run!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM appointments WHERE queue_id = $1 AND slot_date = $2 AND slot_start = $3 \
+         AND status IN ('booked', 'checked_in')"
+    )
+    .bind(queue_id)
+    .bind(slot_date.to_string())
+    .bind(slot_start)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+pub async fn set_appointment_status(
+    tx: &mut Tx,
+    id: i64,
+    status: &str,
+    ticket_id: Option<i64>,
+) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE appointments SET status = $1, ticket_id = COALESCE($2, ticket_id) WHERE id = $3"
+    )
+    .bind(status)
+    .bind(ticket_id)
+    .bind(id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(())
+}

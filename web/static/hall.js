@@ -1,0 +1,232 @@
+// The hall's live pages: kiosk, phone ticket, display board, window strip, clerk workstation.
+// Live data comes from the hall's SSE feed; EventSource resends Last-Event-ID on reconnect,
+// so the server replays what was missed.
+(function () {
+  'use strict';
+  function $(id) { return document.getElementById(id); }
+
+  function api(method, path, body) {
+    var opts = { method: method, credentials: 'same-origin', headers: {} };
+    if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+    return fetch(path, opts).then(function (r) {
+      if (r.status === 204) { return null; }
+      return r.json().catch(function () { return {}; }).then(function (v) {
+        if (!r.ok) {
+          var msg = v.title || ('请求失败（' + r.status + '）');
+          if (v.errors && v.errors.length) { msg += '：' + v.errors.map(function (e) { return e.message; }).join('；'); }
+          throw new Error(msg);
+        }
+        return v;
+      });
+    });
+  }
+
+  function feed(hall, on) {
+    var es = new EventSource('/api/v1/halls/' + encodeURIComponent(hall) + '/events');
+    ['ticket_called', 'ticket_changed', 'queue_changed', 'notice', 'window_changed'].forEach(function (name) {
+      es.addEventListener(name, function (e) {
+        var data = {};
+        try { data = JSON.parse(e.data); } catch (_) { return; }
+        if (name === 'queue_changed') { updateWaiting(data); }
+        if (on[name]) { on[name](data); }
+      });
+    });
+    return es;
+  }
+
+  function updateWaiting(d) {
+    document.querySelectorAll('[data-waiting="' + d.queue + '"]').forEach(function (el) { el.textContent = d.waiting; });
+  }
+
+  function hhmm() { var d = new Date(); return ('0' + d.getHours()).slice(-2) + ':' + ('0' + d.getMinutes()).slice(-2); }
+
+  // ---- Kiosk --------------------------------------------------------------------------------
+  var kiosk = $('kiosk');
+  if (kiosk) {
+    var hall = kiosk.dataset.hall;
+    feed(hall, {});
+    $('elder-toggle').addEventListener('click', function () {
+      var on = document.body.classList.toggle('elder');
+      this.setAttribute('aria-pressed', on ? 'true' : 'false');
+    });
+    kiosk.querySelectorAll('.queue-button').forEach(function (b) {
+      b.addEventListener('click', function () {
+        $('kiosk-error').textContent = '';
+        var body = { queue: b.dataset.queue, channel: 'kiosk' };
+        var id = $('kiosk-id').value.trim(), phone = $('kiosk-phone').value.trim();
+        if (id) { body.id_number = id; }
+        if (phone) { body.phone = phone; }
+        api('POST', '/api/v1/halls/' + encodeURIComponent(hall) + '/tickets', body).then(function (t) {
+          $('r-number').textContent = t.number;
+          $('r-queue').textContent = t.queue_name;
+          $('r-ahead').textContent = t.ahead;
+          $('r-wait').textContent = t.estimated_wait_minutes === null ? '暂无窗口开放' : t.estimated_wait_minutes + ' 分钟';
+          $('r-time').textContent = t.issued_at.replace('T', ' ').slice(0, 16);
+          $('r-link').href = '/t/' + t.id;
+          $('r-qr').innerHTML = '';
+          var img = document.createElement('img');
+          img.alt = '手机查看二维码'; img.src = '/t/' + t.id + '/qr.svg';
+          $('r-qr').appendChild(img);
+          $('receipt').hidden = false;
+          $('receipt').dataset.ticket = t.id;
+          $('kiosk-id').value = ''; $('kiosk-phone').value = '';
+        }).catch(function (e) { $('kiosk-error').textContent = e.message; });
+      });
+    });
+    $('r-done').addEventListener('click', function () { $('receipt').hidden = true; });
+  }
+
+  // ---- Phone page of a ticket ---------------------------------------------------------------
+  var phone = $('phone');
+  if (phone) {
+    var tid = phone.dataset.ticket;
+    var refresh = function () {
+      api('GET', '/api/v1/tickets/' + tid).then(function (t) {
+        $('p-status').textContent = t.status_label;
+        $('p-status').dataset.status = t.status;
+        $('p-ahead').textContent = t.ahead;
+        $('p-wait').textContent = t.estimated_wait_minutes === null ? '—' : t.estimated_wait_minutes;
+        $('p-window').textContent = t.window && t.status === 'called' ? '请到 ' + t.window.name + ' 办理' : '';
+        if (t.status === 'called' && navigator.vibrate) { navigator.vibrate(400); }
+      }).catch(function () {});
+    };
+    feed(phone.dataset.hall, { ticket_called: refresh, ticket_changed: refresh, queue_changed: refresh });
+  }
+
+  // ---- Display board: recent calls, spoken one after another ---------------------------------
+  var board = $('board');
+  if (board) {
+    var queue = [], speaking = false, audio = null;
+    var chime = function (done) {
+      try {
+        audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+        [660, 880].forEach(function (f, i) {
+          var o = audio.createOscillator(), g = audio.createGain();
+          o.frequency.value = f; o.connect(g); g.connect(audio.destination);
+          g.gain.setValueAtTime(0.3, audio.currentTime + i * 0.5);
+          g.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + i * 0.5 + 0.45);
+          o.start(audio.currentTime + i * 0.5); o.stop(audio.currentTime + i * 0.5 + 0.5);
+        });
+      } catch (_) {}
+      setTimeout(done, 1200);
+    };
+    var next = function () {
+      if (speaking || !queue.length) { return; }
+      speaking = true;
+      var text = queue.shift();
+      var done = function () { speaking = false; setTimeout(next, 300); };
+      if (!('speechSynthesis' in window) || !window.SpeechSynthesisUtterance) { chime(done); return; }
+      var u = new SpeechSynthesisUtterance(text + '，' + text);
+      u.lang = 'zh-CN'; u.rate = 0.9;
+      var voice = speechSynthesis.getVoices().filter(function (v) { return /^zh(-|_)?CN/i.test(v.lang); })[0];
+      if (voice) { u.voice = voice; }
+      // Some browsers never fire onend: a timeout keeps the queue moving.
+      var guard = setTimeout(done, 12000);
+      u.onend = function () { clearTimeout(guard); done(); };
+      u.onerror = function () { clearTimeout(guard); chime(done); };
+      speechSynthesis.speak(u);
+    };
+    var announce = function (text) {
+      board.dataset.lastAnnouncement = text;
+      board.dataset.announced = String(Number(board.dataset.announced || 0) + 1);
+      queue.push(text); next();
+    };
+    var tick = function () { $('board-clock').textContent = new Date().toLocaleString('zh-CN', { hour12: false }); };
+    tick(); setInterval(tick, 1000);
+    $('board-sound').addEventListener('click', function () {
+      if (window.AudioContext || window.webkitAudioContext) { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); }
+      this.hidden = true;
+    });
+    feed(board.dataset.hall, {
+      ticket_called: function (d) {
+        var body = $('board-calls');
+        var empty = body.querySelector('.empty'); if (empty) { empty.remove(); }
+        var tr = document.createElement('tr');
+        tr.className = 'fresh';
+        tr.innerHTML = '<td class="num"></td><td></td><td></td>';
+        tr.children[0].textContent = d.ticket.number;
+        tr.children[1].textContent = d.window.name;
+        tr.children[2].textContent = hhmm();
+        body.insertBefore(tr, body.firstChild);
+        while (body.children.length > 8) { body.removeChild(body.lastChild); }
+        announce(d.announce);
+      },
+      notice: function (d) { $('board-notice').textContent = d.text; }
+    });
+  }
+
+  // ---- Per-window strip ---------------------------------------------------------------------
+  var strip = $('strip');
+  if (strip) {
+    var wid = Number(strip.dataset.window);
+    feed(strip.dataset.hall, {
+      ticket_called: function (d) { if (d.window && d.window.id === wid) { $('strip-number').textContent = d.ticket.number; } },
+      ticket_changed: function (d) {
+        if (d.window && d.window.id === wid && ['finished', 'no_show', 'waiting'].indexOf(d.status) >= 0) { $('strip-number').textContent = '—'; }
+      }
+    });
+  }
+
+  // ---- Clerk's workstation ------------------------------------------------------------------
+  var desk = $('desk');
+  if (desk) {
+    var w = desk.dataset.window, current = null;
+    var show = function (t) {
+      current = t;
+      $('desk-number').textContent = t ? t.number : '—';
+      $('desk-info').textContent = t ? (t.queue_name + ' · ' + t.status_label + (t.holder ? ' · ' + t.holder : '') +
+        ' · 取号 ' + t.issued_at.slice(11, 16) + ' · 已重呼 ' + t.recalls + ' 次') : '';
+      var link = $('desk-case');
+      link.hidden = !t;
+      if (t) { link.href = '/cases/new?ticket=' + t.id; }
+      desk.dataset.current = t ? t.id : '';
+      $('desk-history').innerHTML = '';
+      if (t) {
+        var names = { waiting: '等候', called: '叫号', serving: '办理', parked: '挂起' };
+        api('GET', '/api/v1/tickets/' + t.id).then(function (full) {
+          (full.history || []).forEach(function (h) {
+            var li = document.createElement('li');
+            li.textContent = (names[h.kind] || h.kind) + ' ' + h.start.slice(11, 16) + (h.end ? '–' + h.end.slice(11, 16) : ' 起');
+            $('desk-history').appendChild(li);
+          });
+        }).catch(function () {});
+      }
+      desk.dataset.status = t ? t.status : '';
+    };
+    var load = function () {
+      api('GET', '/api/v1/windows/' + w + '/tickets').then(function (v) {
+        var open = v.tickets.filter(function (t) { return t.status !== 'parked'; });
+        show(open.length ? open[open.length - 1] : null);
+      }).catch(function () {});
+    };
+    var err = function (e) { $('desk-error').textContent = e.message; };
+    var run = function (act) {
+      $('desk-error').textContent = '';
+      if (act === 'call') {
+        return api('POST', '/api/v1/windows/' + w + '/call').then(function (v) {
+          if (v) { show(v.ticket); } else { err(new Error('当前没有等候的号')); }
+        }).catch(err);
+      }
+      if (!current) { return err(new Error('请先叫号')); }
+      var body = act === 'transfer' ? { queue: $('desk-transfer').value } : {};
+      api('POST', '/api/v1/tickets/' + current.id + '/' + act, body).then(function (t) {
+        if (['finish', 'no-show', 'requeue', 'park', 'transfer'].indexOf(act) >= 0) {
+          if (act === 'finish') { $('desk-finished').textContent = Number($('desk-finished').textContent) + 1; }
+          show(null);
+        } else { show(t); }
+      }).catch(err);
+    };
+    desk.querySelectorAll('[data-act]').forEach(function (b) { b.addEventListener('click', function () { run(b.dataset.act); }); });
+    desk.querySelectorAll('[data-session]').forEach(function (b) {
+      b.addEventListener('click', function () {
+        api('POST', '/api/v1/windows/' + w + '/' + b.dataset.session).then(function (v) { $('desk-status').textContent = v.status; }).catch(err);
+      });
+    });
+    var keys = { F1: 'call', F2: 'recall', F3: 'start', F4: 'finish', F6: 'no-show', F7: 'transfer' };
+    document.addEventListener('keydown', function (e) {
+      if (keys[e.key]) { e.preventDefault(); run(keys[e.key]); }
+    });
+    load();
+    feed(desk.dataset.hall, {});
+  }
+})();
