@@ -133,6 +133,28 @@ impl Browser {
         );
     }
 
+    /// Clicks something that loads a new page (a link, a form button) and waits until the new
+    /// document has loaded: the old page is marked first, so its elements are never mistaken
+    /// for the new page's.
+    pub async fn click_and_wait(&self, css: &str) {
+        self.driver
+            .execute("document.documentElement.dataset.ycOld = '1'", vec![])
+            .await
+            .unwrap();
+        self.el(css).await.click().await.unwrap();
+        for _ in 0..150 {
+            let r = self
+                .driver
+                .execute("return !document.documentElement.dataset.ycOld && document.readyState === 'complete'", vec![])
+                .await;
+            if r.is_ok_and(|v| v.json() == true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("clicking {css} did not load a new page");
+    }
+
     pub async fn text_of(&self, css: &str) -> String {
         self.el(css).await.text().await.unwrap()
     }

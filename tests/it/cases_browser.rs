@@ -26,8 +26,7 @@ async fn sign_in(b: &Browser, s: &TestServer, username: &str, next: &str) {
 }
 
 async fn click(b: &Browser, css: &str) {
-    b.el(css).await.click().await.unwrap();
-    b.el("h1").await;
+    b.click_and_wait(css).await;
 }
 
 async fn status(b: &Browser) -> String {
