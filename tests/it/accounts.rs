@@ -1178,11 +1178,7 @@ async fn type_into(b: &crate::browser::Browser, css: &str, text: &str) {
 
 /// Submits the page's main form.
 async fn submit(b: &crate::browser::Browser) {
-    b.el("form.card button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click_and_wait("form.card button[type=submit]").await;
 }
 
 #[tokio::test]
