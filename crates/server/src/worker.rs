@@ -25,6 +25,9 @@ impl TimerHandler for Dispatch {
             crate::cases::WARNING_TIMER => {
                 crate::cases::fire_warning(&self.state, tx, timer, now).await
             }
+            crate::hall::appointments::NO_SHOW_TIMER => {
+                crate::hall::appointments::fire_no_show(tx, &timer.subject, now).await
+            }
             crate::hall::day_end::KIND => {
                 crate::hall::day_end::close_day(tx, &timer.subject, timer.due(), now).await?;
                 self.state.hall_feed.wake();

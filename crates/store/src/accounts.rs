@@ -502,3 +502,19 @@ pub async fn prune_failures(tx: &mut Tx, before: DateTime<Utc>) -> Result<()> {
     .rows_affected());
     Ok(())
 }
+
+/// The username and display name of each of these accounts that exists (reports hold ids).
+pub async fn names(db: &Db, ids: &[i64]) -> Result<Vec<(i64, String, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let row: Option<(i64, String, String)> = db_run!(db, |c| sqlx::query_as(
+            "SELECT id, username, display_name FROM accounts WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?;
+        out.extend(row);
+    }
+    Ok(out)
+}

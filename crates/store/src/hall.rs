@@ -858,14 +858,81 @@ pub async fn insert_appointment(
     })
 }
 
+fn not_found_appointment(id: i64) -> Error {
+    Error::not_found("appointment_not_found", format!("预约 {id} 不存在"))
+}
+
+/// The appointment, locked for the rest of the transaction on PostgreSQL, so a check-in, a
+/// change by its holder and its no-show timer never act on it at once.
 pub async fn appointment_for_update(tx: &mut Tx, id: i64) -> Result<AppointmentRow> {
-    let sql = sqlx::AssertSqlSafe(format!("{APPOINTMENT_COLUMNS} WHERE id = $1"));
+    appointment_in_tx(tx, id)
+        .await?
+        .ok_or_else(|| not_found_appointment(id))
+}
+
+/// Like [`appointment_for_update`], `None` when there is no such appointment.
+pub async fn appointment_in_tx(tx: &mut Tx, id: i64) -> Result<Option<AppointmentRow>> {
+    let lock = match tx.backend() {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let sql = sqlx::AssertSqlSafe(format!("{APPOINTMENT_COLUMNS} WHERE id = $1{lock}"));
     tx_run!(tx, |c| sqlx::query_as::<_, AppointmentRow>(sql)
         .bind(id)
         .fetch_optional(c)
         .await
+        .map_err(db_err))
+}
+
+pub async fn appointment(db: &Db, id: i64) -> Result<AppointmentRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{APPOINTMENT_COLUMNS} WHERE id = $1"));
+    db_run!(db, |c| sqlx::query_as::<_, AppointmentRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
         .map_err(db_err))?
-    .ok_or_else(|| Error::not_found("appointment_not_found", format!("预约 {id} 不存在")))
+    .ok_or_else(|| not_found_appointment(id))
+}
+
+/// Serialises bookings of one queue until commit: on PostgreSQL two bookings of the last place
+/// in a slot would otherwise both count it free (SQLite's write transaction already does).
+pub async fn lock_queue_for_booking(tx: &mut Tx, queue_id: i64) -> Result<()> {
+    if tx.backend() == Backend::Postgres {
+        tx_run!(tx, |c| sqlx::query(
+            "SELECT id FROM queues WHERE id = $1 FOR UPDATE"
+        )
+        .bind(queue_id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err)
+        .map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// Moves a booked appointment to another slot.
+pub async fn move_appointment(
+    tx: &mut Tx,
+    id: i64,
+    slot_date: NaiveDate,
+    slot_start: &str,
+    slot_end: &str,
+    reschedules: i64,
+) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE appointments SET slot_date = $1, slot_start = $2, slot_end = $3, reschedules = $4 \
+         WHERE id = $5"
+    )
+    .bind(slot_date.to_string())
+    .bind(slot_start)
+    .bind(slot_end)
+    .bind(reschedules)
+    .bind(id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(())
 }
 
 /// A person's appointments in a hall (all statuses), for booking limits and blocks.
@@ -923,4 +990,21 @@ pub async fn set_appointment_status(
     .map_err(db_err)?
     .rows_affected());
     Ok(())
+}
+
+/// Booked (or checked-in) appointments per slot start of a queue on one date.
+pub async fn booked_per_slot(
+    db: &Db,
+    queue_id: i64,
+    slot_date: NaiveDate,
+) -> Result<Vec<(String, i64)>> {
+    db_run!(db, |c| sqlx::query_as::<_, (String, i64)>(
+        "SELECT slot_start, COUNT(*) FROM appointments WHERE queue_id = $1 AND slot_date = $2 \
+         AND status IN ('booked', 'checked_in') GROUP BY slot_start"
+    )
+    .bind(queue_id)
+    .bind(slot_date.to_string())
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
 }

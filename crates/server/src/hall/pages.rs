@@ -326,12 +326,16 @@ fn stat_lines(list: &Value, key: &str) -> Vec<StatLine> {
         .iter()
         .map(|row| {
             let f = &row["figures"];
-            let label = row
+            let name = row
                 .get("name")
                 .or_else(|| row.get("label"))
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| row[key].to_string());
+                .and_then(|v| v.as_str());
+            let label = match (name, row.get("username").and_then(|v| v.as_str())) {
+                (Some(n), Some(u)) => format!("{n}（{u}）"),
+                (Some(n), None) => n.to_string(),
+                // An account since deleted: its id is all there is.
+                (None, _) => format!("编号 {}", row[key]),
+            };
             StatLine {
                 label,
                 tickets: f["tickets"].as_i64().unwrap_or(0),
@@ -382,7 +386,7 @@ async fn stats(
         ),
         ("按窗口".to_string(), stat_lines(&v["by_window"], "window")),
         (
-            "按工作人员（账号编号）".to_string(),
+            "按工作人员".to_string(),
             stat_lines(&v["by_staff"], "staff"),
         ),
     ];

@@ -194,22 +194,34 @@ async fn put_settings(
     Path(code): Path<String>,
     Json(settings): Json<HallSettings>,
 ) -> ApiResult<Response> {
-    require_hall_manager(&actor, &code)?;
+    let settings = update_settings(&st, &actor, &code, settings).await?;
+    Ok(axum::Json(json!({"settings": settings})).into_response())
+}
+
+/// Replaces a hall's settings (the API and the set-up page): checked whole, so bad input
+/// changes nothing; a new day-end time moves the day-end timer.
+pub async fn update_settings(
+    st: &AppState,
+    actor: &Actor,
+    code: &str,
+    settings: HallSettings,
+) -> Result<HallSettings> {
+    require_hall_manager(actor, code)?;
     settings.validate()?;
     let now = st.now();
     let mut tx = st.db.begin().await?;
-    let hall = store::hall_in_tx(&mut tx, &code).await?;
+    let hall = store::hall_in_tx(&mut tx, code).await?;
     let before = HallSettings::of(&hall)?;
     let text = serde_json::to_string(&settings).map_err(Error::internal)?;
     store::set_hall_settings(&mut tx, hall.id, &text, &hall.notice).await?;
     if before.day_end != settings.day_end {
-        yichuang_store::timers::cancel(&mut tx, day_end::KIND, &code, now).await?;
-        day_end::schedule_next(&mut tx, &code, &settings, now).await?;
+        yichuang_store::timers::cancel(&mut tx, day_end::KIND, code, now).await?;
+        day_end::schedule_next(&mut tx, code, &settings, now).await?;
     }
     record(
         &mut tx,
         now,
-        &code,
+        code,
         &actor.event_name(),
         "hall_settings_changed",
         ("hall", hall.id),
@@ -217,7 +229,7 @@ async fn put_settings(
     )
     .await?;
     tx.commit().await?;
-    Ok(axum::Json(json!({"settings": settings})).into_response())
+    Ok(settings)
 }
 
 #[derive(Deserialize)]
@@ -300,15 +312,22 @@ async fn create_queue(
     Path(code): Path<String>,
     Json(b): Json<QueueBody>,
 ) -> ApiResult<Response> {
-    require_hall_manager(&actor, &code)?;
-    let now = st.now();
-    let mut tx = st.db.begin().await?;
-    let hall = store::hall_in_tx(&mut tx, &code).await?;
-    let id = create_queue_in(&mut tx, &hall, &b, &actor.event_name(), now).await?;
-    tx.commit().await?;
+    let id = add_queue(&st, &actor, &code, &b).await?;
     let body =
         json!({"id": id, "hall": code, "code": b.code, "name": b.name.trim(), "prefix": b.prefix});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Adds a queue to a hall (the API and the set-up page).
+pub async fn add_queue(st: &AppState, actor: &Actor, code: &str, b: &QueueBody) -> Result<i64> {
+    require_hall_manager(actor, code)?;
+    let now = st.now();
+    let mut tx = st.db.begin().await?;
+    let hall = store::hall_in_tx(&mut tx, code).await?;
+    let id = create_queue_in(&mut tx, &hall, b, &actor.event_name(), now).await?;
+    tx.commit().await?;
+    st.hall_feed.wake();
+    Ok(id)
 }
 
 #[derive(Deserialize)]
@@ -369,15 +388,22 @@ async fn create_window(
     Path(code): Path<String>,
     Json(b): Json<WindowBody>,
 ) -> ApiResult<Response> {
-    require_hall_manager(&actor, &code)?;
-    let now = st.now();
-    let mut tx = st.db.begin().await?;
-    let hall = store::hall_in_tx(&mut tx, &code).await?;
-    let id = create_window_in(&mut tx, &hall, &b, &actor.event_name(), now).await?;
-    tx.commit().await?;
+    let id = add_window(&st, &actor, &code, &b).await?;
     let w = store::window(&st.db, id).await?;
     let body = window_view(&st.db, &w).await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Adds a window to a hall (the API and the set-up page).
+pub async fn add_window(st: &AppState, actor: &Actor, code: &str, b: &WindowBody) -> Result<i64> {
+    require_hall_manager(actor, code)?;
+    let now = st.now();
+    let mut tx = st.db.begin().await?;
+    let hall = store::hall_in_tx(&mut tx, code).await?;
+    let id = create_window_in(&mut tx, &hall, b, &actor.event_name(), now).await?;
+    tx.commit().await?;
+    st.hall_feed.wake();
+    Ok(id)
 }
 
 async fn get_window(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {

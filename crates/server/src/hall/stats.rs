@@ -114,10 +114,15 @@ pub async fn report_json(db: &Db, hall: &HallRow, r: &Report) -> Result<Value> {
         .iter()
         .map(|(c, f)| json!({"channel": c, "label": c.label(), "figures": f}))
         .collect();
+    let ids: Vec<i64> = r.by_staff.keys().copied().collect();
+    let names = yichuang_store::accounts::names(db, &ids).await?;
     let by_staff: Vec<Value> = r
         .by_staff
         .iter()
-        .map(|(id, f)| json!({"staff": id, "figures": f}))
+        .map(|(id, f)| {
+            let a = names.iter().find(|n| n.0 == *id);
+            json!({"staff": id, "username": a.map(|a| &a.1), "name": a.map(|a| &a.2), "figures": f})
+        })
         .collect();
     Ok(json!({
         "total": r.total,

@@ -236,8 +236,22 @@ async fn take(
     Path(hall_code): Path<String>,
     Json(b): Json<TakeBody>,
 ) -> ApiResult<Response> {
+    let body = take_ticket(&st, actor.as_ref(), &address, &hall_code, &b).await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Takes a ticket (the API, the kiosk and the phone page): staff at the guide desk when
+/// `actor` is set, else an anonymous kiosk or phone with the per-person and per-address
+/// limits. Returns the ticket as shown.
+pub async fn take_ticket(
+    st: &AppState,
+    actor: Option<&Actor>,
+    address: &str,
+    hall_code: &str,
+    b: &TakeBody,
+) -> Result<Value> {
     let now = st.now();
-    if let Some(a) = &actor {
+    if let Some(a) = actor {
         a.require_role(
             &[
                 Role::Admin,
@@ -248,18 +262,18 @@ async fn take(
             ],
             "在导询台取号",
         )?;
-        a.require_hall(&hall_code, "为")?;
+        a.require_hall(hall_code, "为")?;
     }
-    let (person, channel) = validate_take(&b, &hall_code, actor.as_ref(), now)?;
+    let (person, channel) = validate_take(b, hall_code, actor, now)?;
     let mut tx = st.db.begin().await?;
-    let hall = store::hall_in_tx(&mut tx, &hall_code).await?;
+    let hall = store::hall_in_tx(&mut tx, hall_code).await?;
     let settings = HallSettings::of(&hall)?;
     let queues = store::queues_in_tx(&mut tx, hall.id).await?;
     let queue = find_queue(&queues, &b.queue)?.clone();
-    let address_hash = person_hash(&hall.code, "address", &address);
+    let address_hash = person_hash(&hall.code, "address", address);
     let requester = match actor {
         Some(_) => Requester::Staff,
-        None => Requester::Anonymous { address: &address },
+        None => Requester::Anonymous { address },
     };
     if requester != Requester::Staff {
         let (by_person, by_address) = store::taken_today(
@@ -294,15 +308,14 @@ async fn take(
         &settings,
         &queue,
         issue,
-        &actor_name(actor.as_ref()),
+        &actor_name(actor),
         now,
     )
     .await?;
     tx.commit().await?;
     st.hall_feed.wake();
     let row = store::ticket(&st.db, ticket.id).await?;
-    let body = ticket_view(&st.db, &row, &settings, None).await?;
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    ticket_view(&st.db, &row, &settings, None).await
 }
 
 /// The ticket as a phone, a kiosk slip or a window shows it (masked holder only, R-PII).
