@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 
 use crate::support::{TestServer, config, on_each_backend};
 
-const HALL: &str = "YL";
+pub(crate) const HALL: &str = "YL";
 
 /// A hall with queues A (prefix A) and B (prefix B) and windows: W1 serves A then B, W2 serves
 /// B only. Returns the admin token and the window ids.
-async fn demo_hall(s: &TestServer) -> (String, i64, i64) {
+pub(crate) async fn demo_hall(s: &TestServer) -> (String, i64, i64) {
     let admin = s.admin_token().await;
     let (st, v) = s
         .post_json(
@@ -37,7 +37,7 @@ async fn demo_hall(s: &TestServer) -> (String, i64, i64) {
     (admin, w1, w2)
 }
 
-async fn window(s: &TestServer, admin: &str, code: &str, queues: &[&str]) -> i64 {
+pub(crate) async fn window(s: &TestServer, admin: &str, code: &str, queues: &[&str]) -> i64 {
     let (st, v) = s
         .post_json(
             &format!("/api/v1/halls/{HALL}/windows"),
@@ -50,7 +50,7 @@ async fn window(s: &TestServer, admin: &str, code: &str, queues: &[&str]) -> i64
 }
 
 /// Takes a ticket; without a token from a client with no session (a kiosk or a phone).
-async fn take(s: &TestServer, token: Option<&str>, body: Value) -> (u16, Value) {
+pub(crate) async fn take(s: &TestServer, token: Option<&str>, body: Value) -> (u16, Value) {
     let path = format!("/api/v1/halls/{HALL}/tickets");
     match token {
         Some(_) => s.post_json(&path, token, &body).await,
@@ -58,7 +58,7 @@ async fn take(s: &TestServer, token: Option<&str>, body: Value) -> (u16, Value) 
     }
 }
 
-async fn anonymous_post(s: &TestServer, path: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn anonymous_post(s: &TestServer, path: &str, body: &Value) -> (u16, Value) {
     let r = crate::support::client()
         .post(s.at(path))
         .json(body)
@@ -69,13 +69,13 @@ async fn anonymous_post(s: &TestServer, path: &str, body: &Value) -> (u16, Value
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn take_ok(s: &TestServer, token: Option<&str>, queue: &str) -> Value {
+pub(crate) async fn take_ok(s: &TestServer, token: Option<&str>, queue: &str) -> Value {
     let (st, v) = take(s, token, json!({"queue": queue})).await;
     assert_eq!(st, 201, "{v}");
     v
 }
 
-async fn call(s: &TestServer, token: &str, window: i64) -> Option<Value> {
+pub(crate) async fn call(s: &TestServer, token: &str, window: i64) -> Option<Value> {
     let (st, v) = s
         .post_json(
             &format!("/api/v1/windows/{window}/call"),
@@ -90,7 +90,7 @@ async fn call(s: &TestServer, token: &str, window: i64) -> Option<Value> {
     }
 }
 
-async fn act(s: &TestServer, token: &str, ticket: i64, action: &str) -> (u16, Value) {
+pub(crate) async fn act(s: &TestServer, token: &str, ticket: i64, action: &str) -> (u16, Value) {
     s.post_json(
         &format!("/api/v1/tickets/{ticket}/{action}"),
         Some(token),
@@ -99,7 +99,7 @@ async fn act(s: &TestServer, token: &str, ticket: i64, action: &str) -> (u16, Va
     .await
 }
 
-async fn clerk_token(s: &TestServer, admin: &str, username: &str) -> String {
+pub(crate) async fn clerk_token(s: &TestServer, admin: &str, username: &str) -> String {
     let (st, v) = s
         .post_json(
             "/api/v1/accounts",

@@ -13,4 +13,5 @@ mod catalogue;
 mod demo;
 mod foundation;
 mod hall;
+mod hall_appointments;
 mod pages;
