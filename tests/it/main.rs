@@ -14,4 +14,5 @@ mod demo;
 mod foundation;
 mod hall;
 mod hall_appointments;
+mod hall_pages;
 mod pages;

@@ -49,6 +49,23 @@
       var on = document.body.classList.toggle('elder');
       this.setAttribute('aria-pressed', on ? 'true' : 'false');
     });
+    // The slip of a new ticket, taken or checked in: shown on screen, printable at 80 mm.
+    var slip = function (t, kind) {
+      $('r-kind').textContent = kind || '';
+      $('r-number').textContent = t.number;
+      $('r-queue').textContent = t.queue_name;
+      $('r-ahead').textContent = t.ahead;
+      $('r-wait').textContent = t.estimated_wait_minutes === null ? '暂无窗口开放' : t.estimated_wait_minutes + ' 分钟';
+      $('r-time').textContent = t.issued_at.replace('T', ' ').slice(0, 16);
+      $('r-link').href = '/t/' + t.id;
+      $('r-qr').innerHTML = '';
+      var img = document.createElement('img');
+      img.alt = '手机查看二维码'; img.src = '/t/' + t.id + '/qr.svg';
+      $('r-qr').appendChild(img);
+      $('receipt').hidden = false;
+      $('receipt').dataset.ticket = t.id;
+      $('receipt').scrollIntoView({ block: 'center' });
+    };
     kiosk.querySelectorAll('.queue-button').forEach(function (b) {
       b.addEventListener('click', function () {
         $('kiosk-error').textContent = '';
@@ -57,21 +74,25 @@
         if (id) { body.id_number = id; }
         if (phone) { body.phone = phone; }
         api('POST', '/api/v1/halls/' + encodeURIComponent(hall) + '/tickets', body).then(function (t) {
-          $('r-number').textContent = t.number;
-          $('r-queue').textContent = t.queue_name;
-          $('r-ahead').textContent = t.ahead;
-          $('r-wait').textContent = t.estimated_wait_minutes === null ? '暂无窗口开放' : t.estimated_wait_minutes + ' 分钟';
-          $('r-time').textContent = t.issued_at.replace('T', ' ').slice(0, 16);
-          $('r-link').href = '/t/' + t.id;
-          $('r-qr').innerHTML = '';
-          var img = document.createElement('img');
-          img.alt = '手机查看二维码'; img.src = '/t/' + t.id + '/qr.svg';
-          $('r-qr').appendChild(img);
-          $('receipt').hidden = false;
-          $('receipt').dataset.ticket = t.id;
+          slip(t, '');
           $('kiosk-id').value = ''; $('kiosk-phone').value = '';
         }).catch(function (e) { $('kiosk-error').textContent = e.message; });
       });
+    });
+    // Appointment check-in: an ID or mobile number typed, or the appointment's QR code read
+    // by the kiosk's scanner (which types the link and presses Enter).
+    $('checkin').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var text = $('checkin-text').value.trim(), body = {};
+      $('checkin-error').textContent = '';
+      if (!text) { $('checkin-error').textContent = '请输入身份证号，或扫描预约二维码'; return; }
+      if (/^\d{17}[\dXx]$/.test(text)) { body.id_number = text; }
+      else if (/^1\d{10}$/.test(text)) { body.phone = text; }
+      else { body.code = text; }
+      api('POST', '/api/v1/halls/' + encodeURIComponent(hall) + '/check-in', body).then(function (t) {
+        slip(t, '预约号 · 优先叫号');
+        $('checkin-text').value = '';
+      }).catch(function (e) { $('checkin-error').textContent = e.message; });
     });
     $('r-done').addEventListener('click', function () { $('receipt').hidden = true; });
   }

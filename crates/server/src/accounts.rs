@@ -33,7 +33,7 @@ use yichuang_domain::{Actor, Error};
 use crate::auth::SESSION_COOKIE;
 use crate::state::AppState;
 
-pub use pages::{FormErrors, Page, forbidden_page, require_page_actor, safe_next};
+pub use pages::{FormErrors, Page, forbidden_page, render_form, require_page_actor, safe_next};
 
 /// The JSON API of this area, merged into `crate::api::routes()`.
 pub fn api_routes() -> Router<AppState> {

@@ -146,6 +146,16 @@ impl FormErrors {
         }
     }
 
+    /// Like [`FormErrors::of`], and an error that names no field is also shown next to
+    /// `field`, the one the user should change.
+    pub fn at(e: &Error, field: &str) -> FormErrors {
+        let mut f = FormErrors::of(e);
+        if f.fields.is_empty() {
+            f.fields.push((field.to_string(), e.title.clone()));
+        }
+        f
+    }
+
     /// The message for `field`, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.fields
@@ -156,7 +166,7 @@ impl FormErrors {
 }
 
 /// Renders a form `page`, with the status that fits the error it shows (422, 401, 403, 429…).
-fn render_form<T: Template>(page: &T, error: Option<&Error>) -> Response {
+pub fn render_form<T: Template>(page: &T, error: Option<&Error>) -> Response {
     let mut r = render(page);
     if let Some(e) = error {
         *r.status_mut() = match e.kind {

@@ -9,7 +9,9 @@ pub mod appointments;
 pub mod day_end;
 pub mod demo;
 pub mod feed;
+pub mod manage;
 pub mod pages;
+pub mod phone;
 pub mod setup;
 pub mod stats;
 pub mod tickets;
@@ -43,6 +45,8 @@ pub fn routes() -> Router<AppState> {
 
 pub fn page_routes() -> Router<AppState> {
     pages::routes()
+        .merge(phone::routes())
+        .merge(manage::routes())
 }
 
 /// A hall's settings (RULES "practice": each a setting with a default), stored as JSON.

@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::Value;
-use yichuang_domain::Actor;
 use yichuang_store::hall as store;
 
 use super::setup::hall_view;
@@ -25,7 +24,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/halls/{hall}/kiosk", get(kiosk))
         .route("/halls/{hall}/board", get(board))
-        .route("/halls/{hall}/manage", get(manage))
         .route("/halls/{hall}/stats", get(stats))
         .route("/t/{id}", get(phone))
         .route("/t/{id}/qr.svg", get(qr))
@@ -41,7 +39,7 @@ pub struct QueueLine {
     pub waiting: i64,
 }
 
-fn queue_lines(hall: &Value) -> Vec<QueueLine> {
+pub fn queue_lines(hall: &Value) -> Vec<QueueLine> {
     hall["queues"]
         .as_array()
         .map(|qs| {
@@ -217,87 +215,6 @@ async fn desk(
         queues: queue_lines(&v),
         served_today: mine.map_or(0, |f| f.finished),
         no_shows_today: mine.map_or(0, |f| f.no_shows),
-    }))
-}
-
-/// A window row of the set-up page.
-pub struct WindowLine {
-    pub id: i64,
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-    pub queues: String,
-    pub status: String,
-    pub staff: String,
-}
-
-#[derive(Template)]
-#[template(path = "hall_manage.html")]
-struct ManagePage {
-    layout: Layout,
-    hall: String,
-    name: String,
-    queues: Vec<QueueLine>,
-    windows: Vec<WindowLine>,
-}
-
-fn require_manager_page(actor: &Option<Actor>, hall: &str) -> yichuang_domain::Result<()> {
-    match actor {
-        Some(a) => super::require_hall_manager(a, hall),
-        None => Err(yichuang_domain::Error::unauthorized()),
-    }
-}
-
-async fn manage(
-    State(st): State<AppState>,
-    MaybeActor(actor): MaybeActor,
-    Path(code): Path<String>,
-) -> ApiResult<Response> {
-    if actor.is_none() {
-        return Ok(login_first(&format!("/halls/{code}/manage")));
-    }
-    require_manager_page(&actor, &code)?;
-    let hall = store::hall(&st.db, &code).await?;
-    let v = hall_view(&st.db, &hall).await?;
-    let windows = v["windows"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|w| {
-            let s = |k: &str| w[k].as_str().unwrap_or_default().to_string();
-            WindowLine {
-                id: w["id"].as_i64().unwrap_or(0),
-                code: s("code"),
-                name: s("name"),
-                kind: super::setup::parse_kind(&s("kind"))
-                    .map(|k| k.label().to_string())
-                    .unwrap_or_default(),
-                queues: w["queues"]
-                    .as_array()
-                    .map(|q| {
-                        q.iter()
-                            .filter_map(|x| x.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" → ")
-                    })
-                    .unwrap_or_default(),
-                status: match w["status"].as_str() {
-                    Some("open") => "服务中",
-                    Some("paused") => "暂停",
-                    _ => "未开放",
-                }
-                .to_string(),
-                staff: s("staff"),
-            }
-        })
-        .collect();
-    Ok(render(&ManagePage {
-        layout: Layout::new(format!("{} · 大厅设置", hall.name), actor),
-        hall: hall.code,
-        name: hall.name,
-        queues: queue_lines(&v),
-        windows,
     }))
 }
 
