@@ -520,3 +520,46 @@ async fn a_visitor_books_on_the_phone_and_checks_in_at_the_kiosk_in_a_browser() 
     b.quit().await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn statistics_per_staff_member_show_the_name_and_username() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let clerk = crate::hall::clerk_token(&s, &admin, "wang").await;
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/windows/{w1}/sign-in"),
+                Some(&clerk),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        crate::hall::take_ok(&s, None, "a").await;
+        let t = crate::hall::call(&s, &clerk, w1).await.unwrap();
+        let id = t["id"].as_i64().unwrap();
+        for action in ["start", "finish"] {
+            let (st, v) = crate::hall::act(&s, &clerk, id, action).await;
+            assert_eq!(st, 200, "{v}");
+        }
+        let admin = s.admin_token().await;
+        let (st, r) = s
+            .get_json(&format!("/api/v1/halls/{HALL}/stats"), Some(&admin))
+            .await;
+        assert_eq!(st, 200, "{r}");
+        let staff = &r["by_staff"][0];
+        assert_eq!(
+            (staff["username"].as_str(), staff["name"].as_str()),
+            (Some("wang"), Some("王窗口")),
+            "{r}"
+        );
+        assert!(staff["staff"].is_i64());
+        assert_eq!(staff["figures"]["finished"], 1);
+        let (st, page) = get_page(&s.client, s.at(&format!("/halls/{HALL}/stats"))).await;
+        assert_eq!(st, 200);
+        assert!(page.contains("王窗口（wang）"), "{page}");
+        s.stop().await;
+    })
+    .await;
+}
