@@ -824,3 +824,28 @@ pub async fn fire_no_show(tx: &mut Tx, subject: &str, now: DateTime<Utc>) -> Res
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_is_read_from_itself_or_from_the_link_a_scanner_types() {
+        let code = appointment_code(12, "abc");
+        assert!(code.starts_with("12-") && code.len() == 13, "{code}");
+        assert_eq!(parse_code(&code), Some((12, code.clone())));
+        let link = format!(
+            "http://10.0.0.5:8080/appointments/{}?x=1\n",
+            code.to_uppercase()
+        );
+        assert_eq!(parse_code(&link), Some((12, code.clone())));
+        assert_eq!(parse_code("110105199003071239"), None);
+        assert_eq!(parse_code("12-xyz"), None);
+        assert_ne!(
+            appointment_code(12, "abd"),
+            code,
+            "another holder, another code"
+        );
+        assert_ne!(appointment_code(13, "abc")[3..], code[3..]);
+    }
+}
