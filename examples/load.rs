@@ -265,7 +265,7 @@ async fn main() {
     let url = database_url(&args.backend).await;
     let config = yichuang_server::Config {
         addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: url,
+        database_url: url.clone(),
         admin_password: Some(ADMIN_PASSWORD.into()),
         ..Default::default()
     };
@@ -317,10 +317,15 @@ async fn main() {
         "case-accept" => {
             let t = cases::seed(&running, &client, &base).await;
             let t0 = Instant::now();
-            cases::insert_many(&client, &base, &t, args.cases, args.concurrency).await;
+            let through_api = args.cases.min(cases::THROUGH_API);
+            cases::insert_many(&client, &base, &t, through_api, args.concurrency).await;
+            if args.cases > through_api {
+                cases::replicate(&running.state.db, args.cases).await;
+            }
             eprintln!(
-                "inserted {} cases in {:.1}s",
+                "inserted {} cases ({} through the API, the rest replicated in SQL) in {:.1}s",
                 args.cases,
+                through_api,
                 t0.elapsed().as_secs_f64()
             );
             Arc::new(move |c: reqwest::Client, base: String, _i: u64| {
@@ -400,6 +405,7 @@ async fn main() {
             let token = login(&client, &base).await;
             board_clients(&client, &base, &token, args.concurrency, 50).await;
             running.stop().await;
+            remove_sqlite_files(&url);
             return;
         }
         other => panic!(
@@ -453,6 +459,16 @@ async fn main() {
         p99
     );
     running.stop().await;
+    remove_sqlite_files(&url);
+}
+
+/// A million-case SQLite file is gigabytes; the figures are printed, the file is not needed.
+fn remove_sqlite_files(url: &str) {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+    }
 }
 
 /// The case scenarios: an item whose process reviews in two departments at once.
@@ -646,6 +662,115 @@ mod cases {
             (v["status"] == "issued").then_some(())
         };
         run.await.is_some()
+    }
+
+    /// Above this many cases the rest are replicated in SQL: a million through the API would
+    /// take most of an hour and measure the seeding, not the acceptance.
+    pub const THROUGH_API: usize = 2_000;
+
+    /// Grows the database to `total` cases by copying the newest API-made case (its case row,
+    /// case events, open steps, event-log rows and timers) under new numbers, each with its own
+    /// applicant, so every table and index the acceptance path touches has the size it would
+    /// have after `total` real acceptances.
+    pub async fn replicate(db: &yichuang_store::Db, total: usize) {
+        const BATCH: i64 = 50_000;
+        let series = "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < $1)";
+        let statements = [
+            format!(
+                "{series} INSERT INTO applicants (kind, id_number, name, phone, id_masked, phone_masked, created_at, updated_at) \
+                 SELECT a.kind, 'BULK' || ($2 + g), a.name, a.phone, a.id_masked, a.phone_masked, a.created_at, a.updated_at \
+                 FROM s, applicants a WHERE a.id = (SELECT applicant_id FROM cases WHERE id = $3)"
+            ),
+            format!(
+                "{series} INSERT INTO cases (number, item, item_version, department, hall, applicant_id, status, \
+                 process_code, process_version, parent, received_at, accepted_on, due_date, events, created_at, updated_at) \
+                 SELECT 'BK' || ($2 + g), c.item, c.item_version, c.department, c.hall, \
+                 (SELECT id FROM applicants WHERE kind = 'person' AND id_number = 'BULK' || ($2 + g)), \
+                 c.status, c.process_code, c.process_version, c.parent, c.received_at, c.accepted_on, c.due_date, \
+                 c.events, c.created_at, c.updated_at FROM s, cases c WHERE c.id = $3"
+            ),
+            "INSERT INTO case_events (case_id, seq, at, actor, department, kind, body) \
+             SELECT c.id, e.seq, e.at, e.actor, e.department, e.kind, e.body \
+             FROM cases c, case_events e WHERE e.case_id = $1 AND c.id > $2"
+                .to_string(),
+            "INSERT INTO case_steps (case_id, node, name, department, role, since, due, claimed_by) \
+             SELECT c.id, e.node, e.name, e.department, e.role, e.since, e.due, e.claimed_by \
+             FROM cases c, case_steps e WHERE e.case_id = $1 AND c.id > $2"
+                .to_string(),
+            "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload) \
+             SELECT e.at, e.actor, e.kind, e.subject_type, c.number, e.payload FROM cases c, events e \
+             WHERE e.subject_type = 'case' AND e.subject_id = (SELECT number FROM cases WHERE id = $1) AND c.id > $2"
+                .to_string(),
+            "INSERT INTO timers (kind, subject, due_at, payload, created_at) \
+             SELECT t.kind, c.number, t.due_at, t.payload, t.created_at FROM cases c, timers t \
+             WHERE t.subject = (SELECT number FROM cases WHERE id = $1) AND c.id > $2"
+                .to_string(),
+        ];
+        let count = "SELECT COUNT(*) FROM cases";
+        let max_id = "SELECT MAX(id) FROM cases";
+        macro_rules! run {
+            ($pool:expr) => {{
+                let pool = $pool;
+                let template: i64 = sqlx::query_scalar(max_id).fetch_one(pool).await.unwrap();
+                let mut have: i64 = sqlx::query_scalar(count).fetch_one(pool).await.unwrap();
+                let t0 = std::time::Instant::now();
+                while have < total as i64 {
+                    let n = BATCH.min(total as i64 - have);
+                    let mut tx = pool.begin().await.unwrap();
+                    let last: i64 = sqlx::query_scalar(max_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .unwrap();
+                    for (i, sql) in statements.iter().enumerate() {
+                        // The first two statements generate rows ($1 how many, $2 offset, $3
+                        // the template case); the rest copy the template's rows ($1) onto every
+                        // case made after $2.
+                        let q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                        let q = if i < 2 {
+                            q.bind(n).bind(have).bind(template)
+                        } else {
+                            q.bind(template).bind(last)
+                        };
+                        q.execute(&mut *tx)
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+                    }
+                    tx.commit().await.unwrap();
+                    have += n;
+                    eprintln!("  {have} cases ({:.0}s)", t0.elapsed().as_secs_f64());
+                }
+                for table in [
+                    "applicants",
+                    "case_events",
+                    "case_steps",
+                    "events",
+                    "timers",
+                ] {
+                    let sql = format!("SELECT COUNT(*) FROM {table}");
+                    let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                        .fetch_one(pool)
+                        .await
+                        .unwrap();
+                    eprintln!("  {table}: {rows} rows");
+                }
+            }};
+        }
+        match db {
+            yichuang_store::Db::Sqlite(p) => {
+                run!(p);
+                // A bulk load leaves gigabytes in the write-ahead log that a hall's steady
+                // trickle of writes never would (auto-checkpoints keep it near 4 MB); reads
+                // would search it. Fold it into the database first.
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            yichuang_store::Db::Postgres(p) => {
+                run!(p);
+                sqlx::query("ANALYZE").execute(p).await.unwrap();
+            }
+        }
     }
 
     /// Inserts `n` accepted cases with `concurrency` clients.
