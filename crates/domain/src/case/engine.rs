@@ -1200,9 +1200,15 @@ fn checked_delivery(delivery: &Delivery) -> Result<Delivery> {
             Delivery::Pickup { code: code.into() }
         }
         Delivery::Mail {
+            address,
             carrier,
             tracking_number,
         } => {
+            p.check(
+                !address.trim().is_empty(),
+                "delivery.address",
+                "请填写邮寄地址",
+            );
             p.check(
                 !carrier.trim().is_empty(),
                 "delivery.carrier",
@@ -1214,6 +1220,7 @@ fn checked_delivery(delivery: &Delivery) -> Result<Delivery> {
                 "请填写快递单号",
             );
             Delivery::Mail {
+                address: address.trim().into(),
                 carrier: carrier.trim().into(),
                 tracking_number: tracking_number.trim().into(),
             }

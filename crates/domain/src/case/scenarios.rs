@@ -777,7 +777,7 @@ fn a_special_procedure_step_suspends_the_clock_while_it_runs_and_one_extension_f
         approved_by: by.into(),
     };
     let e = w.refused(t(2025, 6, 10, 9, 0), &approver(), extend(" ", ""));
-    assert_eq!(e.fields.len(), 2);
+    assert_eq!(e.fields.len(), 3, "address, carrier and tracking number");
     assert_eq!(
         w.refused(
             t(2025, 6, 10, 9, 0),
@@ -1056,12 +1056,13 @@ fn a_denial_needs_reasons_and_every_decision_a_document_number() {
         Command::Issue {
             node: "issue".into(),
             delivery: Delivery::Mail {
+                address: "".into(),
                 carrier: "".into(),
                 tracking_number: " ".into(),
             },
         },
     );
-    assert_eq!(e.fields.len(), 2);
+    assert_eq!(e.fields.len(), 3, "address, carrier and tracking number");
     let e = w.refused(
         t(2026, 3, 3, 9, 1),
         &issuer(),
@@ -1088,6 +1089,7 @@ fn a_denial_needs_reasons_and_every_decision_a_document_number() {
         Command::Issue {
             node: "issue".into(),
             delivery: Delivery::Mail {
+                address: "云岭市青云大道1号".into(),
                 carrier: "中国邮政EMS".into(),
                 tracking_number: "1100123456789".into(),
             },

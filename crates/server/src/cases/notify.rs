@@ -94,6 +94,7 @@ pub fn messages(
                 Delivery::Mail {
                     carrier,
                     tracking_number,
+                    ..
                 } => (
                     "shipped",
                     format!("{head}结果已寄出：{carrier}，运单号 {tracking_number}。"),

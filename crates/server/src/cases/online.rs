@@ -160,7 +160,7 @@ async fn my_cases(State(st): State<AppState>, who: ApplicantSession) -> ApiResul
     let rows = phone_login::cases_of_phone(&st.db, &who.phone).await?;
     let items: Vec<_> = rows
         .iter()
-        .map(|(number, item, status, due)| json!({"number": number, "item": item, "status": status, "due_date": due}))
+        .map(|(number, item, status, due, parent)| json!({"number": number, "item": item, "status": status, "due_date": due, "bundle_case": parent}))
         .collect();
     Ok(axum::Json(json!({"items": items})).into_response())
 }

@@ -400,6 +400,7 @@ async fn case_act(
                 document_number: get("document_number"),
                 reasons: lines("reasons"),
                 method: get("method"),
+                address: get("address"),
                 carrier: get("carrier"),
                 tracking_number: get("tracking_number"),
             };

@@ -352,7 +352,7 @@ async fn persist(
     }
     for e in events {
         if let Change::Issued { delivery, .. } = &e.change {
-            issuance::record_issuance(tx, &row.number, delivery, None, now).await?;
+            issuance::record_issuance(tx, &row.number, delivery, now).await?;
         }
         if let Change::Decided {
             outcome: Outcome::Approved,
@@ -408,6 +408,46 @@ pub enum Channel {
     Window,
     /// Online: received, waiting for the front desk's pre-review (预审); R-ACCEPT-5D runs.
     Online,
+    /// At the window, and pushed to the department at once when accepted: a bundle's members,
+    /// whose parent the window received (一窗受理, nobody else would push them).
+    WindowRouted,
+}
+
+/// After `events`, a case that stands accepted is pushed to its department in the same
+/// command (ARCHITECTURE: after acceptance the case goes to the department), by `actor`.
+pub fn then_route(
+    before: Option<&Case>,
+    events: &mut Vec<CaseEvent>,
+    actor: &Actor,
+    ctx: &Context,
+) -> Result<()> {
+    let after = match before {
+        Some(c) => {
+            let mut c = c.clone();
+            for e in events.iter() {
+                c.apply(e);
+            }
+            c
+        }
+        None => Case::replay(events)?,
+    };
+    if after.status == CaseStatus::Accepted {
+        events.extend(after.handle(&Command::Route, actor, ctx)?);
+    }
+    Ok(())
+}
+
+/// The applicant's supplement (R-SUPPLEMENT-PAUSE), and the push to the department when it
+/// completes the materials: nobody at a window sees a supplement given online or to a bundle.
+pub fn supplement_then_route(
+    case: &Case,
+    materials: Vec<String>,
+    actor: &Actor,
+    ctx: &Context,
+) -> Result<Vec<CaseEvent>> {
+    let mut events = case.handle(&Command::Supplement { materials }, actor, ctx)?;
+    then_route(Some(case), &mut events, actor, ctx)?;
+    Ok(events)
 }
 
 pub async fn receive_as(
@@ -457,6 +497,11 @@ pub async fn receive_in(
     let (events, derived) = env.with_ctx(&item, &process, |ctx| -> Result<_> {
         let events = match channel {
             Channel::Window => receive_at_window(&receipt, actor, ctx)?,
+            Channel::WindowRouted => {
+                let mut events = receive_at_window(&receipt, actor, ctx)?;
+                then_route(None, &mut events, actor, ctx)?;
+                events
+            }
             Channel::Online => yichuang_domain::case::receive(&receipt, actor, ctx)?,
         };
         let d = derive(None, &events, ctx)?;

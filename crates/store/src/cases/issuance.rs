@@ -67,12 +67,12 @@ pub async fn record_issuance(
     tx: &mut Tx,
     case_number: &str,
     delivery: &Delivery,
-    address: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (method, pickup, carrier, tracking, certificate) = match delivery {
-        Delivery::Pickup { code } => ("pickup", Some(code.as_str()), None, None, None),
+    let (method, pickup, carrier, tracking, certificate, address) = match delivery {
+        Delivery::Pickup { code } => ("pickup", Some(code.as_str()), None, None, None, None),
         Delivery::Mail {
+            address,
             carrier,
             tracking_number,
         } => (
@@ -81,10 +81,16 @@ pub async fn record_issuance(
             Some(carrier.as_str()),
             Some(tracking_number.as_str()),
             None,
+            Some(address.as_str()).filter(|a| !a.is_empty()),
         ),
-        Delivery::Electronic { certificate } => {
-            ("electronic", None, None, None, Some(certificate.as_str()))
-        }
+        Delivery::Electronic { certificate } => (
+            "electronic",
+            None,
+            None,
+            None,
+            Some(certificate.as_str()),
+            None,
+        ),
     };
     tx_run!(tx, |c| {
         sqlx::query(
