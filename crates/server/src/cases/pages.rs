@@ -451,7 +451,8 @@ struct WorklistPage {
     layout: Layout,
     department: String,
     view: String,
-    rows: Vec<records::WorkRow>,
+    /// Each row, and whether its step or its case is past its due date (shown red).
+    rows: Vec<(records::WorkRow, bool)>,
 }
 
 async fn worklist_page(
@@ -469,6 +470,15 @@ async fn worklist_page(
     let rows = super::api::worklist_rows(&st, &actor, &department, &view)
         .await
         .map_err(|e| forbidden_page(Some(actor.clone()), &uri, e.title))?;
+    let today = super::time::local(st.now()).date().to_string();
+    let past = |d: &Option<String>| d.as_ref().is_some_and(|d| *d < today);
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let late = past(&r.due) || past(&r.case_due);
+            (r, late)
+        })
+        .collect();
     Ok(render(&WorklistPage {
         layout: Layout::new("部门工作台", Some(actor)),
         department,
@@ -605,6 +615,17 @@ impl JsonView for ReceiptPage {
 impl JsonView for CasePage {
     fn json(&self) -> &Value {
         &self.c
+    }
+}
+
+impl CasePage {
+    fn delivery_label(&self) -> &'static str {
+        match text(&self.c, "/issuance/delivery/method").as_str() {
+            "mail" => "邮寄送达",
+            "pickup" => "窗口领取",
+            "electronic" => "电子证照",
+            _ => "",
+        }
     }
 }
 
