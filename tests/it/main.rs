@@ -8,6 +8,7 @@ mod accounts;
 mod calendar;
 mod cases;
 mod cases_browser;
+mod cases_pages;
 mod cases_restart;
 mod catalogue;
 mod demo;
