@@ -12,6 +12,7 @@ mod cases_pages;
 mod cases_restart;
 mod catalogue;
 mod demo;
+mod demo_flow;
 mod foundation;
 mod hall;
 mod pages;

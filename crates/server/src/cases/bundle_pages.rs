@@ -316,6 +316,7 @@ async fn bundle_act(
 struct ReceiptPage {
     layout: Layout,
     b: Value,
+    hall_name: String,
     qr: String,
 }
 
@@ -332,8 +333,15 @@ async fn receipt_page(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
+    let hall_name = match b["hall"].as_str() {
+        Some(code) => yichuang_store::hall::hall(&st.db, code)
+            .await
+            .map_or_else(|_| code.to_string(), |h| h.name),
+        None => String::new(),
+    };
     Ok(render(&ReceiptPage {
         layout: Layout::new("一件事回执", Some(actor)),
+        hall_name,
         qr: crate::qr::svg(&format!("http://{host}/my"), 140, "手机查看办理进度")
             .unwrap_or_default(),
         b,
@@ -383,6 +391,15 @@ trait BundleView {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// A time of the view (RFC 3339 in the hall's zone) as the hall reads it: 2026-03-02 09:05.
+    fn when(&self, path: &str) -> String {
+        text(self.json(), path)
+            .chars()
+            .take(16)
+            .collect::<String>()
+            .replace('T', " ")
     }
 
     fn warning_of(&self, v: &Value, path: &str) -> &'static str {
