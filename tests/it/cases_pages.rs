@@ -557,3 +557,122 @@ async fn an_applicant_applies_online_on_the_phone_page_with_a_file_per_material(
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_immediate_item_is_accepted_decided_and_handed_over_at_the_window_in_one_step() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let mut spot = crate::cases::item("X900", false);
+        spot.kind = yichuang_domain::catalogue::ItemKind::Immediate;
+        spot.committed_limit_days = 0;
+        crate::cases::publish(&s, &spot).await;
+        crate::cases::publish(&s, &crate::cases::item("X001", false)).await;
+        let staff = crate::cases::staff(&s).await;
+        let (_, html) = page(&s, Some(&staff.clerk), "/cases/new?item=X900").await;
+        assert!(html.contains(r#"id="decide-on-spot""#), "{html}");
+        let (_, html) = page(&s, Some(&staff.clerk), "/cases/new?item=X001").await;
+        assert!(
+            !html.contains(r#"id="decide-on-spot""#),
+            "committed items go to the department"
+        );
+
+        let form = |item: &str, materials: &[&str], document: &str| {
+            let mut f = pairs(&[
+                ("item", item),
+                ("kind", "person"),
+                ("name", "张三"),
+                ("id_number", PERSON_ID),
+                ("phone", PHONE),
+                ("document_number", document),
+                ("spot_method", "pickup"),
+                ("spot", "1"),
+            ]);
+            for m in materials {
+                f.push((format!("m_{m}"), "1".into()));
+            }
+            f
+        };
+        let r = post_form(
+            &s,
+            &s.client,
+            Some(&staff.clerk),
+            "/cases/new",
+            &form("X900", &["A", "B"], " "),
+        )
+        .await;
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(body.contains(r#"id="document-error""#), "{body}");
+        assert!(body.contains(r#"value="张三""#), "the values are kept");
+        let r = post_form(
+            &s,
+            &s.client,
+            Some(&staff.clerk),
+            "/cases/new",
+            &form("X900", &["A"], "云备〔2026〕1号"),
+        )
+        .await;
+        assert_eq!(r.status(), 409);
+        assert!(r.text().await.unwrap().contains("材料不齐全，不能当场办结"));
+        let r = post_form(
+            &s,
+            &s.client,
+            Some(&staff.clerk),
+            "/cases/new",
+            &form("X001", &["A", "B"], "云备〔2026〕1号"),
+        )
+        .await;
+        assert_eq!(r.status(), 409);
+        assert!(r.text().await.unwrap().contains("只有即办件可以当场办结"));
+
+        let r = post_form(
+            &s,
+            &s.client,
+            Some(&staff.clerk),
+            "/cases/new",
+            &form("X900", &["A", "B"], "云备〔2026〕1号"),
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+        let receipt = r.headers()["location"].to_str().unwrap().to_string();
+        let n = receipt
+            .trim_start_matches("/cases/")
+            .trim_end_matches("/receipt")
+            .to_string();
+        assert!(n.ends_with("0001"), "refused attempts created nothing: {n}");
+        let (_, html) = page(&s, Some(&staff.clerk), &receipt).await;
+        assert!(
+            html.contains("办结通知书") && html.contains("云备〔2026〕1号"),
+            "{html}"
+        );
+        let v = case(&s, &staff.clerk, &n).await;
+        assert_eq!(v["status"], "issued", "{v}");
+        assert_eq!(v["accepted_on"], "2026-03-02");
+        assert_eq!(v["decision"]["outcome"], "approved");
+        assert_eq!(v["issuance"]["delivery"]["method"], "pickup");
+        assert_eq!(v["open_steps"], json!([]), "no back-office step");
+        let (st, cert) = s
+            .get_json(
+                &format!("/api/v1/cases/{n}/certificate"),
+                Some(&staff.clerk),
+            )
+            .await;
+        assert_eq!(st, 200, "{cert}");
+        let (_, m) = s
+            .get_json(
+                &format!("/api/v1/cases/{n}/notifications"),
+                Some(&staff.clerk),
+            )
+            .await;
+        let kinds: Vec<&str> = m["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["accepted", "decided", "picked_up"]);
+        s.stop().await;
+    })
+    .await;
+}

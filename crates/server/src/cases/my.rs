@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value;
 use yichuang_domain::case::events::{Change, Delivery, Outcome};
-use yichuang_domain::case::{Applicant, ApplicantKind, CaseEvent, Receipt};
+use yichuang_domain::case::{Applicant, ApplicantKind, CaseEvent, Receipt, WINDOW_NODE};
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::pii::mask_phone;
 use yichuang_domain::{Actor, Error, Role};
@@ -406,6 +406,12 @@ fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
             "作出不予许可决定（文书号 {document_number}），理由：{}",
             reasons.join("；")
         ),
+        Change::Issued { node, delivery } if node == WINDOW_NODE => match delivery {
+            Delivery::Electronic { certificate } => {
+                format!("窗口当场办结，电子证照 {certificate} 已签发，可在本页下载")
+            }
+            _ => "窗口当场办结，结果已当面交付".to_string(),
+        },
         Change::Issued { delivery, .. } => match delivery {
             Delivery::Pickup { code } => format!("结果已凭取件码 {code} 在出件窗口领取"),
             Delivery::Mail {

@@ -2,7 +2,7 @@
 //! Chinese, written to the outbox in the transaction of the change (see `service::persist`).
 
 use yichuang_domain::case::events::{Change, Delivery, Outcome};
-use yichuang_domain::case::{Case, CaseEvent};
+use yichuang_domain::case::{Case, CaseEvent, WINDOW_NODE};
 use yichuang_domain::catalogue::ServiceItem;
 
 /// One message for the outbox: (kind, text).
@@ -85,6 +85,10 @@ pub fn messages(
                         "{head}已办结，不予许可（文书号 {document_number}），理由见决定书。"
                     ),
                 },
+            )),
+            Change::Issued { node, delivery } if node == WINDOW_NODE => Some((
+                "picked_up",
+                format!("{head}已在窗口当场办结，结果已当面交付（{}）。", delivery.label()),
             )),
             Change::Issued { delivery, .. } => Some(match delivery {
                 Delivery::Pickup { code } => (

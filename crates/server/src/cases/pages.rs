@@ -3,7 +3,7 @@
 //! worklist, and the public query page. The forms post with the session cookie and run the
 //! same service functions as the API.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::Form;
@@ -82,11 +82,29 @@ struct NewPage {
     name: String,
     id_number: String,
     phone: String,
+    /// Answers to the item's situations (办理情形).
+    answers: BTreeMap<String, String>,
+    /// 即办件: the document number for a decision on the spot.
+    document_number: String,
     general: Option<String>,
     field_errors: Vec<(String, String)>,
 }
 
 impl NewPage {
+    fn answered(&self, q: &str, o: &str) -> bool {
+        self.answers.get(q).map(String::as_str) == Some(o)
+    }
+
+    fn answer_error(&self, q: &str) -> Option<&str> {
+        self.error(&format!("answers.{q}"))
+    }
+
+    fn immediate(&self) -> bool {
+        self.item
+            .as_ref()
+            .is_some_and(|i| i.kind == yichuang_domain::catalogue::ItemKind::Immediate)
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         self.field_errors
             .iter()
@@ -175,6 +193,8 @@ async fn new_page(
         name: String::new(),
         id_number: q.id_number,
         phone: String::new(),
+        answers: BTreeMap::new(),
+        document_number: String::new(),
         general: None,
         field_errors: Vec::new(),
     }))
@@ -193,6 +213,11 @@ async fn new_submit(
         .filter_map(|k| k.strip_prefix("m_").map(str::to_string))
         .collect();
     let kind = kind_of(&get("kind"));
+    let answers: BTreeMap<String, String> = f
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("a_").map(|q| (q.to_string(), v.clone())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
     let app = Application {
         item: get("item"),
         receipt: Receipt {
@@ -204,11 +229,24 @@ async fn new_submit(
                 phone: get("phone"),
             },
             materials: materials.clone(),
-            answers: Default::default(),
+            answers: answers.clone(),
             parent: None,
         },
     };
-    match service::receive(&st, &actor, app).await {
+    // 即办件: the clerk may decide and hand over the result on the spot.
+    let received = if f.contains_key("spot") {
+        service::receive_on_the_spot(
+            &st,
+            &actor,
+            app,
+            get("document_number"),
+            &get("spot_method"),
+        )
+        .await
+    } else {
+        service::receive(&st, &actor, app).await
+    };
+    match received {
         Ok(l) => Ok(Redirect::to(&format!("/cases/{}/receipt", l.case.number)).into_response()),
         Err(e) => {
             let items = picker(&st).await;
@@ -229,6 +267,8 @@ async fn new_submit(
                 name: get("name"),
                 id_number: get("id_number"),
                 phone: get("phone"),
+                answers,
+                document_number: get("document_number"),
                 general: Some(e.title.clone()),
                 field_errors: e
                     .fields

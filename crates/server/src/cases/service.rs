@@ -12,8 +12,8 @@ use yichuang_domain::case::clock::end_of;
 use yichuang_domain::case::events::{Change, Outcome};
 use yichuang_domain::case::process::NodeKind;
 use yichuang_domain::case::{
-    Case, CaseEvent, CaseSettings, CaseStatus, Command, Context, ProcessDefinition, Receipt,
-    Warning, receive_at_window,
+    Case, CaseEvent, CaseSettings, CaseStatus, Command, Context, Delivery, ProcessDefinition,
+    Receipt, Warning, receive_at_window,
 };
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Result, Role};
@@ -488,6 +488,41 @@ pub async fn receive_in(
     process: ProcessDefinition,
     receipt: Receipt,
 ) -> Result<Loaded> {
+    receive_with(
+        tx,
+        env,
+        actor,
+        item_version,
+        item,
+        process,
+        receipt,
+        |receipt, actor, ctx| {
+            Ok(match channel {
+                Channel::Window => receive_at_window(receipt, actor, ctx)?,
+                Channel::WindowRouted => {
+                    let mut events = receive_at_window(receipt, actor, ctx)?;
+                    then_route(None, &mut events, actor, ctx)?;
+                    events
+                }
+                Channel::Online => yichuang_domain::case::receive(receipt, actor, ctx)?,
+            })
+        },
+    )
+    .await
+}
+
+/// Receives an application with the first events `make` gives for the numbered receipt.
+#[allow(clippy::too_many_arguments)]
+pub async fn receive_with(
+    tx: &mut Tx,
+    env: &Env,
+    actor: &Actor,
+    item_version: i64,
+    item: ServiceItem,
+    process: ProcessDefinition,
+    receipt: Receipt,
+    make: impl FnOnce(&Receipt, &Actor, &Context) -> Result<Vec<CaseEvent>>,
+) -> Result<Loaded> {
     definitions::record_item(tx, &item, item_version, env.now).await?;
     let number = records::next_number(tx, env.today()).await?;
     let receipt = Receipt {
@@ -495,15 +530,7 @@ pub async fn receive_in(
         ..receipt
     };
     let (events, derived) = env.with_ctx(&item, &process, |ctx| -> Result<_> {
-        let events = match channel {
-            Channel::Window => receive_at_window(&receipt, actor, ctx)?,
-            Channel::WindowRouted => {
-                let mut events = receive_at_window(&receipt, actor, ctx)?;
-                then_route(None, &mut events, actor, ctx)?;
-                events
-            }
-            Channel::Online => yichuang_domain::case::receive(&receipt, actor, ctx)?,
-        };
+        let events = make(&receipt, actor, ctx)?;
         let d = derive(None, &events, ctx)?;
         Ok((events, d))
     })?;
@@ -558,6 +585,56 @@ pub async fn receive_in(
         item,
         process,
     })
+}
+
+/// 即办件 at the window: received, accepted, approved and issued in one transaction
+/// (`Command::DecideOnTheSpot`). `method`: `pickup` (handed over at the window) or
+/// `electronic` (the certificate recorded with the decision).
+pub async fn receive_on_the_spot(
+    state: &AppState,
+    actor: &Actor,
+    app: Application,
+    document_number: String,
+    method: &str,
+) -> Result<Loaded> {
+    let code = super::api::pickup_code()?;
+    let method = method.to_string();
+    let _turn = write_turn(state).await;
+    let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
+    let (item_version, item) = items::current_item(&state.db, &app.item).await?;
+    let process = items::process_for(&state.db, &item).await?;
+    let mut tx = state.db.begin().await?;
+    let l = receive_with(
+        &mut tx,
+        &env,
+        actor,
+        item_version,
+        item,
+        process,
+        app.receipt,
+        |receipt, actor, ctx| {
+            let delivery = match method.as_str() {
+                "electronic" => Delivery::Electronic {
+                    certificate: issuance::certificate_number(&receipt.number),
+                },
+                _ => Delivery::Pickup { code },
+            };
+            let mut events = yichuang_domain::case::receive(receipt, actor, ctx)?;
+            let case = Case::replay(&events)?;
+            events.extend(case.handle(
+                &Command::DecideOnTheSpot {
+                    document_number,
+                    delivery,
+                },
+                actor,
+                ctx,
+            )?);
+            Ok(events)
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(l)
 }
 
 /// Runs one command on a case, as `actor`.

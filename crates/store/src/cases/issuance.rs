@@ -25,13 +25,18 @@ pub struct NewCertificate<'a> {
     pub valid_until: Option<NaiveDate>,
 }
 
-/// The certificate number is the case number with a `Z` prefix: readable, unique with it.
+/// The certificate number of a case: the case number with a `Z` prefix, readable and unique
+/// with it.
+pub fn certificate_number(case_number: &str) -> String {
+    format!("Z{case_number}")
+}
+
 pub async fn record_certificate(
     tx: &mut Tx,
     c_: &NewCertificate<'_>,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let number = format!("Z{}", c_.case_number);
+    let number = certificate_number(c_.case_number);
     tx_run!(tx, |c| {
         sqlx::query(
         "INSERT INTO certificates (number, case_number, item, applicant_id, issued_on, valid_until, created_at) \
