@@ -380,6 +380,28 @@ async fn an_applicant_signs_in_on_the_phone_supplements_by_upload_and_a_refused_
                 .multipart(form)
                 .send()
         };
+        // Not a form, or no file chosen: the page says so, in HTML, and nothing changes.
+        let r = me
+            .post(s.at(&format!("/my/cases/{n}/supplement")))
+            .json(&json!({"f_B": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let r = me
+            .post(s.at(&format!("/my/cases/{n}/supplement")))
+            .multipart(Form::new().part("f_B", file_part(Vec::new(), "")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains(r#"id="files-error""#));
         let r = upload(b"plain text, not a scan".to_vec()).await.unwrap();
         assert_eq!(r.status(), 422);
         let body = r.text().await.unwrap();

@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -144,7 +146,16 @@ struct PhoneForm {
     code: String,
 }
 
-async fn send_code(State(st): State<AppState>, axum::Form(f): axum::Form<PhoneForm>) -> Response {
+/// The form as sent; a body that is not a form counts as empty (the page says what is missing).
+fn phone_form(f: Result<axum::Form<PhoneForm>, FormRejection>) -> PhoneForm {
+    f.map(|axum::Form(f)| f).unwrap_or_default()
+}
+
+async fn send_code(
+    State(st): State<AppState>,
+    f: Result<axum::Form<PhoneForm>, FormRejection>,
+) -> Response {
+    let f = phone_form(f);
     let result = super::online::send_code_to(&st, &f.phone).await;
     let page = LoginPage {
         layout: layout("我的办件 · 登录"),
@@ -162,7 +173,11 @@ async fn send_code(State(st): State<AppState>, axum::Form(f): axum::Form<PhoneFo
     }
 }
 
-async fn login(State(st): State<AppState>, axum::Form(f): axum::Form<PhoneForm>) -> Response {
+async fn login(
+    State(st): State<AppState>,
+    f: Result<axum::Form<PhoneForm>, FormRejection>,
+) -> Response {
+    let f = phone_form(f);
     match super::online::sign_in(&st, &f.phone, &f.code).await {
         Ok(token) => {
             let mut r = Redirect::to("/my").into_response();
@@ -572,10 +587,14 @@ fn error_page(e: &Error) -> ErrorPage {
     }
 }
 
-/// The text fields and the non-empty files of a multipart form (files by field name).
+/// The text fields and the non-empty files of a multipart form (files by field name); a body
+/// that is not a multipart form is an error shown on the page, like any other.
 async fn read_form(
-    mut m: Multipart,
+    m: Result<Multipart, MultipartRejection>,
 ) -> Result<(HashMap<String, String>, BTreeMap<String, Vec<u8>>), Error> {
+    let mut m = m.map_err(|e| {
+        Error::invalid("bad_upload", "请用页面上的表单提交").field("file", e.body_text())
+    })?;
     let mut fields = HashMap::new();
     let mut files = BTreeMap::new();
     loop {
@@ -640,7 +659,7 @@ async fn supplement(
     State(st): State<AppState>,
     MyPhone(phone): MyPhone,
     Path(number): Path<String>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let Some(phone) = phone else {
         return Redirect::to("/my").into_response();
@@ -970,7 +989,7 @@ async fn apply_page(
 async fn apply_submit(
     State(st): State<AppState>,
     MyPhone(phone): MyPhone,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let Some(phone) = phone else {
         return Redirect::to("/my").into_response();
