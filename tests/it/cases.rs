@@ -385,11 +385,12 @@ async fn departments_work_the_case_through_to_issuance_by_mail_and_the_applicant
             &s,
             &staff.issuer,
             &c("/steps/issue/issue"),
-            json!({"method": "mail", "carrier": "中国邮政EMS", "tracking_number": "1234567890"}),
+            json!({"method": "mail", "address": "云岭市青云大道1号", "carrier": "中国邮政EMS", "tracking_number": "1234567890"}),
         )
         .await;
         assert_eq!(v["status"], "issued");
         assert_eq!(v["issuance"]["delivery"]["method"], "mail");
+        assert_eq!(v["issuance"]["delivery"]["address"], "云岭市青云大道1号");
         let k = kinds(&v);
         for expected in [
             "received",
@@ -612,11 +613,11 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
             .post_json(&format!("/api/v1/bundle-cases/{parent}/supplement"), Some(&staff.clerk), &json!({"materials": ["K3:B"]}))
             .await;
         assert_eq!(code, 200, "{v}");
-        assert_eq!(v["members"][2]["status"], "accepted");
+        assert_eq!(v["members"][2]["status"], "routed", "accepted and pushed to the department: {v}");
         assert_eq!(v["one_time_notice"], Value::Null);
 
         let c = |p: &str| format!("/api/v1/cases/{k1}{p}");
-        post(&s, &staff.clerk, &c("/route"), json!({})).await;
+        assert_eq!(case(&s, &staff.clerk, &k1).await["status"], "routed", "complete at the window, pushed at once");
         post(&s, &staff.approver, &c("/confirm"), json!({})).await;
         post(&s, &staff.approver, &c("/steps/review/claim"), json!({})).await;
         post(&s, &staff.approver, &c("/steps/review/approve"), json!({"opinion": "同意"})).await;
@@ -626,7 +627,7 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
         let (_, v) = s.get_json(&format!("/api/v1/bundle-cases/{parent}"), Some(&staff.clerk)).await;
         assert_eq!(v["members"][0]["stage"], "done", "{v}");
         assert_eq!(v["members"][1]["stage"], "running", "K2 started once K1 was approved: {v}");
-        assert_eq!(v["members"][1]["status"], "accepted", "K2 needed nothing more: {v}");
+        assert_eq!(v["members"][1]["status"], "routed", "K2 needed nothing more and went to its department: {v}");
         s.stop().await;
     })
     .await;

@@ -99,6 +99,11 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
 
     sign_in(&b, &s, "out1", &format!("/cases/{number}")).await;
     click(&b, "#claim-issue").await;
+    b.el("#address")
+        .await
+        .send_keys("云岭市青云大道1号")
+        .await
+        .unwrap();
     b.el("#carrier")
         .await
         .send_keys("中国邮政EMS")

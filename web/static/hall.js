@@ -199,7 +199,10 @@
         ' · 取号 ' + t.issued_at.slice(11, 16) + ' · 已重呼 ' + t.recalls + ' 次') : '';
       var link = $('desk-case');
       link.hidden = !t;
-      if (t) { link.href = '/cases/new?ticket=' + t.id; }
+      if (t) { link.href = '/cases/new?ticket=' + encodeURIComponent(t.number); }
+      var bundle = $('desk-bundle');
+      bundle.hidden = !t;
+      if (t) { bundle.href = '/bundle-cases/new?ticket=' + encodeURIComponent(t.number); }
       desk.dataset.current = t ? t.id : '';
       $('desk-history').innerHTML = '';
       if (t) {

@@ -57,7 +57,7 @@ use crate::case::events::{CaseEvent, Change, Delivery, Outcome, SYSTEM, Token};
 use crate::case::process::{NodeKind, ProcessDefinition, StepAction, UserTask};
 use crate::case::state::{Case, CaseStatus};
 use crate::case::tokens::{Movement, Runner};
-use crate::catalogue::ServiceItem;
+use crate::catalogue::{ItemKind, ServiceItem};
 use crate::error::{Error, FieldError, Problems, Result};
 use crate::workdays::{OfficeClock, WorkingDays};
 
@@ -165,7 +165,16 @@ pub enum Command {
         node: String,
         opinion: String,
     },
+    /// 即办件 at the window: accepted, approved and issued in one step. Only for immediate
+    /// items with every required material there; the events name the node `window`.
+    DecideOnTheSpot {
+        document_number: String,
+        delivery: Delivery,
+    },
 }
+
+/// The node that on-the-spot decisions and issuances name (no process step runs for them).
+pub const WINDOW_NODE: &str = "window";
 
 /// 行政许可法 第45条: procedures whose time is never counted in the limit.
 pub const STATUTORY_SPECIAL_PROCEDURES: [&str; 8] = [
@@ -863,6 +872,10 @@ impl<'c> Run<'c> {
                 trail.push(node.clone());
                 self.advance(now, by, token.id, trail)?;
             }
+            Command::DecideOnTheSpot {
+                document_number,
+                delivery,
+            } => self.decide_on_the_spot(document_number, delivery, actor)?,
             Command::RecordLateOpinion { node, opinion } => {
                 let owed = self
                     .case
@@ -973,6 +986,76 @@ impl<'c> Run<'c> {
             // R-SUPPLEMENT-PAUSE: the clock restarts.
             Some(id) => self.emit(now, &by, Change::SuspensionEnded { id, on: today }),
         }
+        Ok(())
+    }
+
+    /// 即办件: the window accepts, decides and hands over the result at once.
+    fn decide_on_the_spot(
+        &mut self,
+        document_number: &str,
+        delivery: &Delivery,
+        actor: &Actor,
+    ) -> Result<()> {
+        let (now, today) = (self.ctx.now, self.ctx.today());
+        let by = actor.event_name();
+        actor.require_role(&FRONT_DESK, "当场办结")?;
+        if self.ctx.item.kind != ItemKind::Immediate {
+            return Err(Error::conflict(
+                "not_immediate",
+                format!(
+                    "“{}”是承诺件，须推送部门办理；只有即办件可以当场办结",
+                    self.ctx.item.name
+                ),
+            ));
+        }
+        self.require_status(&[CaseStatus::Received, CaseStatus::Accepted], "当场办结")?;
+        let case = &self.case;
+        let missing =
+            missing_materials(self.ctx.item, &case.answers, |c| case.materials.contains(c));
+        if !missing.is_empty() {
+            return Err(Error::conflict(
+                "materials_incomplete",
+                format!(
+                    "材料不齐全，不能当场办结：缺少{}；请出具一次性告知（R-ACCEPT-5D）",
+                    describe(&missing)
+                ),
+            ));
+        }
+        let document_number = required(
+            document_number,
+            "document_number",
+            "请填写办结文书（证照或凭证）编号",
+        )?;
+        let delivery = checked_delivery(delivery)?;
+        if self.case.status == CaseStatus::Received {
+            self.emit(
+                now,
+                &by,
+                Change::Accepted {
+                    on: today,
+                    deemed: false,
+                },
+            );
+        }
+        self.emit(
+            now,
+            &by,
+            Change::Decided {
+                node: WINDOW_NODE.into(),
+                outcome: Outcome::Approved,
+                document_number,
+                reasons: Vec::new(),
+                on: today,
+            },
+        );
+        self.emit(
+            now,
+            &by,
+            Change::Issued {
+                node: WINDOW_NODE.into(),
+                delivery,
+            },
+        );
         Ok(())
     }
 
@@ -1200,9 +1283,15 @@ fn checked_delivery(delivery: &Delivery) -> Result<Delivery> {
             Delivery::Pickup { code: code.into() }
         }
         Delivery::Mail {
+            address,
             carrier,
             tracking_number,
         } => {
+            p.check(
+                !address.trim().is_empty(),
+                "delivery.address",
+                "请填写邮寄地址",
+            );
             p.check(
                 !carrier.trim().is_empty(),
                 "delivery.carrier",
@@ -1214,6 +1303,7 @@ fn checked_delivery(delivery: &Delivery) -> Result<Delivery> {
                 "请填写快递单号",
             );
             Delivery::Mail {
+                address: address.trim().into(),
                 carrier: carrier.trim().into(),
                 tracking_number: tracking_number.trim().into(),
             }

@@ -61,7 +61,10 @@ impl Outcome {
 pub enum Delivery {
     /// At the issuance window (or a locker) against a pickup code.
     Pickup { code: String },
+    /// By post to `address` (empty in events recorded before addresses were kept).
     Mail {
+        #[serde(default)]
+        address: String,
         carrier: String,
         tracking_number: String,
     },

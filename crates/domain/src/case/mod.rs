@@ -35,7 +35,7 @@ use crate::error::{Problems, Result};
 
 pub use applicant::{Applicant, ApplicantKind};
 pub use clock::{CaseClock, ClockReading, Warning};
-pub use engine::{Command, Context, Receipt, receive, receive_at_window};
+pub use engine::{Command, Context, Receipt, WINDOW_NODE, receive, receive_at_window};
 pub use events::{CaseEvent, Change, Delivery, Outcome};
 pub use process::{ProcessDefinition, default_process};
 pub use state::{Case, CaseStatus};

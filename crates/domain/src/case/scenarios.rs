@@ -16,7 +16,7 @@ use crate::case::testkit::{
     t, wrap,
 };
 use crate::case::{CaseSettings, bundle};
-use crate::catalogue::ServiceItem;
+use crate::catalogue::{ItemKind, ServiceItem};
 use crate::error::{Error, Kind};
 
 struct World {
@@ -1056,12 +1056,13 @@ fn a_denial_needs_reasons_and_every_decision_a_document_number() {
         Command::Issue {
             node: "issue".into(),
             delivery: Delivery::Mail {
+                address: "".into(),
                 carrier: "".into(),
                 tracking_number: " ".into(),
             },
         },
     );
-    assert_eq!(e.fields.len(), 2);
+    assert_eq!(e.fields.len(), 3, "address, carrier and tracking number");
     let e = w.refused(
         t(2026, 3, 3, 9, 1),
         &issuer(),
@@ -1088,6 +1089,7 @@ fn a_denial_needs_reasons_and_every_decision_a_document_number() {
         Command::Issue {
             node: "issue".into(),
             delivery: Delivery::Mail {
+                address: "云岭市青云大道1号".into(),
                 carrier: "中国邮政EMS".into(),
                 tracking_number: "1100123456789".into(),
             },
@@ -1279,4 +1281,76 @@ fn a_bundle_with_unknown_or_circular_prerequisites_is_refused() {
     let e = bundle::validate_bundle(&b(vec![("a", vec!["b"]), ("b", vec!["a"]), ("c", vec![])]))
         .unwrap_err();
     assert!(message(&e).contains("前置关系构成循环"));
+}
+
+// ---- immediate items (即办件) ----
+
+fn immediate() -> World {
+    let mut item = item();
+    item.kind = ItemKind::Immediate;
+    item.committed_limit_days = 0;
+    World::new(item, default_process(0))
+}
+
+fn on_the_spot(document_number: &str) -> Command {
+    Command::DecideOnTheSpot {
+        document_number: document_number.into(),
+        delivery: Delivery::Pickup {
+            code: "000123".into(),
+        },
+    }
+}
+
+#[test]
+fn an_immediate_item_is_accepted_approved_and_issued_at_the_window_in_one_step() {
+    let mut w = immediate();
+    w.receive_only(t(2026, 3, 2, 10, 0), &["form", "licence"], &[]);
+    let events = w.run(
+        t(2026, 3, 2, 10, 5),
+        &clerk(),
+        on_the_spot("云公备〔2026〕1号"),
+    );
+    assert_eq!(
+        kinds(&events),
+        ["case_accepted", "case_decided", "case_issued"]
+    );
+    let case = w.case();
+    assert_eq!(case.status, CaseStatus::Issued);
+    assert_eq!(case.accepted_on, Some(d(2026, 3, 2)));
+    let decision = case.decision.as_ref().unwrap();
+    assert_eq!(decision.outcome, Outcome::Approved);
+    assert_eq!(decision.node, "window");
+    assert!(case.tokens.is_empty(), "no back-office step runs");
+    assert_eq!(
+        w.with_ctx(t(2026, 3, 2, 10, 5), |c| case.next_deadline(c)),
+        None,
+        "nothing left to time"
+    );
+}
+
+#[test]
+fn only_an_immediate_item_with_every_material_and_a_document_number_is_decided_on_the_spot() {
+    let now = t(2026, 3, 2, 10, 0);
+    let mut w = World::default_process();
+    w.receive_only(now, &["form", "licence"], &[]);
+    assert_eq!(
+        w.refused(now, &clerk(), on_the_spot("X")).code,
+        "not_immediate",
+        "a committed item goes to its department"
+    );
+    let mut w = immediate();
+    w.receive_only(now, &["form"], &[]);
+    assert_eq!(
+        w.refused(now, &clerk(), on_the_spot("X")).code,
+        "materials_incomplete"
+    );
+    let mut w = immediate();
+    w.receive_only(now, &["form", "licence"], &[]);
+    let e = w.refused(now, &clerk(), on_the_spot(" "));
+    assert_eq!(e.fields[0].field, "document_number", "{}", message(&e));
+    assert_eq!(
+        w.refused(now, &approver(), on_the_spot("X")).kind,
+        Kind::Forbidden,
+        "the window decides, not the back office"
+    );
 }

@@ -190,12 +190,14 @@ pub(crate) struct StepBody {
     pub reasons: Vec<String>,
     /// Issuance: `pickup` | `mail` | `electronic`.
     pub method: String,
+    /// Mail: where it goes.
+    pub address: String,
     pub carrier: String,
     pub tracking_number: String,
 }
 
 /// A six-digit pickup code (取件码).
-fn pickup_code() -> Result<String, Error> {
+pub(crate) fn pickup_code() -> Result<String, Error> {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).map_err(Error::internal)?;
     Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))
@@ -255,6 +257,7 @@ pub(crate) async fn step_command(
                     code: pickup_code()?,
                 },
                 "mail" => Delivery::Mail {
+                    address: b.address,
                     carrier: b.carrier,
                     tracking_number: b.tracking_number,
                 },
@@ -460,6 +463,7 @@ async fn create_bundle_case(
             applicant: b.applicant,
             materials: b.materials,
             answers: b.answers,
+            ticket: None,
         },
     )
     .await?;

@@ -2,14 +2,22 @@
 //! without prerequisites are received at once (parallel, 并联); the others when every
 //! prerequisite is approved (serial, 串联). Materials are given once, to the parent: shared
 //! materials stand for the member materials they cover, and a later member receives what the
-//! parent holds. The parent shows which sub-case holds it up (`bundle_progress`).
+//! parent holds. Each question of the members' situations is asked once and each member takes
+//! the answers to its own questions. Accepted members go to their departments at once. The
+//! parent shows which sub-case holds it up (`bundle_progress`), one clock for the whole, one
+//! one-time notice listing everything any member still lacks, and one issuance.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
 use serde_json::{Value, json};
+use yichuang_domain::case::applicant::required_materials;
 use yichuang_domain::case::bundle::{MemberStage, bundle_progress};
-use yichuang_domain::case::{Applicant, Case, CaseStatus, Command, Receipt};
-use yichuang_domain::catalogue::{Bundle, ServiceItem};
+use yichuang_domain::case::process::StepAction;
+use yichuang_domain::case::{
+    Applicant, Case, CaseStatus, Command, Delivery, Outcome, Receipt, Warning,
+};
+use yichuang_domain::catalogue::{Bundle, ServiceItem, Situation};
 use yichuang_domain::{Actor, Error, Problems, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::cases::bundles::{self, BundleCaseRow, NewBundleCase};
@@ -18,6 +26,9 @@ use yichuang_store::events::{self, NewEvent};
 
 use super::items;
 use super::service::{self, Env, status_name};
+use super::time::utc;
+use super::view;
+use crate::clock::hall_time;
 
 use crate::state::AppState;
 
@@ -46,6 +57,114 @@ fn materials_for(bundle: &Bundle, item: &ServiceItem, given: &[String]) -> Vec<S
     out.into_iter().collect()
 }
 
+/// The answers that concern `item` (the parent holds the answers to every member's questions).
+pub fn answers_for(
+    item: &ServiceItem,
+    answers: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    answers
+        .iter()
+        .filter(|(q, _)| item.situations.iter().any(|s| &s.code == *q))
+        .map(|(q, a)| (q.clone(), a.clone()))
+        .collect()
+}
+
+/// The questions of all members, each once (the first member asking it words it).
+pub fn questions(members: &[ServiceItem]) -> Vec<Situation> {
+    let mut out: Vec<Situation> = Vec::new();
+    for s in members.iter().flat_map(|i| &i.situations) {
+        if !out.iter().any(|o| o.code == s.code) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// The key a member material is asked for under: the shared material that covers it, else
+/// `ITEM:CODE`.
+fn key_of(bundle: &Bundle, item: &str, material: &str) -> String {
+    bundle
+        .shared_materials
+        .iter()
+        .find(|s| {
+            s.covers
+                .iter()
+                .any(|r| r.item == item && r.material == material)
+        })
+        .map_or_else(|| format!("{item}:{material}"), |s| s.code.clone())
+}
+
+/// One line of the bundle's checklist: a shared material (asked once for several members) or a
+/// member's own material.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistEntry {
+    /// The shared material's code, or `ITEM:CODE`.
+    pub key: String,
+    pub name: String,
+    /// Names of the member items it serves.
+    pub items: Vec<String>,
+    /// When it is needed only for some answers: "问题：选项、选项".
+    pub condition: Option<String>,
+    pub shared: bool,
+}
+
+/// The checklist of a bundle: the shared materials first, then each member's own materials
+/// that no shared material covers.
+pub fn checklist(bundle: &Bundle, members: &[ServiceItem]) -> Vec<ChecklistEntry> {
+    let name_of = |code: &str| {
+        members
+            .iter()
+            .find(|i| i.code == code)
+            .map_or_else(|| code.to_string(), |i| i.name.clone())
+    };
+    let mut out: Vec<ChecklistEntry> = bundle
+        .shared_materials
+        .iter()
+        .map(|s| {
+            let mut items: Vec<String> = s.covers.iter().map(|r| name_of(&r.item)).collect();
+            items.dedup();
+            ChecklistEntry {
+                key: s.code.clone(),
+                name: s.name.clone(),
+                items,
+                condition: None,
+                shared: true,
+            }
+        })
+        .collect();
+    for item in members {
+        for m in &item.materials {
+            let key = key_of(bundle, &item.code, &m.code);
+            if key.contains(':') {
+                let condition = m.required_if.as_ref().map(|r| {
+                    let s = item.situations.iter().find(|s| s.code == r.question);
+                    let labels: Vec<String> = r
+                        .answers
+                        .iter()
+                        .map(|a| {
+                            s.and_then(|s| s.options.iter().find(|o| &o.code == a))
+                                .map_or_else(|| a.clone(), |o| o.label.clone())
+                        })
+                        .collect();
+                    format!(
+                        "{}：{}",
+                        s.map_or(r.question.as_str(), |s| s.question.as_str()),
+                        labels.join("、")
+                    )
+                });
+                out.push(ChecklistEntry {
+                    key,
+                    name: m.name.clone(),
+                    items: vec![item.name.clone()],
+                    condition,
+                    shared: false,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The clerk that receives later members on the bundle's behalf (the parent's receipt
 /// covered them).
 fn bundle_clerk(hall: Option<&str>) -> Actor {
@@ -68,6 +187,15 @@ async fn bundle_of(state: &AppState, row: &BundleCaseRow) -> Result<Bundle> {
                 row.bundle, row.bundle_version
             ))
         })
+}
+
+/// The member items as new sub-cases receive them.
+pub async fn member_items(state: &AppState, bundle: &Bundle) -> Result<Vec<ServiceItem>> {
+    let mut out = Vec::new();
+    for m in &bundle.items {
+        out.push(items::current_item(&state.db, &m.item).await?.1);
+    }
+    Ok(out)
 }
 
 /// Receives the members whose prerequisites are approved and that have no sub-case yet.
@@ -101,7 +229,7 @@ pub async fn start_ready(
         let receipt = Receipt {
             number: String::new(),
             materials: materials_for(&bundle, &item, &row.materials()),
-            answers: row.answers(),
+            answers: answers_for(&item, &row.answers()),
             parent: Some(row.number.clone()),
             applicant,
         };
@@ -109,7 +237,7 @@ pub async fn start_ready(
             tx,
             env,
             &actor,
-            service::Channel::Window,
+            service::Channel::WindowRouted,
             item_version,
             item,
             process,
@@ -125,25 +253,80 @@ pub struct BundleApplication {
     pub applicant: Applicant,
     pub materials: Vec<String>,
     pub answers: BTreeMap<String, String>,
+    /// The queue ticket the applicant came with, if any (for the record).
+    pub ticket: Option<String>,
+}
+
+/// Checks the answers (every member's question answered once, with one of its options) and the
+/// material codes (shared codes, `ITEM:CODE` or a member's own code).
+fn check_application(
+    bundle: &Bundle,
+    members: &[ServiceItem],
+    answers: &BTreeMap<String, String>,
+    materials: &[String],
+    p: &mut Problems,
+) {
+    let qs = questions(members);
+    for q in &qs {
+        match answers.get(&q.code) {
+            None => p.add(
+                format!("answers.{}", q.code),
+                format!("请回答办理情形：{}", q.question),
+            ),
+            Some(a) if !q.options.iter().any(|o| &o.code == a) => p.add(
+                format!("answers.{}", q.code),
+                format!("“{}”没有选项“{}”", q.question, a),
+            ),
+            Some(_) => {}
+        }
+    }
+    for k in answers.keys() {
+        if !qs.iter().any(|q| &q.code == k) {
+            p.add(
+                format!("answers.{k}"),
+                format!("“{}”的事项都没有办理情形“{k}”", bundle.name),
+            );
+        }
+    }
+    for g in materials {
+        let known = bundle.shared_materials.iter().any(|s| &s.code == g)
+            || members
+                .iter()
+                .any(|i| !materials_for(bundle, i, std::slice::from_ref(g)).is_empty());
+        if !known {
+            p.add(
+                "materials",
+                format!("材料编码“{g}”不属于“{}”的任何事项", bundle.name),
+            );
+        }
+    }
 }
 
 /// Receives a bundle application: the parent case and the sub-cases that may start now, in
-/// one transaction (bad input leaves nothing behind).
+/// one transaction (bad input leaves nothing behind). Members accepted at once go to their
+/// departments.
 pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) -> Result<String> {
     actor.require_role(&[Role::Clerk, Role::HallManager, Role::Admin], "收件")?;
     let _turn = service::write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (version, bundle) = items::current_bundle(&state.db, &app.bundle).await?;
+    let members = member_items(state, &bundle).await?;
+    let mut materials: Vec<String> = app
+        .materials
+        .iter()
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    materials.sort();
+    materials.dedup();
     let mut p = Problems::new();
-    let (applicant, _) = app.applicant.checked(env.today(), &mut p);
+    let (applicant, warnings) = app.applicant.checked(env.today(), &mut p);
+    check_application(&bundle, &members, &app.answers, &materials, &mut p);
     p.finish()?;
     let mut tx = state.db.begin().await?;
     definitions::record_bundle(&mut tx, &bundle, version, env.now).await?;
     let number = records::next_number(&mut tx, env.today()).await?;
     let applicant_id = applicants::upsert(&mut tx, &applicant, env.now).await?;
-    let mut materials = app.materials.clone();
-    materials.sort();
-    materials.dedup();
     bundles::insert(
         &mut tx,
         &NewBundleCase {
@@ -167,7 +350,8 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
             subject_type: "bundle_case",
             subject_id: &number,
             payload: json!({"bundle": bundle.code, "version": version,
-                            "applicant": applicant.masked(), "materials": materials}),
+                            "applicant": applicant.masked(), "materials": materials,
+                            "warnings": warnings, "ticket": app.ticket}),
         },
     )
     .await?;
@@ -183,7 +367,7 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
         let receipt = Receipt {
             number: String::new(),
             materials: materials_for(&bundle, &item, &materials),
-            answers: app.answers.clone(),
+            answers: answers_for(&item, &app.answers),
             parent: Some(number.clone()),
             applicant: applicant.clone(),
         };
@@ -191,7 +375,7 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
             &mut tx,
             &env,
             actor,
-            service::Channel::Window,
+            service::Channel::WindowRouted,
             item_version,
             item,
             process,
@@ -203,38 +387,114 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
     Ok(number)
 }
 
-/// Supplementary materials given to the parent go to every sub-case waiting for them, and
-/// are kept for the members that start later.
-pub async fn supplement(
+/// What each member still lacks, by item code: the outstanding materials of sub-cases waiting
+/// for a supplement, and for members not started yet what the parent's materials do not cover
+/// (so the one notice lists everything, R-ACCEPT-5D).
+fn missing_by_item(
+    bundle: &Bundle,
+    members: &[ServiceItem],
+    row: &BundleCaseRow,
+    cases: &[&Case],
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let held = row.materials();
+    let answers = row.answers();
+    for item in members {
+        let missing: Vec<String> = match cases.iter().find(|c| c.item == item.code) {
+            Some(c) => c
+                .open_notice()
+                .filter(|_| c.status == CaseStatus::AwaitingSupplement)
+                .map(|n| n.outstanding().iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default(),
+            None => {
+                let have = materials_for(bundle, item, &held);
+                required_materials(item, &answers_for(item, &answers))
+                    .into_iter()
+                    .filter(|m| !have.contains(&m.code))
+                    .map(|m| m.code.clone())
+                    .collect()
+            }
+        };
+        if !missing.is_empty() {
+            out.insert(item.code.clone(), missing);
+        }
+    }
+    out
+}
+
+/// The lines of the one-time notice: each missing material once, under the key the applicant
+/// gives it by (a shared material stands for all it covers).
+pub fn notice_lines(
+    bundle: &Bundle,
+    members: &[ServiceItem],
+    missing: &BTreeMap<String, Vec<String>>,
+) -> Vec<ChecklistEntry> {
+    let all = checklist(bundle, members);
+    let mut keys = Vec::new();
+    for (item, codes) in missing {
+        for c in codes {
+            let k = key_of(bundle, item, c);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys.iter()
+        .filter_map(|k| all.iter().find(|e| &e.key == k).cloned())
+        .collect()
+}
+
+/// Supplementary materials given to the parent, in the caller's transaction: they go to every
+/// sub-case waiting for them (a sub-case they complete is accepted and goes to its
+/// department) and are kept for the members that start later. Refused when no member waits
+/// for any of them.
+pub async fn supplement_in(
+    tx: &mut Tx,
     state: &AppState,
     actor: &Actor,
     number: &str,
     given: Vec<String>,
-) -> Result<()> {
-    let _turn = service::write_turn(state).await;
+) -> Result<BundleCaseRow> {
     let now = state.now();
-    let mut tx = state.db.begin().await?;
-    let row = bundles::load_for_update(&mut tx, number.trim()).await?;
+    let given: Vec<String> = given
+        .iter()
+        .map(|g| g.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .collect();
+    if given.is_empty() {
+        return Err(Error::validation(vec![]).field("materials", "请选择收到的补正材料"));
+    }
+    let row = bundles::load_for_update(tx, number.trim()).await?;
     let bundle = bundle_of(state, &row).await?;
+    let members = member_items(state, &bundle).await?;
+    let mut cases = Vec::new();
+    for n in records::children_in(tx, &row.number).await? {
+        cases.push(Case::replay(
+            &records::load_for_update(tx, &n).await?.events,
+        )?);
+    }
+    let missing = missing_by_item(&bundle, &members, &row, &cases.iter().collect::<Vec<_>>());
+    let wanted_later = members.iter().any(|item| {
+        !cases.iter().any(|c| c.item == item.code)
+            && missing.get(&item.code).is_some_and(|codes| {
+                materials_for(&bundle, item, &given)
+                    .iter()
+                    .any(|c| codes.contains(c))
+            })
+    });
     let mut all = row.materials();
-    all.extend(
-        given
-            .iter()
-            .map(|g| g.trim().to_string())
-            .filter(|g| !g.is_empty()),
-    );
+    all.extend(given.iter().cloned());
     all.sort();
     all.dedup();
-    bundles::set_materials(&mut tx, row.id, &all, now).await?;
-    let mut delivered = false;
-    for n in records::children_in(&mut tx, &row.number).await? {
+    bundles::set_materials(tx, row.id, &all, now).await?;
+    let mut delivered = wanted_later;
+    for n in records::children_in(tx, &row.number).await? {
         let mut wanted_any = false;
-        service::change_in(&mut tx, state, now, &n, Some(actor), |case, ctx| {
+        service::change_in(tx, state, now, &n, Some(actor), |case, ctx| {
             let wanted: Vec<String> = case
                 .open_notice()
                 .map(|notice| {
-                    let codes = materials_for(&bundle, ctx.item, &given);
-                    codes
+                    materials_for(&bundle, ctx.item, &given)
                         .into_iter()
                         .filter(|c| notice.outstanding().contains(&c.as_str()))
                         .collect()
@@ -244,7 +504,7 @@ pub async fn supplement(
                 return Ok(Vec::new());
             }
             wanted_any = true;
-            case.handle(&Command::Supplement { materials: wanted }, actor, ctx)
+            service::supplement_then_route(case, wanted, actor, ctx)
         })
         .await?;
         delivered |= wanted_any;
@@ -252,17 +512,128 @@ pub async fn supplement(
     if !delivered {
         return Err(
             Error::invalid("nothing_to_supplement", "没有子办件在等待这些材料")
-                .field("materials", "所给材料不是任何待补正子办件所缺的材料"),
+                .field("materials", "所给材料不是任何子办件所缺的材料"),
         );
     }
+    Ok(row)
+}
+
+/// [`supplement_in`] in a transaction of its own.
+pub async fn supplement(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    given: Vec<String>,
+) -> Result<()> {
+    let _turn = service::write_turn(state).await;
+    let mut tx = state.db.begin().await?;
+    supplement_in(&mut tx, state, actor, number, given).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// The parent as the API shows it: members, who holds it up, what is still missing.
+/// How the whole bundle's results leave the hall: one pickup code or one parcel for all.
+pub struct BundleDelivery {
+    /// `pickup` | `mail`.
+    pub method: String,
+    pub address: String,
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+/// 统一出件: every sub-case whose decision is made and whose issuance step is open is claimed
+/// and issued by `actor` the same way, in one transaction; returns how many.
+pub async fn issue_all(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    how: BundleDelivery,
+) -> Result<usize> {
+    let delivery = match how.method.as_str() {
+        "pickup" => Delivery::Pickup {
+            code: super::api::pickup_code()?,
+        },
+        "mail" => Delivery::Mail {
+            address: how.address,
+            carrier: how.carrier,
+            tracking_number: how.tracking_number,
+        },
+        _ => {
+            return Err(Error::validation(vec![]).field(
+                "method",
+                "统一出件方式应为 pickup（窗口领取）或 mail（邮寄）；电子证照请在各子办件页面签发",
+            ));
+        }
+    };
+    let _turn = service::write_turn(state).await;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let row = bundles::load_for_update(&mut tx, number.trim()).await?;
+    let mut issued = 0;
+    for n in records::children_in(&mut tx, &row.number).await? {
+        let mut did = false;
+        service::change_in(&mut tx, state, now, &n, Some(actor), |case, ctx| {
+            if case.status != CaseStatus::Concluded {
+                return Ok(Vec::new());
+            }
+            let Some(token) = case.tokens.iter().find(|t| {
+                ctx.process
+                    .node(&t.node)
+                    .and_then(|n| n.task())
+                    .is_some_and(|task| task.action == StepAction::Issue)
+            }) else {
+                return Ok(Vec::new());
+            };
+            let node = token.node.clone();
+            let mut events = Vec::new();
+            let mut c = case.clone();
+            if token.claimed_by.is_none() {
+                events = c.handle(&Command::Claim { node: node.clone() }, actor, ctx)?;
+                for e in &events {
+                    c.apply(e);
+                }
+            }
+            events.extend(c.handle(
+                &Command::Issue {
+                    node,
+                    delivery: delivery.clone(),
+                },
+                actor,
+                ctx,
+            )?);
+            did = true;
+            Ok(events)
+        })
+        .await?;
+        issued += usize::from(did);
+    }
+    if issued == 0 {
+        return Err(Error::conflict(
+            "nothing_to_issue",
+            "没有可出件的子办件：子办件作出决定后才能出件",
+        ));
+    }
+    tx.commit().await?;
+    Ok(issued)
+}
+
+fn worse(a: Option<Warning>, b: Option<Warning>) -> Option<Warning> {
+    let rank = |w: Option<Warning>| match w {
+        None => 0,
+        Some(Warning::Green) => 1,
+        Some(Warning::Yellow) => 2,
+        Some(Warning::Red) => 3,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// The parent as the API and pages show it: members with their clocks, who holds it up, one
+/// clock for the whole (the latest due date of the members still running, the worst light),
+/// the one-time notice of everything still missing, and the parent's status.
 pub async fn view(state: &AppState, number: &str) -> Result<Value> {
     let row = bundles::load(&state.db, number.trim()).await?;
     let bundle = bundle_of(state, &row).await?;
+    let members_items = member_items(state, &bundle).await?;
     let env = Env::at(state, state.now(), row.hall.as_deref()).await?;
     let mut loaded = Vec::new();
     for n in records::children(&state.db, &row.number).await? {
@@ -277,42 +648,101 @@ pub async fn view(state: &AppState, number: &str) -> Result<Value> {
             .find(|m| m.item == item)
             .and_then(|m| m.number.clone())
     };
-    let missing: BTreeMap<String, Vec<String>> = loaded
-        .iter()
-        .filter(|l| l.case.status == CaseStatus::AwaitingSupplement)
-        .filter_map(|l| {
-            l.case.open_notice().map(|n| {
-                (
-                    l.case.item.clone(),
-                    n.outstanding().iter().map(|s| s.to_string()).collect(),
-                )
-            })
-        })
-        .collect();
+    let name_of = |item: &str| {
+        members_items
+            .iter()
+            .find(|i| i.code == item)
+            .map_or_else(|| item.to_string(), |i| i.name.clone())
+    };
+    let missing = missing_by_item(&bundle, &members_items, &row, &cases);
+    let mut clock_due: Option<String> = None;
+    let mut clock_left: Option<i64> = None;
+    let mut clock_warning: Option<Warning> = None;
     let members: Vec<Value> = progress
         .members
         .iter()
         .map(|m| {
             let l = loaded.iter().find(|l| Some(&l.case.number) == m.number.as_ref());
-            json!({"item": m.item, "number": m.number, "stage": m.stage, "stage_label": m.stage.label(),
-                   "status": m.status.map(status_name), "waiting_for": m.waiting_for,
-                   "due_date": l.and_then(|l| env.with_ctx(&l.item, &l.process, |ctx| l.case.reading(ctx.calendar, env.today(), ctx.settings)).map(|r| r.due_date))})
+            let c = l.map(|l| view::case_json(l, &env));
+            let reading = l.and_then(|l| {
+                env.with_ctx(&l.item, &l.process, |ctx| {
+                    l.case.reading(ctx.calendar, env.today(), ctx.settings)
+                })
+            });
+            let running = l.is_some_and(|l| l.case.decision.is_none() && !l.case.status.is_final());
+            if let (true, Some(r)) = (running, &reading) {
+                let d = r.due_date.to_string();
+                if clock_due.as_ref().is_none_or(|x| &d > x) {
+                    clock_due = Some(d);
+                }
+                clock_left = Some(clock_left.map_or(r.working_days_left, |x| x.min(r.working_days_left)));
+                clock_warning = worse(clock_warning, Some(r.warning));
+            }
+            json!({"item": m.item, "item_name": name_of(&m.item), "number": m.number,
+                   "stage": m.stage, "stage_label": m.stage.label(),
+                   "status": m.status.map(status_name), "status_label": m.status.map(|s| s.label()),
+                   "waiting_for": m.waiting_for,
+                   "waiting_for_names": m.waiting_for.iter().map(|i| name_of(i)).collect::<Vec<_>>(),
+                   "due_date": reading.as_ref().map(|r| r.due_date),
+                   "warning": reading.as_ref().map(|r| r.warning),
+                   "deemed_steps": c.as_ref().map(|c| c["deemed_steps"].clone()),
+                   "decision": c.as_ref().map(|c| c["decision"].clone()),
+                   "issuance": c.as_ref().map(|c| c["issuance"].clone())})
         })
         .collect();
     let holding_up: Vec<Value> = progress
         .holding_up
         .iter()
-        .map(|i| json!({"item": i, "number": number_of(i)}))
+        .map(|i| json!({"item": i, "item_name": name_of(i), "number": number_of(i)}))
+        .collect();
+    let issued_all = !loaded.is_empty()
+        && loaded.len() == bundle.items.len()
+        && loaded.iter().all(|l| l.case.issuance.is_some());
+    let approved_all = progress.complete;
+    let (status, status_label) = if progress.failed {
+        ("failed", "未获准予")
+    } else if !missing.is_empty() {
+        ("awaiting_supplement", "待补正")
+    } else if issued_all {
+        ("issued", "已出件")
+    } else if approved_all {
+        ("concluded", "已办结")
+    } else {
+        ("in_progress", "办理中")
+    };
+    let first = loaded.first();
+    let lines = notice_lines(&bundle, &members_items, &missing);
+    let denied: Vec<String> = loaded
+        .iter()
+        .filter(|l| {
+            l.case
+                .decision
+                .as_ref()
+                .is_some_and(|d| d.outcome == Outcome::Denied)
+        })
+        .map(|l| l.case.number.clone())
         .collect();
     Ok(json!({
         "number": row.number,
         "bundle": bundle.code,
         "bundle_name": bundle.name,
+        "hall": row.hall,
+        "status": status,
+        "status_label": status_label,
+        "received_at": hall_time(yichuang_store::from_micros(row.created_at)),
+        "applicant": first.map(|l| l.case.applicant.masked()),
+        "warnings": first.map(|l| l.case.warnings.clone()).unwrap_or_default(),
         "materials": row.materials(),
+        "answers": row.answers(),
         "members": members,
         "holding_up": holding_up,
         "complete": progress.complete,
         "failed": progress.failed,
-        "one_time_notice": if missing.is_empty() { Value::Null } else { json!({"missing": missing}) },
+        "denied": denied,
+        "clock": {"due_date": clock_due, "working_days_left": clock_left, "warning": clock_warning},
+        "one_time_notice": if missing.is_empty() { Value::Null } else {
+            json!({"missing": missing, "materials": lines})
+        },
+        "issued_at": loaded.iter().filter_map(|l| l.case.issuance.as_ref().map(|i| hall_time(utc(i.at)))).max(),
     }))
 }

@@ -2,8 +2,10 @@
 //! API of API-V1 "Catalogue and cases", the deadline timers and the notification outbox.
 
 pub mod api;
+pub mod bundle_pages;
 pub mod bundles;
 pub mod items;
+pub mod my;
 pub mod notify;
 pub mod online;
 pub mod pages;
@@ -31,6 +33,8 @@ pub fn routes() -> Router<AppState> {
 /// The page routes (merged in `crate::pages`).
 pub fn page_routes() -> Router<AppState> {
     pages::routes()
+        .merge(bundle_pages::routes())
+        .merge(my::routes())
 }
 
 /// A case's deadline timer fired: bring the case up to now and set its next timer, all in the

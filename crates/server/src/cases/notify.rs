@@ -2,7 +2,7 @@
 //! Chinese, written to the outbox in the transaction of the change (see `service::persist`).
 
 use yichuang_domain::case::events::{Change, Delivery, Outcome};
-use yichuang_domain::case::{Case, CaseEvent};
+use yichuang_domain::case::{Case, CaseEvent, WINDOW_NODE};
 use yichuang_domain::catalogue::ServiceItem;
 
 /// One message for the outbox: (kind, text).
@@ -86,6 +86,10 @@ pub fn messages(
                     ),
                 },
             )),
+            Change::Issued { node, delivery } if node == WINDOW_NODE => Some((
+                "picked_up",
+                format!("{head}已在窗口当场办结，结果已当面交付（{}）。", delivery.label()),
+            )),
             Change::Issued { delivery, .. } => Some(match delivery {
                 Delivery::Pickup { code } => (
                     "picked_up",
@@ -94,6 +98,7 @@ pub fn messages(
                 Delivery::Mail {
                     carrier,
                     tracking_number,
+                    ..
                 } => (
                     "shipped",
                     format!("{head}结果已寄出：{carrier}，运单号 {tracking_number}。"),

@@ -58,11 +58,12 @@ struct CodeBody {
     phone: String,
 }
 
-async fn send_code(State(st): State<AppState>, Json(b): Json<CodeBody>) -> ApiResult<Response> {
-    let phone = parse_mobile(&b.phone).map_err(|e| e.into_error("phone"))?;
+/// Sends a one-time login code to `phone` through the outbox (one a minute).
+pub async fn send_code_to(st: &AppState, phone: &str) -> Result<(), Error> {
+    let phone = parse_mobile(phone).map_err(|e| e.into_error("phone"))?;
     let now = st.now();
     let code = random_digits(6)?;
-    let _turn = service::write_turn(&st).await;
+    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     if let Some(p) = phone_login::pending(&mut tx, &phone).await?
         && p.created_at + RESEND_SECONDS * 1_000_000 > yichuang_store::micros(now)
@@ -72,7 +73,7 @@ async fn send_code(State(st): State<AppState>, Json(b): Json<CodeBody>) -> ApiRe
             "code_too_soon",
             "验证码已发送，请 1 分钟后再试",
         )
-        .into());
+        .field("phone", "验证码已发送，请 1 分钟后再试"));
     }
     phone_login::put_code(
         &mut tx,
@@ -94,6 +95,11 @@ async fn send_code(State(st): State<AppState>, Json(b): Json<CodeBody>) -> ApiRe
     )
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+async fn send_code(State(st): State<AppState>, Json(b): Json<CodeBody>) -> ApiResult<Response> {
+    send_code_to(&st, &b.phone).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"sent": true}))).into_response())
 }
 
@@ -103,27 +109,29 @@ struct LoginBody {
     code: String,
 }
 
-async fn login(State(st): State<AppState>, Json(b): Json<LoginBody>) -> ApiResult<Response> {
-    let phone = parse_mobile(&b.phone).map_err(|e| e.into_error("phone"))?;
+/// Signs in with the code sent to `phone`: a session token (one code, one sign-in; five wrong
+/// tries end the code).
+pub async fn sign_in(st: &AppState, phone: &str, code: &str) -> Result<String, Error> {
+    let phone = parse_mobile(phone).map_err(|e| e.into_error("phone"))?;
     let now = st.now();
     let wrong = || {
         Error::invalid("wrong_code", "验证码不正确或已过期")
             .field("code", "请输入短信中的 6 位验证码")
     };
-    let _turn = service::write_turn(&st).await;
+    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let Some(p) = phone_login::pending(&mut tx, &phone).await? else {
-        return Err(wrong().into());
+        return Err(wrong());
     };
     if p.expires_at <= yichuang_store::micros(now) || p.attempts >= MAX_ATTEMPTS {
         phone_login::drop_code(&mut tx, &phone).await?;
         tx.commit().await?;
-        return Err(wrong().into());
+        return Err(wrong());
     }
-    if p.code_hash != digest(b.code.trim()) {
+    if p.code_hash != digest(code.trim()) {
         phone_login::count_attempt(&mut tx, &phone).await?;
         tx.commit().await?;
-        return Err(wrong().into());
+        return Err(wrong());
     }
     phone_login::drop_code(&mut tx, &phone).await?;
     let token = random_digits(32)?;
@@ -136,6 +144,24 @@ async fn login(State(st): State<AppState>, Json(b): Json<LoginBody>) -> ApiResul
     )
     .await?;
     tx.commit().await?;
+    Ok(token)
+}
+
+/// The phone a live applicant session token belongs to.
+pub async fn session_phone(st: &AppState, token: &str) -> Result<Option<String>, Error> {
+    phone_login::session_phone(&st.db, &digest(token), st.now()).await
+}
+
+/// Ends an applicant session.
+pub async fn sign_out(st: &AppState, token: &str) -> Result<(), Error> {
+    let mut tx = st.db.begin().await?;
+    phone_login::close_session(&mut tx, &digest(token)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn login(State(st): State<AppState>, Json(b): Json<LoginBody>) -> ApiResult<Response> {
+    let token = sign_in(&st, &b.phone, &b.code).await?;
     Ok(axum::Json(json!({"token": token})).into_response())
 }
 
@@ -149,7 +175,7 @@ impl FromRequestParts<AppState> for ApplicantSession {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Problem> {
         let token = request_token(parts).ok_or_else(|| Problem(Error::unauthorized()))?;
-        let phone = phone_login::session_phone(&st.db, &digest(&token), st.now())
+        let phone = session_phone(st, &token)
             .await?
             .ok_or_else(|| Problem(Error::unauthorized()))?;
         Ok(ApplicantSession { phone })
@@ -160,7 +186,7 @@ async fn my_cases(State(st): State<AppState>, who: ApplicantSession) -> ApiResul
     let rows = phone_login::cases_of_phone(&st.db, &who.phone).await?;
     let items: Vec<_> = rows
         .iter()
-        .map(|(number, item, status, due)| json!({"number": number, "item": item, "status": status, "due_date": due}))
+        .map(|(number, item, status, due, parent)| json!({"number": number, "item": item, "status": status, "due_date": due, "bundle_case": parent}))
         .collect();
     Ok(axum::Json(json!({"items": items})).into_response())
 }
@@ -178,7 +204,7 @@ struct ApplyBody {
 }
 
 /// The front desk's online inbox signs online receipts: the domain records who received it.
-fn online_desk() -> Actor {
+pub fn online_desk() -> Actor {
     Actor {
         id: 0,
         username: "online".into(),

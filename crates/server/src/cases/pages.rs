@@ -3,7 +3,7 @@
 //! worklist, and the public query page. The forms post with the session cookie and run the
 //! same service functions as the API.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::Form;
@@ -82,11 +82,29 @@ struct NewPage {
     name: String,
     id_number: String,
     phone: String,
+    /// Answers to the item's situations (办理情形).
+    answers: BTreeMap<String, String>,
+    /// 即办件: the document number for a decision on the spot.
+    document_number: String,
     general: Option<String>,
     field_errors: Vec<(String, String)>,
 }
 
 impl NewPage {
+    fn answered(&self, q: &str, o: &str) -> bool {
+        self.answers.get(q).map(String::as_str) == Some(o)
+    }
+
+    fn answer_error(&self, q: &str) -> Option<&str> {
+        self.error(&format!("answers.{q}"))
+    }
+
+    fn immediate(&self) -> bool {
+        self.item
+            .as_ref()
+            .is_some_and(|i| i.kind == yichuang_domain::catalogue::ItemKind::Immediate)
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         self.field_errors
             .iter()
@@ -175,6 +193,8 @@ async fn new_page(
         name: String::new(),
         id_number: q.id_number,
         phone: String::new(),
+        answers: BTreeMap::new(),
+        document_number: String::new(),
         general: None,
         field_errors: Vec::new(),
     }))
@@ -193,6 +213,11 @@ async fn new_submit(
         .filter_map(|k| k.strip_prefix("m_").map(str::to_string))
         .collect();
     let kind = kind_of(&get("kind"));
+    let answers: BTreeMap<String, String> = f
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("a_").map(|q| (q.to_string(), v.clone())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
     let app = Application {
         item: get("item"),
         receipt: Receipt {
@@ -204,11 +229,24 @@ async fn new_submit(
                 phone: get("phone"),
             },
             materials: materials.clone(),
-            answers: Default::default(),
+            answers: answers.clone(),
             parent: None,
         },
     };
-    match service::receive(&st, &actor, app).await {
+    // 即办件: the clerk may decide and hand over the result on the spot.
+    let received = if f.contains_key("spot") {
+        service::receive_on_the_spot(
+            &st,
+            &actor,
+            app,
+            get("document_number"),
+            &get("spot_method"),
+        )
+        .await
+    } else {
+        service::receive(&st, &actor, app).await
+    };
+    match received {
         Ok(l) => Ok(Redirect::to(&format!("/cases/{}/receipt", l.case.number)).into_response()),
         Err(e) => {
             let items = picker(&st).await;
@@ -229,6 +267,8 @@ async fn new_submit(
                 name: get("name"),
                 id_number: get("id_number"),
                 phone: get("phone"),
+                answers,
+                document_number: get("document_number"),
                 general: Some(e.title.clone()),
                 field_errors: e
                     .fields
@@ -400,6 +440,7 @@ async fn case_act(
                 document_number: get("document_number"),
                 reasons: lines("reasons"),
                 method: get("method"),
+                address: get("address"),
                 carrier: get("carrier"),
                 tracking_number: get("tracking_number"),
             };
@@ -450,7 +491,8 @@ struct WorklistPage {
     layout: Layout,
     department: String,
     view: String,
-    rows: Vec<records::WorkRow>,
+    /// Each row, and whether its step or its case is past its due date (shown red).
+    rows: Vec<(records::WorkRow, bool)>,
 }
 
 async fn worklist_page(
@@ -468,6 +510,15 @@ async fn worklist_page(
     let rows = super::api::worklist_rows(&st, &actor, &department, &view)
         .await
         .map_err(|e| forbidden_page(Some(actor.clone()), &uri, e.title))?;
+    let today = super::time::local(st.now()).date().to_string();
+    let past = |d: &Option<String>| d.as_ref().is_some_and(|d| *d < today);
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let late = past(&r.due) || past(&r.case_due);
+            (r, late)
+        })
+        .collect();
     Ok(render(&WorklistPage {
         layout: Layout::new("部门工作台", Some(actor)),
         department,
@@ -604,6 +655,17 @@ impl JsonView for ReceiptPage {
 impl JsonView for CasePage {
     fn json(&self) -> &Value {
         &self.c
+    }
+}
+
+impl CasePage {
+    fn delivery_label(&self) -> &'static str {
+        match text(&self.c, "/issuance/delivery/method").as_str() {
+            "mail" => "邮寄送达",
+            "pickup" => "窗口领取",
+            "electronic" => "电子证照",
+            _ => "",
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use yichuang_domain::case::clock::end_of;
 use yichuang_domain::case::events::{Change, Outcome};
 use yichuang_domain::case::process::NodeKind;
 use yichuang_domain::case::{
-    Case, CaseEvent, CaseSettings, CaseStatus, Command, Context, ProcessDefinition, Receipt,
-    Warning, receive_at_window,
+    Case, CaseEvent, CaseSettings, CaseStatus, Command, Context, Delivery, ProcessDefinition,
+    Receipt, Warning, receive_at_window,
 };
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Result, Role};
@@ -352,7 +352,7 @@ async fn persist(
     }
     for e in events {
         if let Change::Issued { delivery, .. } = &e.change {
-            issuance::record_issuance(tx, &row.number, delivery, None, now).await?;
+            issuance::record_issuance(tx, &row.number, delivery, now).await?;
         }
         if let Change::Decided {
             outcome: Outcome::Approved,
@@ -408,6 +408,46 @@ pub enum Channel {
     Window,
     /// Online: received, waiting for the front desk's pre-review (预审); R-ACCEPT-5D runs.
     Online,
+    /// At the window, and pushed to the department at once when accepted: a bundle's members,
+    /// whose parent the window received (一窗受理, nobody else would push them).
+    WindowRouted,
+}
+
+/// After `events`, a case that stands accepted is pushed to its department in the same
+/// command (ARCHITECTURE: after acceptance the case goes to the department), by `actor`.
+pub fn then_route(
+    before: Option<&Case>,
+    events: &mut Vec<CaseEvent>,
+    actor: &Actor,
+    ctx: &Context,
+) -> Result<()> {
+    let after = match before {
+        Some(c) => {
+            let mut c = c.clone();
+            for e in events.iter() {
+                c.apply(e);
+            }
+            c
+        }
+        None => Case::replay(events)?,
+    };
+    if after.status == CaseStatus::Accepted {
+        events.extend(after.handle(&Command::Route, actor, ctx)?);
+    }
+    Ok(())
+}
+
+/// The applicant's supplement (R-SUPPLEMENT-PAUSE), and the push to the department when it
+/// completes the materials: nobody at a window sees a supplement given online or to a bundle.
+pub fn supplement_then_route(
+    case: &Case,
+    materials: Vec<String>,
+    actor: &Actor,
+    ctx: &Context,
+) -> Result<Vec<CaseEvent>> {
+    let mut events = case.handle(&Command::Supplement { materials }, actor, ctx)?;
+    then_route(Some(case), &mut events, actor, ctx)?;
+    Ok(events)
 }
 
 pub async fn receive_as(
@@ -448,6 +488,41 @@ pub async fn receive_in(
     process: ProcessDefinition,
     receipt: Receipt,
 ) -> Result<Loaded> {
+    receive_with(
+        tx,
+        env,
+        actor,
+        item_version,
+        item,
+        process,
+        receipt,
+        |receipt, actor, ctx| {
+            Ok(match channel {
+                Channel::Window => receive_at_window(receipt, actor, ctx)?,
+                Channel::WindowRouted => {
+                    let mut events = receive_at_window(receipt, actor, ctx)?;
+                    then_route(None, &mut events, actor, ctx)?;
+                    events
+                }
+                Channel::Online => yichuang_domain::case::receive(receipt, actor, ctx)?,
+            })
+        },
+    )
+    .await
+}
+
+/// Receives an application with the first events `make` gives for the numbered receipt.
+#[allow(clippy::too_many_arguments)]
+pub async fn receive_with(
+    tx: &mut Tx,
+    env: &Env,
+    actor: &Actor,
+    item_version: i64,
+    item: ServiceItem,
+    process: ProcessDefinition,
+    receipt: Receipt,
+    make: impl FnOnce(&Receipt, &Actor, &Context) -> Result<Vec<CaseEvent>>,
+) -> Result<Loaded> {
     definitions::record_item(tx, &item, item_version, env.now).await?;
     let number = records::next_number(tx, env.today()).await?;
     let receipt = Receipt {
@@ -455,10 +530,7 @@ pub async fn receive_in(
         ..receipt
     };
     let (events, derived) = env.with_ctx(&item, &process, |ctx| -> Result<_> {
-        let events = match channel {
-            Channel::Window => receive_at_window(&receipt, actor, ctx)?,
-            Channel::Online => yichuang_domain::case::receive(&receipt, actor, ctx)?,
-        };
+        let events = make(&receipt, actor, ctx)?;
         let d = derive(None, &events, ctx)?;
         Ok((events, d))
     })?;
@@ -513,6 +585,56 @@ pub async fn receive_in(
         item,
         process,
     })
+}
+
+/// 即办件 at the window: received, accepted, approved and issued in one transaction
+/// (`Command::DecideOnTheSpot`). `method`: `pickup` (handed over at the window) or
+/// `electronic` (the certificate recorded with the decision).
+pub async fn receive_on_the_spot(
+    state: &AppState,
+    actor: &Actor,
+    app: Application,
+    document_number: String,
+    method: &str,
+) -> Result<Loaded> {
+    let code = super::api::pickup_code()?;
+    let method = method.to_string();
+    let _turn = write_turn(state).await;
+    let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
+    let (item_version, item) = items::current_item(&state.db, &app.item).await?;
+    let process = items::process_for(&state.db, &item).await?;
+    let mut tx = state.db.begin().await?;
+    let l = receive_with(
+        &mut tx,
+        &env,
+        actor,
+        item_version,
+        item,
+        process,
+        app.receipt,
+        |receipt, actor, ctx| {
+            let delivery = match method.as_str() {
+                "electronic" => Delivery::Electronic {
+                    certificate: issuance::certificate_number(&receipt.number),
+                },
+                _ => Delivery::Pickup { code },
+            };
+            let mut events = yichuang_domain::case::receive(receipt, actor, ctx)?;
+            let case = Case::replay(&events)?;
+            events.extend(case.handle(
+                &Command::DecideOnTheSpot {
+                    document_number,
+                    delivery,
+                },
+                actor,
+                ctx,
+            )?);
+            Ok(events)
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(l)
 }
 
 /// Runs one command on a case, as `actor`.

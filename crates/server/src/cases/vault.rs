@@ -14,10 +14,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use yichuang_domain::{Error, Role};
+use yichuang_store::Tx;
 use yichuang_store::cases::vault::{self, BlobStore, DbBlobs, DirBlobs, NewMaterial};
 use yichuang_store::events::{self, NewEvent};
 
@@ -83,43 +84,104 @@ async fn upload(
     let blobs = blob_store(&st).await?;
     let now = st.now();
     let _turn = service::write_turn(&st).await;
-    let mut tx = st.db.begin().await?;
-    let id = vault::store(
-        &mut tx,
-        &blobs,
-        &NewMaterial {
-            applicant_id: l.row.applicant_id,
-            material_code: &code,
-            name: &requirement.name,
-            valid_until: q.valid_until,
-            source_case: Some(&l.case.number),
-        },
-        &body,
-        now,
-    )
-    .await?;
-    let sha = vault::sha256_hex(&body);
-    events::append(
-        &mut tx,
-        now,
-        NewEvent {
-            actor: &actor.event_name(),
-            kind: "vault_material_stored",
-            subject_type: "case",
-            subject_id: &l.case.number,
-            payload: json!({"material": code, "sha256": sha, "size": body.len()}),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let upload = Upload {
+        code: code.clone(),
+        name: requirement.name.clone(),
+        bytes: body.to_vec(),
+        valid_until: q.valid_until,
+    };
+    let mut written = Vec::new();
+    let stored = async {
+        let mut tx = st.db.begin().await?;
+        let ids = store_all(
+            &mut tx,
+            &blobs,
+            l.row.applicant_id,
+            &l.case.number,
+            &actor.event_name(),
+            std::slice::from_ref(&upload),
+            now,
+            &mut written,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, Error>(ids)
+    }
+    .await;
+    let ids = match stored {
+        Ok(ids) => ids,
+        Err(e) => {
+            blobs.discard(&st.db, &written).await;
+            return Err(e.into());
+        }
+    };
     Ok((
         StatusCode::CREATED,
         axum::Json(
-            json!({"id": id, "material_code": code, "sha256": sha, "size": body.len(),
-                          "content_type": vault::sniff(&body)}),
+            json!({"id": ids[0], "material_code": code, "sha256": vault::sha256_hex(&upload.bytes),
+                   "size": upload.bytes.len(), "content_type": vault::sniff(&upload.bytes)}),
         ),
     )
         .into_response())
+}
+
+/// A file kept in the vault as part of a change (an upload, a supplement, an application).
+pub struct Upload {
+    /// The material code (for a bundle: the shared material or `ITEM:CODE`).
+    pub code: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// Stores `uploads` as the applicant's materials in the caller's transaction, with an event
+/// each. The hashes of new files go to `written`: if the transaction does not commit, the
+/// caller passes them to `BlobStore::discard`, so no orphan file stays behind.
+#[allow(clippy::too_many_arguments)]
+pub async fn store_all(
+    tx: &mut Tx,
+    blobs: &BlobStore,
+    applicant_id: i64,
+    case_number: &str,
+    actor: &str,
+    uploads: &[Upload],
+    now: DateTime<Utc>,
+    written: &mut Vec<String>,
+) -> Result<Vec<i64>, Error> {
+    let mut ids = Vec::new();
+    for u in uploads {
+        let stored = vault::store(
+            tx,
+            blobs,
+            &NewMaterial {
+                applicant_id,
+                material_code: &u.code,
+                name: &u.name,
+                valid_until: u.valid_until,
+                source_case: Some(case_number),
+            },
+            &u.bytes,
+            now,
+        )
+        .await?;
+        if stored.new_file {
+            written.push(stored.sha256.clone());
+        }
+        events::append(
+            tx,
+            now,
+            NewEvent {
+                actor,
+                kind: "vault_material_stored",
+                subject_type: "case",
+                subject_id: case_number,
+                payload: json!({"material": u.code, "sha256": stored.sha256, "size": u.bytes.len()}),
+            },
+        )
+        .await?;
+        ids.push(stored.id);
+    }
+    Ok(ids)
 }
 
 async fn offers(

@@ -18,6 +18,7 @@ pub struct BundleCaseRow {
     pub hall: Option<String>,
     pub materials: String,
     pub answers: String,
+    pub created_at: i64,
 }
 
 impl BundleCaseRow {
@@ -82,7 +83,7 @@ pub async fn set_materials(
     Ok(())
 }
 
-const COLUMNS: &str = "id, number, bundle, bundle_version, applicant_id, hall, materials, answers FROM bundle_cases WHERE number = $1";
+const COLUMNS: &str = "id, number, bundle, bundle_version, applicant_id, hall, materials, answers, created_at FROM bundle_cases WHERE number = $1";
 
 fn not_found(number: &str) -> Error {
     Error::not_found(
@@ -116,4 +117,28 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<BundleCaseRow>
             .await
             .map_err(db_err)?);
     row.ok_or_else(|| not_found(number))
+}
+
+/// The bundle cases of applicants reachable at `phone`, newest first: (number, bundle code).
+pub async fn of_phone(db: &Db, phone: &str) -> Result<Vec<(String, String)>> {
+    db_run!(db, |c| sqlx::query_as(
+        "SELECT b.number, b.bundle FROM bundle_cases b \
+         JOIN applicants a ON a.id = b.applicant_id WHERE a.phone = $1 ORDER BY b.id DESC"
+    )
+    .bind(phone)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
+}
+
+/// Whether `number` is a bundle case (bundle and case numbers share one sequence).
+pub async fn exists(db: &Db, number: &str) -> Result<bool> {
+    let n: i64 = db_run!(db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bundle_cases WHERE number = $1"
+    )
+    .bind(number)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)?);
+    Ok(n > 0)
 }

@@ -25,13 +25,18 @@ pub struct NewCertificate<'a> {
     pub valid_until: Option<NaiveDate>,
 }
 
-/// The certificate number is the case number with a `Z` prefix: readable, unique with it.
+/// The certificate number of a case: the case number with a `Z` prefix, readable and unique
+/// with it.
+pub fn certificate_number(case_number: &str) -> String {
+    format!("Z{case_number}")
+}
+
 pub async fn record_certificate(
     tx: &mut Tx,
     c_: &NewCertificate<'_>,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let number = format!("Z{}", c_.case_number);
+    let number = certificate_number(c_.case_number);
     tx_run!(tx, |c| {
         sqlx::query(
         "INSERT INTO certificates (number, case_number, item, applicant_id, issued_on, valid_until, created_at) \
@@ -67,12 +72,12 @@ pub async fn record_issuance(
     tx: &mut Tx,
     case_number: &str,
     delivery: &Delivery,
-    address: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (method, pickup, carrier, tracking, certificate) = match delivery {
-        Delivery::Pickup { code } => ("pickup", Some(code.as_str()), None, None, None),
+    let (method, pickup, carrier, tracking, certificate, address) = match delivery {
+        Delivery::Pickup { code } => ("pickup", Some(code.as_str()), None, None, None, None),
         Delivery::Mail {
+            address,
             carrier,
             tracking_number,
         } => (
@@ -81,10 +86,16 @@ pub async fn record_issuance(
             Some(carrier.as_str()),
             Some(tracking_number.as_str()),
             None,
+            Some(address.as_str()).filter(|a| !a.is_empty()),
         ),
-        Delivery::Electronic { certificate } => {
-            ("electronic", None, None, None, Some(certificate.as_str()))
-        }
+        Delivery::Electronic { certificate } => (
+            "electronic",
+            None,
+            None,
+            None,
+            Some(certificate.as_str()),
+            None,
+        ),
     };
     tx_run!(tx, |c| {
         sqlx::query(

@@ -115,17 +115,31 @@ pub async fn session_phone(
     .map_err(db_err))
 }
 
-/// The cases of applicants reachable at `phone`, newest first: (number, item, status, due date).
+/// The cases of applicants reachable at `phone`, newest first: (number, item, status, due date,
+/// bundle case).
 pub async fn cases_of_phone(
     db: &Db,
     phone: &str,
-) -> Result<Vec<(String, String, String, Option<String>)>> {
+) -> Result<Vec<(String, String, String, Option<String>, Option<String>)>> {
     db_run!(db, |c| sqlx::query_as(
-        "SELECT c.number, c.item, c.status, c.due_date FROM cases c \
+        "SELECT c.number, c.item, c.status, c.due_date, c.parent FROM cases c \
          JOIN applicants a ON a.id = c.applicant_id WHERE a.phone = $1 ORDER BY c.id DESC"
     )
     .bind(phone)
     .fetch_all(c)
     .await
     .map_err(db_err))
+}
+
+/// Ends a session (the applicant signed out).
+pub async fn close_session(tx: &mut Tx, token_hash: &str) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "DELETE FROM applicant_sessions WHERE token_hash = $1"
+    )
+    .bind(token_hash)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(())
 }

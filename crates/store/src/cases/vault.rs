@@ -75,12 +75,14 @@ impl DirBlobs {
 }
 
 impl BlobStore {
-    async fn put(&self, tx: &mut Tx, sha: &str, bytes: &[u8]) -> Result<()> {
+    /// Puts the bytes; true when this call wrote a new file (which [`BlobStore::discard`]
+    /// removes again if the transaction does not commit).
+    async fn put(&self, tx: &mut Tx, sha: &str, bytes: &[u8]) -> Result<bool> {
         match self {
             BlobStore::Dir(d) => {
                 let path = d.path(sha);
                 if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-                    return Ok(());
+                    return Ok(false);
                 }
                 let dir = path.parent().expect("blob paths have a parent");
                 tokio::fs::create_dir_all(dir)
@@ -94,7 +96,7 @@ impl BlobStore {
                 tokio::fs::rename(&tmp, &path)
                     .await
                     .map_err(Error::internal)?;
-                Ok(())
+                Ok(true)
             }
             BlobStore::Db(_) => {
                 tx_run!(tx, |c| sqlx::query(
@@ -106,7 +108,25 @@ impl BlobStore {
                 .await
                 .map_err(db_err)?
                 .rows_affected());
-                Ok(())
+                Ok(false)
+            }
+        }
+    }
+
+    /// Removes files written by [`store`] calls whose transaction did not commit, unless a
+    /// committed row refers to them after all: a refused command leaves no orphan file.
+    pub async fn discard(&self, db: &Db, written: &[String]) {
+        let BlobStore::Dir(d) = self else { return };
+        for sha in written {
+            let referenced: Result<i64> = db_run!(db, |c| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM vault_blobs WHERE sha256 = $1"
+            )
+            .bind(sha)
+            .fetch_one(c)
+            .await
+            .map_err(db_err));
+            if matches!(referenced, Ok(0)) {
+                let _ = tokio::fs::remove_file(d.path(sha)).await;
             }
         }
     }
@@ -149,6 +169,16 @@ pub struct VaultMaterial {
     pub source_case: Option<String>,
 }
 
+/// A material stored by [`store`].
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: i64,
+    pub sha256: String,
+    /// A new file was written for it: if the transaction fails, pass the hash to
+    /// [`BlobStore::discard`].
+    pub new_file: bool,
+}
+
 /// Stores a checked file once and records it as the applicant's material.
 pub async fn store(
     tx: &mut Tx,
@@ -156,7 +186,7 @@ pub async fn store(
     m: &NewMaterial<'_>,
     bytes: &[u8],
     now: DateTime<Utc>,
-) -> Result<i64> {
+) -> Result<Stored> {
     let content_type = check_upload(bytes)?;
     let sha = sha256_hex(bytes);
     tx_run!(&mut *tx, |c| sqlx::query(
@@ -171,8 +201,8 @@ pub async fn store(
     .await
     .map_err(db_err)?
     .rows_affected());
-    blobs.put(tx, &sha, bytes).await?;
-    tx_run!(&mut *tx, |c| {
+    let new_file = blobs.put(tx, &sha, bytes).await?;
+    let id: i64 = tx_run!(&mut *tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO vault_materials (applicant_id, material_code, name, sha256, valid_until, source_case, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
@@ -187,6 +217,11 @@ pub async fn store(
     .fetch_one(c)
     .await
     .map_err(db_err)
+    })?;
+    Ok(Stored {
+        id,
+        sha256: sha,
+        new_file,
     })
 }
 

@@ -1,0 +1,434 @@
+//! The window's pages for 一件事一次办: receive a bundle (the clerk picks the bundle, enters the
+//! applicant, answers each question once and ticks the materials, each shared material once),
+//! print one receipt or one one-time notice for the whole, and follow the parent: its
+//! sub-cases, which one holds it up, one clock, the window's supplement and one issuance.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::Value;
+use yichuang_domain::case::{Applicant, ApplicantKind};
+use yichuang_domain::catalogue::{Bundle, Situation};
+use yichuang_domain::{Actor, Error, Kind, Role};
+use yichuang_store::catalogue;
+
+use super::bundles::{self, BundleApplication, BundleDelivery, ChecklistEntry};
+use crate::accounts::{FormErrors, Page, forbidden_page, require_page_actor};
+use crate::auth::MaybeActor;
+use crate::extract::{Path, Query};
+use crate::pages::{Layout, render};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/bundle-cases/new", get(new_page).post(new_submit))
+        .route("/bundle-cases/{number}", get(bundle_page).post(bundle_act))
+        .route("/bundle-cases/{number}/receipt", get(receipt_page))
+}
+
+const FRONT_DESK: [Role; 3] = [Role::Clerk, Role::HallManager, Role::Admin];
+
+// --- receiving a bundle -------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NewQuery {
+    bundle: String,
+    ticket: String,
+}
+
+/// The form as the clerk filled it (kept when it comes back with errors).
+#[derive(Default)]
+struct Filled {
+    kind: String,
+    name: String,
+    id_number: String,
+    phone: String,
+    answers: BTreeMap<String, String>,
+    ticked: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "bundle_case_new.html")]
+struct NewPage {
+    layout: Layout,
+    ticket: String,
+    bundles: Vec<(String, String)>,
+    bundle: Option<Bundle>,
+    questions: Vec<Situation>,
+    checklist: Vec<ChecklistEntry>,
+    f: Filled,
+    errors: FormErrors,
+}
+
+impl NewPage {
+    fn answered(&self, question: &str, option: &str) -> bool {
+        self.f.answers.get(question).map(String::as_str) == Some(option)
+    }
+
+    fn ticked(&self, key: &str) -> bool {
+        self.f.ticked.iter().any(|k| k == key)
+    }
+
+    fn answer_error(&self, question: &str) -> Option<&str> {
+        self.errors.get(&format!("answers.{question}"))
+    }
+
+    /// An id usable in HTML and CSS for a checklist key (`ITEM:CODE` has a colon).
+    fn dom_id(&self, key: &str) -> String {
+        key.replace([':', '.'], "-")
+    }
+}
+
+async fn new_form(
+    st: &AppState,
+    actor: Actor,
+    bundle_code: &str,
+    ticket: String,
+    f: Filled,
+    errors: FormErrors,
+) -> NewPage {
+    let bundles = catalogue::bundles(&st.db)
+        .await
+        .map(|v| {
+            v.into_iter()
+                .map(|r| (r.bundle.code, r.bundle.name))
+                .collect()
+        })
+        .unwrap_or_default();
+    let bundle = super::items::current_bundle(&st.db, bundle_code)
+        .await
+        .ok()
+        .map(|(_, b)| b);
+    let (questions, checklist) = match &bundle {
+        Some(b) => match bundles::member_items(st, b).await {
+            Ok(members) => (
+                bundles::questions(&members),
+                bundles::checklist(b, &members),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
+        },
+        None => (Vec::new(), Vec::new()),
+    };
+    NewPage {
+        layout: Layout::new("一件事受理", Some(actor)),
+        ticket,
+        bundles,
+        bundle,
+        questions,
+        checklist,
+        f,
+        errors,
+    }
+}
+
+async fn new_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<NewQuery>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
+    let f = Filled {
+        kind: "enterprise".into(),
+        ..Filled::default()
+    };
+    let page = new_form(&st, actor, &q.bundle, q.ticket, f, FormErrors::default()).await;
+    Ok(render(&page))
+}
+
+async fn new_submit(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let mut ticked: Vec<String> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("m_").map(str::to_string))
+        .collect();
+    ticked.sort();
+    let answers: BTreeMap<String, String> = form
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("a_").map(|q| (q.to_string(), v.clone())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let kind = if get("kind") == "person" {
+        ApplicantKind::Person
+    } else {
+        ApplicantKind::Enterprise
+    };
+    let ticket = get("ticket");
+    let app = BundleApplication {
+        bundle: get("bundle"),
+        applicant: Applicant {
+            kind,
+            name: get("name"),
+            id_number: get("id_number"),
+            phone: get("phone"),
+        },
+        materials: ticked.clone(),
+        answers: answers.clone(),
+        ticket: Some(ticket.clone()).filter(|t| !t.is_empty()),
+    };
+    match bundles::receive(&st, &actor, app).await {
+        Ok(number) => Ok(Redirect::to(&format!("/bundle-cases/{number}/receipt")).into_response()),
+        Err(e) => {
+            let f = Filled {
+                kind: get("kind"),
+                name: get("name"),
+                id_number: get("id_number"),
+                phone: get("phone"),
+                answers,
+                ticked,
+            };
+            let page = new_form(&st, actor, &get("bundle"), ticket, f, FormErrors::of(&e)).await;
+            Ok(with_status(render(&page), &e))
+        }
+    }
+}
+
+fn with_status(mut r: Response, e: &Error) -> Response {
+    *r.status_mut() = crate::error::status_of(e.kind);
+    r
+}
+
+// --- the parent case ----------------------------------------------------------------------------
+
+/// The parent as staff see it, or the page to send instead.
+async fn staff_bundle(
+    st: &AppState,
+    actor: &Actor,
+    uri: &axum::http::Uri,
+    number: &str,
+) -> Result<Value, Response> {
+    let found = async {
+        let v = bundles::view(st, number).await?;
+        if let Some(hall) = v["hall"].as_str()
+            && actor.role.needs_hall()
+        {
+            actor.require_hall(hall, "查看")?;
+        }
+        Ok::<_, Error>(v)
+    };
+    match found.await {
+        Ok(v) => Ok(v),
+        Err(e) if e.kind == Kind::NotFound => {
+            Err(crate::pages::not_found(MaybeActor(Some(actor.clone()))).await)
+        }
+        Err(e) => Err(forbidden_page(Some(actor.clone()), uri, e.title)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "bundle_case_page.html")]
+struct BundlePage {
+    layout: Layout,
+    b: Value,
+    can_front_desk: bool,
+    can_issue: bool,
+    errors: FormErrors,
+    /// The issuance form as it was filled (kept when it comes back with errors).
+    issue: HashMap<String, String>,
+}
+
+async fn bundle_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path(number): Path<String>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    let b = staff_bundle(&st, &actor, &uri, &number).await?;
+    Ok(render(&BundlePage {
+        can_front_desk: FRONT_DESK.contains(&actor.role),
+        can_issue: actor.role == Role::Issuance,
+        layout: Layout::new(format!("一件事 {number}"), Some(actor)),
+        b,
+        errors: FormErrors::default(),
+        issue: HashMap::new(),
+    }))
+}
+
+/// The parent's actions: `supplement` (the window receives missing materials) and `issue`
+/// (统一出件).
+async fn bundle_act(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path(number): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let result = match get("action").as_str() {
+        "supplement" => {
+            let given: Vec<String> = form
+                .keys()
+                .filter_map(|k| k.strip_prefix("m_").map(str::to_string))
+                .collect();
+            bundles::supplement(&st, &actor, &number, given).await
+        }
+        "issue" => bundles::issue_all(
+            &st,
+            &actor,
+            &number,
+            BundleDelivery {
+                method: get("method"),
+                address: get("address"),
+                carrier: get("carrier"),
+                tracking_number: get("tracking_number"),
+            },
+        )
+        .await
+        .map(|_| ()),
+        other => Err(Error::invalid("unknown_action", "没有这种操作")
+            .field("action", format!("“{other}”不是一件事办件的操作"))),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/bundle-cases/{number}")).into_response()),
+        Err(e) => {
+            let b = staff_bundle(&st, &actor, &uri, &number).await?;
+            let page = BundlePage {
+                can_front_desk: FRONT_DESK.contains(&actor.role),
+                can_issue: actor.role == Role::Issuance,
+                layout: Layout::new(format!("一件事 {number}"), Some(actor)),
+                b,
+                errors: FormErrors::of(&e),
+                issue: form,
+            };
+            Ok(with_status(render(&page), &e))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "bundle_case_receipt.html")]
+struct ReceiptPage {
+    layout: Layout,
+    b: Value,
+    hall_name: String,
+    qr: String,
+}
+
+async fn receipt_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    let b = staff_bundle(&st, &actor, &uri, &number).await?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let hall_name = match b["hall"].as_str() {
+        Some(code) => yichuang_store::hall::hall(&st.db, code)
+            .await
+            .map_or_else(|_| code.to_string(), |h| h.name),
+        None => String::new(),
+    };
+    Ok(render(&ReceiptPage {
+        layout: Layout::new("一件事回执", Some(actor)),
+        hall_name,
+        qr: crate::qr::svg(&format!("http://{host}/my"), 140, "手机查看办理进度")
+            .unwrap_or_default(),
+        b,
+    }))
+}
+
+// --- reading the parent's JSON in templates ------------------------------------------------------
+
+fn text(v: &Value, path: &str) -> String {
+    match v.pointer(path) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn warning_label(w: &str) -> &'static str {
+    match w {
+        "green" => "绿灯",
+        "yellow" => "黄灯",
+        "red" => "红灯（已超期）",
+        _ => "",
+    }
+}
+
+trait BundleView {
+    fn json(&self) -> &Value;
+
+    fn t(&self, path: &str) -> String {
+        text(self.json(), path)
+    }
+
+    fn at(&self, v: &Value, path: &str) -> String {
+        text(v, path)
+    }
+
+    fn list(&self, path: &str) -> Vec<Value> {
+        self.json()
+            .pointer(path)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn list_at(&self, v: &Value, path: &str) -> Vec<Value> {
+        v.pointer(path)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A time of the view (RFC 3339 in the hall's zone) as the hall reads it: 2026-03-02 09:05.
+    fn when(&self, path: &str) -> String {
+        text(self.json(), path)
+            .chars()
+            .take(16)
+            .collect::<String>()
+            .replace('T', " ")
+    }
+
+    fn warning_of(&self, v: &Value, path: &str) -> &'static str {
+        warning_label(&text(v, path))
+    }
+
+    /// Whether the member's item holds the parent up.
+    fn holds_up(&self, member: &Value) -> bool {
+        let item = text(member, "/item");
+        self.list("/holding_up")
+            .iter()
+            .any(|h| text(h, "/item") == item)
+    }
+}
+
+impl BundleView for BundlePage {
+    fn json(&self) -> &Value {
+        &self.b
+    }
+}
+
+impl BundleView for ReceiptPage {
+    fn json(&self) -> &Value {
+        &self.b
+    }
+}
+
+impl BundlePage {
+    fn filled(&self, k: &str) -> String {
+        self.issue.get(k).cloned().unwrap_or_default()
+    }
+}

@@ -1,0 +1,1179 @@
+//! The applicant's pages on the phone (`/my`, 我的办件): sign in with the phone number and a
+//! one-time code (sent through the notification outbox), the cases and bundles of that phone
+//! with status and the clock's light, a case's timeline in plain words, the one-time notice with
+//! a file upload per missing material that performs the supplement, the electronic certificate,
+//! and an online application for an item.
+//!
+//! Errors are pages with the message next to the field, never problem+json. Uploaded files go
+//! into the vault only as part of a change that commits; when the change is refused no file
+//! stays behind. Personal numbers are masked (R-PII).
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::Value;
+use yichuang_domain::case::events::{Change, Delivery, Outcome};
+use yichuang_domain::case::{Applicant, ApplicantKind, CaseEvent, Receipt, WINDOW_NODE};
+use yichuang_domain::catalogue::ServiceItem;
+use yichuang_domain::pii::mask_phone;
+use yichuang_domain::{Actor, Error, Role};
+use yichuang_store::cases::{bundles as bundle_rows, issuance, phone_login, vault as vault_store};
+use yichuang_store::catalogue::{self, ItemQuery, ItemStatus};
+
+use super::bundles;
+use super::service::{self, Application, Channel, Env, Loaded};
+use super::time::utc;
+use super::vault::{Upload, blob_store, store_all};
+use crate::accounts::FormErrors;
+use crate::clock::hall_time;
+use crate::extract::{Path, Query};
+use crate::pages::{Layout, render};
+use crate::state::AppState;
+
+/// The applicant's session cookie: separate from the staff session, so one browser can hold
+/// both, and sent only to `/my`.
+pub const APPLICANT_COOKIE: &str = "yc_applicant";
+
+/// Uploads on these pages: a few files of up to `vault::MAX_BYTES` each.
+const BODY_LIMIT: usize = 4 * vault_store::MAX_BYTES;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/my", get(home))
+        .route("/my/code", post(send_code))
+        .route("/my/login", post(login))
+        .route("/my/logout", post(logout))
+        .route(
+            "/my/apply",
+            get(apply_page)
+                .post(apply_submit)
+                .layer(DefaultBodyLimit::max(BODY_LIMIT)),
+        )
+        .route("/my/cases/{number}", get(case_page))
+        .route(
+            "/my/cases/{number}/supplement",
+            post(supplement).layer(DefaultBodyLimit::max(BODY_LIMIT)),
+        )
+        .route("/my/cases/{number}/certificate", get(certificate))
+}
+
+// --- the session --------------------------------------------------------------------------------
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    for v in headers.get_all(header::COOKIE) {
+        let Ok(s) = v.to_str() else { continue };
+        for pair in s.split(';') {
+            if let Some((k, val)) = pair.trim().split_once('=')
+                && k == APPLICANT_COOKIE
+                && !val.is_empty()
+            {
+                return Some(val.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn session_cookie(token: Option<&str>) -> HeaderValue {
+    let v = match token {
+        Some(t) => format!("{APPLICANT_COOKIE}={t}; Path=/my; HttpOnly; SameSite=Lax"),
+        None => format!("{APPLICANT_COOKIE}=; Path=/my; HttpOnly; SameSite=Lax; Max-Age=0"),
+    };
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The phone signed in on this browser, if any.
+struct MyPhone(Option<String>);
+
+impl axum::extract::FromRequestParts<AppState> for MyPhone {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let phone = match cookie_token(&parts.headers) {
+            Some(t) => super::online::session_phone(st, &t).await.ok().flatten(),
+            None => None,
+        };
+        Ok(MyPhone(phone))
+    }
+}
+
+/// Whoever acts for the applicant in the case engine: the front desk's online inbox, in the
+/// case's hall (a supplement given on the phone is received there).
+fn phone_actor(hall: Option<String>) -> Actor {
+    Actor {
+        id: 0,
+        username: "phone".into(),
+        display_name: "申请人（手机）".into(),
+        role: Role::Clerk,
+        department: None,
+        hall,
+    }
+}
+
+fn with_status(mut r: Response, e: &Error) -> Response {
+    *r.status_mut() = crate::error::status_of(e.kind);
+    r
+}
+
+fn layout(title: impl Into<String>) -> Layout {
+    Layout::new(title, None)
+}
+
+// --- sign in ----------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "my_login.html")]
+struct LoginPage {
+    layout: Layout,
+    phone: String,
+    sent: bool,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PhoneForm {
+    phone: String,
+    code: String,
+}
+
+/// The form as sent; a body that is not a form counts as empty (the page says what is missing).
+fn phone_form(f: Result<axum::Form<PhoneForm>, FormRejection>) -> PhoneForm {
+    f.map(|axum::Form(f)| f).unwrap_or_default()
+}
+
+async fn send_code(
+    State(st): State<AppState>,
+    f: Result<axum::Form<PhoneForm>, FormRejection>,
+) -> Response {
+    let f = phone_form(f);
+    let result = super::online::send_code_to(&st, &f.phone).await;
+    let page = LoginPage {
+        layout: layout("我的办件 · 登录"),
+        phone: f.phone.trim().to_string(),
+        sent: result.is_ok(),
+        errors: result
+            .as_ref()
+            .err()
+            .map(FormErrors::of)
+            .unwrap_or_default(),
+    };
+    match result {
+        Ok(()) => render(&page),
+        Err(e) => with_status(render(&page), &e),
+    }
+}
+
+async fn login(
+    State(st): State<AppState>,
+    f: Result<axum::Form<PhoneForm>, FormRejection>,
+) -> Response {
+    let f = phone_form(f);
+    match super::online::sign_in(&st, &f.phone, &f.code).await {
+        Ok(token) => {
+            let mut r = Redirect::to("/my").into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, session_cookie(Some(&token)));
+            r
+        }
+        Err(e) => {
+            let page = LoginPage {
+                layout: layout("我的办件 · 登录"),
+                phone: f.phone.trim().to_string(),
+                sent: true,
+                errors: FormErrors::of(&e),
+            };
+            with_status(render(&page), &e)
+        }
+    }
+}
+
+async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(t) = cookie_token(&headers) {
+        let _ = super::online::sign_out(&st, &t).await;
+    }
+    let mut r = Redirect::to("/my").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(None));
+    r
+}
+
+// --- my cases ---------------------------------------------------------------------------------
+
+/// One line of the list: a case or a bundle.
+struct Line {
+    number: String,
+    name: String,
+    status_label: String,
+    due_date: String,
+    warning: String,
+    /// The one-time notice waits for the applicant.
+    needs_me: bool,
+    bundle: bool,
+}
+
+#[derive(Template)]
+#[template(path = "my_list.html")]
+struct ListPage {
+    layout: Layout,
+    phone_masked: String,
+    lines: Vec<Line>,
+}
+
+fn warning_words(w: &str) -> &'static str {
+    match w {
+        "green" => "正常",
+        "yellow" => "即将到期",
+        "red" => "已超期",
+        _ => "",
+    }
+}
+
+async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
+    let Some(phone) = phone else {
+        return render(&LoginPage {
+            layout: layout("我的办件 · 登录"),
+            phone: String::new(),
+            sent: false,
+            errors: FormErrors::default(),
+        });
+    };
+    let mut lines = Vec::new();
+    for (number, _) in bundle_rows::of_phone(&st.db, &phone)
+        .await
+        .unwrap_or_default()
+    {
+        if let Ok(v) = bundles::view(&st, &number).await {
+            lines.push(Line {
+                number,
+                name: text(&v, "/bundle_name"),
+                status_label: text(&v, "/status_label"),
+                due_date: text(&v, "/clock/due_date"),
+                warning: text(&v, "/clock/warning"),
+                needs_me: text(&v, "/status") == "awaiting_supplement",
+                bundle: true,
+            });
+        }
+    }
+    let cases = phone_login::cases_of_phone(&st.db, &phone)
+        .await
+        .unwrap_or_default();
+    for (number, _, _, _, parent) in cases {
+        // A bundle's sub-cases are shown on the bundle's page.
+        if parent.is_some() {
+            continue;
+        }
+        let Ok(l) = service::load(&st, &number).await else {
+            continue;
+        };
+        let Ok(env) = Env::at(&st, st.now(), l.row.hall.as_deref()).await else {
+            continue;
+        };
+        let v = super::view::case_json(&l, &env);
+        lines.push(Line {
+            number,
+            name: l.item.name.clone(),
+            status_label: l.case.status.label().to_string(),
+            due_date: text(&v, "/due_date"),
+            warning: text(&v, "/warning"),
+            needs_me: l.case.open_notice().is_some(),
+            bundle: false,
+        });
+    }
+    render(&ListPage {
+        layout: layout("我的办件"),
+        phone_masked: mask_phone(&phone),
+        lines,
+    })
+}
+
+// --- one case or bundle -------------------------------------------------------------------------
+
+/// One entry of the timeline, in plain words.
+struct Step {
+    at: String,
+    text: String,
+    kind: String,
+}
+
+/// A material still wanted, with its upload field.
+struct Wanted {
+    key: String,
+    name: String,
+    /// For a bundle: the member items it serves.
+    serves: String,
+}
+
+#[derive(Template)]
+#[template(path = "my_case.html")]
+struct CasePage {
+    layout: Layout,
+    c: Value,
+    steps: Vec<Step>,
+    wanted: Vec<Wanted>,
+    electronic: bool,
+    errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "my_bundle.html")]
+struct BundlePage {
+    layout: Layout,
+    b: Value,
+    wanted: Vec<Wanted>,
+    errors: FormErrors,
+}
+
+fn text(v: &Value, path: &str) -> String {
+    match v.pointer(path) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn names(item: &ServiceItem, codes: &[String]) -> String {
+    codes
+        .iter()
+        .map(|c| {
+            item.materials
+                .iter()
+                .find(|m| &m.code == c)
+                .map_or_else(|| c.clone(), |m| m.name.clone())
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// What an event means to the applicant, in plain Chinese (None: internal bookkeeping).
+fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
+    let step = |node: &str| {
+        l.process
+            .node(node)
+            .map_or_else(|| node.to_string(), |n| n.name.clone())
+    };
+    Some(match &e.change {
+        Change::Received { .. } => {
+            if e.by == "clerk:online" {
+                "网上收到您的申请，等待窗口预审".to_string()
+            } else if e.by == "clerk:bundle" {
+                "前置事项办结，本事项自动开始办理".to_string()
+            } else {
+                "窗口收到您的申请材料".to_string()
+            }
+        }
+        Change::OneTimeNoticeGiven { items, .. } => {
+            format!("材料不齐全，一次性告知您需补正：{}", names(&l.item, items))
+        }
+        Change::MaterialsReceived { materials } => {
+            format!("收到您补正的材料：{}", names(&l.item, materials))
+        }
+        Change::Accepted { on, deemed: true } => {
+            format!("收到材料后 5 个工作日内未告知补正，依法自 {on} 起视为受理，开始计算办理时限")
+        }
+        Change::Accepted { on, .. } => format!("已受理（{on}），开始计算办理时限"),
+        Change::Refused { reasons } => format!("不予受理，理由：{}", reasons.join("；")),
+        Change::Routed { .. } => format!("已推送到{department}办理"),
+        Change::RouteConfirmed { .. } => format!("{department}已接收，开始办理"),
+        Change::StepClaimed { node } => format!("工作人员开始办理“{}”", step(node)),
+        Change::StepApproved { node, .. } => format!("“{}”已通过", step(node)),
+        Change::StepReturned { node, .. } => format!("“{}”退回上一环节重新办理", step(node)),
+        Change::StepDeemedApproved { node, due } => format!(
+            "“{}”在期限（{due}）内未办理，按规定视为同意（超时默认通过），继续办理",
+            step(node)
+        ),
+        Change::LateOpinionRecorded { node, .. } => {
+            format!("{department}补充了对“{}”的意见", step(node))
+        }
+        Change::TimerElapsed { node } => format!("“{}”等待期满", step(node)),
+        Change::SupplementRequested { items, .. } => format!(
+            "办理中需要您补正：{}，补正期间暂停计时",
+            names(&l.item, items)
+        ),
+        Change::SuspensionStarted { suspension } => {
+            format!("暂停计时：{}", suspension.reason.label())
+        }
+        Change::SuspensionEnded { .. } => "恢复计时".to_string(),
+        Change::Extended { extension } => format!(
+            "经批准延长 {} 个工作日，理由：{}",
+            extension.days, extension.reason
+        ),
+        Change::Decided {
+            outcome: Outcome::Approved,
+            document_number,
+            ..
+        } => format!("作出准予决定（文书号 {document_number}）"),
+        Change::Decided {
+            outcome: Outcome::Denied,
+            document_number,
+            reasons,
+            ..
+        } => format!(
+            "作出不予许可决定（文书号 {document_number}），理由：{}",
+            reasons.join("；")
+        ),
+        Change::Issued { node, delivery } if node == WINDOW_NODE => match delivery {
+            Delivery::Electronic { certificate } => {
+                format!("窗口当场办结，电子证照 {certificate} 已签发，可在本页下载")
+            }
+            _ => "窗口当场办结，结果已当面交付".to_string(),
+        },
+        Change::Issued { delivery, .. } => match delivery {
+            Delivery::Pickup { code } => format!("结果已凭取件码 {code} 在出件窗口领取"),
+            Delivery::Mail {
+                carrier,
+                tracking_number,
+                ..
+            } => format!("结果已邮寄：{carrier}，运单号 {tracking_number}"),
+            Delivery::Electronic { certificate } => {
+                format!("电子证照 {certificate} 已签发，可在本页下载")
+            }
+        },
+        Change::OpinionRecorded { .. } | Change::TokensMoved { .. } => return None,
+    })
+}
+
+/// The case, if it is one of this phone's.
+async fn my_case(st: &AppState, phone: &str, number: &str) -> Option<Loaded> {
+    let l = service::load(st, number).await.ok()?;
+    (l.case.applicant.phone == phone).then_some(l)
+}
+
+/// The bundle's view, if it is one of this phone's.
+async fn my_bundle(st: &AppState, phone: &str, number: &str) -> Option<Value> {
+    if !bundle_rows::exists(&st.db, number.trim()).await.ok()? {
+        return None;
+    }
+    let first = yichuang_store::cases::records::children(&st.db, number.trim())
+        .await
+        .ok()?
+        .into_iter()
+        .next()?;
+    my_case(st, phone, &first).await?;
+    bundles::view(st, number).await.ok()
+}
+
+async fn department_name(st: &AppState, code: &str) -> String {
+    catalogue::department(&st.db, code)
+        .await
+        .ok()
+        .flatten()
+        .map_or_else(|| code.to_string(), |d| d.name)
+}
+
+async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<CasePage, Error> {
+    let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
+    let c = super::view::case_json(l, &env);
+    let department = department_name(st, &l.case.department).await;
+    let steps = l
+        .events
+        .iter()
+        .filter_map(|e| {
+            plain(e, l, &department).map(|text| Step {
+                at: hall_time(utc(e.at))
+                    .chars()
+                    .take(16)
+                    .collect::<String>()
+                    .replace('T', " "),
+                text,
+                kind: e.change.kind().trim_start_matches("case_").to_string(),
+            })
+        })
+        .collect();
+    let wanted = l
+        .case
+        .open_notice()
+        .map(|n| {
+            n.outstanding()
+                .iter()
+                .map(|code| Wanted {
+                    key: code.to_string(),
+                    name: names(&l.item, &[code.to_string()]),
+                    serves: String::new(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let electronic = matches!(
+        l.case.issuance.as_ref().map(|i| &i.delivery),
+        Some(Delivery::Electronic { .. })
+    );
+    Ok(CasePage {
+        layout: layout(format!("我的办件 {}", l.case.number)),
+        c,
+        steps,
+        wanted,
+        electronic,
+        errors,
+    })
+}
+
+fn bundle_wanted(b: &Value) -> Vec<Wanted> {
+    b.pointer("/one_time_notice/materials")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|l| Wanted {
+                    key: text(l, "/key"),
+                    name: text(l, "/name"),
+                    serves: l["items"]
+                        .as_array()
+                        .map(|i| {
+                            i.iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join("、")
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn bundle_view_page(b: Value, errors: FormErrors) -> BundlePage {
+    BundlePage {
+        layout: layout(format!("我的办件 {}", text(&b, "/number"))),
+        wanted: bundle_wanted(&b),
+        b,
+        errors,
+    }
+}
+
+async fn not_mine() -> Response {
+    crate::pages::not_found(crate::auth::MaybeActor(None)).await
+}
+
+async fn case_page(
+    State(st): State<AppState>,
+    MyPhone(phone): MyPhone,
+    Path(number): Path<String>,
+) -> Response {
+    let Some(phone) = phone else {
+        return Redirect::to("/my").into_response();
+    };
+    if let Some(b) = my_bundle(&st, &phone, &number).await {
+        return render(&bundle_view_page(b, FormErrors::default()));
+    }
+    let Some(l) = my_case(&st, &phone, &number).await else {
+        return not_mine().await;
+    };
+    match case_view(&st, &l, FormErrors::default()).await {
+        Ok(p) => render(&p),
+        Err(e) => with_status(render(&error_page(&e)), &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "my_error.html")]
+struct ErrorPage {
+    layout: Layout,
+    message: String,
+}
+
+fn error_page(e: &Error) -> ErrorPage {
+    ErrorPage {
+        layout: layout("出错了"),
+        message: e.title.clone(),
+    }
+}
+
+/// The text fields and the non-empty files of a multipart form (files by field name); a body
+/// that is not a multipart form is an error shown on the page, like any other.
+async fn read_form(
+    m: Result<Multipart, MultipartRejection>,
+) -> Result<(HashMap<String, String>, BTreeMap<String, Vec<u8>>), Error> {
+    let mut m = m.map_err(|e| {
+        Error::invalid("bad_upload", "请用页面上的表单提交").field("file", e.body_text())
+    })?;
+    let mut fields = HashMap::new();
+    let mut files = BTreeMap::new();
+    loop {
+        let field = match m.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Error::invalid("bad_upload", "上传未完成，请重试")
+                    .field("file", format!("无法读取上传的内容（{}）", e.body_text())));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if field.file_name().is_some() {
+            let bytes = field.bytes().await.map_err(|e| {
+                Error::invalid("bad_upload", "上传未完成，请重试").field(
+                    name.clone(),
+                    format!("文件读取失败或过大（{}）", e.body_text()),
+                )
+            })?;
+            if !bytes.is_empty() {
+                files.insert(name, bytes.to_vec());
+            }
+        } else {
+            let v = field.text().await.unwrap_or_default();
+            fields.insert(name, v);
+        }
+    }
+    Ok((fields, files))
+}
+
+/// Each file checked (type and size), reported next to its own field.
+fn check_files(files: &BTreeMap<String, Vec<u8>>) -> Result<(), Error> {
+    let mut e = Error::validation(vec![]);
+    let mut bad = false;
+    for (field, bytes) in files {
+        if let Err(x) = vault_store::check_upload(bytes) {
+            bad = true;
+            let msg = x
+                .fields
+                .first()
+                .map_or(x.title.clone(), |f| f.message.clone());
+            e = e.field(field.clone(), msg);
+        }
+    }
+    if bad { Err(e) } else { Ok(()) }
+}
+
+/// The files of a notice form (`f_<key>`), as (key, bytes).
+fn notice_files(files: BTreeMap<String, Vec<u8>>) -> Vec<(String, Vec<u8>)> {
+    files
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix("f_").map(|key| (key.to_string(), v)))
+        .collect()
+}
+
+fn nothing_chosen() -> Error {
+    Error::invalid("no_file", "请选择要上传的材料")
+        .field("files", "请至少为一项需补正的材料选择文件")
+}
+
+async fn supplement(
+    State(st): State<AppState>,
+    MyPhone(phone): MyPhone,
+    Path(number): Path<String>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Some(phone) = phone else {
+        return Redirect::to("/my").into_response();
+    };
+    let read = read_form(form).await;
+    if let Some(b) = my_bundle(&st, &phone, &number).await {
+        let result = match read {
+            Ok((_, files)) => supplement_bundle(&st, &b, files).await,
+            Err(e) => Err(e),
+        };
+        return match result {
+            Ok(()) => Redirect::to(&format!("/my/cases/{number}")).into_response(),
+            Err(e) => {
+                let b = bundles::view(&st, &number).await.unwrap_or(b);
+                with_status(render(&bundle_view_page(b, FormErrors::of(&e))), &e)
+            }
+        };
+    }
+    let Some(l) = my_case(&st, &phone, &number).await else {
+        return not_mine().await;
+    };
+    let result = match read {
+        Ok((_, files)) => supplement_case(&st, &l, files).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/my/cases/{number}")).into_response(),
+        Err(e) => {
+            let l = my_case(&st, &phone, &number).await.unwrap_or(l);
+            match case_view(&st, &l, FormErrors::of(&e)).await {
+                Ok(p) => with_status(render(&p), &e),
+                Err(e2) => with_status(render(&error_page(&e2)), &e2),
+            }
+        }
+    }
+}
+
+/// The supplement of a case with the uploaded files, which go into the vault in the same
+/// transaction (R-SUPPLEMENT-PAUSE; a supplement that completes the materials accepts the
+/// case and pushes it to the department).
+async fn supplement_case(
+    st: &AppState,
+    l: &Loaded,
+    files: BTreeMap<String, Vec<u8>>,
+) -> Result<(), Error> {
+    check_files(&files)?;
+    let files = notice_files(files);
+    if files.is_empty() {
+        return Err(nothing_chosen());
+    }
+    let codes: Vec<String> = files.iter().map(|(k, _)| k.clone()).collect();
+    let uploads: Vec<Upload> = files
+        .into_iter()
+        .map(|(code, bytes)| Upload {
+            name: names(&l.item, std::slice::from_ref(&code)),
+            code,
+            bytes,
+            valid_until: None,
+        })
+        .collect();
+    let actor = phone_actor(l.row.hall.clone());
+    let blobs = blob_store(st).await?;
+    let now = st.now();
+    let _turn = service::write_turn(st).await;
+    let mut written = Vec::new();
+    let result = async {
+        let mut tx = st.db.begin().await?;
+        let after = service::change_in(
+            &mut tx,
+            st,
+            now,
+            &l.case.number,
+            Some(&actor),
+            |case, ctx| service::supplement_then_route(case, codes.clone(), &actor, ctx),
+        )
+        .await?;
+        store_all(
+            &mut tx,
+            &blobs,
+            after.row.applicant_id,
+            &after.case.number,
+            &actor.event_name(),
+            &uploads,
+            now,
+            &mut written,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, Error>(())
+    }
+    .await;
+    if result.is_err() {
+        blobs.discard(&st.db, &written).await;
+    }
+    result
+}
+
+/// The bundle's supplement with the uploaded files (each shared material once).
+async fn supplement_bundle(
+    st: &AppState,
+    b: &Value,
+    files: BTreeMap<String, Vec<u8>>,
+) -> Result<(), Error> {
+    check_files(&files)?;
+    let files = notice_files(files);
+    if files.is_empty() {
+        return Err(nothing_chosen());
+    }
+    let wanted = bundle_wanted(b);
+    let keys: Vec<String> = files.iter().map(|(k, _)| k.clone()).collect();
+    let uploads: Vec<Upload> = files
+        .into_iter()
+        .map(|(key, bytes)| Upload {
+            name: wanted
+                .iter()
+                .find(|w| w.key == key)
+                .map_or_else(|| key.clone(), |w| w.name.clone()),
+            code: key,
+            bytes,
+            valid_until: None,
+        })
+        .collect();
+    let number = text(b, "/number");
+    let actor = phone_actor(b["hall"].as_str().map(str::to_string));
+    let blobs = blob_store(st).await?;
+    let now = st.now();
+    let _turn = service::write_turn(st).await;
+    let mut written = Vec::new();
+    let result = async {
+        let mut tx = st.db.begin().await?;
+        let row = bundles::supplement_in(&mut tx, st, &actor, &number, keys).await?;
+        store_all(
+            &mut tx,
+            &blobs,
+            row.applicant_id,
+            &number,
+            &actor.event_name(),
+            &uploads,
+            now,
+            &mut written,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, Error>(())
+    }
+    .await;
+    if result.is_err() {
+        blobs.discard(&st.db, &written).await;
+    }
+    result
+}
+
+// --- the electronic certificate -------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "my_certificate.html")]
+struct CertificateDoc {
+    number: String,
+    item_name: String,
+    holder: String,
+    holder_id: String,
+    issued_on: String,
+    case_number: String,
+    qr: String,
+}
+
+async fn certificate(
+    State(st): State<AppState>,
+    MyPhone(phone): MyPhone,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Response {
+    let Some(phone) = phone else {
+        return Redirect::to("/my").into_response();
+    };
+    let Some(l) = my_case(&st, &phone, &number).await else {
+        return not_mine().await;
+    };
+    let electronic = matches!(
+        l.case.issuance.as_ref().map(|i| &i.delivery),
+        Some(Delivery::Electronic { .. })
+    );
+    let cert = issuance::certificate_of(&st.db, &l.case.number)
+        .await
+        .ok()
+        .flatten();
+    let (true, Some(cert)) = (electronic, cert) else {
+        let e = Error::not_found("no_certificate", "该办件没有以电子证照方式出件");
+        return with_status(render(&error_page(&e)), &e);
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let masked = l.case.applicant.masked();
+    let doc = CertificateDoc {
+        qr: crate::qr::svg(
+            &format!("http://{host}/query?number={}", l.case.number),
+            120,
+            "证照核验二维码",
+        )
+        .unwrap_or_default(),
+        number: cert.number.clone(),
+        item_name: l.item.name.clone(),
+        holder: masked.name,
+        holder_id: masked.id_number,
+        issued_on: cert.issued_on,
+        case_number: l.case.number.clone(),
+    };
+    let mut r = render(&doc);
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!(
+            "attachment; filename=\"certificate-{}.html\"",
+            cert.number
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+    );
+    r
+}
+
+// --- applying online ----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ApplyQuery {
+    item: String,
+}
+
+#[derive(Template)]
+#[template(path = "my_apply.html")]
+struct ApplyPage {
+    layout: Layout,
+    items: Vec<(String, String)>,
+    item: Option<ServiceItem>,
+    phone_masked: String,
+    kind: String,
+    name: String,
+    id_number: String,
+    answers: BTreeMap<String, String>,
+    errors: FormErrors,
+}
+
+impl ApplyPage {
+    fn answered(&self, q: &str, o: &str) -> bool {
+        self.answers.get(q).map(String::as_str) == Some(o)
+    }
+
+    fn answer_error(&self, q: &str) -> Option<&str> {
+        self.errors.get(&format!("answers.{q}"))
+    }
+
+    fn file_error(&self, code: &str) -> Option<&str> {
+        self.errors.get(&format!("f_{code}"))
+    }
+}
+
+/// The active items that can be applied for online.
+async fn online_items(st: &AppState) -> Vec<(String, String)> {
+    let q = ItemQuery {
+        q: None,
+        department: None,
+        status: ItemStatus::Active,
+        offset: 0,
+        limit: 2000,
+    };
+    catalogue::list_items(&st.db, &q)
+        .await
+        .map(|(_, v)| {
+            v.into_iter()
+                .filter(|i| i.online)
+                .map(|i| (i.code, i.name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_form(
+    st: &AppState,
+    phone: &str,
+    item: &str,
+    kind: String,
+    name: String,
+    id_number: String,
+    answers: BTreeMap<String, String>,
+    errors: FormErrors,
+) -> ApplyPage {
+    ApplyPage {
+        layout: layout("网上申请"),
+        items: online_items(st).await,
+        item: super::items::current_item(&st.db, item)
+            .await
+            .ok()
+            .map(|(_, i)| i),
+        phone_masked: mask_phone(phone),
+        kind,
+        name,
+        id_number,
+        answers,
+        errors,
+    }
+}
+
+async fn apply_page(
+    State(st): State<AppState>,
+    MyPhone(phone): MyPhone,
+    Query(q): Query<ApplyQuery>,
+) -> Response {
+    let Some(phone) = phone else {
+        return Redirect::to("/my").into_response();
+    };
+    let page = apply_form(
+        &st,
+        &phone,
+        &q.item,
+        "person".into(),
+        String::new(),
+        String::new(),
+        BTreeMap::new(),
+        FormErrors::default(),
+    )
+    .await;
+    render(&page)
+}
+
+async fn apply_submit(
+    State(st): State<AppState>,
+    MyPhone(phone): MyPhone,
+    form: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Some(phone) = phone else {
+        return Redirect::to("/my").into_response();
+    };
+    let (fields, files) = match read_form(form).await {
+        Ok(x) => x,
+        Err(e) => {
+            let page = apply_form(
+                &st,
+                &phone,
+                "",
+                "person".into(),
+                String::new(),
+                String::new(),
+                BTreeMap::new(),
+                FormErrors::of(&e),
+            )
+            .await;
+            return with_status(render(&page), &e);
+        }
+    };
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let answers: BTreeMap<String, String> = fields
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("a_").map(|q| (q.to_string(), v.clone())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    match apply(&st, &phone, &fields, files, answers.clone()).await {
+        Ok(number) => Redirect::to(&format!("/my/cases/{number}")).into_response(),
+        Err(e) => {
+            let page = apply_form(
+                &st,
+                &phone,
+                &get("item"),
+                get("kind"),
+                get("name"),
+                get("id_number"),
+                answers,
+                FormErrors::of(&e),
+            )
+            .await;
+            with_status(render(&page), &e)
+        }
+    }
+}
+
+/// An online application (the same receipt as `POST /api/v1/applicant/applications`), with its
+/// files stored in the vault in the receiving transaction.
+async fn apply(
+    st: &AppState,
+    phone: &str,
+    fields: &HashMap<String, String>,
+    files: BTreeMap<String, Vec<u8>>,
+    answers: BTreeMap<String, String>,
+) -> Result<String, Error> {
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    check_files(&files)?;
+    let files = notice_files(files);
+    let (item_version, item) = super::items::current_item(&st.db, &get("item")).await?;
+    let process = super::items::process_for(&st.db, &item).await?;
+    let uploads: Vec<Upload> = files
+        .into_iter()
+        .map(|(code, bytes)| Upload {
+            name: names(&item, std::slice::from_ref(&code)),
+            code,
+            bytes,
+            valid_until: None,
+        })
+        .collect();
+    let app = Application {
+        item: item.code.clone(),
+        receipt: Receipt {
+            number: String::new(),
+            applicant: Applicant {
+                kind: if get("kind") == "enterprise" {
+                    ApplicantKind::Enterprise
+                } else {
+                    ApplicantKind::Person
+                },
+                name: get("name"),
+                id_number: get("id_number"),
+                phone: phone.to_string(),
+            },
+            materials: uploads.iter().map(|u| u.code.clone()).collect(),
+            answers,
+            parent: None,
+        },
+    };
+    let actor = super::online::online_desk();
+    let blobs = blob_store(st).await?;
+    let _turn = service::write_turn(st).await;
+    let env = Env::at(st, st.now(), None).await?;
+    let mut written = Vec::new();
+    let result = async {
+        let mut tx = st.db.begin().await?;
+        let l = service::receive_in(
+            &mut tx,
+            &env,
+            &actor,
+            Channel::Online,
+            item_version,
+            item,
+            process,
+            app.receipt,
+        )
+        .await?;
+        store_all(
+            &mut tx,
+            &blobs,
+            l.row.applicant_id,
+            &l.case.number,
+            &actor.event_name(),
+            &uploads,
+            env.now,
+            &mut written,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, Error>(l.case.number)
+    }
+    .await;
+    if result.is_err() {
+        blobs.discard(&st.db, &written).await;
+    }
+    result
+}
+
+// --- templates ----------------------------------------------------------------------------------
+
+trait MyView {
+    fn json(&self) -> &Value;
+
+    fn t(&self, path: &str) -> String {
+        text(self.json(), path)
+    }
+
+    fn at(&self, v: &Value, path: &str) -> String {
+        text(v, path)
+    }
+
+    fn list(&self, path: &str) -> Vec<Value> {
+        self.json()
+            .pointer(path)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn words(&self, path: &str) -> &'static str {
+        warning_words(&text(self.json(), path))
+    }
+
+    fn words_at(&self, v: &Value, path: &str) -> &'static str {
+        warning_words(&text(v, path))
+    }
+}
+
+impl MyView for CasePage {
+    fn json(&self) -> &Value {
+        &self.c
+    }
+}
+
+impl MyView for BundlePage {
+    fn json(&self) -> &Value {
+        &self.b
+    }
+}
+
+impl CasePage {
+    fn file_error(&self, key: &str) -> Option<&str> {
+        self.errors.get(&format!("f_{key}"))
+    }
+}
+
+impl BundlePage {
+    fn file_error(&self, key: &str) -> Option<&str> {
+        self.errors.get(&format!("f_{key}"))
+    }
+}
+
+/// Used by the list template.
+impl Line {
+    fn words(&self) -> &'static str {
+        warning_words(&self.warning)
+    }
+}
