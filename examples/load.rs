@@ -656,7 +656,7 @@ mod cases {
                 base,
                 &t.issuer,
                 &p("/steps/issue/issue"),
-                json!({"method": "mail", "carrier": "EMS", "tracking_number": "1"}),
+                json!({"method": "mail", "address": "云岭市青云大道1号", "carrier": "EMS", "tracking_number": "1"}),
             )
             .await?;
             (v["status"] == "issued").then_some(())
