@@ -20,6 +20,7 @@ use yichuang_domain::{Actor, Error, Kind, Role};
 use yichuang_store::catalogue;
 
 use super::bundles::{self, BundleApplication, BundleDelivery, ChecklistEntry};
+use super::page_view::{JsonView, text, warning_label};
 use crate::accounts::{FormErrors, Page, forbidden_page, require_page_actor};
 use crate::auth::MaybeActor;
 use crate::extract::{Path, Query};
@@ -350,49 +351,8 @@ async fn receipt_page(
 
 // --- reading the parent's JSON in templates ------------------------------------------------------
 
-fn text(v: &Value, path: &str) -> String {
-    match v.pointer(path) {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
-fn warning_label(w: &str) -> &'static str {
-    match w {
-        "green" => "绿灯",
-        "yellow" => "黄灯",
-        "red" => "红灯（已超期）",
-        _ => "",
-    }
-}
-
-trait BundleView {
-    fn json(&self) -> &Value;
-
-    fn t(&self, path: &str) -> String {
-        text(self.json(), path)
-    }
-
-    fn at(&self, v: &Value, path: &str) -> String {
-        text(v, path)
-    }
-
-    fn list(&self, path: &str) -> Vec<Value> {
-        self.json()
-            .pointer(path)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn list_at(&self, v: &Value, path: &str) -> Vec<Value> {
-        v.pointer(path)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    }
-
+/// What the bundle pages read beyond the view's values.
+trait BundleView: JsonView {
     /// A time of the view (RFC 3339 in the hall's zone) as the hall reads it: 2026-03-02 09:05.
     fn when(&self, path: &str) -> String {
         text(self.json(), path)
@@ -415,17 +375,20 @@ trait BundleView {
     }
 }
 
-impl BundleView for BundlePage {
+impl JsonView for BundlePage {
     fn json(&self) -> &Value {
         &self.b
     }
 }
 
-impl BundleView for ReceiptPage {
+impl JsonView for ReceiptPage {
     fn json(&self) -> &Value {
         &self.b
     }
 }
+
+impl BundleView for BundlePage {}
+impl BundleView for ReceiptPage {}
 
 impl BundlePage {
     fn filled(&self, k: &str) -> String {

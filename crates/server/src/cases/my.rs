@@ -30,6 +30,7 @@ use yichuang_store::cases::{bundles as bundle_rows, issuance, phone_login, vault
 use yichuang_store::catalogue::{self, ItemQuery, ItemStatus};
 
 use super::bundles;
+use super::page_view::{JsonView, text};
 use super::service::{self, Application, Channel, Env, Loaded};
 use super::time::utc;
 use super::vault::{Upload, blob_store, store_all};
@@ -331,14 +332,6 @@ struct BundlePage {
     b: Value,
     wanted: Vec<Wanted>,
     errors: FormErrors,
-}
-
-fn text(v: &Value, path: &str) -> String {
-    match v.pointer(path) {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
 }
 
 fn names(item: &ServiceItem, codes: &[String]) -> String {
@@ -1119,25 +1112,8 @@ async fn apply(
 
 // --- templates ----------------------------------------------------------------------------------
 
-trait MyView {
-    fn json(&self) -> &Value;
-
-    fn t(&self, path: &str) -> String {
-        text(self.json(), path)
-    }
-
-    fn at(&self, v: &Value, path: &str) -> String {
-        text(v, path)
-    }
-
-    fn list(&self, path: &str) -> Vec<Value> {
-        self.json()
-            .pointer(path)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    }
-
+/// What the applicant's pages read beyond the view's values: plain words for the light.
+trait MyView: JsonView {
     fn words(&self, path: &str) -> &'static str {
         warning_words(&text(self.json(), path))
     }
@@ -1147,17 +1123,20 @@ trait MyView {
     }
 }
 
-impl MyView for CasePage {
+impl JsonView for CasePage {
     fn json(&self) -> &Value {
         &self.c
     }
 }
 
-impl MyView for BundlePage {
+impl JsonView for BundlePage {
     fn json(&self) -> &Value {
         &self.b
     }
 }
+
+impl MyView for CasePage {}
+impl MyView for BundlePage {}
 
 impl CasePage {
     fn file_error(&self, key: &str) -> Option<&str> {

@@ -21,6 +21,7 @@ use yichuang_store::cases::records;
 use yichuang_store::catalogue::{self, ItemQuery, ItemStatus, ItemSummary};
 
 use super::api::{StepBody, step_command};
+use super::page_view::{JsonView, text, warning_label};
 use super::service::{self, Application, Env, Loaded};
 use super::view;
 use crate::accounts::{Page, forbidden_page, require_page_actor};
@@ -576,15 +577,6 @@ async fn query_page(
 
 static NULL: Value = Value::Null;
 
-/// A value of the case view as text: strings as they are, nothing for null or missing.
-fn text(v: &Value, path: &str) -> String {
-    match v.pointer(path) {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
 /// The timeline's words for each event kind.
 fn kind_label(kind: &str) -> &'static str {
     match kind {
@@ -613,38 +605,19 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-trait JsonView {
-    fn json(&self) -> &Value;
-
-    fn t(&self, path: &str) -> String {
-        text(self.json(), path)
-    }
-
-    fn list(&self, path: &str) -> Vec<Value> {
-        self.json()
-            .pointer(path)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn at(&self, v: &Value, path: &str) -> String {
-        text(v, path)
-    }
-
+/// What the staff case pages read beyond the view's values.
+trait CaseView: JsonView {
     fn kind_label(&self, e: &Value) -> &'static str {
         kind_label(&text(e, "/kind"))
     }
 
     fn warning_label(&self) -> &'static str {
-        match text(self.json(), "/warning").as_str() {
-            "green" => "绿灯",
-            "yellow" => "黄灯",
-            "red" => "红灯（已超期）",
-            _ => "",
-        }
+        warning_label(&text(self.json(), "/warning"))
     }
 }
+
+impl CaseView for ReceiptPage {}
+impl CaseView for CasePage {}
 
 impl JsonView for ReceiptPage {
     fn json(&self) -> &Value {
