@@ -1205,3 +1205,60 @@ async fn an_applicant_signs_in_by_phone_applies_online_and_an_unreviewed_applica
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_case_received_in_a_hall_counts_the_local_days_of_the_halls_region_r_calendar() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let admin = s.admin_token().await;
+        for body in [
+            json!({"code": "650000", "name": "新疆维吾尔自治区", "level": "province"}),
+            json!({"code": "650100", "name": "乌鲁木齐市", "level": "city", "parent": "650000"}),
+        ] {
+            let (st, v) = s.post_json("/api/v1/regions", Some(&admin), &body).await;
+            assert_eq!(st, 201, "{v}");
+        }
+        let (st, v) = s
+            .post_json(
+                "/api/v1/halls",
+                Some(&admin),
+                &json!({"code": "H1", "name": "乌鲁木齐市政务服务中心", "region": "650100"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        let (st, v) = s
+            .post_json(
+                "/api/v1/calendar/regions/650000/days",
+                Some(&admin),
+                &json!({"date": "2026-03-20", "kind": "holiday", "name": "古尔邦节"}),
+            )
+            .await;
+        assert!(st == 200 || st == 201, "{v}");
+
+        // Accepted Tuesday 3/17; nationally 3/18, 3/19, 3/20, 3/23, 3/24 are the 5 days.
+        let national = s
+            .get_json("/api/v1/calendar/add?from=2026-03-17&days=5", None)
+            .await
+            .1;
+        assert_eq!(national["date"], "2026-03-24");
+        // In the hall's region the province's 古尔邦节 (3/20) is a rest day: one day later.
+        let (n, v) = accepted_at(&s, &staff.clerk, "2026-03-17T10:00:00+08:00").await;
+        assert_eq!(v["due_date"], "2026-03-25", "{v}");
+
+        // Correcting the local day moves the open deadline back at once.
+        let (st, v) = s
+            .send_json(
+                reqwest::Method::DELETE,
+                "/api/v1/calendar/regions/650000/days/2026-03-20",
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert!(st == 200 || st == 204, "{st} {v}");
+        assert_eq!(case(&s, &staff.clerk, &n).await["due_date"], "2026-03-24");
+        s.stop().await;
+    })
+    .await;
+}

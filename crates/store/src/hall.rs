@@ -91,6 +91,19 @@ pub async fn hall(db: &Db, code: &str) -> Result<HallRow> {
     .ok_or_else(|| not_found_hall(code))
 }
 
+/// The region a hall hangs from, when the hall is set up and names one: whose local days its
+/// clocks count (R-CALENDAR).
+pub async fn hall_region(db: &Db, code: &str) -> Result<Option<String>> {
+    let region: Option<Option<String>> = db_run!(db, |c| sqlx::query_scalar(
+        "SELECT region FROM halls WHERE code = $1"
+    )
+    .bind(code)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))?;
+    Ok(region.flatten())
+}
+
 pub async fn hall_by_id(db: &Db, id: i64) -> Result<HallRow> {
     let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE id = $1"));
     db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)

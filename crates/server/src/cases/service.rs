@@ -125,13 +125,20 @@ pub struct Env {
 }
 
 impl Env {
-    /// The environment of a case handled by `hall` (the national calendar until halls name
-    /// their region; the default office hours for a case no hall received).
+    /// The environment of a case handled by `hall`: the calendar of the hall's region, with
+    /// its local days (R-CALENDAR), and the hall's office hours (R-HOURS); the national
+    /// calendar and the default hours for a case no set-up hall received (online, or a hall
+    /// code with no hall row).
     pub async fn at(state: &AppState, now: DateTime<Utc>, hall: Option<&str>) -> Result<Env> {
+        let region = match hall {
+            Some(h) => yichuang_store::hall::hall_region(&state.db, h).await?,
+            None => None,
+        };
+        let region = region.as_deref();
         Ok(Env {
             now,
-            calendar: crate::calendar::current(state, None).await?,
-            office: crate::calendar::office_time(state, hall.unwrap_or(""), None).await?,
+            calendar: crate::calendar::current(state, region).await?,
+            office: crate::calendar::office_time(state, hall.unwrap_or(""), region).await?,
             settings: settings(state).await?,
         })
     }
