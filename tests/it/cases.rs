@@ -164,6 +164,28 @@ pub async fn new_case(s: &TestServer, code: &str, materials: &[&str]) -> (Staff,
     (staff, n, v)
 }
 
+/// The department confirms a routed case, reviews it and approves it with `document`.
+pub async fn approve(s: &TestServer, approver: &str, number: &str, document: &str) -> Value {
+    let c = |p: &str| format!("/api/v1/cases/{number}{p}");
+    post(s, approver, &c("/confirm"), json!({})).await;
+    post(s, approver, &c("/steps/review/claim"), json!({})).await;
+    post(
+        s,
+        approver,
+        &c("/steps/review/approve"),
+        json!({"opinion": "同意"}),
+    )
+    .await;
+    post(s, approver, &c("/steps/decide/claim"), json!({})).await;
+    post(
+        s,
+        approver,
+        &c("/steps/decide/decide"),
+        json!({"outcome": "approved", "document_number": document}),
+    )
+    .await
+}
+
 async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
     let (st, v) = s.post_json(path, Some(token), &body).await;
     assert_eq!(st, 200, "{path}: {v}");
@@ -616,13 +638,8 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
         assert_eq!(v["members"][2]["status"], "routed", "accepted and pushed to the department: {v}");
         assert_eq!(v["one_time_notice"], Value::Null);
 
-        let c = |p: &str| format!("/api/v1/cases/{k1}{p}");
         assert_eq!(case(&s, &staff.clerk, &k1).await["status"], "routed", "complete at the window, pushed at once");
-        post(&s, &staff.approver, &c("/confirm"), json!({})).await;
-        post(&s, &staff.approver, &c("/steps/review/claim"), json!({})).await;
-        post(&s, &staff.approver, &c("/steps/review/approve"), json!({"opinion": "同意"})).await;
-        post(&s, &staff.approver, &c("/steps/decide/claim"), json!({})).await;
-        post(&s, &staff.approver, &c("/steps/decide/decide"), json!({"outcome": "approved", "document_number": "K1-1"})).await;
+        approve(&s, &staff.approver, &k1, "K1-1").await;
 
         let (_, v) = s.get_json(&format!("/api/v1/bundle-cases/{parent}"), Some(&staff.clerk)).await;
         assert_eq!(v["members"][0]["stage"], "done", "{v}");
@@ -1258,6 +1275,67 @@ async fn a_case_received_in_a_hall_counts_the_local_days_of_the_halls_region_r_c
             .await;
         assert!(st == 200 || st == 204, "{st} {v}");
         assert_eq!(case(&s, &staff.clerk, &n).await["due_date"], "2026-03-24");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_approval_puts_its_certificate_in_the_vault_where_another_items_checklist_finds_it() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        // 食品经营许可 issues 食品经营许可证 (5 years), which 食品生产许可 asks for as `food_licence`.
+        let mut licence = item("X010", false);
+        licence.result.name = "食品经营许可证".into();
+        licence.result.material = "food_licence".into();
+        licence.result.valid_years = 5;
+        let (staff, n) = routed_case(&s, &licence).await;
+        approve(&s, &staff.approver, &n, "食许〔2026〕9号").await;
+        let c = |p: &str| format!("/api/v1/cases/{n}{p}");
+        let (st, cert) = s.get_json(&c("/certificate"), Some(&staff.clerk)).await;
+        assert_eq!(st, 200, "{cert}");
+        assert_eq!(cert["title"], "食品经营许可证");
+        assert_eq!(
+            (cert["issued_on"].as_str(), cert["valid_until"].as_str()),
+            (Some("2026-03-02"), Some("2031-03-01"))
+        );
+        assert_eq!(cert["file"]["material_code"], "food_licence");
+        let r = s
+            .client
+            .get(s.at(cert["file"]["href"].as_str().unwrap()))
+            .bearer_auth(&staff.clerk)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let pdf = r.bytes().await.unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let title = yichuang_domain::case::certificate::ucs2_hex("食品经营许可证");
+        assert!(pdf.windows(title.len()).any(|w| w == title.as_bytes()));
+
+        // The same applicant applies for an item that needs the licence: the vault offers it.
+        let mut production = item("X011", false);
+        production.name = "食品生产许可".into();
+        production.materials[1] =
+            serde_json::from_value(json!({"code": "food_licence", "name": "食品经营许可证"}))
+                .unwrap();
+        publish(&s, &production).await;
+        let (st, v) = s
+            .post_json(
+                "/api/v1/cases",
+                Some(&staff.clerk),
+                &application("X011", &["A", "food_licence"]),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        let second = v["number"].as_str().unwrap();
+        let (_, offers) = s
+            .get_json(&format!("/api/v1/cases/{second}/vault"), Some(&staff.clerk))
+            .await;
+        assert_eq!(offers["prefill"], json!(["food_licence"]), "{offers}");
+        assert_eq!(offers["materials"][0]["source_case"], n.as_str());
+        assert_eq!(offers["materials"][0]["valid_until"], "2031-03-01");
         s.stop().await;
     })
     .await;

@@ -503,10 +503,20 @@ async fn an_applicant_signs_in_on_the_phone_supplements_by_upload_and_a_refused_
                 .unwrap()
                 .starts_with("attachment")
         );
-        let doc = r.text().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        let doc = r.bytes().await.unwrap().to_vec();
+        let has = |text: &str| {
+            let hex = yichuang_domain::case::certificate::ucs2_hex(text);
+            doc.windows(hex.len()).any(|w| w == hex.as_bytes())
+        };
+        assert!(doc.starts_with(b"%PDF-"));
         assert!(
-            doc.contains(&format!("Z{n}")) && !doc.contains(PERSON_ID),
-            "{doc}"
+            has(&format!("证照编号：Z{n}")),
+            "the certificate names its number"
+        );
+        assert!(
+            !has(PERSON_ID),
+            "R-PII: the ID number is masked on the certificate"
         );
         s.stop().await;
     })

@@ -540,6 +540,7 @@ async fn the_guide_shows_every_standard_element_and_the_materials_per_situation(
             assert!(html.contains(label), "guide lacks {label}");
         }
         assert!(html.contains("现场核查"));
+        assert!(html.contains("食品经营许可证（有效期：5 年）"), "办理结果");
         assert!(html.contains("不收费"));
         assert!(html.contains("市场监督管理局"));
         assert!(html.contains("选择「是」时另需"));

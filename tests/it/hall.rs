@@ -99,6 +99,20 @@ pub(crate) async fn act(s: &TestServer, token: &str, ticket: i64, action: &str) 
     .await
 }
 
+/// A clerk of the hall signed in at `window`; returns the clerk's token.
+pub(crate) async fn clerk_at(s: &TestServer, admin: &str, username: &str, window: i64) -> String {
+    let clerk = clerk_token(s, admin, username).await;
+    let (st, v) = s
+        .post_json(
+            &format!("/api/v1/windows/{window}/sign-in"),
+            Some(&clerk),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    clerk
+}
+
 pub(crate) async fn clerk_token(s: &TestServer, admin: &str, username: &str) -> String {
     let (st, v) = s
         .post_json(
@@ -1277,4 +1291,68 @@ async fn a_day_end_that_fires_late_closes_only_the_days_that_ended_and_leaves_to
         s.stop().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_manager_changes_the_queues_a_window_serves_and_its_next_call_follows_the_new_order() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let clerk = clerk_at(&s, &admin, "clerk9", w1).await;
+        let a = take_ok(&s, None, "a").await;
+        let b = take_ok(&s, None, "b").await;
+
+        // Refused whole: an unknown queue, a blank name; and a clerk may not change windows.
+        let (st, v) = put_window(
+            &s,
+            &admin,
+            w1,
+            json!({"name": " ", "kind": "comprehensive", "queues": ["b", "x"]}),
+        )
+        .await;
+        assert_eq!(
+            (st, crate::support::error_fields(&v)),
+            (422, vec!["name", "queues"]),
+            "{v}"
+        );
+        let (st, _) = put_window(
+            &s,
+            &clerk,
+            w1,
+            json!({"name": "综合窗口", "kind": "comprehensive", "queues": ["b", "a"]}),
+        )
+        .await;
+        assert_eq!(st, 403);
+        let (_, w) = s.get_json(&format!("/api/v1/windows/{w1}"), None).await;
+        assert_eq!(w["queues"], json!(["a", "b"]), "nothing changed");
+
+        // B first now: the signed-in clerk's next call takes B001 although A001 came first.
+        let (st, w) = put_window(
+            &s,
+            &admin,
+            w1,
+            json!({"name": "综合窗口", "kind": "comprehensive", "queues": ["b", "a"]}),
+        )
+        .await;
+        assert_eq!(st, 200, "{w}");
+        assert_eq!(
+            (w["queues"].clone(), w["status"].clone()),
+            (json!(["b", "a"]), json!("open"))
+        );
+        let called = call(&s, &clerk, w1).await.unwrap();
+        assert_eq!(called["id"], b["id"], "{called}");
+        assert_ne!(called["id"], a["id"]);
+        s.stop().await;
+    })
+    .await;
+}
+
+async fn put_window(s: &TestServer, token: &str, id: i64, body: Value) -> (u16, Value) {
+    s.send_json(
+        reqwest::Method::PUT,
+        &format!("/api/v1/windows/{id}"),
+        Some(token),
+        &body,
+    )
+    .await
 }

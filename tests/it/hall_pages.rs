@@ -327,17 +327,74 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
         )
         .await;
         assert_eq!(st, 303);
-        let h = hall().await;
-        let w3 = h["windows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["code"] == "W3")
-            .unwrap()
-            .clone();
+        let w3 = window_named(&hall().await, "W3");
         assert_eq!(
             (w3["kind"].clone(), w3["queues"].clone()),
             (json!("specialist"), json!(["c", "a"]))
+        );
+
+        // Changing W3: the form comes filled in, the code stays, bad input changes nothing.
+        let edit = format!("{manage}/windows/{}", w3["id"]);
+        let (st, page) = get_page(
+            &manager,
+            s.at(&format!("/halls/{HALL}/manage?window={}", w3["id"])),
+        )
+        .await;
+        assert_eq!(st, 200);
+        assert!(page.contains("修改窗口 W3"), "{page}");
+        assert!(
+            page.contains(&format!(
+                r#"action="/halls/{HALL}/manage/windows/{}""#,
+                w3["id"]
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"value="W3" autocapitalize="none" readonly"#),
+            "{page}"
+        );
+        let (st, _, html) = post_form(
+            &manager,
+            edit.clone(),
+            &[
+                ("name", ""),
+                ("kind", "issuance"),
+                ("queues", "c"),
+                ("queues", "c"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 422);
+        for f in ["name", "queues"] {
+            assert!(error_at(&html, f).is_some(), "{f}: {html}");
+        }
+        assert!(
+            html.contains("修改窗口 W3"),
+            "the form stays on the window: {html}"
+        );
+        let (st, to, _) = post_form(
+            &manager,
+            edit,
+            &[
+                ("name", "出件窗口"),
+                ("kind", "issuance"),
+                ("queues", "a"),
+                ("queues", ""),
+                ("queues", "c"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (st, to.as_str()),
+            (
+                303,
+                format!("/halls/{HALL}/manage?done=window_changed").as_str()
+            )
+        );
+        let w3 = window_named(&hall().await, "W3");
+        assert_eq!(
+            (w3["name"].clone(), w3["kind"].clone(), w3["queues"].clone()),
+            (json!("出件窗口"), json!("issuance"), json!(["a", "c"]))
         );
 
         // Settings: what the form shows is changed, the rest kept.
@@ -527,15 +584,7 @@ async fn statistics_per_staff_member_show_the_name_and_username() {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T09:00:00+08:00").await;
         let (admin, w1, _) = demo_hall(&s).await;
-        let clerk = crate::hall::clerk_token(&s, &admin, "wang").await;
-        let (st, v) = s
-            .post_json(
-                &format!("/api/v1/windows/{w1}/sign-in"),
-                Some(&clerk),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(st, 200, "{v}");
+        let clerk = crate::hall::clerk_at(&s, &admin, "wang", w1).await;
         crate::hall::take_ok(&s, None, "a").await;
         let t = crate::hall::call(&s, &clerk, w1).await.unwrap();
         let id = t["id"].as_i64().unwrap();
@@ -562,4 +611,15 @@ async fn statistics_per_staff_member_show_the_name_and_username() {
         s.stop().await;
     })
     .await;
+}
+
+/// The window `code` of a hall as `GET /api/v1/halls/{hall}` shows it.
+fn window_named(hall: &serde_json::Value, code: &str) -> serde_json::Value {
+    hall["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == code)
+        .unwrap()
+        .clone()
 }

@@ -301,6 +301,55 @@ pub struct ServiceItem {
     /// Where it is handled (办理地点) and when (办理时间), for the guide.
     #[serde(default)]
     pub location: String,
+    /// 办理结果: the certificate an approval issues.
+    #[serde(default, skip_serializing_if = "ItemResult::is_unset")]
+    pub result: ItemResult,
+}
+
+/// 办理结果 (审批结果) of an item: what the approved applicant holds, and how the material vault
+/// keeps it for the next application (材料共享).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ItemResult {
+    /// 结果名称, e.g. 营业执照; empty: the item's name.
+    pub name: String,
+    /// The material code the result stands for in other items' checklists (e.g.
+    /// `business_license`); empty: the result satisfies no other item's material.
+    pub material: String,
+    /// 有效期 in years; 0: 长期有效.
+    pub valid_years: u32,
+}
+
+impl ItemResult {
+    pub fn is_unset(&self) -> bool {
+        *self == ItemResult::default()
+    }
+
+    /// The material code the certificate is kept under in the vault: the declared one, or
+    /// `RESULT:<item>` so it is still listed as the applicant's.
+    pub fn vault_code(&self, item: &str) -> String {
+        if self.material.is_empty() {
+            format!("RESULT:{item}")
+        } else {
+            self.material.clone()
+        }
+    }
+
+    /// The last day a result issued on `issued_on` is valid, the day before its anniversary
+    /// (None: 长期有效); issued on 29 February, it runs to the 28th in a common year.
+    pub fn valid_until(&self, issued_on: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+        if self.valid_years == 0 {
+            return None;
+        }
+        use chrono::Datelike;
+        let anniversary =
+            issued_on.checked_add_months(chrono::Months::new(self.valid_years * 12))?;
+        if anniversary.day() == issued_on.day() {
+            anniversary.pred_opt()
+        } else {
+            Some(anniversary)
+        }
+    }
 }
 
 /// 一件事一次办: several items applied for together.

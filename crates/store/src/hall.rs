@@ -235,11 +235,25 @@ pub async fn insert_window(
         }
         _ => e,
     })?;
+    put_window_queues(tx, id, queue_ids).await?;
+    Ok(id)
+}
+
+/// Sets the queues a window serves, in order of preference (0 first).
+async fn put_window_queues(tx: &mut Tx, window_id: i64, queue_ids: &[i64]) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "DELETE FROM window_queues WHERE window_id = $1"
+    )
+    .bind(window_id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
     for (preference, q) in queue_ids.iter().enumerate() {
         tx_run!(tx, |c| sqlx::query(
             "INSERT INTO window_queues (window_id, queue_id, preference) VALUES ($1, $2, $3)"
         )
-        .bind(id)
+        .bind(window_id)
         .bind(q)
         .bind(preference as i64)
         .execute(c)
@@ -247,7 +261,28 @@ pub async fn insert_window(
         .map_err(db_err)?
         .rows_affected());
     }
-    Ok(id)
+    Ok(())
+}
+
+/// Changes a window's name, kind and queues; its code, status and signed-in staff stay.
+pub async fn update_window(
+    tx: &mut Tx,
+    id: i64,
+    name: &str,
+    kind: &str,
+    queue_ids: &[i64],
+) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE windows SET name = $2, kind = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(name)
+    .bind(kind)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    put_window_queues(tx, id, queue_ids).await
 }
 
 fn not_found_window(id: i64) -> Error {
@@ -285,16 +320,24 @@ pub async fn windows(db: &Db, hall_id: i64) -> Result<Vec<WindowRow>> {
         .map_err(db_err))
 }
 
+const WINDOW_QUEUES: &str = "SELECT q.id, q.hall_id, q.code, q.name, q.prefix FROM window_queues wq \
+     JOIN queues q ON q.id = wq.queue_id WHERE wq.window_id = $1 ORDER BY wq.preference";
+
 /// The queues a window serves, in its order of preference.
 pub async fn window_queues(db: &Db, window_id: i64) -> Result<Vec<QueueRow>> {
-    db_run!(db, |c| sqlx::query_as::<_, QueueRow>(
-        "SELECT q.id, q.hall_id, q.code, q.name, q.prefix FROM window_queues wq \
-         JOIN queues q ON q.id = wq.queue_id WHERE wq.window_id = $1 ORDER BY wq.preference"
-    )
-    .bind(window_id)
-    .fetch_all(c)
-    .await
-    .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, QueueRow>(WINDOW_QUEUES)
+        .bind(window_id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+pub async fn window_queues_in_tx(tx: &mut Tx, window_id: i64) -> Result<Vec<QueueRow>> {
+    tx_run!(tx, |c| sqlx::query_as::<_, QueueRow>(WINDOW_QUEUES)
+        .bind(window_id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
 }
 
 /// The window a staff member is signed in to (open or paused), if any.

@@ -17,6 +17,7 @@
 
 pub mod applicant;
 pub mod bundle;
+pub mod certificate;
 pub mod clock;
 pub mod engine;
 pub mod events;

@@ -366,6 +366,7 @@ pub fn item() -> ServiceItem {
         process_description: String::new(),
         consult_phone: String::new(),
         location: String::new(),
+        result: Default::default(),
     }
 }
 

@@ -89,6 +89,11 @@ pub fn sample_item() -> ServiceItem {
         process_description: "申请—受理—审查—决定—发照".into(),
         consult_phone: "0000-12345".into(),
         location: "政务服务中心一楼 3 号窗口".into(),
+        result: super::ItemResult {
+            name: "食品经营许可证".into(),
+            material: "food_licence".into(),
+            valid_years: 5,
+        },
     }
 }
 

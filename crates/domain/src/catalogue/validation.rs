@@ -195,6 +195,15 @@ fn check_item(item: &ServiceItem, known: &Known, at: &str, p: &mut Problems) {
         );
     }
     check_limits(item, at, p);
+    if !item.result.material.is_empty() {
+        check_code(&item.result.material, format!("{at}result.material"), p);
+    }
+    if item.result.valid_years > 100 {
+        p.add(
+            format!("{at}result.valid_years"),
+            "办理结果有效期不能超过 100 年；长期有效请填 0",
+        );
+    }
     check_situations(item, at, p);
     check_materials(item, at, p);
     let mut names = HashSet::new();

@@ -334,8 +334,26 @@ async fn certificate(
     let c = issuance::certificate_of(&st.db, &l.case.number)
         .await?
         .ok_or_else(|| Error::not_found("no_certificate", "该办件没有证照"))?;
-    Ok(axum::Json(json!({"number": c.number, "case": c.case_number, "item": c.item,
-        "holder": l.case.applicant.masked(), "issued_on": c.issued_on, "valid_until": c.valid_until}))
+    // The PDF the approval put in the applicant's vault, where later cases find it.
+    let code = l.item.result.vault_code(&l.item.code);
+    let file = yichuang_store::cases::vault::left_by_case(
+        &st.db,
+        l.row.applicant_id,
+        &l.row.number,
+        &code,
+    )
+    .await?
+    .map(|m| {
+        json!({"material_code": m.material_code, "sha256": m.sha256, "size": m.size,
+                        "content_type": m.content_type,
+                        "href": format!("/api/v1/cases/{}/files/{}", l.row.number, m.sha256)})
+    });
+    Ok(axum::Json(
+        json!({"number": c.number, "case": c.case_number, "item": c.item,
+        "title": service::certificate_title(&l.item),
+        "holder": l.case.applicant.masked(), "issued_on": c.issued_on, "valid_until": c.valid_until,
+        "file": file}),
+    )
     .into_response())
 }
 

@@ -807,22 +807,10 @@ async fn supplement_bundle(
 
 // --- the electronic certificate -------------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "my_certificate.html")]
-struct CertificateDoc {
-    number: String,
-    item_name: String,
-    holder: String,
-    holder_id: String,
-    issued_on: String,
-    case_number: String,
-    qr: String,
-}
-
+/// The electronic certificate as the PDF the approval put in the applicant's vault.
 async fn certificate(
     State(st): State<AppState>,
     MyPhone(phone): MyPhone,
-    headers: HeaderMap,
     Path(number): Path<String>,
 ) -> Response {
     let Some(phone) = phone else {
@@ -835,43 +823,35 @@ async fn certificate(
         l.case.issuance.as_ref().map(|i| &i.delivery),
         Some(Delivery::Electronic { .. })
     );
-    let cert = issuance::certificate_of(&st.db, &l.case.number)
-        .await
-        .ok()
-        .flatten();
-    let (true, Some(cert)) = (electronic, cert) else {
-        let e = Error::not_found("no_certificate", "该办件没有以电子证照方式出件");
-        return with_status(render(&error_page(&e)), &e);
+    let file = if electronic {
+        super::vault::certificate_file(&st, &l).await
+    } else {
+        Ok(None)
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let masked = l.case.applicant.masked();
-    let doc = CertificateDoc {
-        qr: crate::qr::svg(
-            &format!("http://{host}/query?number={}", l.case.number),
-            120,
-            "证照核验二维码",
-        )
-        .unwrap_or_default(),
-        number: cert.number.clone(),
-        item_name: l.item.name.clone(),
-        holder: masked.name,
-        holder_id: masked.id_number,
-        issued_on: cert.issued_on,
-        case_number: l.case.number.clone(),
+    let (_, bytes) = match file {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            let e = Error::not_found("no_certificate", "该办件没有以电子证照方式出件");
+            return with_status(render(&error_page(&e)), &e);
+        }
+        Err(e) => return with_status(render(&error_page(&e)), &e),
     };
-    let mut r = render(&doc);
-    r.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!(
-            "attachment; filename=\"certificate-{}.html\"",
-            cert.number
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
-    );
-    r
+    let filename = issuance::certificate_number(&l.row.number);
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"{filename}.pdf\""))
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 // --- applying online ----------------------------------------------------------------------------

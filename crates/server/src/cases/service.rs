@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
 use yichuang_domain::calendar::{Calendar, OfficeTime};
+use yichuang_domain::case::certificate::CertificateDoc;
 use yichuang_domain::case::clock::end_of;
 use yichuang_domain::case::events::{Change, Outcome};
 use yichuang_domain::case::process::NodeKind;
@@ -19,6 +20,7 @@ use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::cases::records::{self, CaseRow, NewCase, Summary};
+use yichuang_store::cases::vault::BlobStore;
 use yichuang_store::cases::{StepRow, applicants, definitions, issuance, outbox};
 use yichuang_store::{micros, timers};
 
@@ -122,6 +124,8 @@ pub struct Env {
     pub calendar: Arc<Calendar>,
     pub office: Arc<OfficeTime>,
     pub settings: CaseSettings,
+    /// Where an approval's electronic certificate is kept (the material vault).
+    pub vault: BlobStore,
 }
 
 impl Env {
@@ -140,6 +144,7 @@ impl Env {
             calendar: crate::calendar::current(state, region).await?,
             office: crate::calendar::office_time(state, hall.unwrap_or(""), region).await?,
             settings: settings(state).await?,
+            vault: super::vault::blob_store(state).await?,
         })
     }
 
@@ -330,12 +335,14 @@ async fn reschedule(tx: &mut Tx, number: &str, d: &Derived, now: DateTime<Utc>) 
 /// Writes a change: events, summary, steps, next timer, notifications, certificate.
 async fn persist(
     tx: &mut Tx,
+    env: &Env,
+    item: &ServiceItem,
     row: &CaseRow,
     events: &[CaseEvent],
     d: &Derived,
     department: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<()> {
+    let now = env.now;
     reschedule(tx, &row.number, d, now).await?;
     if events.is_empty() {
         return Ok(());
@@ -367,20 +374,79 @@ async fn persist(
             ..
         } = &e.change
         {
-            issuance::record_certificate(
+            let valid_until = item.result.valid_until(*on);
+            let number = issuance::record_certificate(
                 tx,
                 &issuance::NewCertificate {
                     case_number: &row.number,
                     item: &row.item,
                     applicant_id: row.applicant_id,
                     issued_on: *on,
-                    valid_until: None,
+                    valid_until,
                 },
                 now,
             )
             .await?;
+            let issuer = issuance::department_name(tx, &item.department)
+                .await?
+                .unwrap_or_else(|| item.department.clone());
+            let masked = d.after.applicant.masked();
+            let doc = CertificateDoc {
+                number,
+                title: certificate_title(item).to_string(),
+                item_name: item.name.clone(),
+                holder: masked.name,
+                holder_id: masked.id_number,
+                issued_on: *on,
+                valid_until,
+                case_number: row.number.clone(),
+                issuer,
+            };
+            keep_certificate(tx, env, item, row, &e.by, &doc).await?;
         }
     }
+    Ok(())
+}
+
+/// 证照名称: the item's declared result, or its own name.
+pub fn certificate_title(item: &ServiceItem) -> &str {
+    if item.result.name.is_empty() {
+        &item.name
+    } else {
+        &item.result.name
+    }
+}
+
+/// Puts an approval's certificate into the material vault as the applicant's material, under
+/// the code other items ask for (材料共享), valid as long as the certificate. The file is
+/// content-addressed and its bytes depend only on the certificate, so a transaction that does
+/// not commit leaves at most a file the retry writes again unchanged.
+async fn keep_certificate(
+    tx: &mut Tx,
+    env: &Env,
+    item: &ServiceItem,
+    row: &CaseRow,
+    by: &str,
+    doc: &CertificateDoc,
+) -> Result<()> {
+    let upload = super::vault::Upload {
+        code: item.result.vault_code(&item.code),
+        name: doc.title.clone(),
+        bytes: doc.pdf(),
+        valid_until: doc.valid_until,
+    };
+    let mut written = Vec::new();
+    super::vault::store_all(
+        tx,
+        &env.vault,
+        row.applicant_id,
+        &row.number,
+        by,
+        std::slice::from_ref(&upload),
+        env.now,
+        &mut written,
+    )
+    .await?;
     Ok(())
 }
 
@@ -578,11 +644,12 @@ pub async fn receive_with(
     };
     persist(
         tx,
+        env,
+        &item,
         &row,
         &events,
         &derived,
         actor.department.as_deref(),
-        env.now,
     )
     .await?;
     Ok(Loaded {
@@ -703,7 +770,7 @@ pub async fn change_in(
         let d = derive(Some(&l.case), &events, ctx)?;
         Ok((events, d))
     })?;
-    persist(tx, &l.row, &events, &d, department, env.now).await?;
+    persist(tx, env, &l.item, &l.row, &events, &d, department).await?;
     let approved = events.iter().any(|e| {
         matches!(
             e.change,

@@ -228,3 +228,17 @@ async fn download(
     let bytes = blob_store(&st).await?.get(&st.db, &m.sha256).await?;
     Ok(([(header::CONTENT_TYPE, m.content_type.clone())], bytes).into_response())
 }
+
+/// The electronic certificate an approved case left in the vault, with its bytes.
+pub async fn certificate_file(
+    state: &AppState,
+    l: &service::Loaded,
+) -> Result<Option<(vault::VaultMaterial, Vec<u8>)>, Error> {
+    let code = l.item.result.vault_code(&l.item.code);
+    let Some(m) = vault::left_by_case(&state.db, l.row.applicant_id, &l.row.number, &code).await?
+    else {
+        return Ok(None);
+    };
+    let bytes = blob_store(state).await?.get(&state.db, &m.sha256).await?;
+    Ok(Some((m, bytes)))
+}

@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 use yichuang_domain::FieldError;
 use yichuang_domain::catalogue::{
-    ItemKind, ItemType, MaterialForm, MaterialMedium, MaterialRequirement, ServiceItem, Situation,
-    SpecialProcedure,
+    ItemKind, ItemResult, ItemType, MaterialForm, MaterialMedium, MaterialRequirement, ServiceItem,
+    Situation, SpecialProcedure,
 };
 
 use super::cells::{
@@ -42,6 +42,9 @@ pub struct ItemForm {
     pub process_description: String,
     pub location: String,
     pub consult_phone: String,
+    pub result_name: String,
+    pub result_material: String,
+    pub result_valid_years: String,
     pub situations: String,
     pub materials: String,
     pub special_procedures: String,
@@ -120,6 +123,9 @@ impl ItemForm {
             process_description: item.process_description.clone(),
             location: item.location.clone(),
             consult_phone: item.consult_phone.clone(),
+            result_name: item.result.name.clone(),
+            result_material: item.result.material.clone(),
+            result_valid_years: item.result.valid_years.to_string(),
             situations: situations.join("\n"),
             materials: materials.join("\n"),
             special_procedures: procedures.join("\n"),
@@ -144,6 +150,11 @@ impl ItemForm {
             0
         } else {
             count("on_site_visits", &self.on_site_visits, &mut p)
+        };
+        let valid_years = if self.result_valid_years.trim().is_empty() {
+            0
+        } else {
+            count("result.valid_years", &self.result_valid_years, &mut p)
         };
         let item_type = parse_label(&self.item_type, &ItemType::ALL, ItemType::label)
             .unwrap_or_else(|m| {
@@ -186,6 +197,11 @@ impl ItemForm {
             process_description: self.process_description.trim().to_string(),
             consult_phone: self.consult_phone.trim().to_string(),
             location: self.location.trim().to_string(),
+            result: ItemResult {
+                name: self.result_name.trim().to_string(),
+                material: self.result_material.trim().to_string(),
+                valid_years,
+            },
         };
         (item, lines, p.0)
     }

@@ -13,9 +13,9 @@ use std::io::Cursor;
 use calamine::{Data, Range, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 use yichuang_domain::catalogue::{
-    Bundle, BundleItem, Catalogue, Department, ItemKind, ItemType, MaterialForm, MaterialMedium,
-    MaterialRequirement, Region, RegionLevel, ServiceItem, SharedMaterial, Situation,
-    SpecialProcedure,
+    Bundle, BundleItem, Catalogue, Department, ItemKind, ItemResult, ItemType, MaterialForm,
+    MaterialMedium, MaterialRequirement, Region, RegionLevel, ServiceItem, SharedMaterial,
+    Situation, SpecialProcedure,
 };
 use yichuang_domain::{Error, FieldError, Result};
 
@@ -89,6 +89,9 @@ const ITEMS: Sheet = Sheet {
         opt("办理流程", "process_description"),
         opt("办理地点", "location"),
         opt("咨询电话", "consult_phone"),
+        opt("结果名称", "result.name"),
+        opt("结果对应材料编码", "result.material"),
+        opt("结果有效期（年，0为长期）", "result.valid_years"),
     ],
 };
 const SITUATIONS: Sheet = Sheet {
@@ -343,6 +346,9 @@ fn item_row(i: &ServiceItem) -> Vec<Cell> {
         text(&i.process_description),
         text(&i.location),
         text(&i.consult_phone),
+        text(&i.result.name),
+        text(&i.result.material),
+        Cell::Number(i.result.valid_years),
     ]
 }
 
@@ -932,6 +938,11 @@ fn read_item(r: &mut RowReader) -> ServiceItem {
         process_description: r.text("process_description"),
         consult_phone: r.text("consult_phone"),
         location: r.text("location"),
+        result: ItemResult {
+            name: r.text("result.name"),
+            material: r.code("result.material"),
+            valid_years: r.count_or("result.valid_years", 0),
+        },
     }
 }
 

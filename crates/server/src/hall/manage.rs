@@ -1,5 +1,5 @@
 //! The hall manager's set-up page, `/halls/{hall}/manage`: the hall's queues and windows, and
-//! forms to add a queue, add a window (its kind and the queues it serves in order of
+//! forms to add a queue, add or change a window (its kind and the queues it serves in order of
 //! preference) and change the main settings. Each form calls the same service function as the
 //! API; on bad input the page comes back with the values kept, a message next to each wrong
 //! field, status 422, and nothing changed.
@@ -19,7 +19,8 @@ use yichuang_store::hall as store;
 
 use super::pages::{QueueLine, queue_lines};
 use super::setup::{
-    QueueBody, WindowBody, add_queue, add_window, hall_view, parse_kind, update_settings,
+    QueueBody, WindowBody, WindowChange, add_queue, add_window, change_window, hall_view,
+    parse_kind, update_settings,
 };
 use super::{HallSettings, require_hall_manager};
 use crate::accounts::{FormErrors, Page, forbidden_page, render_form, require_page_actor};
@@ -33,6 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/halls/{hall}/manage", get(manage))
         .route("/halls/{hall}/manage/queues", post(post_queue))
         .route("/halls/{hall}/manage/windows", post(post_window))
+        .route(
+            "/halls/{hall}/manage/windows/{id}",
+            post(post_window_change),
+        )
         .route("/halls/{hall}/manage/settings", post(post_settings))
 }
 
@@ -91,6 +96,8 @@ struct ManagePage {
     queue_errors: FormErrors,
     window_form: WindowForm,
     window_errors: FormErrors,
+    /// The window the form changes (its id); None: the form adds a window.
+    editing: Option<i64>,
     kinds: Vec<(&'static str, &'static str)>,
     /// One select per place in the window's order of preference.
     preferences: Vec<Vec<Choice>>,
@@ -358,6 +365,7 @@ struct Outcome {
     queue_error: Option<Error>,
     window_form: WindowForm,
     window_error: Option<Error>,
+    editing: Option<i64>,
     /// The settings as typed, when they were refused.
     settings_form: Option<Vec<(String, String)>>,
     settings_error: Option<Error>,
@@ -374,6 +382,7 @@ impl Default for Outcome {
                 ..WindowForm::default()
             },
             window_error: None,
+            editing: None,
             settings_form: None,
             settings_error: None,
         }
@@ -463,6 +472,7 @@ async fn page(st: &AppState, actor: Actor, code: &str, o: Outcome) -> Result<Res
             .map(FormErrors::of)
             .unwrap_or_default(),
         window_form: o.window_form,
+        editing: o.editing,
         window_errors: o
             .window_error
             .as_ref()
@@ -510,6 +520,8 @@ fn problem(e: Error) -> Response {
 #[serde(default)]
 struct DoneQuery {
     done: String,
+    /// A window to change: the window form comes filled with it.
+    window: Option<i64>,
 }
 
 async fn manage(
@@ -523,13 +535,31 @@ async fn manage(
     let notice = match q.done.as_str() {
         "queue" => Some("已新建队列".to_string()),
         "window" => Some("已新建窗口".to_string()),
+        "window_changed" => Some("窗口已修改，下一次叫号即按新的队列顺序".to_string()),
         "settings" => Some("设置已保存".to_string()),
         _ => None,
     };
-    let o = Outcome {
+    let mut o = Outcome {
         notice,
         ..Outcome::default()
     };
+    if let Some(id) = q.window {
+        let w = store::window(&st.db, id).await.map_err(problem)?;
+        if w.hall_code != code {
+            return Err(problem(Error::not_found(
+                "window_not_found",
+                format!("本大厅没有窗口 {id}"),
+            )));
+        }
+        let queues = store::window_queues(&st.db, id).await.map_err(problem)?;
+        o.window_form = WindowForm {
+            code: w.code,
+            name: w.name,
+            kind: w.kind,
+            queues: queues.into_iter().map(|q| q.code).collect(),
+        };
+        o.editing = Some(id);
+    }
     page(&st, actor, &code, o).await.map_err(problem)
 }
 
@@ -563,8 +593,7 @@ async fn post_queue(
     }
 }
 
-/// The window form: `queues` comes once per place of preference, in order; blank places are
-/// skipped.
+/// The window form adding a window.
 async fn post_window(
     State(st): State<AppState>,
     MaybeActor(actor): MaybeActor,
@@ -573,23 +602,7 @@ async fn post_window(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Page {
     let actor = manager(actor, &uri, &code)?;
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let form = WindowForm {
-        code: get("code"),
-        name: get("name"),
-        kind: get("kind"),
-        queues: fields
-            .iter()
-            .filter(|(n, v)| n == "queues" && !v.trim().is_empty())
-            .map(|(_, v)| v.trim().to_string())
-            .collect(),
-    };
+    let form = WindowForm::read(&fields);
     let body = WindowBody {
         code: form.code.clone(),
         name: form.name.clone(),
@@ -602,6 +615,72 @@ async fn post_window(
             let o = Outcome {
                 window_form: form,
                 window_error: Some(e),
+                ..Outcome::default()
+            };
+            page(&st, actor, &code, o).await.map_err(problem)
+        }
+    }
+}
+
+impl WindowForm {
+    /// The posted window form: `queues` comes once per place of preference, in order; blank
+    /// places are skipped.
+    fn read(fields: &[(String, String)]) -> WindowForm {
+        let get = |k: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        WindowForm {
+            code: get("code"),
+            name: get("name"),
+            kind: get("kind"),
+            queues: fields
+                .iter()
+                .filter(|(n, v)| n == "queues" && !v.trim().is_empty())
+                .map(|(_, v)| v.trim().to_string())
+                .collect(),
+        }
+    }
+}
+
+/// The window form changing window `id`: name, kind and queues (the code stays).
+async fn post_window_change(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path((code, id)): Path<(String, i64)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Page {
+    let actor = manager(actor, &uri, &code)?;
+    let mut form = WindowForm::read(&fields);
+    let result = async {
+        let w = store::window(&st.db, id).await?;
+        if w.hall_code != code {
+            return Err(Error::not_found(
+                "window_not_found",
+                format!("本大厅没有窗口 {id}"),
+            ));
+        }
+        form.code = w.code;
+        let change = WindowChange {
+            name: form.name.clone(),
+            kind: form.kind.clone(),
+            queues: form.queues.clone(),
+        };
+        change_window(&st, &actor, id, &change).await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(done(&code, "window_changed")),
+        Err(e) if e.code == "window_not_found" => Err(problem(e)),
+        Err(e) => {
+            let o = Outcome {
+                window_form: form,
+                window_error: Some(e),
+                editing: Some(id),
                 ..Outcome::default()
             };
             page(&st, actor, &code, o).await.map_err(problem)

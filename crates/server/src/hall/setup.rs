@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/halls/{hall}/notice", put(put_notice))
         .route("/api/v1/halls/{hall}/queues", post(create_queue))
         .route("/api/v1/halls/{hall}/windows", post(create_window))
-        .route("/api/v1/windows/{id}", get(get_window))
+        .route("/api/v1/windows/{id}", get(get_window).put(put_window))
         .route("/api/v1/windows/{id}/sign-in", post(sign_in))
         .route("/api/v1/windows/{id}/sign-out", post(sign_out))
         .route("/api/v1/windows/{id}/pause", post(pause))
@@ -351,7 +351,46 @@ pub async fn create_window_in(
 ) -> Result<i64> {
     let mut p = Problems::new();
     check_code(&mut p, &b.code, "窗口");
-    check_name(&mut p, &b.name, "窗口");
+    let change = WindowChange {
+        name: b.name.clone(),
+        kind: b.kind.clone(),
+        queues: b.queues.clone(),
+    };
+    let ids = check_window(tx, hall, &change, &mut p).await?;
+    p.finish()?;
+    let id = store::insert_window(tx, hall.id, &b.code, b.name.trim(), &b.kind, &ids, now).await?;
+    record(
+        tx,
+        now,
+        &hall.code,
+        actor,
+        "window_created",
+        ("window", id),
+        json!({"after": {"code": b.code, "name": b.name.trim(), "kind": b.kind, "queues": b.queues}}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// What a change of a window sets: everything but its code, which the board speaks and the
+/// tickets and statistics refer to.
+#[derive(Deserialize, Clone, Default)]
+pub struct WindowChange {
+    pub name: String,
+    pub kind: String,
+    /// Queue codes in order of preference.
+    pub queues: Vec<String>,
+}
+
+/// Checks a window's name, kind and queues (of `hall`, none twice, at least one); returns the
+/// queue ids in order of preference.
+async fn check_window(
+    tx: &mut Tx,
+    hall: &HallRow,
+    b: &WindowChange,
+    p: &mut Problems,
+) -> Result<Vec<i64>> {
+    check_name(p, &b.name, "窗口");
     p.check(
         parse_kind(&b.kind).is_some(),
         "kind",
@@ -367,19 +406,51 @@ pub async fn create_window_in(
         }
     }
     p.check(!b.queues.is_empty(), "queues", "窗口至少要服务一个队列");
+    Ok(ids)
+}
+
+/// Changes a window's name, kind and the queues it serves (the API and the set-up page). A
+/// clerk signed in stays signed in; the next call follows the new order of preference.
+pub async fn change_window(st: &AppState, actor: &Actor, id: i64, b: &WindowChange) -> Result<()> {
+    let now = st.now();
+    let mut tx = st.db.begin().await?;
+    let w = store::window_in_tx(&mut tx, id).await?;
+    require_hall_manager(actor, &w.hall_code)?;
+    let hall = store::hall_in_tx(&mut tx, &w.hall_code).await?;
+    let mut p = Problems::new();
+    let ids = check_window(&mut tx, &hall, b, &mut p).await?;
     p.finish()?;
-    let id = store::insert_window(tx, hall.id, &b.code, b.name.trim(), &b.kind, &ids, now).await?;
+    let before: Vec<String> = store::window_queues_in_tx(&mut tx, id)
+        .await?
+        .into_iter()
+        .map(|q| q.code)
+        .collect();
+    store::update_window(&mut tx, id, b.name.trim(), &b.kind, &ids).await?;
     record(
-        tx,
+        &mut tx,
         now,
         &hall.code,
-        actor,
-        "window_created",
+        &actor.event_name(),
+        "window_changed",
         ("window", id),
-        json!({"after": {"code": b.code, "name": b.name.trim(), "kind": b.kind, "queues": b.queues}}),
+        json!({"before": {"name": w.name, "kind": w.kind, "queues": before},
+               "after": {"name": b.name.trim(), "kind": b.kind, "queues": b.queues}}),
     )
     .await?;
-    Ok(id)
+    tx.commit().await?;
+    st.hall_feed.wake();
+    Ok(())
+}
+
+async fn put_window(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(id): Path<i64>,
+    Json(b): Json<WindowChange>,
+) -> ApiResult<Response> {
+    change_window(&st, &actor, id, &b).await?;
+    let w = store::window(&st.db, id).await?;
+    Ok(axum::Json(window_view(&st.db, &w).await?).into_response())
 }
 
 async fn create_window(

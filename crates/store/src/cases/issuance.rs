@@ -57,6 +57,17 @@ pub async fn record_certificate(
     Ok(number)
 }
 
+/// The name a certificate gives its issuer: the department's, in the caller's transaction.
+pub async fn department_name(tx: &mut Tx, code: &str) -> Result<Option<String>> {
+    tx_run!(tx, |c| sqlx::query_scalar(
+        "SELECT name FROM departments WHERE code = $1"
+    )
+    .bind(code)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
+}
+
 pub async fn certificate_of(db: &Db, case_number: &str) -> Result<Option<Certificate>> {
     db_run!(db, |c| sqlx::query_as(
         "SELECT number, case_number, item, applicant_id, issued_on, valid_until FROM certificates \

@@ -240,3 +240,27 @@ pub async fn valid_for(db: &Db, applicant_id: i64, today: NaiveDate) -> Result<V
     .map_err(db_err)
     })
 }
+
+/// The file a case left in the vault under `material_code` (an approval's certificate), valid
+/// or not: its holder may always download what was issued to them.
+pub async fn left_by_case(
+    db: &Db,
+    applicant_id: i64,
+    case_number: &str,
+    material_code: &str,
+) -> Result<Option<VaultMaterial>> {
+    db_run!(db, |c| {
+        sqlx::query_as(
+        "SELECT m.id, m.material_code, m.name, m.sha256, b.size, b.content_type, m.valid_until, m.source_case \
+         FROM vault_materials m JOIN vault_blobs b ON b.sha256 = m.sha256 \
+         WHERE m.applicant_id = $1 AND m.source_case = $2 AND m.material_code = $3 \
+         ORDER BY m.id DESC LIMIT 1"
+    )
+    .bind(applicant_id)
+    .bind(case_number)
+    .bind(material_code)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)
+    })
+}

@@ -80,7 +80,7 @@ macro_rules! item_columns {
         "i.id, i.code, i.name, i.department, i.item_type, i.kind, i.statutory_limit_days, \
          i.committed_limit_days, i.legal_basis, i.conditions, i.fee, i.on_site_visits, i.online, \
          i.deemed_approval, i.process_description, i.consult_phone, i.location, i.situations, \
-         i.special_procedures, i.active, i.version, i.created_at, i.updated_at"
+         i.special_procedures, i.active, i.version, i.created_at, i.updated_at, i.result"
     };
 }
 pub(crate) use item_columns;
@@ -110,6 +110,7 @@ pub struct ItemRow {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub result: String,
 }
 
 impl ItemRow {
@@ -122,6 +123,7 @@ impl ItemRow {
             on_site_visits: count(self.on_site_visits, "on-site visits")?,
             special_procedures: parse_json(&self.special_procedures, "special procedures")?,
             situations: parse_json(&self.situations, "situations")?,
+            result: parse_json(&self.result, "result")?,
             materials,
             code: self.code,
             name: self.name,

@@ -326,6 +326,7 @@ struct ItemColumns<'a> {
     situations: String,
     special_procedures: String,
     search_text: String,
+    result: String,
 }
 
 impl<'a> ItemColumns<'a> {
@@ -337,6 +338,7 @@ impl<'a> ItemColumns<'a> {
             situations: json_text(&item.situations),
             special_procedures: json_text(&item.special_procedures),
             search_text: search_text(&item.code, &item.name),
+            result: json_text(&item.result),
         }
     }
 }
@@ -380,13 +382,14 @@ pub(crate) async fn insert_item(
             "INSERT INTO items (code, name, department, item_type, kind, statutory_limit_days, \
              committed_limit_days, legal_basis, conditions, fee, on_site_visits, online, \
              deemed_approval, process_description, consult_phone, location, situations, \
-             special_procedures, search_text, active, version, created_at, updated_at) \
+             special_procedures, search_text, active, version, created_at, updated_at, result) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, TRUE, 1, $20, $20) RETURNING id"
+             $18, $19, TRUE, 1, $20, $20, $21) RETURNING id"
         ),
         &cols
     )
     .bind(micros(now))
+    .bind(&cols.result)
     .fetch_one(c)
     .await
     .map_err(db_err)?);
@@ -412,7 +415,7 @@ pub(crate) async fn update_item(
              conditions = $9, fee = $10, on_site_visits = $11, online = $12, \
              deemed_approval = $13, process_description = $14, consult_phone = $15, \
              location = $16, situations = $17, special_procedures = $18, search_text = $19, \
-             active = $20, version = version + 1, updated_at = $21 \
+             active = $20, version = version + 1, updated_at = $21, result = $23 \
              WHERE code = $1 AND version = $22 RETURNING id, version"
         ),
         &cols
@@ -420,6 +423,7 @@ pub(crate) async fn update_item(
     .bind(active)
     .bind(micros(now))
     .bind(version)
+    .bind(&cols.result)
     .fetch_optional(c)
     .await
     .map_err(db_err)?);

@@ -275,3 +275,35 @@ fn a_retired_item_cannot_join_a_bundle() {
     assert_eq!(fields(&e), ["items[1].item"]);
     assert!(e.fields[0].message.contains("已停用"));
 }
+
+#[test]
+fn a_result_names_a_valid_material_code_and_at_most_a_hundred_years() {
+    let mut item = sample_item();
+    item.result.name = "食品经营许可证".into();
+    item.result.material = "food licence".into();
+    item.result.valid_years = 101;
+    let e = validate_item(&item, &known_scjg()).unwrap_err();
+    assert_eq!(fields(&e), ["result.material", "result.valid_years"]);
+    item.result.material = "food_licence".into();
+    item.result.valid_years = 5;
+    validate_item(&item, &known_scjg()).unwrap();
+}
+
+#[test]
+fn a_result_runs_to_the_day_before_its_anniversary_and_long_term_has_no_end() {
+    use crate::catalogue::ItemResult;
+    let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let five = ItemResult {
+        valid_years: 5,
+        ..Default::default()
+    };
+    assert_eq!(five.valid_until(d(2026, 12, 2)), Some(d(2031, 12, 1)));
+    assert_eq!(five.valid_until(d(2028, 2, 29)), Some(d(2033, 2, 28)));
+    assert_eq!(ItemResult::default().valid_until(d(2026, 12, 2)), None);
+    assert_eq!(five.vault_code("SCJG-001"), "RESULT:SCJG-001");
+    let shared = ItemResult {
+        material: "business_license".into(),
+        ..Default::default()
+    };
+    assert_eq!(shared.vault_code("SCJG-001"), "business_license");
+}

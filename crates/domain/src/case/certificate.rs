@@ -1,0 +1,245 @@
+//! The electronic certificate (电子证照) as a PDF: what the applicant downloads and what the
+//! material vault keeps, so that the next application offers it instead of asking for it
+//! (材料共享).
+//!
+//! The PDF is written by hand: one A4 page of text needs no PDF library. The Chinese text uses
+//! the standard CJK font `STSong-Light` with the `UniGB-UCS2-H` encoding, which every PDF
+//! reader provides without embedding (PDF 1.4 §5.9.1), so the file stays a few KB and the
+//! binary carries no font. Bytes depend only on the certificate's fields: storing it twice
+//! stores one blob.
+
+use chrono::NaiveDate;
+
+/// What the certificate says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateDoc {
+    pub number: String,
+    /// 证照名称 (the item's result, e.g. 营业执照).
+    pub title: String,
+    pub item_name: String,
+    pub holder: String,
+    pub holder_id: String,
+    pub issued_on: NaiveDate,
+    /// None: 长期有效.
+    pub valid_until: Option<NaiveDate>,
+    pub case_number: String,
+    /// The deciding department.
+    pub issuer: String,
+}
+
+/// Width and height of A4 in points.
+const PAGE: (u32, u32) = (595, 842);
+
+impl CertificateDoc {
+    /// The lines of the page: (font size, x, y, text).
+    fn lines(&self) -> Vec<(u32, u32, u32, String)> {
+        let valid = match self.valid_until {
+            Some(d) => format!("{} 至 {}", self.issued_on, d),
+            None => "长期".to_string(),
+        };
+        let title = if self.title.is_empty() {
+            &self.item_name
+        } else {
+            &self.title
+        };
+        let centred = |size: u32, text: &str| {
+            let width = text
+                .chars()
+                .map(|c| if c.is_ascii() { 1 } else { 2 })
+                .sum::<u32>()
+                * size
+                / 2;
+            (PAGE.0.saturating_sub(width) / 2).max(60)
+        };
+        let mut lines = vec![
+            (28, centred(28, title), 700, title.to_string()),
+            (
+                14,
+                centred(14, "（电子证照）"),
+                670,
+                "（电子证照）".to_string(),
+            ),
+        ];
+        let fields = [
+            ("证照编号", self.number.as_str()),
+            ("持证主体", self.holder.as_str()),
+            ("证件号码", self.holder_id.as_str()),
+            ("办理事项", self.item_name.as_str()),
+            ("有效期限", valid.as_str()),
+            ("发证机关", self.issuer.as_str()),
+            ("办件编号", self.case_number.as_str()),
+        ];
+        let mut y = 600;
+        for (label, value) in fields {
+            lines.push((14, 90, y, format!("{label}：{value}")));
+            y -= 34;
+        }
+        lines.push((14, 330, 250, format!("发证日期：{}", self.issued_on)));
+        lines.push((
+            10,
+            90,
+            120,
+            "本证照由政务服务中心签发，可凭办件编号在“办件查询”中核验。".to_string(),
+        ));
+        lines
+    }
+
+    /// The certificate as a one-page PDF.
+    pub fn pdf(&self) -> Vec<u8> {
+        let mut content =
+            String::from("0.6 0.1 0.1 RG 3 w 50 80 495 682 re S 1 w 58 88 479 666 re S\n");
+        for (size, x, y, text) in self.lines() {
+            content.push_str(&format!(
+                "BT /F1 {size} Tf {x} {y} Td <{}> Tj ET\n",
+                ucs2_hex(&text)
+            ));
+        }
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {} {}] \
+                 /Resources << /Font << /F1 4 0 R >> >> /Contents 7 0 R >>",
+                PAGE.0, PAGE.1
+            ),
+            "<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H \
+             /DescendantFonts [5 0 R] >>"
+                .to_string(),
+            // CIDs 1–95 of Adobe-GB1 are the half-width Latin glyphs.
+            "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light \
+             /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> \
+             /FontDescriptor 6 0 R /DW 1000 /W [1 95 500] >>"
+                .to_string(),
+            "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 \
+             /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 \
+             /CapHeight 880 /StemV 93 >>"
+                .to_string(),
+            format!(
+                "<< /Length {} >>\nstream\n{content}endstream",
+                content.len()
+            ),
+        ];
+        let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+        let mut offsets = Vec::with_capacity(objects.len());
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+        for o in offsets {
+            tail.push_str(&format!("{o:010} 00000 n \n"));
+        }
+        tail.push_str(&format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        ));
+        out.extend_from_slice(tail.as_bytes());
+        out
+    }
+}
+
+/// Text as a PDF hex string in UCS-2 big-endian (the encoding `UniGB-UCS2-H` reads);
+/// characters outside the BMP, which no certificate field needs, become a full-width `？`.
+pub fn ucs2_hex(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let u = u16::try_from(u32::from(c)).unwrap_or(0xFF1F);
+            format!("{u:04X}")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(valid_until: Option<NaiveDate>) -> CertificateDoc {
+        CertificateDoc {
+            number: "Z20261202000001".into(),
+            title: "营业执照".into(),
+            item_name: "企业设立登记（营业执照核发）".into(),
+            holder: "云岭**科技有限公司".into(),
+            holder_id: "91530******0001A".into(),
+            issued_on: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
+            valid_until,
+            case_number: "20261202000001".into(),
+            issuer: "云岭市市场监督管理局".into(),
+        }
+    }
+
+    fn contains(hay: &[u8], needle: &str) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn the_certificate_is_a_pdf_whose_cross_reference_table_points_at_each_object() {
+        let pdf = doc(None).pdf();
+        assert!(pdf.starts_with(b"%PDF-1.4\n"));
+        assert!(pdf.ends_with(b"%%EOF\n"));
+        // Offsets are byte offsets: read the tail (ASCII) apart from the binary header comment.
+        let find = |needle: &[u8]| {
+            pdf.windows(needle.len())
+                .rposition(|w| w == needle)
+                .unwrap()
+        };
+        let tail = std::str::from_utf8(&pdf[find(b"startxref\n")..]).unwrap();
+        let startxref: usize = tail.lines().nth(1).unwrap().parse().unwrap();
+        let xref = std::str::from_utf8(&pdf[startxref..]).unwrap();
+        assert!(xref.starts_with("xref\n0 8\n"));
+        let entries: Vec<usize> = xref
+            .lines()
+            .skip(3)
+            .take(7)
+            .map(|l| l[..10].parse().unwrap())
+            .collect();
+        for (i, at) in entries.iter().enumerate() {
+            assert!(
+                pdf[*at..].starts_with(format!("{} 0 obj\n", i + 1).as_bytes()),
+                "object {} not at {at}",
+                i + 1
+            );
+        }
+        let stream = std::str::from_utf8(&pdf[entries[6]..startxref]).unwrap();
+        let declared: usize = stream
+            .split("/Length ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = stream.split_once("stream\n").unwrap().1;
+        assert_eq!(body.find("endstream"), Some(declared));
+    }
+
+    #[test]
+    fn the_page_carries_the_number_holder_and_validity_in_chinese() {
+        let pdf = doc(Some(NaiveDate::from_ymd_opt(2031, 12, 1).unwrap())).pdf();
+        for line in [
+            "营业执照",
+            "证照编号：Z20261202000001",
+            "持证主体：云岭**科技有限公司",
+            "有效期限：2026-12-02 至 2031-12-01",
+            "发证机关：云岭市市场监督管理局",
+        ] {
+            assert!(contains(&pdf, &ucs2_hex(line)), "{line}");
+        }
+        assert!(contains(&doc(None).pdf(), &ucs2_hex("有效期限：长期")));
+    }
+
+    #[test]
+    fn the_same_certificate_gives_the_same_bytes_and_another_gives_other_bytes() {
+        assert_eq!(doc(None).pdf(), doc(None).pdf());
+        let mut other = doc(None);
+        other.holder = "张*".into();
+        assert_ne!(doc(None).pdf(), other.pdf());
+    }
+
+    #[test]
+    fn text_becomes_ucs2_big_endian_hex() {
+        assert_eq!(ucs2_hex("A证"), "00418BC1");
+        assert_eq!(ucs2_hex("😀"), "FF1F");
+    }
+}
