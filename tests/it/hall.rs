@@ -1356,3 +1356,62 @@ async fn put_window(s: &TestServer, token: &str, id: i64, body: Value) -> (u16, 
     )
     .await
 }
+
+#[tokio::test]
+async fn a_queue_is_renamed_and_reprefixed_but_never_given_a_prefix_another_queue_uses() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, _, _) = demo_hall(&s).await;
+        let a1 = take_ok(&s, None, "a").await;
+        // B belongs to 不动产登记: two B001 in one hall would call two people at once.
+        let (st, v) = put_queue(&s, &admin, "a", json!({"name": "企业开办", "prefix": "B"})).await;
+        assert_eq!(
+            (st, crate::support::error_fields(&v)),
+            (422, vec!["prefix"]),
+            "{v}"
+        );
+        assert!(v.to_string().contains("不动产登记"), "{v}");
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/halls/{HALL}/queues"),
+                Some(&admin),
+                &json!({"code": "c", "name": "社保", "prefix": "A"}),
+            )
+            .await;
+        assert_eq!(
+            (st, crate::support::error_fields(&v)),
+            (422, vec!["prefix"])
+        );
+        let (_, h) = s.get_json(&format!("/api/v1/halls/{HALL}"), None).await;
+        assert_eq!(h["queues"][0]["prefix"], "A", "nothing changed: {h}");
+
+        let (st, v) = put_queue(
+            &s,
+            &admin,
+            "a",
+            json!({"name": "企业开办（含一件事）", "prefix": "K"}),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        let a2 = take_ok(&s, None, "a").await;
+        assert_eq!(
+            (a1["number"].as_str(), a2["number"].as_str()),
+            (Some("A001"), Some("K002")),
+            "the taken ticket keeps its number, the count goes on"
+        );
+        let (st, _) = put_queue(&s, &admin, "nope", json!({"name": "无", "prefix": "N"})).await;
+        assert_eq!(st, 404);
+        s.stop().await;
+    })
+    .await;
+}
+
+async fn put_queue(s: &TestServer, token: &str, queue: &str, body: Value) -> (u16, Value) {
+    s.send_json(
+        reqwest::Method::PUT,
+        &format!("/api/v1/halls/{HALL}/queues/{queue}"),
+        Some(token),
+        &body,
+    )
+    .await
+}

@@ -211,6 +211,12 @@ fn settings_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> 
         ("limits.per_person_per_day", "3"),
         ("limits.per_address_per_day", "10"),
         ("policy.elderly_age", "60"),
+        ("policy.weights.appointment", "30"),
+        ("policy.weights.elderly", "20"),
+        ("policy.weights.disabled", "20"),
+        ("policy.weights.military", "20"),
+        ("policy.weights.pregnant", "20"),
+        ("policy.ageing_points_per_minute", "1"),
         ("tickets.recalls_before_no_show", "2"),
         ("appointments.slot_minutes", "30"),
         ("appointments.capacity_per_slot", "4"),
@@ -333,6 +339,48 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
             (json!("specialist"), json!(["c", "a"]))
         );
 
+        // Changing queue c: the form comes filled in; a prefix in use is refused next to it.
+        let (st, page) = get_page(&manager, s.at(&format!("/halls/{HALL}/manage?queue=c"))).await;
+        assert_eq!(st, 200);
+        assert!(page.contains("修改队列 c"), "{page}");
+        let edit_queue = format!("{manage}/queues/c");
+        let (st, _, html) = post_form(
+            &manager,
+            edit_queue.clone(),
+            &[("name", "社保医保"), ("prefix", "A")],
+        )
+        .await;
+        assert_eq!(st, 422);
+        assert!(
+            error_at(&html, "prefix").is_some_and(|e| e.contains("已被队列")),
+            "{html}"
+        );
+        assert!(html.contains("修改队列 c"), "{html}");
+        let (st, to, _) = post_form(
+            &manager,
+            edit_queue,
+            &[("name", "社保医保"), ("prefix", "S")],
+        )
+        .await;
+        assert_eq!(
+            (st, to.as_str()),
+            (
+                303,
+                format!("/halls/{HALL}/manage?done=queue_changed").as_str()
+            )
+        );
+        let q = hall().await["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["code"] == "c")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (q["name"].clone(), q["prefix"].clone()),
+            (json!("社保医保"), json!("S"))
+        );
+
         // Changing W3: the form comes filled in, the code stays, bad input changes nothing.
         let edit = format!("{manage}/windows/{}", w3["id"]);
         let (st, page) = get_page(
@@ -402,11 +450,13 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
             ("limits.per_person_per_day", "5"),
             ("limits.per_address_per_day", ""),
             ("policy.elderly_age", "65"),
+            ("policy.weights.elderly", "40"),
             ("tickets.recalls_before_no_show", "3"),
             ("appointments.capacity_per_slot", "6"),
             ("appointments.same_day_booking", "on"),
             ("day_end", "17:30"),
         ]);
+        let estimate = hall().await["settings"]["estimate"].clone();
         let (st, to, _) = post_form(&manager, format!("{manage}/settings"), &good).await;
         assert_eq!((st, to.ends_with("done=settings")), (303, true));
         let set = hall().await["settings"].clone();
@@ -414,9 +464,13 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
         assert_eq!(set["limits"]["per_address_per_day"], Value::Null);
         assert_eq!(set["policy"]["elderly_age"], 65);
         assert_eq!(
-            set["policy"]["weights"]["appointment"], 30,
-            "not on the form: kept"
+            (
+                set["policy"]["weights"]["elderly"].clone(),
+                set["policy"]["weights"]["appointment"].clone()
+            ),
+            (json!(40), json!(30))
         );
+        assert_eq!(set["estimate"], estimate, "not on the form: kept");
         assert_eq!(set["tickets"]["recalls_before_no_show"], 3);
         assert_eq!(set["appointments"]["capacity_per_slot"], 6);
         assert_eq!(set["appointments"]["same_day_booking"], true);
@@ -428,6 +482,7 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
             ("appointments.slot_minutes", "0"),
             ("day_end", "25:00"),
             ("tickets.recalls_before_no_show", "9"),
+            ("policy.ageing_points_per_minute", "0"),
         ]);
         let (st, _, html) = post_form(&manager, format!("{manage}/settings"), &bad).await;
         assert_eq!(st, 422);
@@ -440,8 +495,20 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
             Some("预约时段长度须在5到240分钟之间")
         );
         assert!(error_at(&html, "day_end").is_some());
+        assert!(
+            error_at(&html, "policy.ageing_points_per_minute").is_some(),
+            "{html}"
+        );
         assert!(html.contains("value=\"abc\""), "what was typed is kept");
         assert_eq!(hall().await["settings"], set, "nothing changed");
+        // A head start of 1,000 minutes would starve ordinary tickets: refused at the weights.
+        let starving = settings_form(&[("policy.weights.pregnant", "1000")]);
+        let (st, _, html) = post_form(&manager, format!("{manage}/settings"), &starving).await;
+        assert_eq!(st, 422);
+        assert!(
+            error_at(&html, "policy.weights.appointment").is_some(),
+            "{html}"
+        );
 
         // Front-line staff may not set the hall up.
         crate::hall::clerk_token(&s, &admin, "wang").await;

@@ -186,6 +186,20 @@ pub async fn insert_queue(
     })
 }
 
+pub async fn update_queue(tx: &mut Tx, id: i64, name: &str, prefix: &str) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE queues SET name = $2, prefix = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(name)
+    .bind(prefix)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(())
+}
+
 const QUEUE_COLUMNS: &str = "SELECT id, hall_id, code, name, prefix FROM queues";
 
 pub async fn queues(db: &Db, hall_id: i64) -> Result<Vec<QueueRow>> {

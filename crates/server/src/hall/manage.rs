@@ -1,5 +1,5 @@
 //! The hall manager's set-up page, `/halls/{hall}/manage`: the hall's queues and windows, and
-//! forms to add a queue, add or change a window (its kind and the queues it serves in order of
+//! forms to add or change a queue, add or change a window (its kind and the queues it serves in order of
 //! preference) and change the main settings. Each form calls the same service function as the
 //! API; on bad input the page comes back with the values kept, a message next to each wrong
 //! field, status 422, and nothing changed.
@@ -19,8 +19,8 @@ use yichuang_store::hall as store;
 
 use super::pages::{QueueLine, queue_lines};
 use super::setup::{
-    QueueBody, WindowBody, WindowChange, add_queue, add_window, change_window, hall_view,
-    parse_kind, update_settings,
+    QueueBody, QueueChange, WindowBody, WindowChange, add_queue, add_window, change_queue,
+    change_window, hall_view, parse_kind, update_settings,
 };
 use super::{HallSettings, require_hall_manager};
 use crate::accounts::{FormErrors, Page, forbidden_page, render_form, require_page_actor};
@@ -37,6 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/halls/{hall}/manage/windows/{id}",
             post(post_window_change),
+        )
+        .route(
+            "/halls/{hall}/manage/queues/{queue}",
+            post(post_queue_change),
         )
         .route("/halls/{hall}/manage/settings", post(post_settings))
 }
@@ -94,6 +98,8 @@ struct ManagePage {
     notice: Option<String>,
     queue_form: QueueForm,
     queue_errors: FormErrors,
+    /// The queue the queue form changes (its code); None: the form adds a queue.
+    editing_queue: Option<String>,
     window_form: WindowForm,
     window_errors: FormErrors,
     /// The window the form changes (its id); None: the form adds a window.
@@ -108,6 +114,7 @@ struct ManagePage {
 /// The settings form's fields, in order, with their values in `s`.
 fn setting_fields(s: &HallSettings) -> Vec<SettingField> {
     let a = &s.appointments;
+    let w = &s.policy.weights;
     let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
     let f = |name, label, hint, kind, value: String| SettingField {
         name,
@@ -117,6 +124,7 @@ fn setting_fields(s: &HallSettings) -> Vec<SettingField> {
         value,
         heading: match name {
             "limits.per_person_per_day" => "取号",
+            "policy.elderly_age" => "优先叫号",
             "tickets.recalls_before_no_show" => "叫号",
             "appointments.slot_minutes" => "预约",
             "day_end" => "日终",
@@ -144,6 +152,22 @@ fn setting_fields(s: &HallSettings) -> Vec<SettingField> {
             "老年人优先年龄（周岁）",
             "按身份证号自动识别",
             s.policy.elderly_age,
+        ),
+        n(
+            "policy.weights.appointment",
+            "按时签到的预约者优先分",
+            "每等候 1 分钟得“老化分”；优先分相当于提前的分钟数（老化分为 1 时）；0 为不优先",
+            w.appointment,
+        ),
+        n("policy.weights.elderly", "老年人优先分", "", w.elderly),
+        n("policy.weights.disabled", "残疾人优先分", "", w.disabled),
+        n("policy.weights.military", "军人优先分", "", w.military),
+        n("policy.weights.pregnant", "孕妇优先分", "", w.pregnant),
+        n(
+            "policy.ageing_points_per_minute",
+            "每等候 1 分钟的老化分",
+            "须大于 0：普通号等得越久越靠前，优先人群再多也不会让普通号一直等下去",
+            s.policy.ageing_points_per_minute,
         ),
         n(
             "tickets.recalls_before_no_show",
@@ -292,8 +316,18 @@ fn read_settings(current: &HallSettings, form: &[(String, String)]) -> Result<Ha
         s.limits.per_address_per_day = v;
     }
     let a = &mut s.appointments;
-    let targets: [(&'static str, &mut u32); 14] = [
+    let weights = &mut s.policy.weights;
+    let targets: [(&'static str, &mut u32); 20] = [
         ("policy.elderly_age", &mut s.policy.elderly_age),
+        ("policy.weights.appointment", &mut weights.appointment),
+        ("policy.weights.elderly", &mut weights.elderly),
+        ("policy.weights.disabled", &mut weights.disabled),
+        ("policy.weights.military", &mut weights.military),
+        ("policy.weights.pregnant", &mut weights.pregnant),
+        (
+            "policy.ageing_points_per_minute",
+            &mut s.policy.ageing_points_per_minute,
+        ),
         (
             "tickets.recalls_before_no_show",
             &mut s.tickets.recalls_before_no_show,
@@ -346,12 +380,16 @@ fn read_settings(current: &HallSettings, form: &[(String, String)]) -> Result<Ha
         Err(_) => p.add("day_end", "请填写时间，格式 HH:MM，例如 18:00"),
     }
     s.day_end_reason = get("day_end_reason");
-    if p.is_empty() {
-        return Ok(s);
-    }
+    // Checked here too (the service checks again), so every problem shows at once and at a
+    // field of this form.
     if let Err(e) = s.validate() {
         for f in e.fields {
-            p.add(f.field, f.message);
+            // The check of the weights together shows at the first weight on the form.
+            let field = match f.field.as_str() {
+                "policy.weights" => "policy.weights.appointment".to_string(),
+                _ => f.field,
+            };
+            p.add(field, f.message);
         }
     }
     p.finish()?;
@@ -363,6 +401,7 @@ struct Outcome {
     notice: Option<String>,
     queue_form: QueueForm,
     queue_error: Option<Error>,
+    editing_queue: Option<String>,
     window_form: WindowForm,
     window_error: Option<Error>,
     editing: Option<i64>,
@@ -377,6 +416,7 @@ impl Default for Outcome {
             notice: None,
             queue_form: QueueForm::default(),
             queue_error: None,
+            editing_queue: None,
             window_form: WindowForm {
                 kind: "comprehensive".into(),
                 ..WindowForm::default()
@@ -466,6 +506,7 @@ async fn page(st: &AppState, actor: Actor, code: &str, o: Outcome) -> Result<Res
         windows,
         notice: o.notice,
         queue_form: o.queue_form,
+        editing_queue: o.editing_queue,
         queue_errors: o
             .queue_error
             .as_ref()
@@ -522,6 +563,8 @@ struct DoneQuery {
     done: String,
     /// A window to change: the window form comes filled with it.
     window: Option<i64>,
+    /// A queue to change (its code): the queue form comes filled with it.
+    queue: Option<String>,
 }
 
 async fn manage(
@@ -536,6 +579,7 @@ async fn manage(
         "queue" => Some("已新建队列".to_string()),
         "window" => Some("已新建窗口".to_string()),
         "window_changed" => Some("窗口已修改，下一次叫号即按新的队列顺序".to_string()),
+        "queue_changed" => Some("队列已修改，此后取的号使用新的名称和前缀".to_string()),
         "settings" => Some("设置已保存".to_string()),
         _ => None,
     };
@@ -559,6 +603,22 @@ async fn manage(
             queues: queues.into_iter().map(|q| q.code).collect(),
         };
         o.editing = Some(id);
+    }
+    if let Some(queue) = q.queue {
+        let hall = store::hall(&st.db, &code).await.map_err(problem)?;
+        let queues = store::queues(&st.db, hall.id).await.map_err(problem)?;
+        let Some(found) = queues.into_iter().find(|x| x.code == queue) else {
+            return Err(problem(Error::not_found(
+                "queue_not_found",
+                format!("本大厅没有队列 {queue}"),
+            )));
+        };
+        o.queue_form = QueueForm {
+            code: found.code,
+            name: found.name,
+            prefix: found.prefix,
+        };
+        o.editing_queue = Some(queue);
     }
     page(&st, actor, &code, o).await.map_err(problem)
 }
@@ -615,6 +675,37 @@ async fn post_window(
             let o = Outcome {
                 window_form: form,
                 window_error: Some(e),
+                ..Outcome::default()
+            };
+            page(&st, actor, &code, o).await.map_err(problem)
+        }
+    }
+}
+
+/// The queue form changing queue `queue`: name and prefix (the code stays).
+async fn post_queue_change(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path((code, queue)): Path<(String, String)>,
+    Form(f): Form<QueueForm>,
+) -> Page {
+    let actor = manager(actor, &uri, &code)?;
+    let change = QueueChange {
+        name: f.name.clone(),
+        prefix: f.prefix.trim().to_string(),
+    };
+    match change_queue(&st, &actor, &code, &queue, &change).await {
+        Ok(()) => Ok(done(&code, "queue_changed")),
+        Err(e) if e.code == "queue_not_found" => Err(problem(e)),
+        Err(e) => {
+            let o = Outcome {
+                queue_form: QueueForm {
+                    code: queue.clone(),
+                    ..f
+                },
+                queue_error: Some(e),
+                editing_queue: Some(queue),
                 ..Outcome::default()
             };
             page(&st, actor, &code, o).await.map_err(problem)

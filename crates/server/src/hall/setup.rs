@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/halls/{hall}/settings", put(put_settings))
         .route("/api/v1/halls/{hall}/notice", put(put_notice))
         .route("/api/v1/halls/{hall}/queues", post(create_queue))
+        .route("/api/v1/halls/{hall}/queues/{queue}", put(put_queue))
         .route("/api/v1/halls/{hall}/windows", post(create_window))
         .route("/api/v1/windows/{id}", get(get_window).put(put_window))
         .route("/api/v1/windows/{id}/sign-in", post(sign_in))
@@ -285,12 +286,8 @@ pub async fn create_queue_in(
 ) -> Result<i64> {
     let mut p = Problems::new();
     check_code(&mut p, &b.code, "队列");
-    check_name(&mut p, &b.name, "队列");
-    if let Err(e) = validate_prefix(&b.prefix) {
-        for f in e.fields {
-            p.add(f.field, f.message);
-        }
-    }
+    let others = store::queues_in_tx(tx, hall.id).await?;
+    check_queue(&mut p, &b.name, &b.prefix, &others);
     p.finish()?;
     let id = store::insert_queue(tx, hall.id, &b.code, b.name.trim(), &b.prefix, now).await?;
     record(
@@ -304,6 +301,87 @@ pub async fn create_queue_in(
     )
     .await?;
     Ok(id)
+}
+
+/// Checks a queue's name and ticket prefix against the hall's `others`: two queues of one hall
+/// never share a prefix, or the board would call two different visitors "A001".
+fn check_queue(p: &mut Problems, name: &str, prefix: &str, others: &[store::QueueRow]) {
+    check_name(p, name, "队列");
+    if let Err(e) = validate_prefix(prefix) {
+        for f in e.fields {
+            p.add(f.field, f.message);
+        }
+    } else if let Some(q) = others.iter().find(|q| q.prefix == prefix) {
+        p.add(
+            "prefix",
+            format!(
+                "号码前缀 {prefix} 已被队列“{}”使用；同一大厅的前缀不能重复，否则会出现两个 {prefix}001",
+                q.name
+            ),
+        );
+    }
+}
+
+/// What a change of a queue sets: its name and ticket prefix (its code stays: windows,
+/// tickets and statistics refer to it).
+#[derive(Deserialize, Clone, Default)]
+pub struct QueueChange {
+    pub name: String,
+    pub prefix: String,
+}
+
+/// Changes a queue's name and prefix (the API and the set-up page). Tickets already taken keep
+/// their numbers; the next ticket of the day continues the count under the new prefix.
+pub async fn change_queue(
+    st: &AppState,
+    actor: &Actor,
+    hall_code: &str,
+    queue: &str,
+    b: &QueueChange,
+) -> Result<()> {
+    require_hall_manager(actor, hall_code)?;
+    let now = st.now();
+    let mut tx = st.db.begin().await?;
+    let hall = store::hall_in_tx(&mut tx, hall_code).await?;
+    let queues = store::queues_in_tx(&mut tx, hall.id).await?;
+    let Some(q) = queues.iter().find(|q| q.code == queue).cloned() else {
+        return Err(Error::not_found(
+            "queue_not_found",
+            format!("本大厅没有队列 {queue}"),
+        ));
+    };
+    let others: Vec<_> = queues.into_iter().filter(|o| o.id != q.id).collect();
+    let mut p = Problems::new();
+    check_queue(&mut p, &b.name, &b.prefix, &others);
+    p.finish()?;
+    store::update_queue(&mut tx, q.id, b.name.trim(), &b.prefix).await?;
+    record(
+        &mut tx,
+        now,
+        &hall.code,
+        &actor.event_name(),
+        "queue_changed",
+        ("queue", q.id),
+        json!({"before": {"name": q.name, "prefix": q.prefix},
+               "after": {"name": b.name.trim(), "prefix": b.prefix}}),
+    )
+    .await?;
+    tx.commit().await?;
+    st.hall_feed.wake();
+    Ok(())
+}
+
+async fn put_queue(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path((hall, queue)): Path<(String, String)>,
+    Json(b): Json<QueueChange>,
+) -> ApiResult<Response> {
+    change_queue(&st, &actor, &hall, &queue, &b).await?;
+    Ok(
+        axum::Json(json!({"hall": hall, "code": queue, "name": b.name.trim(), "prefix": b.prefix}))
+            .into_response(),
+    )
 }
 
 async fn create_queue(
