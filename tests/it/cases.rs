@@ -645,6 +645,27 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
         assert_eq!(v["members"][0]["stage"], "done", "{v}");
         assert_eq!(v["members"][1]["stage"], "running", "K2 started once K1 was approved: {v}");
         assert_eq!(v["members"][1]["status"], "routed", "K2 needed nothing more and went to its department: {v}");
+
+        // 统一出件 through the API: what is decided leaves (K1 at the window), then one parcel.
+        let issue_path = format!("/api/v1/bundle-cases/{parent}/issue");
+        let (code, v) = s.post_json(&issue_path, Some(&staff.issuer), &json!({"method": "mail", "address": "云岭市青云大道1号"})).await;
+        assert_eq!((code, crate::support::error_fields(&v)), (422, vec!["delivery.carrier", "delivery.tracking_number"]), "{v}");
+        let (code, v) = s.post_json(&issue_path, Some(&staff.issuer), &json!({"method": "pickup"})).await;
+        assert_eq!(code, 200, "K1 is decided, so its result can leave already: {v}");
+        assert_eq!(v["issued"], 1);
+        for m in [1, 2] {
+            approve(&s, &staff.approver, v["members"][m]["number"].as_str().unwrap(), "K-2").await;
+        }
+        let (code, v) = s.post_json(&issue_path, Some(&staff.issuer), &json!({"method": "drone"})).await;
+        assert_eq!((code, crate::support::error_fields(&v)), (422, vec!["method"]), "{v}");
+        let (code, v) = s.post_json(&issue_path, Some(&staff.issuer), &json!({"method": "mail", "address": "云岭市青云大道1号", "carrier": "中国邮政EMS", "tracking_number": "EMS1"})).await;
+        assert_eq!(code, 200, "{v}");
+        assert_eq!(v["issued"], 2);
+        for m in 0..3 {
+            assert_eq!(v["members"][m]["status"], "issued", "{v}");
+        }
+        let (code, v) = s.post_json(&issue_path, Some(&staff.issuer), &json!({"method": "pickup"})).await;
+        assert_eq!((code, v["code"].as_str()), (409, Some("nothing_to_issue")));
         s.stop().await;
     })
     .await;

@@ -47,6 +47,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/bundle-cases/{number}/supplement",
             post(supplement_bundle_case),
         )
+        .route(
+            "/api/v1/bundle-cases/{number}/issue",
+            post(issue_bundle_case),
+        )
 }
 
 #[derive(Deserialize)]
@@ -505,6 +509,36 @@ async fn supplement_bundle_case(
 ) -> ApiResult<Response> {
     bundles::supplement(&st, &actor, &number, b.materials).await?;
     Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct BundleIssueBody {
+    method: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    tracking_number: String,
+}
+
+/// 统一出件 through the API: every decided sub-case's result by one pickup code or one parcel.
+async fn issue_bundle_case(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+    Json(b): Json<BundleIssueBody>,
+) -> ApiResult<Response> {
+    let how = bundles::BundleDelivery {
+        method: b.method,
+        address: b.address,
+        carrier: b.carrier,
+        tracking_number: b.tracking_number,
+    };
+    let issued = bundles::issue_all(&st, &actor, &number, how).await?;
+    let mut v = bundles::view(&st, &number).await?;
+    v["issued"] = issued.into();
+    Ok(axum::Json(v).into_response())
 }
 
 /// The process new cases of an item run (its own, or the default one).
