@@ -630,6 +630,9 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
         assert_eq!(v["one_time_notice"]["missing"], json!({"K3": ["B"]}));
         assert_eq!(v["holding_up"][0]["item"], "K1", "K1 blocks K2, so it comes first: {v}");
         let k1 = v["members"][0]["number"].as_str().unwrap().to_string();
+        let elsewhere = account(&s, &admin, "clerk_h2", json!({"role": "clerk", "hall": "H2"})).await;
+        let (code, _) = s.get_json(&format!("/api/v1/bundle-cases/{parent}"), Some(&elsewhere)).await;
+        assert_eq!(code, 403, "another hall's clerk does not see the bundle");
 
         let (code, v) = s
             .post_json(&format!("/api/v1/bundle-cases/{parent}/supplement"), Some(&staff.clerk), &json!({"materials": ["K3:B"]}))

@@ -495,10 +495,10 @@ async fn create_bundle_case(
 
 async fn show_bundle_case(
     State(st): State<AppState>,
-    CurrentActor(_actor): CurrentActor,
+    CurrentActor(actor): CurrentActor,
     Path(number): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
+    Ok(axum::Json(bundles::view_for(&st, &actor, &number).await?).into_response())
 }
 
 async fn supplement_bundle_case(

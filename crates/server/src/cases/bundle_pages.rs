@@ -212,16 +212,7 @@ async fn staff_bundle(
     uri: &axum::http::Uri,
     number: &str,
 ) -> Result<Value, Response> {
-    let found = async {
-        let v = bundles::view(st, number).await?;
-        if let Some(hall) = v["hall"].as_str()
-            && actor.role.needs_hall()
-        {
-            actor.require_hall(hall, "查看")?;
-        }
-        Ok::<_, Error>(v)
-    };
-    match found.await {
+    match bundles::view_for(st, actor, number).await {
         Ok(v) => Ok(v),
         Err(e) if e.kind == Kind::NotFound => {
             Err(crate::pages::not_found(MaybeActor(Some(actor.clone()))).await)

@@ -627,6 +627,17 @@ fn worse(a: Option<Warning>, b: Option<Warning>) -> Option<Warning> {
     if rank(b) > rank(a) { b } else { a }
 }
 
+/// The parent as `actor` may see it: hall staff see their own hall's bundles (as with cases).
+pub async fn view_for(state: &AppState, actor: &Actor, number: &str) -> Result<Value> {
+    let v = view(state, number).await?;
+    if let Some(hall) = v["hall"].as_str()
+        && actor.role.needs_hall()
+    {
+        actor.require_hall(hall, "查看")?;
+    }
+    Ok(v)
+}
+
 /// The parent as the API and pages show it: members with their clocks, who holds it up, one
 /// clock for the whole (the latest due date of the members still running, the worst light),
 /// the one-time notice of everything still missing, and the parent's status.
