@@ -164,6 +164,39 @@ pub async fn new_case(s: &TestServer, code: &str, materials: &[&str]) -> (Staff,
     (staff, n, v)
 }
 
+/// The one-time login code last sent to `phone` (from the outbox, as the SMS would carry it).
+async fn login_code(s: &TestServer, phone: &str) -> String {
+    let state = &s.running.state;
+    let text = yichuang_store::cases::outbox::latest_to(
+        &state.db,
+        "login_code",
+        phone,
+        state.now() - chrono::Duration::minutes(1),
+    )
+    .await
+    .unwrap()
+    .expect("the code went to the outbox");
+    text.chars().filter(char::is_ascii_digit).take(6).collect()
+}
+
+/// Signs an applicant in with the one-time code the outbox holds for `phone`.
+pub async fn applicant_token(s: &TestServer, phone: &str) -> String {
+    let (st, v) = s
+        .post_json("/api/v1/applicant/code", None, &json!({"phone": phone}))
+        .await;
+    assert_eq!(st, 202, "{v}");
+    let code = login_code(s, phone).await;
+    let (st, v) = s
+        .post_json(
+            "/api/v1/applicant/login",
+            None,
+            &json!({"phone": phone, "code": code}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    v["token"].as_str().unwrap().to_string()
+}
+
 /// The department confirms a routed case, reviews it and approves it with `document`.
 pub async fn approve(s: &TestServer, approver: &str, number: &str, document: &str) -> Value {
     let c = |p: &str| format!("/api/v1/cases/{number}{p}");
@@ -1190,17 +1223,7 @@ async fn an_applicant_signs_in_by_phone_applies_online_and_an_unreviewed_applica
             .post_json("/api/v1/applicant/code", None, &json!({"phone": PHONE}))
             .await;
         assert_eq!(st, 429, "one code a minute");
-        let st_ = &s.running.state;
-        let text = yichuang_store::cases::outbox::latest_to(
-            &st_.db,
-            "login_code",
-            PHONE,
-            st_.now() - chrono::Duration::minutes(1),
-        )
-        .await
-        .unwrap()
-        .expect("the code went to the outbox");
-        let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+        let code = login_code(&s, PHONE).await;
         let (st, e) = s
             .post_json("/api/v1/applicant/login", None, &json!({"phone": PHONE, "code": "000000x"}))
             .await;
@@ -1242,6 +1265,31 @@ async fn an_applicant_signs_in_by_phone_applies_online_and_an_unreviewed_applica
         assert_eq!(v["due_date"], "2026-03-09");
         let v = case(&s, &staff.clerk, &reviewed).await;
         assert_eq!(v["status"], "awaiting_supplement", "the notice in time stopped R-ACCEPT-5D");
+
+        // The applicant's app (signed in again: a week has passed) uploads what the notice
+        // asks for: a text file is refused and changes nothing; the PDF supplements the case,
+        // which is accepted and routed.
+        let me = applicant_token(&s, PHONE).await;
+        let upload = |number: &str, body: &'static [u8]| {
+            s.client
+                .put(s.at(&format!("/api/v1/applicant/cases/{number}/materials/B")))
+                .bearer_auth(&me)
+                .body(body)
+                .send()
+        };
+        let r = upload(&reviewed, b"not a scan").await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert_eq!(case(&s, &staff.clerk, &reviewed).await["status"], "awaiting_supplement");
+        let r = upload("YC000000000", b"%PDF-1.4\n%licence").await.unwrap();
+        assert_eq!(r.status(), 404);
+        let r = upload(&reviewed, b"%PDF-1.4\n%licence").await.unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!((v["status"].as_str(), v["missing"].clone()), (Some("routed"), json!([])), "{v}");
+        let (_, offers) = s
+            .get_json(&format!("/api/v1/cases/{reviewed}/vault"), Some(&staff.clerk))
+            .await;
+        assert_eq!(offers["materials"][0]["material_code"], "B", "{offers}");
         s.stop().await;
     })
     .await;

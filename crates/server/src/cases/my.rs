@@ -436,7 +436,7 @@ fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
 }
 
 /// The case, if it is one of this phone's.
-async fn my_case(st: &AppState, phone: &str, number: &str) -> Option<Loaded> {
+pub(super) async fn my_case(st: &AppState, phone: &str, number: &str) -> Option<Loaded> {
     let l = service::load(st, number).await.ok()?;
     (l.case.applicant.phone == phone).then_some(l)
 }
@@ -693,7 +693,7 @@ async fn supplement(
 /// The supplement of a case with the uploaded files, which go into the vault in the same
 /// transaction (R-SUPPLEMENT-PAUSE; a supplement that completes the materials accepts the
 /// case and pushes it to the department).
-async fn supplement_case(
+pub(super) async fn supplement_case(
     st: &AppState,
     l: &Loaded,
     files: BTreeMap<String, Vec<u8>>,

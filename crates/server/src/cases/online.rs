@@ -4,11 +4,13 @@
 //! the case's deadline timer sees to it).
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
@@ -30,6 +32,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/applicant/login", post(login))
         .route("/api/v1/applicant/cases", get(my_cases))
         .route("/api/v1/applicant/applications", post(apply))
+        .route(
+            "/api/v1/applicant/cases/{number}/materials/{code}",
+            put(upload).layer(DefaultBodyLimit::max(
+                yichuang_store::cases::vault::MAX_BYTES + 1,
+            )),
+        )
         .route("/api/v1/cases/{number}/accept", post(accept))
         .route("/api/v1/cases/{number}/notice", post(notice))
 }
@@ -241,6 +249,33 @@ async fn apply(
         axum::Json(json!({"number": l.case.number, "status": service::status_name(l.case.status)})),
     )
         .into_response())
+}
+
+/// The applicant uploads a material the one-time notice asks for (the phone page's upload, for
+/// apps): the file goes into the vault and supplements the case in one transaction; the last
+/// missing one accepts the case and pushes it to the department.
+async fn upload(
+    State(st): State<AppState>,
+    who: ApplicantSession,
+    Path((number, code)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let Some(l) = super::my::my_case(&st, &who.phone, &number).await else {
+        return Err(Error::not_found("case_not_found", "没有这个办件").into());
+    };
+    let files = std::collections::BTreeMap::from([(format!("f_{code}"), body.to_vec())]);
+    super::my::supplement_case(&st, &l, files).await?;
+    let l = service::load(&st, &number).await?;
+    let missing: Vec<&str> = l
+        .case
+        .notices
+        .last()
+        .filter(|n| n.completed_at.is_none())
+        .map(|n| n.outstanding())
+        .unwrap_or_default();
+    Ok(axum::Json(json!({"number": l.case.number,
+        "status": service::status_name(l.case.status), "missing": missing}))
+    .into_response())
 }
 
 /// Pre-review: the front desk accepts an online application.
