@@ -1301,30 +1301,7 @@ async fn a_case_received_in_a_hall_counts_the_local_days_of_the_halls_region_r_c
         let s = TestServer::start(&url).await;
         publish(&s, &item("X001", false)).await;
         let staff = staff(&s).await;
-        let admin = s.admin_token().await;
-        for body in [
-            json!({"code": "650000", "name": "新疆维吾尔自治区", "level": "province"}),
-            json!({"code": "650100", "name": "乌鲁木齐市", "level": "city", "parent": "650000"}),
-        ] {
-            let (st, v) = s.post_json("/api/v1/regions", Some(&admin), &body).await;
-            assert_eq!(st, 201, "{v}");
-        }
-        let (st, v) = s
-            .post_json(
-                "/api/v1/halls",
-                Some(&admin),
-                &json!({"code": "H1", "name": "乌鲁木齐市政务服务中心", "region": "650100"}),
-            )
-            .await;
-        assert_eq!(st, 201, "{v}");
-        let (st, v) = s
-            .post_json(
-                "/api/v1/calendar/regions/650000/days",
-                Some(&admin),
-                &json!({"date": "2026-03-20", "kind": "holiday", "name": "古尔邦节"}),
-            )
-            .await;
-        assert!(st == 200 || st == 201, "{v}");
+        let admin = hall_with_a_provincial_holiday(&s, "650000", "650100").await;
 
         // Accepted Tuesday 3/17; nationally 3/18, 3/19, 3/20, 3/23, 3/24 are the 5 days.
         let national = s
@@ -1411,4 +1388,74 @@ async fn an_approval_puts_its_certificate_in_the_vault_where_another_items_check
         s.stop().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_hall_whose_region_code_implies_no_province_inherits_local_days_through_the_region_tree()
+{
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let admin = hall_with_a_provincial_holiday(&s, "XJ", "XJ-URC").await;
+        // The province's holiday reaches the city's hall through the tree, not the code.
+        let (n, v) = accepted_at(&s, &staff.clerk, "2026-03-17T10:00:00+08:00").await;
+        assert_eq!(v["due_date"], "2026-03-25", "{v}");
+        let (_, v) = s
+            .get_json(
+                "/api/v1/calendar/add?from=2026-03-17&days=5&region=XJ-URC",
+                None,
+            )
+            .await;
+        assert_eq!(v["date"], "2026-03-25", "{v}");
+
+        // The city moved under another province (a catalogue import): the calendars are
+        // rebuilt at once and the open deadline follows.
+        let moved = json!({"regions": [
+            {"code": "GS", "name": "另一省", "level": "province"},
+            {"code": "XJ-URC", "name": "乌鲁木齐市", "level": "city", "parent": "GS"}]});
+        let r = s
+            .client
+            .post(s.at("/api/v1/catalogue/import"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(moved.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        assert_eq!(case(&s, &staff.clerk, &n).await["due_date"], "2026-03-24");
+        s.stop().await;
+    })
+    .await;
+}
+
+/// Regions `province` ⊃ `city`, hall H1 in `city`, and 古尔邦节 on 2026-03-20 as a local holiday
+/// of `province`; returns the admin's token.
+async fn hall_with_a_provincial_holiday(s: &TestServer, province: &str, city: &str) -> String {
+    let admin = s.admin_token().await;
+    for body in [
+        json!({"code": province, "name": "新疆维吾尔自治区", "level": "province"}),
+        json!({"code": city, "name": "乌鲁木齐市", "level": "city", "parent": province}),
+    ] {
+        let (st, v) = s.post_json("/api/v1/regions", Some(&admin), &body).await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let (st, v) = s
+        .post_json(
+            "/api/v1/halls",
+            Some(&admin),
+            &json!({"code": "H1", "name": "乌鲁木齐市政务服务中心", "region": city}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = s
+        .post_json(
+            &format!("/api/v1/calendar/regions/{province}/days"),
+            Some(&admin),
+            &json!({"date": "2026-03-20", "kind": "holiday", "name": "古尔邦节"}),
+        )
+        .await;
+    assert!(st == 200 || st == 201, "{v}");
+    admin
 }

@@ -2,6 +2,8 @@
 //! hours. Every change appends its event and bumps `calendar_version`, which each server
 //! instance compares with the version its cached calendar was built from.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use yichuang_domain::calendar::{LocalDay, LocalKind, OfficeHours, YearArrangement};
@@ -21,6 +23,9 @@ pub struct CalendarData {
     pub version: i64,
     pub years: Vec<YearArrangement>,
     pub region_days: Vec<LocalDay>,
+    /// The region tree (code → parent code): whose local days a region inherits. Region writes
+    /// bump the calendar version too, so a moved region rebuilds every instance's calendars.
+    pub region_parents: HashMap<String, String>,
 }
 
 /// A loaded year as listed to administrators.
@@ -84,7 +89,7 @@ pub async fn version(db: &Db) -> Result<i64> {
     .map_err(db_err))
 }
 
-async fn bump(tx: &mut Tx) -> Result<()> {
+pub(crate) async fn bump(tx: &mut Tx) -> Result<()> {
     tx_run!(tx, |c| sqlx::query(
         "UPDATE calendar_version SET version = version + 1 WHERE id = 1"
     )
@@ -105,10 +110,17 @@ pub async fn load(db: &Db) -> Result<CalendarData> {
         .map(|r| r.arrangement)
         .collect();
     let region_days = region_days(db, None).await?;
+    let parents: Vec<(String, String)> = db_run!(db, |c| sqlx::query_as(
+        "SELECT code, parent FROM regions WHERE parent IS NOT NULL"
+    )
+    .fetch_all(c)
+    .await
+    .map_err(db_err))?;
     Ok(CalendarData {
         version,
         years,
         region_days,
+        region_parents: parents.into_iter().collect(),
     })
 }
 

@@ -49,9 +49,9 @@ pub async fn seed(db: &Db, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-/// The regions whose local days apply to `code`, farthest ancestor first. Until the region tree
-/// has its own table, ancestry follows the administrative division code (行政区划代码): 650102 is
-/// in 650100, which is in 650000; 12-digit codes add the township and village levels.
+/// The regions a division code (行政区划代码) implies for `code`, farthest first: 650102 is in
+/// 650100, which is in 650000; 12-digit codes add the township and village levels. [`ancestry`]
+/// adds the region tree's own parents to these.
 pub fn region_chain(code: &str) -> Vec<String> {
     let mut chain: Vec<String> = Vec::new();
     let numeric = code.chars().all(|c| c.is_ascii_digit());
@@ -75,12 +75,37 @@ pub fn region_chain(code: &str) -> Vec<String> {
 
 /// A region's calendar from loaded data: national arrangements plus the chain's local days.
 pub fn build(national: &Calendar, data: &CalendarData, region: &str) -> Calendar {
-    let chain = region_chain(region);
+    let chain = ancestry(&data.region_parents, region);
     national.with_local_days(
         chain
             .iter()
             .flat_map(|c| data.region_days.iter().filter(move |d| &d.region == c)),
     )
+}
+
+/// The regions whose local days apply to `code`, farthest first: its ancestors in the region
+/// tree, then those its division code implies that the tree does not hold (a local day may be
+/// entered for a province the catalogue does not list), then `code` itself.
+pub fn ancestry(parents: &HashMap<String, String>, code: &str) -> Vec<String> {
+    let mut tree = Vec::new();
+    let mut at = code;
+    // The tree is validated acyclic on write; the bound only guards a damaged database.
+    while let Some(p) = parents.get(at) {
+        if tree.len() >= 16 || p == code || tree.contains(p) {
+            break;
+        }
+        tree.push(p.clone());
+        at = p;
+    }
+    tree.reverse();
+    let mut chain = tree;
+    for c in region_chain(code) {
+        if !chain.contains(&c) && c != code {
+            chain.push(c);
+        }
+    }
+    chain.push(code.to_string());
+    chain
 }
 
 pub fn check_region(region: &str) -> Result<()> {
@@ -258,4 +283,46 @@ pub async fn import(
         created: before.is_none(),
         changes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(c, p)| (c.to_string(), p.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_division_code_implies_its_province_and_city() {
+        assert_eq!(
+            ancestry(&HashMap::new(), "650102"),
+            ["650000", "650100", "650102"]
+        );
+    }
+
+    #[test]
+    fn the_region_tree_gives_ancestors_to_codes_that_imply_none() {
+        let parents = tree(&[("XJ-URC-TS", "XJ-URC"), ("XJ-URC", "XJ")]);
+        assert_eq!(
+            ancestry(&parents, "XJ-URC-TS"),
+            ["XJ", "XJ-URC", "XJ-URC-TS"]
+        );
+        assert_eq!(ancestry(&parents, "XJ"), ["XJ"]);
+    }
+
+    #[test]
+    fn tree_and_code_ancestors_are_listed_once_farthest_first() {
+        let parents = tree(&[("650102", "650100"), ("650100", "650000")]);
+        assert_eq!(ancestry(&parents, "650102"), ["650000", "650100", "650102"]);
+    }
+
+    #[test]
+    fn a_damaged_tree_with_a_cycle_still_ends() {
+        let parents = tree(&[("A", "B"), ("B", "A")]);
+        assert_eq!(ancestry(&parents, "A"), ["B", "A"]);
+    }
 }

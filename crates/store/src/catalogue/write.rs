@@ -98,7 +98,8 @@ pub(crate) async fn insert_region(tx: &mut Tx, r: &Region, now: DateTime<Utc>) -
     .await
     .map_err(db_err)?
     .rows_affected());
-    Ok(())
+    // The tree decides whose local days a region's calendar counts (R-CALENDAR).
+    crate::calendar::bump(tx).await
 }
 
 pub(crate) async fn update_region(tx: &mut Tx, r: &Region, now: DateTime<Utc>) -> Result<()> {
@@ -114,7 +115,7 @@ pub(crate) async fn update_region(tx: &mut Tx, r: &Region, now: DateTime<Utc>) -
     .await
     .map_err(db_err)?
     .rows_affected());
-    Ok(())
+    crate::calendar::bump(tx).await
 }
 
 pub async fn create_department(
