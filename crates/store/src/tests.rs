@@ -249,3 +249,73 @@ async fn settings_are_stored_and_replaced() {
         assert_eq!(crate::settings::get(&db, "nope").await.unwrap(), None);
     }
 }
+
+/// Several instances share PostgreSQL (and a blob directory): one upload fails after writing a
+/// new file while another, storing the same bytes, found that file and has not committed yet.
+/// The failed one's clean-up must wait for it and keep the file its row needs.
+#[tokio::test]
+async fn a_failed_upload_leaves_the_file_that_a_concurrent_upload_of_the_same_bytes_needs() {
+    use crate::cases::vault::{self, BlobStore, DirBlobs, NewMaterial};
+    let Some(url) = testing::postgres_url().await else {
+        assert!(
+            std::env::var("YICHUANG_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "YICHUANG_REQUIRE_POSTGRES=1 but YICHUANG_TEST_DATABASE_URL is not set"
+        );
+        eprintln!("skipped: concurrent instances need PostgreSQL (YICHUANG_TEST_DATABASE_URL)");
+        return;
+    };
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let root = std::env::temp_dir().join(format!("yc-vault-{}", url.rsplit('/').next().unwrap()));
+    let dir = || BlobStore::Dir(DirBlobs { root: root.clone() });
+    let now = Utc::now();
+    let mut tx = db.begin().await.unwrap();
+    let applicant = crate::cases::applicants::upsert(
+        &mut tx,
+        &yichuang_domain::case::Applicant {
+            kind: yichuang_domain::case::ApplicantKind::Person,
+            name: "张三".into(),
+            id_number: "11010519491231002X".into(),
+            phone: "13812345678".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let m = NewMaterial {
+        applicant_id: applicant,
+        material_code: "A",
+        name: "申请书",
+        valid_until: None,
+        source_case: None,
+    };
+    let bytes = b"%PDF-1.4\n% the same scan twice\n";
+
+    // A writes the new file, then its transaction fails.
+    let mut a = db.begin().await.unwrap();
+    let stored = vault::store(&mut a, &dir(), &m, bytes, now).await.unwrap();
+    assert!(stored.new_file);
+    drop(a);
+    // B stores the same bytes, finds the file, and is still open when A cleans up.
+    let mut b = db.begin().await.unwrap();
+    assert!(
+        !vault::store(&mut b, &dir(), &m, bytes, now)
+            .await
+            .unwrap()
+            .new_file
+    );
+    let (db2, blobs, sha) = (db.clone(), dir(), stored.sha256.clone());
+    let cleanup = tokio::spawn(async move { blobs.discard(&db2, &[sha]).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!cleanup.is_finished(), "the clean-up waits for B");
+    b.commit().await.unwrap();
+    cleanup.await.unwrap();
+    assert_eq!(
+        dir().get(&db, &stored.sha256).await.unwrap(),
+        bytes.to_vec(),
+        "B's row has its bytes"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+    db.close().await;
+}

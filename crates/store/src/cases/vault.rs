@@ -115,18 +115,31 @@ impl BlobStore {
 
     /// Removes files written by [`store`] calls whose transaction did not commit, unless a
     /// committed row refers to them after all: a refused command leaves no orphan file.
+    ///
+    /// Another transaction may be storing the same bytes at this moment, having found this
+    /// file already there; it holds the blob's lock (see [`lock_blob`]) until it ends, so the
+    /// check waits for it and then sees its row. On SQLite the writers of a process take turns,
+    /// and a discard runs inside its writer's turn.
     pub async fn discard(&self, db: &Db, written: &[String]) {
         let BlobStore::Dir(d) = self else { return };
         for sha in written {
-            let referenced: Result<i64> = db_run!(db, |c| sqlx::query_scalar(
-                "SELECT COUNT(*) FROM vault_blobs WHERE sha256 = $1"
-            )
-            .bind(sha)
-            .fetch_one(c)
-            .await
-            .map_err(db_err));
-            if matches!(referenced, Ok(0)) {
-                let _ = tokio::fs::remove_file(d.path(sha)).await;
+            let checked = async {
+                let mut tx = db.begin().await?;
+                lock_blob(&mut tx, sha).await?;
+                let referenced: i64 = tx_run!(&mut tx, |c| sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM vault_blobs WHERE sha256 = $1"
+                )
+                .bind(sha)
+                .fetch_one(c)
+                .await
+                .map_err(db_err))?;
+                if referenced == 0 {
+                    let _ = tokio::fs::remove_file(d.path(sha)).await;
+                }
+                tx.commit().await
+            };
+            if let Err(e) = checked.await {
+                tracing::warn!(sha = %sha, error = %e.title, "vault: could not check an unused file");
             }
         }
     }
@@ -147,6 +160,19 @@ impl BlobStore {
             }
         }
     }
+}
+
+/// Holds the blob `sha` for the rest of the transaction (PostgreSQL: an advisory lock on the
+/// hash), so a writer that finds the file and a discard that would remove it never interleave.
+async fn lock_blob(tx: &mut Tx, sha: &str) -> Result<()> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(sha)
+            .execute(&mut **t)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 pub struct NewMaterial<'a> {
@@ -189,6 +215,7 @@ pub async fn store(
 ) -> Result<Stored> {
     let content_type = check_upload(bytes)?;
     let sha = sha256_hex(bytes);
+    lock_blob(tx, &sha).await?;
     tx_run!(&mut *tx, |c| sqlx::query(
         "INSERT INTO vault_blobs (sha256, size, content_type, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (sha256) DO NOTHING"
