@@ -87,6 +87,13 @@ pub fn resolve_config(
     if let Some(v) = f.session_hours {
         c.session_hours = v;
     }
+    if let Some(u) = std::env::var("YICHUANG_PUBLIC_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or(f.public_url)
+    {
+        c.public_url = Some(yichuang_server::config::check_public_url(&u)?);
+    }
     c.admin_password = std::env::var("YICHUANG_ADMIN_PASSWORD")
         .ok()
         .filter(|s| !s.is_empty());

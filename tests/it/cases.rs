@@ -1332,7 +1332,11 @@ async fn a_case_received_in_a_hall_counts_the_local_days_of_the_halls_region_r_c
 #[tokio::test]
 async fn an_approval_puts_its_certificate_in_the_vault_where_another_items_checklist_finds_it() {
     on_each_backend(|url| async move {
-        let s = TestServer::start(&url).await;
+        let s = TestServer::start_with(yichuang_server::config::Config {
+            public_url: Some("https://zwfw.example.gov.cn".into()),
+            ..crate::support::config(&url)
+        })
+        .await;
         s.set_clock("2026-03-02T09:00:00+08:00").await;
         // 食品经营许可 issues 食品经营许可证 (5 years), which 食品生产许可 asks for as `food_licence`.
         let mut licence = item("X010", false);
@@ -1360,8 +1364,13 @@ async fn an_approval_puts_its_certificate_in_the_vault_where_another_items_check
         assert_eq!(r.status(), 200);
         let pdf = r.bytes().await.unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
-        let title = yichuang_domain::case::certificate::ucs2_hex("食品经营许可证");
-        assert!(pdf.windows(title.len()).any(|w| w == title.as_bytes()));
+        for text in ["食品经营许可证", "扫码核验证照"] {
+            let hex = yichuang_domain::case::certificate::ucs2_hex(text);
+            assert!(
+                pdf.windows(hex.len()).any(|w| w == hex.as_bytes()),
+                "{text}"
+            );
+        }
 
         // The same applicant applies for an item that needs the licence: the vault offers it.
         let mut production = item("X011", false);

@@ -518,6 +518,7 @@ async fn an_applicant_signs_in_on_the_phone_supplements_by_upload_and_a_refused_
             !has(PERSON_ID),
             "R-PII: the ID number is masked on the certificate"
         );
+        assert!(!has("扫码核验证照"), "no public address set: no QR code");
         s.stop().await;
     })
     .await;

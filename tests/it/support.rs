@@ -44,6 +44,7 @@ pub fn config(db_url: &str) -> Config {
         instance: format!("test-{}", std::process::id()),
         session_hours: 12,
         workers: true,
+        public_url: None,
     }
 }
 

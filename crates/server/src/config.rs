@@ -23,6 +23,10 @@ pub struct Config {
     pub session_hours: i64,
     /// Whether to run the background workers (tests of pure HTTP may turn them off).
     pub workers: bool,
+    /// The address applicants reach this hall's pages at (`https://zwfw.example.gov.cn`): what
+    /// the verification QR code on a certificate opens. None: certificates carry no QR code
+    /// (a request's Host is not known when a decision is made, e.g. by the worker).
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -37,6 +41,7 @@ impl Default for Config {
             instance: default_instance(),
             session_hours: 12,
             workers: true,
+            public_url: None,
         }
     }
 }
@@ -60,6 +65,7 @@ impl fmt::Debug for Config {
             .field("worker_interval_ms", &self.worker_interval_ms)
             .field("instance", &self.instance)
             .field("session_hours", &self.session_hours)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -86,6 +92,22 @@ pub struct FileConfig {
     pub worker_interval_ms: Option<u64>,
     pub instance: Option<String>,
     pub session_hours: Option<i64>,
+    pub public_url: Option<String>,
+}
+
+/// Checks a public URL (`http://` or `https://`, no spaces) and drops a trailing `/`.
+pub fn check_public_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() > "https://".len()
+        && !url.contains(char::is_whitespace);
+    if ok {
+        Ok(url.to_string())
+    } else {
+        Err(format!(
+            "public_url 应为 http:// 或 https:// 开头的地址，例如 https://zwfw.example.gov.cn，而不是“{url}”"
+        ))
+    }
 }
 
 impl FileConfig {
@@ -93,5 +115,25 @@ impl FileConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("无法读取配置文件 {}：{e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("配置文件 {} 有误：{e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::check_public_url;
+
+    #[test]
+    fn a_public_url_is_http_or_https_and_loses_its_trailing_slash() {
+        assert_eq!(
+            check_public_url(" https://zwfw.example.gov.cn/ ").as_deref(),
+            Ok("https://zwfw.example.gov.cn")
+        );
+        assert_eq!(
+            check_public_url("http://10.1.2.3:8080").as_deref(),
+            Ok("http://10.1.2.3:8080")
+        );
+        for bad in ["zwfw.example.gov.cn", "https://", "ftp://x", "https://a b"] {
+            assert!(check_public_url(bad).is_err(), "{bad}");
+        }
     }
 }

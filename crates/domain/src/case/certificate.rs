@@ -25,7 +25,14 @@ pub struct CertificateDoc {
     pub case_number: String,
     /// The deciding department.
     pub issuer: String,
+    /// The dark modules of the verification QR code (row by row), when the hall has a public
+    /// address for it to open.
+    pub qr: Option<Vec<Vec<bool>>>,
 }
+
+/// Where the QR code sits (lower left, inside the frame) and how wide it is, in points.
+const QR_AT: (u32, u32) = (90, 150);
+const QR_WIDTH: u32 = 90;
 
 /// Width and height of A4 in points.
 const PAGE: (u32, u32) = (595, 842);
@@ -94,6 +101,15 @@ impl CertificateDoc {
                 ucs2_hex(&text)
             ));
         }
+        if let Some(rows) = &self.qr {
+            content.push_str(&qr_drawing(rows));
+            content.push_str(&format!(
+                "BT /F1 9 Tf {} {} Td <{}> Tj ET\n",
+                QR_AT.0 + 9,
+                QR_AT.1 - 14,
+                ucs2_hex("扫码核验证照")
+            ));
+        }
         let objects = [
             "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
             "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
@@ -139,6 +155,26 @@ impl CertificateDoc {
     }
 }
 
+/// The QR code as filled squares, one module a unit, scaled to [`QR_WIDTH`] with the top row
+/// at the top (PDF's y axis points up).
+fn qr_drawing(rows: &[Vec<bool>]) -> String {
+    let n = rows.len().max(1) as f64;
+    let scale = f64::from(QR_WIDTH) / n;
+    let mut s = format!(
+        "q 0 0 0 rg {scale:.4} 0 0 {scale:.4} {} {} cm\n",
+        QR_AT.0, QR_AT.1
+    );
+    for (y, row) in rows.iter().enumerate() {
+        for (x, dark) in row.iter().enumerate() {
+            if *dark {
+                s.push_str(&format!("{x} {} 1 1 re\n", rows.len() - 1 - y));
+            }
+        }
+    }
+    s.push_str("f Q\n");
+    s
+}
+
 /// Text as a PDF hex string in UCS-2 big-endian (the encoding `UniGB-UCS2-H` reads);
 /// characters outside the BMP, which no certificate field needs, become a full-width `？`.
 pub fn ucs2_hex(text: &str) -> String {
@@ -165,6 +201,7 @@ mod tests {
             valid_until,
             case_number: "20261202000001".into(),
             issuer: "云岭市市场监督管理局".into(),
+            qr: None,
         }
     }
 
@@ -235,6 +272,29 @@ mod tests {
         let mut other = doc(None);
         other.holder = "张*".into();
         assert_ne!(doc(None).pdf(), other.pdf());
+    }
+
+    #[test]
+    fn a_qr_code_is_drawn_module_by_module_with_its_caption_only_when_given() {
+        let plain = doc(None).pdf();
+        assert!(!contains(&plain, " re\n"));
+        assert!(!contains(&plain, &ucs2_hex("扫码核验证照")));
+        let mut with = doc(None);
+        // A 3×3 pattern: the top-left module is dark, so it is drawn at the top row (y = 2).
+        with.qr = Some(vec![
+            vec![true, false, false],
+            vec![false, true, false],
+            vec![false, false, true],
+        ]);
+        let pdf = with.pdf();
+        for square in ["0 2 1 1 re\n", "1 1 1 1 re\n", "2 0 1 1 re\n"] {
+            assert!(contains(&pdf, square), "{square}");
+        }
+        assert!(
+            !contains(&pdf, "1 2 1 1 re\n"),
+            "a light module is not drawn"
+        );
+        assert!(contains(&pdf, &ucs2_hex("扫码核验证照")));
     }
 
     #[test]

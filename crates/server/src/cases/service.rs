@@ -126,6 +126,8 @@ pub struct Env {
     pub settings: CaseSettings,
     /// Where an approval's electronic certificate is kept (the material vault).
     pub vault: BlobStore,
+    /// The hall's public address, for the certificate's verification QR code.
+    pub public_url: Option<String>,
 }
 
 impl Env {
@@ -145,6 +147,7 @@ impl Env {
             office: crate::calendar::office_time(state, hall.unwrap_or(""), region).await?,
             settings: settings(state).await?,
             vault: super::vault::blob_store(state).await?,
+            public_url: state.config.public_url.clone(),
         })
     }
 
@@ -401,6 +404,9 @@ async fn persist(
                 valid_until,
                 case_number: row.number.clone(),
                 issuer,
+                qr: env.public_url.as_deref().and_then(|u| {
+                    crate::qr::modules(&format!("{u}/query?number={}", row.number)).ok()
+                }),
             };
             keep_certificate(tx, env, item, row, &e.by, &doc).await?;
         }
