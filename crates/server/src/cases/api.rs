@@ -339,15 +339,7 @@ async fn certificate(
         .await?
         .ok_or_else(|| Error::not_found("no_certificate", "该办件没有证照"))?;
     // The PDF the approval put in the applicant's vault, where later cases find it.
-    let code = l.item.result.vault_code(&l.item.code);
-    let file = yichuang_store::cases::vault::left_by_case(
-        &st.db,
-        l.row.applicant_id,
-        &l.row.number,
-        &code,
-    )
-    .await?
-    .map(|m| {
+    let file = super::vault::certificate_material(&st, &l).await?.map(|m| {
         json!({"material_code": m.material_code, "sha256": m.sha256, "size": m.size,
                         "content_type": m.content_type,
                         "href": format!("/api/v1/cases/{}/files/{}", l.row.number, m.sha256)})
@@ -511,30 +503,13 @@ async fn supplement_bundle_case(
     Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
 }
 
-#[derive(Deserialize)]
-struct BundleIssueBody {
-    method: String,
-    #[serde(default)]
-    address: String,
-    #[serde(default)]
-    carrier: String,
-    #[serde(default)]
-    tracking_number: String,
-}
-
 /// 统一出件 through the API: every decided sub-case's result by one pickup code or one parcel.
 async fn issue_bundle_case(
     State(st): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(number): Path<String>,
-    Json(b): Json<BundleIssueBody>,
+    Json(how): Json<bundles::BundleDelivery>,
 ) -> ApiResult<Response> {
-    let how = bundles::BundleDelivery {
-        method: b.method,
-        address: b.address,
-        carrier: b.carrier,
-        tracking_number: b.tracking_number,
-    };
     let issued = bundles::issue_all(&st, &actor, &number, how).await?;
     let mut v = bundles::view(&st, &number).await?;
     v["issued"] = issued.into();

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use yichuang_domain::case::applicant::required_materials;
 use yichuang_domain::case::bundle::{MemberStage, bundle_progress};
@@ -532,12 +532,17 @@ pub async fn supplement(
     Ok(())
 }
 
-/// How the whole bundle's results leave the hall: one pickup code or one parcel for all.
+/// How the whole bundle's results leave the hall: one pickup code or one parcel for all (the
+/// body of `POST /api/v1/bundle-cases/{number}/issue`, and the issuance page's form).
+#[derive(Deserialize)]
 pub struct BundleDelivery {
     /// `pickup` | `mail`.
     pub method: String,
+    #[serde(default)]
     pub address: String,
+    #[serde(default)]
     pub carrier: String,
+    #[serde(default)]
     pub tracking_number: String,
 }
 

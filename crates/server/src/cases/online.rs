@@ -266,11 +266,9 @@ async fn upload(
     let files = std::collections::BTreeMap::from([(format!("f_{code}"), body.to_vec())]);
     super::my::supplement_case(&st, &l, files).await?;
     let l = service::load(&st, &number).await?;
-    let missing: Vec<&str> = l
+    let missing = l
         .case
-        .notices
-        .last()
-        .filter(|n| n.completed_at.is_none())
+        .open_notice()
         .map(|n| n.outstanding())
         .unwrap_or_default();
     Ok(axum::Json(json!({"number": l.case.number,

@@ -20,7 +20,6 @@ use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::cases::records::{self, CaseRow, NewCase, Summary};
-use yichuang_store::cases::vault::BlobStore;
 use yichuang_store::cases::{StepRow, applicants, definitions, issuance, outbox};
 use yichuang_store::{micros, timers};
 
@@ -124,10 +123,9 @@ pub struct Env {
     pub calendar: Arc<Calendar>,
     pub office: Arc<OfficeTime>,
     pub settings: CaseSettings,
-    /// Where an approval's electronic certificate is kept (the material vault).
-    pub vault: BlobStore,
-    /// The hall's public address, for the certificate's verification QR code.
-    pub public_url: Option<String>,
+    /// For the rare work a command's events may need (an approval's certificate goes into the
+    /// vault), resolved only then rather than for every command.
+    state: AppState,
 }
 
 impl Env {
@@ -146,8 +144,7 @@ impl Env {
             calendar: crate::calendar::current(state, region).await?,
             office: crate::calendar::office_time(state, hall.unwrap_or(""), region).await?,
             settings: settings(state).await?,
-            vault: super::vault::blob_store(state).await?,
-            public_url: state.config.public_url.clone(),
+            state: state.clone(),
         })
     }
 
@@ -404,7 +401,7 @@ async fn persist(
                 valid_until,
                 case_number: row.number.clone(),
                 issuer,
-                qr: env.public_url.as_deref().and_then(|u| {
+                qr: env.state.config.public_url.as_deref().and_then(|u| {
                     crate::qr::modules(&format!("{u}/query?number={}", row.number)).ok()
                 }),
             };
@@ -441,10 +438,11 @@ async fn keep_certificate(
         bytes: doc.pdf(),
         valid_until: doc.valid_until,
     };
+    let blobs = super::vault::blob_store(&env.state).await?;
     let mut written = Vec::new();
     super::vault::store_all(
         tx,
-        &env.vault,
+        &blobs,
         row.applicant_id,
         &row.number,
         by,

@@ -229,14 +229,22 @@ async fn download(
     Ok(([(header::CONTENT_TYPE, m.content_type.clone())], bytes).into_response())
 }
 
+/// The vault entry of the certificate an approved case left there (under the code of the
+/// item's result).
+pub async fn certificate_material(
+    state: &AppState,
+    l: &service::Loaded,
+) -> Result<Option<vault::VaultMaterial>, Error> {
+    let code = l.item.result.vault_code(&l.item.code);
+    vault::left_by_case(&state.db, l.row.applicant_id, &l.row.number, &code).await
+}
+
 /// The electronic certificate an approved case left in the vault, with its bytes.
 pub async fn certificate_file(
     state: &AppState,
     l: &service::Loaded,
 ) -> Result<Option<(vault::VaultMaterial, Vec<u8>)>, Error> {
-    let code = l.item.result.vault_code(&l.item.code);
-    let Some(m) = vault::left_by_case(&state.db, l.row.applicant_id, &l.row.number, &code).await?
-    else {
+    let Some(m) = certificate_material(state, l).await? else {
         return Ok(None);
     };
     let bytes = blob_store(state).await?.get(&state.db, &m.sha256).await?;

@@ -747,27 +747,20 @@ async fn post_window_change(
 ) -> Page {
     let actor = manager(actor, &uri, &code)?;
     let mut form = WindowForm::read(&fields);
-    let result = async {
-        let w = store::window(&st.db, id).await?;
-        if w.hall_code != code {
-            return Err(Error::not_found(
-                "window_not_found",
-                format!("本大厅没有窗口 {id}"),
-            ));
-        }
-        form.code = w.code;
-        let change = WindowChange {
-            name: form.name.clone(),
-            kind: form.kind.clone(),
-            queues: form.queues.clone(),
-        };
-        change_window(&st, &actor, id, &change).await
-    }
-    .await;
-    match result {
+    let change = WindowChange {
+        name: form.name.clone(),
+        kind: form.kind.clone(),
+        queues: form.queues.clone(),
+    };
+    match change_window(&st, &actor, id, Some(&code), &change).await {
         Ok(()) => Ok(done(&code, "window_changed")),
         Err(e) if e.code == "window_not_found" => Err(problem(e)),
         Err(e) => {
+            // The form shows the window's code (read-only); the post does not carry it.
+            form.code = store::window(&st.db, id)
+                .await
+                .map(|w| w.code)
+                .unwrap_or_default();
             let o = Outcome {
                 window_form: form,
                 window_error: Some(e),

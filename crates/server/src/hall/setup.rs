@@ -429,12 +429,7 @@ pub async fn create_window_in(
 ) -> Result<i64> {
     let mut p = Problems::new();
     check_code(&mut p, &b.code, "窗口");
-    let change = WindowChange {
-        name: b.name.clone(),
-        kind: b.kind.clone(),
-        queues: b.queues.clone(),
-    };
-    let ids = check_window(tx, hall, &change, &mut p).await?;
+    let ids = check_window(tx, hall, (&b.name, &b.kind, &b.queues), &mut p).await?;
     p.finish()?;
     let id = store::insert_window(tx, hall.id, &b.code, b.name.trim(), &b.kind, &ids, now).await?;
     record(
@@ -465,38 +460,51 @@ pub struct WindowChange {
 async fn check_window(
     tx: &mut Tx,
     hall: &HallRow,
-    b: &WindowChange,
+    (name, kind, queues): (&str, &str, &[String]),
     p: &mut Problems,
 ) -> Result<Vec<i64>> {
-    check_name(p, &b.name, "窗口");
+    check_name(p, name, "窗口");
     p.check(
-        parse_kind(&b.kind).is_some(),
+        parse_kind(kind).is_some(),
         "kind",
         "窗口类型须为 comprehensive（综合窗口）、specialist（专业窗口）、issuance（出件窗口）、unresolved（办不成事反映窗口）或 agency（帮办代办窗口）",
     );
     let known = store::queues_in_tx(tx, hall.id).await?;
     let mut ids = vec![];
-    for code in &b.queues {
+    for code in queues {
         match known.iter().find(|q| &q.code == code) {
             Some(q) if !ids.contains(&q.id) => ids.push(q.id),
             Some(_) => p.add("queues", format!("队列 {code} 重复")),
             None => p.add("queues", format!("本大厅没有队列 {code}")),
         }
     }
-    p.check(!b.queues.is_empty(), "queues", "窗口至少要服务一个队列");
+    p.check(!queues.is_empty(), "queues", "窗口至少要服务一个队列");
     Ok(ids)
 }
 
-/// Changes a window's name, kind and the queues it serves (the API and the set-up page). A
-/// clerk signed in stays signed in; the next call follows the new order of preference.
-pub async fn change_window(st: &AppState, actor: &Actor, id: i64, b: &WindowChange) -> Result<()> {
+/// Changes a window's name, kind and the queues it serves (the API and the set-up page, which
+/// names the hall it expects the window in). A clerk signed in stays signed in; the next call
+/// follows the new order of preference.
+pub async fn change_window(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    in_hall: Option<&str>,
+    b: &WindowChange,
+) -> Result<()> {
     let now = st.now();
     let mut tx = st.db.begin().await?;
     let w = store::window_in_tx(&mut tx, id).await?;
+    if in_hall.is_some_and(|h| h != w.hall_code) {
+        return Err(Error::not_found(
+            "window_not_found",
+            format!("本大厅没有窗口 {id}"),
+        ));
+    }
     require_hall_manager(actor, &w.hall_code)?;
     let hall = store::hall_in_tx(&mut tx, &w.hall_code).await?;
     let mut p = Problems::new();
-    let ids = check_window(&mut tx, &hall, b, &mut p).await?;
+    let ids = check_window(&mut tx, &hall, (&b.name, &b.kind, &b.queues), &mut p).await?;
     p.finish()?;
     let before: Vec<String> = store::window_queues_in_tx(&mut tx, id)
         .await?
@@ -526,7 +534,7 @@ async fn put_window(
     Path(id): Path<i64>,
     Json(b): Json<WindowChange>,
 ) -> ApiResult<Response> {
-    change_window(&st, &actor, id, &b).await?;
+    change_window(&st, &actor, id, None, &b).await?;
     let w = store::window(&st.db, id).await?;
     Ok(axum::Json(window_view(&st.db, &w).await?).into_response())
 }
