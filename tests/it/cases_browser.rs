@@ -17,12 +17,9 @@ async fn sign_in(b: &Browser, s: &TestServer, username: &str, next: &str) {
         .send_keys("staff2026pw")
         .await
         .unwrap();
-    b.el("form.card button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.el("h1").await;
+    // Wait for the page after the login, not the login page's own h1 (whose elements go stale
+    // under the next read when the redirect lands late).
+    b.click_and_wait("form.card button[type=submit]").await;
 }
 
 async fn click(b: &Browser, css: &str) {
