@@ -12,6 +12,7 @@ pub mod identity;
 pub mod login_throttle;
 pub mod pii;
 pub mod queue;
+pub mod rating;
 pub mod workdays;
 
 pub use access::{Actor, Role};
