@@ -18,3 +18,4 @@ mod hall;
 mod hall_appointments;
 mod hall_pages;
 mod pages;
+mod ratings;

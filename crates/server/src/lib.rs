@@ -15,6 +15,7 @@ pub mod extract;
 pub mod hall;
 pub mod pages;
 pub mod qr;
+pub mod ratings;
 pub mod state;
 pub mod worker;
 

@@ -25,6 +25,12 @@ impl TimerHandler for Dispatch {
             crate::cases::WARNING_TIMER => {
                 crate::cases::fire_warning(&self.state, tx, timer, now).await
             }
+            crate::ratings::INVITE_TIMER => {
+                crate::ratings::fire_invite(&self.state, tx, &timer.subject, now).await
+            }
+            crate::ratings::DEFAULT_TIMER => {
+                crate::ratings::fire_default(tx, &timer.subject, now).await
+            }
             crate::hall::appointments::NO_SHOW_TIMER => {
                 crate::hall::appointments::fire_no_show(tx, &timer.subject, now).await
             }

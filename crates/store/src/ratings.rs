@@ -243,8 +243,8 @@ pub struct RatingRow {
 const RATING_COLUMNS: &str = "SELECT r.id, r.subject_type, r.subject_id, r.stage, r.level, r.indicators, r.comment, \
      r.channel, r.source, r.bad, r.named, r.question_set, r.hall, r.department, r.item, r.window_id, r.staff, \
      r.rated_at, r.month, \
-     CASE WHEN EXISTS (SELECT 1 FROM rectifications x WHERE x.rating_id = r.id AND x.outcome = 'appeal_upheld') \
-     THEN 1 ELSE 0 END AS excluded FROM ratings r";
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM rectifications x WHERE x.rating_id = r.id AND x.outcome = 'appeal_upheld') \
+     THEN 1 ELSE 0 END AS BIGINT) AS excluded FROM ratings r";
 
 pub async fn insert_rating(tx: &mut Tx, r: &NewRating<'_>, now: DateTime<Utc>) -> Result<i64> {
     tx_run!(tx, |c| sqlx::query_scalar(
@@ -806,6 +806,45 @@ pub async fn applicant_contact(tx: &mut Tx, id: i64) -> Result<Option<(String, S
         "SELECT name, phone FROM applicants WHERE id = $1"
     )
     .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
+}
+
+/// The names people read for the keys of a dimension (hall, department, item, window, staff).
+pub async fn names(db: &Db, dim: Dim) -> Result<Vec<(String, String)>> {
+    let q = match dim {
+        Dim::Hall => "SELECT code, name FROM halls",
+        Dim::Department => "SELECT code, name FROM departments",
+        Dim::Item => "SELECT code, name FROM items",
+        Dim::Window => "SELECT CAST(w.id AS TEXT), h.name || ' ' || w.name FROM windows w JOIN halls h ON h.id = w.hall_id",
+        Dim::Staff => "SELECT username, display_name FROM accounts",
+        Dim::Month => return Ok(Vec::new()),
+    };
+    db_run!(db, |c| sqlx::query_as::<_, (String, String)>(q)
+        .fetch_all(c)
+        .await
+        .map_err(db_err))
+}
+
+/// The first token of a subject (its rater's contact), read inside a write.
+pub async fn first_token_of_subject(tx: &mut Tx, subject_type: &str, subject_id: &str) -> Result<Option<TokenRow>> {
+    let q = format!("{TOKEN_COLUMNS} WHERE subject_type = $1 AND subject_id = $2 ORDER BY id LIMIT 1");
+    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(q.clone()))
+        .bind(subject_type)
+        .bind(subject_id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))
+}
+
+/// The window a staff member (by username) is signed in to, if any.
+pub async fn window_of_username(tx: &mut Tx, username: &str) -> Result<Option<i64>> {
+    tx_run!(tx, |c| sqlx::query_scalar(
+        "SELECT w.id FROM windows w JOIN accounts s ON s.id = w.staff_id \
+         WHERE s.username = $1 AND w.status <> 'closed' LIMIT 1"
+    )
+    .bind(username)
     .fetch_optional(c)
     .await
     .map_err(db_err))

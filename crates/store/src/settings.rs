@@ -38,3 +38,15 @@ pub async fn put(
     .rows_affected());
     Ok(())
 }
+
+/// A setting read inside a write transaction (on SQLite another connection would wait for it).
+pub async fn get_in(tx: &mut Tx, key: &str) -> Result<Option<serde_json::Value>> {
+    let v: Option<String> = tx_run!(tx, |c| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?);
+    Ok(v.and_then(|s| serde_json::from_str(&s).ok()))
+}

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::catalogue::routes())
         .merge(crate::calendar::api::routes())
         .merge(crate::cases::routes())
+        .merge(crate::ratings::routes())
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 

@@ -361,6 +361,24 @@ async fn persist(
     )
     .await?;
     records::replace_steps(tx, row.id, &d.steps).await?;
+    crate::ratings::on_case_changed(
+        tx,
+        now,
+        &crate::ratings::CaseChange {
+            number: &row.number,
+            item_code: &item.code,
+            item_name: &item.name,
+            department: &row.department,
+            hall: row.hall.as_deref(),
+            applicant_id: row.applicant_id,
+            events_before: row.events,
+            before_final: matches!(row.status.as_str(), "issued" | "refused"),
+            after: &d.after,
+            by: events.last().map_or("system", |e| e.by.as_str()),
+            calendar: &env.calendar,
+        },
+    )
+    .await?;
     for (kind, body) in &d.messages {
         outbox::enqueue(tx, kind, &row.number, &d.after.applicant.phone, body, now).await?;
     }

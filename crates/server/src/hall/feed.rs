@@ -76,8 +76,13 @@ impl Hub {
         self.bell.notify_one();
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Arc<HallEventRow>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<HallEventRow>> {
         self.tx.subscribe()
+    }
+
+    /// Turns true when the server stops: long-lived streams end on it.
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Starts the fetcher (and on PostgreSQL the listener); the handles stop them.

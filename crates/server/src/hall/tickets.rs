@@ -614,6 +614,14 @@ async fn transition(
         payload,
     )
     .await?;
+    // A served visit is rated on the window's pad (一次一评, R-EVAL-ONCE).
+    if let (Transition { ticket: after, .. }, Some(w)) = (&tr, &window) {
+        if after.status == yichuang_domain::queue::TicketStatus::Finished {
+            let staff = (w.staff_id == Some(actor.id)).then_some(actor.username.as_str());
+            crate::ratings::on_ticket_finished(&mut tx, now, &hall.code, id, &row.number, (w.id, &w.name), staff)
+                .await?;
+        }
+    }
     tx.commit().await?;
     st.hall_feed.wake();
     let row = store::ticket(&st.db, id).await?;

@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::accounts::page_routes())
         .merge(crate::calendar::page::routes())
         .merge(crate::cases::page_routes())
+        .merge(crate::ratings::page_routes())
 }
 
 /// One link of the navigation bar.
@@ -93,6 +94,14 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
             });
         }
         Some(_) => {}
+    }
+    match role {
+        Some(Role::Callback) => v.push(NavLink { href: "/callbacks", label: "回访工作台" }),
+        Some(Role::Approver | Role::HallManager | Role::Supervisor | Role::Admin) => {
+            v.push(NavLink { href: "/rectifications", label: "差评整改" });
+            v.push(NavLink { href: "/ratings", label: "好差评" });
+        }
+        _ => {}
     }
     if role.is_some() {
         v.push(NavLink {
