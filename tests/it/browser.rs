@@ -155,6 +155,18 @@ impl Browser {
         panic!("clicking {css} did not load a new page");
     }
 
+    /// Signs in on the login page with `password` and waits for the page `next` leads to (not
+    /// the login page's own h1, whose elements go stale when the redirect lands late).
+    pub async fn sign_in(&self, base: &str, username: &str, password: &str, next: &str) {
+        self.driver
+            .goto(format!("{base}/login?next={next}"))
+            .await
+            .unwrap();
+        self.el("#username").await.send_keys(username).await.unwrap();
+        self.el("#password").await.send_keys(password).await.unwrap();
+        self.click_and_wait("form.card button[type=submit]").await;
+    }
+
     pub async fn text_of(&self, css: &str) -> String {
         self.el(css).await.text().await.unwrap()
     }

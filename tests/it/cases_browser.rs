@@ -7,19 +7,7 @@ use crate::cases::{PERSON_ID, PHONE, item, publish, staff};
 use crate::support::TestServer;
 
 async fn sign_in(b: &Browser, s: &TestServer, username: &str, next: &str) {
-    b.driver
-        .goto(s.at(&format!("/login?next={next}")))
-        .await
-        .unwrap();
-    b.el("#username").await.send_keys(username).await.unwrap();
-    b.el("#password")
-        .await
-        .send_keys("staff2026pw")
-        .await
-        .unwrap();
-    // Wait for the page after the login, not the login page's own h1 (whose elements go stale
-    // under the next read when the redirect lands late).
-    b.click_and_wait("form.card button[type=submit]").await;
+    b.sign_in(&s.url, username, "staff2026pw", next).await;
 }
 
 async fn click(b: &Browser, css: &str) {

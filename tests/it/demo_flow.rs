@@ -24,17 +24,7 @@ const HYGIENE: &str = "YL-WJW-XK-002";
 const MISSING: &str = "YL-SCJG-XK-001:residence_proof";
 
 async fn sign_in(b: &Browser, s: &TestServer, username: &str, next: &str) {
-    b.driver
-        .goto(s.at(&format!("/login?next={next}")))
-        .await
-        .unwrap();
-    b.el("#username").await.send_keys(username).await.unwrap();
-    b.el("#password")
-        .await
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    b.click_and_wait("form.card button[type=submit]").await;
+    b.sign_in(&s.url, username, DEMO_PASSWORD, next).await;
 }
 
 async fn go(b: &Browser, s: &TestServer, path: &str) {

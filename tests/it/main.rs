@@ -19,3 +19,4 @@ mod hall_appointments;
 mod hall_pages;
 mod pages;
 mod ratings;
+mod ratings_browser;

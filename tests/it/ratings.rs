@@ -160,9 +160,19 @@ async fn a_finished_visit_waits_on_its_windows_pad_and_its_token_expires() {
         let (_, info) = s.get_json(&format!("/api/v1/rating-tokens/{token}"), None).await;
         assert_eq!(info["ready"], true, "{info}");
         assert_eq!(info["indicators"][2]["label"], "服务态度", "the on-site question set");
-        // The pad needs its key.
+        // The pad needs its key; with it, its stream offers this visit's rating at once.
         let (st, _) = s.get_json(&format!("/api/v1/windows/{}/pad/events?key=wrong", d.window), None).await;
         assert_eq!(st, 403);
+        let (_, key) = s.post_json(&format!("/api/v1/windows/{}/pad-key", d.window), Some(&d.admin), &json!({})).await;
+        let mut r = crate::support::client()
+            .get(s.at(&format!("/api/v1/windows/{}/pad/events?key={}", d.window, key["key"].as_str().unwrap())))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let first = String::from_utf8(r.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+        assert!(first.contains("event: pad") && first.contains(&token), "{first}");
+        drop(r);
         // Thirty days later the link has expired.
         s.set_clock("2026-04-02T09:00:00+08:00").await;
         let (st, e) = rate(&s, json!({"token": token, "level": 5, "channel": "pad"})).await;

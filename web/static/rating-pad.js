@@ -5,7 +5,7 @@
   var win = pad.dataset.window, key = pad.dataset.key;
   var idle = document.getElementById('pad-idle'), rate = document.getElementById('pad-rate');
   var thanks = document.getElementById('pad-thanks'), err = document.getElementById('pad-error');
-  var current = null, thanking = null;
+  var current = null, thanking = null, rated = null;
 
   function show(which) {
     idle.hidden = which !== idle; rate.hidden = which !== rate; thanks.hidden = which !== thanks;
@@ -14,7 +14,7 @@
   function render(s) {
     current = s;
     if (thanking) return;
-    if (s.state !== 'rate') { show(idle); return; }
+    if (s.state !== 'rate' || s.token === rated) { show(idle); return; }
     document.getElementById('pad-label').textContent = s.kind + '：' + s.label;
     var levels = document.getElementById('pad-levels');
     levels.textContent = '';
@@ -66,8 +66,10 @@
         err.textContent = f ? f.message : r.body.title;
         return;
       }
+      rated = token;
       show(thanks);
-      thanking = setTimeout(function () { thanking = null; render({ state: 'idle' }); }, 4000);
+      // Then whatever the server says now: idle, or the next visit's rating already waiting.
+      thanking = setTimeout(function () { thanking = null; render(current || { state: 'idle' }); }, 4000);
     }).catch(function () { err.textContent = '网络不通，请稍后再试'; });
   }
 

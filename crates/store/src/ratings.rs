@@ -236,13 +236,15 @@ pub struct RatingRow {
     pub staff: Option<String>,
     pub rated_at: i64,
     pub month: String,
+    /// What the rater saw: the item's name, or the ticket and window.
+    pub label: String,
     /// Whether an upheld appeal keeps it out of the numbers (the rating itself stays).
     pub excluded: i64,
 }
 
 const RATING_COLUMNS: &str = "SELECT r.id, r.subject_type, r.subject_id, r.stage, r.level, r.indicators, r.comment, \
      r.channel, r.source, r.bad, r.named, r.question_set, r.hall, r.department, r.item, r.window_id, r.staff, \
-     r.rated_at, r.month, \
+     r.rated_at, r.month, COALESCE((SELECT t.label FROM rating_tokens t WHERE t.id = r.token_id), r.subject_id) AS label, \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM rectifications x WHERE x.rating_id = r.id AND x.outcome = 'appeal_upheld') \
      THEN 1 ELSE 0 END AS BIGINT) AS excluded FROM ratings r";
 
@@ -417,26 +419,64 @@ pub async fn insert_rectification(
 }
 
 pub async fn rectification(db: &Db, id: i64) -> Result<RectificationRow> {
-    let q = format!("{RECTIFICATION_COLUMNS} WHERE id = $1");
-    db_run!(db, |c| sqlx::query_as::<_, RectificationRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(id)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?)
-    .ok_or_else(|| yichuang_domain::Error::not_found("rectification_not_found", "整改记录不存在"))
+    by_id(db, RECTIFICATION_COLUMNS, id, rectification_missing).await
 }
 
 pub async fn rectification_for_update(tx: &mut Tx, id: i64) -> Result<RectificationRow> {
-    let q = match tx.backend() {
-        crate::Backend::Postgres => format!("{RECTIFICATION_COLUMNS} WHERE id = $1 FOR UPDATE"),
-        crate::Backend::Sqlite => format!("{RECTIFICATION_COLUMNS} WHERE id = $1"),
-    };
-    tx_run!(tx, |c| sqlx::query_as::<_, RectificationRow>(sqlx::AssertSqlSafe(q.clone()))
+    by_id_for_update(tx, RECTIFICATION_COLUMNS, id, rectification_missing).await
+}
+
+fn rectification_missing() -> yichuang_domain::Error {
+    yichuang_domain::Error::not_found("rectification_not_found", "整改记录不存在")
+}
+
+/// A row both backends decode.
+pub trait Row:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> Row for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
+/// `columns` (a `SELECT … FROM table`) of the row with this id, or `missing()`.
+async fn by_id<T: Row>(db: &Db, columns: &str, id: i64, missing: fn() -> yichuang_domain::Error) -> Result<T> {
+    let q = format!("{columns} WHERE id = $1");
+    db_run!(db, |c| sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(q.clone()))
         .bind(id)
         .fetch_optional(c)
         .await
         .map_err(db_err)?)
-    .ok_or_else(|| yichuang_domain::Error::not_found("rectification_not_found", "整改记录不存在"))
+    .ok_or_else(missing)
+}
+
+/// Like [`by_id`] inside a write, locking the row on PostgreSQL (SQLite's writer holds the
+/// whole database already).
+async fn by_id_for_update<T: Row>(
+    tx: &mut Tx,
+    columns: &str,
+    id: i64,
+    missing: fn() -> yichuang_domain::Error,
+) -> Result<T> {
+    let lock = match tx.backend() {
+        crate::Backend::Postgres => " FOR UPDATE",
+        crate::Backend::Sqlite => "",
+    };
+    let q = format!("{columns} WHERE id = $1{lock}");
+    tx_run!(tx, |c| sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(q.clone()))
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err)?)
+    .ok_or_else(missing)
 }
 
 /// The open rectification of a rating, if any (a callback's problem joins it).
@@ -586,26 +626,15 @@ pub async fn insert_callback(tx: &mut Tx, c: &NewCallback<'_>, now: DateTime<Utc
 }
 
 pub async fn callback(db: &Db, id: i64) -> Result<CallbackRow> {
-    let q = format!("{CALLBACK_COLUMNS} WHERE id = $1");
-    db_run!(db, |c| sqlx::query_as::<_, CallbackRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(id)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?)
-    .ok_or_else(|| yichuang_domain::Error::not_found("callback_not_found", "回访任务不存在"))
+    by_id(db, CALLBACK_COLUMNS, id, callback_missing).await
 }
 
 pub async fn callback_for_update(tx: &mut Tx, id: i64) -> Result<CallbackRow> {
-    let q = match tx.backend() {
-        crate::Backend::Postgres => format!("{CALLBACK_COLUMNS} WHERE id = $1 FOR UPDATE"),
-        crate::Backend::Sqlite => format!("{CALLBACK_COLUMNS} WHERE id = $1"),
-    };
-    tx_run!(tx, |c| sqlx::query_as::<_, CallbackRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(id)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?)
-    .ok_or_else(|| yichuang_domain::Error::not_found("callback_not_found", "回访任务不存在"))
+    by_id_for_update(tx, CALLBACK_COLUMNS, id, callback_missing).await
+}
+
+fn callback_missing() -> yichuang_domain::Error {
+    yichuang_domain::Error::not_found("callback_not_found", "回访任务不存在")
 }
 
 #[derive(Debug, Clone)]

@@ -15,7 +15,11 @@ pub async fn get(db: &Db, key: &str) -> Result<Option<serde_json::Value>> {
     .fetch_optional(c)
     .await
     .map_err(db_err)?);
-    Ok(v.and_then(|s| serde_json::from_str(&s).ok()))
+    Ok(decode(v))
+}
+
+fn decode(v: Option<String>) -> Option<serde_json::Value> {
+    v.and_then(|s| serde_json::from_str(&s).ok())
 }
 
 pub async fn put(
@@ -48,5 +52,5 @@ pub async fn get_in(tx: &mut Tx, key: &str) -> Result<Option<serde_json::Value>>
     .fetch_optional(c)
     .await
     .map_err(db_err)?);
-    Ok(v.and_then(|s| serde_json::from_str(&s).ok()))
+    Ok(decode(v))
 }

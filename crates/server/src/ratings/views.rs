@@ -69,7 +69,7 @@ impl RatingView {
             subject: Subject {
                 kind: SubjectKind::parse(&r.subject_type).ok_or_else(|| Error::internal("stored subject"))?,
                 id: r.subject_id.clone(),
-                label: r.subject_id.clone(),
+                label: r.label.clone(),
             },
             stage: r.stage.clone(),
             level,
