@@ -370,3 +370,84 @@ async fn an_unreachable_number_is_tried_three_times_then_closed_as_unreachable()
     })
     .await;
 }
+
+#[tokio::test]
+async fn imported_ratings_are_checked_whole_and_deduplicated_by_their_source_id() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let d = desk(&s).await;
+        let a = ended_case(&s, &d).await;
+        let b = ended_case(&s, &d).await;
+        // One bad row: nothing is imported, every problem named by its row.
+        let (st, e) = s.post_json("/api/v1/ratings/import", Some(&d.admin), &json!({"ratings": [
+            {"system": "12345", "external_id": "E1", "case_number": a, "level": 5},
+            {"system": "12345", "external_id": "E2", "case_number": "NOPE", "level": 9},
+        ]})).await;
+        assert_eq!(st, 422, "{e}");
+        assert_eq!(error_fields(&e), vec!["rows[2].level", "rows[2].case_number"]);
+        assert!(ratings(&s, &d.admin).await.is_empty());
+        let (st, _) = s.post_json("/api/v1/ratings/import", Some(&d.clerk), &json!({"ratings": []})).await;
+        assert_eq!(st, 403, "a clerk does not import");
+
+        // The same rows from an .xlsx sheet, sent twice: the second time all are duplicates.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet();
+        for (c, h) in ["来源系统", "来源编号", "办件编号", "评价等级", "评价内容"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for (r, (id, case, level)) in [("E1", &a, 5.0), ("E2", &b, 2.0)].iter().enumerate() {
+            let r = r as u32 + 1;
+            ws.write_string(r, 0, "12345").unwrap();
+            ws.write_string(r, 1, *id).unwrap();
+            ws.write_string(r, 2, case.as_str()).unwrap();
+            ws.write_number(r, 3, *level).unwrap();
+            ws.write_string(r, 4, "热线回访评价").unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        for expected in [json!({"imported": 2, "duplicates": 0}), json!({"imported": 0, "duplicates": 2})] {
+            let r = s.client.post(s.at("/api/v1/ratings/import")).bearer_auth(&d.admin).body(bytes.clone())
+                .send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.json::<Value>().await.unwrap(), expected);
+        }
+        let list = ratings(&s, &d.admin).await;
+        assert_eq!(list.len(), 2);
+        assert!(list.iter().all(|r| r["channel"] == "import"));
+        // An imported 差评 is followed like any other.
+        let (_, rects) = s.get_json("/api/v1/rectifications", Some(&d.approver)).await;
+        assert_eq!(rects["rectifications"].as_array().unwrap().len(), 1, "{rects}");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_receipt_carries_the_rating_qr_code_and_my_cases_offers_the_rating_once_finished() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let d = desk(&s).await;
+        let n = ended_case(&s, &d).await;
+        let html = s.client.get(s.at(&format!("/cases/{n}/receipt"))).bearer_auth(&d.clerk).send().await.unwrap()
+            .text().await.unwrap();
+        assert!(html.contains("id=\"rate-qr\"") && html.contains("服务评价二维码"), "the receipt has the rating QR code");
+        // The applicant signed in to /my sees the rating link and rates online (一事一评).
+        let phone_token = crate::cases::applicant_token(&s, crate::cases::PHONE).await;
+        let page = s.client.get(s.at(&format!("/my/cases/{n}"))).header("cookie", format!("yc_applicant={phone_token}")).send().await.unwrap()
+            .text().await.unwrap();
+        let token = token_of(&s, "case", &n).await;
+        assert!(page.contains(&format!("/rate/{token}?via=web")), "{page}");
+        let r = crate::support::client().post(s.at(&format!("/rate/{token}?via=web")))
+            .form(&[("level", "5"), ("comment", "网上办很方便")]).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("感谢您的评价"));
+        let list = ratings(&s, &d.admin).await;
+        assert_eq!(list[0]["channel"], "web");
+        let page = s.client.get(s.at(&format!("/my/cases/{n}"))).header("cookie", format!("yc_applicant={phone_token}")).send().await.unwrap()
+            .text().await.unwrap();
+        assert!(!page.contains("/rate/"), "rated: no more link");
+        s.stop().await;
+    })
+    .await;
+}

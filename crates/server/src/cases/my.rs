@@ -323,6 +323,8 @@ struct CasePage {
     wanted: Vec<Wanted>,
     electronic: bool,
     errors: FormErrors,
+    /// 一事一评: the link to rate the finished case, while it may still be rated.
+    rate: Option<String>,
 }
 
 #[derive(Template)]
@@ -500,6 +502,7 @@ async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<Case
         l.case.issuance.as_ref().map(|i| &i.delivery),
         Some(Delivery::Electronic { .. })
     );
+    let rate = crate::ratings::rating_link(st, &l.case.number).await?;
     Ok(CasePage {
         layout: layout(format!("我的办件 {}", l.case.number)),
         c,
@@ -507,6 +510,7 @@ async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<Case
         wanted,
         electronic,
         errors,
+        rate,
     })
 }
 

@@ -294,6 +294,8 @@ struct ReceiptPage {
     materials: Vec<(String, String)>,
     missing: Vec<(String, String)>,
     qr: String,
+    /// The QR code of the case's rating link (R-EVAL-ONCE: a token, never the number alone).
+    rate_qr: Option<String>,
 }
 
 fn names(item: &ServiceItem, codes: &Value) -> Vec<(String, String)> {
@@ -338,13 +340,18 @@ async fn staff_case(
     }
 }
 
-/// The link a QR code carries: the public query page of this server.
-fn query_link(headers: &HeaderMap, number: &str) -> String {
+/// The address the client reached this server at, for links in QR codes.
+fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    format!("http://{host}/query?number={number}")
+    format!("http://{host}")
+}
+
+/// The link a QR code carries: the public query page of this server.
+fn query_link(headers: &HeaderMap, number: &str) -> String {
+    format!("{}/query?number={number}", origin(headers))
 }
 
 async fn receipt_page(
@@ -365,6 +372,13 @@ async fn receipt_page(
         layout: Layout::new("办件回执", Some(actor)),
         hall_name: l.row.hall.clone().unwrap_or_default(),
         qr: qr_svg(&query_link(&headers, &l.case.number)),
+        rate_qr: crate::ratings::rating_link(&st, &l.case.number)
+            .await
+            .ok()
+            .flatten()
+            .map(|path| {
+                crate::qr::svg(&format!("{}{path}", origin(&headers)), 140, "服务评价二维码").unwrap_or_default()
+            }),
         materials,
         missing,
         c,

@@ -4,6 +4,7 @@
 //! rows, applies them and stores the result with its event in one transaction.
 
 pub mod api;
+pub mod import;
 pub mod pad;
 pub mod pages;
 pub mod report;
@@ -40,7 +41,7 @@ pub const DEFAULT_TIMER: &str = "rating_default";
 const SETTINGS_KEY: &str = "rating";
 
 pub fn routes() -> axum::Router<AppState> {
-    api::routes().merge(pad::api_routes())
+    api::routes().merge(pad::api_routes()).merge(import::routes())
 }
 
 pub fn page_routes() -> axum::Router<AppState> {
@@ -349,6 +350,16 @@ pub async fn token_view(st: &AppState, token: &str) -> Result<TokenView> {
     })
 }
 
+/// The path of a case's rating page (`/rate/{token}`) while it may still be rated or will be
+/// once the case ends; None once rated or expired. For the receipt's QR code and /my.
+pub async fn rating_link(st: &AppState, number: &str) -> Result<Option<String>> {
+    let Some(t) = store::token_of_subject(&st.db, "case", number, Stage::Conclusion.as_str()).await? else {
+        return Ok(None);
+    };
+    let open = t.used_at.is_none() && from_micros(t.expires_at) > st.now();
+    Ok(open.then(|| format!("/rate/{}", t.token)))
+}
+
 /// The recorded rating, as the API answers.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Recorded {
@@ -534,15 +545,10 @@ async fn open_rectification(
 }
 
 /// An import from the provincial platform or 12345 (staff only), deduplicated by its system's
-/// id. Returns the rating's id and whether it was new.
-pub struct Import {
-    pub system: String,
-    pub external_id: String,
-    pub case_number: String,
-    pub level: Option<i64>,
-    pub comment: Option<String>,
-}
+/// id: one row of [`import`]'s list.
+pub use import::Row as Import;
 
+/// Imports one rating; returns its id and whether it was new.
 pub async fn import(st: &AppState, actor: &Actor, imp: &Import) -> Result<(i64, bool)> {
     actor.require_role(&[Role::Admin, Role::Supervisor, Role::HallManager], "导入评价")?;
     let mut p = yichuang_domain::Problems::new();

@@ -82,6 +82,24 @@ struct RatePage {
     /// Shown instead of the form: thanks, or why it cannot be rated.
     done: Option<String>,
     bad_followed: bool,
+    /// `web` (from /my) or `kiosk` (scanned at the kiosk); the phone otherwise.
+    via: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Via {
+    via: String,
+}
+
+impl Via {
+    fn channel(&self) -> Channel {
+        match self.via.as_str() {
+            "web" => Channel::Web,
+            "kiosk" => Channel::Kiosk,
+            _ => Channel::Phone,
+        }
+    }
 }
 
 async fn rate_form(st: &AppState, token: &str, errors: FormErrors, form: Option<&RateForm>) -> Result<RatePage, Error> {
@@ -108,12 +126,22 @@ async fn rate_form(st: &AppState, token: &str, errors: FormErrors, form: Option<
         errors,
         done,
         bad_followed: false,
+        via: "phone",
     })
 }
 
-async fn rate_page(State(st): State<AppState>, MaybeActor(actor): MaybeActor, uri: Uri, Path(token): Path<String>) -> Response {
+async fn rate_page(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+    Path(token): Path<String>,
+    Query(via): Query<Via>,
+) -> Response {
     match rate_form(&st, &token, FormErrors::default(), None).await {
-        Ok(p) => render(&p),
+        Ok(mut p) => {
+            p.via = via.channel().as_str();
+            render(&p)
+        }
         Err(e) => error_page(actor, &uri, &e),
     }
 }
@@ -152,6 +180,7 @@ async fn rate_post(
     MaybeActor(actor): MaybeActor,
     uri: Uri,
     Path(token): Path<String>,
+    Query(via): Query<Via>,
     Form(f): Form<RateForm>,
 ) -> Response {
     if let Some(a) = &actor {
@@ -172,7 +201,7 @@ async fn rate_post(
             .collect(),
         comment: Some(f.comment.clone()),
     };
-    let channel = if kind == SubjectKind::Case { Channel::Phone } else { Channel::Phone };
+    let channel = via.channel();
     match super::rate(&st, &token, &sub, channel).await {
         Ok(r) => match rate_form(&st, &token, FormErrors::default(), None).await {
             Ok(mut p) => {
@@ -183,7 +212,10 @@ async fn rate_post(
             Err(e) => error_page(None, &uri, &e),
         },
         Err(e) => match rate_form(&st, &token, FormErrors::at(&e, "level"), Some(&f)).await {
-            Ok(p) => render_form(&p, Some(&e)),
+            Ok(mut p) => {
+                p.via = channel.as_str();
+                render_form(&p, Some(&e))
+            }
             Err(e2) => error_page(None, &uri, &e2),
         },
     }

@@ -132,6 +132,8 @@ pub struct RectificationView {
     pub on_time: Option<bool>,
     pub light: Option<Light>,
     pub light_label: Option<&'static str>,
+    #[serde(skip)]
+    pub light_class: &'static str,
     pub evidence: Option<String>,
     pub appeal_reason: Option<String>,
     pub appeal_note: Option<String>,
@@ -171,6 +173,11 @@ impl RectificationView {
             on_time: s.on_time(),
             light,
             light_label: light.map(Light::label),
+            light_class: match light {
+                Some(Light::Red) => "red",
+                Some(Light::Yellow) => "yellow",
+                _ => "green",
+            },
             evidence: r.evidence.clone(),
             appeal_reason: r.appeal_reason.clone(),
             appeal_note: r.appeal_note.clone(),
