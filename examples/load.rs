@@ -16,6 +16,11 @@
 //! Cases: `--scenario case-lifecycle` runs whole cases (accept → route → confirm → two parallel
 //! department reviews → decide → issue by mail, 13 requests each; the figures are per case);
 //! `--scenario case-accept --cases N` first inserts N cases, then measures `POST /api/v1/cases`.
+//!
+//! Ratings: `--scenario rating-record` makes `--items` ready rating tokens, then each request
+//! rates one (levels 5…1 in turn: two in five are 差评 and open a rectification);
+//! `--scenario rating-report --ratings N` stores N ratings over a month in 10 halls and 20
+//! departments, then measures the month's numbers per hall (`GET /api/v1/ratings/stats`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +37,7 @@ struct Args {
     concurrency: usize,
     items: usize,
     cases: usize,
+    ratings: usize,
 }
 
 fn parse_args() -> Args {
@@ -42,6 +48,7 @@ fn parse_args() -> Args {
         concurrency: 16,
         items: 1000,
         cases: 10_000,
+        ratings: 1_000_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -53,6 +60,7 @@ fn parse_args() -> Args {
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency N"),
             "--items" => a.items = v.parse().expect("--items N"),
             "--cases" => a.cases = v.parse().expect("--cases N"),
+            "--ratings" => a.ratings = v.parse().expect("--ratings N"),
             _ => panic!("unknown argument {k}; see the file's doc comment"),
         }
     }
@@ -333,6 +341,41 @@ async fn main() {
                 Box::pin(async move { cases::accept(&c, &base, &t).await.is_some() })
             })
         }
+        "rating-record" => {
+            let tokens = Arc::new(ratings::tokens(&running.state.db, args.items).await);
+            Arc::new(move |c: reqwest::Client, base: String, i: u64| {
+                let tokens = tokens.clone();
+                Box::pin(async move { ratings::rate(&c, &base, &tokens, i).await })
+            })
+        }
+        "rating-report" => {
+            let t0 = Instant::now();
+            ratings::replicate(&running.state.db, args.ratings).await;
+            eprintln!("stored {} ratings in {:.1}s", args.ratings, t0.elapsed().as_secs_f64());
+            let token = login(&client, &base).await;
+            let first: Value = client
+                .get(format!("{base}/api/v1/ratings/stats?month=2026-11&by=hall"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let total = &first["rows"].as_array().unwrap().last().unwrap()["counts"];
+            eprintln!("the month's report counts {} ratings, {} rectifications", total["ratings"], total["rectifications"]);
+            Arc::new(move |c: reqwest::Client, base: String, _i: u64| {
+                let token = token.clone();
+                Box::pin(async move {
+                    c.get(format!("{base}/api/v1/ratings/stats?month=2026-11&by=hall"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .map(|r| r.status().is_success())
+                        .unwrap_or(false)
+                })
+            })
+        }
         "ticket-take" => {
             let token = login(&client, &base).await;
             seed_hall(&client, &base, &token).await;
@@ -409,7 +452,7 @@ async fn main() {
             return;
         }
         other => panic!(
-            "unknown scenario {other} (health, item-get, ticket-take, call-finish, board-clients, case-lifecycle, case-accept)"
+            "unknown scenario {other} (health, item-get, ticket-take, call-finish, board-clients, case-lifecycle, case-accept, rating-record, rating-report)"
         ),
     };
 
@@ -794,5 +837,101 @@ mod cases {
         for task in tasks {
             task.await.unwrap();
         }
+    }
+}
+
+/// 好差评 at volume: tokens made in SQL (as finished visits would leave them), ratings replicated
+/// in SQL for the report.
+mod ratings {
+    use serde_json::json;
+
+    const SERIES: &str = "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < $1)";
+
+    macro_rules! on_pool {
+        ($db:expr, |$p:ident| $body:expr) => {
+            match $db {
+                yichuang_store::Db::Sqlite($p) => $body,
+                yichuang_store::Db::Postgres($p) => $body,
+            }
+        };
+    }
+
+    /// `n` ready, unspent visit tokens of window 1 in hall LOAD, returned in order.
+    pub async fn tokens(db: &yichuang_store::Db, n: usize) -> Vec<String> {
+        let now = chrono::Utc::now().timestamp_micros();
+        let far = now + 30 * 86_400_000_000;
+        let sql = format!(
+            "{SERIES} INSERT INTO rating_tokens (token, subject_type, subject_id, stage, label, hall, window_id, staff, \
+             created_at, ready_at, expires_at) SELECT 'load' || g, 'visit', CAST(g AS TEXT), 'conclusion', \
+             'A' || g || ' 号 · 1号窗口', 'LOAD', 1, 'loadclerk', $2, $2, $3 FROM s"
+        );
+        on_pool!(db, |p| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(n as i64)
+                .bind(now)
+                .bind(far)
+                .execute(p)
+                .await
+                .unwrap();
+        });
+        (1..=n).map(|g| format!("load{g}")).collect()
+    }
+
+    pub async fn rate(c: &reqwest::Client, base: &str, tokens: &[String], i: u64) -> bool {
+        // Each worker walks its own stride (i += 1000): every token is used once.
+        let Some(t) = tokens.get(((i % 1000) * 1000 + i / 1000) as usize % tokens.len()) else {
+            return false;
+        };
+        let level = 5 - (i % 5) as i64;
+        c.post(format!("{base}/api/v1/ratings"))
+            .json(&json!({"token": t, "level": level, "channel": "pad", "comment": "压测评价"}))
+            .send()
+            .await
+            .map(|r| r.status().as_u16() == 201)
+            .unwrap_or(false)
+    }
+
+    /// `total` ratings of November 2026 in halls H0…H9 and departments D0…D19, one in ten a
+    /// default, levels spread 5…1; one rectification per 差评.
+    pub async fn replicate(db: &yichuang_store::Db, total: usize) {
+        const BATCH: i64 = 100_000;
+        // 2026-11-01T00:00+08:00 in UTC microseconds; a rating every ~2.5 s of the month.
+        let start: i64 = 1_793_462_400_000_000;
+        let ratings = format!(
+            "{SERIES} INSERT INTO ratings (subject_type, subject_id, stage, level, channel, source, bad, named, \
+             hall, department, item, window_id, staff, rated_at, month) \
+             SELECT 'case', 'R' || ($2 + g), 'conclusion', 5 - (($2 + g) % 5), \
+             CASE WHEN ($2 + g) % 10 = 0 THEN 'default' ELSE 'phone' END, \
+             CASE WHEN ($2 + g) % 10 = 0 THEN 'default' ELSE 'person' END, \
+             CASE WHEN ($2 + g) % 5 >= 3 AND ($2 + g) % 10 <> 0 THEN 1 ELSE 0 END, 1, \
+             'H' || (($2 + g) % 10), 'D' || (($2 + g) % 20), 'I' || (($2 + g) % 100), ($2 + g) % 50, 'u' || (($2 + g) % 200), \
+             $3 + ($2 + g) * 2500000, '2026-11' FROM s"
+        );
+        let rects = "INSERT INTO rectifications (source, rating_id, subject_type, subject_id, label, hall, department, \
+             item, problem, status, outcome, opened_at, opened_on, deadline, closed_on, month, updated_at) \
+             SELECT 'bad_rating', r.id, 'case', r.subject_id, '压测', r.hall, r.department, r.item, '差评', 'closed', \
+             'fixed_by_deadline', r.rated_at, '2026-11-10', '2026-11-17', '2026-11-12', '2026-11', r.rated_at \
+             FROM ratings r WHERE r.bad = 1 AND r.id > $1";
+        on_pool!(db, |p| {
+            let mut have = 0i64;
+            while have < total as i64 {
+                let n = BATCH.min(total as i64 - have);
+                let mut tx = p.begin().await.unwrap();
+                let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM ratings")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(ratings.clone()))
+                    .bind(n)
+                    .bind(have)
+                    .bind(start)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                sqlx::query(rects).bind(last).execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+                have += n;
+            }
+        });
     }
 }

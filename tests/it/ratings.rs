@@ -451,3 +451,18 @@ async fn the_receipt_carries_the_rating_qr_code_and_my_cases_offers_the_rating_o
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_pad_link_page_makes_a_new_key_and_the_old_link_stops_working() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let d = desk(&s).await;
+    let (_, old) = s.post_json(&format!("/api/v1/windows/{}/pad-key", d.window), Some(&d.admin), &json!({})).await;
+    let page = s.client.post(s.at(&format!("/windows/{}/pad-link", d.window))).bearer_auth(&d.admin)
+        .send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"pad-url\"") && page.contains("评价器链接二维码"), "{page}");
+    let r = crate::support::client().get(s.at(old["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(r.status(), 403, "the old link no longer opens the pad");
+    let r = s.client.post(s.at(&format!("/windows/{}/pad-link", d.window))).bearer_auth(&d.clerk).send().await.unwrap();
+    assert_eq!(r.status(), 403, "a clerk cannot make pad links");
+    s.stop().await;
+}

@@ -37,13 +37,15 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 pub fn page_routes() -> Router<AppState> {
-    Router::new().route("/windows/{id}/pad", get(page))
+    Router::new()
+        .route("/windows/{id}/pad", get(page))
+        .route("/windows/{id}/pad-link", get(link_page).post(link_make))
 }
 
-/// A new key for a window's pad; the link it gives is opened once on the tablet.
-async fn make_key(State(st): State<AppState>, CurrentActor(actor): CurrentActor, Path(id): Path<i64>) -> ApiResult<Response> {
+/// A new key for a window's pad (the old one stops working); returns the key and the window.
+async fn new_key(st: &AppState, actor: &yichuang_domain::Actor, id: i64) -> Result<(String, hall_store::WindowRow)> {
     let w = hall_store::window(&st.db, id).await?;
-    crate::hall::require_hall_manager(&actor, &w.hall_code)?;
+    crate::hall::require_hall_manager(actor, &w.hall_code)?;
     let key = super::new_token()?;
     let now = st.now();
     let mut tx = st.db.begin().await?;
@@ -51,7 +53,70 @@ async fn make_key(State(st): State<AppState>, CurrentActor(actor): CurrentActor,
     crate::hall::record(&mut tx, now, &w.hall_code, &actor.event_name(), "rating_pad_key_made", ("window", id),
         json!({"window": {"id": id, "name": w.name}})).await?;
     tx.commit().await?;
+    Ok((key, w))
+}
+
+/// The link it gives is opened once on the tablet.
+async fn make_key(State(st): State<AppState>, CurrentActor(actor): CurrentActor, Path(id): Path<i64>) -> ApiResult<Response> {
+    let (key, _) = new_key(&st, &actor, id).await?;
     Ok(axum::Json(json!({"key": key, "url": format!("/windows/{id}/pad?key={key}")})).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "rating_pad_link.html")]
+struct LinkPage {
+    layout: Layout,
+    window: i64,
+    window_name: String,
+    hall: String,
+    link: Option<String>,
+    qr: String,
+}
+
+async fn link_page(
+    State(st): State<AppState>,
+    crate::auth::MaybeActor(a): crate::auth::MaybeActor,
+    uri: axum::http::Uri,
+    Path(id): Path<i64>,
+) -> crate::accounts::Page {
+    use yichuang_domain::Role;
+    let actor = crate::accounts::require_page_actor(a, &uri, &[Role::Admin, Role::HallManager])?;
+    let w = hall_store::window(&st.db, id)
+        .await
+        .map_err(|e| crate::accounts::forbidden_page(Some(actor.clone()), &uri, e.title))?;
+    Ok(render(&LinkPage {
+        layout: Layout::new("窗口评价器", Some(actor)),
+        window: id,
+        window_name: w.name,
+        hall: w.hall_code,
+        link: None,
+        qr: String::new(),
+    }))
+}
+
+/// Makes the pad's link and shows it once, with a QR code to open it on the tablet.
+async fn link_make(
+    State(st): State<AppState>,
+    crate::auth::MaybeActor(a): crate::auth::MaybeActor,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<i64>,
+) -> crate::accounts::Page {
+    use yichuang_domain::Role;
+    let actor = crate::accounts::require_page_actor(a, &uri, &[Role::Admin, Role::HallManager])?;
+    let (key, w) = new_key(&st, &actor, id)
+        .await
+        .map_err(|e| crate::accounts::forbidden_page(Some(actor.clone()), &uri, e.title))?;
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let link = format!("http://{host}/windows/{id}/pad?key={key}");
+    Ok(render(&LinkPage {
+        layout: Layout::new("窗口评价器", Some(actor)),
+        window: id,
+        window_name: w.name,
+        hall: w.hall_code,
+        qr: crate::qr::svg(&link, 180, "评价器链接二维码").unwrap_or_default(),
+        link: Some(link),
+    }))
 }
 
 #[derive(Deserialize, Default)]

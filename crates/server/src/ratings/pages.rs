@@ -442,6 +442,9 @@ async fn rectification_post(
 struct RatingsPage {
     layout: Layout,
     month: String,
+    period: String,
+    /// This week's Monday and Sunday, for the weekly summary's link.
+    week: (String, String),
     by: String,
     dims: Vec<(&'static str, &'static str)>,
     rows: Vec<NumbersRow>,
@@ -453,13 +456,16 @@ struct RatingsPage {
 #[serde(default)]
 struct RatingsQuery {
     month: Option<String>,
+    /// A week or any span (周汇总): both dates.
+    from: Option<String>,
+    to: Option<String>,
     by: Option<String>,
 }
 
 async fn ratings_page(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri: Uri, Query(q): Query<RatingsQuery>) -> Page {
     let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Supervisor, Role::HallManager, Role::Callback, Role::Approver])?;
     let fail = |e: Error| error_page(Some(actor.clone()), &uri, &e);
-    let period = Period::parse(q.month.as_deref(), None, None, st.now()).map_err(fail)?;
+    let period = Period::parse(q.month.as_deref(), q.from.as_deref(), q.to.as_deref(), st.now()).map_err(fail)?;
     let by = q.by.unwrap_or_else(|| "hall".into());
     let dim = by_dim(&by).map_err(fail)?;
     let hall = if actor.role == Role::HallManager { actor.hall.clone() } else { None };
@@ -477,6 +483,12 @@ async fn ratings_page(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri
     Ok(render(&RatingsPage {
         layout: Layout::new("好差评统计", Some(actor)),
         month: format!("{:04}-{:02}", period.from.year(), period.from.month()),
+        period: period.label(),
+        week: {
+            let today = crate::cases::time::local(st.now()).date();
+            let monday = today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
+            (monday.to_string(), (monday + chrono::Duration::days(6)).to_string())
+        },
         by,
         dims: vec![("hall", "大厅"), ("department", "部门"), ("window", "窗口"), ("staff", "人员"), ("item", "事项"), ("month", "月份")],
         rows,
