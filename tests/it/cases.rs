@@ -1031,6 +1031,23 @@ async fn a_material_is_stored_once_and_offered_again_when_the_applicant_returns(
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
+        // Served as a download that can run nothing, whatever it holds (issue 15).
+        let h = r.headers();
+        assert!(
+            h["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment; filename=\"A-"),
+            "{h:?}"
+        );
+        assert_eq!(h["content-type"], "application/pdf");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .starts_with("sandbox")
+        );
         assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
 
         // The window's checklist for the returning applicant comes ticked from the vault.

@@ -17,4 +17,5 @@ mod foundation;
 mod hall;
 mod hall_appointments;
 mod hall_pages;
+mod hardening;
 mod pages;

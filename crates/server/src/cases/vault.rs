@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -226,7 +226,12 @@ async fn download(
         return Err(Error::not_found("blob_not_found", "文件不存在").into());
     };
     let bytes = blob_store(&st).await?.get(&st.db, &m.sha256).await?;
-    Ok(([(header::CONTENT_TYPE, m.content_type.clone())], bytes).into_response())
+    let name = format!(
+        "{}-{}",
+        m.material_code,
+        &m.sha256[..12.min(m.sha256.len())]
+    );
+    Ok((crate::security::file_headers(&m.content_type, &name), bytes).into_response())
 }
 
 /// The vault entry of the certificate an approved case left there (under the code of the

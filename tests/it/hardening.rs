@@ -1,0 +1,165 @@
+//! Hardening for a government network (issue 15): cross-site forms, security headers, the public
+//! calendar's edges, access to windows and the dev clock, validation gaps.
+
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN_PASSWORD, TestServer, client};
+
+/// A browser client signed in as the admin through the login form.
+async fn admin_browser(s: &TestServer) -> reqwest::Client {
+    let c = client();
+    let r = c
+        .post(s.at("/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    c
+}
+
+fn new_clerk(username: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("username", username.to_string()),
+        ("display_name", "钱七".to_string()),
+        ("role", "clerk".to_string()),
+        ("hall", "H1".to_string()),
+    ]
+}
+
+async fn account_exists(s: &TestServer, admin: &str, username: &str) -> bool {
+    let (st, v) = s.get_json("/api/v1/accounts", Some(admin)).await;
+    assert_eq!(st, 200, "{v}");
+    v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["username"] == username)
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_site_is_refused_in_chinese_and_changes_nothing() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let admin = s.admin_token().await;
+    let browser = admin_browser(&s).await;
+    let forged: [&[(&str, &str)]; 4] = [
+        &[("origin", "http://evil.example")],
+        &[("sec-fetch-site", "cross-site")],
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://hall.evil.example"),
+        ],
+        &[("origin", "null")],
+    ];
+    for headers in forged {
+        let mut req = browser
+            .post(s.at("/admin/accounts"))
+            .form(&new_clerk("qianqi"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 403, "{headers:?}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let html = r.text().await.unwrap();
+        assert!(html.contains("请求来自其他网站，已被拒绝"), "{html}");
+    }
+    assert!(
+        !account_exists(&s, &admin, "qianqi").await,
+        "nothing was written"
+    );
+
+    // Signing in from another site is refused as well (login CSRF), and so is an API call
+    // that rides on the session cookie.
+    let r = client()
+        .post(s.at("/login"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = browser
+        .post(s.at("/api/v1/accounts"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"username": "zhaoliu", "display_name": "赵六", "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "cross_site_request", "{v}");
+
+    // The same form from our own page goes through; so does a Bearer call whatever its origin,
+    // and a device that sends neither header.
+    let r = browser
+        .post(s.at("/admin/accounts"))
+        .header("origin", s.url.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .form(&new_clerk("qianqi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("已创建账号 qianqi"));
+    let r = client()
+        .post(s.at("/api/v1/accounts"))
+        .bearer_auth(&admin)
+        .header("origin", "http://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(
+            &json!({"username": "zhaoliu", "display_name": "赵六", "role": "clerk", "hall": "H1"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (st, _) = s
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "admin", "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_staff_pages_are_not_stored() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let browser = admin_browser(&s).await;
+    let anonymous = client();
+    for (c, path, no_store) in [
+        (&anonymous, "/", false),
+        (&anonymous, "/api/v1/health", false),
+        (&anonymous, "/no-such-page", false),
+        (&browser, "/admin/accounts", true),
+        (&browser, "/api/v1/auth/me", true),
+    ] {
+        let r = c.get(s.at(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(
+            h.get("cache-control").map(|v| v.to_str().unwrap()) == Some("no-store"),
+            no_store,
+            "{path}"
+        );
+    }
+    let r = browser.get(s.at("/static/app.css")).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "public, max-age=3600");
+    s.stop().await;
+}
