@@ -163,3 +163,35 @@ async fn every_response_carries_the_security_headers_and_staff_pages_are_not_sto
     assert_eq!(r.headers()["cache-control"], "public, max-age=3600");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_calendar_refuses_years_out_of_range_with_422_not_503() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    for (path, code, year) in [
+        (
+            "/api/v1/calendar/between?from=1900-01-01&to=2026-10-12",
+            "calendar_year_out_of_range",
+            "1900",
+        ),
+        (
+            "/api/v1/calendar/add?from=9999-12-30&days=5",
+            "calendar_year_out_of_range",
+            "9999",
+        ),
+        (
+            "/api/v1/calendar/between?from=2026-12-01&to=2027-01-29",
+            "calendar_year_not_loaded",
+            "2027",
+        ),
+    ] {
+        let (st, v) = s.get_json(path, None).await;
+        assert_eq!((st, v["code"].as_str()), (422, Some(code)), "{path}: {v}");
+        let title = v["title"].as_str().unwrap();
+        assert!(
+            title.contains(year) && (title.contains("超出") || title.contains("尚未导入")),
+            "{v}"
+        );
+        assert_eq!(v["errors"][0]["field"], "year", "{v}");
+    }
+    s.stop().await;
+}
