@@ -1,9 +1,10 @@
 //! Hardening for a government network (issue 15): cross-site forms, security headers, the public
 //! calendar's edges, access to windows and the dev clock, validation gaps.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_PASSWORD, TestServer, client};
+use crate::support::{ADMIN_PASSWORD, TestServer, client, on_each_backend};
 
 /// A browser client signed in as the admin through the login form.
 async fn admin_browser(s: &TestServer) -> reqwest::Client {
@@ -26,6 +27,17 @@ fn new_clerk(username: &str) -> Vec<(&'static str, String)> {
         ("role", "clerk".to_string()),
         ("hall", "H1".to_string()),
     ]
+}
+
+async fn hall_h1(s: &TestServer, admin: &str) {
+    let (st, v) = s
+        .post_json(
+            "/api/v1/halls",
+            Some(admin),
+            &json!({"code": "H1", "name": "一号大厅"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
 }
 
 async fn account_exists(s: &TestServer, admin: &str, username: &str) -> bool {
@@ -193,5 +205,82 @@ async fn the_calendar_refuses_years_out_of_range_with_422_not_503() {
         );
         assert_eq!(v["errors"][0]["field"], "year", "{v}");
     }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_window_is_shown_to_signed_in_staff_only() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        hall_h1(&s, &admin).await;
+        let (st, q) = s
+            .post_json(
+                "/api/v1/halls/H1/queues",
+                Some(&admin),
+                &json!({"code": "a", "name": "综合", "prefix": "A"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{q}");
+        let (st, w) = s
+            .post_json(
+                "/api/v1/halls/H1/windows",
+                Some(&admin),
+                &json!({"code": "W1", "name": "1号窗口", "kind": "comprehensive", "queues": ["a"]}),
+            )
+            .await;
+        assert_eq!(st, 201, "{w}");
+        let path = format!("/api/v1/windows/{}", w["id"]);
+        // (`s.client` keeps the cookie of the last login: a fresh client is anonymous.)
+        let r = client().get(s.at(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "unauthorized", "{v}");
+        let (st, v) = s.get_json(&path, Some(&admin)).await;
+        assert_eq!((st, v["name"].as_str()), (200, Some("1号窗口")), "{v}");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_an_admin_moves_the_dev_clock() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let admin = s.admin_token().await;
+    let (st, v) = s
+        .post_json(
+            "/api/v1/accounts",
+            Some(&admin),
+            &json!({"username": "clerk1", "display_name": "王窗口", "role": "clerk",
+                    "hall": "H1", "password": "clerk2026pw"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let clerk = s.token("clerk1", "clerk2026pw").await;
+    let body = json!({"now": "2030-01-01T09:00:00+08:00"});
+    let r = client()
+        .put(s.at("/api/v1/dev/clock"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "anonymous");
+    let (st, v) = s
+        .send_json(Method::PUT, "/api/v1/dev/clock", Some(&clerk), &body)
+        .await;
+    assert_eq!((st, v["code"].as_str()), (403, Some("forbidden")), "{v}");
+    let (_, v) = s.get_json("/api/v1/dev/clock", None).await;
+    assert!(
+        !v["now"].as_str().unwrap().starts_with("2030"),
+        "not moved: {v}"
+    );
+    let (st, v) = s
+        .send_json(Method::PUT, "/api/v1/dev/clock", Some(&admin), &body)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v["now"].as_str().unwrap().starts_with("2030-01-01T09:00"),
+        "{v}"
+    );
     s.stop().await;
 }
