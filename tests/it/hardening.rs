@@ -284,3 +284,40 @@ async fn only_an_admin_moves_the_dev_clock() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_json_array_or_an_oversized_body_is_refused_with_422_and_413() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        hall_h1(&s, &admin).await;
+        let (_, before) = s.get_json("/api/v1/halls/H1", Some(&admin)).await;
+        let (st, v) = s
+            .send_json(
+                Method::PUT,
+                "/api/v1/halls/H1/settings",
+                Some(&admin),
+                &json!([]),
+            )
+            .await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (422, Some("json_object_expected")),
+            "{v}"
+        );
+        assert!(v["title"].as_str().unwrap().contains("JSON 对象"), "{v}");
+        let (_, after) = s.get_json("/api/v1/halls/H1", Some(&admin)).await;
+        assert_eq!(before, after, "nothing changed");
+
+        let big = json!({"code": "H2", "name": "x".repeat(3 * 1024 * 1024)});
+        let (st, v) = s.post_json("/api/v1/halls", Some(&admin), &big).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (413, Some("payload_too_large")),
+            "{v}"
+        );
+        assert_eq!(v["status"], 413);
+        s.stop().await;
+    })
+    .await;
+}
