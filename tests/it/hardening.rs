@@ -321,3 +321,29 @@ async fn a_json_array_or_an_oversized_body_is_refused_with_422_and_413() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_login_code_names_the_phone_masked_not_by_its_plain_digest() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (st, v) = s
+            .post_json(
+                "/api/v1/applicant/code",
+                None,
+                &json!({"phone": "13912345678"}),
+            )
+            .await;
+        assert_eq!(st, 202, "{v}");
+        let subjects: Vec<String> = yichuang_store::db_run!(&s.running.state.db, |c| {
+            sqlx::query_scalar("SELECT subject FROM outbox WHERE kind = 'login_code'")
+                .fetch_all(c)
+                .await
+                .unwrap()
+        });
+        // The subject is logged by the log sender and sent to the SMS gateway: a SHA-256 of an
+        // 11-digit number is undone by trying them all.
+        assert_eq!(subjects, vec!["phone:139****5678".to_string()]);
+        s.stop().await;
+    })
+    .await;
+}
