@@ -995,6 +995,15 @@ async fn a_material_is_stored_once_and_offered_again_when_the_applicant_returns(
         let stored: Value = r.json().await.unwrap();
         assert_eq!(stored["content_type"], "application/pdf");
         let r = put(
+            format!("/api/v1/cases/{first}/materials/A?valid_until=2026-03-01"),
+            pdf.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422, "expired yesterday (issue 15)");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["errors"][0]["field"], "valid_until", "{v}");
+        let r = put(
             format!("/api/v1/cases/{first}/materials/A"),
             b"just text".to_vec(),
         )

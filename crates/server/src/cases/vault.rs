@@ -24,6 +24,7 @@ use yichuang_store::events::{self, NewEvent};
 
 use super::service::{self, Env};
 use crate::auth::CurrentActor;
+use crate::clock::hall_zone;
 use crate::error::ApiResult;
 use crate::extract::{Path, Query};
 use crate::state::AppState;
@@ -81,8 +82,17 @@ async fn upload(
             .into());
     };
     vault::check_upload(&body)?;
-    let blobs = blob_store(&st).await?;
     let now = st.now();
+    let today = now.with_timezone(&hall_zone()).date_naive();
+    if let Some(v) = q.valid_until.filter(|v| *v < today) {
+        return Err(Error::validation(vec![])
+            .field(
+                "valid_until",
+                format!("有效期至 {v} 已早于今天（{today}），过期的材料不能存入材料库"),
+            )
+            .into());
+    }
+    let blobs = blob_store(&st).await?;
     let _turn = service::write_turn(&st).await;
     let upload = Upload {
         code: code.clone(),
