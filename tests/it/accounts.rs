@@ -493,7 +493,25 @@ async fn api_tokens_work_until_revoked() {
         let token = t["token"].as_str().unwrap().to_string();
         assert!(token.starts_with("yct_"));
         assert_eq!(t["account"], "pad01");
-        assert_eq!(t["expires_at"], Value::Null);
+        // Without an expiry a token lives the longest allowed: one year (issue 15).
+        let expires = chrono::DateTime::parse_from_rfc3339(t["expires_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let year = chrono::Duration::days(365);
+        assert!(
+            (expires - s.running.state.now() - year).num_minutes().abs() < 5,
+            "{t}"
+        );
+        let beyond = (s.running.state.now() + year + chrono::Duration::days(1)).to_rfc3339();
+        let (st, v) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&admin),
+                &json!({"name": "永久令牌", "account": "pad01", "expires_at": beyond}),
+            )
+            .await;
+        assert_eq!(crate::support::error_fields(&v), ["expires_at"], "{v}");
+        assert_eq!(st, 422);
 
         let plain = reqwest::Client::new();
         let me = |tok: String| {
