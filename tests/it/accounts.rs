@@ -167,6 +167,16 @@ async fn five_failures_lock_the_username_and_the_lock_survives_a_restart() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T09:00:00+08:00").await;
+        // Only an admin moves the clock: a second one does while `admin` is locked out.
+        let admin = s.admin_token().await;
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "keeper", "display_name": "值班管理员", "role": "admin",
+                   "password": "keeper2026pw"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
         let c = client();
         for _ in 0..5 {
             let (st, _) = login(&s, &c, "admin", "wrong-password1").await;
@@ -180,10 +190,11 @@ async fn five_failures_lock_the_username_and_the_lock_survives_a_restart() {
         s.stop().await;
 
         let s = TestServer::start(&url).await;
-        s.set_clock("2026-03-02T09:05:00+08:00").await;
+        let keeper = s.token("keeper", "keeper2026pw").await;
+        s.set_clock_as(&keeper, "2026-03-02T09:05:00+08:00").await;
         let (st, _) = login(&s, &client(), "admin", ADMIN_PASSWORD).await;
         assert_eq!(st, 429, "the lock must survive a restart");
-        s.set_clock("2026-03-02T09:16:00+08:00").await;
+        s.set_clock_as(&keeper, "2026-03-02T09:16:00+08:00").await;
         let (st, v) = login(&s, &client(), "admin", ADMIN_PASSWORD).await;
         assert_eq!(st, 200, "the lock ends after 15 minutes: {v}");
         let events = yichuang_store::events::for_subject(&s.running.state.db, "account", "admin")
@@ -482,7 +493,25 @@ async fn api_tokens_work_until_revoked() {
         let token = t["token"].as_str().unwrap().to_string();
         assert!(token.starts_with("yct_"));
         assert_eq!(t["account"], "pad01");
-        assert_eq!(t["expires_at"], Value::Null);
+        // Without an expiry a token lives the longest allowed: one year (issue 15).
+        let expires = chrono::DateTime::parse_from_rfc3339(t["expires_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let year = chrono::Duration::days(365);
+        assert!(
+            (expires - s.running.state.now() - year).num_minutes().abs() < 5,
+            "{t}"
+        );
+        let beyond = (s.running.state.now() + year + chrono::Duration::days(1)).to_rfc3339();
+        let (st, v) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&admin),
+                &json!({"name": "永久令牌", "account": "pad01", "expires_at": beyond}),
+            )
+            .await;
+        assert_eq!(crate::support::error_fields(&v), ["expires_at"], "{v}");
+        assert_eq!(st, 422);
 
         let plain = reqwest::Client::new();
         let me = |tok: String| {
@@ -728,9 +757,11 @@ async fn a_session_is_refreshed_at_most_once_a_minute() {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T09:00:00+08:00").await;
         let t = s.admin_token().await;
+        // The clock helper's own session was made at the real time, after these days, and
+        // is never refreshed by them: the earliest session is `t`'s.
         let last_seen = async || -> i64 {
             yichuang_store::db_run!(&s.running.state.db, |c| sqlx::query_scalar(
-                "SELECT MAX(last_seen_at) FROM sessions"
+                "SELECT MIN(last_seen_at) FROM sessions"
             )
             .fetch_one(c)
             .await

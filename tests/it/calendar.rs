@@ -87,7 +87,7 @@ async fn add_and_between_count_working_days_and_refuse_a_year_not_loaded() {
         let (status, v) = s
             .get_json("/api/v1/calendar/add?from=2026-12-28&days=10", None)
             .await;
-        assert_eq!(status, 503, "{v}");
+        assert_eq!(status, 422, "{v}");
         assert_eq!(v["code"], "calendar_year_not_loaded");
         assert!(v["title"].as_str().unwrap().contains("2027"));
         let (status, v) = s

@@ -995,6 +995,15 @@ async fn a_material_is_stored_once_and_offered_again_when_the_applicant_returns(
         let stored: Value = r.json().await.unwrap();
         assert_eq!(stored["content_type"], "application/pdf");
         let r = put(
+            format!("/api/v1/cases/{first}/materials/A?valid_until=2026-03-01"),
+            pdf.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422, "expired yesterday (issue 15)");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["errors"][0]["field"], "valid_until", "{v}");
+        let r = put(
             format!("/api/v1/cases/{first}/materials/A"),
             b"just text".to_vec(),
         )
@@ -1031,6 +1040,23 @@ async fn a_material_is_stored_once_and_offered_again_when_the_applicant_returns(
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
+        // Served as a download that can run nothing, whatever it holds (issue 15).
+        let h = r.headers();
+        assert!(
+            h["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment; filename=\"A-"),
+            "{h:?}"
+        );
+        assert_eq!(h["content-type"], "application/pdf");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .starts_with("sandbox")
+        );
         assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
 
         // The window's checklist for the returning applicant comes ticked from the vault.

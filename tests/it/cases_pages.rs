@@ -504,6 +504,12 @@ async fn an_applicant_signs_in_on_the_phone_supplements_by_upload_and_a_refused_
                 .starts_with("attachment")
         );
         assert_eq!(r.headers()["content-type"], "application/pdf");
+        assert!(
+            r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .starts_with("sandbox")
+        );
         let doc = r.bytes().await.unwrap().to_vec();
         let has = |text: &str| {
             let hex = yichuang_domain::case::certificate::ucs2_hex(text);

@@ -78,12 +78,13 @@ impl Binary {
         v["token"].as_str().unwrap().to_string()
     }
 
-    async fn set_clock(&self, now: &str) {
+    /// Moves the dev clock as the admin (`admin` is its token).
+    async fn set_clock(&self, admin: &str, now: &str) {
         let (st, v) = self
             .call(
                 reqwest::Method::PUT,
                 "/api/v1/dev/clock",
-                None,
+                Some(admin),
                 json!({"now": now}),
             )
             .await;
@@ -142,7 +143,7 @@ async fn every_deadline_timer_fires_exactly_once_across_a_sigkill_and_a_restart(
             .await;
         assert_eq!(st, 201, "{v}");
     }
-    b.set_clock("2026-03-02T09:00:00+08:00").await;
+    b.set_clock(&admin, "2026-03-02T09:00:00+08:00").await;
     let clerk = b.token("clerk1", "staff2026pw").await;
     let approver = b.token("scj1", "staff2026pw").await;
     let mut routed = Vec::new();
@@ -188,7 +189,7 @@ async fn every_deadline_timer_fires_exactly_once_across_a_sigkill_and_a_restart(
         .await;
     assert_eq!(st, 200, "{v}");
     // The routing timers (09:10) are now due; the deemed approval (7 March) is pending.
-    b.set_clock("2026-03-02T09:20:00+08:00").await;
+    b.set_clock(&admin, "2026-03-02T09:20:00+08:00").await;
     b.kill();
 
     // Started again, the server's clock is the real one, long after every deadline.

@@ -41,11 +41,12 @@ async fn an_unknown_api_path_answers_problem_json_in_chinese() {
 async fn malformed_json_is_refused_with_400_and_the_field_named() {
     let url = yichuang_store::testing::sqlite_url();
     let s = TestServer::start(&url).await;
+    let admin = s.admin_token().await;
     let (status, v) = s
         .send_json(
             reqwest::Method::PUT,
             "/api/v1/dev/clock",
-            None,
+            Some(&admin),
             &json!({"when": 1}),
         )
         .await;
@@ -58,6 +59,7 @@ async fn malformed_json_is_refused_with_400_and_the_field_named() {
     let r = s
         .client
         .put(s.at("/api/v1/dev/clock"))
+        .bearer_auth(&admin)
         .header("content-type", "application/json")
         .body("{not json")
         .send()

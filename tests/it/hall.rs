@@ -1323,7 +1323,9 @@ async fn a_manager_changes_the_queues_a_window_serves_and_its_next_call_follows_
         )
         .await;
         assert_eq!(st, 403);
-        let (_, w) = s.get_json(&format!("/api/v1/windows/{w1}"), None).await;
+        let (_, w) = s
+            .get_json(&format!("/api/v1/windows/{w1}"), Some(&admin))
+            .await;
         assert_eq!(w["queues"], json!(["a", "b"]), "nothing changed");
 
         // B first now: the signed-in clerk's next call takes B001 although A001 came first.

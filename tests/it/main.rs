@@ -17,6 +17,7 @@ mod foundation;
 mod hall;
 mod hall_appointments;
 mod hall_pages;
+mod hardening;
 mod pages;
 mod ratings;
 mod ratings_browser;

@@ -53,6 +53,8 @@ pub struct TestServer {
     pub url: String,
     /// A client without a session.
     pub client: reqwest::Client,
+    /// The admin's token for moving the dev clock, made at the first move.
+    clock_token: tokio::sync::Mutex<Option<String>>,
 }
 
 impl TestServer {
@@ -67,6 +69,7 @@ impl TestServer {
             running,
             url,
             client: client(),
+            clock_token: Default::default(),
         }
     }
 
@@ -96,16 +99,43 @@ impl TestServer {
         self.token("admin", ADMIN_PASSWORD).await
     }
 
-    /// Sets the server's clock (the server runs with --dev-clock in tests).
+    /// Sets the server's clock as the holder of `token` (an admin).
+    pub async fn set_clock_as(&self, token: &str, rfc3339: &str) {
+        let (st, v) = self
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/dev/clock",
+                Some(token),
+                &serde_json::json!({"now": rfc3339}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+    }
+
+    /// Sets the server's clock (the server runs with --dev-clock in tests) as the admin, who
+    /// alone may move it. The admin's token is kept; a test that ended the admin's sessions gets
+    /// a new one.
     pub async fn set_clock(&self, rfc3339: &str) {
-        let r = self
-            .client
-            .put(self.at("/api/v1/dev/clock"))
-            .json(&serde_json::json!({"now": rfc3339}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let mut token = self.clock_token.lock().await;
+        for _ in 0..2 {
+            if token.is_none() {
+                *token = Some(self.admin_token().await);
+            }
+            let r = self
+                .client
+                .put(self.at("/api/v1/dev/clock"))
+                .bearer_auth(token.as_deref().unwrap_or_default())
+                .json(&serde_json::json!({"now": rfc3339}))
+                .send()
+                .await
+                .unwrap();
+            if r.status() != 401 {
+                assert_eq!(r.status(), 200);
+                return;
+            }
+            *token = None;
+        }
+        panic!("the admin could not move the dev clock");
     }
 
     pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {

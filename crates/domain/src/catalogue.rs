@@ -146,6 +146,13 @@ impl ItemKind {
     }
 }
 
+/// The longest a special procedure may take: 250 working days, about one calendar year of
+/// working days (365 days less 104 weekend days and the 13 public holidays of the State
+/// Council's 全国年节及纪念日放假办法). The law sets no ceiling (R-SPECIAL-TIME), but a hearing or
+/// a test that needs more than a year is a typo or a case to refuse, not a suspension to
+/// announce to the applicant in writing.
+pub const MAX_SPECIAL_PROCEDURE_DAYS: u32 = 250;
+
 /// A step whose time is not counted in the limit unless stated (R-SPECIAL-TIME): 听证、招标、
 /// 拍卖、检验、检测、检疫、鉴定、专家评审、踏勘…
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

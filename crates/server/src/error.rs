@@ -2,7 +2,7 @@
 //! malformed JSON, paths and queries with the same shape and a Chinese title.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -36,10 +36,10 @@ pub fn status_of(kind: Kind) -> StatusCode {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let e = self.0;
-        let status = if e.code == "malformed_request" {
-            StatusCode::BAD_REQUEST
-        } else {
-            status_of(e.kind)
+        let status = match e.code.as_ref() {
+            "malformed_request" => StatusCode::BAD_REQUEST,
+            TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => status_of(e.kind),
         };
         if e.kind == Kind::Internal {
             // The request id is on the tracing span; the client sees only the generic title.
@@ -70,9 +70,24 @@ pub fn malformed(field: Option<String>, message: String) -> Problem {
     Problem(e)
 }
 
+const TOO_LARGE: &str = "payload_too_large";
+
+impl From<BytesRejection> for Problem {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Problem(
+                Error::invalid(TOO_LARGE, "提交的内容过大")
+                    .field("body", "请求内容超过了允许的大小"),
+            );
+        }
+        malformed(None, r.body_text())
+    }
+}
+
 impl From<JsonRejection> for Problem {
     fn from(r: JsonRejection) -> Self {
         match r {
+            JsonRejection::BytesRejection(r) => r.into(),
             JsonRejection::JsonDataError(e) => {
                 // serde_path_to_error gives "field.path: message"; keep the path for the field.
                 let text = e.body_text();

@@ -1,14 +1,56 @@
 //! Extractors whose rejections speak problem+json in Chinese.
 
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use yichuang_domain::Error;
 
-use crate::error::Problem;
+use crate::error::{Problem, malformed};
 
-/// Like `axum::Json`, but a malformed body becomes a 400 problem with the field named.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(Problem))]
+/// Like `axum::Json`, but a malformed body becomes a 400 problem with the field named, a body
+/// over the route's limit a 413, and a body that is valid JSON but not an object (every body of
+/// this API is one) a 422: a struct whose fields all have defaults would otherwise read `[]`
+/// as "everything back to the defaults".
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        if !json_content_type(req.headers()) {
+            return Err(malformed(
+                None,
+                "请以 Content-Type: application/json 提交".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await?;
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first != Some(&b'{') && serde_json::from_slice::<IgnoredAny>(&bytes).is_ok() {
+            return Err(Problem(
+                Error::invalid("json_object_expected", "提交的内容须为一个 JSON 对象").field(
+                    "body",
+                    "应为 {…} 形式的对象，不能是数组、数字、字符串或 null",
+                ),
+            ));
+        }
+        let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Json(v))
+    }
+}
+
+/// `application/json`, or a `+json` type such as `application/merge-patch+json`.
+fn json_content_type(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
 
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {

@@ -13,9 +13,11 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod hall;
+pub mod logging;
 pub mod pages;
 pub mod qr;
 pub mod ratings;
+pub mod security;
 pub mod state;
 pub mod worker;
 
@@ -43,12 +45,18 @@ pub fn router(state: AppState) -> Router {
         .route("/favicon.ico", axum::routing::get(assets::favicon))
         .merge(api::routes())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                     let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                    let path = logging::escape(req.uri().path());
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %path)
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )

@@ -57,6 +57,7 @@ use crate::case::events::{CaseEvent, Change, Delivery, Outcome, SYSTEM, Token};
 use crate::case::process::{NodeKind, ProcessDefinition, StepAction, UserTask};
 use crate::case::state::{Case, CaseStatus};
 use crate::case::tokens::{Movement, Runner};
+use crate::catalogue::MAX_SPECIAL_PROCEDURE_DAYS;
 use crate::catalogue::{ItemKind, ServiceItem};
 use crate::error::{Error, FieldError, Problems, Result};
 use crate::workdays::{OfficeClock, WorkingDays};
@@ -1144,10 +1145,12 @@ impl<'c> Run<'c> {
             );
         }
         let days = days.or(published.map(|s| s.days)).unwrap_or(0);
-        if days == 0 {
+        if days == 0 || days > MAX_SPECIAL_PROCEDURE_DAYS {
             return Err(Error::invalid("invalid_days", "请填写所需时间").field(
                 "days",
-                "特别程序所需的工作日数必须大于 0（须书面告知申请人，R-SPECIAL-TIME）",
+                format!(
+                    "特别程序所需的工作日数须为 1 至 {MAX_SPECIAL_PROCEDURE_DAYS}（须书面告知申请人，R-SPECIAL-TIME）"
+                ),
             ));
         }
         let already = self.case.open_suspensions().any(|s| {

@@ -849,6 +849,12 @@ fn a_special_procedure_inside_a_step_must_be_published_or_statutory_r_special_ti
         w.refused(at, &approver(), start("专家评审", None)).code,
         "invalid_days"
     );
+    // Nor may it announce more than a year of working days (a typo, not a suspension).
+    assert_eq!(
+        w.refused(at, &approver(), start("专家评审", Some(251)))
+            .code,
+        "invalid_days"
+    );
     // The published 现场核查 takes its 5 days from the guide.
     w.run(at, &approver(), start("现场核查", None));
     assert_eq!(

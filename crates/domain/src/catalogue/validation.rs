@@ -18,7 +18,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Bundle, Catalogue, Department, ItemKind, Region, RegionLevel, ServiceItem};
+use super::{
+    Bundle, Catalogue, Department, ItemKind, MAX_SPECIAL_PROCEDURE_DAYS, Region, RegionLevel,
+    ServiceItem,
+};
 use crate::{Problems, Result};
 
 pub const MAX_CODE_CHARS: usize = 64;
@@ -217,8 +220,11 @@ fn check_item(item: &ServiceItem, known: &Known, at: &str, p: &mut Problems) {
             );
         }
         // R-SPECIAL-TIME: the applicant is told in writing how long it takes, so it must be set.
-        if sp.days == 0 {
-            p.add(format!("{here}days"), "特殊环节所需时限须大于 0 个工作日");
+        if sp.days == 0 || sp.days > MAX_SPECIAL_PROCEDURE_DAYS {
+            p.add(
+                format!("{here}days"),
+                format!("特殊环节所需时限须为 1 至 {MAX_SPECIAL_PROCEDURE_DAYS} 个工作日"),
+            );
         }
     }
 }

@@ -15,6 +15,7 @@ use yichuang_store::{Db, from_micros, settings};
 
 use super::record;
 use super::secrets::{self, TokenKind};
+use crate::logging::escape;
 use crate::state::AppState;
 
 /// How stale a session's `last_seen_at` (or a token's `last_used_at`) may get before a request
@@ -155,7 +156,7 @@ impl<'a> Throttle<'a> {
         if login_throttle::starts_lock(&by_user, p.max_per_user, p.window)
             || login_throttle::starts_lock(&by_address, p.max_per_address, p.window)
         {
-            tracing::warn!(username = %self.username, address = %self.address, "login locked");
+            log_lock(&self.username, &self.address);
             let mut tx = self.db.begin().await?;
             record(&mut tx, now, actor, "login_locked", subject, payload).await?;
             tx.commit().await?;
@@ -166,6 +167,13 @@ impl<'a> Throttle<'a> {
     pub async fn clear(&self, tx: &mut yichuang_store::Tx) -> Result<()> {
         store::clear_failures(tx, &self.username).await
     }
+}
+
+/// The log line of a lock. The username is whatever was typed and the address may come from a
+/// proxy header: both are escaped, so a newline or an ESC in them cannot forge a line.
+fn log_lock(username: &str, address: &str) {
+    let (username, address) = (escape(username), escape(address));
+    tracing::warn!(username = %username, address = %address, "login locked");
 }
 
 /// A signed-in session: the token to hand to the client once, and who it is.
@@ -277,4 +285,64 @@ pub async fn logout(state: &AppState, token: Option<&str>, actor: Option<&Actor>
         .await?;
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::Throttle;
+
+    /// The log, as the operator's terminal or file would get it.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Log {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_username_with_a_newline_and_an_escape_cannot_forge_a_log_line() {
+        let db = yichuang_store::Db::connect(&yichuang_store::testing::sqlite_url())
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let forged = "mallory\n2026-10-09T09:00:00Z  INFO login succeeded username=admin\u{1b}[2K";
+        let now = chrono::Utc::now();
+        for _ in 0..5 {
+            let t = Throttle::check(&db, forged, "10.0.0.9", now).await.unwrap();
+            t.record_failure("-", now).await.unwrap();
+        }
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("login locked"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(
+            lines[0].contains(
+                r"mallory\u{a}2026-10-09T09:00:00Z  INFO login succeeded username=admin\u{1b}[2K"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("2026-10-09T09:00:00Z")),
+            "no forged line: {text}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! and hall managers hand them out, for themselves or for accounts they manage: a token outlives
 //! any session, so a clerk may not mint one for itself.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
 use yichuang_domain::access::AccountScope;
@@ -62,11 +62,15 @@ fn require_may_manage_token(actor: &Actor, t: &TokenRow) -> Result<()> {
     })
 }
 
+/// The longest an API token lives: a device's token is issued again once a year, so a token
+/// copied off a forgotten pad or script does not open the platform for ever.
+pub const MAX_TOKEN_DAYS: i64 = 365;
+
 pub struct NewTokenInput {
     pub name: String,
     /// Username the token acts as; the actor itself when absent.
     pub account: Option<String>,
-    /// RFC 3339; no expiry when absent.
+    /// RFC 3339, at most [`MAX_TOKEN_DAYS`] ahead; that long when absent.
     pub expires_at: Option<String>,
 }
 
@@ -82,9 +86,17 @@ pub async fn create(
     let n = name.chars().count();
     p.check(n > 0, "name", "请填写令牌名称（例如：一号窗口评价器）");
     p.check(n <= 64, "name", "令牌名称不能超过 64 个字符");
+    let longest = now + Duration::days(MAX_TOKEN_DAYS);
     let expires_at = match input.expires_at.as_deref().map(str::trim) {
-        None | Some("") => None,
+        None | Some("") => Some(longest),
         Some(s) => match DateTime::parse_from_rfc3339(s) {
+            Ok(t) if t.with_timezone(&Utc) > longest => {
+                p.add(
+                    "expires_at",
+                    format!("令牌有效期最长 {MAX_TOKEN_DAYS} 天，到期前请重新签发"),
+                );
+                None
+            }
             Ok(t) if t.with_timezone(&Utc) > now => Some(t.with_timezone(&Utc)),
             Ok(_) => {
                 p.add("expires_at", "到期时间必须晚于现在");

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde::Deserialize;
 use serde_json::json;
-use yichuang_domain::Error;
+use yichuang_domain::{Error, Role};
 
+use crate::auth::MaybeActor;
 use crate::clock::hall_time;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Json;
@@ -56,14 +57,19 @@ struct ClockBody {
     now: String,
 }
 
-/// Only with `--dev-clock`; otherwise the endpoint does not exist (404).
+/// Only with `--dev-clock`, otherwise the endpoint does not exist (404); and only for an
+/// admin, since moving the clock fires every timer due before the new time.
 async fn set_clock(
     axum::extract::State(st): axum::extract::State<AppState>,
-    Json(b): Json<ClockBody>,
+    MaybeActor(actor): MaybeActor,
+    body: Result<Json<ClockBody>, Problem>,
 ) -> ApiResult<Response> {
     if !st.clock.settable {
         return Err(no_dev_clock());
     }
+    let actor = actor.ok_or_else(Error::unauthorized)?;
+    actor.require_role(&[Role::Admin], "调整开发时钟")?;
+    let Json(b) = body?;
     let t = chrono::DateTime::parse_from_rfc3339(&b.now).map_err(|_| {
         Error::validation(vec![]).field(
             "now",

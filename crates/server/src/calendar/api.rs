@@ -8,11 +8,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use yichuang_domain::calendar::{LocalDay, OfficeHours, YearArrangement, valid_region};
-use yichuang_domain::{Error, Problems, Role};
+use yichuang_domain::calendar::{
+    Counted, FIRST_YEAR, LAST_YEAR, LocalDay, OfficeHours, YearArrangement, in_span, valid_region,
+    year_not_loaded,
+};
+use yichuang_domain::{Error, Kind, Problems, Role};
 use yichuang_store::calendar as store;
 
 use super::{check_region, current, day_json, hours_of, import};
@@ -101,8 +104,9 @@ async fn days(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> ApiRes
 }
 
 /// `GET /api/v1/calendar/add?from=&days=[&region=]` → `{"from","days","date"}`: the date that
-/// ends the `days`th working day after `from` (R-FIRST-DAY). 503 `calendar_year_not_loaded` when
-/// a year it needs is not loaded.
+/// ends the `days`th working day after `from` (R-FIRST-DAY). 422 `calendar_year_not_loaded` when
+/// a year it needs is not loaded, `calendar_year_out_of_range` when no year can be (see
+/// [`official`]).
 async fn add(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> ApiResult<Response> {
     let mut p = Problems::new();
     let from = date_param(&q.from, "from", &mut p);
@@ -116,7 +120,7 @@ async fn add(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> ApiResu
     p.finish()?;
     let (from, n) = (from.unwrap_or_default(), n.unwrap_or_default());
     let cal = current(&st, region_of(&q)).await?;
-    let date = cal.try_add_working_days(from, n)?;
+    let date = official(cal.add_working_days_counted(from, n), &[from])?;
     Ok(
         axum::Json(json!({"from": from.to_string(), "days": n, "date": date.to_string()}))
             .into_response(),
@@ -124,7 +128,8 @@ async fn add(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> ApiResu
 }
 
 /// `GET /api/v1/calendar/between?from=&to=[&region=]` → `{"from","to","working_days"}`: the
-/// working days after `from` up to and including `to` (negative when `to` is earlier).
+/// working days after `from` up to and including `to` (negative when `to` is earlier); refused
+/// as `add` is when a year it counts over is not loaded.
 async fn between(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> ApiResult<Response> {
     let mut p = Problems::new();
     let from = date_param(&q.from, "from", &mut p);
@@ -132,11 +137,38 @@ async fn between(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> Api
     p.finish()?;
     let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
     let cal = current(&st, region_of(&q)).await?;
-    let n = cal.try_working_days_between(from, to)?;
+    let n = official(cal.working_days_between_counted(from, to), &[from, to])?;
     Ok(
         axum::Json(json!({"from": from.to_string(), "to": to.to_string(), "working_days": n}))
             .into_response(),
     )
+}
+
+/// A count that needed a year nobody loaded is refused with 422: the caller asked about a year
+/// the calendar cannot answer for, which is not a failure of the server (no 503 to retry, no
+/// ERROR line in the log for every such query). A year outside the years an arrangement can be
+/// loaded for (e.g. 1900 or 9999) says so instead of asking an admin to load it.
+fn official<T>(c: Counted<T>, asked: &[NaiveDate]) -> Result<T, Problem> {
+    let outside = asked.iter().map(|d| d.year()).find(|y| !in_span(*y));
+    let Some(year) = outside.or(c.unofficial_year) else {
+        return Ok(c.value);
+    };
+    let mut e = if in_span(year) {
+        year_not_loaded(year)
+    } else {
+        Error::invalid(
+            "calendar_year_out_of_range",
+            format!(
+                "{year}年超出工作日历的范围（{FIRST_YEAR}年至{LAST_YEAR}年），无法按工作日计算"
+            ),
+        )
+        .field(
+            "year",
+            format!("只能计算{FIRST_YEAR}年至{LAST_YEAR}年之间的工作日"),
+        )
+    };
+    e.kind = Kind::Invalid;
+    Err(e.into())
 }
 
 fn year_json(r: &store::YearRecord) -> Value {

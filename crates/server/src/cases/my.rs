@@ -840,19 +840,9 @@ async fn certificate(
         }
         Err(e) => return with_status(render(&error_page(&e)), &e),
     };
-    let filename = issuance::certificate_number(&l.row.number);
+    let filename = format!("{}.pdf", issuance::certificate_number(&l.row.number));
     (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/pdf"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"{filename}.pdf\""))
-                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
-            ),
-        ],
+        crate::security::file_headers("application/pdf", &filename),
         bytes,
     )
         .into_response()

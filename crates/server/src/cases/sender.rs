@@ -15,7 +15,9 @@ pub struct LogSender;
 
 impl Sender for LogSender {
     async fn send(&self, m: &Message) -> Result<()> {
-        tracing::info!(kind = %m.kind, case = %m.subject, to = %mask_phone(&m.recipient), body = %m.body, "notification");
+        // The body carries what applicants typed (names): escaped, so it cannot forge a line.
+        let body = crate::logging::escape(&m.body);
+        tracing::info!(kind = %m.kind, case = %m.subject, to = %mask_phone(&m.recipient), body = %body, "notification");
         Ok(())
     }
 }

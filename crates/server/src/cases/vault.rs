@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,6 +24,7 @@ use yichuang_store::events::{self, NewEvent};
 
 use super::service::{self, Env};
 use crate::auth::CurrentActor;
+use crate::clock::hall_zone;
 use crate::error::ApiResult;
 use crate::extract::{Path, Query};
 use crate::state::AppState;
@@ -81,8 +82,17 @@ async fn upload(
             .into());
     };
     vault::check_upload(&body)?;
-    let blobs = blob_store(&st).await?;
     let now = st.now();
+    let today = now.with_timezone(&hall_zone()).date_naive();
+    if let Some(v) = q.valid_until.filter(|v| *v < today) {
+        return Err(Error::validation(vec![])
+            .field(
+                "valid_until",
+                format!("有效期至 {v} 已早于今天（{today}），过期的材料不能存入材料库"),
+            )
+            .into());
+    }
+    let blobs = blob_store(&st).await?;
     let _turn = service::write_turn(&st).await;
     let upload = Upload {
         code: code.clone(),
@@ -226,7 +236,12 @@ async fn download(
         return Err(Error::not_found("blob_not_found", "文件不存在").into());
     };
     let bytes = blob_store(&st).await?.get(&st.db, &m.sha256).await?;
-    Ok(([(header::CONTENT_TYPE, m.content_type.clone())], bytes).into_response())
+    let name = format!(
+        "{}-{}",
+        m.material_code,
+        &m.sha256[..12.min(m.sha256.len())]
+    );
+    Ok((crate::security::file_headers(&m.content_type, &name), bytes).into_response())
 }
 
 /// The vault entry of the certificate an approved case left there (under the code of the

@@ -563,7 +563,13 @@ pub async fn add_window(st: &AppState, actor: &Actor, code: &str, b: &WindowBody
     Ok(id)
 }
 
-async fn get_window(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {
+/// Staff only: a window's view names who sits there. The board and the kiosk take what they
+/// show from the hall's live feed, not from here.
+async fn get_window(
+    State(st): State<AppState>,
+    CurrentActor(_): CurrentActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
     let w = store::window(&st.db, id).await?;
     Ok(axum::Json(window_view(&st.db, &w).await?).into_response())
 }

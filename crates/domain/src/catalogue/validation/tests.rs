@@ -58,6 +58,17 @@ fn every_problem_of_an_item_is_reported_at_once() {
 }
 
 #[test]
+fn a_special_procedure_of_more_than_a_year_of_working_days_is_refused_r_special_time() {
+    let mut item = sample_item();
+    item.special_procedures[0].days = 251;
+    let e = validate_item(&item, &known_scjg()).unwrap_err();
+    assert_eq!(fields(&e), ["special_procedures[0].days"]);
+    assert!(e.fields[0].message.contains("250"), "{e:?}");
+    item.special_procedures[0].days = 250;
+    validate_item(&item, &known_scjg()).unwrap();
+}
+
+#[test]
 fn a_code_longer_than_64_characters_or_with_reserved_signs_is_refused() {
     let mut item = sample_item();
     item.code = "X".repeat(65);
