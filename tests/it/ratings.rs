@@ -152,11 +152,18 @@ async fn a_finished_visit_waits_on_its_windows_pad_and_its_token_expires() {
         let d = desk(&s).await;
         let t = take_ok(&s, None, "a").await;
         let id = t["id"].as_i64().unwrap();
+        // The slip carries the rating link; it rates only once the visit is served.
+        let link = t["rating_link"].as_str().expect("the slip's rating link").to_string();
+        let (st, e) = rate(&s, json!({"token": link.trim_start_matches("/rate/"), "level": 5})).await;
+        assert_eq!((st, e["code"].as_str()), (409, Some("rating_not_ready")), "{e}");
+        let qr = crate::support::client().get(s.at(&format!("{link}/qr.svg"))).send().await.unwrap();
+        assert_eq!(qr.headers()["content-type"], "image/svg+xml");
         call(&s, &d.clerk, d.window).await.unwrap();
         act(&s, &d.clerk, id, "start").await;
         let (st, v) = act(&s, &d.clerk, id, "finish").await;
         assert_eq!(st, 200, "{v}");
         let token = token_of(&s, "visit", &id.to_string()).await;
+        assert_eq!(link, format!("/rate/{token}"), "the slip's token is the one the pad offers");
         let (_, info) = s.get_json(&format!("/api/v1/rating-tokens/{token}"), None).await;
         assert_eq!(info["ready"], true, "{info}");
         assert_eq!(info["indicators"][2]["label"], "服务态度", "the on-site question set");

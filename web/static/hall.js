@@ -62,6 +62,17 @@
       var img = document.createElement('img');
       img.alt = '手机查看二维码'; img.src = '/t/' + t.id + '/qr.svg';
       $('r-qr').appendChild(img);
+      if (t.rating_link) {
+        // 办完扫码评价: the visit's own rating link (a single-use token, not the ticket number).
+        var rate = document.createElement('figure');
+        rate.className = 'r-rate';
+        var rimg = document.createElement('img');
+        rimg.alt = '办完扫码评价'; rimg.src = t.rating_link + '/qr.svg';
+        var cap = document.createElement('figcaption');
+        cap.textContent = '办完扫码评价';
+        rate.appendChild(rimg); rate.appendChild(cap);
+        $('r-qr').appendChild(rate);
+      }
       $('receipt').hidden = false;
       $('receipt').dataset.ticket = t.id;
       $('receipt').scrollIntoView({ block: 'center' });

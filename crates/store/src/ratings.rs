@@ -901,3 +901,32 @@ pub async fn window_of_username(tx: &mut Tx, username: &str) -> Result<Option<i6
     .await
     .map_err(db_err))
 }
+
+/// A visit was served: its slip's token becomes usable and shows on the window's pad.
+/// False when the ticket has no token yet.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_visit_token(
+    tx: &mut Tx,
+    ticket: &str,
+    window_id: i64,
+    staff: Option<&str>,
+    label: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<bool> {
+    let n = tx_run!(tx, |c| sqlx::query(
+        "UPDATE rating_tokens SET ready_at = $1, expires_at = $2, window_id = $3, staff = $4, label = $5 \
+         WHERE subject_type = 'visit' AND subject_id = $6 AND stage = 'conclusion' AND ready_at IS NULL"
+    )
+    .bind(micros(now))
+    .bind(micros(expires_at))
+    .bind(window_id)
+    .bind(staff)
+    .bind(label)
+    .bind(ticket)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(n == 1)
+}

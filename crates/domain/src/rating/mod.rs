@@ -473,7 +473,7 @@ pub fn check_token(t: &TokenState, now: NaiveDateTime) -> Result<()> {
     if !t.ready {
         return Err(Error::conflict(
             "rating_not_ready",
-            "办件尚未办结，办结后即可评价。",
+            "服务尚未办结，办结后即可评价。",
         ));
     }
     Ok(())

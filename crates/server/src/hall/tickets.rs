@@ -312,10 +312,14 @@ pub async fn take_ticket(
         now,
     )
     .await?;
+    // The slip carries the visit's rating QR code (R-EVAL-ONCE): usable once it is served.
+    let rate = crate::ratings::on_ticket_taken(&mut tx, now, &hall.code, ticket.id, &ticket.number.to_string()).await?;
     tx.commit().await?;
     st.hall_feed.wake();
     let row = store::ticket(&st.db, ticket.id).await?;
-    ticket_view(&st.db, &row, &settings, None).await
+    let mut v = ticket_view(&st.db, &row, &settings, None).await?;
+    v["rating_link"] = json!(rate);
+    Ok(v)
 }
 
 /// The ticket as a phone, a kiosk slip or a window shows it (masked holder only, R-PII).

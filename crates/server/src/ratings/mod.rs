@@ -117,8 +117,36 @@ async fn log(
 
 // --- tokens: handed out when a visit or a case ends -------------------------------------------
 
+/// A ticket was taken: its token is made now, for the QR code on the slip; it becomes usable
+/// when the visit is served. Returns the rating page's path.
+pub async fn on_ticket_taken(tx: &mut Tx, now: DateTime<Utc>, hall: &str, ticket_id: i64, number: &str) -> Result<String> {
+    let token = new_token()?;
+    let dims = Dims {
+        hall: Some(hall.to_string()),
+        ..Dims::default()
+    };
+    store::insert_token(
+        tx,
+        &store::NewToken {
+            token: &token,
+            subject_type: SubjectKind::Visit.as_str(),
+            subject_id: &ticket_id.to_string(),
+            stage: Stage::Conclusion.as_str(),
+            label: &format!("{number} 号"),
+            dims: &dims,
+            applicant_id: None,
+            phone: None,
+            ready_at: None,
+            expires_at: now + chrono::Duration::days(2),
+        },
+        now,
+    )
+    .await?;
+    Ok(format!("/rate/{token}"))
+}
+
 /// A ticket was finished at a window: the visit may be rated on that window's pad at once
-/// (一次一评). Runs in the finishing transaction.
+/// (一次一评), or with the slip's QR code. Runs in the finishing transaction.
 pub async fn on_ticket_finished(
     tx: &mut Tx,
     now: DateTime<Utc>,
@@ -129,6 +157,15 @@ pub async fn on_ticket_finished(
     staff: Option<&str>,
 ) -> Result<()> {
     let s = settings_in(tx).await?;
+    let (_, _, expires) = rating::schedule(local(now), &s);
+    let subject = ticket_id.to_string();
+    let served = store::serve_visit_token(tx, &subject, window.0, staff, &format!("{number} 号 · {}", window.1), now, utc(expires)).await?;
+    if served {
+        log(tx, now, Some(hall), "system", "rating_invited", ("visit", &subject),
+            json!({"window": window.0, "channel": "pad"})).await?;
+        return Ok(());
+    }
+    // A ticket taken before slips carried a token (or checked in from an appointment).
     let token = new_token()?;
     let dims = Dims {
         hall: Some(hall.to_string()),
@@ -138,7 +175,6 @@ pub async fn on_ticket_finished(
         staff: staff.map(str::to_string),
     };
     let label = format!("{number} 号 · {}", window.1);
-    let (_, _, expires) = rating::schedule(local(now), &s);
     store::insert_token(
         tx,
         &store::NewToken {

@@ -27,6 +27,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/rate/{token}", get(rate_page).post(rate_post))
+        .route("/rate/{token}/qr.svg", get(rate_qr))
         .route("/callbacks", get(callbacks_page))
         .route("/callbacks/{id}", get(callback_page))
         .route("/callbacks/{id}/take", post(callback_take))
@@ -144,6 +145,16 @@ async fn rate_page(
         }
         Err(e) => error_page(actor, &uri, &e),
     }
+}
+
+/// The QR code of a rating page, for the ticket slip (the token itself is the secret).
+async fn rate_qr(State(st): State<AppState>, headers: axum::http::HeaderMap, Path(token): Path<String>) -> Response {
+    if super::token_view(&st, &token).await.is_err() {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let svg = crate::qr::svg(&format!("http://{host}/rate/{token}"), 120, "服务评价二维码").unwrap_or_default();
+    ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
 }
 
 #[derive(Deserialize, Default)]
