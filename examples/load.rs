@@ -351,7 +351,11 @@ async fn main() {
         "rating-report" => {
             let t0 = Instant::now();
             ratings::replicate(&running.state.db, args.ratings).await;
-            eprintln!("stored {} ratings in {:.1}s", args.ratings, t0.elapsed().as_secs_f64());
+            eprintln!(
+                "stored {} ratings in {:.1}s",
+                args.ratings,
+                t0.elapsed().as_secs_f64()
+            );
             let token = login(&client, &base).await;
             let first: Value = client
                 .get(format!("{base}/api/v1/ratings/stats?month=2026-11&by=hall"))
@@ -363,7 +367,10 @@ async fn main() {
                 .await
                 .unwrap();
             let total = &first["rows"].as_array().unwrap().last().unwrap()["counts"];
-            eprintln!("the month's report counts {} ratings, {} rectifications", total["ratings"], total["rectifications"]);
+            eprintln!(
+                "the month's report counts {} ratings, {} rectifications",
+                total["ratings"], total["rectifications"]
+            );
             Arc::new(move |c: reqwest::Client, base: String, _i: u64| {
                 let token = token.clone();
                 Box::pin(async move {
@@ -845,7 +852,8 @@ mod cases {
 mod ratings {
     use serde_json::json;
 
-    const SERIES: &str = "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < $1)";
+    const SERIES: &str =
+        "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < $1)";
 
     macro_rules! on_pool {
         ($db:expr, |$p:ident| $body:expr) => {
@@ -928,7 +936,11 @@ mod ratings {
                     .execute(&mut *tx)
                     .await
                     .unwrap();
-                sqlx::query(rects).bind(last).execute(&mut *tx).await.unwrap();
+                sqlx::query(rects)
+                    .bind(last)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
                 tx.commit().await.unwrap();
                 have += n;
             }

@@ -162,8 +162,16 @@ impl Browser {
             .goto(format!("{base}/login?next={next}"))
             .await
             .unwrap();
-        self.el("#username").await.send_keys(username).await.unwrap();
-        self.el("#password").await.send_keys(password).await.unwrap();
+        self.el("#username")
+            .await
+            .send_keys(username)
+            .await
+            .unwrap();
+        self.el("#password")
+            .await
+            .send_keys(password)
+            .await
+            .unwrap();
         self.click_and_wait("form.card button[type=submit]").await;
     }
 

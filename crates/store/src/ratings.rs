@@ -72,7 +72,8 @@ const TOKEN_COLUMNS: &str = "SELECT id, token, subject_type, subject_id, stage, 
 /// Creates the token of a subject and stage unless it exists (a retried command keeps the
 /// first). Returns whether it was created.
 pub async fn insert_token(tx: &mut Tx, t: &NewToken<'_>, now: DateTime<Utc>) -> Result<bool> {
-    let n = tx_run!(tx, |c| sqlx::query(
+    let n = tx_run!(tx, |c| {
+        sqlx::query(
         "INSERT INTO rating_tokens (token, subject_type, subject_id, stage, label, hall, department, item, \
          window_id, staff, applicant_id, phone, created_at, ready_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
@@ -96,35 +97,42 @@ pub async fn insert_token(tx: &mut Tx, t: &NewToken<'_>, now: DateTime<Utc>) -> 
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(n == 1)
 }
 
 pub async fn token(db: &Db, token: &str) -> Result<Option<TokenRow>> {
     let q = format!("{TOKEN_COLUMNS} WHERE token = $1");
-    db_run!(db, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(token)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(token)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
 }
 
 pub async fn token_in_tx(tx: &mut Tx, token: &str) -> Result<Option<TokenRow>> {
     let q = format!("{TOKEN_COLUMNS} WHERE token = $1");
-    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(token)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))
+    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(token)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
 }
 
 pub async fn token_by_id(tx: &mut Tx, id: i64) -> Result<Option<TokenRow>> {
     let q = format!("{TOKEN_COLUMNS} WHERE id = $1");
-    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(id)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))
+    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
 }
 
 pub async fn token_of_subject(
@@ -134,13 +142,15 @@ pub async fn token_of_subject(
     stage: &str,
 ) -> Result<Option<TokenRow>> {
     let q = format!("{TOKEN_COLUMNS} WHERE subject_type = $1 AND subject_id = $2 AND stage = $3");
-    db_run!(db, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(subject_type)
-        .bind(subject_id)
-        .bind(stage)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(subject_type)
+    .bind(subject_id)
+    .bind(stage)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
 }
 
 /// The subject ended: the token may rate from now on, on the pad of `window_id` if any.
@@ -188,12 +198,14 @@ pub async fn pad_token(db: &Db, window_id: i64, since: DateTime<Utc>) -> Result<
     let q = format!(
         "{TOKEN_COLUMNS} WHERE window_id = $1 AND used_at IS NULL AND ready_at >= $2 ORDER BY ready_at DESC, id DESC LIMIT 1"
     );
-    db_run!(db, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(window_id)
-        .bind(micros(since))
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(window_id)
+    .bind(micros(since))
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
 }
 
 #[derive(Debug, Clone)]
@@ -249,7 +261,8 @@ const RATING_COLUMNS: &str = "SELECT r.id, r.subject_type, r.subject_id, r.stage
      THEN 1 ELSE 0 END AS BIGINT) AS excluded FROM ratings r";
 
 pub async fn insert_rating(tx: &mut Tx, r: &NewRating<'_>, now: DateTime<Utc>) -> Result<i64> {
-    tx_run!(tx, |c| sqlx::query_scalar(
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO ratings (token_id, subject_type, subject_id, stage, level, indicators, comment, channel, \
          source, bad, named, question_set, hall, department, item, window_id, staff, rated_at, month, import_key) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
@@ -277,16 +290,19 @@ pub async fn insert_rating(tx: &mut Tx, r: &NewRating<'_>, now: DateTime<Utc>) -
     .bind(r.import_key)
     .fetch_one(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 pub async fn rating(db: &Db, id: i64) -> Result<RatingRow> {
     let q = format!("{RATING_COLUMNS} WHERE r.id = $1");
-    db_run!(db, |c| sqlx::query_as::<_, RatingRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(id)
-        .fetch_one(c)
-        .await
-        .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, RatingRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(id)
+    .fetch_one(c)
+    .await
+    .map_err(db_err))
 }
 
 /// The id of a rating of this subject and stage, or with this import key.
@@ -328,17 +344,19 @@ pub async fn ratings(db: &Db, f: &RatingFilter) -> Result<Vec<RatingRow>> {
          AND ($3 IS NULL OR r.month = $3) AND ($4 IS NULL OR r.level = $4) AND ($5 IS NULL OR r.bad = $5) \
          AND ($6 IS NULL OR r.channel = $6) ORDER BY r.id DESC LIMIT $7"
     );
-    db_run!(db, |c| sqlx::query_as::<_, RatingRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(&f.hall)
-        .bind(&f.department)
-        .bind(&f.month)
-        .bind(f.level)
-        .bind(f.bad.map(i64::from))
-        .bind(&f.channel)
-        .bind(f.limit)
-        .fetch_all(c)
-        .await
-        .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, RatingRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(&f.hall)
+    .bind(&f.department)
+    .bind(&f.month)
+    .bind(f.level)
+    .bind(f.bad.map(i64::from))
+    .bind(&f.channel)
+    .bind(f.limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
 }
 
 #[derive(Debug, Clone)]
@@ -392,7 +410,8 @@ pub async fn insert_rectification(
     r: &NewRectification<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    tx_run!(tx, |c| sqlx::query_scalar(
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO rectifications (source, rating_id, callback_id, subject_type, subject_id, label, hall, \
          department, item, window_id, staff, problem, status, opened_at, opened_on, deadline, month, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $16, $13) RETURNING id"
@@ -415,7 +434,8 @@ pub async fn insert_rectification(
     .bind(r.month)
     .fetch_one(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 pub async fn rectification(db: &Db, id: i64) -> Result<RectificationRow> {
@@ -448,13 +468,20 @@ impl<T> Row for T where
 }
 
 /// `columns` (a `SELECT … FROM table`) of the row with this id, or `missing()`.
-async fn by_id<T: Row>(db: &Db, columns: &str, id: i64, missing: fn() -> yichuang_domain::Error) -> Result<T> {
+async fn by_id<T: Row>(
+    db: &Db,
+    columns: &str,
+    id: i64,
+    missing: fn() -> yichuang_domain::Error,
+) -> Result<T> {
     let q = format!("{columns} WHERE id = $1");
-    db_run!(db, |c| sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(id)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?)
+    db_run!(db, |c| sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?)
     .ok_or_else(missing)
 }
 
@@ -471,11 +498,13 @@ async fn by_id_for_update<T: Row>(
         crate::Backend::Sqlite => "",
     };
     let q = format!("{columns} WHERE id = $1{lock}");
-    tx_run!(tx, |c| sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(id)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?)
+    tx_run!(tx, |c| sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?)
     .ok_or_else(missing)
 }
 
@@ -546,14 +575,16 @@ pub async fn rectifications(db: &Db, f: &RectificationFilter) -> Result<Vec<Rect
         "{RECTIFICATION_COLUMNS} WHERE ($1 IS NULL OR hall = $1) AND ($2 IS NULL OR department = $2) \
          AND ($3 IS NULL OR status = $3) ORDER BY CASE WHEN status = 'closed' THEN 1 ELSE 0 END, deadline, id LIMIT $4"
     );
-    db_run!(db, |c| sqlx::query_as::<_, RectificationRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(&f.hall)
-        .bind(&f.department)
-        .bind(&f.status)
-        .bind(f.limit)
-        .fetch_all(c)
-        .await
-        .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, RectificationRow>(
+        sqlx::AssertSqlSafe(q.clone())
+    )
+    .bind(&f.hall)
+    .bind(&f.department)
+    .bind(&f.status)
+    .bind(f.limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
 }
 
 #[derive(Debug, Clone)]
@@ -601,7 +632,8 @@ const CALLBACK_COLUMNS: &str = "SELECT id, kind, status, attempts, subject_type,
      satisfied, problem, closed_at FROM callbacks";
 
 pub async fn insert_callback(tx: &mut Tx, c: &NewCallback<'_>, now: DateTime<Utc>) -> Result<i64> {
-    tx_run!(tx, |conn| sqlx::query_scalar(
+    tx_run!(tx, |conn| {
+        sqlx::query_scalar(
         "INSERT INTO callbacks (kind, status, subject_type, subject_id, label, rating_id, rectification_id, hall, \
          department, item, phone, phone_masked, name_masked, created_at, due_at, updated_at) \
          VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13) RETURNING id"
@@ -622,7 +654,8 @@ pub async fn insert_callback(tx: &mut Tx, c: &NewCallback<'_>, now: DateTime<Utc
     .bind(micros(c.due_at))
     .fetch_one(conn)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 pub async fn callback(db: &Db, id: i64) -> Result<CallbackRow> {
@@ -653,7 +686,8 @@ pub async fn update_callback(
     ch: &CallbackChange<'_>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    tx_run!(tx, |c| sqlx::query(
+    tx_run!(tx, |c| {
+        sqlx::query(
         "UPDATE callbacks SET status = $1, attempts = $2, holder_id = $3, satisfied = COALESCE($4, satisfied), \
          problem = COALESCE($5, problem), closed_at = CASE WHEN $6 = 1 THEN $7 ELSE closed_at END, updated_at = $7 \
          WHERE id = $8"
@@ -669,7 +703,8 @@ pub async fn update_callback(
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(())
 }
 
@@ -686,13 +721,15 @@ pub async fn callbacks(db: &Db, f: &CallbackFilter) -> Result<Vec<CallbackRow>> 
         "{CALLBACK_COLUMNS} WHERE ($1 IS NULL OR hall = $1) AND ($2 = 0 OR status = 'open') \
          ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, due_at, id LIMIT $3"
     );
-    db_run!(db, |c| sqlx::query_as::<_, CallbackRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(&f.hall)
-        .bind(i64::from(f.open))
-        .bind(f.limit)
-        .fetch_all(c)
-        .await
-        .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, CallbackRow>(
+        sqlx::AssertSqlSafe(q.clone())
+    )
+    .bind(&f.hall)
+    .bind(i64::from(f.open))
+    .bind(f.limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
 }
 
 /// A group of the numbers: its key (a hall code, a department code, a window id, a staff
@@ -776,15 +813,20 @@ pub async fn rating_counts(
     );
     let mut out: std::collections::BTreeMap<Option<String>, CountRow> = Default::default();
     for (q, sign) in [(all, 1), (excluded, -1), (called, 1)] {
-        let rows = db_run!(db, |c| sqlx::query_as::<_, CountRow>(sqlx::AssertSqlSafe(q.clone()))
-            .bind(micros(from))
-            .bind(micros(to))
-            .bind(hall)
-            .fetch_all(c)
-            .await
-            .map_err(db_err)?);
+        let rows = db_run!(db, |c| sqlx::query_as::<_, CountRow>(sqlx::AssertSqlSafe(
+            q.clone()
+        ))
+        .bind(micros(from))
+        .bind(micros(to))
+        .bind(hall)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)?);
         for r in rows {
-            let e = out.entry(r.key.clone()).or_insert_with(|| CountRow { key: r.key.clone(), ..Default::default() });
+            let e = out.entry(r.key.clone()).or_insert_with(|| CountRow {
+                key: r.key.clone(),
+                ..Default::default()
+            });
             e.ratings += sign * r.ratings;
             e.by_people += sign * r.by_people;
             e.satisfied += sign * r.satisfied;
@@ -814,18 +856,26 @@ pub async fn rectification_counts(
          FROM rectifications r WHERE r.opened_at >= $1 AND r.opened_at < $2 AND ($3 IS NULL OR r.hall = $3) \
          GROUP BY {col} ORDER BY {col}"
     );
-    db_run!(db, |c| sqlx::query_as::<_, RectificationCountRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(micros(from))
-        .bind(micros(to))
-        .bind(hall)
-        .fetch_all(c)
-        .await
-        .map_err(db_err))
+    db_run!(db, |c| sqlx::query_as::<_, RectificationCountRow>(
+        sqlx::AssertSqlSafe(q.clone())
+    )
+    .bind(micros(from))
+    .bind(micros(to))
+    .bind(hall)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
 }
 
 /// Gives a window's pad a new key (the old one stops working).
-pub async fn set_pad_key(tx: &mut Tx, window_id: i64, digest: &str, now: DateTime<Utc>) -> Result<()> {
-    tx_run!(tx, |c| sqlx::query(
+pub async fn set_pad_key(
+    tx: &mut Tx,
+    window_id: i64,
+    digest: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx_run!(tx, |c| {
+        sqlx::query(
         "INSERT INTO rating_pads (window_id, key_digest, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (window_id) DO UPDATE SET key_digest = excluded.key_digest, created_at = excluded.created_at"
     )
@@ -835,7 +885,8 @@ pub async fn set_pad_key(tx: &mut Tx, window_id: i64, digest: &str, now: DateTim
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(())
 }
 
@@ -869,7 +920,9 @@ pub async fn names(db: &Db, dim: Dim) -> Result<Vec<(String, String)>> {
         Dim::Hall => "SELECT code, name FROM halls",
         Dim::Department => "SELECT code, name FROM departments",
         Dim::Item => "SELECT code, name FROM items",
-        Dim::Window => "SELECT CAST(w.id AS TEXT), h.name || ' ' || w.name FROM windows w JOIN halls h ON h.id = w.hall_id",
+        Dim::Window => {
+            "SELECT CAST(w.id AS TEXT), h.name || ' ' || w.name FROM windows w JOIN halls h ON h.id = w.hall_id"
+        }
         Dim::Staff => "SELECT username, display_name FROM accounts",
         Dim::Month => return Ok(Vec::new()),
     };
@@ -880,14 +933,21 @@ pub async fn names(db: &Db, dim: Dim) -> Result<Vec<(String, String)>> {
 }
 
 /// The first token of a subject (its rater's contact), read inside a write.
-pub async fn first_token_of_subject(tx: &mut Tx, subject_type: &str, subject_id: &str) -> Result<Option<TokenRow>> {
-    let q = format!("{TOKEN_COLUMNS} WHERE subject_type = $1 AND subject_id = $2 ORDER BY id LIMIT 1");
-    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(q.clone()))
-        .bind(subject_type)
-        .bind(subject_id)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))
+pub async fn first_token_of_subject(
+    tx: &mut Tx,
+    subject_type: &str,
+    subject_id: &str,
+) -> Result<Option<TokenRow>> {
+    let q =
+        format!("{TOKEN_COLUMNS} WHERE subject_type = $1 AND subject_id = $2 ORDER BY id LIMIT 1");
+    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(subject_type)
+    .bind(subject_id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
 }
 
 /// The window a staff member (by username) is signed in to, if any.
@@ -914,7 +974,8 @@ pub async fn serve_visit_token(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<bool> {
-    let n = tx_run!(tx, |c| sqlx::query(
+    let n = tx_run!(tx, |c| {
+        sqlx::query(
         "UPDATE rating_tokens SET ready_at = $1, expires_at = $2, window_id = $3, staff = $4, label = $5 \
          WHERE subject_type = 'visit' AND subject_id = $6 AND stage = 'conclusion' AND ready_at IS NULL"
     )
@@ -927,6 +988,7 @@ pub async fn serve_visit_token(
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(n == 1)
 }

@@ -75,9 +75,14 @@ impl Status {
         }
     }
     pub fn parse(s: &str) -> Option<Status> {
-        [Status::Open, Status::Reached, Status::Unreachable, Status::Refused]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Status::Open,
+            Status::Reached,
+            Status::Unreachable,
+            Status::Refused,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
     pub fn label(self) -> &'static str {
         match self {
@@ -162,8 +167,10 @@ impl Callback {
                 } else if *satisfied {
                     Then::Nothing
                 } else if problem.is_empty() {
-                    return Err(Error::invalid("problem_required", "群众不满意时请记录具体问题")
-                        .field("problem", "请记录群众反映的具体问题"));
+                    return Err(
+                        Error::invalid("problem_required", "群众不满意时请记录具体问题")
+                            .field("problem", "请记录群众反映的具体问题"),
+                    );
                 } else {
                     Then::Problem(problem.to_string())
                 }
@@ -213,7 +220,10 @@ mod tests {
     use crate::case::testkit::TestCalendar;
 
     fn at(m: u32, d: u32, h: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, m, d).unwrap().and_hms_opt(h, 0, 0).unwrap()
+        NaiveDate::from_ymd_opt(2026, m, d)
+            .unwrap()
+            .and_hms_opt(h, 0, 0)
+            .unwrap()
     }
 
     #[test]
@@ -240,16 +250,30 @@ mod tests {
             c = n;
         }
         assert_eq!(c.status, Status::Unreachable);
-        assert_eq!(c.record(&Attempt::Refused, &s).unwrap_err().code, "callback_closed");
+        assert_eq!(
+            c.record(&Attempt::Refused, &s).unwrap_err().code,
+            "callback_closed"
+        );
     }
 
     #[test]
     fn not_satisfied_needs_the_problem_and_opens_one() {
         let s = RatingSettings::default();
         let c = Callback::new(Kind::BadRating);
-        let no_problem = Attempt::Reached { satisfied: false, problem: " ".into(), fix_level: None };
-        assert_eq!(c.record(&no_problem, &s).unwrap_err().code, "problem_required");
-        let with = Attempt::Reached { satisfied: false, problem: "排队太久".into(), fix_level: None };
+        let no_problem = Attempt::Reached {
+            satisfied: false,
+            problem: " ".into(),
+            fix_level: None,
+        };
+        assert_eq!(
+            c.record(&no_problem, &s).unwrap_err().code,
+            "problem_required"
+        );
+        let with = Attempt::Reached {
+            satisfied: false,
+            problem: "排队太久".into(),
+            fix_level: None,
+        };
         let (n, then) = c.record(&with, &s).unwrap();
         assert_eq!(n.status, Status::Reached);
         assert_eq!(then, Then::Problem("排队太久".into()));
@@ -259,10 +283,24 @@ mod tests {
     fn a_follow_up_records_the_raters_level_for_the_fix() {
         let s = RatingSettings::default();
         let c = Callback::new(Kind::FollowUp);
-        let missing = Attempt::Reached { satisfied: true, problem: String::new(), fix_level: None };
-        assert_eq!(c.record(&missing, &s).unwrap_err().code, "fix_level_required");
-        let ok = Attempt::Reached { satisfied: true, problem: String::new(), fix_level: Some(5) };
-        assert_eq!(c.record(&ok, &s).unwrap().1, Then::RateFix(Level::VerySatisfied));
+        let missing = Attempt::Reached {
+            satisfied: true,
+            problem: String::new(),
+            fix_level: None,
+        };
+        assert_eq!(
+            c.record(&missing, &s).unwrap_err().code,
+            "fix_level_required"
+        );
+        let ok = Attempt::Reached {
+            satisfied: true,
+            problem: String::new(),
+            fix_level: Some(5),
+        };
+        assert_eq!(
+            c.record(&ok, &s).unwrap().1,
+            Then::RateFix(Level::VerySatisfied)
+        );
     }
 
     #[test]
@@ -270,7 +308,9 @@ mod tests {
         assert_eq!(sampled("YL-1", 30), sampled("YL-1", 30));
         assert!(sampled("anything", 100));
         assert!(!sampled("anything", 0));
-        let n = (0..10_000).filter(|i| sampled(&format!("C{i}"), 30)).count();
+        let n = (0..10_000)
+            .filter(|i| sampled(&format!("C{i}"), 30))
+            .count();
         assert!((2_700..3_300).contains(&n), "{n}");
     }
 }

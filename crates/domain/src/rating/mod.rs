@@ -332,7 +332,11 @@ impl RatingSettings {
         {
             p.check(
                 (1..=30).contains(&days),
-                if i == 0 { "rectification_days" } else { "rectification_days_by_region" },
+                if i == 0 {
+                    "rectification_days"
+                } else {
+                    "rectification_days_by_region"
+                },
                 "整改期限须在 1 到 30 个工作日之间",
             );
         }
@@ -426,12 +430,17 @@ pub fn check_content(
                 format!("indicators.{code}"),
                 format!(
                     "没有这项评价指标；可评：{}",
-                    set.indicators.iter().map(|i| i.1).collect::<Vec<_>>().join("、")
+                    set.indicators
+                        .iter()
+                        .map(|i| i.1)
+                        .collect::<Vec<_>>()
+                        .join("、")
                 ),
             ),
-            (Some(label), None) => {
-                p.add(format!("indicators.{code}"), format!("“{label}”的等级须为 1 到 5"))
-            }
+            (Some(label), None) => p.add(
+                format!("indicators.{code}"),
+                format!("“{label}”的等级须为 1 到 5"),
+            ),
             (Some(_), Some(l)) => indicators.push((code.clone(), l)),
         }
     }
@@ -481,7 +490,10 @@ pub fn check_token(t: &TokenState, now: NaiveDateTime) -> Result<()> {
 
 /// When the invitation and the default rating of a subject that ended at `ended` fall due,
 /// and when its token expires (R-EVAL-DEFAULT, natural days).
-pub fn schedule(ended: NaiveDateTime, s: &RatingSettings) -> (NaiveDateTime, NaiveDateTime, NaiveDateTime) {
+pub fn schedule(
+    ended: NaiveDateTime,
+    s: &RatingSettings,
+) -> (NaiveDateTime, NaiveDateTime, NaiveDateTime) {
     (
         ended + Duration::days(s.invite_after_days),
         ended + Duration::days(s.default_after_days),

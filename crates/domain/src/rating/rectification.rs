@@ -155,11 +155,14 @@ impl Action {
 fn needs_text(text: &str, field: &str, what: &str) -> Result<()> {
     let n = text.trim().chars().count();
     if n == 0 {
-        return Err(Error::invalid("missing_text", format!("请填写{what}")).field(field, format!("请填写{what}")));
+        return Err(Error::invalid("missing_text", format!("请填写{what}"))
+            .field(field, format!("请填写{what}")));
     }
     if n > 2000 {
-        return Err(Error::invalid("text_too_long", format!("{what}请不超过 2000 字"))
-            .field(field, format!("{what}请不超过 2000 字")));
+        return Err(
+            Error::invalid("text_too_long", format!("{what}请不超过 2000 字"))
+                .field(field, format!("{what}请不超过 2000 字")),
+        );
     }
     Ok(())
 }
@@ -268,8 +271,13 @@ mod tests {
     #[test]
     fn a_fix_on_the_day_it_opened_is_fixed_at_once_and_later_by_deadline() {
         let r = Rectification::open(Source::BadRating, d(3, 2), d(3, 9));
-        let fix = Action::Fix { evidence: "已约谈窗口人员".into() };
-        assert_eq!(r.apply(&fix, d(3, 2)).unwrap().outcome, Some(Outcome::FixedAtOnce));
+        let fix = Action::Fix {
+            evidence: "已约谈窗口人员".into(),
+        };
+        assert_eq!(
+            r.apply(&fix, d(3, 2)).unwrap().outcome,
+            Some(Outcome::FixedAtOnce)
+        );
         let late = r.apply(&fix, d(3, 10)).unwrap();
         assert_eq!(late.outcome, Some(Outcome::FixedByDeadline));
         assert_eq!(late.on_time(), Some(false));
@@ -279,23 +287,57 @@ mod tests {
     #[test]
     fn a_fix_without_evidence_is_refused() {
         let r = Rectification::open(Source::BadRating, d(3, 2), d(3, 9));
-        let e = r.apply(&Action::Fix { evidence: "  ".into() }, d(3, 3)).unwrap_err();
+        let e = r
+            .apply(
+                &Action::Fix {
+                    evidence: "  ".into(),
+                },
+                d(3, 3),
+            )
+            .unwrap_err();
         assert_eq!(e.fields[0].field, "evidence");
     }
 
     #[test]
     fn an_upheld_appeal_closes_it_and_a_rejected_one_sends_it_back_to_be_fixed() {
         let r = Rectification::open(Source::BadRating, d(3, 2), d(3, 9));
-        let a = r.apply(&Action::Appeal { reason: "恶意差评".into() }, d(3, 3)).unwrap();
+        let a = r
+            .apply(
+                &Action::Appeal {
+                    reason: "恶意差评".into(),
+                },
+                d(3, 3),
+            )
+            .unwrap();
         assert_eq!(a.status, Status::Appealed);
-        assert!(a.apply(&Action::Fix { evidence: "x".into() }, d(3, 3)).is_err());
+        assert!(
+            a.apply(
+                &Action::Fix {
+                    evidence: "x".into()
+                },
+                d(3, 3)
+            )
+            .is_err()
+        );
         let up = a
-            .apply(&Action::DecideAppeal { upheld: true, note: "监控显示服务规范".into() }, d(3, 4))
+            .apply(
+                &Action::DecideAppeal {
+                    upheld: true,
+                    note: "监控显示服务规范".into(),
+                },
+                d(3, 4),
+            )
             .unwrap();
         assert_eq!(up.outcome, Some(Outcome::AppealUpheld));
         assert!(!up.needs_follow_up());
         let back = a
-            .apply(&Action::DecideAppeal { upheld: false, note: "理由不成立".into() }, d(3, 4))
+            .apply(
+                &Action::DecideAppeal {
+                    upheld: false,
+                    note: "理由不成立".into(),
+                },
+                d(3, 4),
+            )
             .unwrap();
         assert_eq!(back.status, Status::Open);
         assert_eq!(back.deadline, d(3, 9));
@@ -304,18 +346,37 @@ mod tests {
     #[test]
     fn a_callback_problem_cannot_be_appealed() {
         let r = Rectification::open(Source::CallbackProblem, d(3, 2), d(3, 5));
-        let e = r.apply(&Action::Appeal { reason: "不是我们的问题".into() }, d(3, 3)).unwrap_err();
+        let e = r
+            .apply(
+                &Action::Appeal {
+                    reason: "不是我们的问题".into(),
+                },
+                d(3, 3),
+            )
+            .unwrap_err();
         assert_eq!(e.code, "appeal_not_allowed");
     }
 
     #[test]
     fn the_rater_rates_a_fix_once_and_never_an_open_one() {
         let r = Rectification::open(Source::BadRating, d(3, 2), d(3, 9));
-        let rate = Action::RateFix { level: Level::Satisfied };
+        let rate = Action::RateFix {
+            level: Level::Satisfied,
+        };
         assert!(r.apply(&rate, d(3, 3)).is_err());
-        let fixed = r.apply(&Action::Fix { evidence: "已整改".into() }, d(3, 3)).unwrap();
+        let fixed = r
+            .apply(
+                &Action::Fix {
+                    evidence: "已整改".into(),
+                },
+                d(3, 3),
+            )
+            .unwrap();
         let rated = fixed.apply(&rate, d(3, 4)).unwrap();
         assert_eq!(rated.rater_level, Some(Level::Satisfied));
-        assert_eq!(rated.apply(&rate, d(3, 4)).unwrap_err().code, "rectification_rated");
+        assert_eq!(
+            rated.apply(&rate, d(3, 4)).unwrap_err().code,
+            "rectification_rated"
+        );
     }
 }

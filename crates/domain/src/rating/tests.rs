@@ -32,7 +32,11 @@ fn levels_two_and_one_are_bad_by_default_r_eval_levels() {
         bad_levels: vec![Level::VeryDissatisfied],
         ..s
     };
-    assert!(!check_content(&sub(2), SubjectKind::Case, &only_one).unwrap().bad);
+    assert!(
+        !check_content(&sub(2), SubjectKind::Case, &only_one)
+            .unwrap()
+            .bad
+    );
 }
 
 #[test]
@@ -57,25 +61,46 @@ fn token(used: bool, ready: bool) -> TokenState {
         subject_id: "YL-1".into(),
         stage: Stage::Conclusion,
         ready,
-        expires_at: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap().and_hms_opt(0, 0, 0).unwrap(),
+        expires_at: NaiveDate::from_ymd_opt(2026, 3, 31)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap(),
         used,
     }
 }
 
 #[test]
 fn a_token_rates_once_before_it_expires_and_only_after_the_subject_ended_r_eval_once() {
-    let now = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(9, 0, 0).unwrap();
+    let now = NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap();
     assert!(check_token(&token(false, true), now).is_ok());
-    assert_eq!(check_token(&token(true, true), now).unwrap_err().code, "rating_token_used");
-    assert_eq!(check_token(&token(false, false), now).unwrap_err().code, "rating_not_ready");
-    let later = NaiveDate::from_ymd_opt(2026, 4, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
-    assert_eq!(check_token(&token(false, true), later).unwrap_err().code, "rating_token_expired");
+    assert_eq!(
+        check_token(&token(true, true), now).unwrap_err().code,
+        "rating_token_used"
+    );
+    assert_eq!(
+        check_token(&token(false, false), now).unwrap_err().code,
+        "rating_not_ready"
+    );
+    let later = NaiveDate::from_ymd_opt(2026, 4, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    assert_eq!(
+        check_token(&token(false, true), later).unwrap_err().code,
+        "rating_token_expired"
+    );
 }
 
 #[test]
 fn invitation_default_and_expiry_follow_the_settings_r_eval_default() {
     let s = RatingSettings::default();
-    let ended = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(16, 0, 0).unwrap();
+    let ended = NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(16, 0, 0)
+        .unwrap();
     let (invite, default, expiry) = schedule(ended, &s);
     assert_eq!(invite, ended + chrono::Duration::days(3));
     assert_eq!(default, ended + chrono::Duration::days(7));

@@ -377,7 +377,12 @@ async fn receipt_page(
             .ok()
             .flatten()
             .map(|path| {
-                crate::qr::svg(&format!("{}{path}", origin(&headers)), 140, "服务评价二维码").unwrap_or_default()
+                crate::qr::svg(
+                    &format!("{}{path}", origin(&headers)),
+                    140,
+                    "服务评价二维码",
+                )
+                .unwrap_or_default()
             }),
         materials,
         missing,

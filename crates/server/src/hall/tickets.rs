@@ -313,7 +313,14 @@ pub async fn take_ticket(
     )
     .await?;
     // The slip carries the visit's rating QR code (R-EVAL-ONCE): usable once it is served.
-    let rate = crate::ratings::on_ticket_taken(&mut tx, now, &hall.code, ticket.id, &ticket.number.to_string()).await?;
+    let rate = crate::ratings::on_ticket_taken(
+        &mut tx,
+        now,
+        &hall.code,
+        ticket.id,
+        &ticket.number.to_string(),
+    )
+    .await?;
     tx.commit().await?;
     st.hall_feed.wake();
     let row = store::ticket(&st.db, ticket.id).await?;
@@ -622,8 +629,16 @@ async fn transition(
     if let (Transition { ticket: after, .. }, Some(w)) = (&tr, &window) {
         if after.status == yichuang_domain::queue::TicketStatus::Finished {
             let staff = (w.staff_id == Some(actor.id)).then_some(actor.username.as_str());
-            crate::ratings::on_ticket_finished(&mut tx, now, &hall.code, id, &row.number, (w.id, &w.name), staff)
-                .await?;
+            crate::ratings::on_ticket_finished(
+                &mut tx,
+                now,
+                &hall.code,
+                id,
+                &row.number,
+                (w.id, &w.name),
+                staff,
+            )
+            .await?;
         }
     }
     tx.commit().await?;

@@ -96,10 +96,19 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
         Some(_) => {}
     }
     match role {
-        Some(Role::Callback) => v.push(NavLink { href: "/callbacks", label: "回访工作台" }),
+        Some(Role::Callback) => v.push(NavLink {
+            href: "/callbacks",
+            label: "回访工作台",
+        }),
         Some(Role::Approver | Role::HallManager | Role::Supervisor | Role::Admin) => {
-            v.push(NavLink { href: "/rectifications", label: "差评整改" });
-            v.push(NavLink { href: "/ratings", label: "好差评" });
+            v.push(NavLink {
+                href: "/rectifications",
+                label: "差评整改",
+            });
+            v.push(NavLink {
+                href: "/ratings",
+                label: "好差评",
+            });
         }
         _ => {}
     }

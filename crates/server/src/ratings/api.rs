@@ -26,10 +26,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/ratings", post(create).get(list))
         .route("/api/v1/ratings/stats", get(stats))
         .route("/api/v1/rating-tokens/{token}", get(token))
-        .route("/api/v1/rating-settings", get(get_settings).put(put_settings))
+        .route(
+            "/api/v1/rating-settings",
+            get(get_settings).put(put_settings),
+        )
         .route("/api/v1/rectifications", get(rectifications))
         .route("/api/v1/rectifications/{id}", get(rectification))
-        .route("/api/v1/rectifications/{id}/actions", post(rectification_action))
+        .route(
+            "/api/v1/rectifications/{id}/actions",
+            post(rectification_action),
+        )
         .route("/api/v1/callbacks", get(callbacks))
         .route("/api/v1/callbacks/{id}/take", post(take))
         .route("/api/v1/callbacks/{id}/phone", get(phone))
@@ -72,7 +78,11 @@ async fn create(
             },
         )
         .await?;
-        let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+        let status = if new {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         return Ok((status, axum::Json(json!({"id": id, "duplicate": !new}))).into_response());
     }
     if let Some(a) = actor {
@@ -82,22 +92,40 @@ async fn create(
         ))
         .into());
     }
-    let token = b.token.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
-        Error::invalid("rating_token_required", "评价需要回执、短信或评价器上的评价码，只凭办件编号不能评价")
+    let token = b
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::invalid(
+                "rating_token_required",
+                "评价需要回执、短信或评价器上的评价码，只凭办件编号不能评价",
+            )
             .field("token", "缺少评价码")
-    })?;
+        })?;
     let channel = match b.channel.as_deref() {
         None | Some("") => Channel::Phone,
-        Some(c) => Channel::parse(c).filter(|c| c.takes_token()).ok_or_else(|| {
-            Error::invalid("bad_channel", "评价渠道无效").field("channel", "可选 pad、phone、web、kiosk")
-        })?,
+        Some(c) => Channel::parse(c)
+            .filter(|c| c.takes_token())
+            .ok_or_else(|| {
+                Error::invalid("bad_channel", "评价渠道无效")
+                    .field("channel", "可选 pad、phone、web、kiosk")
+            })?,
     };
-    if let Some(n) = b.case_number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+    if let Some(n) = b
+        .case_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         let v = super::token_view(&st, token).await?;
         if v.row.subject_id != n {
-            return Err(Error::invalid("rating_token_mismatch", "评价码不属于这个办件")
-                .field("token", format!("这个评价码不是办件 {n} 的"))
-                .into());
+            return Err(
+                Error::invalid("rating_token_mismatch", "评价码不属于这个办件")
+                    .field("token", format!("这个评价码不是办件 {n} 的"))
+                    .into(),
+            );
         }
     }
     let sub = Submission {
@@ -115,7 +143,10 @@ fn rating_scope(actor: &Actor) -> Result<(Option<String>, Option<String>)> {
         Role::Admin | Role::Supervisor | Role::Callback => Ok((None, None)),
         Role::HallManager => Ok((actor.hall.clone(), None)),
         Role::Approver => Ok((None, actor.department.clone())),
-        _ => Err(Error::forbidden(format!("当前账号（{}）无权查看评价", actor.role.label()))),
+        _ => Err(Error::forbidden(format!(
+            "当前账号（{}）无权查看评价",
+            actor.role.label()
+        ))),
     }
 }
 
@@ -139,13 +170,21 @@ async fn list(
     let (hall, department) = rating_scope(&actor)?;
     let mut p = yichuang_domain::Problems::new();
     if let Some(l) = q.level {
-        p.check(Level::from_number(l).is_some(), "level", "评价等级须为 1 到 5");
+        p.check(
+            Level::from_number(l).is_some(),
+            "level",
+            "评价等级须为 1 到 5",
+        );
     }
     if let Some(c) = q.channel.as_deref() {
         p.check(Channel::parse(c).is_some(), "channel", "评价渠道无效");
     }
     if let Some(m) = q.month.as_deref() {
-        p.check(super::report::parse_month(m).is_some(), "month", "月份格式为 2026-12");
+        p.check(
+            super::report::parse_month(m).is_some(),
+            "month",
+            "月份格式为 2026-12",
+        );
     }
     p.finish()?;
     let rows = store::ratings(
@@ -161,7 +200,10 @@ async fn list(
         },
     )
     .await?;
-    let ratings = rows.iter().map(RatingView::of).collect::<Result<Vec<_>>>()?;
+    let ratings = rows
+        .iter()
+        .map(RatingView::of)
+        .collect::<Result<Vec<_>>>()?;
     Ok(axum::Json(json!({"ratings": ratings})).into_response())
 }
 
@@ -182,8 +224,14 @@ async fn token(State(st): State<AppState>, Path(token): Path<String>) -> ApiResu
     .into_response())
 }
 
-async fn get_settings(State(st): State<AppState>, CurrentActor(actor): CurrentActor) -> ApiResult<Response> {
-    actor.require_role(&[Role::Admin, Role::Supervisor, Role::HallManager], "查看好差评设置")?;
+async fn get_settings(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+) -> ApiResult<Response> {
+    actor.require_role(
+        &[Role::Admin, Role::Supervisor, Role::HallManager],
+        "查看好差评设置",
+    )?;
     Ok(axum::Json(super::settings(&st.db).await?).into_response())
 }
 
@@ -212,7 +260,12 @@ async fn stats(
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<Response> {
     let (scope_hall, _) = rating_scope(&actor)?;
-    let period = Period::parse(q.month.as_deref(), q.from.as_deref(), q.to.as_deref(), st.now())?;
+    let period = Period::parse(
+        q.month.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        st.now(),
+    )?;
     let dim = by_dim(q.by.as_deref().unwrap_or("hall"))?;
     let hall = scope_hall.or(q.hall);
     let rows = numbers(&st, dim, &period, hall.as_deref()).await?;
@@ -229,19 +282,51 @@ struct RectificationQuery {
 }
 
 /// The filter an actor's list is limited to: an approver their department, a hall manager their hall.
-pub fn rectification_filter(actor: &Actor, status: Option<String>, hall: Option<String>, department: Option<String>) -> Result<RectificationFilter> {
+pub fn rectification_filter(
+    actor: &Actor,
+    status: Option<String>,
+    hall: Option<String>,
+    department: Option<String>,
+) -> Result<RectificationFilter> {
     let (hall, department) = match actor.role {
         Role::Admin | Role::Supervisor => (hall, department),
-        Role::Approver => (None, Some(actor.department.clone().ok_or_else(|| Error::forbidden("账号未归属部门"))?)),
-        Role::HallManager => (Some(actor.hall.clone().ok_or_else(|| Error::forbidden("账号未归属大厅"))?), None),
-        _ => return Err(Error::forbidden(format!("当前账号（{}）无权查看整改", actor.role.label()))),
+        Role::Approver => (
+            None,
+            Some(
+                actor
+                    .department
+                    .clone()
+                    .ok_or_else(|| Error::forbidden("账号未归属部门"))?,
+            ),
+        ),
+        Role::HallManager => (
+            Some(
+                actor
+                    .hall
+                    .clone()
+                    .ok_or_else(|| Error::forbidden("账号未归属大厅"))?,
+            ),
+            None,
+        ),
+        _ => {
+            return Err(Error::forbidden(format!(
+                "当前账号（{}）无权查看整改",
+                actor.role.label()
+            )));
+        }
     };
     if let Some(s) = status.as_deref() {
         if yichuang_domain::rating::rectification::Status::parse(s).is_none() {
-            return Err(Error::invalid("bad_status", "整改状态无效").field("status", "可选 open、appealed、closed"));
+            return Err(Error::invalid("bad_status", "整改状态无效")
+                .field("status", "可选 open、appealed、closed"));
         }
     }
-    Ok(RectificationFilter { hall, department, status, limit: 500 })
+    Ok(RectificationFilter {
+        hall,
+        department,
+        status,
+        limit: 500,
+    })
 }
 
 async fn rectifications(
@@ -251,7 +336,10 @@ async fn rectifications(
 ) -> ApiResult<Response> {
     let f = rectification_filter(&actor, q.status, q.hall, q.department)?;
     let rows = store::rectifications(&st.db, &f).await?;
-    Ok(axum::Json(json!({"rectifications": RectificationView::list(&st, &rows).await?})).into_response())
+    Ok(
+        axum::Json(json!({"rectifications": RectificationView::list(&st, &rows).await?}))
+            .into_response(),
+    )
 }
 
 async fn rectification(
@@ -277,11 +365,23 @@ pub struct ActionBody {
 impl ActionBody {
     pub fn action(&self) -> Result<Action> {
         Ok(match self.action.as_str() {
-            "fix" => Action::Fix { evidence: self.evidence.clone() },
-            "explain" => Action::Explain { evidence: self.evidence.clone() },
-            "appeal" => Action::Appeal { reason: self.reason.clone() },
-            "uphold" => Action::DecideAppeal { upheld: true, note: self.note.clone() },
-            "reject" => Action::DecideAppeal { upheld: false, note: self.note.clone() },
+            "fix" => Action::Fix {
+                evidence: self.evidence.clone(),
+            },
+            "explain" => Action::Explain {
+                evidence: self.evidence.clone(),
+            },
+            "appeal" => Action::Appeal {
+                reason: self.reason.clone(),
+            },
+            "uphold" => Action::DecideAppeal {
+                upheld: true,
+                note: self.note.clone(),
+            },
+            "reject" => Action::DecideAppeal {
+                upheld: false,
+                note: self.note.clone(),
+            },
             _ => {
                 return Err(Error::invalid("bad_action", "整改操作无效")
                     .field("action", "可选 fix（已整改）、explain（解释说明）、appeal（申诉）、uphold / reject（复核申诉）"));
@@ -312,19 +412,46 @@ async fn callbacks(
     CurrentActor(actor): CurrentActor,
     Query(q): Query<CallbackQuery>,
 ) -> ApiResult<Response> {
-    actor.require_role(&[Role::Admin, Role::Callback, Role::Supervisor, Role::HallManager], "查看回访")?;
-    let rows = store::callbacks(&st.db, &CallbackFilter { hall: actor.hall.clone(), open: !q.all, limit: 500 }).await?;
+    actor.require_role(
+        &[
+            Role::Admin,
+            Role::Callback,
+            Role::Supervisor,
+            Role::HallManager,
+        ],
+        "查看回访",
+    )?;
+    let rows = store::callbacks(
+        &st.db,
+        &CallbackFilter {
+            hall: actor.hall.clone(),
+            open: !q.all,
+            limit: 500,
+        },
+    )
+    .await?;
     let now = st.now();
-    let v = rows.iter().map(|c| CallbackView::of(c, actor.id, now)).collect::<Result<Vec<_>>>()?;
+    let v = rows
+        .iter()
+        .map(|c| CallbackView::of(c, actor.id, now))
+        .collect::<Result<Vec<_>>>()?;
     Ok(axum::Json(json!({"callbacks": v})).into_response())
 }
 
-async fn take(State(st): State<AppState>, CurrentActor(actor): CurrentActor, Path(id): Path<i64>) -> ApiResult<Response> {
+async fn take(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
     let c = super::take_callback(&st, &actor, id).await?;
     Ok(axum::Json(CallbackView::of(&c, actor.id, st.now())?).into_response())
 }
 
-async fn phone(State(st): State<AppState>, CurrentActor(actor): CurrentActor, Path(id): Path<i64>) -> ApiResult<Response> {
+async fn phone(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
     let phone = super::reveal_phone(&st, &actor, id).await?;
     Ok(axum::Json(json!({"phone": phone})).into_response())
 }

@@ -54,18 +54,31 @@ fn cell(d: &Data) -> String {
 /// The rows of the first sheet, by its header names.
 pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Row>> {
     let unreadable = || {
-        Error::invalid("unreadable_file", "无法读取该 Excel 文件，请上传 .xlsx 格式的文件")
-            .field("file", "文件不是有效的 .xlsx 工作簿")
+        Error::invalid(
+            "unreadable_file",
+            "无法读取该 Excel 文件，请上传 .xlsx 格式的文件",
+        )
+        .field("file", "文件不是有效的 .xlsx 工作簿")
     };
-    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| unreadable())?;
-    let range = wb.worksheet_range_at(0).ok_or_else(unreadable)?.map_err(|_| unreadable())?;
+    let mut wb: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| unreadable())?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(unreadable)?
+        .map_err(|_| unreadable())?;
     let mut rows = range.rows();
-    let head: Vec<String> = rows.next().map(|r| r.iter().map(cell).collect()).unwrap_or_default();
+    let head: Vec<String> = rows
+        .next()
+        .map(|r| r.iter().map(cell).collect())
+        .unwrap_or_default();
     let at = |name: &str| head.iter().position(|h| h == name);
     let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| at(c)).collect();
     if idx[..4].iter().any(Option::is_none) {
-        return Err(Error::invalid("missing_columns", format!("表头须包含：{}", COLUMNS.join("、")))
-            .field("file", format!("表头须包含：{}", COLUMNS[..4].join("、"))));
+        return Err(Error::invalid(
+            "missing_columns",
+            format!("表头须包含：{}", COLUMNS.join("、")),
+        )
+        .field("file", format!("表头须包含：{}", COLUMNS[..4].join("、"))));
     }
     let get = |r: &[Data], i: Option<usize>| i.and_then(|i| r.get(i)).map(cell).unwrap_or_default();
     Ok(rows
@@ -82,8 +95,15 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Row>> {
 
 /// Checks every row (all problems at once, named `rows[i].field`, counting from 1 as a sheet
 /// does after its header), then imports them.
-pub async fn import_rows(st: &AppState, actor: &yichuang_domain::Actor, rows: &[Row]) -> Result<(usize, usize)> {
-    actor.require_role(&[Role::Admin, Role::Supervisor, Role::HallManager], "导入评价")?;
+pub async fn import_rows(
+    st: &AppState,
+    actor: &yichuang_domain::Actor,
+    rows: &[Row],
+) -> Result<(usize, usize)> {
+    actor.require_role(
+        &[Role::Admin, Role::Supervisor, Role::HallManager],
+        "导入评价",
+    )?;
     let mut p = Problems::new();
     if rows.is_empty() {
         p.add("rows", "没有要导入的评价");
@@ -94,12 +114,23 @@ pub async fn import_rows(st: &AppState, actor: &yichuang_domain::Actor, rows: &[
     for (i, r) in rows.iter().enumerate() {
         let f = |name: &str| format!("rows[{}].{name}", i + 1);
         p.check(!r.system.trim().is_empty(), &f("system"), "请填写来源系统");
-        p.check(!r.external_id.trim().is_empty(), &f("external_id"), "请填写来源编号");
+        p.check(
+            !r.external_id.trim().is_empty(),
+            &f("external_id"),
+            "请填写来源编号",
+        );
         if r.level.and_then(Level::from_number).is_none() {
             p.add(f("level"), "评价等级须为 1 到 5");
         }
         let known = !r.case_number.trim().is_empty()
-            && store::token_of_subject(&st.db, "case", r.case_number.trim(), Stage::Conclusion.as_str()).await?.is_some();
+            && store::token_of_subject(
+                &st.db,
+                "case",
+                r.case_number.trim(),
+                Stage::Conclusion.as_str(),
+            )
+            .await?
+            .is_some();
         p.check(known, &f("case_number"), "没有这个办件");
     }
     p.finish()?;
@@ -112,14 +143,21 @@ pub async fn import_rows(st: &AppState, actor: &yichuang_domain::Actor, rows: &[
 }
 
 /// `POST /api/v1/ratings/import`: a JSON `{"ratings": [...]}` or an .xlsx file as the body.
-async fn import(State(st): State<AppState>, CurrentActor(actor): CurrentActor, body: Bytes) -> ApiResult<Response> {
+async fn import(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    body: Bytes,
+) -> ApiResult<Response> {
     let rows = if body.starts_with(b"PK") {
         read_xlsx(&body)?
     } else {
         serde_json::from_slice::<Body>(&body)
             .map_err(|e| {
-                Error::invalid("malformed_request", "请求格式错误：请提交 .xlsx 文件或 {\"ratings\": [...]}")
-                    .field("body", e.to_string())
+                Error::invalid(
+                    "malformed_request",
+                    "请求格式错误：请提交 .xlsx 文件或 {\"ratings\": [...]}",
+                )
+                .field("body", e.to_string())
             })?
             .ratings
     };

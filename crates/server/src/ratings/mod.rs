@@ -41,11 +41,15 @@ pub const DEFAULT_TIMER: &str = "rating_default";
 const SETTINGS_KEY: &str = "rating";
 
 pub fn routes() -> axum::Router<AppState> {
-    api::routes().merge(pad::api_routes()).merge(import::routes())
+    api::routes()
+        .merge(pad::api_routes())
+        .merge(import::routes())
 }
 
 pub fn page_routes() -> axum::Router<AppState> {
-    pages::routes().merge(pad::page_routes()).merge(report::routes())
+    pages::routes()
+        .merge(pad::page_routes())
+        .merge(report::routes())
 }
 
 /// The practice settings of 好差评 and 回访 (RULES: settings, not constants).
@@ -63,8 +67,16 @@ pub async fn put_settings(st: &AppState, actor: &Actor, s: &RatingSettings) -> R
     let mut tx = st.db.begin().await?;
     let before = settings(&st.db).await?;
     yichuang_store::settings::put(&mut tx, SETTINGS_KEY, &json!(s), now).await?;
-    log(&mut tx, now, None, &actor.event_name(), "rating_settings_changed", ("settings", "rating"),
-        json!({"before": before, "after": s})).await?;
+    log(
+        &mut tx,
+        now,
+        None,
+        &actor.event_name(),
+        "rating_settings_changed",
+        ("settings", "rating"),
+        json!({"before": before, "after": s}),
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -74,7 +86,9 @@ pub fn new_token() -> Result<String> {
     const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
     let mut b = [0u8; 20];
     getrandom::fill(&mut b).map_err(Error::internal)?;
-    Ok(b.iter().map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char).collect())
+    Ok(b.iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect())
 }
 
 /// The hall-local month an instant belongs to (`2026-12`).
@@ -84,12 +98,21 @@ pub fn month_of(t: DateTime<Utc>) -> String {
 }
 
 /// The calendar deadlines of a hall's ratings are counted on (R-CALENDAR: its region's).
-pub async fn calendar_of(st: &AppState, hall: Option<&str>) -> Result<(Arc<Calendar>, Option<String>)> {
+pub async fn calendar_of(
+    st: &AppState,
+    hall: Option<&str>,
+) -> Result<(Arc<Calendar>, Option<String>)> {
     let region = match hall {
-        Some(h) => yichuang_store::hall::hall_region(&st.db, h).await.ok().flatten(),
+        Some(h) => yichuang_store::hall::hall_region(&st.db, h)
+            .await
+            .ok()
+            .flatten(),
         None => None,
     };
-    Ok((crate::calendar::current(st, region.as_deref()).await?, region))
+    Ok((
+        crate::calendar::current(st, region.as_deref()).await?,
+        region,
+    ))
 }
 
 /// Appends an event; one of a hall also reaches the hall's live feed (the pads listen there).
@@ -119,7 +142,13 @@ async fn log(
 
 /// A ticket was taken: its token is made now, for the QR code on the slip; it becomes usable
 /// when the visit is served. Returns the rating page's path.
-pub async fn on_ticket_taken(tx: &mut Tx, now: DateTime<Utc>, hall: &str, ticket_id: i64, number: &str) -> Result<String> {
+pub async fn on_ticket_taken(
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+    hall: &str,
+    ticket_id: i64,
+    number: &str,
+) -> Result<String> {
     let token = new_token()?;
     let dims = Dims {
         hall: Some(hall.to_string()),
@@ -159,10 +188,27 @@ pub async fn on_ticket_finished(
     let s = settings_in(tx).await?;
     let (_, _, expires) = rating::schedule(local(now), &s);
     let subject = ticket_id.to_string();
-    let served = store::serve_visit_token(tx, &subject, window.0, staff, &format!("{number} 号 · {}", window.1), now, utc(expires)).await?;
+    let served = store::serve_visit_token(
+        tx,
+        &subject,
+        window.0,
+        staff,
+        &format!("{number} 号 · {}", window.1),
+        now,
+        utc(expires),
+    )
+    .await?;
     if served {
-        log(tx, now, Some(hall), "system", "rating_invited", ("visit", &subject),
-            json!({"window": window.0, "channel": "pad"})).await?;
+        log(
+            tx,
+            now,
+            Some(hall),
+            "system",
+            "rating_invited",
+            ("visit", &subject),
+            json!({"window": window.0, "channel": "pad"}),
+        )
+        .await?;
         return Ok(());
     }
     // A ticket taken before slips carried a token (or checked in from an appointment).
@@ -192,8 +238,16 @@ pub async fn on_ticket_finished(
         now,
     )
     .await?;
-    log(tx, now, Some(hall), "system", "rating_invited", ("visit", &ticket_id.to_string()),
-        json!({"window": window.0, "channel": "pad"})).await?;
+    log(
+        tx,
+        now,
+        Some(hall),
+        "system",
+        "rating_invited",
+        ("visit", &ticket_id.to_string()),
+        json!({"window": window.0, "channel": "pad"}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -294,19 +348,39 @@ pub async fn on_case_changed(tx: &mut Tx, now: DateTime<Utc>, c: &CaseChange<'_>
     let id = t.id.to_string();
     yichuang_store::timers::schedule(tx, INVITE_TIMER, &id, utc(invite), json!({}), now).await?;
     yichuang_store::timers::schedule(tx, DEFAULT_TIMER, &id, utc(default), json!({}), now).await?;
-    log(tx, now, c.hall, "system", "rating_invited", ("case", c.number),
-        json!({"window": window, "channel": if window.is_some() { "pad" } else { "phone" }})).await?;
+    log(
+        tx,
+        now,
+        c.hall,
+        "system",
+        "rating_invited",
+        ("case", c.number),
+        json!({"window": window, "channel": if window.is_some() { "pad" } else { "phone" }}),
+    )
+    .await?;
     if callback::sampled(c.number, s.callback_sample_percent) {
         let a = &c.after.applicant;
-        open_callback(tx, now, c.calendar, &s, callback::Kind::Routine, &t, None, None,
-            (&a.name, &a.phone)).await?;
+        open_callback(
+            tx,
+            now,
+            c.calendar,
+            &s,
+            callback::Kind::Routine,
+            &t,
+            None,
+            None,
+            (&a.name, &a.phone),
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// The window a staff member (by event name) is signed in to.
 async fn window_of_actor(tx: &mut Tx, by: &str) -> Result<Option<i64>> {
-    let Some((_, username)) = by.split_once(':') else { return Ok(None) };
+    let Some((_, username)) = by.split_once(':') else {
+        return Ok(None);
+    };
     store::window_of_username(tx, username).await
 }
 
@@ -341,9 +415,17 @@ async fn open_callback(
         now,
     )
     .await?;
-    log(tx, now, t.hall.as_deref(), "system", "callback_listed", ("callback", &id.to_string()),
+    log(
+        tx,
+        now,
+        t.hall.as_deref(),
+        "system",
+        "callback_listed",
+        ("callback", &id.to_string()),
         json!({"kind": kind, "subject": {"type": t.subject_type, "id": t.subject_id},
-               "rating": rating_id, "rectification": rectification_id})).await?;
+               "rating": rating_id, "rectification": rectification_id}),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -377,7 +459,9 @@ fn unknown_token() -> Error {
 }
 
 pub async fn token_view(st: &AppState, token: &str) -> Result<TokenView> {
-    let row = store::token(&st.db, token.trim()).await?.ok_or_else(unknown_token)?;
+    let row = store::token(&st.db, token.trim())
+        .await?
+        .ok_or_else(unknown_token)?;
     let state = token_state(&row)?;
     Ok(TokenView {
         subject: state.subject,
@@ -389,7 +473,9 @@ pub async fn token_view(st: &AppState, token: &str) -> Result<TokenView> {
 /// The path of a case's rating page (`/rate/{token}`) while it may still be rated or will be
 /// once the case ends; None once rated or expired. For the receipt's QR code and /my.
 pub async fn rating_link(st: &AppState, number: &str) -> Result<Option<String>> {
-    let Some(t) = store::token_of_subject(&st.db, "case", number, Stage::Conclusion.as_str()).await? else {
+    let Some(t) =
+        store::token_of_subject(&st.db, "case", number, Stage::Conclusion.as_str()).await?
+    else {
         return Ok(None);
     };
     let open = t.used_at.is_none() && from_micros(t.expires_at) > st.now();
@@ -416,7 +502,8 @@ pub async fn rate(
     channel: Channel,
 ) -> Result<Recorded> {
     if !channel.takes_token() {
-        return Err(Error::invalid("bad_channel", "评价渠道无效").field("channel", "请选择评价器、手机、网上或自助终端"));
+        return Err(Error::invalid("bad_channel", "评价渠道无效")
+            .field("channel", "请选择评价器、手机、网上或自助终端"));
     }
     let s = settings(&st.db).await?;
     let view = token_view(st, token).await?;
@@ -425,11 +512,16 @@ pub async fn rate(
     let now = st.now();
     let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
-    let t = store::token_in_tx(&mut tx, token.trim()).await?.ok_or_else(unknown_token)?;
+    let t = store::token_in_tx(&mut tx, token.trim())
+        .await?
+        .ok_or_else(unknown_token)?;
     rating::check_token(&token_state(&t)?, local(now))?;
     if !store::spend_token(&mut tx, t.id, now).await? {
         return Err(rating::check_token(
-            &TokenState { used: true, ..token_state(&t)? },
+            &TokenState {
+                used: true,
+                ..token_state(&t)?
+            },
             local(now),
         )
         .err()
@@ -465,9 +557,17 @@ pub async fn rate(
     )
     .await?;
     // The rater is never named in the log (R-EVAL-ONCE: identity protected).
-    log(&mut tx, now, t.hall.as_deref(), "applicant", "rating_given", ("rating", &id.to_string()),
+    log(
+        &mut tx,
+        now,
+        t.hall.as_deref(),
+        "applicant",
+        "rating_given",
+        ("rating", &id.to_string()),
         json!({"subject": {"type": t.subject_type, "id": t.subject_id}, "stage": t.stage,
-               "level": valid.level, "bad": valid.bad, "channel": channel, "window": t.window_id})).await?;
+               "level": valid.level, "bad": valid.bad, "channel": channel, "window": t.window_id}),
+    )
+    .await?;
     let mut out = Recorded {
         id,
         level: valid.level,
@@ -484,12 +584,33 @@ pub async fn rate(
         };
         let days = s.rectification_days_for(region.as_deref());
         out.rectification = Some(
-            open_rectification(&mut tx, now, &cal, rect::Source::BadRating, Some(id), None, &About::of_token(&t), &problem, days).await?,
+            open_rectification(
+                &mut tx,
+                now,
+                &cal,
+                rect::Source::BadRating,
+                Some(id),
+                None,
+                &About::of_token(&t),
+                &problem,
+                days,
+            )
+            .await?,
         );
         if let Some(who) = contact(&mut tx, &t).await? {
             out.callback = Some(
-                open_callback(&mut tx, now, &cal, &s, callback::Kind::BadRating, &t, Some(id),
-                    out.rectification, (&who.0, &who.1)).await?,
+                open_callback(
+                    &mut tx,
+                    now,
+                    &cal,
+                    &s,
+                    callback::Kind::BadRating,
+                    &t,
+                    Some(id),
+                    out.rectification,
+                    (&who.0, &who.1),
+                )
+                .await?,
             );
         }
     }
@@ -574,9 +695,17 @@ async fn open_rectification(
         now,
     )
     .await?;
-    log(tx, now, t.dims.hall.as_deref(), "system", "rectification_opened", ("rectification", &id.to_string()),
+    log(
+        tx,
+        now,
+        t.dims.hall.as_deref(),
+        "system",
+        "rectification_opened",
+        ("rectification", &id.to_string()),
         json!({"source": source, "rating": rating_id, "callback": callback_id, "deadline": deadline,
-               "department": t.dims.department, "window": t.dims.window_id})).await?;
+               "department": t.dims.department, "window": t.dims.window_id}),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -586,15 +715,34 @@ pub use import::Row as Import;
 
 /// Imports one rating; returns its id and whether it was new.
 pub async fn import(st: &AppState, actor: &Actor, imp: &Import) -> Result<(i64, bool)> {
-    actor.require_role(&[Role::Admin, Role::Supervisor, Role::HallManager], "导入评价")?;
+    actor.require_role(
+        &[Role::Admin, Role::Supervisor, Role::HallManager],
+        "导入评价",
+    )?;
     let mut p = yichuang_domain::Problems::new();
-    p.check(!imp.system.trim().is_empty(), "system", "请填写评价来源系统（如 12345、省政务服务平台）");
-    p.check(!imp.external_id.trim().is_empty(), "external_id", "请填写来源系统中的评价编号");
-    p.check(!imp.case_number.trim().is_empty(), "case_number", "请填写被评价的办件编号");
+    p.check(
+        !imp.system.trim().is_empty(),
+        "system",
+        "请填写评价来源系统（如 12345、省政务服务平台）",
+    );
+    p.check(
+        !imp.external_id.trim().is_empty(),
+        "external_id",
+        "请填写来源系统中的评价编号",
+    );
+    p.check(
+        !imp.case_number.trim().is_empty(),
+        "case_number",
+        "请填写被评价的办件编号",
+    );
     p.finish()?;
     let s = settings(&st.db).await?;
     let valid = rating::check_content(
-        &Submission { level: imp.level, comment: imp.comment.clone(), ..Default::default() },
+        &Submission {
+            level: imp.level,
+            comment: imp.comment.clone(),
+            ..Default::default()
+        },
         SubjectKind::Case,
         &s,
     )?;
@@ -602,7 +750,8 @@ pub async fn import(st: &AppState, actor: &Actor, imp: &Import) -> Result<(i64, 
     let t = store::token_of_subject(&st.db, "case", number, Stage::Conclusion.as_str())
         .await?
         .ok_or_else(|| {
-            Error::invalid("unknown_case", "没有这个办件").field("case_number", format!("办件 {number} 不存在"))
+            Error::invalid("unknown_case", "没有这个办件")
+                .field("case_number", format!("办件 {number} 不存在"))
         })?;
     if let Some(h) = &t.hall {
         actor.require_hall(h, "导入")?;
@@ -611,7 +760,15 @@ pub async fn import(st: &AppState, actor: &Actor, imp: &Import) -> Result<(i64, 
     let now = st.now();
     let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
-    if let Some(id) = store::existing_rating(&mut tx, "case", number, Stage::Conclusion.as_str(), Some(&key)).await? {
+    if let Some(id) = store::existing_rating(
+        &mut tx,
+        "case",
+        number,
+        Stage::Conclusion.as_str(),
+        Some(&key),
+    )
+    .await?
+    {
         return Ok((id, false));
     }
     let dims = t.dims();
@@ -638,17 +795,50 @@ pub async fn import(st: &AppState, actor: &Actor, imp: &Import) -> Result<(i64, 
     )
     .await?;
     store::spend_token(&mut tx, t.id, now).await?;
-    log(&mut tx, now, t.hall.as_deref(), &actor.event_name(), "rating_imported", ("rating", &id.to_string()),
+    log(
+        &mut tx,
+        now,
+        t.hall.as_deref(),
+        &actor.event_name(),
+        "rating_imported",
+        ("rating", &id.to_string()),
         json!({"case": number, "system": imp.system.trim(), "external_id": imp.external_id.trim(),
-               "level": valid.level, "bad": valid.bad})).await?;
+               "level": valid.level, "bad": valid.bad}),
+    )
+    .await?;
     if valid.bad {
         let (cal, region) = calendar_of(st, t.hall.as_deref()).await?;
-        let problem = format!("差评（{}导入）：{}。{}", imp.system.trim(), valid.level.label(), valid.comment);
-        let r = open_rectification(&mut tx, now, &cal, rect::Source::BadRating, Some(id), None, &About::of_token(&t),
-            problem.trim_end_matches('。'), s.rectification_days_for(region.as_deref())).await?;
+        let problem = format!(
+            "差评（{}导入）：{}。{}",
+            imp.system.trim(),
+            valid.level.label(),
+            valid.comment
+        );
+        let r = open_rectification(
+            &mut tx,
+            now,
+            &cal,
+            rect::Source::BadRating,
+            Some(id),
+            None,
+            &About::of_token(&t),
+            problem.trim_end_matches('。'),
+            s.rectification_days_for(region.as_deref()),
+        )
+        .await?;
         if let Some(who) = contact(&mut tx, &t).await? {
-            open_callback(&mut tx, now, &cal, &s, callback::Kind::BadRating, &t, Some(id), Some(r),
-                (&who.0, &who.1)).await?;
+            open_callback(
+                &mut tx,
+                now,
+                &cal,
+                &s,
+                callback::Kind::BadRating,
+                &t,
+                Some(id),
+                Some(r),
+                (&who.0, &who.1),
+            )
+            .await?;
         }
     }
     yichuang_store::timers::cancel(&mut tx, INVITE_TIMER, &t.id.to_string(), now).await?;
@@ -660,23 +850,54 @@ pub async fn import(st: &AppState, actor: &Actor, imp: &Import) -> Result<(i64, 
 // --- timers: invitation and default rating (R-EVAL-DEFAULT) ----------------------------------
 
 /// The invitation: an SMS with the rating link to an applicant who has not rated yet.
-pub async fn fire_invite(st: &AppState, tx: &mut Tx, token_id: &str, now: DateTime<Utc>) -> Result<()> {
-    let Ok(id) = token_id.parse::<i64>() else { return Ok(()) };
-    let Some(t) = store::token_by_id(tx, id).await? else { return Ok(()) };
-    let (Some(phone), None) = (&t.phone, t.used_at) else { return Ok(()) };
-    let link = format!("{}/rate/{}", st.config.public_url.as_deref().unwrap_or(""), t.token);
-    let body = format!("【一窗】您办理的“{}”（办件编号 {}）已办结，请对我们的服务进行评价：{link}", t.label, t.subject_id);
-    yichuang_store::cases::outbox::enqueue(tx, "rating_invite", &t.subject_id, phone, &body, now).await?;
-    log(tx, now, t.hall.as_deref(), "system", "rating_invitation_sent", (&t.subject_type, &t.subject_id),
-        json!({"channel": "sms"})).await?;
+pub async fn fire_invite(
+    st: &AppState,
+    tx: &mut Tx,
+    token_id: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Ok(id) = token_id.parse::<i64>() else {
+        return Ok(());
+    };
+    let Some(t) = store::token_by_id(tx, id).await? else {
+        return Ok(());
+    };
+    let (Some(phone), None) = (&t.phone, t.used_at) else {
+        return Ok(());
+    };
+    let link = format!(
+        "{}/rate/{}",
+        st.config.public_url.as_deref().unwrap_or(""),
+        t.token
+    );
+    let body = format!(
+        "【一窗】您办理的“{}”（办件编号 {}）已办结，请对我们的服务进行评价：{link}",
+        t.label, t.subject_id
+    );
+    yichuang_store::cases::outbox::enqueue(tx, "rating_invite", &t.subject_id, phone, &body, now)
+        .await?;
+    log(
+        tx,
+        now,
+        t.hall.as_deref(),
+        "system",
+        "rating_invitation_sent",
+        (&t.subject_type, &t.subject_id),
+        json!({"channel": "sms"}),
+    )
+    .await?;
     Ok(())
 }
 
 /// The default rating of a subject nobody rated in time, flagged so it never counts in
 /// 主动评价率 or 满意率.
 pub async fn fire_default(tx: &mut Tx, token_id: &str, now: DateTime<Utc>) -> Result<()> {
-    let Ok(id) = token_id.parse::<i64>() else { return Ok(()) };
-    let Some(t) = store::token_by_id(tx, id).await? else { return Ok(()) };
+    let Ok(id) = token_id.parse::<i64>() else {
+        return Ok(());
+    };
+    let Some(t) = store::token_by_id(tx, id).await? else {
+        return Ok(());
+    };
     if t.used_at.is_some() || !store::spend_token(tx, t.id, now).await? {
         return Ok(());
     }
@@ -704,8 +925,16 @@ pub async fn fire_default(tx: &mut Tx, token_id: &str, now: DateTime<Utc>) -> Re
         now,
     )
     .await?;
-    log(tx, now, t.hall.as_deref(), "system", "rating_defaulted", ("rating", &rid.to_string()),
-        json!({"subject": {"type": t.subject_type, "id": t.subject_id}, "level": s.default_level})).await?;
+    log(
+        tx,
+        now,
+        t.hall.as_deref(),
+        "system",
+        "rating_defaulted",
+        ("rating", &rid.to_string()),
+        json!({"subject": {"type": t.subject_type, "id": t.subject_id}, "level": s.default_level}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -724,15 +953,20 @@ pub fn may_see_rectification(actor: &Actor, r: &RectificationRow) -> Result<()> 
             (Some(a), Some(h)) if a == h => Ok(()),
             _ => Err(Error::forbidden("只能处理本大厅的整改")),
         },
-        _ => Err(Error::forbidden(format!("当前账号（{}）无权处理整改", actor.role.label()))),
+        _ => Err(Error::forbidden(format!(
+            "当前账号（{}）无权处理整改",
+            actor.role.label()
+        ))),
     }
 }
 
 pub fn rectification_state(r: &RectificationRow) -> Result<Rectification> {
     let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(Error::internal);
     Ok(Rectification {
-        source: rect::Source::parse(&r.source).ok_or_else(|| Error::internal("rectification source"))?,
-        status: rect::Status::parse(&r.status).ok_or_else(|| Error::internal("rectification status"))?,
+        source: rect::Source::parse(&r.source)
+            .ok_or_else(|| Error::internal("rectification source"))?,
+        status: rect::Status::parse(&r.status)
+            .ok_or_else(|| Error::internal("rectification status"))?,
         opened_on: date(&r.opened_on)?,
         deadline: date(&r.deadline)?,
         outcome: r.outcome.as_deref().and_then(rect::Outcome::parse),
@@ -743,13 +977,23 @@ pub fn rectification_state(r: &RectificationRow) -> Result<Rectification> {
 
 /// The owner's or the supervisor's action on a rectification; a fix or an explanation lists
 /// the second callback (R-CALLBACK-DAILY "a second callback after the fix").
-pub async fn act_on_rectification(st: &AppState, actor: &Actor, id: i64, action: &Action) -> Result<RectificationRow> {
+pub async fn act_on_rectification(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    action: &Action,
+) -> Result<RectificationRow> {
     let before = store::rectification(&st.db, id).await?;
     may_see_rectification(actor, &before)?;
     match action {
-        Action::DecideAppeal { .. } => actor.require_role(&[Role::Admin, Role::Supervisor], "复核申诉")?,
+        Action::DecideAppeal { .. } => {
+            actor.require_role(&[Role::Admin, Role::Supervisor], "复核申诉")?
+        }
         Action::RateFix { .. } => return Err(Error::forbidden("整改结果由群众在整改后回访中评价")),
-        _ => actor.require_role(&[Role::Admin, Role::Approver, Role::HallManager], "登记整改结果")?,
+        _ => actor.require_role(
+            &[Role::Admin, Role::Approver, Role::HallManager],
+            "登记整改结果",
+        )?,
     }
     let s = settings(&st.db).await?;
     let (cal, _) = calendar_of(st, before.hall.as_deref()).await?;
@@ -759,7 +1003,9 @@ pub async fn act_on_rectification(st: &AppState, actor: &Actor, id: i64, action:
     let row = store::rectification_for_update(&mut tx, id).await?;
     let after = rectification_state(&row)?.apply(action, local(now).date())?;
     let (evidence, reason, note) = match action {
-        Action::Fix { evidence } | Action::Explain { evidence } => (Some(evidence.trim()), None, None),
+        Action::Fix { evidence } | Action::Explain { evidence } => {
+            (Some(evidence.trim()), None, None)
+        }
         Action::Appeal { reason } => (None, Some(reason.trim()), None),
         Action::DecideAppeal { note, .. } => (None, None, Some(note.trim())),
         Action::RateFix { .. } => (None, None, None),
@@ -780,16 +1026,34 @@ pub async fn act_on_rectification(st: &AppState, actor: &Actor, id: i64, action:
         now,
     )
     .await?;
-    log(&mut tx, now, row.hall.as_deref(), &actor.event_name(), action.event(), ("rectification", &id.to_string()),
+    log(
+        &mut tx,
+        now,
+        row.hall.as_deref(),
+        &actor.event_name(),
+        action.event(),
+        ("rectification", &id.to_string()),
         json!({"before": {"status": row.status, "outcome": row.outcome},
                "after": {"status": after.status, "outcome": after.outcome},
-               "evidence": evidence, "reason": reason, "note": note})).await?;
+               "evidence": evidence, "reason": reason, "note": note}),
+    )
+    .await?;
     if after.needs_follow_up() {
         let t = rater_token(&mut tx, &row).await?;
         if let Some(t) = t {
             if let Some(who) = contact(&mut tx, &t).await? {
-                open_callback(&mut tx, now, &cal, &s, callback::Kind::FollowUp, &t, row.rating_id, Some(id),
-                    (&who.0, &who.1)).await?;
+                open_callback(
+                    &mut tx,
+                    now,
+                    &cal,
+                    &s,
+                    callback::Kind::FollowUp,
+                    &t,
+                    row.rating_id,
+                    Some(id),
+                    (&who.0, &who.1),
+                )
+                .await?;
             }
         }
     }
@@ -818,7 +1082,10 @@ fn may_see_callback(actor: &Actor, c: &CallbackRow) -> Result<()> {
             (Some(a), Some(h)) if a == h => Ok(()),
             _ => Err(Error::forbidden("只能查看本大厅的回访")),
         },
-        _ => Err(Error::forbidden(format!("当前账号（{}）无权查看回访", actor.role.label()))),
+        _ => Err(Error::forbidden(format!(
+            "当前账号（{}）无权查看回访",
+            actor.role.label()
+        ))),
     }
 }
 
@@ -840,14 +1107,35 @@ pub async fn take_callback(st: &AppState, actor: &Actor, id: i64) -> Result<Call
         return Err(Error::conflict("callback_closed", "这条回访已结束"));
     }
     if let Some(h) = c.holder_id.filter(|h| *h != actor.id) {
-        return Err(Error::conflict("callback_held", format!("这条回访已由其他回访员（编号 {h}）领取")));
+        return Err(Error::conflict(
+            "callback_held",
+            format!("这条回访已由其他回访员（编号 {h}）领取"),
+        ));
     }
-    store::update_callback(&mut tx, id, &CallbackChange {
-        status: &c.status, attempts: c.attempts, holder_id: Some(actor.id),
-        satisfied: None, problem: None, closed: false,
-    }, now).await?;
-    log(&mut tx, now, c.hall.as_deref(), &actor.event_name(), "callback_taken", ("callback", &id.to_string()),
-        json!({"holder": actor.username})).await?;
+    store::update_callback(
+        &mut tx,
+        id,
+        &CallbackChange {
+            status: &c.status,
+            attempts: c.attempts,
+            holder_id: Some(actor.id),
+            satisfied: None,
+            problem: None,
+            closed: false,
+        },
+        now,
+    )
+    .await?;
+    log(
+        &mut tx,
+        now,
+        c.hall.as_deref(),
+        &actor.event_name(),
+        "callback_taken",
+        ("callback", &id.to_string()),
+        json!({"holder": actor.username}),
+    )
+    .await?;
     tx.commit().await?;
     store::callback(&st.db, id).await
 }
@@ -858,24 +1146,42 @@ pub async fn reveal_phone(st: &AppState, actor: &Actor, id: i64) -> Result<Strin
     may_work_callbacks(actor)?;
     let c = callback_for(st, actor, id).await?;
     if c.holder_id != Some(actor.id) {
-        return Err(Error::forbidden("请先领取这条回访，领取人才能查看完整电话号码"));
+        return Err(Error::forbidden(
+            "请先领取这条回访，领取人才能查看完整电话号码",
+        ));
     }
     let now = st.now();
     let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
-    log(&mut tx, now, None, &actor.event_name(), "callback_phone_shown", ("callback", &id.to_string()),
-        json!({"phone": c.phone_masked})).await?;
+    log(
+        &mut tx,
+        now,
+        None,
+        &actor.event_name(),
+        "callback_phone_shown",
+        ("callback", &id.to_string()),
+        json!({"phone": c.phone_masked}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(c.phone)
 }
 
 /// Records an attempt. "Not satisfied" puts the problem to the window with a deadline (joining
 /// the rating's open rectification if there is one); a follow-up's answer rates the fix.
-pub async fn record_attempt(st: &AppState, actor: &Actor, id: i64, attempt: &Attempt) -> Result<CallbackRow> {
+pub async fn record_attempt(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    attempt: &Attempt,
+) -> Result<CallbackRow> {
     may_work_callbacks(actor)?;
     let before = callback_for(st, actor, id).await?;
     if before.holder_id.is_some_and(|h| h != actor.id) {
-        return Err(Error::conflict("callback_held", "这条回访已由其他回访员领取"));
+        return Err(Error::conflict(
+            "callback_held",
+            "这条回访已由其他回访员领取",
+        ));
     }
     let s = settings(&st.db).await?;
     let (cal, _) = calendar_of(st, before.hall.as_deref()).await?;
@@ -885,22 +1191,34 @@ pub async fn record_attempt(st: &AppState, actor: &Actor, id: i64, attempt: &Att
     let c = store::callback_for_update(&mut tx, id).await?;
     let state = Callback {
         kind: callback::Kind::parse(&c.kind).ok_or_else(|| Error::internal("callback kind"))?,
-        status: callback::Status::parse(&c.status).ok_or_else(|| Error::internal("callback status"))?,
+        status: callback::Status::parse(&c.status)
+            .ok_or_else(|| Error::internal("callback status"))?,
         attempts: u32::try_from(c.attempts).unwrap_or(u32::MAX),
     };
     let (next, then) = state.record(attempt, &s)?;
     let (satisfied, problem) = match attempt {
-        Attempt::Reached { satisfied, problem, .. } => (Some(*satisfied), Some(problem.trim()).filter(|p| !p.is_empty())),
+        Attempt::Reached {
+            satisfied, problem, ..
+        } => (
+            Some(*satisfied),
+            Some(problem.trim()).filter(|p| !p.is_empty()),
+        ),
         _ => (None, None),
     };
-    store::update_callback(&mut tx, id, &CallbackChange {
-        status: next.status.as_str(),
-        attempts: i64::from(next.attempts),
-        holder_id: Some(actor.id),
-        satisfied,
-        problem,
-        closed: next.status != callback::Status::Open,
-    }, now).await?;
+    store::update_callback(
+        &mut tx,
+        id,
+        &CallbackChange {
+            status: next.status.as_str(),
+            attempts: i64::from(next.attempts),
+            holder_id: Some(actor.id),
+            satisfied,
+            problem,
+            closed: next.status != callback::Status::Open,
+        },
+        now,
+    )
+    .await?;
     log(&mut tx, now, c.hall.as_deref(), &actor.event_name(), "callback_attempted", ("callback", &id.to_string()),
         json!({"attempt": next.attempts, "status": next.status, "satisfied": satisfied, "problem": problem})).await?;
     match then {
@@ -914,32 +1232,81 @@ pub async fn record_attempt(st: &AppState, actor: &Actor, id: i64, attempt: &Att
                 Some(rid) => {
                     let r = store::rectification_for_update(&mut tx, rid).await?;
                     let joined = format!("{}\n回访反映：{p}", r.problem);
-                    store::update_rectification(&mut tx, rid, &RectificationChange {
-                        status: &r.status, outcome: r.outcome.as_deref(), closed_on: r.closed_on.clone(),
-                        evidence: None, appeal_reason: None, appeal_note: None, rater_level: None,
-                        problem: Some(&joined),
-                    }, now).await?;
-                    log(&mut tx, now, c.hall.as_deref(), &actor.event_name(), "rectification_problem_added",
-                        ("rectification", &rid.to_string()), json!({"callback": id, "problem": p})).await?;
+                    store::update_rectification(
+                        &mut tx,
+                        rid,
+                        &RectificationChange {
+                            status: &r.status,
+                            outcome: r.outcome.as_deref(),
+                            closed_on: r.closed_on.clone(),
+                            evidence: None,
+                            appeal_reason: None,
+                            appeal_note: None,
+                            rater_level: None,
+                            problem: Some(&joined),
+                        },
+                        now,
+                    )
+                    .await?;
+                    log(
+                        &mut tx,
+                        now,
+                        c.hall.as_deref(),
+                        &actor.event_name(),
+                        "rectification_problem_added",
+                        ("rectification", &rid.to_string()),
+                        json!({"callback": id, "problem": p}),
+                    )
+                    .await?;
                 }
                 None => {
                     let about = About::of_callback(&c);
-                    open_rectification(&mut tx, now, &cal, rect::Source::CallbackProblem, c.rating_id, Some(id), &about,
-                        &format!("回访反映：{p}"), s.callback_problem_days).await?;
+                    open_rectification(
+                        &mut tx,
+                        now,
+                        &cal,
+                        rect::Source::CallbackProblem,
+                        c.rating_id,
+                        Some(id),
+                        &about,
+                        &format!("回访反映：{p}"),
+                        s.callback_problem_days,
+                    )
+                    .await?;
                 }
             }
         }
         Then::RateFix(level) => {
             if let Some(rid) = c.rectification_id {
                 let r = store::rectification_for_update(&mut tx, rid).await?;
-                let after = rectification_state(&r)?.apply(&Action::RateFix { level }, local(now).date())?;
-                store::update_rectification(&mut tx, rid, &RectificationChange {
-                    status: after.status.as_str(), outcome: r.outcome.as_deref(), closed_on: r.closed_on.clone(),
-                    evidence: None, appeal_reason: None, appeal_note: None,
-                    rater_level: after.rater_level.map(Level::number), problem: None,
-                }, now).await?;
-                log(&mut tx, now, c.hall.as_deref(), &actor.event_name(), "rectification_rated",
-                    ("rectification", &rid.to_string()), json!({"level": level, "callback": id})).await?;
+                let after = rectification_state(&r)?
+                    .apply(&Action::RateFix { level }, local(now).date())?;
+                store::update_rectification(
+                    &mut tx,
+                    rid,
+                    &RectificationChange {
+                        status: after.status.as_str(),
+                        outcome: r.outcome.as_deref(),
+                        closed_on: r.closed_on.clone(),
+                        evidence: None,
+                        appeal_reason: None,
+                        appeal_note: None,
+                        rater_level: after.rater_level.map(Level::number),
+                        problem: None,
+                    },
+                    now,
+                )
+                .await?;
+                log(
+                    &mut tx,
+                    now,
+                    c.hall.as_deref(),
+                    &actor.event_name(),
+                    "rectification_rated",
+                    ("rectification", &rid.to_string()),
+                    json!({"level": level, "callback": id}),
+                )
+                .await?;
             }
         }
     }

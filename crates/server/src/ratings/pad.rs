@@ -43,23 +43,42 @@ pub fn page_routes() -> Router<AppState> {
 }
 
 /// A new key for a window's pad (the old one stops working); returns the key and the window.
-async fn new_key(st: &AppState, actor: &yichuang_domain::Actor, id: i64) -> Result<(String, hall_store::WindowRow)> {
+async fn new_key(
+    st: &AppState,
+    actor: &yichuang_domain::Actor,
+    id: i64,
+) -> Result<(String, hall_store::WindowRow)> {
     let w = hall_store::window(&st.db, id).await?;
     crate::hall::require_hall_manager(actor, &w.hall_code)?;
     let key = super::new_token()?;
     let now = st.now();
     let mut tx = st.db.begin().await?;
     store::set_pad_key(&mut tx, id, &token_digest(&key), now).await?;
-    crate::hall::record(&mut tx, now, &w.hall_code, &actor.event_name(), "rating_pad_key_made", ("window", id),
-        json!({"window": {"id": id, "name": w.name}})).await?;
+    crate::hall::record(
+        &mut tx,
+        now,
+        &w.hall_code,
+        &actor.event_name(),
+        "rating_pad_key_made",
+        ("window", id),
+        json!({"window": {"id": id, "name": w.name}}),
+    )
+    .await?;
     tx.commit().await?;
     Ok((key, w))
 }
 
 /// The link it gives is opened once on the tablet.
-async fn make_key(State(st): State<AppState>, CurrentActor(actor): CurrentActor, Path(id): Path<i64>) -> ApiResult<Response> {
+async fn make_key(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
     let (key, _) = new_key(&st, &actor, id).await?;
-    Ok(axum::Json(json!({"key": key, "url": format!("/windows/{id}/pad?key={key}")})).into_response())
+    Ok(
+        axum::Json(json!({"key": key, "url": format!("/windows/{id}/pad?key={key}")}))
+            .into_response(),
+    )
 }
 
 #[derive(Template)]
@@ -107,7 +126,10 @@ async fn link_make(
     let (key, w) = new_key(&st, &actor, id)
         .await
         .map_err(|e| crate::accounts::forbidden_page(Some(actor.clone()), &uri, e.title))?;
-    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     let link = format!("http://{host}/windows/{id}/pad?key={key}");
     Ok(render(&LinkPage {
         layout: Layout::new("窗口评价器", Some(actor)),
@@ -127,7 +149,9 @@ struct KeyQuery {
 
 async fn check_key(st: &AppState, id: i64, key: &str) -> Result<()> {
     if key.is_empty() || !store::pad_key_matches(&st.db, id, &token_digest(key)).await? {
-        return Err(Error::forbidden("评价器未授权：请在大厅设置中为该窗口生成评价器链接"));
+        return Err(Error::forbidden(
+            "评价器未授权：请在大厅设置中为该窗口生成评价器链接",
+        ));
     }
     Ok(())
 }
@@ -167,7 +191,11 @@ async fn events(
         loop {
             match state(&st, id).await {
                 Ok(s) if s != last => {
-                    if out.send(Event::default().event("pad").data(s.to_string())).await.is_err() {
+                    if out
+                        .send(Event::default().event("pad").data(s.to_string()))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     last = s;
@@ -208,7 +236,11 @@ struct PadPage {
     key: String,
 }
 
-async fn page(State(st): State<AppState>, Path(id): Path<i64>, Query(q): Query<KeyQuery>) -> ApiResult<Response> {
+async fn page(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<KeyQuery>,
+) -> ApiResult<Response> {
     check_key(&st, id, &q.key).await?;
     let w = hall_store::window(&st.db, id).await?;
     let hall = hall_store::hall(&st.db, &w.hall_code).await?;

@@ -33,7 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/callbacks/{id}/take", post(callback_take))
         .route("/callbacks/{id}/record", post(callback_record))
         .route("/rectifications", get(rectifications_page))
-        .route("/rectifications/{id}", get(rectification_page).post(rectification_post))
+        .route(
+            "/rectifications/{id}",
+            get(rectification_page).post(rectification_post),
+        )
         .route("/ratings", get(ratings_page))
 }
 
@@ -43,7 +46,13 @@ fn error_page(actor: Option<Actor>, uri: &Uri, e: &Error) -> Response {
         yichuang_domain::Kind::Forbidden | yichuang_domain::Kind::Unauthorized => {
             forbidden_page(actor, uri, e.title.clone())
         }
-        _ => render_form(&MessagePage { layout: Layout::new("提示", actor), message: e.title.clone() }, Some(e)),
+        _ => render_form(
+            &MessagePage {
+                layout: Layout::new("提示", actor),
+                message: e.title.clone(),
+            },
+            Some(e),
+        ),
     }
 }
 
@@ -103,12 +112,19 @@ impl Via {
     }
 }
 
-async fn rate_form(st: &AppState, token: &str, errors: FormErrors, form: Option<&RateForm>) -> Result<RatePage, Error> {
+async fn rate_form(
+    st: &AppState,
+    token: &str,
+    errors: FormErrors,
+    form: Option<&RateForm>,
+) -> Result<RatePage, Error> {
     let v = super::token_view(st, token).await?;
     let s = super::settings(&st.db).await?;
     let chosen = form.and_then(|f| f.level);
     let mut done = None;
-    if let Err(e) = yichuang_domain::rating::check_token(&v.state, crate::cases::time::local(st.now())) {
+    if let Err(e) =
+        yichuang_domain::rating::check_token(&v.state, crate::cases::time::local(st.now()))
+    {
         done = Some(e.title);
     }
     Ok(RatePage {
@@ -116,12 +132,25 @@ async fn rate_form(st: &AppState, token: &str, errors: FormErrors, form: Option<
         token: token.to_string(),
         label: v.row.label.clone(),
         kind: v.subject.label(),
-        levels: Level::ALL.iter().map(|l| Choice { level: l.number(), label: l.label(), checked: chosen == Some(l.number()) }).collect(),
-        indicators: v.subject.question_set().indicators.iter().map(|(c, l)| IndicatorChoice {
-            code: c,
-            label: l,
-            value: form.and_then(|f| f.indicator(c)).unwrap_or(0),
-        }).collect(),
+        levels: Level::ALL
+            .iter()
+            .map(|l| Choice {
+                level: l.number(),
+                label: l.label(),
+                checked: chosen == Some(l.number()),
+            })
+            .collect(),
+        indicators: v
+            .subject
+            .question_set()
+            .indicators
+            .iter()
+            .map(|(c, l)| IndicatorChoice {
+                code: c,
+                label: l,
+                value: form.and_then(|f| f.indicator(c)).unwrap_or(0),
+            })
+            .collect(),
         comment: form.map(|f| f.comment.clone()).unwrap_or_default(),
         max_chars: s.comment_max_chars,
         errors,
@@ -148,12 +177,24 @@ async fn rate_page(
 }
 
 /// The QR code of a rating page, for the ticket slip (the token itself is the secret).
-async fn rate_qr(State(st): State<AppState>, headers: axum::http::HeaderMap, Path(token): Path<String>) -> Response {
+async fn rate_qr(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     if super::token_view(&st, &token).await.is_err() {
         return axum::http::StatusCode::NOT_FOUND.into_response();
     }
-    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let svg = crate::qr::svg(&format!("http://{host}/rate/{token}"), 120, "服务评价二维码").unwrap_or_default();
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let svg = crate::qr::svg(
+        &format!("http://{host}/rate/{token}"),
+        120,
+        "服务评价二维码",
+    )
+    .unwrap_or_default();
     ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
 }
 
@@ -208,7 +249,11 @@ async fn rate_post(
             .question_set()
             .indicators
             .iter()
-            .filter_map(|(c, _)| f.indicator(c).filter(|v| *v > 0).map(|v| (c.to_string(), v)))
+            .filter_map(|(c, _)| {
+                f.indicator(c)
+                    .filter(|v| *v > 0)
+                    .map(|v| (c.to_string(), v))
+            })
             .collect(),
         comment: Some(f.comment.clone()),
     };
@@ -234,7 +279,12 @@ async fn rate_post(
 
 // --- the callback centre --------------------------------------------------------------------------
 
-const CALLBACK_ROLES: &[Role] = &[Role::Admin, Role::Callback, Role::Supervisor, Role::HallManager];
+const CALLBACK_ROLES: &[Role] = &[
+    Role::Admin,
+    Role::Callback,
+    Role::Supervisor,
+    Role::HallManager,
+];
 
 #[derive(Template)]
 #[template(path = "callbacks.html")]
@@ -245,11 +295,21 @@ struct CallbacksPage {
 
 async fn callbacks_page(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri: Uri) -> Page {
     let actor = require_page_actor(a, &uri, CALLBACK_ROLES)?;
-    let rows = store::callbacks(&st.db, &CallbackFilter { hall: actor.hall.clone(), open: true, limit: 500 })
-        .await
-        .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
+    let rows = store::callbacks(
+        &st.db,
+        &CallbackFilter {
+            hall: actor.hall.clone(),
+            open: true,
+            limit: 500,
+        },
+    )
+    .await
+    .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
     let now = st.now();
-    let open = rows.iter().map(|c| CallbackView::of(c, actor.id, now)).collect::<Result<Vec<_>, _>>()
+    let open = rows
+        .iter()
+        .map(|c| CallbackView::of(c, actor.id, now))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
     Ok(render(&CallbacksPage {
         layout: Layout::new("回访工作台", Some(actor)),
@@ -285,7 +345,11 @@ async fn callback_page(
     let actor = require_page_actor(a, &uri, CALLBACK_ROLES)?;
     let fail = |e: Error| error_page(Some(actor.clone()), &uri, &e);
     let c = super::callback_for(&st, &actor, id).await.map_err(fail)?;
-    let full_phone = if q.show { Some(super::reveal_phone(&st, &actor, id).await.map_err(fail)?) } else { None };
+    let full_phone = if q.show {
+        Some(super::reveal_phone(&st, &actor, id).await.map_err(fail)?)
+    } else {
+        None
+    };
     Ok(render(&CallbackPage {
         c: CallbackView::of(&c, actor.id, st.now()).map_err(fail)?,
         full_phone,
@@ -296,9 +360,16 @@ async fn callback_page(
     }))
 }
 
-async fn callback_take(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri: Uri, Path(id): Path<i64>) -> Page {
+async fn callback_take(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+    Path(id): Path<i64>,
+) -> Page {
     let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Callback])?;
-    super::take_callback(&st, &actor, id).await.map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
+    super::take_callback(&st, &actor, id)
+        .await
+        .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
     Ok(Redirect::to(&format!("/callbacks/{id}")).into_response())
 }
 
@@ -320,10 +391,15 @@ async fn callback_record(
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Callback])?;
     let attempt = match f.outcome.as_str() {
-        "reached" => Ok(Attempt::Reached { satisfied: f.satisfied != "no", problem: f.problem.clone(), fix_level: f.fix_level }),
+        "reached" => Ok(Attempt::Reached {
+            satisfied: f.satisfied != "no",
+            problem: f.problem.clone(),
+            fix_level: f.fix_level,
+        }),
         "unreachable" => Ok(Attempt::Unreachable),
         "refused" => Ok(Attempt::Refused),
-        _ => Err(Error::invalid("outcome_required", "请选择回访结果").field("outcome", "请选择：已接通、无法接通或拒绝回访")),
+        _ => Err(Error::invalid("outcome_required", "请选择回访结果")
+            .field("outcome", "请选择：已接通、无法接通或拒绝回访")),
     };
     let r = match attempt {
         Ok(a) => super::record_attempt(&st, &actor, id, &a).await,
@@ -334,14 +410,17 @@ async fn callback_record(
         Err(e) if e.kind == yichuang_domain::Kind::Invalid => {
             let fail = |e: Error| error_page(Some(actor.clone()), &uri, &e);
             let c = super::callback_for(&st, &actor, id).await.map_err(fail)?;
-            Ok(render_form(&CallbackPage {
-                c: CallbackView::of(&c, actor.id, st.now()).map_err(fail)?,
-                full_phone: None,
-                can_work: true,
-                errors: FormErrors::at(&e, "outcome"),
-                saved: false,
-                layout: Layout::new("回访", Some(actor.clone())),
-            }, Some(&e)))
+            Ok(render_form(
+                &CallbackPage {
+                    c: CallbackView::of(&c, actor.id, st.now()).map_err(fail)?,
+                    full_phone: None,
+                    can_work: true,
+                    errors: FormErrors::at(&e, "outcome"),
+                    saved: false,
+                    layout: Layout::new("回访", Some(actor.clone())),
+                },
+                Some(&e),
+            ))
         }
         Err(e) => Err(error_page(Some(actor), &uri, &e)),
     }
@@ -349,7 +428,12 @@ async fn callback_record(
 
 // --- rectifications -----------------------------------------------------------------------------
 
-const RECTIFICATION_ROLES: &[Role] = &[Role::Admin, Role::Supervisor, Role::Approver, Role::HallManager];
+const RECTIFICATION_ROLES: &[Role] = &[
+    Role::Admin,
+    Role::Supervisor,
+    Role::Approver,
+    Role::HallManager,
+];
 
 #[derive(Template)]
 #[template(path = "rectifications.html")]
@@ -358,13 +442,20 @@ struct RectificationsPage {
     items: Vec<RectificationView>,
 }
 
-async fn rectifications_page(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri: Uri) -> Page {
+async fn rectifications_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+) -> Page {
     let actor = require_page_actor(a, &uri, RECTIFICATION_ROLES)?;
     let fail = |e: Error| error_page(Some(actor.clone()), &uri, &e);
     let f = rectification_filter(&actor, None, None, None).map_err(fail)?;
     let rows = store::rectifications(&st.db, &f).await.map_err(fail)?;
     let items = RectificationView::list(&st, &rows).await.map_err(fail)?;
-    Ok(render(&RectificationsPage { layout: Layout::new("差评整改", Some(actor)), items }))
+    Ok(render(&RectificationsPage {
+        layout: Layout::new("差评整改", Some(actor)),
+        items,
+    }))
 }
 
 #[derive(Template)]
@@ -379,10 +470,16 @@ struct RectificationPage {
     saved: bool,
 }
 
-async fn rectification_view(st: &AppState, actor: &Actor, id: i64) -> Result<(RectificationView, Option<RatingView>), Error> {
+async fn rectification_view(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> Result<(RectificationView, Option<RatingView>), Error> {
     let row = store::rectification(&st.db, id).await?;
     super::may_see_rectification(actor, &row)?;
-    let r = RectificationView::list(st, std::slice::from_ref(&row)).await?.remove(0);
+    let r = RectificationView::list(st, std::slice::from_ref(&row))
+        .await?
+        .remove(0);
     let rating = match row.rating_id {
         Some(rid) => Some(RatingView::of(&store::rating(&st.db, rid).await?)?),
         None => None,
@@ -404,7 +501,9 @@ async fn rectification_page(
     Query(q): Query<SavedQuery>,
 ) -> Page {
     let actor = require_page_actor(a, &uri, RECTIFICATION_ROLES)?;
-    let (r, rating) = rectification_view(&st, &actor, id).await.map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
+    let (r, rating) = rectification_view(&st, &actor, id)
+        .await
+        .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
     Ok(render(&RectificationPage {
         owner: matches!(actor.role, Role::Admin | Role::Approver | Role::HallManager),
         supervisor: matches!(actor.role, Role::Admin | Role::Supervisor),
@@ -430,17 +529,27 @@ async fn rectification_post(
     };
     match r {
         Ok(_) => Ok(Redirect::to(&format!("/rectifications/{id}?saved=true")).into_response()),
-        Err(e) if matches!(e.kind, yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict) => {
-            let (r, rating) = rectification_view(&st, &actor, id).await.map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
-            Ok(render_form(&RectificationPage {
-                owner: matches!(actor.role, Role::Admin | Role::Approver | Role::HallManager),
-                supervisor: matches!(actor.role, Role::Admin | Role::Supervisor),
-                layout: Layout::new("差评整改", Some(actor.clone())),
-                r,
-                rating,
-                errors: FormErrors::at(&e, "evidence"),
-                saved: false,
-            }, Some(&e)))
+        Err(e)
+            if matches!(
+                e.kind,
+                yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict
+            ) =>
+        {
+            let (r, rating) = rectification_view(&st, &actor, id)
+                .await
+                .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
+            Ok(render_form(
+                &RectificationPage {
+                    owner: matches!(actor.role, Role::Admin | Role::Approver | Role::HallManager),
+                    supervisor: matches!(actor.role, Role::Admin | Role::Supervisor),
+                    layout: Layout::new("差评整改", Some(actor.clone())),
+                    r,
+                    rating,
+                    errors: FormErrors::at(&e, "evidence"),
+                    saved: false,
+                },
+                Some(&e),
+            ))
         }
         Err(e) => Err(error_page(Some(actor), &uri, &e)),
     }
@@ -473,23 +582,61 @@ struct RatingsQuery {
     by: Option<String>,
 }
 
-async fn ratings_page(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri: Uri, Query(q): Query<RatingsQuery>) -> Page {
-    let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Supervisor, Role::HallManager, Role::Callback, Role::Approver])?;
+async fn ratings_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+    Query(q): Query<RatingsQuery>,
+) -> Page {
+    let actor = require_page_actor(
+        a,
+        &uri,
+        &[
+            Role::Admin,
+            Role::Supervisor,
+            Role::HallManager,
+            Role::Callback,
+            Role::Approver,
+        ],
+    )?;
     let fail = |e: Error| error_page(Some(actor.clone()), &uri, &e);
-    let period = Period::parse(q.month.as_deref(), q.from.as_deref(), q.to.as_deref(), st.now()).map_err(fail)?;
+    let period = Period::parse(
+        q.month.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        st.now(),
+    )
+    .map_err(fail)?;
     let by = q.by.unwrap_or_else(|| "hall".into());
     let dim = by_dim(&by).map_err(fail)?;
-    let hall = if actor.role == Role::HallManager { actor.hall.clone() } else { None };
-    let rows = numbers(&st, dim, &period, hall.as_deref()).await.map_err(fail)?;
-    let recent = store::ratings(&st.db, &RatingFilter {
-        hall: hall.clone(),
-        department: if actor.role == Role::Approver { actor.department.clone() } else { None },
-        limit: 30,
-        ..Default::default()
-    })
+    let hall = if actor.role == Role::HallManager {
+        actor.hall.clone()
+    } else {
+        None
+    };
+    let rows = numbers(&st, dim, &period, hall.as_deref())
+        .await
+        .map_err(fail)?;
+    let recent = store::ratings(
+        &st.db,
+        &RatingFilter {
+            hall: hall.clone(),
+            department: if actor.role == Role::Approver {
+                actor.department.clone()
+            } else {
+                None
+            },
+            limit: 30,
+            ..Default::default()
+        },
+    )
     .await
     .map_err(fail)?;
-    let recent = recent.iter().map(RatingView::of).collect::<Result<Vec<_>, _>>().map_err(fail)?;
+    let recent = recent
+        .iter()
+        .map(RatingView::of)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(fail)?;
     use chrono::Datelike;
     Ok(render(&RatingsPage {
         layout: Layout::new("好差评统计", Some(actor)),
@@ -497,11 +644,22 @@ async fn ratings_page(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri
         period: period.label(),
         week: {
             let today = crate::cases::time::local(st.now()).date();
-            let monday = today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
-            (monday.to_string(), (monday + chrono::Duration::days(6)).to_string())
+            let monday =
+                today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
+            (
+                monday.to_string(),
+                (monday + chrono::Duration::days(6)).to_string(),
+            )
         },
         by,
-        dims: vec![("hall", "大厅"), ("department", "部门"), ("window", "窗口"), ("staff", "人员"), ("item", "事项"), ("month", "月份")],
+        dims: vec![
+            ("hall", "大厅"),
+            ("department", "部门"),
+            ("window", "窗口"),
+            ("staff", "人员"),
+            ("item", "事项"),
+            ("month", "月份"),
+        ],
         rows,
         headers: HEADERS,
         recent,

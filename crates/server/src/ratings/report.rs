@@ -43,31 +43,50 @@ pub struct Period {
 impl Period {
     pub fn month(first: NaiveDate) -> Period {
         let next = first + Months::new(1);
-        Period { from: first, to: next.pred_opt().unwrap_or(first) }
+        Period {
+            from: first,
+            to: next.pred_opt().unwrap_or(first),
+        }
     }
 
     /// `month=2026-12`, or `from`/`to` dates (a week, a quarter), or this month.
-    pub fn parse(month: Option<&str>, from: Option<&str>, to: Option<&str>, now: DateTime<Utc>) -> Result<Period> {
+    pub fn parse(
+        month: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Period> {
         let date = |s: &str, f: &str| {
-            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| Error::invalid("bad_date", "日期格式为 2026-12-03").field(f, "日期格式为 2026-12-03"))
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                Error::invalid("bad_date", "日期格式为 2026-12-03")
+                    .field(f, "日期格式为 2026-12-03")
+            })
         };
         let p = match (month.filter(|m| !m.is_empty()), from, to) {
             (Some(m), _, _) => Period::month(parse_month(m).ok_or_else(|| {
-                Error::invalid("bad_month", "月份格式为 2026-12").field("month", "月份格式为 2026-12")
+                Error::invalid("bad_month", "月份格式为 2026-12")
+                    .field("month", "月份格式为 2026-12")
             })?),
-            (None, Some(f), Some(t)) => Period { from: date(f, "from")?, to: date(t, "to")? },
+            (None, Some(f), Some(t)) => Period {
+                from: date(f, "from")?,
+                to: date(t, "to")?,
+            },
             (None, None, None) => {
                 let today = local(now).date();
                 Period::month(today.with_day(1).unwrap_or(today))
             }
             _ => {
-                return Err(Error::invalid("bad_period", "请同时给出开始和结束日期，或给出月份")
-                    .field("to", "请同时给出开始和结束日期"));
+                return Err(
+                    Error::invalid("bad_period", "请同时给出开始和结束日期，或给出月份")
+                        .field("to", "请同时给出开始和结束日期"),
+                );
             }
         };
         if p.to < p.from || (p.to - p.from).num_days() > 366 * 5 {
-            return Err(Error::invalid("bad_period", "统计区间无效（结束早于开始，或超过五年）").field("to", "结束日期须不早于开始日期"));
+            return Err(
+                Error::invalid("bad_period", "统计区间无效（结束早于开始，或超过五年）")
+                    .field("to", "结束日期须不早于开始日期"),
+            );
         }
         Ok(p)
     }
@@ -79,16 +98,26 @@ impl Period {
             return None;
         }
         let from = NaiveDate::from_ymd_opt(y, (q - 1) * 3 + 1, 1)?;
-        Some(Period { from, to: (from + Months::new(3)).pred_opt()? })
+        Some(Period {
+            from,
+            to: (from + Months::new(3)).pred_opt()?,
+        })
     }
 
     fn bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         let start = |d: NaiveDate| utc(d.and_hms_opt(0, 0, 0).unwrap_or_default());
-        (start(self.from), start(self.to.succ_opt().unwrap_or(self.to)))
+        (
+            start(self.from),
+            start(self.to.succ_opt().unwrap_or(self.to)),
+        )
     }
 
     pub fn label(&self) -> String {
-        format!("{}至{}", self.from.format("%Y年%-m月%-d日"), self.to.format("%Y年%-m月%-d日"))
+        format!(
+            "{}至{}",
+            self.from.format("%Y年%-m月%-d日"),
+            self.to.format("%Y年%-m月%-d日")
+        )
     }
 }
 
@@ -139,7 +168,12 @@ impl NumbersRow {
 }
 
 /// The numbers of a period grouped by `dim`, with a total row last.
-pub async fn numbers(st: &AppState, dim: Dim, period: &Period, hall: Option<&str>) -> Result<Vec<NumbersRow>> {
+pub async fn numbers(
+    st: &AppState,
+    dim: Dim,
+    period: &Period,
+    hall: Option<&str>,
+) -> Result<Vec<NumbersRow>> {
     let (from, to) = period.bounds();
     let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
     for r in store::rating_counts(&st.db, dim, from, to, hall).await? {
@@ -173,7 +207,14 @@ pub async fn numbers(st: &AppState, dim: Dim, period: &Period, hall: Option<&str
     Ok(rows)
 }
 
-pub const HEADERS: [&str; 6] = ["满意率", "差评率", "主动评价率", "实名差评回访率", "整改率", "按时整改率"];
+pub const HEADERS: [&str; 6] = [
+    "满意率",
+    "差评率",
+    "主动评价率",
+    "实名差评回访率",
+    "整改率",
+    "按时整改率",
+];
 
 #[derive(Template)]
 #[template(path = "ratings_report.html")]
@@ -201,7 +242,11 @@ async fn report_page(
     Query(q): Query<ReportQuery>,
 ) -> ApiResult<Response> {
     let period = Period::parse(q.month.as_deref(), None, None, st.now())?;
-    let quarter = format!("{}Q{}", period.from.year(), (period.from.month() - 1) / 3 + 1);
+    let quarter = format!(
+        "{}Q{}",
+        period.from.year(),
+        (period.from.month() - 1) / 3 + 1
+    );
     Ok(render(&ReportPage {
         layout: Layout::new("好差评月度公示", actor),
         period: format!("{}年{}月", period.from.year(), period.from.month()),
@@ -213,17 +258,36 @@ async fn report_page(
 }
 
 /// The quarterly report as .xlsx: one sheet per dimension, one row per group.
-async fn report_xlsx(State(st): State<AppState>, Query(q): Query<ReportQuery>) -> ApiResult<Response> {
+async fn report_xlsx(
+    State(st): State<AppState>,
+    Query(q): Query<ReportQuery>,
+) -> ApiResult<Response> {
     let quarter = q.quarter.unwrap_or_default();
     let period = Period::quarter(&quarter).ok_or_else(|| {
         Error::invalid("bad_quarter", "季度格式为 2026Q4").field("quarter", "季度格式为 2026Q4")
     })?;
     let mut book = rust_xlsxwriter::Workbook::new();
-    for (sheet, dim) in [("大厅", Dim::Hall), ("部门", Dim::Department), ("事项", Dim::Item), ("月份", Dim::Month)] {
+    for (sheet, dim) in [
+        ("大厅", Dim::Hall),
+        ("部门", Dim::Department),
+        ("事项", Dim::Item),
+        ("月份", Dim::Month),
+    ] {
         let rows = numbers(&st, dim, &period, None).await?;
         let ws = book.add_worksheet();
         ws.set_name(sheet).map_err(Error::internal)?;
-        let head = ["名称", "评价数", "主动评价数", "满意数", "差评数", "实名差评数", "已回访差评数", "整改数", "已整改数", "按时整改数"];
+        let head = [
+            "名称",
+            "评价数",
+            "主动评价数",
+            "满意数",
+            "差评数",
+            "实名差评数",
+            "已回访差评数",
+            "整改数",
+            "已整改数",
+            "按时整改数",
+        ];
         for (c, h) in head.iter().chain(HEADERS.iter()).enumerate() {
             ws.write_string(0, c as u16, *h).map_err(Error::internal)?;
         }
@@ -231,11 +295,26 @@ async fn report_xlsx(State(st): State<AppState>, Query(q): Query<ReportQuery>) -
             let row = (i + 1) as u32;
             ws.write_string(row, 0, &r.name).map_err(Error::internal)?;
             let c = &r.counts;
-            for (j, n) in [c.ratings, c.by_people, c.satisfied, c.bad, c.named_bad, c.named_bad_called, c.rectifications, c.rectified, c.rectified_on_time].iter().enumerate() {
-                ws.write_number(row, (j + 1) as u16, *n as f64).map_err(Error::internal)?;
+            for (j, n) in [
+                c.ratings,
+                c.by_people,
+                c.satisfied,
+                c.bad,
+                c.named_bad,
+                c.named_bad_called,
+                c.rectifications,
+                c.rectified,
+                c.rectified_on_time,
+            ]
+            .iter()
+            .enumerate()
+            {
+                ws.write_number(row, (j + 1) as u16, *n as f64)
+                    .map_err(Error::internal)?;
             }
             for (j, p) in r.percents.iter().enumerate() {
-                ws.write_string(row, (j + 10) as u16, p).map_err(Error::internal)?;
+                ws.write_string(row, (j + 10) as u16, p)
+                    .map_err(Error::internal)?;
             }
         }
         ws.set_column_width(0, 24).map_err(Error::internal)?;
@@ -244,7 +323,10 @@ async fn report_xlsx(State(st): State<AppState>, Query(q): Query<ReportQuery>) -
     let name = format!("attachment; filename=\"haochaping-{quarter}.xlsx\"");
     Ok((
         [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
             (header::CONTENT_DISPOSITION, name),
         ],
         bytes,

@@ -19,7 +19,9 @@ use crate::state::AppState;
 
 /// Beijing time in the form people read: 2026年12月3日 15:11.
 pub fn chinese_time(us: i64) -> String {
-    local(from_micros(us)).format("%Y年%-m月%-d日 %H:%M").to_string()
+    local(from_micros(us))
+        .format("%Y年%-m月%-d日 %H:%M")
+        .to_string()
 }
 
 pub fn chinese_date(d: NaiveDate) -> String {
@@ -63,11 +65,13 @@ pub struct RatingView {
 impl RatingView {
     pub fn of(r: &RatingRow) -> Result<RatingView> {
         let level = Level::from_number(r.level).ok_or_else(|| Error::internal("stored level"))?;
-        let channel = Channel::parse(&r.channel).ok_or_else(|| Error::internal("stored channel"))?;
+        let channel =
+            Channel::parse(&r.channel).ok_or_else(|| Error::internal("stored channel"))?;
         Ok(RatingView {
             id: r.id,
             subject: Subject {
-                kind: SubjectKind::parse(&r.subject_type).ok_or_else(|| Error::internal("stored subject"))?,
+                kind: SubjectKind::parse(&r.subject_type)
+                    .ok_or_else(|| Error::internal("stored subject"))?,
                 id: r.subject_id.clone(),
                 label: r.label.clone(),
             },
@@ -153,7 +157,8 @@ impl RectificationView {
             rating_id: r.rating_id,
             callback_id: r.callback_id,
             subject: Subject {
-                kind: SubjectKind::parse(&r.subject_type).ok_or_else(|| Error::internal("stored subject"))?,
+                kind: SubjectKind::parse(&r.subject_type)
+                    .ok_or_else(|| Error::internal("stored subject"))?,
                 id: r.subject_id.clone(),
                 label: r.label.clone(),
             },
@@ -228,8 +233,10 @@ pub struct CallbackView {
 
 impl CallbackView {
     pub fn of(c: &CallbackRow, me: i64, now: chrono::DateTime<Utc>) -> Result<CallbackView> {
-        let kind = callback::Kind::parse(&c.kind).ok_or_else(|| Error::internal("stored callback kind"))?;
-        let status = callback::Status::parse(&c.status).ok_or_else(|| Error::internal("stored callback status"))?;
+        let kind = callback::Kind::parse(&c.kind)
+            .ok_or_else(|| Error::internal("stored callback kind"))?;
+        let status = callback::Status::parse(&c.status)
+            .ok_or_else(|| Error::internal("stored callback status"))?;
         Ok(CallbackView {
             id: c.id,
             kind,
@@ -238,7 +245,8 @@ impl CallbackView {
             status_label: status.label(),
             attempts: c.attempts,
             subject: Subject {
-                kind: SubjectKind::parse(&c.subject_type).ok_or_else(|| Error::internal("stored subject"))?,
+                kind: SubjectKind::parse(&c.subject_type)
+                    .ok_or_else(|| Error::internal("stored subject"))?,
                 id: c.subject_id.clone(),
                 label: c.label.clone(),
             },
