@@ -3,8 +3,6 @@
 //! rectification reach their people, the callback records "not satisfied", the owner fixes it,
 //! the second callback records the rater's level for the fix, and the month's numbers move.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::browser::Browser;
@@ -12,25 +10,10 @@ use crate::hall::{act, call, take_ok};
 use crate::ratings::{desk, ended_case, token_of};
 use crate::support::{TestServer, on_each_backend};
 
+/// Waits until the pad shows the part `css` (the pad hides the others): the browser's own
+/// wait, not a sleep of ours.
 async fn wait_visible(b: &Browser, css: &str) {
-    for _ in 0..100 {
-        let shown = b
-            .driver
-            .execute(
-                &format!("var e = document.querySelector('{css}'); return !!e && !e.hidden"),
-                vec![],
-            )
-            .await
-            .unwrap()
-            .json()
-            == true;
-        if shown {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    b.screenshot("ratings-pad-timeout").await;
-    panic!("{css} never showed");
+    b.el(&format!("{css}:not([hidden])")).await;
 }
 
 #[tokio::test]
