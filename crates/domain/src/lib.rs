@@ -9,10 +9,13 @@ pub mod catalogue;
 pub mod demo;
 pub mod error;
 pub mod identity;
+#[macro_use]
+pub mod labels;
 pub mod login_throttle;
 pub mod pii;
 pub mod queue;
 pub mod rating;
+pub mod work_order;
 pub mod workdays;
 
 pub use access::{Actor, Role};

@@ -133,11 +133,28 @@ pub fn derive_due_date(
     suspensions: &[Suspension],
     today: NaiveDate,
 ) -> NaiveDate {
-    let mut spans: Vec<(NaiveDate, NaiveDate)> = suspensions
-        .iter()
-        .map(|s| {
-            let from = s.from.max(start);
-            let until = s.until.unwrap_or(today).max(from);
+    due_after_pauses(
+        calendar,
+        start,
+        budget,
+        suspensions.iter().map(|s| (s.from, s.until)),
+        today,
+    )
+}
+
+/// The same count over any ledger of pauses `(from, until)` (a work order's, say): the working
+/// days inside `(from, until]` do not count; an open pause is read as ending on `today`.
+pub fn due_after_pauses(
+    calendar: &dyn WorkingDays,
+    start: NaiveDate,
+    budget: i64,
+    pauses: impl Iterator<Item = (NaiveDate, Option<NaiveDate>)>,
+    today: NaiveDate,
+) -> NaiveDate {
+    let mut spans: Vec<(NaiveDate, NaiveDate)> = pauses
+        .map(|(from, until)| {
+            let from = from.max(start);
+            let until = until.unwrap_or(today).max(from);
             (from, until)
         })
         .filter(|(from, until)| until > from)
