@@ -25,6 +25,7 @@ static ASSETS: &[Asset] = &[
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("rating-pad.js", "text/javascript; charset=utf-8"),
+    asset!("ledger.js", "text/javascript; charset=utf-8"),
     asset!("api-docs.js", "text/javascript; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
     asset!("hall.js", "text/javascript; charset=utf-8"),

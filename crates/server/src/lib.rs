@@ -17,6 +17,7 @@ pub mod logging;
 pub mod pages;
 pub mod qr;
 pub mod ratings;
+pub mod work_orders;
 pub mod security;
 pub mod state;
 pub mod worker;

@@ -31,6 +31,12 @@ impl TimerHandler for Dispatch {
             crate::ratings::DEFAULT_TIMER => {
                 crate::ratings::fire_default(tx, &timer.subject, now).await
             }
+            crate::work_orders::URGE_TIMER | crate::work_orders::OVERSEE_TIMER => {
+                crate::work_orders::fire(&self.state, tx, &timer.kind, &timer.subject, now).await
+            }
+            crate::work_orders::REVISIT_TIMER => {
+                crate::work_orders::ledger::fire_revisit(tx, &timer.subject, now).await
+            }
             crate::hall::appointments::NO_SHOW_TIMER => {
                 crate::hall::appointments::fire_no_show(tx, &timer.subject, now).await
             }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod events;
 pub mod hall;
 pub mod ratings;
+pub mod work_orders;
 pub mod settings;
 pub mod setup;
 pub mod testing;

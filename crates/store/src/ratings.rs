@@ -468,7 +468,7 @@ impl<T> Row for T where
 }
 
 /// `columns` (a `SELECT … FROM table`) of the row with this id, or `missing()`.
-async fn by_id<T: Row>(
+pub(crate) async fn by_id<T: Row>(
     db: &Db,
     columns: &str,
     id: i64,
@@ -487,7 +487,7 @@ async fn by_id<T: Row>(
 
 /// Like [`by_id`] inside a write, locking the row on PostgreSQL (SQLite's writer holds the
 /// whole database already).
-async fn by_id_for_update<T: Row>(
+pub(crate) async fn by_id_for_update<T: Row>(
     tx: &mut Tx,
     columns: &str,
     id: i64,

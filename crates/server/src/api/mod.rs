@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::calendar::api::routes())
         .merge(crate::cases::routes())
         .merge(crate::ratings::routes())
+        .merge(crate::work_orders::routes())
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 

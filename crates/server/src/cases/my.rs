@@ -586,7 +586,7 @@ fn error_page(e: &Error) -> ErrorPage {
 
 /// The text fields and the non-empty files of a multipart form (files by field name); a body
 /// that is not a multipart form is an error shown on the page, like any other.
-async fn read_form(
+pub(crate) async fn read_form(
     m: Result<Multipart, MultipartRejection>,
 ) -> Result<(HashMap<String, String>, BTreeMap<String, Vec<u8>>), Error> {
     let mut m = m.map_err(|e| {

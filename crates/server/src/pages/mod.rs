@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::calendar::page::routes())
         .merge(crate::cases::page_routes())
         .merge(crate::ratings::page_routes())
+        .merge(crate::work_orders::page_routes())
 }
 
 /// One link of the navigation bar.
@@ -94,6 +95,21 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
             });
         }
         Some(_) => {}
+    }
+    if role.is_some() {
+        v.push(NavLink {
+            href: "/work-orders",
+            label: "工单",
+        });
+    }
+    if matches!(
+        role,
+        Some(Role::Admin | Role::HallManager | Role::Supervisor | Role::Approver)
+    ) {
+        v.push(NavLink {
+            href: "/ledger",
+            label: "问题台账",
+        });
     }
     match role {
         Some(Role::Callback) => v.push(NavLink {

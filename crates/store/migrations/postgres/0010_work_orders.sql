@@ -1,0 +1,74 @@
+-- Work orders (R-WO-LOOP, R-HOTLINE) and the bottleneck ledger (R-LEDGER), issue 12.
+-- A row keeps the order's whole state (`state`, the domain's WorkOrder as JSON) beside the
+-- columns the lists filter and sort by; the events remain the record.
+
+CREATE TABLE work_orders (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    number          TEXT    NOT NULL UNIQUE,
+    -- The requester's link and Open311 token: random, never guessable.
+    token           TEXT    NOT NULL UNIQUE,
+    hall            TEXT,
+    source          TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    category        TEXT,
+    lead_unit       TEXT,
+    requester_name  TEXT    NOT NULL DEFAULT '',
+    requester_phone TEXT,
+    place           TEXT    NOT NULL DEFAULT '',
+    body            TEXT    NOT NULL,
+    case_number     TEXT,
+    ticket_id       BIGINT,
+    rating_id       BIGINT,
+    -- The 12345 platform's own id of an imported order (an import is idempotent on it).
+    external_id     TEXT    UNIQUE,
+    merged_into     TEXT,
+    due_on          TEXT,
+    received_on     TEXT    NOT NULL,
+    created_by      TEXT    NOT NULL,
+    created_at      BIGINT  NOT NULL,
+    updated_at      BIGINT  NOT NULL,
+    closed_at       BIGINT,
+    state           TEXT    NOT NULL
+);
+CREATE INDEX work_orders_board ON work_orders (status, due_on);
+CREATE INDEX work_orders_unit ON work_orders (lead_unit, status, due_on);
+CREATE INDEX work_orders_received ON work_orders (received_on, category);
+CREATE INDEX work_orders_phone ON work_orders (requester_phone, received_on);
+
+-- Assisting units (协办), for their worklists.
+CREATE TABLE work_order_units (
+    order_id BIGINT NOT NULL,
+    unit     TEXT   NOT NULL,
+    PRIMARY KEY (order_id, unit)
+);
+CREATE INDEX work_order_units_unit ON work_order_units (unit);
+
+CREATE TABLE work_order_numbers (
+    day  TEXT   PRIMARY KEY,
+    last BIGINT NOT NULL
+);
+
+CREATE TABLE ledger_entries (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    hall        TEXT,
+    source      TEXT    NOT NULL,
+    point       TEXT    NOT NULL,
+    title       TEXT    NOT NULL,
+    description TEXT    NOT NULL,
+    owner       TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    deadline    TEXT    NOT NULL,
+    revisit_on  TEXT,
+    created_by  TEXT    NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    updated_at  BIGINT  NOT NULL,
+    state       TEXT    NOT NULL
+);
+CREATE INDEX ledger_entries_status ON ledger_entries (status, deadline);
+
+CREATE TABLE ledger_links (
+    entry_id      BIGINT NOT NULL,
+    work_order_id BIGINT NOT NULL,
+    PRIMARY KEY (entry_id, work_order_id)
+);
+CREATE INDEX ledger_links_order ON ledger_links (work_order_id);
