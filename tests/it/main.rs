@@ -21,3 +21,5 @@ mod hardening;
 mod pages;
 mod ratings;
 mod ratings_browser;
+mod work_orders;
+mod work_orders_browser;

@@ -48,6 +48,7 @@ pub struct NewWorkOrder<'a> {
     pub hall: Option<&'a str>,
     pub source: &'a str,
     pub status: &'a str,
+    pub category: Option<&'a str>,
     pub requester_name: &'a str,
     pub requester_phone: Option<&'a str>,
     pub place: &'a str,
@@ -79,8 +80,8 @@ pub async fn insert(tx: &mut Tx, w: &NewWorkOrder<'_>, now: DateTime<Utc>) -> Re
     tx_run!(tx, |c| sqlx::query_scalar(
         "INSERT INTO work_orders (number, token, hall, source, status, requester_name, \
          requester_phone, place, body, case_number, ticket_id, rating_id, external_id, \
-         received_on, created_by, created_at, updated_at, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17) \
+         received_on, created_by, created_at, updated_at, state, category) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18) \
          RETURNING id"
     )
     .bind(w.number)
@@ -100,6 +101,7 @@ pub async fn insert(tx: &mut Tx, w: &NewWorkOrder<'_>, now: DateTime<Utc>) -> Re
     .bind(w.created_by)
     .bind(micros(now))
     .bind(w.state)
+    .bind(w.category)
     .fetch_one(c)
     .await
     .map_err(db_err))

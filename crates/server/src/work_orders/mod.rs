@@ -250,6 +250,7 @@ pub async fn create(st: &AppState, who: &Who, n: &NewOrder) -> Result<(WorkOrder
             hall: hall.as_deref(),
             source: source.as_str(),
             status: order.status.as_str(),
+            category: n.category.as_deref(),
             requester_name: n.requester_name.trim(),
             requester_phone: phone.as_deref(),
             place: n.place.trim(),

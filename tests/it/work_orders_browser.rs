@@ -1,0 +1,1 @@
+//! Work orders in a browser (see the test below).
