@@ -253,8 +253,12 @@ async fn the_urge_comes_once_the_working_day_after_a_missed_deadline_and_oversig
         // Thu 2026-03-05, general (5 working days) → due Thu 03-12.
         s.set_clock("2026-03-05T10:00:00+08:00").await;
         let mut d = desk(&s).await;
-        let n = new_order(&s, &d.clerk, window_problem("13812345678", "窗口叫号系统经常叫错号"))
-            .await["number"]
+        let n = new_order(
+            &s,
+            &d.clerk,
+            window_problem("13812345678", "窗口叫号系统经常叫错号"),
+        )
+        .await["number"]
             .as_str()
             .unwrap()
             .to_string();
@@ -269,7 +273,11 @@ async fn the_urge_comes_once_the_working_day_after_a_missed_deadline_and_oversig
         // On the due date nothing fires; the light is yellow.
         s.set_clock("2026-03-12T18:00:00+08:00").await;
         s.run_due_timers().await;
-        assert!(!event_kinds(&s, &n).await.contains(&"work_order_urged".to_string()));
+        assert!(
+            !event_kinds(&s, &n)
+                .await
+                .contains(&"work_order_urged".to_string())
+        );
         d.again(&s).await;
         let (_, v) = s
             .get_json(&format!("/api/v1/work-orders/{n}"), Some(&d.admin))
@@ -293,7 +301,10 @@ async fn the_urge_comes_once_the_working_day_after_a_missed_deadline_and_oversig
         s.set_clock("2026-03-19T09:30:00+08:00").await;
         s.run_due_timers().await;
         let kinds = event_kinds(&s, &n).await;
-        assert_eq!(kinds.iter().filter(|k| *k == "work_order_overseen").count(), 1);
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "work_order_overseen").count(),
+            1
+        );
         // The late board lists it for the unit.
         d.again(&s).await;
         let (_, late) = s
@@ -307,7 +318,7 @@ async fn the_urge_comes_once_the_working_day_after_a_missed_deadline_and_oversig
 
 #[tokio::test]
 async fn a_duplicate_is_merged_and_a_later_reply_to_it_lands_on_the_survivor_with_both_requesters_told()
-{
+ {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T10:00:00+08:00").await;
@@ -315,7 +326,10 @@ async fn a_duplicate_is_merged_and_a_later_reply_to_it_lands_on_the_survivor_wit
         let first = new_order(
             &s,
             &d.clerk,
-            window_problem("13812345678", "人民路12号门口的路灯坏了，晚上很黑，老人出门不安全"),
+            window_problem(
+                "13812345678",
+                "人民路12号门口的路灯坏了，晚上很黑，老人出门不安全",
+            ),
         )
         .await["number"]
             .as_str()
@@ -330,8 +344,12 @@ async fn a_duplicate_is_merged_and_a_later_reply_to_it_lands_on_the_survivor_wit
             .as_str()
             .unwrap()
             .to_string();
-        let other = new_order(&s, &d.clerk, window_problem("13712345678", "营业执照办理要跑好几次"))
-            .await["number"]
+        let other = new_order(
+            &s,
+            &d.clerk,
+            window_problem("13712345678", "营业执照办理要跑好几次"),
+        )
+        .await["number"]
             .as_str()
             .unwrap()
             .to_string();
@@ -348,7 +366,11 @@ async fn a_duplicate_is_merged_and_a_later_reply_to_it_lands_on_the_survivor_wit
             .iter()
             .map(|x| x["number"].as_str().unwrap())
             .collect();
-        assert_eq!(found, [first.as_str()], "the lamp, not the licence ({other})");
+        assert_eq!(
+            found,
+            [first.as_str()],
+            "the lamp, not the licence ({other})"
+        );
         act_ok(
             &s,
             &d.admin,
@@ -357,11 +379,34 @@ async fn a_duplicate_is_merged_and_a_later_reply_to_it_lands_on_the_survivor_wit
         )
         .await;
         // Merging into itself or into nothing is refused.
-        act_err(&s, &d.admin, &second, json!({"action": "merge", "into": second})).await;
-        act_err(&s, &d.admin, &second, json!({"action": "merge", "into": "GD0000000000"})).await;
-        let v = act_ok(&s, &d.admin, &second, json!({"action": "merge", "into": first})).await;
+        act_err(
+            &s,
+            &d.admin,
+            &second,
+            json!({"action": "merge", "into": second}),
+        )
+        .await;
+        act_err(
+            &s,
+            &d.admin,
+            &second,
+            json!({"action": "merge", "into": "GD0000000000"}),
+        )
+        .await;
+        let v = act_ok(
+            &s,
+            &d.admin,
+            &second,
+            json!({"action": "merge", "into": first}),
+        )
+        .await;
         assert_eq!(v["status"], "merged");
-        assert!(messages(&s, &second).await.iter().any(|m| m.contains(&first)));
+        assert!(
+            messages(&s, &second)
+                .await
+                .iter()
+                .any(|m| m.contains(&first))
+        );
         // The unit replies on the merged order's number: the reply lands on the survivor.
         let v = act_ok(
             &s,
@@ -376,12 +421,24 @@ async fn a_duplicate_is_merged_and_a_later_reply_to_it_lands_on_the_survivor_wit
             .get_json(&format!("/api/v1/work-orders/{second}"), Some(&d.admin))
             .await;
         assert_eq!(merged["status"], "merged");
-        assert!(messages(&s, &first).await.iter().any(|m| m.contains("已有答复")));
         assert!(
-            messages(&s, &second).await.iter().any(|m| m.contains("已有答复")),
+            messages(&s, &first)
+                .await
+                .iter()
+                .any(|m| m.contains("已有答复"))
+        );
+        assert!(
+            messages(&s, &second)
+                .await
+                .iter()
+                .any(|m| m.contains("已有答复")),
             "every requester is told"
         );
-        assert!(event_kinds(&s, &second).await.contains(&"work_order_reply_forwarded".to_string()));
+        assert!(
+            event_kinds(&s, &second)
+                .await
+                .contains(&"work_order_reply_forwarded".to_string())
+        );
         s.stop().await;
     })
     .await;
@@ -393,8 +450,12 @@ async fn a_matter_for_the_courts_is_declined_and_the_requester_is_told_where_to_
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T10:00:00+08:00").await;
         let d = desk(&s).await;
-        let n = new_order(&s, &d.clerk, window_problem("13812345678", "和房东的租赁合同纠纷已经起诉，希望中心帮忙"))
-            .await["number"]
+        let n = new_order(
+            &s,
+            &d.clerk,
+            window_problem("13812345678", "和房东的租赁合同纠纷已经起诉，希望中心帮忙"),
+        )
+        .await["number"]
             .as_str()
             .unwrap()
             .to_string();
@@ -415,7 +476,12 @@ async fn a_matter_for_the_courts_is_declined_and_the_requester_is_told_where_to_
         )
         .await;
         assert_eq!(v["status"], "declined");
-        assert!(messages(&s, &n).await.iter().any(|m| m.contains("云岭市人民法院")));
+        assert!(
+            messages(&s, &n)
+                .await
+                .iter()
+                .any(|m| m.contains("云岭市人民法院"))
+        );
         s.stop().await;
     })
     .await;
@@ -657,7 +723,7 @@ async fn ledger_ok(s: &TestServer, token: &str, id: i64, body: Value) -> Value {
 
 #[tokio::test]
 async fn a_cluster_becomes_a_ledger_entry_closed_out_with_evidence_by_another_and_reopened_by_its_revisit()
-{
+ {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T10:00:00+08:00").await;

@@ -17,9 +17,9 @@ pub mod logging;
 pub mod pages;
 pub mod qr;
 pub mod ratings;
-pub mod work_orders;
 pub mod security;
 pub mod state;
+pub mod work_orders;
 pub mod worker;
 
 use std::net::SocketAddr;

@@ -10,11 +10,11 @@ pub mod db;
 pub mod events;
 pub mod hall;
 pub mod ratings;
-pub mod work_orders;
 pub mod settings;
 pub mod setup;
 pub mod testing;
 pub mod timers;
+pub mod work_orders;
 
 pub use db::{Backend, Db, Tx, db_err, from_micros, micros};
 

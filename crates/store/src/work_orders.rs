@@ -77,7 +77,8 @@ pub async fn next_number(tx: &mut Tx, day: NaiveDate) -> Result<String> {
 }
 
 pub async fn insert(tx: &mut Tx, w: &NewWorkOrder<'_>, now: DateTime<Utc>) -> Result<i64> {
-    tx_run!(tx, |c| sqlx::query_scalar(
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO work_orders (number, token, hall, source, status, requester_name, \
          requester_phone, place, body, case_number, ticket_id, rating_id, external_id, \
          received_on, created_by, created_at, updated_at, state, category) \
@@ -104,7 +105,8 @@ pub async fn insert(tx: &mut Tx, w: &NewWorkOrder<'_>, now: DateTime<Utc>) -> Re
     .bind(w.category)
     .fetch_one(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 fn missing() -> Error {
@@ -197,12 +199,14 @@ pub async fn update(tx: &mut Tx, id: i64, ch: &Change<'_>, now: DateTime<Utc>) -
 
 /// Replaces the assisting units of an order.
 pub async fn set_assisting(tx: &mut Tx, id: i64, units: &[String]) -> Result<()> {
-    tx_run!(tx, |c| sqlx::query("DELETE FROM work_order_units WHERE order_id = $1")
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db_err)?);
+    tx_run!(tx, |c| sqlx::query(
+        "DELETE FROM work_order_units WHERE order_id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(db_err)?);
     for u in units {
         tx_run!(tx, |c| sqlx::query(
             "INSERT INTO work_order_units (order_id, unit) VALUES ($1, $2)"
@@ -482,9 +486,9 @@ pub async fn entries(db: &Db, f: &EntryFilter) -> Result<Vec<EntryRow>> {
          AND ($3 IS NULL OR source = $3) AND ($4 IS NULL OR point LIKE $4) \
          ORDER BY CASE status WHEN 'closed_out' THEN 1 ELSE 0 END, deadline, id LIMIT 2000"
     );
-    db_run!(db, |c| sqlx::query_as::<_, EntryRow>(
-        sqlx::AssertSqlSafe(q.clone())
-    )
+    db_run!(db, |c| sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
     .bind(f.status.clone())
     .bind(f.owner.clone())
     .bind(f.source.clone())

@@ -308,8 +308,7 @@ impl ActionBody {
             },
             "ask_extension" => Action::AskExtension {
                 days: self.days.ok_or_else(|| {
-                    Error::invalid("missing_days", "请填写延期天数")
-                        .field("days", "请填写延期天数")
+                    Error::invalid("missing_days", "请填写延期天数").field("days", "请填写延期天数")
                 })?,
                 reason: self.reason.clone(),
             },

@@ -84,9 +84,17 @@ async fn checked(st: &AppState, b: &NewEntryBody) -> Result<(LedgerSource, Naive
         "请选择问题类别（方面和要点）",
     );
     let title = b.title.trim().chars().count();
-    p.check(title > 0 && title <= 100, "title", "请填写问题标题（不超过 100 字）");
+    p.check(
+        title > 0 && title <= 100,
+        "title",
+        "请填写问题标题（不超过 100 字）",
+    );
     let desc = b.description.trim().chars().count();
-    p.check(desc > 0 && desc <= 2000, "description", "请填写问题描述（不超过 2000 字）");
+    p.check(
+        desc > 0 && desc <= 2000,
+        "description",
+        "请填写问题描述（不超过 2000 字）",
+    );
     p.check(units.contains_key(&b.owner), "owner", "请选择责任单位");
     if let Some(d) = b.deadline {
         p.check(d > today, "deadline", "整改时限须晚于今天");
@@ -224,15 +232,26 @@ pub async fn act(st: &AppState, actor: &Actor, id: i64, action: &LedgerAction) -
     if let (LedgerStatus::ClosedOut, Some(d), None) =
         (after.status, after.revisit_on, after.revisited_on)
     {
-        timers::schedule(&mut tx, REVISIT_TIMER, &id.to_string(), morning(d), json!({}), now)
-            .await?;
+        timers::schedule(
+            &mut tx,
+            REVISIT_TIMER,
+            &id.to_string(),
+            morning(d),
+            json!({}),
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     store::entry(&st.db, id).await
 }
 
 /// The revisit falls due: recorded, so the entry shows in the keepers' list of revisits owed.
-pub async fn fire_revisit(tx: &mut yichuang_store::Tx, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+pub async fn fire_revisit(
+    tx: &mut yichuang_store::Tx,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     events::append(
         tx,
         now,
@@ -301,7 +320,12 @@ pub struct LedgerQuery {
 
 pub fn filter(actor: &Actor, q: &LedgerQuery) -> Result<EntryFilter> {
     actor.require_role(
-        &[Role::Admin, Role::HallManager, Role::Supervisor, Role::Approver],
+        &[
+            Role::Admin,
+            Role::HallManager,
+            Role::Supervisor,
+            Role::Approver,
+        ],
         "查看问题台账",
     )?;
     let blank = |o: &Option<String>| o.clone().filter(|s| !s.is_empty());
@@ -377,7 +401,11 @@ async fn create_api(
     Json(b): Json<NewEntryBody>,
 ) -> ApiResult<Response> {
     let row = create(&st, &actor, &b).await?;
-    Ok((StatusCode::CREATED, axum::Json(detail(&st, &actor, row.id).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(detail(&st, &actor, row.id).await?),
+    )
+        .into_response())
 }
 
 async fn action_api(
@@ -471,7 +499,8 @@ pub async fn export(st: &AppState, actor: &Actor, q: &LedgerQuery) -> Result<Vec
             v.revisit_on_text.clone().unwrap_or_default(),
         ];
         for (c, text) in cells.iter().enumerate() {
-            ws.write_string(r, c as u16, text).map_err(Error::internal)?;
+            ws.write_string(r, c as u16, text)
+                .map_err(Error::internal)?;
         }
     }
     ws.set_column_width(5, 50).map_err(Error::internal)?;
@@ -499,8 +528,11 @@ fn cell(d: Option<&Data>) -> String {
 pub async fn import(st: &AppState, actor: &Actor, bytes: &[u8]) -> Result<usize> {
     may_keep_ledger(actor)?;
     let unreadable = || {
-        Error::invalid("unreadable_file", "无法读取该文件，请上传导出的 .xlsx 问题台账")
-            .field("file", "文件不是有效的 .xlsx 工作簿")
+        Error::invalid(
+            "unreadable_file",
+            "无法读取该文件，请上传导出的 .xlsx 问题台账",
+        )
+        .field("file", "文件不是有效的 .xlsx 工作簿")
     };
     let mut wb: Xlsx<_> =
         calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| unreadable())?;
@@ -533,7 +565,10 @@ pub async fn import(st: &AppState, actor: &Actor, bytes: &[u8]) -> Result<usize>
             .unwrap_or_default();
         let deadline = NaiveDate::parse_from_str(&get(8), "%Y-%m-%d").ok();
         if deadline.is_none() {
-            p.add(format!("row{}.deadline", r + 1), format!("第 {} 行：整改时限应为 2026-12-31 格式", r + 1));
+            p.add(
+                format!("row{}.deadline", r + 1),
+                format!("第 {} 行：整改时限应为 2026-12-31 格式", r + 1),
+            );
         }
         let b = NewEntryBody {
             source,
@@ -547,14 +582,19 @@ pub async fn import(st: &AppState, actor: &Actor, bytes: &[u8]) -> Result<usize>
         };
         if let Err(e) = checked(st, &b).await {
             for f in e.fields {
-                p.add(format!("row{}.{}", r + 1, f.field), format!("第 {} 行：{}", r + 1, f.message));
+                p.add(
+                    format!("row{}.{}", r + 1, f.field),
+                    format!("第 {} 行：{}", r + 1, f.message),
+                );
             }
         }
         bodies.push(b);
     }
     p.finish()?;
     if bodies.is_empty() {
-        return Err(Error::invalid("empty_file", "文件中没有台账条目").field("file", "没有可导入的行"));
+        return Err(
+            Error::invalid("empty_file", "文件中没有台账条目").field("file", "没有可导入的行")
+        );
     }
     // All rows are valid: written in one transaction, so a failure leaves nothing behind.
     let s = super::settings(&st.db).await?;

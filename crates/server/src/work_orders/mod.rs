@@ -160,7 +160,12 @@ fn may_create(who: &Who, source: Source) -> Result<()> {
             "登记热线工单",
         ),
         Source::BadRating | Source::CallbackProblem => staff(
-            &[Role::Callback, Role::HallManager, Role::Admin, Role::Supervisor],
+            &[
+                Role::Callback,
+                Role::HallManager,
+                Role::Admin,
+                Role::Supervisor,
+            ],
             "把差评或回访问题转为工单",
         ),
         Source::Public | Source::Open311 => Ok(()),
@@ -367,7 +372,12 @@ fn may_act(who: &Who, row: &WorkOrderRow, o: &WorkOrder, action: &Action) -> Res
             "登记群众补充",
         ),
         (Who::Staff(a), Action::Feedback { .. }) => a.require_role(
-            &[Role::Admin, Role::HallManager, Role::Callback, Role::Supervisor],
+            &[
+                Role::Admin,
+                Role::HallManager,
+                Role::Callback,
+                Role::Supervisor,
+            ],
             "登记回访",
         ),
         _ => Err(Error::forbidden("无权进行此操作")),
@@ -440,7 +450,8 @@ async fn apply_in(
     // The clock's timers follow the state: cancelled, then set again where something is owed.
     let (urge, oversee) = after.next_timers(cal, today, s);
     let (old_urge, old_oversee) = before.next_timers(cal, today, s);
-    if (urge, oversee) != (old_urge, old_oversee) || matches!(action, Action::Urge | Action::Oversee)
+    if (urge, oversee) != (old_urge, old_oversee)
+        || matches!(action, Action::Urge | Action::Oversee)
     {
         for (kind, day) in [(URGE_TIMER, urge), (OVERSEE_TIMER, oversee)] {
             timers::cancel(tx, kind, &row.number, now).await?;
@@ -647,7 +658,10 @@ pub async fn fire(
 }
 
 /// Likely duplicates of an order among those of the settings' window, best first.
-pub async fn duplicates(st: &AppState, row: &WorkOrderRow) -> Result<Vec<(WorkOrderRow, u8, Vec<&'static str>)>> {
+pub async fn duplicates(
+    st: &AppState,
+    row: &WorkOrderRow,
+) -> Result<Vec<(WorkOrderRow, u8, Vec<&'static str>)>> {
     let s = settings(&st.db).await?;
     let received: NaiveDate = row.received_on.parse().map_err(Error::internal)?;
     let since = received - chrono::Days::new(u64::from(s.duplicate_window_days));
@@ -699,7 +713,9 @@ pub fn may_see(actor: &Actor, row: &WorkOrderRow) -> Result<()> {
         }
         Role::Approver => {
             let d = actor.department.as_deref();
-            d.is_some() && (row.lead_unit.as_deref() == d || assisting.iter().any(|u| Some(u.as_str()) == d))
+            d.is_some()
+                && (row.lead_unit.as_deref() == d
+                    || assisting.iter().any(|u| Some(u.as_str()) == d))
         }
         _ => false,
     };

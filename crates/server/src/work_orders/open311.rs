@@ -27,7 +27,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/open311/v2/services.json", get(services))
         .route("/open311/v2/services/{file}", get(service))
-        .route("/open311/v2/requests.json", get(requests).post(post_request))
+        .route(
+            "/open311/v2/requests.json",
+            get(requests).post(post_request),
+        )
         .route("/open311/v2/requests/{file}", get(request))
         .route("/open311/v2/tokens/{file}", get(token))
 }
@@ -113,7 +116,10 @@ async fn service(State(st): State<AppState>, Path(file): Path<String>) -> Respon
     };
     match public(&s.categories).find(|c| c.code == code) {
         Some(c) => axum::Json(json!({"service_code": c.code, "attributes": []})).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("service_code {code} not found")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("service_code {code} not found"),
+        ),
     }
 }
 
@@ -145,14 +151,20 @@ fn w3c(t: DateTime<Utc>) -> String {
 }
 
 fn end_of(d: NaiveDate) -> String {
-    w3c(crate::cases::time::utc(
-        d.and_time(NaiveTime::from_hms_opt(17, 30, 0).expect("17:30")),
-    ))
+    w3c(crate::cases::time::utc(d.and_time(
+        NaiveTime::from_hms_opt(17, 30, 0).expect("17:30"),
+    )))
 }
 
-fn request_of(row: &WorkOrderRow, v: &WorkOrderView, names: &HashMap<String, String>) -> ServiceRequest {
+fn request_of(
+    row: &WorkOrderRow,
+    v: &WorkOrderView,
+    names: &HashMap<String, String>,
+) -> ServiceRequest {
     let notes = match v.status {
-        Status::Answered | Status::Solved | Status::Unsolved => v.answer.clone().unwrap_or_default(),
+        Status::Answered | Status::Solved | Status::Unsolved => {
+            v.answer.clone().unwrap_or_default()
+        }
         Status::Declined => format!(
             "{}；请向{}反映",
             v.declined_reason.clone().unwrap_or_default(),
@@ -250,7 +262,12 @@ async fn requests(State(st): State<AppState>, Query(q): Query<RequestsQuery>) ->
             Some(s) => DateTime::parse_from_rfc3339(s)
                 .map(|d| Some(d.date_naive()))
                 .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Some))
-                .map_err(|_| error(StatusCode::BAD_REQUEST, "start_date/end_date must be W3C datetimes")),
+                .map_err(|_| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        "start_date/end_date must be W3C datetimes",
+                    )
+                }),
         }
     };
     let (start, end) = match (date(&q.start_date), date(&q.end_date)) {
@@ -263,8 +280,18 @@ async fn requests(State(st): State<AppState>, Query(q): Query<RequestsQuery>) ->
             let mut out = Vec::new();
             for s in list.split(',') {
                 match s.trim() {
-                    "open" => out.extend(Status::ALL.iter().filter(|x| !x.is_closed()).map(|x| x.as_str().to_string())),
-                    "closed" => out.extend(Status::ALL.iter().filter(|x| x.is_closed()).map(|x| x.as_str().to_string())),
+                    "open" => out.extend(
+                        Status::ALL
+                            .iter()
+                            .filter(|x| !x.is_closed())
+                            .map(|x| x.as_str().to_string()),
+                    ),
+                    "closed" => out.extend(
+                        Status::ALL
+                            .iter()
+                            .filter(|x| x.is_closed())
+                            .map(|x| x.as_str().to_string()),
+                    ),
                     _ => return error(StatusCode::BAD_REQUEST, "status must be open or closed"),
                 }
             }
@@ -306,7 +333,10 @@ async fn request(State(st): State<AppState>, Path(file): Path<String>) -> Respon
     };
     match store::by_number(&st.db, id).await {
         Ok(r) if is_public(&r) => render(&st, &[r]).await,
-        _ => error(StatusCode::NOT_FOUND, format!("service_request_id {id} not found")),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            format!("service_request_id {id} not found"),
+        ),
     }
 }
 
@@ -316,7 +346,9 @@ async fn token(State(st): State<AppState>, Path(file): Path<String>) -> Response
         Err(r) => return r,
     };
     match store::by_token(&st.db, t).await {
-        Ok(Some(r)) => axum::Json(json!([{"service_request_id": r.number, "token": t}])).into_response(),
+        Ok(Some(r)) => {
+            axum::Json(json!([{"service_request_id": r.number, "token": t}])).into_response()
+        }
         _ => error(StatusCode::NOT_FOUND, "token not found"),
     }
 }
@@ -369,9 +401,11 @@ async fn post_request(State(st): State<AppState>, Form(b): Form<PostBody>) -> Re
     match super::create(&st, &who, &n).await {
         Ok((row, _)) => (
             StatusCode::CREATED,
-            axum::Json(json!([{"service_request_id": row.number, "token": row.token,
+            axum::Json(
+                json!([{"service_request_id": row.number, "token": row.token,
                                 "service_notice": "已受理，办理结果将通过本接口和短信告知",
-                                "account_id": null}])),
+                                "account_id": null}]),
+            ),
         )
             .into_response(),
         Err(e) => from_platform(&e),

@@ -7,8 +7,8 @@ use askama::Template;
 use axum::Form;
 use axum::Router;
 use axum::extract::Multipart;
-use axum::extract::multipart::MultipartRejection;
 use axum::extract::State;
+use axum::extract::multipart::MultipartRejection;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,9 @@ use yichuang_domain::work_order::{Category, Source, Status, Tier, WorkOrderSetti
 use yichuang_domain::{Actor, Error, Role};
 use yichuang_store::work_orders as store;
 
-use super::api::{ActionBody, Detail, DuplicateView, ListQuery, duplicate_views, filter_for, views};
+use super::api::{
+    ActionBody, Detail, DuplicateView, ListQuery, duplicate_views, filter_for, views,
+};
 use super::ledger::{EntryDetail, LedgerActionBody, LedgerQuery, NewEntryBody, Suggestion};
 use super::views::{EntryView, WorkOrderView};
 use super::{NewOrder, Who};
@@ -268,7 +270,12 @@ fn sources_for(actor: &Actor, chosen: &str) -> Vec<Choice> {
     )
 }
 
-async fn new_form(st: &AppState, actor: Actor, form: NewForm, errors: FormErrors) -> Result<NewPage, Error> {
+async fn new_form(
+    st: &AppState,
+    actor: Actor,
+    form: NewForm,
+    errors: FormErrors,
+) -> Result<NewPage, Error> {
     let s = super::settings(&st.db).await?;
     Ok(NewPage {
         sources: sources_for(&actor, &form.source),
@@ -311,7 +318,9 @@ async fn new_post(
         Err(r) => return r,
     };
     match super::create(&st, &Who::Staff(actor.clone()), &f.order()).await {
-        Ok((row, _)) => Redirect::to(&format!("/work-orders/{}?saved=1", row.number)).into_response(),
+        Ok((row, _)) => {
+            Redirect::to(&format!("/work-orders/{}?saved=1", row.number)).into_response()
+        }
         Err(e) => match new_form(&st, actor.clone(), f, FormErrors::of(&e)).await {
             Ok(p) => render_form(&p, Some(&e)),
             Err(e2) => error_page(Some(actor), &uri, &e2),
@@ -369,8 +378,9 @@ struct OrderPage {
     duplicates: Vec<DuplicateView>,
     errors: FormErrors,
     saved: bool,
-    /// The form that failed, so its message shows beside it.
+    /// The form that failed, so its message shows beside it, and what was typed into it.
     failed: String,
+    typed: ActionForm,
 }
 
 #[derive(Deserialize, Default)]
@@ -386,6 +396,7 @@ async fn order_view(
     errors: FormErrors,
     saved: bool,
     failed: String,
+    typed: ActionForm,
 ) -> Result<OrderPage, Error> {
     let (row, d) = super::api::detail(st, actor, number).await?;
     let s = super::settings(&st.db).await?;
@@ -401,7 +412,9 @@ async fn order_view(
         categories: category_choices(&s, &category, false),
         tiers: tier_choices(
             &s.tiers,
-            proposed.and_then(|c| c.tier.as_deref()).unwrap_or("general"),
+            proposed
+                .and_then(|c| c.tier.as_deref())
+                .unwrap_or("general"),
         ),
         units: unit_choices(st, proposed.and_then(|c| c.unit.as_deref()).unwrap_or("")).await?,
         duplicates,
@@ -409,6 +422,7 @@ async fn order_view(
         errors,
         saved,
         failed,
+        typed,
         layout: Layout::new(format!("工单 {}", d.order.number), Some(actor.clone())),
         d,
     })
@@ -425,14 +439,24 @@ async fn order_page(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match order_view(&st, &actor, &number, FormErrors::default(), q.saved.is_some(), String::new()).await {
+    match order_view(
+        &st,
+        &actor,
+        &number,
+        FormErrors::default(),
+        q.saved.is_some(),
+        String::new(),
+        ActionForm::default(),
+    )
+    .await
+    {
         Ok(p) => render(&p),
         Err(e) => error_page(Some(actor), &uri, &e),
     }
 }
 
 /// Every action form posts here with `action` and its fields as text.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 struct ActionForm {
     action: String,
@@ -459,7 +483,8 @@ impl ActionForm {
         let days = match self.days.trim() {
             "" => None,
             d => Some(d.parse::<u32>().map_err(|_| {
-                Error::invalid("bad_days", "延期天数须为 1–30 的整数").field("days", "请填写 1–30 的整数")
+                Error::invalid("bad_days", "延期天数须为 1–30 的整数")
+                    .field("days", "请填写 1–30 的整数")
             })?),
         };
         let yes_no = |s: &str| match s {
@@ -508,9 +533,17 @@ async fn order_post(
     }
     .await;
     match result {
-        Ok(after) => Redirect::to(&format!("/work-orders/{}?saved=1", after.number)).into_response(),
-        Err(e) if matches!(e.kind, yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict) => {
-            match order_view(&st, &actor, &number, FormErrors::of(&e), false, f.action.clone()).await {
+        Ok(after) => {
+            Redirect::to(&format!("/work-orders/{}?saved=1", after.number)).into_response()
+        }
+        Err(e)
+            if matches!(
+                e.kind,
+                yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict
+            ) =>
+        {
+            let failed = f.action.clone();
+            match order_view(&st, &actor, &number, FormErrors::of(&e), false, failed, f).await {
                 Ok(p) => render_form(&p, Some(&e)),
                 Err(e2) => error_page(Some(actor), &uri, &e2),
             }
@@ -530,7 +563,11 @@ struct PublicPage {
     errors: FormErrors,
 }
 
-async fn public_page(State(st): State<AppState>, MaybeActor(actor): MaybeActor, uri: Uri) -> Response {
+async fn public_page(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+) -> Response {
     match super::settings(&st.db).await {
         Ok(s) => render(&PublicPage {
             categories: category_choices(&s, "", true),
@@ -557,11 +594,18 @@ async fn public_post(
     };
     let mut check = yichuang_domain::Problems::new();
     check.check(
-        n.category.as_deref().and_then(|c| s.category(c)).is_some_and(|c| c.public),
+        n.category
+            .as_deref()
+            .and_then(|c| s.category(c))
+            .is_some_and(|c| c.public),
         "category",
         "请选择问题类型",
     );
-    check.check(!n.requester_phone.trim().is_empty(), "requester_phone", "请留下手机号码，便于答复和回访");
+    check.check(
+        !n.requester_phone.trim().is_empty(),
+        "requester_phone",
+        "请留下手机号码，便于答复和回访",
+    );
     let result = match check.finish() {
         Ok(()) => super::create(&st, &Who::System("applicant:public".into()), &n).await,
         Err(e) => Err(e),
@@ -598,9 +642,12 @@ struct Fresh {
 }
 
 async fn requester_view(st: &AppState, token: &str) -> Result<WorkOrderView, Error> {
-    let row = store::by_token(&st.db, token)
-        .await?
-        .ok_or_else(|| Error::not_found("work_order_not_found", "没有找到这个工单，请核对短信中的链接"))?;
+    let row = store::by_token(&st.db, token).await?.ok_or_else(|| {
+        Error::not_found(
+            "work_order_not_found",
+            "没有找到这个工单，请核对短信中的链接",
+        )
+    })?;
     super::api::view_of(st, &row).await
 }
 
@@ -645,7 +692,9 @@ async fn requester_post(
             &st,
             &Who::Requester,
             &row.number,
-            &yichuang_domain::work_order::Action::RequesterReplied { text: f.text.clone() },
+            &yichuang_domain::work_order::Action::RequesterReplied {
+                text: f.text.clone(),
+            },
         )
         .await
     }
@@ -671,7 +720,12 @@ async fn requester_post(
 
 // --- the ledger ----------------------------------------------------------------------------
 
-const LEDGER: &[Role] = &[Role::Admin, Role::HallManager, Role::Supervisor, Role::Approver];
+const LEDGER: &[Role] = &[
+    Role::Admin,
+    Role::HallManager,
+    Role::Supervisor,
+    Role::Approver,
+];
 
 #[derive(Template)]
 #[template(path = "ledger.html")]
@@ -746,7 +800,10 @@ async fn ledger_view(
     let f = super::ledger::filter(actor, &q.ledger())?;
     let rows = store::entries(&st.db, &f).await?;
     let entries = super::ledger::views(st, &rows).await?;
-    let keeper = matches!(actor.role, Role::Admin | Role::HallManager | Role::Supervisor);
+    let keeper = matches!(
+        actor.role,
+        Role::Admin | Role::HallManager | Role::Supervisor
+    );
     let s = super::settings(&st.db).await?;
     let suggestions = if keeper {
         super::ledger::suggestions(st, actor).await?
@@ -757,7 +814,9 @@ async fn ledger_view(
     let source = q.source.clone().unwrap_or_default();
     let source_list = |chosen: &str| {
         choices(
-            LedgerSource::ALL.iter().map(|x| (x.as_str(), x.label().to_string())),
+            LedgerSource::ALL
+                .iter()
+                .map(|x| (x.as_str(), x.label().to_string())),
             chosen,
         )
     };
@@ -780,7 +839,9 @@ async fn ledger_view(
             "全部状态",
             &status,
             choices(
-                LedgerStatus::ALL.iter().map(|x| (x.as_str(), x.label().to_string())),
+                LedgerStatus::ALL
+                    .iter()
+                    .map(|x| (x.as_str(), x.label().to_string())),
                 &status,
             ),
         ),
@@ -876,7 +937,15 @@ async fn ledger_post(
     .await;
     match result {
         Ok(row) => Redirect::to(&format!("/ledger/{}?saved=1", row.id)).into_response(),
-        Err(e) => match ledger_view(&st, &actor, &LedgerPageQuery::default(), f, FormErrors::of(&e)).await {
+        Err(e) => match ledger_view(
+            &st,
+            &actor,
+            &LedgerPageQuery::default(),
+            f,
+            FormErrors::of(&e),
+        )
+        .await
+        {
             Ok(p) => render_form(&p, Some(&e)),
             Err(e2) => error_page(Some(actor), &uri, &e2),
         },
@@ -920,7 +989,15 @@ async fn ledger_import(
     .await;
     match result {
         Ok(n) => Redirect::to(&format!("/ledger?imported={n}")).into_response(),
-        Err(e) => match ledger_view(&st, &actor, &LedgerPageQuery::default(), EntryForm::default(), FormErrors::of(&e)).await {
+        Err(e) => match ledger_view(
+            &st,
+            &actor,
+            &LedgerPageQuery::default(),
+            EntryForm::default(),
+            FormErrors::of(&e),
+        )
+        .await
+        {
             Ok(p) => render_form(&p, Some(&e)),
             Err(e2) => error_page(Some(actor), &uri, &e2),
         },
@@ -937,11 +1014,25 @@ struct EntryPage {
     revisitor: bool,
     errors: FormErrors,
     saved: bool,
+    /// What was typed into the form that failed (kept, never lost).
+    typed: EntryActionForm,
 }
 
-async fn entry_view(st: &AppState, actor: &Actor, id: i64, errors: FormErrors, saved: bool) -> Result<EntryPage, Error> {
+async fn entry_view(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    errors: FormErrors,
+    saved: bool,
+    typed: Option<EntryActionForm>,
+) -> Result<EntryPage, Error> {
     let d = super::ledger::detail(st, actor, id).await?;
+    let typed = typed.unwrap_or_else(|| EntryActionForm {
+        measures: d.entry.measures.clone(),
+        ..EntryActionForm::default()
+    });
     Ok(EntryPage {
+        typed,
         owner: d.entry.status == LedgerStatus::Open
             && (matches!(actor.role, Role::Admin | Role::HallManager)
                 || (actor.role == Role::Approver
@@ -950,7 +1041,10 @@ async fn entry_view(st: &AppState, actor: &Actor, id: i64, errors: FormErrors, s
             && matches!(actor.role, Role::Admin | Role::Supervisor),
         revisitor: d.entry.status == LedgerStatus::ClosedOut
             && d.entry.revisited_on_text.is_none()
-            && matches!(actor.role, Role::Admin | Role::Supervisor | Role::HallManager),
+            && matches!(
+                actor.role,
+                Role::Admin | Role::Supervisor | Role::HallManager
+            ),
         errors,
         saved,
         layout: Layout::new(format!("台账 · {}", d.entry.title), Some(actor.clone())),
@@ -969,13 +1063,22 @@ async fn entry_page(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match entry_view(&st, &actor, id, FormErrors::default(), q.saved.is_some()).await {
+    match entry_view(
+        &st,
+        &actor,
+        id,
+        FormErrors::default(),
+        q.saved.is_some(),
+        None,
+    )
+    .await
+    {
         Ok(p) => render(&p),
         Err(e) => error_page(Some(actor), &uri, &e),
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 struct EntryActionForm {
     action: String,
@@ -1014,8 +1117,13 @@ async fn entry_post(
     let result = async { super::ledger::act(&st, &actor, id, &body.action()?).await }.await;
     match result {
         Ok(_) => Redirect::to(&format!("/ledger/{id}?saved=1")).into_response(),
-        Err(e) if matches!(e.kind, yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict) => {
-            match entry_view(&st, &actor, id, FormErrors::of(&e), false).await {
+        Err(e)
+            if matches!(
+                e.kind,
+                yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict
+            ) =>
+        {
+            match entry_view(&st, &actor, id, FormErrors::of(&e), false, Some(f)).await {
                 Ok(p) => render_form(&p, Some(&e)),
                 Err(e2) => error_page(Some(actor), &uri, &e2),
             }
@@ -1023,4 +1131,3 @@ async fn entry_post(
         Err(e) => error_page(Some(actor), &uri, &e),
     }
 }
-

@@ -343,7 +343,9 @@ pub fn timeline(events: &[EventRow], units: &HashMap<String, String>) -> Vec<Tim
                         format!("不满意：{}", text("note"))
                     }
                 }
-                "work_order_declined" => format!("{}；请向{}反映", text("reason"), text("refer_to")),
+                "work_order_declined" => {
+                    format!("{}；请向{}反映", text("reason"), text("refer_to"))
+                }
                 "work_order_merged" => format!("主工单 {}", text("into")),
                 "work_order_merge_received" => p["merged"].as_str().unwrap_or_default().into(),
                 "work_order_reply_forwarded" => {
