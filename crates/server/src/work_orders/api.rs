@@ -143,7 +143,7 @@ pub fn filter_for(actor: &Actor, q: &ListQuery, today: chrono::NaiveDate) -> Res
     )?;
     let mut f = Filter {
         limit: PAGE,
-        offset: (q.page.unwrap_or(1).max(1) - 1) * PAGE,
+        offset: (q.page.unwrap_or(1).clamp(1, 10_000) - 1) * PAGE,
         ..Filter::default()
     };
     let open: Vec<String> = Status::ALL
@@ -204,7 +204,7 @@ async fn list(
     let rows = store::list(&st.db, &f).await?;
     Ok(axum::Json(ListBody {
         work_orders: views(&st, &rows).await?,
-        page: q.page.unwrap_or(1).max(1),
+        page: q.page.unwrap_or(1).clamp(1, 10_000),
     })
     .into_response())
 }

@@ -187,7 +187,7 @@ async fn board(
         }
         _ => "工单调度".to_string(),
     };
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, 10_000);
     render(&BoardPage {
         heading,
         tabs: choices(
