@@ -17,6 +17,10 @@
 //! department reviews → decide → issue by mail, 13 requests each; the figures are per case);
 //! `--scenario case-accept --cases N` first inserts N cases, then measures `POST /api/v1/cases`.
 //!
+//! Work orders: `--scenario work-order-create` records 办不成事 orders through the API;
+//! `--scenario work-order-board --orders N` stores N orders over 90 days (three in ten open) and
+//! reads the dispatcher's board; `--scenario work-order-duplicates --orders N` the same, then
+//! the likely duplicates of one new order.
 //! Ratings: `--scenario rating-record` makes `--items` ready rating tokens, then each request
 //! rates one (levels 5…1 in turn: two in five are 差评 and open a rectification);
 //! `--scenario rating-report --ratings N` stores N ratings over a month in 10 halls and 20
@@ -38,6 +42,7 @@ struct Args {
     items: usize,
     cases: usize,
     ratings: usize,
+    orders: usize,
 }
 
 fn parse_args() -> Args {
@@ -49,6 +54,7 @@ fn parse_args() -> Args {
         items: 1000,
         cases: 10_000,
         ratings: 1_000_000,
+        orders: 500_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -61,6 +67,7 @@ fn parse_args() -> Args {
             "--items" => a.items = v.parse().expect("--items N"),
             "--cases" => a.cases = v.parse().expect("--cases N"),
             "--ratings" => a.ratings = v.parse().expect("--ratings N"),
+            "--orders" => a.orders = v.parse().expect("--orders N"),
             _ => panic!("unknown argument {k}; see the file's doc comment"),
         }
     }
@@ -383,6 +390,58 @@ async fn main() {
                 })
             })
         }
+        "work-order-create" => {
+            let token = login(&client, &base).await;
+            Arc::new(move |c: reqwest::Client, base: String, i: u64| {
+                let token = token.clone();
+                Box::pin(async move { work_orders::create(&c, &base, &token, i).await.is_some() })
+            })
+        }
+        "work-order-board" | "work-order-duplicates" => {
+            let t0 = Instant::now();
+            work_orders::replicate(&running.state.db, args.orders).await;
+            eprintln!(
+                "stored {} work orders in {:.1}s",
+                args.orders,
+                t0.elapsed().as_secs_f64()
+            );
+            let token = login(&client, &base).await;
+            let path = if args.scenario == "work-order-board" {
+                "/api/v1/work-orders?view=open".to_string()
+            } else {
+                let n = work_orders::create(&client, &base, &token, 7)
+                    .await
+                    .expect("an order to compare");
+                format!("/api/v1/work-orders/{n}/duplicates")
+            };
+            let first: Value = client
+                .get(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            eprintln!(
+                "{path}: {} rows in the first answer",
+                first
+                    .as_object()
+                    .and_then(|o| o.values().find_map(|v| v.as_array()))
+                    .map_or(0, |a| a.len())
+            );
+            Arc::new(move |c: reqwest::Client, base: String, _i: u64| {
+                let (token, path) = (token.clone(), path.clone());
+                Box::pin(async move {
+                    c.get(format!("{base}{path}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .map(|r| r.status().is_success())
+                        .unwrap_or(false)
+                })
+            })
+        }
         "ticket-take" => {
             let token = login(&client, &base).await;
             seed_hall(&client, &base, &token).await;
@@ -459,7 +518,7 @@ async fn main() {
             return;
         }
         other => panic!(
-            "unknown scenario {other} (health, item-get, ticket-take, call-finish, board-clients, case-lifecycle, case-accept, rating-record, rating-report)"
+            "unknown scenario {other} (health, item-get, ticket-take, call-finish, board-clients, case-lifecycle, case-accept, rating-record, rating-report, work-order-create, work-order-board, work-order-duplicates)"
         ),
     };
 
@@ -943,6 +1002,136 @@ mod ratings {
                     .unwrap();
                 tx.commit().await.unwrap();
                 have += n;
+            }
+        });
+    }
+}
+
+mod work_orders {
+    use serde_json::{Value, json};
+    use yichuang_domain::work_order::{Action, WorkOrder, WorkOrderSettings};
+
+    const TEXTS: [&str; 6] = [
+        "小区门口路灯坏了，晚上很黑，老人出门不安全",
+        "办理营业执照要求提供房屋用途证明，不知道去哪里开",
+        "窗口工作人员态度不好，问了两遍就不耐烦",
+        "社保转移接续办了一个多月还没有结果",
+        "公积金提取要跑三个窗口，能不能一次办好",
+        "不动产登记预约号太难约，每天一开放就没了",
+    ];
+
+    /// Records one 办不成事 order; returns its number.
+    pub async fn create(c: &reqwest::Client, base: &str, token: &str, i: u64) -> Option<String> {
+        let r = c
+            .post(format!("{base}/api/v1/work-orders"))
+            .bearer_auth(token)
+            .json(&json!({
+                "source": "unresolved_window", "category": "02",
+                "requester_phone": format!("138{:08}", i % 100_000_000),
+                "place": format!("人民路{}号", i % 500),
+                "text": format!("{}（{}）", TEXTS[(i % 6) as usize], i),
+            }))
+            .send()
+            .await
+            .ok()?;
+        if r.status().as_u16() != 201 {
+            return None;
+        }
+        let v: Value = r.json().await.ok()?;
+        v["number"].as_str().map(String::from)
+    }
+
+    macro_rules! on_pool {
+        ($db:expr, |$p:ident| $body:expr) => {
+            match $db {
+                yichuang_store::Db::Sqlite($p) => $body,
+                yichuang_store::Db::Postgres($p) => $body,
+            }
+        };
+    }
+
+    /// `total` orders received over the 90 days before today: three in ten still with a unit
+    /// (with a due date), the rest solved; four categories, twenty units, phones and places
+    /// repeating so the duplicate search has company. Each row's state is a real domain state
+    /// for its day (the `@DAY@` of a template replaced in SQL).
+    pub async fn replicate(db: &yichuang_store::Db, total: usize) {
+        const BATCH: i64 = 50_000;
+        let today = chrono::Local::now().date_naive();
+        let s = WorkOrderSettings::default();
+        let day0 = chrono::NaiveDate::from_ymd_opt(2000, 1, 3).unwrap();
+        let never = |_: &str| true;
+        let cal = yichuang_domain::calendar::Calendar::new(Vec::new());
+        let open = WorkOrder::receive(day0)
+            .apply(
+                &Action::Classify {
+                    category: "02".into(),
+                    tier: "general".into(),
+                    lead_unit: Some("D1".into()),
+                    assisting_units: vec![],
+                },
+                day0,
+                &s,
+                &cal,
+                &never,
+            )
+            .unwrap();
+        let solved = WorkOrder {
+            status: yichuang_domain::work_order::Status::Solved,
+            closed_on: Some(day0),
+            ..open.clone()
+        };
+        let template = |o: &WorkOrder| {
+            serde_json::to_string(o)
+                .unwrap()
+                .replace("2000-01-03", "@DAY@")
+        };
+        let days: Vec<String> = (0..90)
+            .map(|k| {
+                let d = today - chrono::Days::new(k);
+                format!("({k}, '{d}', '{}')", d + chrono::Days::new(7))
+            })
+            .collect();
+        let sql = format!(
+            "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < $1), \
+             days(k, d, due) AS (VALUES {}) \
+             INSERT INTO work_orders (number, token, hall, source, status, category, lead_unit, \
+             requester_name, requester_phone, place, body, received_on, due_on, created_by, \
+             created_at, updated_at, closed_at, state) \
+             SELECT 'LD' || ($2 + g), 'tk' || ($2 + g), 'YL', 'hotline', \
+             CASE WHEN ($2 + g) % 10 < 3 THEN 'dispatched' ELSE 'solved' END, \
+             '0' || (1 + ($2 + g) % 4), 'D' || (($2 + g) % 20), '', \
+             '1380000' || (($2 + g) % 5000), '人民路' || (($2 + g) % 500) || '号', \
+             CASE ($2 + g) % 6 WHEN 0 THEN $3 WHEN 1 THEN $4 WHEN 2 THEN $5 WHEN 3 THEN $6 WHEN 4 THEN $7 ELSE $8 END || (($2 + g) % 997), \
+             days.d, CASE WHEN ($2 + g) % 10 < 3 THEN days.due END, 'hotline:load', $9, $9, \
+             CASE WHEN ($2 + g) % 10 < 3 THEN NULL ELSE $9 END, \
+             REPLACE(CASE WHEN ($2 + g) % 10 < 3 THEN $10 ELSE $11 END, '@DAY@', days.d) \
+             FROM s JOIN days ON days.k = ($2 + g) % 90",
+            days.join(", ")
+        );
+        let now = chrono::Utc::now().timestamp_micros();
+        let (t_open, t_solved) = (template(&open), template(&solved));
+        on_pool!(db, |p| {
+            let mut have = 0i64;
+            while have < total as i64 {
+                let n = BATCH.min(total as i64 - have);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(n)
+                    .bind(have);
+                for t in TEXTS {
+                    q = q.bind(t);
+                }
+                q.bind(now)
+                    .bind(t_open.clone())
+                    .bind(t_solved.clone())
+                    .execute(p)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                have += n;
+            }
+            if matches!(db, yichuang_store::Db::Sqlite(_)) {
+                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(p)
+                    .await;
             }
         });
     }

@@ -221,20 +221,36 @@ pub async fn set_assisting(tx: &mut Tx, id: i64, units: &[String]) -> Result<()>
     Ok(())
 }
 
+/// Which orders a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Not closed (answered ones still wait for their callback), the most urgent first:
+    /// unclassified ones (no due date yet), then by due date.
+    #[default]
+    Open,
+    /// With the unit and past the due date on this day.
+    Late(NaiveDate),
+    /// Closed, the latest first.
+    Closed,
+    All,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub statuses: Vec<String>,
+    pub scope: Scope,
+    pub status: Option<String>,
     /// Lead or assisting.
     pub unit: Option<String>,
     pub hall: Option<String>,
     pub category: Option<String>,
-    /// Only orders past their due date on this day.
-    pub late_on: Option<NaiveDate>,
+    /// Only orders from the public channels (Open311 lists no others).
+    pub public_only: bool,
     pub limit: i64,
     pub offset: i64,
 }
 
-/// The board and the worklists: open orders by due date (the most urgent first), then newest.
+/// The board and the worklists. Each scope reads along its own index (see the migration), so a
+/// page of 50 costs the same with 500 orders or 500,000.
 pub async fn list(db: &Db, f: &Filter) -> Result<Vec<WorkOrderRow>> {
     let mut q = format!("{COLUMNS} WHERE 1 = 1");
     let mut n = 0;
@@ -242,9 +258,26 @@ pub async fn list(db: &Db, f: &Filter) -> Result<Vec<WorkOrderRow>> {
         n += 1;
         format!("${n}")
     };
-    if !f.statuses.is_empty() {
-        let marks: Vec<String> = f.statuses.iter().map(|_| arg()).collect();
-        q.push_str(&format!(" AND status IN ({})", marks.join(", ")));
+    let order = match f.scope {
+        Scope::Open => {
+            q.push_str(" AND closed_at IS NULL");
+            "due_on NULLS FIRST, id"
+        }
+        Scope::Late(_) => {
+            q.push_str(&format!(
+                " AND closed_at IS NULL AND status = 'dispatched' AND due_on < {}",
+                arg()
+            ));
+            "due_on NULLS FIRST, id"
+        }
+        Scope::Closed => {
+            q.push_str(" AND closed_at IS NOT NULL");
+            "closed_at DESC, id DESC"
+        }
+        Scope::All => "id DESC",
+    };
+    if f.status.is_some() {
+        q.push_str(&format!(" AND status = {}", arg()));
     }
     if f.unit.is_some() {
         let a = arg();
@@ -259,17 +292,20 @@ pub async fn list(db: &Db, f: &Filter) -> Result<Vec<WorkOrderRow>> {
     if f.category.is_some() {
         q.push_str(&format!(" AND category = {}", arg()));
     }
-    if f.late_on.is_some() {
-        q.push_str(&format!(" AND due_on < {}", arg()));
+    if f.public_only {
+        q.push_str(" AND source IN ('public', 'open311')");
     }
     q.push_str(&format!(
-        " ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, id DESC LIMIT {} OFFSET {}",
+        " ORDER BY {order} LIMIT {} OFFSET {}",
         arg(),
         arg()
     ));
     db_run!(db, |c| {
         let mut x = sqlx::query_as::<_, WorkOrderRow>(sqlx::AssertSqlSafe(q.clone()));
-        for s in &f.statuses {
+        if let Scope::Late(d) = f.scope {
+            x = x.bind(d.to_string());
+        }
+        if let Some(s) = &f.status {
             x = x.bind(s.clone());
         }
         if let Some(u) = &f.unit {
@@ -281,10 +317,7 @@ pub async fn list(db: &Db, f: &Filter) -> Result<Vec<WorkOrderRow>> {
         if let Some(cat) = &f.category {
             x = x.bind(cat.clone());
         }
-        if let Some(d) = f.late_on {
-            x = x.bind(d.to_string());
-        }
-        x.bind(f.limit.clamp(1, 500))
+        x.bind(f.limit.clamp(1, 1000))
             .bind(f.offset.max(0))
             .fetch_all(c)
             .await
@@ -293,7 +326,9 @@ pub async fn list(db: &Db, f: &Filter) -> Result<Vec<WorkOrderRow>> {
 }
 
 /// Orders a duplicate search compares with: received on or after `since`, still standing (not
-/// merged or declined), of the same category or with none, or from the same phone; newest first.
+/// merged or declined), of the same category or with none, or from the same phone; newest
+/// first. Each branch reads its own index (category, phone); an order with no category yet is
+/// compared with the newest of the window.
 pub async fn duplicate_candidates(
     db: &Db,
     since: NaiveDate,
@@ -302,22 +337,28 @@ pub async fn duplicate_candidates(
     exclude: i64,
     limit: i64,
 ) -> Result<Vec<WorkOrderRow>> {
-    let q = format!(
-        "{COLUMNS} WHERE received_on >= $1 AND id <> $2 AND status NOT IN ('merged', 'declined') \
-         AND (category = $3 OR category IS NULL OR $3 IS NULL OR requester_phone = $4) \
-         ORDER BY id DESC LIMIT $5"
-    );
-    db_run!(db, |c| sqlx::query_as::<_, WorkOrderRow>(
-        sqlx::AssertSqlSafe(q.clone())
-    )
-    .bind(since.to_string())
-    .bind(exclude)
-    .bind(category)
-    .bind(phone)
-    .bind(limit)
-    .fetch_all(c)
-    .await
-    .map_err(db_err))
+    let standing = "received_on >= $1 AND id <> $2 AND status NOT IN ('merged', 'declined')";
+    let q = match category {
+        Some(_) => format!(
+            "{COLUMNS} WHERE id IN (\
+             SELECT id FROM work_orders WHERE category = $4 AND {standing} \
+             UNION SELECT id FROM work_orders WHERE category IS NULL AND {standing} \
+             UNION SELECT id FROM work_orders WHERE requester_phone = $5 AND {standing}) \
+             ORDER BY id DESC LIMIT $3"
+        ),
+        None => format!("{COLUMNS} WHERE {standing} ORDER BY id DESC LIMIT $3"),
+    };
+    db_run!(db, |c| {
+        let x = sqlx::query_as::<_, WorkOrderRow>(sqlx::AssertSqlSafe(q.clone()))
+            .bind(since.to_string())
+            .bind(exclude)
+            .bind(limit);
+        let x = match category {
+            Some(cat) => x.bind(cat).bind(phone),
+            None => x,
+        };
+        x.fetch_all(c).await.map_err(db_err)
+    })
 }
 
 /// Orders merged into `number` (their requesters are told when the survivor is answered).

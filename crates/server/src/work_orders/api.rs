@@ -10,7 +10,7 @@ use serde_json::json;
 use yichuang_domain::rating::Level;
 use yichuang_domain::work_order::{Action, Source, Status, WorkOrderSettings};
 use yichuang_domain::{Actor, Error, Result, Role};
-use yichuang_store::work_orders::{self as store, Filter, WorkOrderRow};
+use yichuang_store::work_orders::{self as store, Filter, Scope, WorkOrderRow};
 
 use super::views::{TimelineLine, WorkOrderView, timeline};
 use super::{NewOrder, Who};
@@ -146,37 +146,23 @@ pub fn filter_for(actor: &Actor, q: &ListQuery, today: chrono::NaiveDate) -> Res
         offset: (q.page.unwrap_or(1).clamp(1, 10_000) - 1) * PAGE,
         ..Filter::default()
     };
-    let open: Vec<String> = Status::ALL
-        .iter()
-        .filter(|s| !s.is_closed())
-        .map(|s| s.as_str().to_string())
-        .collect();
-    match q.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => {
-            let st = Status::parse(s).ok_or_else(|| {
-                Error::invalid("bad_status", "工单状态无效").field("status", "工单状态无效")
-            })?;
-            f.statuses = vec![st.as_str().to_string()];
-        }
-        None => match q.view.as_deref().unwrap_or("open") {
-            "open" | "" => f.statuses = open,
-            "late" => {
-                f.statuses = vec![Status::Dispatched.as_str().into()];
-                f.late_on = Some(today);
-            }
-            "closed" => {
-                f.statuses = Status::ALL
-                    .iter()
-                    .filter(|s| s.is_closed())
-                    .map(|s| s.as_str().to_string())
-                    .collect()
-            }
-            "all" => {}
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        let st = Status::parse(s).ok_or_else(|| {
+            Error::invalid("bad_status", "工单状态无效").field("status", "工单状态无效")
+        })?;
+        f.status = Some(st.as_str().to_string());
+        f.scope = Scope::All;
+    } else {
+        f.scope = match q.view.as_deref().unwrap_or("open") {
+            "open" | "" => Scope::Open,
+            "late" => Scope::Late(today),
+            "closed" => Scope::Closed,
+            "all" => Scope::All,
             _ => {
                 return Err(Error::invalid("bad_view", "列表范围无效")
                     .field("view", "可选 open、late、closed、all"));
             }
-        },
+        };
     }
     f.category = q.category.clone().filter(|c| !c.is_empty());
     f.unit = q.unit.clone().filter(|u| !u.is_empty());

@@ -16,7 +16,7 @@ use serde_json::json;
 use yichuang_domain::work_order::{Category, Source, Status};
 use yichuang_domain::{Error, Kind};
 use yichuang_store::from_micros;
-use yichuang_store::work_orders::{self as store, Filter, WorkOrderRow};
+use yichuang_store::work_orders::{self as store, Filter, Scope, WorkOrderRow};
 
 use super::views::WorkOrderView;
 use super::{NewOrder, Who};
@@ -274,34 +274,29 @@ async fn requests(State(st): State<AppState>, Query(q): Query<RequestsQuery>) ->
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let statuses: Vec<String> = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        None => vec![],
+    let scope = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => Scope::All,
         Some(list) => {
-            let mut out = Vec::new();
+            let (mut open, mut closed) = (false, false);
             for s in list.split(',') {
                 match s.trim() {
-                    "open" => out.extend(
-                        Status::ALL
-                            .iter()
-                            .filter(|x| !x.is_closed())
-                            .map(|x| x.as_str().to_string()),
-                    ),
-                    "closed" => out.extend(
-                        Status::ALL
-                            .iter()
-                            .filter(|x| x.is_closed())
-                            .map(|x| x.as_str().to_string()),
-                    ),
+                    "open" => open = true,
+                    "closed" => closed = true,
                     _ => return error(StatusCode::BAD_REQUEST, "status must be open or closed"),
                 }
             }
-            out
+            match (open, closed) {
+                (true, false) => Scope::Open,
+                (false, true) => Scope::Closed,
+                _ => Scope::All,
+            }
         }
     };
     let found = match store::list(
         &st.db,
         &Filter {
-            statuses,
+            scope,
+            public_only: true,
             category: q.service_code.clone().filter(|s| !s.is_empty()),
             limit: 1000,
             ..Filter::default()

@@ -30,9 +30,12 @@ CREATE TABLE work_orders (
     closed_at       BIGINT,
     state           TEXT    NOT NULL
 );
-CREATE INDEX work_orders_board ON work_orders (status, due_on);
-CREATE INDEX work_orders_unit ON work_orders (lead_unit, status, due_on);
-CREATE INDEX work_orders_received ON work_orders (received_on, category);
+-- The board (open orders by due date, unclassified first), a unit's worklist, the closed list,
+-- and the duplicate search's two ways in (category, phone) over a window of days.
+CREATE INDEX work_orders_open ON work_orders (due_on, id) WHERE closed_at IS NULL;
+CREATE INDEX work_orders_unit ON work_orders (lead_unit, due_on, id) WHERE closed_at IS NULL;
+CREATE INDEX work_orders_closed ON work_orders (closed_at);
+CREATE INDEX work_orders_category ON work_orders (category, received_on);
 CREATE INDEX work_orders_phone ON work_orders (requester_phone, received_on);
 
 -- Assisting units (协办), for their worklists.
