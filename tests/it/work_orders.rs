@@ -898,3 +898,77 @@ async fn the_ledger_goes_out_and_comes_back_as_a_workbook_and_a_bad_row_imports_
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_order_keeps_its_photos_for_the_staff_who_may_see_it_and_refuses_other_files() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T10:00:00+08:00").await;
+        let d = desk(&s).await;
+        let zjj = units(&s, &d).await;
+        let n = new_order(
+            &s,
+            &d.clerk,
+            window_problem("13812345678", "人行道地砖破损"),
+        )
+        .await["number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let upload = |token: String, bytes: Vec<u8>| {
+            let c = client();
+            let u = s.at(&format!("/api/v1/work-orders/{n}/files?name=现场照片"));
+            async move {
+                let r = c
+                    .post(u)
+                    .bearer_auth(token)
+                    .body(bytes)
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let png =
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89"
+                .to_vec();
+        let (st, v) = upload(d.clerk.clone(), b"<html>not a photo</html>".to_vec()).await;
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(error_fields(&v), ["file"]);
+        let (st, v) = upload(d.clerk.clone(), png.clone()).await;
+        assert_eq!(st, 201, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        let (_, full) = s
+            .get_json(&format!("/api/v1/work-orders/{n}"), Some(&d.admin))
+            .await;
+        assert_eq!(full["files"][0]["name"], "现场照片");
+        assert_eq!(
+            full["files"].as_array().unwrap().len(),
+            1,
+            "the refused file left nothing"
+        );
+        let r = client()
+            .get(s.at(&format!("/api/v1/work-orders/{n}/files/{id}")))
+            .bearer_auth(&d.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
+        assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+        let r = client()
+            .get(s.at(&format!("/api/v1/work-orders/{n}/files/{id}")))
+            .bearer_auth(&zjj)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "another unit sees nothing of it");
+        s.stop().await;
+    })
+    .await;
+}

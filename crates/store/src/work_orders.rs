@@ -587,3 +587,61 @@ pub async fn by_number_in(tx: &mut Tx, number: &str) -> Result<WorkOrderRow> {
     .map_err(db_err)?)
     .ok_or_else(missing)
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FileRow {
+    pub id: i64,
+    pub order_id: i64,
+    pub name: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub size: i64,
+    pub added_by: String,
+    pub added_at: i64,
+}
+
+const FILE_COLUMNS: &str = "SELECT id, order_id, name, sha256, content_type, size, added_by, added_at FROM work_order_files";
+
+/// Records an attachment whose bytes [`crate::cases::vault::store_blob`] stored.
+pub async fn add_file(tx: &mut Tx, f: &FileRow) -> Result<i64> {
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO work_order_files (order_id, name, sha256, content_type, size, added_by, added_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+    )
+    .bind(f.order_id)
+    .bind(&f.name)
+    .bind(&f.sha256)
+    .bind(&f.content_type)
+    .bind(f.size)
+    .bind(&f.added_by)
+    .bind(f.added_at)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
+pub async fn files(db: &Db, order_id: i64) -> Result<Vec<FileRow>> {
+    let q = format!("{FILE_COLUMNS} WHERE order_id = $1 ORDER BY id");
+    db_run!(db, |c| sqlx::query_as::<_, FileRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(order_id)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
+}
+
+pub async fn file(db: &Db, order_id: i64, id: i64) -> Result<FileRow> {
+    let q = format!("{FILE_COLUMNS} WHERE order_id = $1 AND id = $2");
+    db_run!(db, |c| sqlx::query_as::<_, FileRow>(sqlx::AssertSqlSafe(
+        q.clone()
+    ))
+    .bind(order_id)
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)?)
+    .ok_or_else(|| Error::not_found("file_not_found", "附件不存在"))
+}

@@ -27,6 +27,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/work-orders/{number}/actions", post(action))
         .route("/api/v1/work-orders/{number}/duplicates", get(duplicates))
         .route(
+            "/api/v1/work-orders/{number}/files",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(
+                yichuang_store::cases::vault::MAX_BYTES + 1,
+            )),
+        )
+        .route("/api/v1/work-orders/{number}/files/{id}", get(download))
+        .route(
             "/api/v1/work-order-settings",
             get(get_settings).put(put_settings),
         )
@@ -217,6 +224,35 @@ pub struct Detail {
     #[serde(flatten)]
     pub order: WorkOrderView,
     pub timeline: Vec<TimelineLine>,
+    pub files: Vec<FileView>,
+}
+
+/// An attachment as people see it.
+#[derive(Serialize)]
+pub struct FileView {
+    pub id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub size_text: String,
+    pub added_at_text: String,
+}
+
+impl FileView {
+    fn of(f: &yichuang_store::work_orders::FileRow) -> FileView {
+        FileView {
+            id: f.id,
+            name: f.name.clone(),
+            content_type: f.content_type.clone(),
+            size: f.size,
+            size_text: if f.size >= 1024 * 1024 {
+                format!("{:.1} MB", f.size as f64 / 1024.0 / 1024.0)
+            } else {
+                format!("{} KB", (f.size + 1023) / 1024)
+            },
+            added_at_text: crate::ratings::views::chinese_time(f.added_at),
+        }
+    }
 }
 
 pub async fn detail(st: &AppState, actor: &Actor, number: &str) -> Result<(WorkOrderRow, Detail)> {
@@ -224,11 +260,13 @@ pub async fn detail(st: &AppState, actor: &Actor, number: &str) -> Result<(WorkO
     super::may_see(actor, &row)?;
     let events = yichuang_store::events::for_subject(&st.db, "work_order", number).await?;
     let units = super::units(st).await?;
+    let files = store::files(&st.db, row.id).await?;
     Ok((
         row.clone(),
         Detail {
             order: view_of(st, &row).await?,
             timeline: timeline(&events, &units),
+            files: files.iter().map(FileView::of).collect(),
         },
     ))
 }
@@ -410,4 +448,58 @@ async fn put_settings(
 ) -> ApiResult<Response> {
     super::put_settings(&st, &actor, &s).await?;
     Ok(axum::Json(super::settings(&st.db).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FileQuery {
+    name: String,
+}
+
+/// The body is the file itself (PDF, JPEG or PNG); `?name=` what people will read.
+async fn upload(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(number): Path<String>,
+    Query(q): Query<FileQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let ids = super::attach(
+        &st,
+        &Who::Staff(actor),
+        &number,
+        &[super::Attachment {
+            name: q.name,
+            bytes: body.to_vec(),
+        }],
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"id": ids[0]}))).into_response())
+}
+
+pub async fn download_response(
+    st: &AppState,
+    actor: &Actor,
+    number: &str,
+    id: i64,
+) -> Result<Response> {
+    let (f, bytes) = super::attachment(st, actor, number, id).await?;
+    let ext = match f.content_type.as_str() {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        _ => "jpg",
+    };
+    Ok((
+        crate::security::file_headers(&f.content_type, &format!("{number}-{id}.{ext}")),
+        bytes,
+    )
+        .into_response())
+}
+
+async fn download(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path((number, id)): Path<(String, i64)>,
+) -> ApiResult<Response> {
+    Ok(download_response(&st, &actor, &number, id).await?)
 }

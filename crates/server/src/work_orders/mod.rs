@@ -725,3 +725,115 @@ pub fn may_see(actor: &Actor, row: &WorkOrderRow) -> Result<()> {
         Err(Error::forbidden("无权查看该工单"))
     }
 }
+
+/// One attachment to add: a name people read and the bytes (PDF, JPEG or PNG, checked).
+pub struct Attachment {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Attaches files to an order (staff who may see it, or the requester by the order's link), with
+/// an event each; a failure leaves neither rows nor files behind.
+pub async fn attach(
+    st: &AppState,
+    who: &Who,
+    number: &str,
+    files: &[Attachment],
+) -> Result<Vec<i64>> {
+    let row = store::by_number(&st.db, number).await?;
+    if let Who::Staff(a) = who {
+        may_see(a, &row)?;
+    }
+    if files.is_empty() {
+        return Err(
+            Error::invalid("missing_file", "请选择要上传的文件").field("file", "请选择文件")
+        );
+    }
+    if files.len() > 10 {
+        return Err(Error::invalid("too_many_files", "一次最多上传 10 个文件")
+            .field("file", "一次最多上传 10 个文件"));
+    }
+    for f in files {
+        yichuang_store::cases::vault::check_upload(&f.bytes)?;
+    }
+    let blobs = crate::cases::vault::blob_store(st).await?;
+    let now = st.now();
+    let _turn = crate::cases::service::write_turn(st).await;
+    let mut written = Vec::new();
+    let stored = async {
+        let mut tx = st.db.begin().await?;
+        let mut ids = Vec::new();
+        for f in files {
+            let (sha, new_file) =
+                yichuang_store::cases::vault::store_blob(&mut tx, &blobs, &f.bytes, now).await?;
+            if new_file {
+                written.push(sha.clone());
+            }
+            let name: String = f
+                .name
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect();
+            let id = store::add_file(
+                &mut tx,
+                &yichuang_store::work_orders::FileRow {
+                    id: 0,
+                    order_id: row.id,
+                    name: if name.is_empty() {
+                        "附件".into()
+                    } else {
+                        name
+                    },
+                    content_type: yichuang_store::cases::vault::sniff(&f.bytes)
+                        .unwrap_or("application/octet-stream")
+                        .into(),
+                    size: f.bytes.len() as i64,
+                    sha256: sha,
+                    added_by: who.event_name(),
+                    added_at: yichuang_store::micros(now),
+                },
+            )
+            .await?;
+            events::append(
+                &mut tx,
+                now,
+                NewEvent {
+                    actor: &who.event_name(),
+                    kind: "work_order_file_added",
+                    subject_type: "work_order",
+                    subject_id: &row.number,
+                    payload: json!({"file": id, "size": f.bytes.len(), "note": f.name.trim()}),
+                },
+            )
+            .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok::<_, Error>(ids)
+    }
+    .await;
+    match stored {
+        Ok(ids) => Ok(ids),
+        Err(e) => {
+            blobs.discard(&st.db, &written).await;
+            Err(e)
+        }
+    }
+}
+
+/// An attachment's bytes for staff who may see the order.
+pub async fn attachment(
+    st: &AppState,
+    actor: &Actor,
+    number: &str,
+    id: i64,
+) -> Result<(yichuang_store::work_orders::FileRow, Vec<u8>)> {
+    let row = store::by_number(&st.db, number).await?;
+    may_see(actor, &row)?;
+    let f = store::file(&st.db, row.id, id).await?;
+    let blobs = crate::cases::vault::blob_store(st).await?;
+    let bytes = blobs.get(&st.db, &f.sha256).await?;
+    Ok((f, bytes))
+}

@@ -38,12 +38,24 @@ pub fn routes() -> Router<AppState> {
         .route("/work-orders/new", get(new_page).post(new_post))
         .route("/work-orders/{number}", get(order_page).post(order_post))
         .route("/feedback", get(public_page).post(public_post))
+        .route(
+            "/work-orders/{number}/files",
+            post(order_files).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/work-orders/{number}/files/{id}", get(order_file))
         .route("/wo/{token}", get(requester_page).post(requester_post))
+        .route(
+            "/wo/{token}/files",
+            post(requester_files).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
         .route("/ledger", get(ledger_page).post(ledger_post))
         .route("/ledger.xlsx", get(ledger_xlsx))
         .route("/ledger/import", post(ledger_import))
         .route("/ledger/{id}", get(entry_page).post(entry_post))
 }
+
+/// One file and the form around it.
+const UPLOAD_LIMIT: usize = yichuang_store::cases::vault::MAX_BYTES + 64 * 1024;
 
 const STAFF: &[Role] = &[
     Role::Admin,
@@ -224,6 +236,8 @@ struct NewForm {
     category: String,
     case_number: String,
     answer_now: String,
+    /// A 差评 or callback problem turned into an order (from the rectification's page).
+    rating_id: String,
 }
 
 impl NewForm {
@@ -238,6 +252,7 @@ impl NewForm {
             category: blank(&self.category),
             case_number: blank(&self.case_number),
             answer_now: blank(&self.answer_now),
+            rating_id: self.rating_id.trim().parse().ok(),
             ..NewOrder::default()
         }
     }
@@ -257,6 +272,7 @@ fn sources_for(actor: &Actor, chosen: &str) -> Vec<Choice> {
     let allowed: &[Source] = match actor.role {
         Role::Clerk => &[Source::UnresolvedWindow],
         Role::Callback => &[Source::Hotline, Source::CallbackProblem, Source::BadRating],
+        Role::Supervisor => &[Source::BadRating, Source::CallbackProblem],
         _ => &[
             Source::UnresolvedWindow,
             Source::Hotline,
@@ -286,21 +302,34 @@ async fn new_form(
     })
 }
 
-const CREATORS: &[Role] = &[Role::Admin, Role::HallManager, Role::Clerk, Role::Callback];
+const CREATORS: &[Role] = &[
+    Role::Admin,
+    Role::HallManager,
+    Role::Clerk,
+    Role::Callback,
+    Role::Supervisor,
+];
 
-async fn new_page(State(st): State<AppState>, MaybeActor(actor): MaybeActor, uri: Uri) -> Response {
+/// The form, prefilled from the query where another page sends a problem here (a
+/// rectification's 转为工单).
+async fn new_page(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+    Query(prefill): Query<NewForm>,
+) -> Response {
     let actor = match require_page_actor(actor, &uri, CREATORS) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let form = NewForm {
-        source: if actor.role == Role::Callback {
+    let mut form = prefill;
+    if form.source.is_empty() {
+        form.source = if actor.role == Role::Callback {
             "hotline".into()
         } else {
             "unresolved_window".into()
-        },
-        ..NewForm::default()
-    };
+        };
+    }
     match new_form(&st, actor.clone(), form, FormErrors::default()).await {
         Ok(p) => render(&p),
         Err(e) => error_page(Some(actor), &uri, &e),
@@ -632,6 +661,7 @@ struct RequesterPage {
     o: WorkOrderView,
     awaiting: bool,
     fresh: bool,
+    uploaded: bool,
     errors: FormErrors,
 }
 
@@ -639,6 +669,7 @@ struct RequesterPage {
 #[serde(default)]
 struct Fresh {
     new: Option<String>,
+    uploaded: Option<String>,
 }
 
 async fn requester_view(st: &AppState, token: &str) -> Result<WorkOrderView, Error> {
@@ -665,6 +696,7 @@ async fn requester_page(
             awaiting: o.status == Status::AwaitingRequester,
             o,
             fresh: q.new.is_some(),
+            uploaded: q.uploaded.is_some(),
             errors: FormErrors::default(),
         }),
         Err(e) => error_page(actor, &uri, &e),
@@ -709,6 +741,7 @@ async fn requester_post(
                     awaiting: o.status == Status::AwaitingRequester,
                     o,
                     fresh: false,
+                    uploaded: false,
                     errors: FormErrors::of(&e),
                 },
                 Some(&e),
@@ -1129,5 +1162,112 @@ async fn entry_post(
             }
         }
         Err(e) => error_page(Some(actor), &uri, &e),
+    }
+}
+
+// --- attachments --------------------------------------------------------------------------
+
+/// The file field `file` of a page's upload form, with its name as people gave it.
+async fn uploaded(
+    m: Result<Multipart, MultipartRejection>,
+) -> Result<Vec<super::Attachment>, Error> {
+    let (fields, files) = crate::cases::my::read_form(m).await?;
+    let name = fields.get("name").cloned().unwrap_or_default();
+    Ok(files
+        .into_iter()
+        .filter(|(k, _)| k == "file")
+        .map(|(_, bytes)| super::Attachment {
+            name: name.clone(),
+            bytes,
+        })
+        .collect())
+}
+
+async fn order_files(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+    Path(number): Path<String>,
+    m: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let actor = match require_page_actor(actor, &uri, STAFF) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let result = async {
+        let files = uploaded(m).await?;
+        super::attach(&st, &Who::Staff(actor.clone()), &number, &files).await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/work-orders/{number}?saved=1")).into_response(),
+        Err(e) if e.kind == yichuang_domain::Kind::Invalid => {
+            match order_view(
+                &st,
+                &actor,
+                &number,
+                FormErrors::at(&e, "file"),
+                false,
+                "file".into(),
+                ActionForm::default(),
+            )
+            .await
+            {
+                Ok(p) => render_form(&p, Some(&e)),
+                Err(e2) => error_page(Some(actor), &uri, &e2),
+            }
+        }
+        Err(e) => error_page(Some(actor), &uri, &e),
+    }
+}
+
+async fn order_file(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+    Path((number, id)): Path<(String, i64)>,
+) -> Response {
+    let actor = match require_page_actor(actor, &uri, STAFF) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match super::api::download_response(&st, &actor, &number, id).await {
+        Ok(r) => r,
+        Err(e) => error_page(Some(actor), &uri, &e),
+    }
+}
+
+async fn requester_files(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+    Path(token): Path<String>,
+    m: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let result = async {
+        let row = store::by_token(&st.db, &token)
+            .await?
+            .ok_or_else(|| Error::not_found("work_order_not_found", "没有找到这个工单"))?;
+        let files = uploaded(m).await?;
+        super::attach(&st, &Who::Requester, &row.number, &files).await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/wo/{token}?uploaded=1")).into_response(),
+        Err(e) => match requester_view(&st, &token).await {
+            Ok(o) => render_form(
+                &RequesterPage {
+                    layout: Layout::new("我反映的问题", actor),
+                    token,
+                    awaiting: o.status == Status::AwaitingRequester,
+                    o,
+                    fresh: false,
+                    uploaded: false,
+                    errors: FormErrors::at(&e, "file"),
+                },
+                Some(&e),
+            ),
+            Err(e2) => error_page(actor, &uri, &e2),
+        },
     }
 }

@@ -46,6 +46,19 @@ CREATE TABLE work_order_units (
 );
 CREATE INDEX work_order_units_unit ON work_order_units (unit);
 
+-- Attachments (photos, letters): the bytes in the vault's blob store, by hash.
+CREATE TABLE work_order_files (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id     BIGINT  NOT NULL,
+    name         TEXT    NOT NULL,
+    sha256       TEXT    NOT NULL,
+    content_type TEXT    NOT NULL,
+    size         BIGINT  NOT NULL,
+    added_by     TEXT    NOT NULL,
+    added_at     BIGINT  NOT NULL
+);
+CREATE INDEX work_order_files_order ON work_order_files (order_id);
+
 CREATE TABLE work_order_numbers (
     day  TEXT   PRIMARY KEY,
     last BIGINT NOT NULL

@@ -205,14 +205,15 @@ pub struct Stored {
     pub new_file: bool,
 }
 
-/// Stores a checked file once and records it as the applicant's material.
-pub async fn store(
+/// Stores a checked file's bytes once (by their hash) inside the caller's transaction, for a
+/// row of the caller's that refers to the hash. Returns the hash and whether a new file was
+/// written (to [`BlobStore::discard`] if the transaction fails).
+pub async fn store_blob(
     tx: &mut Tx,
     blobs: &BlobStore,
-    m: &NewMaterial<'_>,
     bytes: &[u8],
     now: DateTime<Utc>,
-) -> Result<Stored> {
+) -> Result<(String, bool)> {
     let content_type = check_upload(bytes)?;
     let sha = sha256_hex(bytes);
     lock_blob(tx, &sha).await?;
@@ -229,6 +230,18 @@ pub async fn store(
     .map_err(db_err)?
     .rows_affected());
     let new_file = blobs.put(tx, &sha, bytes).await?;
+    Ok((sha, new_file))
+}
+
+/// Stores a checked file once and records it as the applicant's material.
+pub async fn store(
+    tx: &mut Tx,
+    blobs: &BlobStore,
+    m: &NewMaterial<'_>,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Stored> {
+    let (sha, new_file) = store_blob(tx, blobs, bytes, now).await?;
     let id: i64 = tx_run!(&mut *tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO vault_materials (applicant_id, material_code, name, sha256, valid_until, source_case, created_at) \
