@@ -265,7 +265,11 @@ pub async fn detail(st: &AppState, actor: &Actor, number: &str) -> Result<(WorkO
         row.clone(),
         Detail {
             order: view_of(st, &row).await?,
-            timeline: timeline(&events, &units),
+            timeline: timeline(
+                &events,
+                &units,
+                &super::views::names_in(&st.db, &events).await?,
+            ),
             files: files.iter().map(FileView::of).collect(),
         },
     ))

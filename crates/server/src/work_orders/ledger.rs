@@ -383,7 +383,11 @@ pub async fn detail(st: &AppState, actor: &Actor, id: i64) -> Result<EntryDetail
     let events = events::for_subject(&st.db, "ledger_entry", &id.to_string()).await?;
     Ok(EntryDetail {
         entry: EntryView::of(&row, &s, &units, local(st.now()).date(), orders)?,
-        timeline: timeline(&events, &units),
+        timeline: timeline(
+            &events,
+            &units,
+            &super::views::names_in(&st.db, &events).await?,
+        ),
     })
 }
 

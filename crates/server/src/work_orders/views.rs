@@ -294,21 +294,45 @@ fn event_label(kind: &str) -> &'static str {
     }
 }
 
-fn who(actor: &str) -> String {
+/// Who did it, as people say it: 王芳（窗口工作人员）, 系统, 诉求人. `names` maps usernames
+/// to display names.
+fn who(actor: &str, names: &HashMap<String, String>) -> String {
     match actor.split_once(':') {
         Some(("system", _)) => "系统".into(),
         Some(("applicant", _)) => "诉求人".into(),
         Some(("open311", _)) => "开放接口".into(),
-        Some((role, name)) => format!(
+        Some((role, user)) => format!(
             "{}（{}）",
-            yichuang_domain::Role::parse(role).map_or("工作人员", |r| r.label()),
-            name
+            names.get(user).map_or(user, String::as_str),
+            yichuang_domain::Role::parse(role).map_or("工作人员", |r| r.label())
         ),
         None => actor.to_string(),
     }
 }
 
-pub fn timeline(events: &[EventRow], units: &HashMap<String, String>) -> Vec<TimelineLine> {
+/// The display names of the staff who appear in `events`.
+pub async fn names_in(
+    db: &yichuang_store::Db,
+    events: &[EventRow],
+) -> Result<HashMap<String, String>> {
+    let mut names = HashMap::new();
+    for e in events {
+        if let Some((_, user)) = e.actor.split_once(':') {
+            if !names.contains_key(user) {
+                if let Some(a) = yichuang_store::accounts::by_username(db, user).await? {
+                    names.insert(user.to_string(), a.display_name);
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+pub fn timeline(
+    events: &[EventRow],
+    units: &HashMap<String, String>,
+    names: &HashMap<String, String>,
+) -> Vec<TimelineLine> {
     events
         .iter()
         .map(|e| {
@@ -356,7 +380,7 @@ pub fn timeline(events: &[EventRow], units: &HashMap<String, String>) -> Vec<Tim
             TimelineLine {
                 at_text: chinese_time(e.at),
                 what: event_label(&e.kind).into(),
-                by: who(&e.actor),
+                by: who(&e.actor, names),
                 note,
             }
         })
