@@ -325,6 +325,20 @@ pub async fn list(db: &Db, f: &Filter) -> Result<Vec<WorkOrderRow>> {
     })
 }
 
+/// What a duplicate search compares: the few columns, not the whole row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CandidateRow {
+    pub id: i64,
+    pub received_on: String,
+    pub category: Option<String>,
+    pub requester_phone: Option<String>,
+    pub place: String,
+    pub body: String,
+}
+
+const CANDIDATE_COLUMNS: &str =
+    "SELECT id, received_on, category, requester_phone, place, body FROM work_orders";
+
 /// Orders a duplicate search compares with: received on or after `since`, still standing (not
 /// merged or declined), of the same category or with none, or from the same phone; newest
 /// first. Each branch reads its own index (category, phone); an order with no category yet is
@@ -336,20 +350,24 @@ pub async fn duplicate_candidates(
     phone: Option<&str>,
     exclude: i64,
     limit: i64,
-) -> Result<Vec<WorkOrderRow>> {
+) -> Result<Vec<CandidateRow>> {
     let standing = "received_on >= $1 AND id <> $2 AND status NOT IN ('merged', 'declined')";
+    // Each branch walks its index newest first and stops at the limit.
     let q = match category {
         Some(_) => format!(
-            "{COLUMNS} WHERE id IN (\
-             SELECT id FROM work_orders WHERE category = $4 AND {standing} \
-             UNION SELECT id FROM work_orders WHERE category IS NULL AND {standing} \
-             UNION SELECT id FROM work_orders WHERE requester_phone = $5 AND {standing}) \
-             ORDER BY id DESC LIMIT $3"
+            "WITH same_category AS (SELECT id FROM work_orders WHERE category = $4 AND {standing} \
+             ORDER BY id DESC LIMIT $3), \
+             unclassified AS (SELECT id FROM work_orders WHERE category IS NULL AND {standing} \
+             ORDER BY id DESC LIMIT $3), \
+             same_phone AS (SELECT id FROM work_orders WHERE requester_phone = $5 AND {standing} \
+             ORDER BY id DESC LIMIT $3) \
+             {CANDIDATE_COLUMNS} WHERE id IN (SELECT id FROM same_category UNION SELECT id FROM unclassified \
+             UNION SELECT id FROM same_phone) ORDER BY id DESC LIMIT $3"
         ),
-        None => format!("{COLUMNS} WHERE {standing} ORDER BY id DESC LIMIT $3"),
+        None => format!("{CANDIDATE_COLUMNS} WHERE {standing} ORDER BY id DESC LIMIT $3"),
     };
     db_run!(db, |c| {
-        let x = sqlx::query_as::<_, WorkOrderRow>(sqlx::AssertSqlSafe(q.clone()))
+        let x = sqlx::query_as::<_, CandidateRow>(sqlx::AssertSqlSafe(q.clone()))
             .bind(since.to_string())
             .bind(exclude)
             .bind(limit);

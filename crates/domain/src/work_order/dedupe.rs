@@ -34,15 +34,31 @@ pub fn similarity(a: &HashSet<(char, char)>, b: &HashSet<(char, char)>) -> u8 {
     ((200 * common) / (a.len() + b.len())) as u8
 }
 
+/// An order to find duplicates of, its text's bigrams made once for all comparisons.
+pub struct Probe<'a> {
+    pub order: Candidate<'a>,
+    grams: HashSet<(char, char)>,
+}
+
+impl<'a> Probe<'a> {
+    pub fn new(order: Candidate<'a>) -> Probe<'a> {
+        Probe {
+            grams: bigrams(order.text),
+            order,
+        }
+    }
+}
+
 /// Why `other` looks like a duplicate of `new` (the score and the reasons), or `None`.
 /// Within `window_days`; of the same category where both have one; and the same requester, or
 /// the same place with similar text, or very similar text.
 pub fn duplicate_score(
-    new: &Candidate<'_>,
+    probe: &Probe<'_>,
     other: &Candidate<'_>,
     window_days: u32,
     min_similarity: u8,
 ) -> Option<(u8, Vec<&'static str>)> {
+    let new = &probe.order;
     let apart = (new.received_on - other.received_on).num_days().abs();
     if apart > i64::from(window_days) {
         return None;
@@ -52,7 +68,7 @@ pub fn duplicate_score(
             return None;
         }
     }
-    let sim = similarity(&bigrams(new.text), &bigrams(other.text));
+    let sim = similarity(&probe.grams, &bigrams(other.text));
     let same_requester =
         matches!((new.phone, other.phone), (Some(a), Some(b)) if !a.is_empty() && a == b);
     let same_place = !new.place.trim().is_empty() && new.place.trim() == other.place.trim();

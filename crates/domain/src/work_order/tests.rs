@@ -1,6 +1,6 @@
 use chrono::NaiveDate;
 
-use super::dedupe::{Candidate, bigrams, duplicate_score, similarity};
+use super::dedupe::{Candidate, Probe, bigrams, duplicate_score, similarity};
 use super::ledger::{Entry, LedgerAction, LedgerStatus};
 use super::*;
 use crate::case::clock::Warning;
@@ -449,12 +449,12 @@ fn chinese_texts_about_the_same_problem_are_similar_and_others_are_not() {
         place,
         text,
     };
-    let new = cand(
+    let new = Probe::new(cand(
         d(2026, 3, 10),
         Some("13800000000"),
         "人民路",
         "人民路12号路灯坏了，晚上很黑",
-    );
+    ));
     let same_person = cand(
         d(2026, 3, 1),
         Some("13800000000"),

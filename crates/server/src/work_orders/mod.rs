@@ -18,7 +18,7 @@ use serde_json::json;
 use yichuang_domain::calendar::Calendar;
 use yichuang_domain::identity::parse_mobile;
 use yichuang_domain::pii::{mask_name, mask_phone};
-use yichuang_domain::work_order::dedupe::{Candidate, duplicate_score};
+use yichuang_domain::work_order::dedupe::{Candidate, Probe, duplicate_score};
 use yichuang_domain::work_order::{Action, Source, Status, WorkOrder, WorkOrderSettings};
 use yichuang_domain::workdays::WorkingDays;
 use yichuang_domain::{Actor, Error, Result, Role};
@@ -657,7 +657,8 @@ pub async fn fire(
     }
 }
 
-/// Likely duplicates of an order among those of the settings' window, best first.
+/// Likely duplicates of an order among those of the settings' window, best first (at most
+/// ten, read whole once chosen).
 pub async fn duplicates(
     st: &AppState,
     row: &WorkOrderRow,
@@ -671,36 +672,43 @@ pub async fn duplicates(
         row.category.as_deref(),
         row.requester_phone.as_deref(),
         row.id,
-        2000,
+        1000,
     )
     .await?;
-    let me = candidate(row, received);
-    let mut out: Vec<_> = found
-        .into_iter()
-        .filter_map(|o| {
-            let on: NaiveDate = o.received_on.parse().ok()?;
-            let (score, why) = duplicate_score(
-                &me,
-                &candidate(&o, on),
-                s.duplicate_window_days,
-                s.duplicate_similarity_percent,
-            )?;
-            Some((o, score, why))
-        })
-        .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.id.cmp(&a.0.id)));
-    out.truncate(10);
-    Ok(out)
-}
-
-fn candidate(row: &WorkOrderRow, on: NaiveDate) -> Candidate<'_> {
-    Candidate {
-        received_on: on,
+    let probe = Probe::new(Candidate {
+        received_on: received,
         category: row.category.as_deref(),
         phone: row.requester_phone.as_deref(),
         place: &row.place,
         text: &row.body,
+    });
+    let mut scored: Vec<_> = found
+        .iter()
+        .filter_map(|o| {
+            let on: NaiveDate = o.received_on.parse().ok()?;
+            let other = Candidate {
+                received_on: on,
+                category: o.category.as_deref(),
+                phone: o.requester_phone.as_deref(),
+                place: &o.place,
+                text: &o.body,
+            };
+            let (score, why) = duplicate_score(
+                &probe,
+                &other,
+                s.duplicate_window_days,
+                s.duplicate_similarity_percent,
+            )?;
+            Some((o.id, score, why))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    scored.truncate(10);
+    let mut out = Vec::with_capacity(scored.len());
+    for (id, score, why) in scored {
+        out.push((store::by_id_row(&st.db, id).await?, score, why));
     }
+    Ok(out)
 }
 
 /// Who may see an order: staff of its hall, its units, supervisors and admins.

@@ -31,12 +31,12 @@ CREATE TABLE work_orders (
     state           TEXT    NOT NULL
 );
 -- The board (open orders by due date, unclassified first), a unit's worklist, the closed list,
--- and the duplicate search's two ways in (category, phone) over a window of days.
+-- and the duplicate search's two ways in (category, phone), newest first.
 CREATE INDEX work_orders_open ON work_orders (due_on, id) WHERE closed_at IS NULL;
 CREATE INDEX work_orders_unit ON work_orders (lead_unit, due_on, id) WHERE closed_at IS NULL;
-CREATE INDEX work_orders_closed ON work_orders (closed_at);
-CREATE INDEX work_orders_category ON work_orders (category, received_on);
-CREATE INDEX work_orders_phone ON work_orders (requester_phone, received_on);
+CREATE INDEX work_orders_closed ON work_orders (closed_at) WHERE closed_at IS NOT NULL;
+CREATE INDEX work_orders_category ON work_orders (category, id);
+CREATE INDEX work_orders_phone ON work_orders (requester_phone, id);
 
 -- Assisting units (协办), for their worklists.
 CREATE TABLE work_order_units (
