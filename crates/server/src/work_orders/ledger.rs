@@ -107,22 +107,22 @@ async fn checked(st: &AppState, b: &NewEntryBody) -> Result<(LedgerSource, Naive
     Ok((source.expect("checked"), deadline))
 }
 
-/// Creates an entry, linking the orders it takes up.
-pub async fn create(st: &AppState, actor: &Actor, b: &NewEntryBody) -> Result<EntryRow> {
-    may_keep_ledger(actor)?;
-    let (source, deadline) = checked(st, b).await?;
-    let s = super::settings(&st.db).await?;
-    let now = st.now();
-    let today = local(now).date();
+/// Writes one checked entry with its links and its event, in the caller's transaction.
+async fn write_entry(
+    tx: &mut yichuang_store::Tx,
+    actor: &Actor,
+    b: &NewEntryBody,
+    deadline: NaiveDate,
+    orders: &[i64],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
     let entry = Entry::open(deadline, &b.measures);
     let state = serde_json::to_string(&entry).map_err(Error::internal)?;
-    let _turn = crate::cases::service::write_turn(st).await;
-    let mut tx = st.db.begin().await?;
     let id = store::insert_entry(
-        &mut tx,
+        tx,
         &NewEntry {
             hall: actor.hall.as_deref(),
-            source: source.as_str(),
+            source: &b.source,
             point: &b.point,
             title: b.title.trim(),
             description: b.description.trim(),
@@ -135,6 +135,35 @@ pub async fn create(st: &AppState, actor: &Actor, b: &NewEntryBody) -> Result<En
         now,
     )
     .await?;
+    for o in orders {
+        store::link(tx, id, *o).await?;
+    }
+    events::append(
+        tx,
+        now,
+        NewEvent {
+            actor: &actor.event_name(),
+            kind: "ledger_entry_created",
+            subject_type: "ledger_entry",
+            subject_id: &id.to_string(),
+            payload: json!({"source": b.source, "point": b.point, "owner": b.owner,
+                            "deadline": deadline, "work_orders": orders.len(),
+                            "note": b.title.trim()}),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Creates an entry, linking the orders it takes up.
+pub async fn create(st: &AppState, actor: &Actor, b: &NewEntryBody) -> Result<EntryRow> {
+    may_keep_ledger(actor)?;
+    let (_, deadline) = checked(st, b).await?;
+    let s = super::settings(&st.db).await?;
+    let now = st.now();
+    let today = local(now).date();
+    let _turn = crate::cases::service::write_turn(st).await;
+    let mut tx = st.db.begin().await?;
     let mut orders: Vec<i64> = Vec::new();
     for n in &b.work_orders {
         let row = store::by_number_in(&mut tx, n).await.map_err(|_| {
@@ -147,23 +176,7 @@ pub async fn create(st: &AppState, actor: &Actor, b: &NewEntryBody) -> Result<En
         let since = today - chrono::Days::new(u64::from(s.cluster_window_days));
         orders.extend(store::cluster_orders(&mut tx, since, cat, unit).await?);
     }
-    for o in &orders {
-        store::link(&mut tx, id, *o).await?;
-    }
-    events::append(
-        &mut tx,
-        now,
-        NewEvent {
-            actor: &actor.event_name(),
-            kind: "ledger_entry_created",
-            subject_type: "ledger_entry",
-            subject_id: &id.to_string(),
-            payload: json!({"source": source, "point": b.point, "owner": b.owner,
-                            "deadline": deadline, "work_orders": orders.len(),
-                            "note": b.title.trim()}),
-        },
-    )
-    .await?;
+    let id = write_entry(&mut tx, actor, b, deadline, &orders, now).await?;
     tx.commit().await?;
     store::entry(&st.db, id).await
 }
@@ -601,46 +614,12 @@ pub async fn import(st: &AppState, actor: &Actor, bytes: &[u8]) -> Result<usize>
         );
     }
     // All rows are valid: written in one transaction, so a failure leaves nothing behind.
-    let s = super::settings(&st.db).await?;
     let now = st.now();
     let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     for b in &bodies {
-        let deadline = b.deadline.expect("checked");
-        let entry = Entry::open(deadline, &b.measures);
-        let state = serde_json::to_string(&entry).map_err(Error::internal)?;
-        let id = store::insert_entry(
-            &mut tx,
-            &NewEntry {
-                hall: actor.hall.as_deref(),
-                source: &b.source,
-                point: &b.point,
-                title: b.title.trim(),
-                description: b.description.trim(),
-                owner: &b.owner,
-                status: entry.status.as_str(),
-                deadline,
-                created_by: &actor.event_name(),
-                state: &state,
-            },
-            now,
-        )
-        .await?;
-        events::append(
-            &mut tx,
-            now,
-            NewEvent {
-                actor: &actor.event_name(),
-                kind: "ledger_entry_created",
-                subject_type: "ledger_entry",
-                subject_id: &id.to_string(),
-                payload: json!({"source": b.source, "point": b.point, "owner": b.owner,
-                                "deadline": deadline, "imported": true, "note": b.title.trim()}),
-            },
-        )
-        .await?;
+        write_entry(&mut tx, actor, b, b.deadline.expect("checked"), &[], now).await?;
     }
-    let _ = s;
     tx.commit().await?;
     Ok(bodies.len())
 }

@@ -89,6 +89,22 @@ fn error_page(actor: Option<Actor>, uri: &Uri, e: &Error) -> Response {
     }
 }
 
+/// The page, or the error as a page of its own.
+fn shown<T: Template>(actor: &Actor, uri: &Uri, page: Result<T, Error>) -> Response {
+    match page {
+        Ok(p) => render(&p),
+        Err(e) => error_page(Some(actor.clone()), uri, &e),
+    }
+}
+
+/// A form refused with `e`: the form again with the messages beside its fields.
+fn refused<T: Template>(actor: &Actor, uri: &Uri, e: &Error, page: Result<T, Error>) -> Response {
+    match page {
+        Ok(p) => render_form(&p, Some(e)),
+        Err(e2) => error_page(Some(actor.clone()), uri, &e2),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "rating_message.html")]
 struct MessagePage {
@@ -330,10 +346,11 @@ async fn new_page(
             "unresolved_window".into()
         };
     }
-    match new_form(&st, actor.clone(), form, FormErrors::default()).await {
-        Ok(p) => render(&p),
-        Err(e) => error_page(Some(actor), &uri, &e),
-    }
+    shown(
+        &actor,
+        &uri,
+        new_form(&st, actor.clone(), form, FormErrors::default()).await,
+    )
 }
 
 async fn new_post(
@@ -350,10 +367,12 @@ async fn new_post(
         Ok((row, _)) => {
             Redirect::to(&format!("/work-orders/{}?saved=1", row.number)).into_response()
         }
-        Err(e) => match new_form(&st, actor.clone(), f, FormErrors::of(&e)).await {
-            Ok(p) => render_form(&p, Some(&e)),
-            Err(e2) => error_page(Some(actor), &uri, &e2),
-        },
+        Err(e) => refused(
+            &actor,
+            &uri,
+            &e,
+            new_form(&st, actor.clone(), f, FormErrors::of(&e)).await,
+        ),
     }
 }
 
@@ -468,20 +487,20 @@ async fn order_page(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match order_view(
-        &st,
+    shown(
         &actor,
-        &number,
-        FormErrors::default(),
-        q.saved.is_some(),
-        String::new(),
-        ActionForm::default(),
+        &uri,
+        order_view(
+            &st,
+            &actor,
+            &number,
+            FormErrors::default(),
+            q.saved.is_some(),
+            String::new(),
+            ActionForm::default(),
+        )
+        .await,
     )
-    .await
-    {
-        Ok(p) => render(&p),
-        Err(e) => error_page(Some(actor), &uri, &e),
-    }
 }
 
 /// Every action form posts here with `action` and its fields as text.
@@ -572,10 +591,12 @@ async fn order_post(
             ) =>
         {
             let failed = f.action.clone();
-            match order_view(&st, &actor, &number, FormErrors::of(&e), false, failed, f).await {
-                Ok(p) => render_form(&p, Some(&e)),
-                Err(e2) => error_page(Some(actor), &uri, &e2),
-            }
+            refused(
+                &actor,
+                &uri,
+                &e,
+                order_view(&st, &actor, &number, FormErrors::of(&e), false, failed, f).await,
+            )
         }
         Err(e) => error_page(Some(actor), &uri, &e),
     }
@@ -925,10 +946,11 @@ async fn ledger_page(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match ledger_view(&st, &actor, &q, EntryForm::default(), FormErrors::default()).await {
-        Ok(p) => render(&p),
-        Err(e) => error_page(Some(actor), &uri, &e),
-    }
+    shown(
+        &actor,
+        &uri,
+        ledger_view(&st, &actor, &q, EntryForm::default(), FormErrors::default()).await,
+    )
 }
 
 async fn ledger_post(
@@ -970,18 +992,19 @@ async fn ledger_post(
     .await;
     match result {
         Ok(row) => Redirect::to(&format!("/ledger/{}?saved=1", row.id)).into_response(),
-        Err(e) => match ledger_view(
-            &st,
+        Err(e) => refused(
             &actor,
-            &LedgerPageQuery::default(),
-            f,
-            FormErrors::of(&e),
-        )
-        .await
-        {
-            Ok(p) => render_form(&p, Some(&e)),
-            Err(e2) => error_page(Some(actor), &uri, &e2),
-        },
+            &uri,
+            &e,
+            ledger_view(
+                &st,
+                &actor,
+                &LedgerPageQuery::default(),
+                f,
+                FormErrors::of(&e),
+            )
+            .await,
+        ),
     }
 }
 
@@ -1022,18 +1045,19 @@ async fn ledger_import(
     .await;
     match result {
         Ok(n) => Redirect::to(&format!("/ledger?imported={n}")).into_response(),
-        Err(e) => match ledger_view(
-            &st,
+        Err(e) => refused(
             &actor,
-            &LedgerPageQuery::default(),
-            EntryForm::default(),
-            FormErrors::of(&e),
-        )
-        .await
-        {
-            Ok(p) => render_form(&p, Some(&e)),
-            Err(e2) => error_page(Some(actor), &uri, &e2),
-        },
+            &uri,
+            &e,
+            ledger_view(
+                &st,
+                &actor,
+                &LedgerPageQuery::default(),
+                EntryForm::default(),
+                FormErrors::of(&e),
+            )
+            .await,
+        ),
     }
 }
 
@@ -1096,19 +1120,19 @@ async fn entry_page(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match entry_view(
-        &st,
+    shown(
         &actor,
-        id,
-        FormErrors::default(),
-        q.saved.is_some(),
-        None,
+        &uri,
+        entry_view(
+            &st,
+            &actor,
+            id,
+            FormErrors::default(),
+            q.saved.is_some(),
+            None,
+        )
+        .await,
     )
-    .await
-    {
-        Ok(p) => render(&p),
-        Err(e) => error_page(Some(actor), &uri, &e),
-    }
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -1156,10 +1180,12 @@ async fn entry_post(
                 yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict
             ) =>
         {
-            match entry_view(&st, &actor, id, FormErrors::of(&e), false, Some(f)).await {
-                Ok(p) => render_form(&p, Some(&e)),
-                Err(e2) => error_page(Some(actor), &uri, &e2),
-            }
+            refused(
+                &actor,
+                &uri,
+                &e,
+                entry_view(&st, &actor, id, FormErrors::of(&e), false, Some(f)).await,
+            )
         }
         Err(e) => error_page(Some(actor), &uri, &e),
     }
@@ -1201,8 +1227,11 @@ async fn order_files(
     .await;
     match result {
         Ok(_) => Redirect::to(&format!("/work-orders/{number}?saved=1")).into_response(),
-        Err(e) if e.kind == yichuang_domain::Kind::Invalid => {
-            match order_view(
+        Err(e) if e.kind == yichuang_domain::Kind::Invalid => refused(
+            &actor,
+            &uri,
+            &e,
+            order_view(
                 &st,
                 &actor,
                 &number,
@@ -1211,12 +1240,8 @@ async fn order_files(
                 "file".into(),
                 ActionForm::default(),
             )
-            .await
-            {
-                Ok(p) => render_form(&p, Some(&e)),
-                Err(e2) => error_page(Some(actor), &uri, &e2),
-            }
-        }
+            .await,
+        ),
         Err(e) => error_page(Some(actor), &uri, &e),
     }
 }
