@@ -972,3 +972,94 @@ async fn an_order_keeps_its_photos_for_the_staff_who_may_see_it_and_refuses_othe
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_admin_maps_a_new_public_category_to_a_unit_on_the_settings_page_and_bad_days_change_nothing()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T10:00:00+08:00").await;
+        let _d = desk(&s).await;
+        let c = client();
+        let login = c
+            .post(s.at("/login"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[
+                ("username", "admin"),
+                ("password", crate::support::ADMIN_PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 303);
+        let page = c.get(s.at("/work-orders/settings")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("派单目录") && html.contains("市场监督管理局"));
+        let post = |form: Vec<(&'static str, &'static str)>| {
+            let c = c.clone();
+            let u = s.at("/work-orders/settings");
+            async move {
+                c.post(u)
+                    .header("sec-fetch-site", "same-origin")
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let mut form = vec![
+            ("tier[0].code", "general"),
+            ("tier[0].name", "一般"),
+            ("tier[0].days", "5"),
+            ("tier[1].code", "complex"),
+            ("tier[1].name", "复杂"),
+            ("tier[1].days", "ten"),
+            ("cat[0].code", "05"),
+            ("cat[0].name", "食品安全"),
+            ("cat[0].unit", "scj"),
+            ("cat[0].tier", "general"),
+            ("cat[0].public", "on"),
+            ("yellow_at_percent", "80"),
+        ];
+        let r = post(form.clone()).await;
+        assert_eq!(r.status(), 422);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("时限档次的工作日须为 0–60 的整数")
+        );
+        let services: Value = c
+            .get(s.at("/open311/v2/services.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(services.as_array().unwrap().len(), 4, "nothing changed");
+        form[5] = ("tier[1].days", "10");
+        let r = post(form).await;
+        assert_eq!(r.status(), 303);
+        let services: Value = c
+            .get(s.at("/open311/v2/services.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(services[0]["service_code"], "05");
+        assert_eq!(services[0]["service_name"], "食品安全");
+        let admin = s.admin_token().await;
+        let (_, settings) = s
+            .get_json("/api/v1/work-order-settings", Some(&admin))
+            .await;
+        assert_eq!(settings["categories"][0]["unit"], "scj");
+        assert_eq!(settings["tiers"].as_array().unwrap().len(), 2);
+        assert_eq!(settings["aspects"].as_array().unwrap().len(), 7, "kept");
+        s.stop().await;
+    })
+    .await;
+}

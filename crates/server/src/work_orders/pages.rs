@@ -36,6 +36,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/work-orders", get(board))
         .route("/work-orders/new", get(new_page).post(new_post))
+        .route(
+            "/work-orders/settings",
+            get(settings_page).post(settings_post),
+        )
         .route("/work-orders/{number}", get(order_page).post(order_post))
         .route("/feedback", get(public_page).post(public_post))
         .route(
@@ -177,6 +181,7 @@ struct BoardPage {
     tabs: Vec<Choice>,
     orders: Vec<WorkOrderView>,
     may_create: bool,
+    may_configure: bool,
     next_page: Option<i64>,
 }
 
@@ -231,6 +236,7 @@ async fn board(
         view,
         next_page: (orders.len() as i64 == super::api::PAGE).then_some(page + 1),
         orders,
+        may_configure: actor.role == Role::Admin,
         may_create: matches!(
             actor.role,
             Role::Admin | Role::HallManager | Role::Clerk | Role::Callback
@@ -1294,5 +1300,290 @@ async fn requester_files(
             ),
             Err(e2) => error_page(actor, &uri, &e2),
         },
+    }
+}
+
+// --- the dispatch catalogue and the numbers (admins) ----------------------------------------
+
+/// One row of the category table as the form shows it.
+struct CategoryRow {
+    code: String,
+    name: String,
+    parents: Vec<Choice>,
+    units: Vec<Choice>,
+    tiers: Vec<Choice>,
+    public: bool,
+}
+
+#[derive(Template)]
+#[template(path = "work_order_settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    tiers: Vec<Tier>,
+    categories: Vec<CategoryRow>,
+    pause_objected: bool,
+    numbers: Vec<(&'static str, &'static str, String)>,
+    errors: FormErrors,
+    saved: bool,
+}
+
+async fn settings_view(
+    st: &AppState,
+    actor: &Actor,
+    s: &WorkOrderSettings,
+    errors: FormErrors,
+    saved: bool,
+) -> Result<SettingsPage, Error> {
+    let mut rows: Vec<CategoryRow> = Vec::new();
+    // The existing categories, then two empty rows to add to.
+    let empty = Category {
+        code: String::new(),
+        name: String::new(),
+        parent: None,
+        unit: None,
+        tier: None,
+        public: false,
+        description: String::new(),
+    };
+    for c in s.categories.iter().chain([&empty, &empty]) {
+        let mut parents = vec![Choice {
+            value: String::new(),
+            label: "（顶级）".into(),
+            selected: c.parent.is_none(),
+        }];
+        parents.extend(
+            s.categories
+                .iter()
+                .filter(|p| p.code != c.code)
+                .map(|p| Choice {
+                    value: p.code.clone(),
+                    label: p.name.clone(),
+                    selected: c.parent.as_deref() == Some(p.code.as_str()),
+                }),
+        );
+        let mut units = vec![Choice {
+            value: String::new(),
+            label: "由调度选择".into(),
+            selected: c.unit.is_none(),
+        }];
+        units.extend(unit_choices(st, c.unit.as_deref().unwrap_or("-")).await?);
+        rows.push(CategoryRow {
+            code: c.code.clone(),
+            name: c.name.clone(),
+            parents,
+            units,
+            tiers: tier_choices(&s.tiers, c.tier.as_deref().unwrap_or("general")),
+            public: c.public,
+        });
+    }
+    let mut tiers = s.tiers.clone();
+    tiers.push(Tier {
+        code: String::new(),
+        name: String::new(),
+        days: 0,
+    });
+    Ok(SettingsPage {
+        tiers,
+        categories: rows,
+        pause_objected: s.pause_states.contains(&Status::Objected),
+        numbers: vec![
+            (
+                "yellow_at_percent",
+                "时限用去百分之几亮黄灯",
+                s.yellow_at_percent.to_string(),
+            ),
+            (
+                "oversight_after_days",
+                "超期几个工作日后督办",
+                s.oversight_after_days.to_string(),
+            ),
+            (
+                "duplicate_window_days",
+                "查找重复工单的天数",
+                s.duplicate_window_days.to_string(),
+            ),
+            (
+                "duplicate_similarity_percent",
+                "内容相似度（百分比）",
+                s.duplicate_similarity_percent.to_string(),
+            ),
+            (
+                "cluster_threshold",
+                "同类问题几件起提示列入台账",
+                s.cluster_threshold.to_string(),
+            ),
+            (
+                "cluster_window_days",
+                "聚类统计的天数",
+                s.cluster_window_days.to_string(),
+            ),
+            (
+                "ledger_days",
+                "台账默认整改工作日",
+                s.ledger_days.to_string(),
+            ),
+            (
+                "revisit_after_days",
+                "销号后几天回头看",
+                s.revisit_after_days.to_string(),
+            ),
+        ],
+        errors,
+        saved,
+        layout: Layout::new("工单设置", Some(actor.clone())),
+    })
+}
+
+async fn settings_page(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+    Query(q): Query<Saved>,
+) -> Response {
+    let actor = match require_page_actor(actor, &uri, &[Role::Admin]) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let page = async {
+        let s = super::settings(&st.db).await?;
+        settings_view(&st, &actor, &s, FormErrors::default(), q.saved.is_some()).await
+    }
+    .await;
+    shown(&actor, &uri, page)
+}
+
+/// The form's rows (`tier[0].code`, `cat[3].unit`, …) back into settings; the rest of the
+/// settings (ledger aspects, pause states other than the objection) are kept.
+fn settings_from_form(
+    before: &WorkOrderSettings,
+    pairs: &[(String, String)],
+) -> Result<WorkOrderSettings, Error> {
+    use std::collections::BTreeMap;
+    let mut rows: BTreeMap<(String, usize), BTreeMap<String, String>> = BTreeMap::new();
+    let mut plain: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in pairs {
+        let parsed = k.split_once('[').and_then(|(table, rest)| {
+            let (i, field) = rest.split_once("].")?;
+            Some((
+                table.to_string(),
+                i.parse::<usize>().ok()?,
+                field.to_string(),
+            ))
+        });
+        match parsed {
+            Some((table, i, field)) => {
+                rows.entry((table, i))
+                    .or_default()
+                    .insert(field, v.trim().to_string());
+            }
+            None => {
+                plain.insert(k.clone(), v.trim().to_string());
+            }
+        }
+    }
+    let mut s = before.clone();
+    let mut p = yichuang_domain::Problems::new();
+    let opt = |m: &BTreeMap<String, String>, k: &str| m.get(k).filter(|v| !v.is_empty()).cloned();
+    s.tiers = rows
+        .iter()
+        .filter(|((t, _), m)| t == "tier" && opt(m, "code").is_some())
+        .map(|(_, m)| Tier {
+            code: opt(m, "code").unwrap_or_default(),
+            name: opt(m, "name").unwrap_or_default(),
+            days: m
+                .get("days")
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(u32::MAX),
+        })
+        .collect();
+    if s.tiers.iter().any(|t| t.days == u32::MAX) {
+        p.add("tiers", "时限档次的工作日须为 0–60 的整数");
+    }
+    s.categories = rows
+        .iter()
+        .filter(|((t, _), m)| t == "cat" && (opt(m, "code").is_some() || opt(m, "name").is_some()))
+        .map(|(_, m)| Category {
+            code: opt(m, "code").unwrap_or_default(),
+            name: opt(m, "name").unwrap_or_default(),
+            parent: opt(m, "parent"),
+            unit: opt(m, "unit"),
+            tier: opt(m, "tier"),
+            public: m.get("public").is_some_and(|v| v == "on"),
+            description: before
+                .category(m.get("code").map_or("", String::as_str))
+                .map(|c| c.description.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    s.pause_states.retain(|x| *x != Status::Objected);
+    if plain.get("pause_objected").is_some_and(|v| v == "on") {
+        s.pause_states.push(Status::Objected);
+    }
+    let mut number = |key: &str, label: &str, into: &mut u32| match plain.get(key) {
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) => *into = n,
+            Err(_) => p.add(key, format!("{label}须为整数")),
+        },
+        None => {}
+    };
+    let mut v = s.oversight_after_days;
+    number("oversight_after_days", "督办天数", &mut v);
+    s.oversight_after_days = v;
+    let mut v = s.duplicate_window_days;
+    number("duplicate_window_days", "查找重复工单的天数", &mut v);
+    s.duplicate_window_days = v;
+    let mut v = s.cluster_threshold;
+    number("cluster_threshold", "聚类阈值", &mut v);
+    s.cluster_threshold = v;
+    let mut v = s.cluster_window_days;
+    number("cluster_window_days", "聚类天数", &mut v);
+    s.cluster_window_days = v;
+    let mut v = s.ledger_days;
+    number("ledger_days", "台账整改工作日", &mut v);
+    s.ledger_days = v;
+    let mut v = s.revisit_after_days;
+    number("revisit_after_days", "回头看天数", &mut v);
+    s.revisit_after_days = v;
+    let mut v = u32::from(s.yellow_at_percent);
+    number("yellow_at_percent", "黄灯百分比", &mut v);
+    s.yellow_at_percent = u8::try_from(v).unwrap_or(0);
+    let mut v = u32::from(s.duplicate_similarity_percent);
+    number("duplicate_similarity_percent", "相似度", &mut v);
+    s.duplicate_similarity_percent = u8::try_from(v).unwrap_or(0);
+    p.finish()?;
+    Ok(s)
+}
+
+async fn settings_post(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let actor = match require_page_actor(actor, &uri, &[Role::Admin]) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let before = match super::settings(&st.db).await {
+        Ok(s) => s,
+        Err(e) => return error_page(Some(actor), &uri, &e),
+    };
+    let result = async {
+        let s = settings_from_form(&before, &pairs)?;
+        super::put_settings(&st, &actor, &s).await?;
+        Ok::<_, Error>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to("/work-orders/settings?saved=1").into_response(),
+        Err(e) => {
+            let shown_settings = settings_from_form(&before, &pairs).unwrap_or(before);
+            refused(
+                &actor,
+                &uri,
+                &e,
+                settings_view(&st, &actor, &shown_settings, FormErrors::of(&e), false).await,
+            )
+        }
     }
 }
