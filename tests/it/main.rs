@@ -18,6 +18,7 @@ mod hall;
 mod hall_appointments;
 mod hall_pages;
 mod hardening;
+mod metrics;
 mod pages;
 mod ratings;
 mod ratings_browser;

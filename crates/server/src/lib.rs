@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod hall;
 pub mod logging;
+pub mod metrics;
 pub mod pages;
 pub mod qr;
 pub mod ratings;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .route("/static/{name}", axum::routing::get(assets::serve))
         .route("/favicon.ico", axum::routing::get(assets::favicon))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .merge(api::routes())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -51,6 +53,10 @@ pub fn router(state: AppState) -> Router {
             security::refuse_cross_site,
         ))
         .layer(axum::middleware::from_fn(security::headers))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -136,6 +142,7 @@ pub async fn start(config: Config) -> Result<Running> {
         config: Arc::new(config),
         hall_feed: hall::feed::Hub::new(),
         calendar: calendar::Cache::default(),
+        requests: Arc::new(metrics::Requests::default()),
     };
     let listener = tokio::net::TcpListener::bind(state.config.addr)
         .await

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod db;
 pub mod events;
 pub mod hall;
+pub mod metrics;
 pub mod ratings;
 pub mod settings;
 pub mod setup;
