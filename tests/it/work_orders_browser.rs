@@ -57,6 +57,12 @@ async fn in_a_browser_a_window_problem_is_dispatched_objected_reassigned_extende
         assert_eq!(b.text_of("#wo-status").await, "已受理待分类");
         let number = b.text_of("h1").await.replace("工单 ", "");
         b.screenshot("work-order-received").await;
+        // The visitor leaves with a receipt: the number, the promise, the order's own QR code.
+        b.click_and_wait("#receipt-link").await;
+        let receipt = b.text_of("#receipt").await;
+        assert!(receipt.contains("云岭市政务服务中心") && receipt.contains("群众诉求受理回执"));
+        assert!(receipt.contains(&number) && receipt.contains("2026年3月2日 10:00"), "{receipt}");
+        assert!(b.el("#receipt svg").await.is_displayed().await.unwrap());
 
         // The dispatcher classifies it complex and sends it to 市场监管局.
         b.sign_in(&s.url, "mgr1", "staff2026pw", &format!("/work-orders/{number}")).await;

@@ -29,9 +29,8 @@ pub async fn gauges(db: &Db, now: DateTime<Utc>, today: NaiveDate) -> Result<Gau
     .fetch_all(c)
     .await
     .map_err(db_err))?;
-    let (cases_in_time, cases_overdue): (i64, i64) =
-        db_run!(db, |c| {
-            sqlx::query_as(
+    let (cases_in_time, cases_overdue): (i64, i64) = db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT COALESCE(SUM(CASE WHEN due_date IS NULL OR due_date >= $1 THEN 1 ELSE 0 END), 0), \
          COALESCE(SUM(CASE WHEN due_date < $1 THEN 1 ELSE 0 END), 0) FROM cases \
          WHERE status IN ('accepted', 'routed', 'in_progress')"
@@ -40,7 +39,7 @@ pub async fn gauges(db: &Db, now: DateTime<Utc>, today: NaiveDate) -> Result<Gau
     .fetch_one(c)
     .await
     .map_err(db_err)
-        })?;
+    })?;
     let (work_orders_open, work_orders_late): (i64, i64) = db_run!(db, |c| {
         sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'dispatched' AND due_on < $1 THEN 1 ELSE 0 END), 0) \

@@ -341,7 +341,7 @@ async fn staff_case(
 }
 
 /// The address the client reached this server at, for links in QR codes.
-fn origin(headers: &HeaderMap) -> String {
+pub(crate) fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
             post(order_files).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route("/work-orders/{number}/files/{id}", get(order_file))
+        .route("/work-orders/{number}/receipt", get(receipt_page))
         .route("/wo/{token}", get(requester_page).post(requester_post))
         .route(
             "/wo/{token}/files",
@@ -1586,4 +1587,65 @@ async fn settings_post(
             )
         }
     }
+}
+
+// --- the visitor's receipt ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "work_order_receipt.html")]
+struct ReceiptPage {
+    layout: Layout,
+    hall_name: String,
+    o: WorkOrderView,
+    promise: String,
+    qr: String,
+    clerk: String,
+}
+
+/// 受理回执: what the 办不成事 window hands the visitor — the number, the promise, and the QR code
+/// of the order's own link (progress, answers, adding photos).
+async fn receipt_page(
+    State(st): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    Path(number): Path<String>,
+) -> Response {
+    let actor = match require_page_actor(actor, &uri, STAFF) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let page = async {
+        let row = store::by_number(&st.db, &number).await?;
+        super::may_see(&actor, &row)?;
+        let o = super::api::view_of(&st, &row).await?;
+        let s = super::settings(&st.db).await?;
+        let hall_name = match &row.hall {
+            Some(h) => yichuang_store::hall::hall(&st.db, h)
+                .await
+                .map(|h| h.name)
+                .unwrap_or_else(|_| "政务服务中心".into()),
+            None => "政务服务中心".into(),
+        };
+        let promise = match (&o.due_date, o.open) {
+            (Some(_), true) => format!("我们将于 {} 前答复您。", o.due_text),
+            (_, false) => format!("本问题已于 {} 办结。", o.closed_on_text.clone().unwrap_or_default()),
+            (None, true) => format!(
+                "工作人员将在当日分类转办，一般问题 {} 个工作日内答复，复杂问题 {} 个工作日内答复。",
+                s.tier("general").map_or(5, |t| t.days),
+                s.tier("complex").map_or(10, |t| t.days)
+            ),
+        };
+        let link = format!("{}/wo/{}", crate::cases::pages::origin(&headers), row.token);
+        Ok::<_, Error>(ReceiptPage {
+            layout: Layout::new(format!("受理回执 {number}"), Some(actor.clone())),
+            hall_name,
+            promise,
+            qr: crate::qr::svg(&link, 140, "查看办理进度二维码").unwrap_or_default(),
+            clerk: actor.display_name.clone(),
+            o,
+        })
+    }
+    .await;
+    shown(&actor, &uri, page)
 }
