@@ -247,7 +247,7 @@ pub async fn create(st: &AppState, who: &Who, n: &NewOrder) -> Result<(WorkOrder
     // The requester's or the clerk's choice is a proposal the dispatcher confirms or changes.
     order.category = n.category.clone();
     let state = serde_json::to_string(&order).map_err(Error::internal)?;
-    let id = store::insert(
+    store::insert(
         &mut tx,
         &NewWorkOrder {
             number: &number,
@@ -323,10 +323,9 @@ pub async fn create(st: &AppState, who: &Who, n: &NewOrder) -> Result<(WorkOrder
                 reasons: String::new(),
             },
         ] {
-            row = apply_in(&mut tx, st, who, &row, &action, &s, &*cal, &is_unit, now).await?;
+            row = apply_in(&mut tx, who, &row, &action, &s, &*cal, &is_unit, now).await?;
         }
     }
-    let _ = id;
     tx.commit().await?;
     Ok((row, true))
 }
@@ -394,7 +393,6 @@ pub(crate) fn morning(day: NaiveDate) -> DateTime<Utc> {
 #[allow(clippy::too_many_arguments)]
 async fn apply_in(
     tx: &mut Tx,
-    st: &AppState,
     who: &Who,
     row: &WorkOrderRow,
     action: &Action,
@@ -403,7 +401,6 @@ async fn apply_in(
     is_unit: &(dyn Fn(&str) -> bool + Sync),
     now: DateTime<Utc>,
 ) -> Result<WorkOrderRow> {
-    let _ = st;
     let today = local(now).date();
     let before = state_of(row)?;
     let after = before.apply(action, today, s, cal, is_unit)?;
@@ -582,7 +579,7 @@ pub async fn act(st: &AppState, who: &Who, number: &str, action: &Action) -> Res
     let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let row = store::for_update(&mut tx, &number).await?;
-    let after = apply_in(&mut tx, st, who, &row, action, &s, &*cal, &is_unit, now).await?;
+    let after = apply_in(&mut tx, who, &row, action, &s, &*cal, &is_unit, now).await?;
     if let Action::Merge { into } = action {
         events::append(
             &mut tx,
@@ -649,7 +646,7 @@ pub async fn fire(
     };
     let who = Who::System("system:timer".into());
     let never = |_: &str| false;
-    match apply_in(tx, st, &who, &row, &action, &s, &*cal, &never, now).await {
+    match apply_in(tx, &who, &row, &action, &s, &*cal, &never, now).await {
         Ok(_) => Ok(()),
         // Not late any more, or not with the unit: nothing is owed.
         Err(e) if e.kind == yichuang_domain::Kind::Conflict => Ok(()),

@@ -360,7 +360,6 @@ struct PostBody {
     first_name: String,
     last_name: String,
     phone: String,
-    email: String,
 }
 
 async fn post_request(State(st): State<AppState>, Form(b): Form<PostBody>) -> Response {
@@ -391,7 +390,6 @@ async fn post_request(State(st): State<AppState>, Form(b): Form<PostBody>) -> Re
         category: Some(b.service_code.clone()),
         ..NewOrder::default()
     };
-    let _ = &b.email;
     let who = Who::System(format!("open311:{}", actor.username));
     match super::create(&st, &who, &n).await {
         Ok((row, _)) => (
