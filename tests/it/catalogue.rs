@@ -844,25 +844,12 @@ async fn the_import_endpoint_takes_xlsx_or_json_and_refuses_a_broken_file_whole(
     .await;
 }
 
-/// A client signed in as admin through the session cookie, as a browser is.
-async fn admin_browser(s: &TestServer) -> reqwest::Client {
-    let c = crate::support::client();
-    let r = c
-        .post(s.at("/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": crate::support::ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    c
-}
-
 #[tokio::test]
 async fn the_admin_form_shows_every_problem_next_to_its_field_and_saves_nothing() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         seed(&s).await;
-        let c = admin_browser(&s).await;
+        let c = crate::support::admin_session(&s).await;
         let before = event_count(&s).await;
         let form = [
             ("code", "NEW-1"),
@@ -936,7 +923,7 @@ async fn the_admin_form_shows_every_problem_next_to_its_field_and_saves_nothing(
 async fn the_admin_page_imports_an_uploaded_workbook() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
-        let c = admin_browser(&s).await;
+        let c = crate::support::admin_session(&s).await;
         let good = yichuang_server::catalogue::xlsx::write(&sample_catalogue()).unwrap();
         for (bytes, status, text) in [
             (broken_workbook(), 422, "申请材料!A3"),

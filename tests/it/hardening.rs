@@ -6,20 +6,6 @@ use serde_json::{Value, json};
 
 use crate::support::{ADMIN_PASSWORD, TestServer, client, on_each_backend};
 
-/// A browser client signed in as the admin through the login form.
-async fn admin_browser(s: &TestServer) -> reqwest::Client {
-    let c = client();
-    let r = c
-        .post(s.at("/login"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    c
-}
-
 fn new_clerk(username: &str) -> Vec<(&'static str, String)> {
     vec![
         ("username", username.to_string()),
@@ -54,7 +40,7 @@ async fn account_exists(s: &TestServer, admin: &str, username: &str) -> bool {
 async fn a_form_posted_from_another_site_is_refused_in_chinese_and_changes_nothing() {
     let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
     let admin = s.admin_token().await;
-    let browser = admin_browser(&s).await;
+    let browser = crate::support::admin_session(&s).await;
     let forged: [&[(&str, &str)]; 4] = [
         &[("origin", "http://evil.example")],
         &[("sec-fetch-site", "cross-site")],
@@ -147,7 +133,7 @@ async fn a_form_posted_from_another_site_is_refused_in_chinese_and_changes_nothi
 #[tokio::test]
 async fn every_response_carries_the_security_headers_and_staff_pages_are_not_stored() {
     let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
-    let browser = admin_browser(&s).await;
+    let browser = crate::support::admin_session(&s).await;
     let anonymous = client();
     for (c, path, no_store) in [
         (&anonymous, "/", false),

@@ -1,12 +1,10 @@
 //! `GET /metrics` (API-V1): Prometheus text for admins and supervisors, with requests by route
 //! pattern (never a raw path), waiting tickets, late work orders, timers due and the pool.
 
-use serde_json::json;
-
 use crate::hall::take_ok;
 use crate::ratings::desk;
 use crate::support::{TestServer, client, on_each_backend};
-use crate::work_orders::{act_ok, new_order, window_problem};
+use crate::work_orders::general_order;
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_report_the_halls_queues_and_late_orders_to_admins_only()
@@ -15,18 +13,7 @@ async fn metrics_count_requests_by_route_and_report_the_halls_queues_and_late_or
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-05T10:00:00+08:00").await;
         let mut d = desk(&s).await;
-        let n = new_order(&s, &d.clerk, window_problem("13812345678", "叫号屏不亮"))
-            .await["number"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        act_ok(
-            &s,
-            &d.admin,
-            &n,
-            json!({"action": "classify", "category": "02", "tier": "general", "lead_unit": "scj"}),
-        )
-        .await;
+        let n = general_order(&s, &d, "13812345678", "叫号屏不亮", "scj").await;
         s.get_json(&format!("/api/v1/work-orders/{n}"), Some(&d.admin))
             .await;
         // After the due date (Thu 03-12) the order is late.

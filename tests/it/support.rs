@@ -208,6 +208,20 @@ impl TestServer {
     }
 }
 
+/// A browser-like client signed in as the admin through the login form (a session cookie).
+pub async fn admin_session(s: &TestServer) -> reqwest::Client {
+    let c = client();
+    let r = c
+        .post(s.at("/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    c
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)

@@ -34,6 +34,28 @@ pub async fn new_order(s: &TestServer, token: &str, body: Value) -> Value {
     v
 }
 
+/// A 办不成事 order classified 一般 (5 working days) to `unit`; returns its number.
+pub async fn general_order(
+    s: &TestServer,
+    d: &Desk,
+    phone: &str,
+    text: &str,
+    unit: &str,
+) -> String {
+    let n = new_order(s, &d.clerk, window_problem(phone, text)).await["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    act_ok(
+        s,
+        &d.admin,
+        &n,
+        json!({"action": "classify", "category": "02", "tier": "general", "lead_unit": unit}),
+    )
+    .await;
+    n
+}
+
 pub fn window_problem(phone: &str, text: &str) -> Value {
     json!({"source": "unresolved_window", "requester_name": "张三", "requester_phone": phone,
            "place": "人民路12号", "text": text})
@@ -729,17 +751,7 @@ async fn a_cluster_becomes_a_ledger_entry_closed_out_with_evidence_by_another_an
         s.set_clock("2026-03-02T10:00:00+08:00").await;
         let mut d = desk(&s).await;
         for text in ["食品经营许可要求的材料和指南不一致", "食品许可又让补材料", "许可材料清单前后说法不一"] {
-            let n = new_order(&s, &d.clerk, window_problem("13812345678", text)).await["number"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            act_ok(
-                &s,
-                &d.admin,
-                &n,
-                json!({"action": "classify", "category": "02", "tier": "general", "lead_unit": "scj"}),
-            )
-            .await;
+            general_order(&s, &d, "13812345678", text, "scj").await;
         }
         let (_, sug) = s.get_json("/api/v1/ledger/suggestions", Some(&d.admin)).await;
         assert_eq!(sug["suggestions"][0]["unit_name"], "市场监督管理局");
@@ -837,15 +849,7 @@ async fn the_ledger_goes_out_and_comes_back_as_a_workbook_and_a_bad_row_imports_
             )
             .await;
         assert_eq!(st, 201, "{v}");
-        let c = client();
-        let login = c
-            .post(s.at("/login"))
-            .header("sec-fetch-site", "same-origin")
-            .form(&[("username", "admin"), ("password", crate::support::ADMIN_PASSWORD)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(login.status(), 303);
+        let c = crate::support::admin_session(&s).await;
         let r = c.get(s.at("/ledger.xlsx")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         let book = r.bytes().await.unwrap().to_vec();
@@ -980,18 +984,7 @@ async fn the_admin_maps_a_new_public_category_to_a_unit_on_the_settings_page_and
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T10:00:00+08:00").await;
         let _d = desk(&s).await;
-        let c = client();
-        let login = c
-            .post(s.at("/login"))
-            .header("sec-fetch-site", "same-origin")
-            .form(&[
-                ("username", "admin"),
-                ("password", crate::support::ADMIN_PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(login.status(), 303);
+        let c = crate::support::admin_session(&s).await;
         let page = c.get(s.at("/work-orders/settings")).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();

@@ -107,6 +107,11 @@ fn aspect(code: &str, name: &str, points: &[(&str, &str)]) -> Aspect {
     }
 }
 
+enum NumberRef<'a> {
+    Percent(&'a mut u8),
+    Days(&'a mut u32),
+}
+
 impl Default for WorkOrderSettings {
     fn default() -> Self {
         WorkOrderSettings {
@@ -176,6 +181,69 @@ impl Default for WorkOrderSettings {
 }
 
 impl WorkOrderSettings {
+    /// The plain numbers of the settings, by key, with what people call them: one list for the
+    /// settings page to show and to read back.
+    pub const NUMBERS: [(&'static str, &'static str); 8] = [
+        ("yellow_at_percent", "时限用去百分之几亮黄灯"),
+        ("oversight_after_days", "超期几个工作日后督办"),
+        ("duplicate_window_days", "查找重复工单的天数"),
+        ("duplicate_similarity_percent", "内容相似度（百分比）"),
+        ("cluster_threshold", "同类问题几件起提示列入台账"),
+        ("cluster_window_days", "聚类统计的天数"),
+        ("ledger_days", "台账默认整改工作日"),
+        ("revisit_after_days", "销号后几天回头看"),
+    ];
+
+    fn number_mut(&mut self, key: &str) -> Option<NumberRef<'_>> {
+        Some(match key {
+            "yellow_at_percent" => NumberRef::Percent(&mut self.yellow_at_percent),
+            "duplicate_similarity_percent" => {
+                NumberRef::Percent(&mut self.duplicate_similarity_percent)
+            }
+            "oversight_after_days" => NumberRef::Days(&mut self.oversight_after_days),
+            "duplicate_window_days" => NumberRef::Days(&mut self.duplicate_window_days),
+            "cluster_threshold" => NumberRef::Days(&mut self.cluster_threshold),
+            "cluster_window_days" => NumberRef::Days(&mut self.cluster_window_days),
+            "ledger_days" => NumberRef::Days(&mut self.ledger_days),
+            "revisit_after_days" => NumberRef::Days(&mut self.revisit_after_days),
+            _ => return None,
+        })
+    }
+
+    /// The number under `key` of [`Self::NUMBERS`].
+    pub fn number(&self, key: &str) -> Option<u32> {
+        Some(match key {
+            "yellow_at_percent" => u32::from(self.yellow_at_percent),
+            "duplicate_similarity_percent" => u32::from(self.duplicate_similarity_percent),
+            "oversight_after_days" => self.oversight_after_days,
+            "duplicate_window_days" => self.duplicate_window_days,
+            "cluster_threshold" => self.cluster_threshold,
+            "cluster_window_days" => self.cluster_window_days,
+            "ledger_days" => self.ledger_days,
+            "revisit_after_days" => self.revisit_after_days,
+            _ => return None,
+        })
+    }
+
+    /// Sets the number under `key`; false when the key is unknown or the value does not fit
+    /// (a percentage over 255 is refused here, the range by [`Self::validate`]).
+    pub fn set_number(&mut self, key: &str, value: u32) -> bool {
+        match self.number_mut(key) {
+            Some(NumberRef::Percent(p)) => match u8::try_from(value) {
+                Ok(v) => {
+                    *p = v;
+                    true
+                }
+                Err(_) => false,
+            },
+            Some(NumberRef::Days(d)) => {
+                *d = value;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn tier(&self, code: &str) -> Option<&Tier> {
         self.tiers.iter().find(|t| t.code == code)
     }

@@ -556,3 +556,17 @@ fn the_default_settings_are_valid_and_a_pause_in_the_units_own_state_is_refused(
     bad.pause_states = vec![Status::Dispatched];
     assert!(bad.validate().is_err());
 }
+
+#[test]
+fn every_number_of_the_settings_page_reads_back_what_was_set() {
+    let mut st = s();
+    for (i, (key, _)) in WorkOrderSettings::NUMBERS.iter().enumerate() {
+        assert!(st.set_number(key, 40 + i as u32), "{key}");
+        assert_eq!(st.number(key), Some(40 + i as u32), "{key}");
+    }
+    assert!(
+        !st.set_number("yellow_at_percent", 300),
+        "a percentage fits a byte"
+    );
+    assert!(!st.set_number("nothing", 1));
+}

@@ -261,10 +261,13 @@ pub async fn detail(st: &AppState, actor: &Actor, number: &str) -> Result<(WorkO
     let events = yichuang_store::events::for_subject(&st.db, "work_order", number).await?;
     let units = super::units(st).await?;
     let files = store::files(&st.db, row.id).await?;
+    let s = super::settings(&st.db).await?;
+    let cal = super::calendar_of(st, row.hall.as_deref()).await?;
+    let order = WorkOrderView::of(&row, &s, &units, &*cal, local(st.now()).date())?;
     Ok((
-        row.clone(),
+        row,
         Detail {
-            order: view_of(st, &row).await?,
+            order,
             timeline: timeline(
                 &events,
                 &units,

@@ -1387,48 +1387,10 @@ async fn settings_view(
         tiers,
         categories: rows,
         pause_objected: s.pause_states.contains(&Status::Objected),
-        numbers: vec![
-            (
-                "yellow_at_percent",
-                "时限用去百分之几亮黄灯",
-                s.yellow_at_percent.to_string(),
-            ),
-            (
-                "oversight_after_days",
-                "超期几个工作日后督办",
-                s.oversight_after_days.to_string(),
-            ),
-            (
-                "duplicate_window_days",
-                "查找重复工单的天数",
-                s.duplicate_window_days.to_string(),
-            ),
-            (
-                "duplicate_similarity_percent",
-                "内容相似度（百分比）",
-                s.duplicate_similarity_percent.to_string(),
-            ),
-            (
-                "cluster_threshold",
-                "同类问题几件起提示列入台账",
-                s.cluster_threshold.to_string(),
-            ),
-            (
-                "cluster_window_days",
-                "聚类统计的天数",
-                s.cluster_window_days.to_string(),
-            ),
-            (
-                "ledger_days",
-                "台账默认整改工作日",
-                s.ledger_days.to_string(),
-            ),
-            (
-                "revisit_after_days",
-                "销号后几天回头看",
-                s.revisit_after_days.to_string(),
-            ),
-        ],
+        numbers: WorkOrderSettings::NUMBERS
+            .iter()
+            .map(|(key, label)| (*key, *label, s.number(key).unwrap_or_default().to_string()))
+            .collect(),
         errors,
         saved,
         layout: Layout::new("工单设置", Some(actor.clone())),
@@ -1520,37 +1482,14 @@ fn settings_from_form(
     if plain.get("pause_objected").is_some_and(|v| v == "on") {
         s.pause_states.push(Status::Objected);
     }
-    let mut number = |key: &str, label: &str, into: &mut u32| match plain.get(key) {
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) => *into = n,
-            Err(_) => p.add(key, format!("{label}须为整数")),
-        },
-        None => {}
-    };
-    let mut v = s.oversight_after_days;
-    number("oversight_after_days", "督办天数", &mut v);
-    s.oversight_after_days = v;
-    let mut v = s.duplicate_window_days;
-    number("duplicate_window_days", "查找重复工单的天数", &mut v);
-    s.duplicate_window_days = v;
-    let mut v = s.cluster_threshold;
-    number("cluster_threshold", "聚类阈值", &mut v);
-    s.cluster_threshold = v;
-    let mut v = s.cluster_window_days;
-    number("cluster_window_days", "聚类天数", &mut v);
-    s.cluster_window_days = v;
-    let mut v = s.ledger_days;
-    number("ledger_days", "台账整改工作日", &mut v);
-    s.ledger_days = v;
-    let mut v = s.revisit_after_days;
-    number("revisit_after_days", "回头看天数", &mut v);
-    s.revisit_after_days = v;
-    let mut v = u32::from(s.yellow_at_percent);
-    number("yellow_at_percent", "黄灯百分比", &mut v);
-    s.yellow_at_percent = u8::try_from(v).unwrap_or(0);
-    let mut v = u32::from(s.duplicate_similarity_percent);
-    number("duplicate_similarity_percent", "相似度", &mut v);
-    s.duplicate_similarity_percent = u8::try_from(v).unwrap_or(0);
+    for (key, label) in WorkOrderSettings::NUMBERS {
+        if let Some(v) = plain.get(key) {
+            let fits = v.parse::<u32>().is_ok_and(|n| s.set_number(key, n));
+            if !fits {
+                p.add(key, format!("{label}须为整数"));
+            }
+        }
+    }
     p.finish()?;
     Ok(s)
 }
