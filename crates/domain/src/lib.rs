@@ -15,6 +15,7 @@ pub mod login_throttle;
 pub mod pii;
 pub mod queue;
 pub mod rating;
+pub mod supervision;
 pub mod work_order;
 pub mod workdays;
 

@@ -79,6 +79,10 @@ pub struct Figures {
     pub waiting: Option<Summary>,
     /// Minutes.
     pub service: Option<Summary>,
+    /// Every wait counted (minutes), for figures over many days (supervision's histograms);
+    /// the summary above is what people read.
+    #[serde(skip)]
+    pub waits: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,6 +120,7 @@ impl Tally {
             no_shows: self.no_shows,
             waiting: summarize(&self.waits),
             service: summarize(&self.services),
+            waits: self.waits.clone(),
         }
     }
 }

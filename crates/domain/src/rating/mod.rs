@@ -506,35 +506,8 @@ pub fn working_deadline(cal: &impl WorkingDays, from: NaiveDate, days: i64) -> N
     cal.add_working_days(from, days)
 }
 
-/// How a deadline's light reads on `today` (R-SUPERVISE's lights, applied to rectifications
-/// and callbacks): red once past, yellow on the last working day, green before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Light {
-    Green,
-    Yellow,
-    Red,
-}
-
-impl Light {
-    pub fn label(self) -> &'static str {
-        match self {
-            Light::Green => "正常",
-            Light::Yellow => "即将到期",
-            Light::Red => "已超期",
-        }
-    }
-
-    pub fn of(cal: &impl WorkingDays, today: NaiveDate, deadline: NaiveDate) -> Light {
-        if today > deadline {
-            Light::Red
-        } else if cal.working_days_between(today, deadline) <= 1 {
-            Light::Yellow
-        } else {
-            Light::Green
-        }
-    }
-}
+/// Lights of rectifications and callbacks are supervision's lights (R-SUPERVISE).
+pub use crate::supervision::Light;
 
 #[cfg(test)]
 mod tests;
