@@ -102,6 +102,7 @@ async fn run_inner(config: Option<&PathBuf>, a: AdminArgs) -> Result<(), String>
                     role: c.role,
                     department: c.department,
                     hall: c.hall,
+                    region: None,
                     active: true,
                 },
                 username: c.username,

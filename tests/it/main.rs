@@ -22,5 +22,6 @@ mod metrics;
 mod pages;
 mod ratings;
 mod ratings_browser;
+mod supervision;
 mod work_orders;
 mod work_orders_browser;

@@ -116,6 +116,13 @@ pub struct Actor {
     pub department: Option<String>,
     /// Hall code the account belongs to, if any.
     pub hall: Option<String>,
+    /// A supervisor's region, if the account is limited to one.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The halls of that region and below, resolved when the actor signs in: what a
+    /// region-scoped supervisor may see. `None`: not limited by region.
+    #[serde(default)]
+    pub scope_halls: Option<Vec<String>>,
 }
 
 impl Actor {
@@ -151,9 +158,21 @@ impl Actor {
         }
     }
 
-    /// A hall-bound account may act only within its own hall.
+    /// Whether a region-scoped account may see this hall at all.
+    pub fn sees_hall(&self, hall: &str) -> bool {
+        self.scope_halls
+            .as_ref()
+            .is_none_or(|halls| halls.iter().any(|h| h == hall))
+    }
+
+    /// A hall-bound account may act only within its own hall; a supervisor only within its
+    /// region, when it has one.
     pub fn require_hall(&self, hall: &str, what: &str) -> Result<()> {
         match (&self.role, &self.hall) {
+            (Role::Supervisor, _) if !self.sees_hall(hall) => Err(Error::forbidden(format!(
+                "只能{}本区域的大厅",
+                what
+            ))),
             (Role::Admin | Role::Supervisor, _) => Ok(()),
             (_, Some(h)) if h == hall => Ok(()),
             _ => Err(Error::forbidden(format!("只能{}本大厅的业务", what))),
@@ -198,6 +217,8 @@ mod tests {
             role,
             department: None,
             hall: hall.map(str::to_string),
+            region: None,
+            scope_halls: None,
         }
     }
 

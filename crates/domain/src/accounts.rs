@@ -19,6 +19,8 @@ pub struct Profile {
     pub department: Option<String>,
     /// Hall code (likewise).
     pub hall: Option<String>,
+    /// Region code: a supervisor sees the halls of this region and below (R-SUPERVISE).
+    pub region: Option<String>,
     pub active: bool,
 }
 
@@ -39,6 +41,7 @@ pub struct ProfileInput {
     pub role: String,
     pub department: Option<String>,
     pub hall: Option<String>,
+    pub region: Option<String>,
     pub active: bool,
 }
 
@@ -112,6 +115,7 @@ pub fn parse_profile(input: &ProfileInput, p: &mut Problems) -> Option<Profile> 
     }
     let department = code("department", input.department.as_deref(), p);
     let hall = code("hall", input.hall.as_deref(), p);
+    let region = code("region", input.region.as_deref(), p);
     let role_text = input.role.trim();
     let Some(role) = Role::parse(role_text) else {
         if role_text.is_empty() {
@@ -136,11 +140,15 @@ pub fn parse_profile(input: &ProfileInput, p: &mut Problems) -> Option<Profile> 
             format!("{}账号必须属于一个部门，请填写部门编码", role.label()),
         );
     }
+    if region.is_some() && role != Role::Supervisor {
+        p.add("region", "只有监督人员账号按区域限定范围");
+    }
     Some(Profile {
         display_name,
         role,
         department,
         hall,
+        region,
         active: input.active,
     })
 }
@@ -198,6 +206,7 @@ mod tests {
             role: role.into(),
             department: department.map(str::to_string),
             hall: hall.map(str::to_string),
+            region: None,
             active: true,
         }
     }
@@ -302,6 +311,8 @@ mod tests {
             role: Role::Admin,
             department: None,
             hall: None,
+            region: None,
+            scope_halls: None,
         }
     }
 
@@ -311,6 +322,7 @@ mod tests {
             role,
             department: None,
             hall: hall.map(str::to_string),
+            region: None,
             active,
         }
     }

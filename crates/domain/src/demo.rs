@@ -164,6 +164,9 @@ pub struct StaffAccount {
     pub department: Option<String>,
     #[serde(default)]
     pub hall: Option<String>,
+    /// A supervisor's region (R-SUPERVISE): it sees the halls of that region and below.
+    #[serde(default)]
+    pub region: Option<String>,
     /// Post and duties, shown in the demo guide.
     #[serde(default)]
     pub note: String,

@@ -48,7 +48,11 @@ pub fn page_routes() -> Router<AppState> {
 /// The signed-in actor behind a session or API token (None when unknown, expired, revoked, or
 /// the account is deactivated). Called by the `CurrentActor` / `MaybeActor` extractors.
 pub async fn actor_for_token(state: &AppState, token: &str) -> Result<Option<Actor>, Error> {
-    Ok(sessions::authenticate(state, token).await?.map(|a| a.actor))
+    let Some(mut actor) = sessions::authenticate(state, token).await?.map(|a| a.actor) else {
+        return Ok(None);
+    };
+    crate::supervision::resolve_scope(&state.db, &mut actor).await?;
+    Ok(Some(actor))
 }
 
 /// `Set-Cookie` for a new session, or (None) one that removes the cookie. No `Secure`: halls

@@ -47,6 +47,7 @@ pub async fn load_if_empty(db: &Db, admin_password_set: bool, now: DateTime<Utc>
                 role: s.role.as_str().to_string(),
                 department: s.department.clone(),
                 hall: s.hall.clone(),
+                region: s.region.clone(),
                 active: true,
             },
             password: Some(setup.demo_password.clone()),

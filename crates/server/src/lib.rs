@@ -20,6 +20,7 @@ pub mod qr;
 pub mod ratings;
 pub mod security;
 pub mod state;
+pub mod supervision;
 pub mod work_orders;
 pub mod worker;
 
@@ -174,6 +175,9 @@ pub async fn start(config: Config) -> Result<Running> {
             tracing::error!(error = %e, "server stopped");
         }
     });
+    if state.config.workers {
+        supervision::ensure_sweep(&state).await?;
+    }
     let worker = state.config.workers.then(|| worker::spawn(state.clone()));
     let feed = state.hall_feed.spawn(state.db.clone());
     Ok(Running {

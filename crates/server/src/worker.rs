@@ -40,6 +40,9 @@ impl TimerHandler for Dispatch {
             crate::hall::appointments::NO_SHOW_TIMER => {
                 crate::hall::appointments::fire_no_show(tx, &timer.subject, now).await
             }
+            crate::supervision::SWEEP_TIMER => {
+                crate::supervision::fire_sweep(&self.state, tx, now).await
+            }
             crate::hall::day_end::KIND => {
                 crate::hall::day_end::close_day(tx, &timer.subject, timer.due(), now).await?;
                 self.state.hall_feed.wake();

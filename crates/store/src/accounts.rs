@@ -14,8 +14,8 @@ use crate::{Db, Tx, db_run, tx_run};
 /// The columns of [`AccountRow`], for queries that alias `accounts` as `a`.
 macro_rules! account_columns {
     () => {
-        "a.id, a.username, a.display_name, a.role, a.department, a.hall, a.password_hash, \
-         a.active, a.created_at, a.updated_at, a.password_changed_at"
+        "a.id, a.username, a.display_name, a.role, a.department, a.hall, a.region, \
+         a.password_hash, a.active, a.created_at, a.updated_at, a.password_changed_at"
     };
 }
 
@@ -28,6 +28,7 @@ pub struct AccountRow {
     pub role: String,
     pub department: Option<String>,
     pub hall: Option<String>,
+    pub region: Option<String>,
     pub password_hash: String,
     pub active: bool,
     pub created_at: i64,
@@ -51,6 +52,7 @@ impl AccountRow {
             role: self.role()?,
             department: self.department.clone(),
             hall: self.hall.clone(),
+            region: self.region.clone(),
             active: self.active,
         })
     }
@@ -63,6 +65,8 @@ impl AccountRow {
             role: self.role()?,
             department: self.department.clone(),
             hall: self.hall.clone(),
+            region: self.region.clone(),
+            scope_halls: None,
         })
     }
 }
@@ -122,8 +126,8 @@ pub async fn insert(
 ) -> Result<i64> {
     let r: Result<i64> = tx_run!(tx, |c| sqlx::query_scalar(
         "INSERT INTO accounts (username, display_name, role, department, hall, password_hash, \
-         active, created_at, updated_at, password_changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8) RETURNING id"
+         active, created_at, updated_at, password_changed_at, region) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $9) RETURNING id"
     )
     .bind(username)
     .bind(&profile.display_name)
@@ -133,6 +137,7 @@ pub async fn insert(
     .bind(password_hash)
     .bind(profile.active)
     .bind(micros(now))
+    .bind(&profile.region)
     .fetch_one(c)
     .await
     .map_err(db_err));
@@ -154,7 +159,7 @@ pub async fn update_profile(
 ) -> Result<()> {
     tx_run!(tx, |c| sqlx::query(
         "UPDATE accounts SET display_name = $1, role = $2, department = $3, hall = $4, \
-         active = $5, updated_at = $6 WHERE id = $7"
+         active = $5, updated_at = $6, region = $8 WHERE id = $7"
     )
     .bind(&profile.display_name)
     .bind(profile.role.as_str())
@@ -163,6 +168,7 @@ pub async fn update_profile(
     .bind(profile.active)
     .bind(micros(now))
     .bind(id)
+    .bind(&profile.region)
     .execute(c)
     .await
     .map_err(db_err)?

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod ratings;
 pub mod settings;
 pub mod setup;
+pub mod supervision;
 pub mod testing;
 pub mod timers;
 pub mod work_orders;

@@ -387,5 +387,7 @@ pub fn actor(id: i64, username: &str, role: Role, department: Option<&str>) -> A
         role,
         department: department.map(str::to_string),
         hall: Some("h1".into()),
+        region: None,
+        scope_halls: None,
     }
 }

@@ -56,7 +56,7 @@ impl Weights {
 }
 
 /// A score's inputs, each 0–100.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Inputs {
     pub timeliness: f64,
     pub ratings: f64,

@@ -142,6 +142,8 @@ struct CreateBody {
     #[serde(default)]
     hall: Option<String>,
     #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
     password: Option<String>,
     #[serde(default = "yes")]
     active: bool,
@@ -162,6 +164,7 @@ async fn create_account(
                 role: b.role,
                 department: b.department,
                 hall: b.hall,
+                region: b.region,
                 active: b.active,
             },
             password: b.password,
@@ -208,6 +211,8 @@ struct UpdateBody {
     department: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     hall: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    region: Option<Option<String>>,
     #[serde(default)]
     active: Option<bool>,
 }
@@ -227,6 +232,7 @@ async fn update_account(
             role: b.role,
             department: b.department,
             hall: b.hall,
+            region: b.region,
             active: b.active,
         },
         st.now(),

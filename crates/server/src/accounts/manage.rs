@@ -51,6 +51,7 @@ pub struct AccountView {
     pub role_label: &'static str,
     pub department: Option<String>,
     pub hall: Option<String>,
+    pub region: Option<String>,
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -68,11 +69,25 @@ impl AccountView {
             role_label: role.label(),
             department: a.department.clone(),
             hall: a.hall.clone(),
+            region: a.region.clone(),
             active: a.active,
             created_at: hall_time(from_micros(a.created_at)),
             updated_at: hall_time(from_micros(a.updated_at)),
             password_changed_at: hall_time(from_micros(a.password_changed_at)),
         })
+    }
+}
+
+/// A supervisor's region must be one of the region tree's (a mistyped code would show nothing).
+async fn check_region(db: &Db, profile: &Profile) -> Result<()> {
+    let Some(region) = &profile.region else {
+        return Ok(());
+    };
+    let known = yichuang_store::supervision::regions(db).await?;
+    if known.iter().any(|r| &r.code == region) {
+        Ok(())
+    } else {
+        Err(Error::validation(vec![]).field("region", format!("区域编码“{region}”不存在，请从区域列表中选择")))
     }
 }
 
@@ -83,6 +98,7 @@ fn profile_json(p: &Profile) -> serde_json::Value {
         "role": p.role.as_str(),
         "department": p.department,
         "hall": p.hall,
+        "region": p.region,
         "active": p.active,
     })
 }
@@ -143,6 +159,7 @@ pub async fn create(
     }
     let (password, generated) = chosen_or_generated(input.password)?;
     let (username, profile) = check_new_account(&input.username, &input.profile, Some(&password))?;
+    check_region(db, &profile).await?;
     by.require_may_manage(&profile)?;
     let hash = secrets::hash_password(&password).await?;
     let mut tx = db.begin().await?;
@@ -171,6 +188,7 @@ pub struct ProfilePatch {
     pub role: Option<String>,
     pub department: Option<Option<String>>,
     pub hall: Option<Option<String>>,
+    pub region: Option<Option<String>>,
     pub active: Option<bool>,
 }
 
@@ -196,6 +214,7 @@ pub async fn update(
             .department
             .unwrap_or_else(|| before.department.clone()),
         hall: patch.hall.unwrap_or_else(|| before.hall.clone()),
+        region: patch.region.unwrap_or_else(|| before.region.clone()),
         active: patch.active.unwrap_or(before.active),
     };
     // Rights first: someone who may not touch the account learns nothing from its validation.
@@ -205,6 +224,7 @@ pub async fn update(
     p.finish()?;
     let after = after.ok_or_else(|| Error::internal("profile missing without a problem"))?;
     authorize_profile_change(actor, &row.username, &before, &after)?;
+    check_region(db, &after).await?;
     if after == before {
         return Ok(row);
     }
@@ -328,6 +348,7 @@ pub async fn ensure_admin(db: &Db, password: &str, now: DateTime<Utc>) -> Result
         role: Role::Admin,
         department: None,
         hall: None,
+        region: None,
         active: true,
     };
     let Some(row) = store::by_username(db, ADMIN_USERNAME).await? else {

@@ -366,6 +366,8 @@ struct CreateForm {
     role: String,
     department: String,
     hall: String,
+    #[serde(default)]
+    region: String,
     password: String,
 }
 
@@ -468,6 +470,7 @@ async fn admin_create(
             role: f.role.clone(),
             department: non_empty(&f.department),
             hall: non_empty(&f.hall),
+            region: non_empty(&f.region),
             active: true,
         },
         password: non_empty(&f.password),

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::cases::routes())
         .merge(crate::ratings::routes())
         .merge(crate::work_orders::routes())
+        .merge(crate::supervision::api::routes())
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 

@@ -175,6 +175,8 @@ fn bundle_clerk(hall: Option<&str>) -> Actor {
         role: Role::Clerk,
         department: None,
         hall: hall.map(str::to_string),
+        region: None,
+        scope_halls: None,
     }
 }
 

@@ -117,6 +117,8 @@ fn phone_actor(hall: Option<String>) -> Actor {
         role: Role::Clerk,
         department: None,
         hall,
+        region: None,
+        scope_halls: None,
     }
 }
 

@@ -223,6 +223,8 @@ pub fn online_desk() -> Actor {
         role: Role::Clerk,
         department: None,
         hall: None,
+        region: None,
+        scope_halls: None,
     }
 }
 

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::cases::page_routes())
         .merge(crate::ratings::page_routes())
         .merge(crate::work_orders::page_routes())
+        .merge(crate::supervision::pages::routes())
 }
 
 /// One link of the navigation bar.
@@ -127,6 +128,15 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
             });
         }
         _ => {}
+    }
+    if matches!(
+        role,
+        Some(Role::Admin | Role::HallManager | Role::Supervisor)
+    ) {
+        v.push(NavLink {
+            href: "/supervision",
+            label: "电子监察",
+        });
     }
     if role.is_some() {
         v.push(NavLink {

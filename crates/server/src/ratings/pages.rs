@@ -41,7 +41,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// An error as a page of its own (a person never gets JSON).
-fn error_page(actor: Option<Actor>, uri: &Uri, e: &Error) -> Response {
+pub(crate) fn error_page(actor: Option<Actor>, uri: &Uri, e: &Error) -> Response {
     match e.kind {
         yichuang_domain::Kind::Forbidden | yichuang_domain::Kind::Unauthorized => {
             forbidden_page(actor, uri, e.title.clone())

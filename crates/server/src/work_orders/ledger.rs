@@ -633,16 +633,17 @@ async fn import_api(
     Ok((StatusCode::CREATED, axum::Json(json!({"imported": n}))).into_response())
 }
 
-pub fn xlsx_response(bytes: Vec<u8>) -> Response {
+/// A workbook as a download; `filename` is ASCII (pinyin), which every browser keeps.
+pub fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
     (
         [
             (
                 header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
             ),
             (
                 header::CONTENT_DISPOSITION,
-                "attachment; filename=\"wentitaizhang.xlsx\"",
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
         bytes,

@@ -1026,7 +1026,7 @@ async fn ledger_xlsx(
         Err(r) => return r,
     };
     match super::ledger::export(&st, &actor, &q.ledger()).await {
-        Ok(b) => super::ledger::xlsx_response(b),
+        Ok(b) => super::ledger::xlsx_response(b, "wentitaizhang.xlsx"),
         Err(e) => error_page(Some(actor), &uri, &e),
     }
 }

@@ -1,0 +1,383 @@
+//! `/api/v1/supervision…` and `/api/v1/supervision-settings` (issue 13).
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use serde_json::json;
+use yichuang_domain::supervision::SupervisionSettings;
+use yichuang_domain::supervision::numbers::month_of;
+use yichuang_domain::{Actor, Error, Result, Role};
+use yichuang_store::supervision::{self as store, Group};
+
+use super::views::{FiguresView, Names, RankedView, RecordView};
+use crate::auth::CurrentActor;
+use crate::cases::time::local;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/supervision/records", get(records))
+        .route("/api/v1/supervision/records/{id}/decision", post(decision))
+        .route("/api/v1/supervision/notices", get(notices))
+        .route("/api/v1/supervision/sweep", post(sweep))
+        .route("/api/v1/supervision/rollup", post(rollup))
+        .route("/api/v1/supervision/numbers", get(numbers))
+        .route("/api/v1/supervision/rankings/{hall}", get(ranking))
+        .route("/api/v1/supervision/report", get(report))
+        .route(
+            "/api/v1/supervision-settings",
+            get(get_settings).put(put_settings),
+        )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RecordQuery {
+    pub state: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+fn day(s: Option<&str>, field: &str) -> Result<Option<NaiveDate>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| {
+            Error::validation(vec![]).field(field, "日期格式应为 YYYY-MM-DD，例如 2026-12-01")
+        }),
+    }
+}
+
+/// Records an actor may see, newest first.
+pub async fn visible_records(st: &AppState, actor: &Actor, q: &RecordQuery) -> Result<Vec<RecordView>> {
+    super::scope(actor)?;
+    let state = match q.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            yichuang_domain::supervision::RecordState::parse(s)
+                .ok_or_else(|| {
+                    Error::validation(vec![]).field("state", "状态应为 open、resolved、escalated、confirmed 或 dismissed")
+                })?
+                .as_str(),
+        ),
+    };
+    let from = day(q.from.as_deref(), "from")?.map(|d| d.to_string());
+    let to = day(q.to.as_deref(), "to")?.map(|d| d.to_string());
+    let rows = store::list(&st.db, state, from.as_deref(), to.as_deref(), 500).await?;
+    let names = Names::load(&st.db).await?;
+    let today = local(st.now()).date();
+    rows.iter()
+        .filter(|r| super::sees_record(actor, r))
+        .map(|r| RecordView::of(r, &names, today))
+        .collect()
+}
+
+async fn records(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Query(q): Query<RecordQuery>,
+) -> ApiResult<Response> {
+    let v = visible_records(&st, &actor, &q).await?;
+    Ok(Json(json!({"total": v.len(), "records": v})).into_response())
+}
+
+/// The open 督办 notices addressed to the signed-in account: as owner (its account or its
+/// department) or as head.
+pub async fn my_notices(st: &AppState, actor: &Actor) -> Result<Vec<RecordView>> {
+    let rows = store::list(&st.db, Some("open"), None, None, 500).await?;
+    let names = Names::load(&st.db).await?;
+    let today = local(st.now()).date();
+    rows.iter()
+        .filter(|r| super::is_addressee(actor, r))
+        .map(|r| RecordView::of(r, &names, today))
+        .collect()
+}
+
+async fn notices(State(st): State<AppState>, CurrentActor(actor): CurrentActor) -> ApiResult<Response> {
+    let v = my_notices(&st, &actor).await?;
+    Ok(Json(json!({"total": v.len(), "notices": v})).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DecisionBody {
+    decision: String,
+    reason: String,
+}
+
+async fn decision(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(id): Path<i64>,
+    Json(b): Json<DecisionBody>,
+) -> ApiResult<Response> {
+    let confirm = match b.decision.as_str() {
+        "confirm" => true,
+        "dismiss" => false,
+        _ => {
+            return Err(Error::validation(vec![])
+                .field("decision", "请选择确认（confirm）或排除（dismiss）")
+                .into());
+        }
+    };
+    let r = super::decide(&st, &actor, id, confirm, &b.reason).await?;
+    let names = Names::load(&st.db).await?;
+    Ok(Json(RecordView::of(&r, &names, local(st.now()).date())?).into_response())
+}
+
+async fn sweep(State(st): State<AppState>, CurrentActor(actor): CurrentActor) -> ApiResult<Response> {
+    actor.require_role(&[Role::Admin, Role::Supervisor], "立即巡查")?;
+    let r = super::sweep(&st).await?;
+    Ok(Json(r).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RangeBody {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn rollup(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Json(b): Json<RangeBody>,
+) -> ApiResult<Response> {
+    actor.require_role(&[Role::Admin], "重算统计")?;
+    let today = local(st.now()).date();
+    let from = day(b.from.as_deref(), "from")?.unwrap_or(today);
+    let to = day(b.to.as_deref(), "to")?.unwrap_or(today);
+    let n = super::roll_up(&st, from, to).await?;
+    Ok(Json(json!({"days": n})).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NumbersQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `2026-12`: the month, instead of from/to.
+    pub month: Option<String>,
+    pub by: Option<String>,
+}
+
+impl NumbersQuery {
+    /// The period asked for: a month, a range of at most a year, or this month.
+    pub fn period(&self, today: NaiveDate) -> Result<(NaiveDate, NaiveDate)> {
+        if let Some(m) = self.month.as_deref().filter(|m| !m.trim().is_empty()) {
+            let first = crate::ratings::report::parse_month(m)
+                .ok_or_else(|| Error::validation(vec![]).field("month", "月份格式应为 YYYY-MM，例如 2026-12"))?;
+            return Ok(month_of(first.year(), first.month()));
+        }
+        let (first, last) = month_of(today.year(), today.month());
+        let from = day(self.from.as_deref(), "from")?.unwrap_or(first);
+        let to = day(self.to.as_deref(), "to")?.unwrap_or(last);
+        if to < from || (to - from).num_days() > 3660 {
+            return Err(Error::validation(vec![]).field("to", "结束日期不能早于开始日期，范围不超过十年"));
+        }
+        Ok((from, to))
+    }
+
+    pub fn group(&self) -> Result<Group> {
+        Ok(match self.by.as_deref().unwrap_or("hall") {
+            "total" => Group::Total,
+            "hall" => Group::Hall,
+            "department" => Group::Department,
+            "item" => Group::Item,
+            "window" => Group::Window,
+            "day" => Group::Day,
+            _ => {
+                return Err(Error::validation(vec![]).field(
+                    "by",
+                    "分组应为 total、hall、department、item、window 或 day",
+                ));
+            }
+        })
+    }
+}
+
+/// Figures grouped, named, for the actor's halls.
+pub async fn numbers_for(
+    st: &AppState,
+    actor: &Actor,
+    from: NaiveDate,
+    to: NaiveDate,
+    group: Group,
+) -> Result<Vec<FiguresView>> {
+    let scope = super::scope(actor)?;
+    let rows = super::figures(st, from, to, scope.as_deref(), group).await?;
+    let names = Names::load(&st.db).await?;
+    Ok(rows
+        .iter()
+        .map(|(k, f)| {
+            let name = match group {
+                Group::Total => "合计".to_string(),
+                Group::Day => k.clone(),
+                Group::Window => k
+                    .rsplit('#')
+                    .next()
+                    .and_then(|id| id.parse().ok())
+                    .map_or_else(|| k.clone(), |id| names.window(id)),
+                _ => names.of(k),
+            };
+            FiguresView::of(k, name, f)
+        })
+        .collect())
+}
+
+async fn numbers(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Query(q): Query<NumbersQuery>,
+) -> ApiResult<Response> {
+    let (from, to) = q.period(local(st.now()).date())?;
+    let rows = numbers_for(&st, &actor, from, to, q.group()?).await?;
+    Ok(Json(json!({"from": from, "to": to, "rows": rows})).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MonthQuery {
+    pub month: Option<String>,
+}
+
+/// The month asked for (`2026-12`), or this month.
+pub fn month(q: &MonthQuery, today: NaiveDate) -> Result<(i32, u32)> {
+    match q.month.as_deref().filter(|m| !m.trim().is_empty()) {
+        None => Ok((today.year(), today.month())),
+        Some(m) => crate::ratings::report::parse_month(m)
+            .map(|d| (d.year(), d.month()))
+            .ok_or_else(|| Error::validation(vec![]).field("month", "月份格式应为 YYYY-MM，例如 2026-12")),
+    }
+}
+
+/// A hall's window ranking of a month: a closed month's kept ranking if there is one (kept on
+/// first reading), the running month computed afresh.
+pub async fn ranking_for(
+    st: &AppState,
+    actor: &Actor,
+    hall: &str,
+    (y, m): (i32, u32),
+) -> Result<(Vec<RankedView>, String)> {
+    actor.require_role(&[Role::Admin, Role::Supervisor, Role::HallManager], "查看窗口排名")?;
+    actor.require_hall(hall, "查看")?;
+    let today = local(st.now()).date();
+    let closed = (y, m) < (today.year(), today.month());
+    let names = Names::load(&st.db).await?;
+    let s = super::settings(&st.db).await?;
+    let kept = store::ranking(&st.db, &format!("{y:04}-{m:02}"), hall).await?;
+    let ranked = if closed && !kept.is_empty() {
+        kept.iter()
+            .map(|r| yichuang_domain::supervision::ranking::Ranked {
+                key: r.window_id,
+                place: r.place as usize,
+                score: r.score,
+                inputs: serde_json::from_str(&r.inputs).unwrap_or(
+                    yichuang_domain::supervision::ranking::Inputs {
+                        timeliness: 0.0,
+                        ratings: 0.0,
+                        complaints: 0.0,
+                        service: 0.0,
+                    },
+                ),
+                flag: r.flag,
+                talk: r.talk,
+            })
+            .collect()
+    } else {
+        super::ranking(st, hall, y, m, closed).await?
+    };
+    Ok((
+        ranked.iter().map(|r| RankedView::of(r, &names)).collect(),
+        s.ranking.formula(),
+    ))
+}
+
+async fn ranking(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(hall): Path<String>,
+    Query(q): Query<MonthQuery>,
+) -> ApiResult<Response> {
+    yichuang_store::hall::hall(&st.db, &hall).await?;
+    let ym = month(&q, local(st.now()).date())?;
+    let (rows, formula) = ranking_for(&st, &actor, &hall, ym).await?;
+    Ok(Json(json!({"hall": hall, "month": format!("{:04}-{:02}", ym.0, ym.1),
+                   "formula": formula, "windows": rows}))
+    .into_response())
+}
+
+/// The monthly report: figures by hall and department, and the 通报 list.
+pub struct Report {
+    pub year: i32,
+    pub month: u32,
+    pub total: FiguresView,
+    pub last_month: FiguresView,
+    pub last_year: FiguresView,
+    pub halls: Vec<FiguresView>,
+    pub departments: Vec<FiguresView>,
+    pub reported: Vec<RecordView>,
+}
+
+pub async fn report_for(st: &AppState, actor: &Actor, (y, m): (i32, u32)) -> Result<Report> {
+    use yichuang_domain::supervision::numbers::previous_months;
+    let scope = super::scope(actor)?;
+    let (from, to) = month_of(y, m);
+    let ((ly, lm), (yy, ym)) = previous_months(y, m);
+    let one = |f, t| super::total(st, f, t, scope.as_deref());
+    let total = one(from, to).await?;
+    let (lf, lt) = month_of(ly, lm);
+    let last = one(lf, lt).await?;
+    let (yf, yt) = month_of(yy, ym);
+    let year_ago = one(yf, yt).await?;
+    let names = Names::load(&st.db).await?;
+    let reported = store::reported(&st.db, &from.to_string(), &to.to_string()).await?;
+    let today = local(st.now()).date();
+    Ok(Report {
+        year: y,
+        month: m,
+        total: FiguresView::of("", format!("{y}年{m}月"), &total),
+        last_month: FiguresView::of("", format!("{ly}年{lm}月（上月）"), &last),
+        last_year: FiguresView::of("", format!("{yy}年{ym}月（去年同期）"), &year_ago),
+        halls: numbers_for(st, actor, from, to, Group::Hall).await?,
+        departments: numbers_for(st, actor, from, to, Group::Department).await?,
+        reported: reported
+            .iter()
+            .filter(|r| super::sees_record(actor, r))
+            .map(|r| RecordView::of(r, &names, today))
+            .collect::<Result<_>>()?,
+    })
+}
+
+async fn report(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Query(q): Query<MonthQuery>,
+) -> ApiResult<Response> {
+    let ym = month(&q, local(st.now()).date())?;
+    let r = report_for(&st, &actor, ym).await?;
+    Ok(Json(json!({
+        "month": format!("{:04}-{:02}", r.year, r.month),
+        "total": r.total, "last_month": r.last_month, "last_year": r.last_year,
+        "halls": r.halls, "departments": r.departments, "reported": r.reported,
+    }))
+    .into_response())
+}
+
+async fn get_settings(State(st): State<AppState>, CurrentActor(actor): CurrentActor) -> ApiResult<Response> {
+    actor.require_role(&[Role::Admin, Role::Supervisor], "查看电子监察设置")?;
+    Ok(Json(super::settings(&st.db).await?).into_response())
+}
+
+async fn put_settings(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Json(s): Json<SupervisionSettings>,
+) -> ApiResult<Response> {
+    super::put_settings(&st, &actor, &s).await?;
+    Ok(Json(super::settings(&st.db).await?).into_response())
+}

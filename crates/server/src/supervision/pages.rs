@@ -1,0 +1,444 @@
+//! Supervision pages: the director's dashboard (`/supervision`), the wall page for the hall's big
+//! screen (`/supervision/wall/{hall}`), a record with its 督办 notice to print
+//! (`/supervision/records/{id}`), the monthly report to print and as .xlsx.
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use yichuang_domain::supervision::numbers::{Metric, month_of};
+use yichuang_domain::{Actor, Error, Result, Role};
+use yichuang_store::supervision::{self as store, Group};
+
+use super::api::{MonthQuery, RecordQuery, month, numbers_for, ranking_for, report_for, visible_records};
+use super::svg;
+use super::views::{FiguresView, Names, RankedView, RecordView};
+use crate::accounts::{FormErrors, Page, render_form, require_page_actor};
+use crate::auth::MaybeActor;
+use crate::cases::time::local;
+use crate::extract::{Path, Query};
+use crate::pages::{Layout, render};
+use crate::ratings::pages::error_page;
+use crate::state::AppState;
+
+const READERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::HallManager];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/supervision", get(dashboard))
+        .route("/supervision/wall/{hall}", get(wall))
+        .route("/supervision/records/{id}", get(record_page).post(record_post))
+        .route("/supervision/report", get(report_page))
+        .route("/supervision/report.xlsx", get(report_xlsx))
+}
+
+/// The live part of the dashboard: today in the halls.
+struct Live {
+    waiting: i64,
+    windows_open: usize,
+    windows: usize,
+    calls_per_hour: String,
+    late: usize,
+    yellow: usize,
+}
+
+async fn live(st: &AppState, scope: Option<&[String]>) -> Result<Live> {
+    let now = st.now();
+    let today = local(now).date();
+    let gauges = yichuang_store::metrics::gauges(&st.db, now, today).await?;
+    let inside = |h: &str| scope.is_none_or(|s| s.iter().any(|x| x == h));
+    let waiting = gauges.waiting.iter().filter(|w| inside(&w.0)).map(|w| w.1).sum();
+    let (mut open, mut all, mut called) = (0, 0, 0);
+    for hall in yichuang_store::hall::halls(&st.db).await? {
+        if !inside(&hall.code) {
+            continue;
+        }
+        let windows = yichuang_store::hall::windows(&st.db, hall.id).await?;
+        all += windows.len();
+        open += windows.iter().filter(|w| w.status != "closed").count();
+        let r = crate::hall::stats::hall_report(&st.db, &hall, today, today).await?;
+        called += r.by_window.values().map(|f| f.tickets).sum::<usize>();
+    }
+    // Office hours begin at 8:30; before that the rate has nothing to divide by.
+    let hours = (local(now).time().signed_duration_since(chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default()))
+        .num_minutes() as f64
+        / 60.0;
+    let late = store::late(&st.db, today).await?;
+    let late: Vec<_> = late
+        .iter()
+        .filter(|r| r.hall.as_deref().is_none_or(|h| inside(h)))
+        .collect();
+    let yellow = yellow_cases(st, today, scope).await?;
+    Ok(Live {
+        waiting,
+        windows_open: open,
+        windows: all,
+        calls_per_hour: if hours > 0.0 { format!("{:.1}", called as f64 / hours) } else { "—".into() },
+        late: late.len(),
+        yellow,
+    })
+}
+
+/// Running cases whose light is yellow today (the share of their time used is past the
+/// setting but they are not late yet).
+async fn yellow_cases(st: &AppState, today: NaiveDate, scope: Option<&[String]>) -> Result<usize> {
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> = {
+        let db = &st.db;
+        yichuang_store::cases::records::running_clocks(db).await?
+    };
+    let cal = crate::calendar::current(st, None).await?;
+    let pct = crate::cases::service::settings(st).await?.yellow_at_percent;
+    Ok(rows
+        .iter()
+        .filter(|(hall, _, _)| hall.as_deref().is_none_or(|h| scope.is_none_or(|s| s.iter().any(|x| x == h))))
+        .filter_map(|(_, start, due)| Some((start.as_deref()?.parse().ok()?, due.as_deref()?.parse().ok()?)))
+        .filter(|(start, due)| {
+            yichuang_domain::supervision::Light::by_share(cal.as_ref(), *start, *due, today, pct)
+                == yichuang_domain::supervision::Light::Yellow
+        })
+        .count())
+}
+
+#[derive(Template)]
+#[template(path = "supervision.html")]
+struct DashboardPage {
+    layout: Layout,
+    scope_label: String,
+    month_label: String,
+    headers: Vec<&'static str>,
+    live: Live,
+    compare: Vec<FiguresView>,
+    halls: Vec<FiguresView>,
+    chart: String,
+    records: Vec<RecordView>,
+    halls_for_wall: Vec<(String, String)>,
+    ranking_hall: Option<String>,
+    ranking: Vec<RankedView>,
+    formula: String,
+    can_sweep: bool,
+}
+
+async fn dashboard(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+) -> Page {
+    let actor = require_page_actor(a, &uri, READERS)?;
+    build_dashboard(&st, &actor)
+        .await
+        .map_err(|e| error_page(Some(actor), &uri, &e))
+}
+
+async fn build_dashboard(st: &AppState, actor: &Actor) -> Result<Response> {
+    let scope = super::scope(actor)?;
+    let today = local(st.now()).date();
+    let (y, m) = (today.year(), today.month());
+    let r = report_for(st, actor, (y, m)).await?;
+    let (from, to) = month_of(y, m);
+    let days = numbers_for(st, actor, from, to, Group::Day).await?;
+    let labels: Vec<String> = (0..=(to - from).num_days())
+        .map(|i| format!("{}日", i + 1))
+        .collect();
+    let series = |metric: Metric| -> Vec<i64> {
+        (0..=(to - from).num_days())
+            .map(|i| {
+                let d = (from + chrono::Duration::days(i)).to_string();
+                days.iter()
+                    .find(|r| r.key == d)
+                    .map_or(0, |r| r.figures.count(metric))
+            })
+            .collect()
+    };
+    let chart = svg::bars(
+        &format!("{y}年{m}月每日收件与办结"),
+        &labels,
+        &[
+            ("收件", "#1f6feb", series(Metric::Received)),
+            ("办结", "#2da44e", series(Metric::Decided)),
+        ],
+    );
+    let names = Names::load(&st.db).await?;
+    let halls: Vec<(String, String)> = store::halls(&st.db)
+        .await?
+        .into_iter()
+        .filter(|h| scope.as_ref().is_none_or(|s| s.contains(&h.code)))
+        .map(|h| (h.code, h.name))
+        .collect();
+    let ranking_hall = actor.hall.clone().or_else(|| halls.first().map(|h| h.0.clone()));
+    let (ranking, formula) = match &ranking_hall {
+        Some(h) => ranking_for(st, actor, h, (y, m)).await?,
+        None => (Vec::new(), String::new()),
+    };
+    let scope_label = match (&actor.region, actor.role) {
+        (Some(region), Role::Supervisor) => format!("{}及所辖", region_name(st, region).await?),
+        (_, Role::HallManager) => actor.hall.as_deref().map(|h| names.of(h)).unwrap_or_default(),
+        _ => "全部大厅".into(),
+    };
+    let records = visible_records(
+        st,
+        actor,
+        &RecordQuery {
+            state: Some("open".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(render(&DashboardPage {
+        layout: Layout::new("电子监察", Some(actor.clone())),
+        scope_label,
+        month_label: format!("{y}年{m}月"),
+        headers: r.total.columns().iter().map(|c| c.0).collect(),
+        live: live(st, scope.as_deref()).await?,
+        compare: vec![r.total, r.last_month, r.last_year],
+        halls: r.halls,
+        chart,
+        records,
+        halls_for_wall: halls,
+        ranking_hall: ranking_hall.map(|h| names.of(&h)),
+        ranking,
+        formula,
+        can_sweep: matches!(actor.role, Role::Admin | Role::Supervisor),
+    }))
+}
+
+async fn region_name(st: &AppState, code: &str) -> Result<String> {
+    Ok(store::regions(&st.db)
+        .await?
+        .into_iter()
+        .find(|r| r.code == code)
+        .map_or_else(|| code.to_string(), |r| r.name))
+}
+
+#[derive(Template)]
+#[template(path = "supervision_wall.html")]
+struct WallPage {
+    hall_name: String,
+    hall: String,
+    time_text: String,
+    live: Live,
+    today: FiguresView,
+    month: FiguresView,
+    late: Vec<RecordView>,
+}
+
+async fn wall(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+    Path(hall): Path<String>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, READERS)?;
+    build_wall(&st, &actor, &hall)
+        .await
+        .map_err(|e| error_page(Some(actor), &uri, &e))
+}
+
+async fn build_wall(st: &AppState, actor: &Actor, hall: &str) -> Result<Response> {
+    actor.require_hall(hall, "查看")?;
+    let row = yichuang_store::hall::hall(&st.db, hall).await?;
+    let now = st.now();
+    let today = local(now).date();
+    let scope = vec![hall.to_string()];
+    let (first, last) = month_of(today.year(), today.month());
+    let t = super::total(st, today, today, Some(&scope)).await?;
+    let m = super::total(st, first, last, Some(&scope)).await?;
+    let names = Names::load(&st.db).await?;
+    let late = store::list(&st.db, Some("open"), None, None, 200)
+        .await?
+        .iter()
+        .filter(|r| r.hall.as_deref() == Some(hall) && r.kind == "overdue")
+        .take(8)
+        .map(|r| RecordView::of(r, &names, today))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(render(&WallPage {
+        hall_name: row.name,
+        hall: hall.to_string(),
+        time_text: local(now).format("%Y年%-m月%-d日 %H:%M").to_string(),
+        live: live(st, Some(&scope)).await?,
+        today: FiguresView::of("", "今日".into(), &t),
+        month: FiguresView::of("", "本月".into(), &m),
+        late,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "supervision_record.html")]
+struct RecordPage {
+    layout: Layout,
+    r: RecordView,
+    can_decide: bool,
+    errors: FormErrors,
+    saved: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SavedQuery {
+    saved: bool,
+}
+
+async fn record_view(st: &AppState, actor: &Actor, id: i64) -> Result<RecordView> {
+    let r = store::get(&st.db, id)
+        .await?
+        .filter(|r| super::sees_record(actor, r))
+        .ok_or_else(|| Error::not_found("record_not_found", format!("监察记录 {id} 不存在")))?;
+    RecordView::of(&r, &Names::load(&st.db).await?, local(st.now()).date())
+}
+
+async fn record_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Supervisor, Role::HallManager, Role::Approver, Role::Clerk, Role::Issuance])?;
+    let r = record_view(&st, &actor, id)
+        .await
+        .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
+    Ok(render(&RecordPage {
+        can_decide: r.anomaly && r.open && matches!(actor.role, Role::Admin | Role::Supervisor),
+        layout: Layout::new("监察记录", Some(actor)),
+        r,
+        errors: FormErrors::default(),
+        saved: q.saved,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DecisionForm {
+    decision: String,
+    reason: String,
+}
+
+async fn record_post(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+    Path(id): Path<i64>,
+    Form(f): Form<DecisionForm>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Supervisor])?;
+    match super::decide(&st, &actor, id, f.decision == "confirm", &f.reason).await {
+        Ok(_) => Ok(Redirect::to(&format!("/supervision/records/{id}?saved=true")).into_response()),
+        Err(e) if matches!(e.kind, yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict) => {
+            let r = record_view(&st, &actor, id)
+                .await
+                .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
+            Ok(render_form(
+                &RecordPage {
+                    can_decide: r.open,
+                    layout: Layout::new("监察记录", Some(actor.clone())),
+                    r,
+                    errors: FormErrors::at(&e, "reason"),
+                    saved: false,
+                },
+                Some(&e),
+            ))
+        }
+        Err(e) => Err(error_page(Some(actor), &uri, &e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "supervision_report.html")]
+struct ReportPage {
+    layout: Layout,
+    title: String,
+    month: String,
+    headers: Vec<&'static str>,
+    compare: Vec<FiguresView>,
+    halls: Vec<FiguresView>,
+    departments: Vec<FiguresView>,
+    reported: Vec<RecordView>,
+    printed_text: String,
+}
+
+async fn report_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+    Query(q): Query<MonthQuery>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, READERS)?;
+    let built = async {
+        let ym = month(&q, local(st.now()).date())?;
+        let r = report_for(&st, &actor, ym).await?;
+        Ok::<_, Error>(render(&ReportPage {
+            layout: Layout::new("月度报告", Some(actor.clone())),
+            title: format!("{}年{}月政务服务运行情况", r.year, r.month),
+            month: format!("{:04}-{:02}", r.year, r.month),
+            headers: r.total.columns().iter().map(|c| c.0).collect(),
+            compare: vec![r.total, r.last_month, r.last_year],
+            halls: r.halls,
+            departments: r.departments,
+            reported: r.reported,
+            printed_text: local(st.now()).format("%Y年%-m月%-d日 %H:%M").to_string(),
+        }))
+    };
+    built.await.map_err(|e| error_page(Some(actor.clone()), &uri, &e))
+}
+
+/// The monthly report as a workbook: the same rows and cells as the page.
+async fn report_xlsx(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+    Query(q): Query<MonthQuery>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, READERS)?;
+    let built = async {
+        let ym = month(&q, local(st.now()).date())?;
+        let r = report_for(&st, &actor, ym).await?;
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let sheets: [(&str, Vec<&FiguresView>); 3] = [
+            ("总体", vec![&r.total, &r.last_month, &r.last_year]),
+            ("分大厅", r.halls.iter().collect()),
+            ("分部门", r.departments.iter().collect()),
+        ];
+        for (name, rows) in sheets {
+            let ws = book.add_worksheet();
+            ws.set_name(name).map_err(Error::internal)?;
+            for (c, (h, _)) in r.total.columns().iter().enumerate() {
+                ws.write_string_with_format(0, c as u16, *h, &bold).map_err(Error::internal)?;
+            }
+            for (i, v) in rows.iter().enumerate() {
+                for (c, (_, cell)) in v.columns().iter().enumerate() {
+                    ws.write_string((i + 1) as u32, c as u16, cell).map_err(Error::internal)?;
+                }
+            }
+            ws.set_column_width(0, 24).map_err(Error::internal)?;
+        }
+        let ws = book.add_worksheet();
+        ws.set_name("通报").map_err(Error::internal)?;
+        for (c, h) in ["类型", "大厅", "部门", "对象", "说明", "通报日期"].iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(Error::internal)?;
+        }
+        for (i, x) in r.reported.iter().enumerate() {
+            let cells = [
+                x.kind_label.to_string(),
+                x.hall_name.clone(),
+                x.department_name.clone(),
+                x.subject_id.clone(),
+                x.note.clone(),
+                x.closed_text.clone(),
+            ];
+            for (c, cell) in cells.iter().enumerate() {
+                ws.write_string((i + 1) as u32, c as u16, cell).map_err(Error::internal)?;
+            }
+        }
+        let bytes = book.save_to_buffer().map_err(Error::internal)?;
+        Ok::<_, Error>(crate::work_orders::ledger::xlsx_response(
+            bytes,
+            &format!("yuedubaogao-{:04}-{:02}.xlsx", ym.0, ym.1),
+        ))
+    };
+    built.await.map_err(|e| error_page(Some(actor.clone()), &uri, &e))
+}

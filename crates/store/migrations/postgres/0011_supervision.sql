@@ -1,0 +1,76 @@
+-- Supervision (电子监察, R-SUPERVISE), issue 13: 督办 notices and anomalies, the daily rollup
+-- of the director's numbers, window rankings kept per period, and a supervisor's region.
+
+-- A supervisor scoped to a region sees the halls below it and nothing else.
+ALTER TABLE accounts ADD COLUMN region TEXT;
+
+-- One row per 督办 notice or anomaly. `subject_id` is a case number, `number/node` for a step,
+-- or a rectification id; `evidence` (JSON) names the case events an anomaly rests on.
+CREATE TABLE supervision_records (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind         TEXT   NOT NULL,
+    subject_kind TEXT   NOT NULL,
+    subject_id   TEXT   NOT NULL,
+    case_number  TEXT,
+    hall         TEXT,
+    department   TEXT,
+    -- Who must act (an account's event name, or the unit when nobody has claimed the work)
+    -- and the head who reads along (an account name from the supervision settings).
+    owner        TEXT,
+    head         TEXT,
+    state        TEXT   NOT NULL,
+    note         TEXT   NOT NULL,
+    evidence     TEXT   NOT NULL DEFAULT '[]',
+    due_on       TEXT,
+    deadline     TEXT,
+    opened_on    TEXT   NOT NULL,
+    closed_on    TEXT,
+    decided_by   TEXT,
+    reason       TEXT,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+CREATE INDEX supervision_records_subject ON supervision_records (subject_kind, subject_id, state);
+CREATE INDEX supervision_records_state ON supervision_records (state, id);
+CREATE INDEX supervision_records_opened ON supervision_records (opened_on, hall);
+-- An anomaly is recorded once per case and kind, however often the sweep reads the case.
+CREATE UNIQUE INDEX supervision_records_anomaly ON supervision_records (kind, subject_id)
+    WHERE kind <> 'overdue';
+
+-- The daily rollup: a day's counts by hall, department, item and window ('' / 0 when the
+-- count is not about one). Rewritten whole for a day; a period sums rows.
+CREATE TABLE stats_daily (
+    day        TEXT   NOT NULL,
+    hall       TEXT   NOT NULL,
+    department TEXT   NOT NULL,
+    item       TEXT   NOT NULL,
+    window_id  BIGINT NOT NULL,
+    metric     TEXT   NOT NULL,
+    value      BIGINT NOT NULL,
+    PRIMARY KEY (day, hall, department, item, window_id, metric)
+);
+CREATE INDEX stats_daily_hall ON stats_daily (hall, day);
+
+-- Which days are rolled up, and the case events already read for anomalies.
+CREATE TABLE stats_days (
+    day         TEXT   PRIMARY KEY,
+    computed_at BIGINT NOT NULL
+);
+CREATE TABLE supervision_cursor (
+    name    TEXT   PRIMARY KEY,
+    last_id BIGINT NOT NULL
+);
+
+-- A closed period's window ranking, kept: the next period's 约谈 reads the last bottom.
+CREATE TABLE window_rankings (
+    period     TEXT   NOT NULL,
+    hall       TEXT   NOT NULL,
+    window_id  BIGINT NOT NULL,
+    place      BIGINT NOT NULL,
+    score      DOUBLE PRECISION NOT NULL,
+    inputs     TEXT   NOT NULL,
+    flag       BOOLEAN NOT NULL,
+    talk       BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (period, hall, window_id)
+);
