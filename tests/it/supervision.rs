@@ -63,7 +63,12 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
                 .post_json("/api/v1/cases", Some(&staff.clerk), &application("X001", &["A", "B"]))
                 .await;
             assert_eq!(st, 201, "{v}");
-            numbers.push(v["number"].as_str().unwrap().to_string());
+            let n = v["number"].as_str().unwrap().to_string();
+            let (st, v) = s
+                .post_json(&format!("/api/v1/cases/{n}/route"), Some(&staff.clerk), &json!({}))
+                .await;
+            assert_eq!(st, 200, "{v}");
+            numbers.push(n);
         }
         let (late, quick) = (numbers[0].clone(), numbers[1].clone());
         approve(&s, &staff.approver, &quick, "许字〔2026〕1号").await;
@@ -149,7 +154,16 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
 
         // Decided at last: nothing open for it any more (the escalation stays on record).
         let staff = crate::cases::login(&s).await;
-        approve(&s, &staff.approver, &late, "许字〔2026〕2号").await;
+        // (The worker confirmed its routing long ago, so the department goes straight to work.)
+        for (path, body) in [
+            ("steps/review/claim", json!({})),
+            ("steps/review/approve", json!({"opinion": "同意"})),
+            ("steps/decide/claim", json!({})),
+            ("steps/decide/decide", json!({"outcome": "approved", "document_number": "许字〔2026〕2号"})),
+        ] {
+            let (st, v) = s.post_json(&format!("/api/v1/cases/{late}/{path}"), Some(&staff.approver), &body).await;
+            assert_eq!(st, 200, "{path}: {v}");
+        }
         sweep(&s, &sup).await;
         let (_, open) = s.get_json("/api/v1/supervision/records?state=open", Some(&sup)).await;
         assert!(
@@ -188,7 +202,8 @@ async fn a_county_supervisor_sees_its_county_hall_and_nothing_of_the_city_hall()
         c.demo = true;
         c.admin_password = None;
         let s = TestServer::start_with(c).await;
-        s.set_clock("2026-03-02T10:00:00+08:00").await;
+        let admin = s.token("admin", yichuang_server::demo::DEMO_ADMIN_PASSWORD).await;
+        s.set_clock_as(&admin, "2026-03-02T10:00:00+08:00").await;
         let setup = yichuang_server::demo::halls().unwrap();
         let pw = setup.demo_password.clone();
         let city = s.token("luojun", &pw).await;
@@ -221,12 +236,11 @@ async fn a_county_supervisor_sees_its_county_hall_and_nothing_of_the_city_hall()
         let r = client().get(s.at("/supervision/wall/QS-ZWFW")).bearer_auth(&county).send().await.unwrap();
         assert_eq!(r.status(), 200);
         // A region on a non-supervisor, or one that does not exist, is refused.
-        let admin = s.token("admin", yichuang_server::demo::DEMO_ADMIN_PASSWORD).await;
         let (st, e) = s
             .post_json(
                 "/api/v1/accounts",
                 Some(&admin),
-                &json!({"username": "c9", "display_name": "某人", "role": "clerk", "hall": "QS-ZWFW",
+                &json!({"username": "qsclerk9", "display_name": "某人", "role": "clerk", "hall": "QS-ZWFW",
                         "region": "990121", "password": "Qs-clerk-2026"}),
             )
             .await;
@@ -236,7 +250,7 @@ async fn a_county_supervisor_sees_its_county_hall_and_nothing_of_the_city_hall()
             .post_json(
                 "/api/v1/accounts",
                 Some(&admin),
-                &json!({"username": "s9", "display_name": "某人", "role": "supervisor",
+                &json!({"username": "qssuper9", "display_name": "某人", "role": "supervisor",
                         "region": "999999", "password": "Qs-super-2026"}),
             )
             .await;
