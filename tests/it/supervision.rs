@@ -37,10 +37,21 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
         let staff = staff(&s).await;
         let admin = s.admin_token().await;
         let sup = account(&s, &admin, "sup1", json!({"role": "supervisor"})).await;
-        let head = account(&s, &admin, "scjhead", json!({"role": "approver", "department": "scj"})).await;
+        let head = account(
+            &s,
+            &admin,
+            "scjhead",
+            json!({"role": "approver", "department": "scj"}),
+        )
+        .await;
         // The department's head reads along (a setting); a bad setting is told and changes nothing.
         let (st, e) = s
-            .send_json(reqwest::Method::PUT, "/api/v1/supervision-settings", Some(&admin), &json!({"notice_days": 0}))
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/supervision-settings",
+                Some(&admin),
+                &json!({"notice_days": 0}),
+            )
             .await;
         assert_eq!(st, 422, "{e}");
         assert_eq!(error_fields(&e), vec!["notice_days"]);
@@ -60,12 +71,20 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
         let mut numbers = Vec::new();
         for _ in 0..2 {
             let (st, v) = s
-                .post_json("/api/v1/cases", Some(&staff.clerk), &application("X001", &["A", "B"]))
+                .post_json(
+                    "/api/v1/cases",
+                    Some(&staff.clerk),
+                    &application("X001", &["A", "B"]),
+                )
                 .await;
             assert_eq!(st, 201, "{v}");
             let n = v["number"].as_str().unwrap().to_string();
             let (st, v) = s
-                .post_json(&format!("/api/v1/cases/{n}/route"), Some(&staff.clerk), &json!({}))
+                .post_json(
+                    &format!("/api/v1/cases/{n}/route"),
+                    Some(&staff.clerk),
+                    &json!({}),
+                )
                 .await;
             assert_eq!(st, 200, "{v}");
             numbers.push(n);
@@ -74,7 +93,9 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
         approve(&s, &staff.approver, &quick, "许字〔2026〕1号").await;
         let r = sweep(&s, &sup).await;
         assert_eq!(r["notices"], 0, "nothing late yet: {r}");
-        let (_, recs) = s.get_json("/api/v1/supervision/records?state=open", Some(&sup)).await;
+        let (_, recs) = s
+            .get_json("/api/v1/supervision/records?state=open", Some(&sup))
+            .await;
         let anomalies: Vec<&Value> = recs["records"]
             .as_array()
             .unwrap()
@@ -86,14 +107,21 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
             "the click-through is found: {recs}"
         );
         assert!(
-            !recs.to_string().contains(&format!("\"case_number\":\"{late}\"")),
+            !recs
+                .to_string()
+                .contains(&format!("\"case_number\":\"{late}\"")),
             "the untouched case has no anomaly: {recs}"
         );
         // A second sweep records nothing twice.
         let again = sweep(&s, &sup).await;
         assert_eq!(again["anomalies"], 0, "{again}");
         // Dismissing needs a reason; confirming puts it in the report.
-        let id = anomalies.iter().find(|r| r["kind"] == "hasty_step").unwrap()["id"].as_i64().unwrap();
+        let id = anomalies
+            .iter()
+            .find(|r| r["kind"] == "hasty_step")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
         let (st, e) = s
             .post_json(
                 &format!("/api/v1/supervision/records/{id}/decision"),
@@ -125,31 +153,61 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
         s.set_clock("2026-03-10T09:00:00+08:00").await;
         let staff = crate::cases::login(&s).await;
         let sup = s.token("sup1", "staff2026pw").await;
-        let head = { let _ = head; s.token("scjhead", "staff2026pw").await };
+        let head = {
+            let _ = head;
+            s.token("scjhead", "staff2026pw").await
+        };
         let r = sweep(&s, &sup).await;
         assert!(r["notices"].as_i64().unwrap() >= 1, "{r}");
-        let (_, mine) = s.get_json("/api/v1/supervision/notices", Some(&staff.approver)).await;
-        assert!(numbers_in(&mine, "notices").contains(&late), "owner's department: {mine}");
+        let (_, mine) = s
+            .get_json("/api/v1/supervision/notices", Some(&staff.approver))
+            .await;
+        assert!(
+            numbers_in(&mine, "notices").contains(&late),
+            "owner's department: {mine}"
+        );
         let (_, heads) = s.get_json("/api/v1/supervision/notices", Some(&head)).await;
-        assert!(numbers_in(&heads, "notices").contains(&late), "the head: {heads}");
-        let notice = &mine["notices"].as_array().unwrap()
-            .iter().find(|n| n["case_number"] == late.as_str() && n["subject_kind"] == "case").unwrap().clone();
+        assert!(
+            numbers_in(&heads, "notices").contains(&late),
+            "the head: {heads}"
+        );
+        let notice = &mine["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["case_number"] == late.as_str() && n["subject_kind"] == "case")
+            .unwrap()
+            .clone();
         assert_eq!(notice["deadline"], "2026-03-13", "3 working days: {notice}");
         assert_eq!(notice["kind_label"], "超期督办");
-        let (_, other) = s.get_json("/api/v1/supervision/notices", Some(&staff.other_department)).await;
-        assert_eq!(other["total"], 0, "another department is not addressed: {other}");
-        assert_eq!(sweep(&s, &sup).await["notices"], 0, "one notice per late subject");
+        let (_, other) = s
+            .get_json("/api/v1/supervision/notices", Some(&staff.other_department))
+            .await;
+        assert_eq!(
+            other["total"], 0,
+            "another department is not addressed: {other}"
+        );
+        assert_eq!(
+            sweep(&s, &sup).await["notices"],
+            0,
+            "one notice per late subject"
+        );
 
         // Still late after the notice's deadline: escalated, in March's 通报 report.
         s.set_clock("2026-03-16T09:00:00+08:00").await;
         let sup = s.token("sup1", "staff2026pw").await;
         let r = sweep(&s, &sup).await;
         assert!(r["escalated"].as_i64().unwrap() >= 1, "{r}");
-        let (st, rep) = s.get_json("/api/v1/supervision/report?month=2026-03", Some(&sup)).await;
+        let (st, rep) = s
+            .get_json("/api/v1/supervision/report?month=2026-03", Some(&sup))
+            .await;
         assert_eq!(st, 200, "{rep}");
         let reported = numbers_in(&rep, "reported");
         assert!(reported.contains(&late), "late case reported: {rep}");
-        assert!(reported.contains(&quick), "confirmed anomaly reported: {rep}");
+        assert!(
+            reported.contains(&quick),
+            "confirmed anomaly reported: {rep}"
+        );
         assert_eq!(sweep(&s, &sup).await["escalated"], 0, "escalated once");
 
         // Decided at last: nothing open for it any more (the escalation stays on record).
@@ -159,15 +217,30 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
             ("steps/review/claim", json!({})),
             ("steps/review/approve", json!({"opinion": "同意"})),
             ("steps/decide/claim", json!({})),
-            ("steps/decide/decide", json!({"outcome": "approved", "document_number": "许字〔2026〕2号"})),
+            (
+                "steps/decide/decide",
+                json!({"outcome": "approved", "document_number": "许字〔2026〕2号"}),
+            ),
         ] {
-            let (st, v) = s.post_json(&format!("/api/v1/cases/{late}/{path}"), Some(&staff.approver), &body).await;
+            let (st, v) = s
+                .post_json(
+                    &format!("/api/v1/cases/{late}/{path}"),
+                    Some(&staff.approver),
+                    &body,
+                )
+                .await;
             assert_eq!(st, 200, "{path}: {v}");
         }
         sweep(&s, &sup).await;
-        let (_, open) = s.get_json("/api/v1/supervision/records?state=open", Some(&sup)).await;
+        let (_, open) = s
+            .get_json("/api/v1/supervision/records?state=open", Some(&sup))
+            .await;
         assert!(
-            !open["records"].as_array().unwrap().iter().any(|r| r["case_number"] == late.as_str() && r["kind"] == "overdue"),
+            !open["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["case_number"] == late.as_str() && r["kind"] == "overdue"),
             "{open}"
         );
 
@@ -175,7 +248,12 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
         // decided that day (on time, before its committed date: 5 days), one decided on 16 March,
         // 5 working days after its committed date. Days saved against the 20-day statutory limit:
         // quick from 2 March (statutory due 30 March: 20 working days), late from 16 March (10).
-        let (st, n) = s.get_json("/api/v1/supervision/numbers?month=2026-03&by=total", Some(&sup)).await;
+        let (st, n) = s
+            .get_json(
+                "/api/v1/supervision/numbers?month=2026-03&by=total",
+                Some(&sup),
+            )
+            .await;
         assert_eq!(st, 200, "{n}");
         let t = &n["rows"][0];
         let expected = json!({
@@ -186,9 +264,13 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
         for (k, v) in expected.as_object().unwrap() {
             assert_eq!(&t[k], v, "{k} in {t}");
         }
-        let (st, e) = s.get_json("/api/v1/supervision/numbers?month=2026-13", Some(&sup)).await;
+        let (st, e) = s
+            .get_json("/api/v1/supervision/numbers?month=2026-13", Some(&sup))
+            .await;
         assert_eq!(st, 422, "{e}");
-        let (st, _) = s.get_json("/api/v1/supervision/numbers", Some(&staff.clerk)).await;
+        let (st, _) = s
+            .get_json("/api/v1/supervision/numbers", Some(&staff.clerk))
+            .await;
         assert_eq!(st, 403, "a clerk reads no supervision numbers");
         s.stop().await;
     })
@@ -273,14 +355,19 @@ async fn in_a_browser_the_director_sees_the_dashboard_and_the_wall_and_the_repor
         let d = crate::ratings::desk(&s).await;
         for _ in 0..3 {
             let (st, v) = s
-                .post_json("/api/v1/cases", Some(&d.clerk), &application("X001", &["A", "B"]))
+                .post_json(
+                    "/api/v1/cases",
+                    Some(&d.clerk),
+                    &application("X001", &["A", "B"]),
+                )
                 .await;
             assert_eq!(st, 201, "{v}");
         }
         let sup = d.supervisor.clone();
         sweep(&s, &sup).await;
         b.driver.set_window_rect(0, 0, 1280, 900).await.unwrap();
-        b.sign_in(&s.url, "sup1", "staff2026pw", "/supervision").await;
+        b.sign_in(&s.url, "sup1", "staff2026pw", "/supervision")
+            .await;
         let compare = b.el("#compare table").await.text().await.unwrap();
         assert!(compare.contains("2026年3月"), "{compare}");
         let first_row = b.el("#compare tbody tr").await.text().await.unwrap();
@@ -288,7 +375,11 @@ async fn in_a_browser_the_director_sees_the_dashboard_and_the_wall_and_the_repor
         assert!(b.el("#live-red").await.text().await.unwrap().trim() == "0");
 
         // The workbook holds what the page shows.
-        let cookie = b.driver.get_named_cookie("yc_session").await.map(|c| c.value.to_string());
+        let cookie = b
+            .driver
+            .get_named_cookie("yc_session")
+            .await
+            .map(|c| c.value.to_string());
         let mut req = client().get(s.at("/supervision/report.xlsx?month=2026-03"));
         req = match cookie {
             Ok(c) => req.header("cookie", format!("yc_session={c}")),
@@ -296,21 +387,51 @@ async fn in_a_browser_the_director_sees_the_dashboard_and_the_wall_and_the_repor
         };
         let bytes = req.send().await.unwrap().bytes().await.unwrap();
         use calamine::Reader;
-        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
         let sheet = book.worksheet_range("总体").unwrap();
-        let row: Vec<String> = sheet.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
+        let row: Vec<String> = sheet
+            .rows()
+            .nth(1)
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(row[5], "3", "收件 in the workbook: {row:?}");
         for cell in &row {
-            assert!(first_row.contains(cell.as_str()), "{cell} on the page: {first_row}");
+            assert!(
+                first_row.contains(cell.as_str()),
+                "{cell} on the page: {first_row}"
+            );
         }
 
         // The monthly report prints; the wall page is readable and refreshes itself.
-        b.driver.goto(&format!("{}/supervision/report?month=2026-03", s.url)).await.unwrap();
-        assert!(b.el("#report-title").await.text().await.unwrap().contains("2026年3月"));
-        b.driver.goto(&format!("{}/supervision/wall/{}", s.url, crate::hall::HALL)).await.unwrap();
+        b.driver
+            .goto(&format!("{}/supervision/report?month=2026-03", s.url))
+            .await
+            .unwrap();
+        assert!(
+            b.el("#report-title")
+                .await
+                .text()
+                .await
+                .unwrap()
+                .contains("2026年3月")
+        );
+        b.driver
+            .goto(&format!("{}/supervision/wall/{}", s.url, crate::hall::HALL))
+            .await
+            .unwrap();
         let h = b.el("body.wall h1").await.text().await.unwrap();
         assert!(h.contains("监察"), "{h}");
-        assert!(b.el("#wall-time").await.text().await.unwrap().contains("2026年3月2日"));
+        assert!(
+            b.el("#wall-time")
+                .await
+                .text()
+                .await
+                .unwrap()
+                .contains("2026年3月2日")
+        );
         b.quit().await;
         s.stop().await;
     })

@@ -169,10 +169,9 @@ impl Actor {
     /// region, when it has one.
     pub fn require_hall(&self, hall: &str, what: &str) -> Result<()> {
         match (&self.role, &self.hall) {
-            (Role::Supervisor, _) if !self.sees_hall(hall) => Err(Error::forbidden(format!(
-                "只能{}本区域的大厅",
-                what
-            ))),
+            (Role::Supervisor, _) if !self.sees_hall(hall) => {
+                Err(Error::forbidden(format!("只能{}本区域的大厅", what)))
+            }
             (Role::Admin | Role::Supervisor, _) => Ok(()),
             (_, Some(h)) if h == hall => Ok(()),
             _ => Err(Error::forbidden(format!("只能{}本大厅的业务", what))),

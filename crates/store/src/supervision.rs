@@ -139,7 +139,8 @@ pub struct NewRecord<'a> {
 /// Inserts a record; an anomaly already recorded for its case and kind is left as it is
 /// (`None`).
 pub async fn insert(tx: &mut Tx, r: &NewRecord<'_>, now: DateTime<Utc>) -> Result<Option<i64>> {
-    tx_run!(tx, |c| sqlx::query_scalar(
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO supervision_records (kind, subject_kind, subject_id, case_number, hall, \
          department, owner, head, state, note, evidence, due_on, deadline, opened_on, created_at, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13, $14, $14) \
@@ -161,7 +162,8 @@ pub async fn insert(tx: &mut Tx, r: &NewRecord<'_>, now: DateTime<Utc>) -> Resul
     .bind(micros(now))
     .fetch_optional(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 /// Moves a record from `from` to `to`; false when it was no longer in `from` (someone else
@@ -285,7 +287,11 @@ pub async fn set_cursor(tx: &mut Tx, name: &str, last_id: i64) -> Result<()> {
 
 /// Case numbers with events after `after` (the cursor), and the last event id seen, at most
 /// `limit` cases' worth.
-pub async fn cases_changed_after(tx: &mut Tx, after: i64, limit: i64) -> Result<(Vec<String>, i64)> {
+pub async fn cases_changed_after(
+    tx: &mut Tx,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<String>, i64)> {
     let rows: Vec<(i64, String)> = tx_run!(tx, |c| sqlx::query_as(
         "SELECT e.id, c.number FROM case_events e JOIN cases c ON c.id = e.case_id \
          WHERE e.id > $1 ORDER BY e.id LIMIT $2"
@@ -314,14 +320,21 @@ pub struct StatRow {
 }
 
 /// Replaces a day's rollup whole.
-pub async fn replace_day(tx: &mut Tx, day: NaiveDate, rows: &[StatRow], now: DateTime<Utc>) -> Result<()> {
+pub async fn replace_day(
+    tx: &mut Tx,
+    day: NaiveDate,
+    rows: &[StatRow],
+    now: DateTime<Utc>,
+) -> Result<()> {
     let day = day.to_string();
-    tx_run!(tx, |c| sqlx::query("DELETE FROM stats_daily WHERE day = $1")
-        .bind(&day)
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected());
+    tx_run!(tx, |c| sqlx::query(
+        "DELETE FROM stats_daily WHERE day = $1"
+    )
+    .bind(&day)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
     // Multi-row inserts, 100 rows (700 parameters) at a time.
     for chunk in rows.chunks(100) {
         let mut sql = String::from(
@@ -418,17 +431,28 @@ pub async fn sums(
     group: Group,
 ) -> Result<Vec<(String, String, i64)>> {
     let col = group.column();
-    let windows = if group == Group::Window { "window_id > 0" } else { "window_id = 0" };
+    let windows = if group == Group::Window {
+        "window_id > 0"
+    } else {
+        "window_id = 0"
+    };
     let scope = match halls {
         None => String::new(),
         Some(h) if h.is_empty() => " AND 1 = 0".to_string(),
         Some(h) => format!(
             " AND hall IN ({})",
-            (0..h.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ")
+            (0..h.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     // PostgreSQL refuses a constant in GROUP BY, so the total groups by metric alone.
-    let by = if group == Group::Total { "metric".to_string() } else { format!("{col}, metric") };
+    let by = if group == Group::Total {
+        "metric".to_string()
+    } else {
+        format!("{col}, metric")
+    };
     let sql = format!(
         "SELECT {col} AS key, metric, CAST(SUM(value) AS BIGINT) FROM stats_daily \
          WHERE day >= $1 AND day <= $2 AND {windows}{scope} GROUP BY {by} ORDER BY 1, 2"
@@ -457,7 +481,11 @@ pub struct RatingDay {
     pub bad: i64,
 }
 
-pub async fn ratings_between(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<RatingDay>> {
+pub async fn ratings_between(
+    db: &Db,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<RatingDay>> {
     db_run!(db, |c| sqlx::query_as(
         "SELECT hall, department, item, window_id, COUNT(*) AS ratings, \
          COALESCE(SUM(CASE WHEN level >= 3 THEN 1 ELSE 0 END), 0) AS satisfied, \
@@ -479,7 +507,8 @@ pub async fn work_orders_day(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(Option<String>, i64, i64, i64)>> {
-    db_run!(db, |c| sqlx::query_as(
+    db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT hall, \
          COALESCE(SUM(CASE WHEN received_on = $1 THEN 1 ELSE 0 END), 0), \
          COALESCE(SUM(CASE WHEN closed_at >= $2 AND closed_at < $3 THEN 1 ELSE 0 END), 0), \
@@ -491,11 +520,16 @@ pub async fn work_orders_day(
     .bind(micros(to))
     .fetch_all(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 /// Case numbers with events on a day (`from..to` in UTC).
-pub async fn cases_active_between(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<String>> {
+pub async fn cases_active_between(
+    db: &Db,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<String>> {
     db_run!(db, |c| sqlx::query_scalar(
         "SELECT DISTINCT c.number FROM case_events e JOIN cases c ON c.id = e.case_id \
          WHERE e.at >= $1 AND e.at < $2 ORDER BY 1"
@@ -523,7 +557,8 @@ pub struct RankingRow {
 /// Keeps a period's ranking of a hall (replacing an earlier computation of the same period).
 pub async fn keep_ranking(tx: &mut Tx, rows: &[RankingRow], now: DateTime<Utc>) -> Result<()> {
     for r in rows {
-        tx_run!(tx, |c| sqlx::query(
+        tx_run!(tx, |c| {
+            sqlx::query(
             "INSERT INTO window_rankings (period, hall, window_id, place, score, inputs, flag, talk, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (period, hall, window_id) DO UPDATE \
              SET place = excluded.place, score = excluded.score, inputs = excluded.inputs, \
@@ -541,7 +576,8 @@ pub async fn keep_ranking(tx: &mut Tx, rows: &[RankingRow], now: DateTime<Utc>) 
         .execute(c)
         .await
         .map_err(db_err)?
-        .rows_affected());
+        .rows_affected()
+        });
     }
     Ok(())
 }

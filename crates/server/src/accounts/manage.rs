@@ -87,7 +87,10 @@ async fn check_region(db: &Db, profile: &Profile) -> Result<()> {
     if known.iter().any(|r| &r.code == region) {
         Ok(())
     } else {
-        Err(Error::validation(vec![]).field("region", format!("区域编码“{region}”不存在，请从区域列表中选择")))
+        Err(Error::validation(vec![]).field(
+            "region",
+            format!("区域编码“{region}”不存在，请从区域列表中选择"),
+        ))
     }
 }
 

@@ -53,14 +53,21 @@ fn day(s: Option<&str>, field: &str) -> Result<Option<NaiveDate>> {
 }
 
 /// Records an actor may see, newest first.
-pub async fn visible_records(st: &AppState, actor: &Actor, q: &RecordQuery) -> Result<Vec<RecordView>> {
+pub async fn visible_records(
+    st: &AppState,
+    actor: &Actor,
+    q: &RecordQuery,
+) -> Result<Vec<RecordView>> {
     super::scope(actor)?;
     let state = match q.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
             yichuang_domain::supervision::RecordState::parse(s)
                 .ok_or_else(|| {
-                    Error::validation(vec![]).field("state", "状态应为 open、resolved、escalated、confirmed 或 dismissed")
+                    Error::validation(vec![]).field(
+                        "state",
+                        "状态应为 open、resolved、escalated、confirmed 或 dismissed",
+                    )
                 })?
                 .as_str(),
         ),
@@ -97,7 +104,10 @@ pub async fn my_notices(st: &AppState, actor: &Actor) -> Result<Vec<RecordView>>
         .collect()
 }
 
-async fn notices(State(st): State<AppState>, CurrentActor(actor): CurrentActor) -> ApiResult<Response> {
+async fn notices(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+) -> ApiResult<Response> {
     let v = my_notices(&st, &actor).await?;
     Ok(Json(json!({"total": v.len(), "notices": v})).into_response())
 }
@@ -129,7 +139,10 @@ async fn decision(
     Ok(Json(RecordView::of(&r, &names, local(st.now()).date())?).into_response())
 }
 
-async fn sweep(State(st): State<AppState>, CurrentActor(actor): CurrentActor) -> ApiResult<Response> {
+async fn sweep(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+) -> ApiResult<Response> {
     actor.require_role(&[Role::Admin, Role::Supervisor], "立即巡查")?;
     let r = super::sweep(&st).await?;
     Ok(Json(r).into_response())
@@ -169,15 +182,18 @@ impl NumbersQuery {
     /// The period asked for: a month, a range of at most a year, or this month.
     pub fn period(&self, today: NaiveDate) -> Result<(NaiveDate, NaiveDate)> {
         if let Some(m) = self.month.as_deref().filter(|m| !m.trim().is_empty()) {
-            let first = crate::ratings::report::parse_month(m)
-                .ok_or_else(|| Error::validation(vec![]).field("month", "月份格式应为 YYYY-MM，例如 2026-12"))?;
+            let first = crate::ratings::report::parse_month(m).ok_or_else(|| {
+                Error::validation(vec![]).field("month", "月份格式应为 YYYY-MM，例如 2026-12")
+            })?;
             return Ok(month_of(first.year(), first.month()));
         }
         let (first, last) = month_of(today.year(), today.month());
         let from = day(self.from.as_deref(), "from")?.unwrap_or(first);
         let to = day(self.to.as_deref(), "to")?.unwrap_or(last);
         if to < from || (to - from).num_days() > 3660 {
-            return Err(Error::validation(vec![]).field("to", "结束日期不能早于开始日期，范围不超过十年"));
+            return Err(
+                Error::validation(vec![]).field("to", "结束日期不能早于开始日期，范围不超过十年")
+            );
         }
         Ok((from, to))
     }
@@ -251,7 +267,9 @@ pub fn month(q: &MonthQuery, today: NaiveDate) -> Result<(i32, u32)> {
         None => Ok((today.year(), today.month())),
         Some(m) => crate::ratings::report::parse_month(m)
             .map(|d| (d.year(), d.month()))
-            .ok_or_else(|| Error::validation(vec![]).field("month", "月份格式应为 YYYY-MM，例如 2026-12")),
+            .ok_or_else(|| {
+                Error::validation(vec![]).field("month", "月份格式应为 YYYY-MM，例如 2026-12")
+            }),
     }
 }
 
@@ -263,7 +281,10 @@ pub async fn ranking_for(
     hall: &str,
     (y, m): (i32, u32),
 ) -> Result<(Vec<RankedView>, String)> {
-    actor.require_role(&[Role::Admin, Role::Supervisor, Role::HallManager], "查看窗口排名")?;
+    actor.require_role(
+        &[Role::Admin, Role::Supervisor, Role::HallManager],
+        "查看窗口排名",
+    )?;
     actor.require_hall(hall, "查看")?;
     let today = local(st.now()).date();
     let closed = (y, m) < (today.year(), today.month());
@@ -306,8 +327,10 @@ async fn ranking(
     yichuang_store::hall::hall(&st.db, &hall).await?;
     let ym = month(&q, local(st.now()).date())?;
     let (rows, formula) = ranking_for(&st, &actor, &hall, ym).await?;
-    Ok(Json(json!({"hall": hall, "month": format!("{:04}-{:02}", ym.0, ym.1),
-                   "formula": formula, "windows": rows}))
+    Ok(Json(
+        json!({"hall": hall, "month": format!("{:04}-{:02}", ym.0, ym.1),
+                   "formula": formula, "windows": rows}),
+    )
     .into_response())
 }
 
@@ -368,7 +391,10 @@ async fn report(
     .into_response())
 }
 
-async fn get_settings(State(st): State<AppState>, CurrentActor(actor): CurrentActor) -> ApiResult<Response> {
+async fn get_settings(
+    State(st): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+) -> ApiResult<Response> {
     actor.require_role(&[Role::Admin, Role::Supervisor], "查看电子监察设置")?;
     Ok(Json(super::settings(&st.db).await?).into_response())
 }

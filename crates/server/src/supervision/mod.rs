@@ -345,8 +345,15 @@ async fn lateness(
                 .await?
                 {
                     report.escalated += 1;
-                    event(tx, now, ACTOR, "supervision_escalated", &id.to_string(), json!({}))
-                        .await?;
+                    event(
+                        tx,
+                        now,
+                        ACTOR,
+                        "supervision_escalated",
+                        &id.to_string(),
+                        json!({}),
+                    )
+                    .await?;
                 }
             }
             Action::Resolve { id } => {
@@ -363,8 +370,15 @@ async fn lateness(
                 .await?
                 {
                     report.resolved += 1;
-                    event(tx, now, ACTOR, "supervision_resolved", &id.to_string(), json!({}))
-                        .await?;
+                    event(
+                        tx,
+                        now,
+                        ACTOR,
+                        "supervision_resolved",
+                        &id.to_string(),
+                        json!({}),
+                    )
+                    .await?;
                 }
             }
         }
@@ -400,7 +414,11 @@ pub async fn decide(
         return Err(Error::validation(vec![]).field("reason", "理由不能超过 500 字"));
     }
     let now = st.now();
-    let to = if confirm { RecordState::Confirmed } else { RecordState::Dismissed };
+    let to = if confirm {
+        RecordState::Confirmed
+    } else {
+        RecordState::Dismissed
+    };
     let mut tx = st.db.begin().await?;
     let moved = store::set_state(
         &mut tx,
@@ -420,7 +438,11 @@ pub async fn decide(
         &mut tx,
         now,
         &actor.event_name(),
-        if confirm { "supervision_anomaly_confirmed" } else { "supervision_anomaly_dismissed" },
+        if confirm {
+            "supervision_anomaly_confirmed"
+        } else {
+            "supervision_anomaly_dismissed"
+        },
         &id.to_string(),
         json!({"reason": reason}),
     )
@@ -437,7 +459,9 @@ pub async fn decide(
 /// Rebuilds the rollup of `from..=to` from the records (at most a year at a time).
 pub async fn roll_up(st: &AppState, from: NaiveDate, to: NaiveDate) -> Result<usize> {
     if to < from || (to - from).num_days() > 366 {
-        return Err(Error::validation(vec![]).field("to", "重算范围应在一年以内，且结束日期不早于开始日期"));
+        return Err(
+            Error::validation(vec![]).field("to", "重算范围应在一年以内，且结束日期不早于开始日期")
+        );
     }
     let now = st.now();
     let mut n = 0;
@@ -476,7 +500,13 @@ async fn roll_up_in(st: &AppState, tx: &mut Tx, day: NaiveDate, now: DateTime<Ut
         let c = yichuang_store::cases::records::load(&st.db, &number).await?;
         let case = Case::replay(&c.events)?;
         let t = case_day(&case, &c.events, day, cal.as_ref());
-        add(c.row.hall.as_deref().unwrap_or(""), &c.row.department, &c.row.item, 0, t);
+        add(
+            c.row.hall.as_deref().unwrap_or(""),
+            &c.row.department,
+            &c.row.item,
+            0,
+            t,
+        );
     }
     for r in store::ratings_between(&st.db, start, end).await? {
         let mut t = Tally::default();
@@ -484,12 +514,19 @@ async fn roll_up_in(st: &AppState, tx: &mut Tx, day: NaiveDate, now: DateTime<Ut
         t.bump(Metric::Satisfied, r.satisfied);
         t.bump(Metric::Bad, r.bad);
         let hall = r.hall.as_deref().unwrap_or("");
-        add(hall, r.department.as_deref().unwrap_or(""), r.item.as_deref().unwrap_or(""), 0, t.clone());
+        add(
+            hall,
+            r.department.as_deref().unwrap_or(""),
+            r.item.as_deref().unwrap_or(""),
+            0,
+            t.clone(),
+        );
         if let Some(w) = r.window_id {
             add(hall, "", "", w, t);
         }
     }
-    for (hall, received, closed, on_time) in store::work_orders_day(&st.db, day, start, end).await? {
+    for (hall, received, closed, on_time) in store::work_orders_day(&st.db, day, start, end).await?
+    {
         let mut t = Tally::default();
         t.bump(Metric::WorkOrders, received);
         t.bump(Metric::WorkOrdersClosed, closed);

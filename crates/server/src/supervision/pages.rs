@@ -15,7 +15,9 @@ use yichuang_domain::supervision::numbers::{Metric, month_of};
 use yichuang_domain::{Actor, Error, Result, Role};
 use yichuang_store::supervision::{self as store, Group};
 
-use super::api::{MonthQuery, RecordQuery, month, numbers_for, ranking_for, report_for, visible_records};
+use super::api::{
+    MonthQuery, RecordQuery, month, numbers_for, ranking_for, report_for, visible_records,
+};
 use super::svg;
 use super::views::{FiguresView, Names, RankedView, RecordView};
 use crate::accounts::{FormErrors, Page, render_form, require_page_actor};
@@ -32,7 +34,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/supervision", get(dashboard))
         .route("/supervision/wall/{hall}", get(wall))
-        .route("/supervision/records/{id}", get(record_page).post(record_post))
+        .route(
+            "/supervision/records/{id}",
+            get(record_page).post(record_post),
+        )
         .route("/supervision/report", get(report_page))
         .route("/supervision/report.xlsx", get(report_xlsx))
 }
@@ -52,7 +57,12 @@ async fn live(st: &AppState, scope: Option<&[String]>) -> Result<Live> {
     let today = local(now).date();
     let gauges = yichuang_store::metrics::gauges(&st.db, now, today).await?;
     let inside = |h: &str| scope.is_none_or(|s| s.iter().any(|x| x == h));
-    let waiting = gauges.waiting.iter().filter(|w| inside(&w.0)).map(|w| w.1).sum();
+    let waiting = gauges
+        .waiting
+        .iter()
+        .filter(|w| inside(&w.0))
+        .map(|w| w.1)
+        .sum();
     let (mut open, mut all, mut called) = (0, 0, 0);
     for hall in yichuang_store::hall::halls(&st.db).await? {
         if !inside(&hall.code) {
@@ -65,8 +75,10 @@ async fn live(st: &AppState, scope: Option<&[String]>) -> Result<Live> {
         called += r.by_window.values().map(|f| f.tickets).sum::<usize>();
     }
     // Office hours begin at 8:30; before that the rate has nothing to divide by.
-    let hours = (local(now).time().signed_duration_since(chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default()))
-        .num_minutes() as f64
+    let hours = (local(now)
+        .time()
+        .signed_duration_since(chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default()))
+    .num_minutes() as f64
         / 60.0;
     let late = store::late(&st.db, today).await?;
     let late: Vec<_> = late
@@ -78,7 +90,11 @@ async fn live(st: &AppState, scope: Option<&[String]>) -> Result<Live> {
         waiting,
         windows_open: open,
         windows: all,
-        calls_per_hour: if hours > 0.0 { format!("{:.1}", called as f64 / hours) } else { "—".into() },
+        calls_per_hour: if hours > 0.0 {
+            format!("{:.1}", called as f64 / hours)
+        } else {
+            "—".into()
+        },
         late: late.len(),
         yellow,
     })
@@ -95,8 +111,16 @@ async fn yellow_cases(st: &AppState, today: NaiveDate, scope: Option<&[String]>)
     let pct = crate::cases::service::settings(st).await?.yellow_at_percent;
     Ok(rows
         .iter()
-        .filter(|(hall, _, _)| hall.as_deref().is_none_or(|h| scope.is_none_or(|s| s.iter().any(|x| x == h))))
-        .filter_map(|(_, start, due)| Some((start.as_deref()?.parse().ok()?, due.as_deref()?.parse().ok()?)))
+        .filter(|(hall, _, _)| {
+            hall.as_deref()
+                .is_none_or(|h| scope.is_none_or(|s| s.iter().any(|x| x == h)))
+        })
+        .filter_map(|(_, start, due)| {
+            Some((
+                start.as_deref()?.parse().ok()?,
+                due.as_deref()?.parse().ok()?,
+            ))
+        })
         .filter(|(start, due)| {
             yichuang_domain::supervision::Light::by_share(cal.as_ref(), *start, *due, today, pct)
                 == yichuang_domain::supervision::Light::Yellow
@@ -123,11 +147,7 @@ struct DashboardPage {
     can_sweep: bool,
 }
 
-async fn dashboard(
-    State(st): State<AppState>,
-    MaybeActor(a): MaybeActor,
-    uri: Uri,
-) -> Page {
+async fn dashboard(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri: Uri) -> Page {
     let actor = require_page_actor(a, &uri, READERS)?;
     build_dashboard(&st, &actor)
         .await
@@ -169,14 +189,21 @@ async fn build_dashboard(st: &AppState, actor: &Actor) -> Result<Response> {
         .filter(|h| scope.as_ref().is_none_or(|s| s.contains(&h.code)))
         .map(|h| (h.code, h.name))
         .collect();
-    let ranking_hall = actor.hall.clone().or_else(|| halls.first().map(|h| h.0.clone()));
+    let ranking_hall = actor
+        .hall
+        .clone()
+        .or_else(|| halls.first().map(|h| h.0.clone()));
     let (ranking, formula) = match &ranking_hall {
         Some(h) => ranking_for(st, actor, h, (y, m)).await?,
         None => (Vec::new(), String::new()),
     };
     let scope_label = match (&actor.region, actor.role) {
         (Some(region), Role::Supervisor) => format!("{}及所辖", region_name(st, region).await?),
-        (_, Role::HallManager) => actor.hall.as_deref().map(|h| names.of(h)).unwrap_or_default(),
+        (_, Role::HallManager) => actor
+            .hall
+            .as_deref()
+            .map(|h| names.of(h))
+            .unwrap_or_default(),
         _ => "全部大厅".into(),
     };
     let records = visible_records(
@@ -297,7 +324,18 @@ async fn record_page(
     Path(id): Path<i64>,
     Query(q): Query<SavedQuery>,
 ) -> Page {
-    let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Supervisor, Role::HallManager, Role::Approver, Role::Clerk, Role::Issuance])?;
+    let actor = require_page_actor(
+        a,
+        &uri,
+        &[
+            Role::Admin,
+            Role::Supervisor,
+            Role::HallManager,
+            Role::Approver,
+            Role::Clerk,
+            Role::Issuance,
+        ],
+    )?;
     let r = record_view(&st, &actor, id)
         .await
         .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
@@ -327,7 +365,12 @@ async fn record_post(
     let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Supervisor])?;
     match super::decide(&st, &actor, id, f.decision == "confirm", &f.reason).await {
         Ok(_) => Ok(Redirect::to(&format!("/supervision/records/{id}?saved=true")).into_response()),
-        Err(e) if matches!(e.kind, yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict) => {
+        Err(e)
+            if matches!(
+                e.kind,
+                yichuang_domain::Kind::Invalid | yichuang_domain::Kind::Conflict
+            ) =>
+        {
             let r = record_view(&st, &actor, id)
                 .await
                 .map_err(|e| error_page(Some(actor.clone()), &uri, &e))?;
@@ -382,7 +425,9 @@ async fn report_page(
             printed_text: local(st.now()).format("%Y年%-m月%-d日 %H:%M").to_string(),
         }))
     };
-    built.await.map_err(|e| error_page(Some(actor.clone()), &uri, &e))
+    built
+        .await
+        .map_err(|e| error_page(Some(actor.clone()), &uri, &e))
 }
 
 /// The monthly report as a workbook: the same rows and cells as the page.
@@ -407,19 +452,25 @@ async fn report_xlsx(
             let ws = book.add_worksheet();
             ws.set_name(name).map_err(Error::internal)?;
             for (c, (h, _)) in r.total.columns().iter().enumerate() {
-                ws.write_string_with_format(0, c as u16, *h, &bold).map_err(Error::internal)?;
+                ws.write_string_with_format(0, c as u16, *h, &bold)
+                    .map_err(Error::internal)?;
             }
             for (i, v) in rows.iter().enumerate() {
                 for (c, (_, cell)) in v.columns().iter().enumerate() {
-                    ws.write_string((i + 1) as u32, c as u16, cell).map_err(Error::internal)?;
+                    ws.write_string((i + 1) as u32, c as u16, cell)
+                        .map_err(Error::internal)?;
                 }
             }
             ws.set_column_width(0, 24).map_err(Error::internal)?;
         }
         let ws = book.add_worksheet();
         ws.set_name("通报").map_err(Error::internal)?;
-        for (c, h) in ["类型", "大厅", "部门", "对象", "说明", "通报日期"].iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(Error::internal)?;
+        for (c, h) in ["类型", "大厅", "部门", "对象", "说明", "通报日期"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(Error::internal)?;
         }
         for (i, x) in r.reported.iter().enumerate() {
             let cells = [
@@ -431,7 +482,8 @@ async fn report_xlsx(
                 x.closed_text.clone(),
             ];
             for (c, cell) in cells.iter().enumerate() {
-                ws.write_string((i + 1) as u32, c as u16, cell).map_err(Error::internal)?;
+                ws.write_string((i + 1) as u32, c as u16, cell)
+                    .map_err(Error::internal)?;
             }
         }
         let bytes = book.save_to_buffer().map_err(Error::internal)?;
@@ -440,5 +492,7 @@ async fn report_xlsx(
             &format!("yuedubaogao-{:04}-{:02}.xlsx", ym.0, ym.1),
         ))
     };
-    built.await.map_err(|e| error_page(Some(actor.clone()), &uri, &e))
+    built
+        .await
+        .map_err(|e| error_page(Some(actor.clone()), &uri, &e))
 }

@@ -85,10 +85,17 @@ mod tests {
         let svg = bars(
             "收件<与>办结",
             &["1日".into(), "2日".into()],
-            &[("收件", "#1f6feb", vec![3, 0]), ("办结", "#2da44e", vec![1, 2])],
+            &[
+                ("收件", "#1f6feb", vec![3, 0]),
+                ("办结", "#2da44e", vec![1, 2]),
+            ],
         );
         assert!(svg.starts_with("<svg"));
-        assert_eq!(svg.matches("<rect").count(), 4 + 2, "four bars and two legend keys");
+        assert_eq!(
+            svg.matches("<rect").count(),
+            4 + 2,
+            "four bars and two legend keys"
+        );
         assert!(svg.contains("收件&lt;与&gt;办结"));
         assert!(!svg.contains("<与>"));
     }

@@ -33,7 +33,10 @@ impl Names {
         if code.is_empty() {
             return "（未分）".into();
         }
-        self.0.get(code).cloned().unwrap_or_else(|| code.to_string())
+        self.0
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
     }
     pub fn window(&self, id: i64) -> String {
         self.0
@@ -90,7 +93,10 @@ impl RecordView {
         let state = RecordState::parse(&r.state).ok_or_else(|| Error::internal("record state"))?;
         let subject_kind =
             SubjectKind::parse(&r.subject_kind).ok_or_else(|| Error::internal("subject kind"))?;
-        let deadline = r.deadline.as_deref().and_then(|d| d.parse::<NaiveDate>().ok());
+        let deadline = r
+            .deadline
+            .as_deref()
+            .and_then(|d| d.parse::<NaiveDate>().ok());
         // A notice's own light: red once its deadline has passed, yellow on it, else yellow (it is
         // about something already late); closed records are green.
         let light = match (state.is_open(), deadline) {
@@ -116,7 +122,11 @@ impl RecordView {
             case_number: r.case_number.clone(),
             hall_name: r.hall.as_deref().map(|h| names.of(h)).unwrap_or_default(),
             hall: r.hall.clone(),
-            department_name: r.department.as_deref().map(|d| names.of(d)).unwrap_or_default(),
+            department_name: r
+                .department
+                .as_deref()
+                .map(|d| names.of(d))
+                .unwrap_or_default(),
             department: r.department.clone(),
             owner: r.owner.clone(),
             owner_name,

@@ -391,7 +391,9 @@ pub async fn logged(tx: &mut Tx, number: &str, kind: &str) -> Result<Vec<serde_j
 }
 
 /// Running cases' hall, acceptance day and due date: what their lights are read from.
-pub async fn running_clocks(db: &Db) -> Result<Vec<(Option<String>, Option<String>, Option<String>)>> {
+pub async fn running_clocks(
+    db: &Db,
+) -> Result<Vec<(Option<String>, Option<String>, Option<String>)>> {
     db_run!(db, |c| sqlx::query_as(
         "SELECT hall, accepted_on, due_date FROM cases \
          WHERE status IN ('accepted', 'routed', 'in_progress') AND due_date IS NOT NULL"
