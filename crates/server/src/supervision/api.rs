@@ -225,7 +225,20 @@ pub async fn numbers_for(
     group: Group,
 ) -> Result<Vec<FiguresView>> {
     let scope = super::scope(actor)?;
-    let rows = super::figures(st, from, to, scope.as_deref(), group).await?;
+    let mut rows = super::figures(st, from, to, scope.as_deref(), group).await?;
+    if group == Group::Hall {
+        // Every hall in sight has its row, a quiet one with zeros: a director compares them all.
+        for h in store::halls(&st.db).await? {
+            let seen = scope.as_ref().is_none_or(|s| s.contains(&h.code));
+            if seen && !rows.iter().any(|r| r.0 == h.code) {
+                rows.push((
+                    h.code,
+                    yichuang_domain::supervision::numbers::Figures::of(Default::default()),
+                ));
+            }
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     let names = Names::load(&st.db).await?;
     Ok(rows
         .iter()
@@ -334,6 +347,74 @@ async fn ranking(
     .into_response())
 }
 
+/// Figures of the regions one level below the actor's own (a province's cities, a city's
+/// counties), each the sum of the halls under it; halls directly in the actor's region are a
+/// row of their own. Empty when there is nothing below to compare.
+pub async fn by_child_region(
+    st: &AppState,
+    actor: &Actor,
+    halls: &[FiguresView],
+) -> Result<Vec<FiguresView>> {
+    use yichuang_domain::supervision::numbers::{Figures, Tally};
+    let regions = store::regions(&st.db).await?;
+    let parent_of = |code: &str| {
+        regions
+            .iter()
+            .find(|r| r.code == code)
+            .and_then(|r| r.parent.clone())
+    };
+    let root = match (&actor.region, actor.role) {
+        (Some(r), Role::Supervisor) => Some(r.clone()),
+        _ => None,
+    };
+    let children: Vec<&store::RegionRow> = regions.iter().filter(|r| r.parent == root).collect();
+    if children.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hall_regions = store::halls(&st.db).await?;
+    let mut sums: Vec<(String, String, Tally)> = children
+        .iter()
+        .map(|r| (r.code.clone(), r.name.clone(), Tally::default()))
+        .collect();
+    for h in halls {
+        let Some(mut region) = hall_regions
+            .iter()
+            .find(|x| x.code == h.key)
+            .and_then(|x| x.region.clone())
+        else {
+            continue;
+        };
+        // Climb until the region is one of the children; a hall of the root region itself
+        // (a city's own centre) counts in a row of the root's 本级.
+        let slot = loop {
+            if sums.iter().any(|s| s.0 == region) {
+                break region;
+            }
+            match parent_of(&region) {
+                Some(p) if Some(&region) != root.as_ref() => region = p,
+                _ => {
+                    let own = root.clone().unwrap_or_default();
+                    if !sums.iter().any(|s| s.0 == own) {
+                        let name = regions
+                            .iter()
+                            .find(|r| r.code == own)
+                            .map_or("", |r| r.name.as_str());
+                        sums.insert(0, (own.clone(), format!("{name}本级"), Tally::default()));
+                    }
+                    break own;
+                }
+            }
+        };
+        if let Some(s) = sums.iter_mut().find(|s| s.0 == slot) {
+            s.2.add(&h.figures.counts);
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|(code, name, t)| FiguresView::of(&code, name, &Figures::of(t)))
+        .collect())
+}
+
 /// The monthly report: figures by hall and department, and the 通报 list.
 pub struct Report {
     pub year: i32,
@@ -341,6 +422,7 @@ pub struct Report {
     pub total: FiguresView,
     pub last_month: FiguresView,
     pub last_year: FiguresView,
+    pub regions: Vec<FiguresView>,
     pub halls: Vec<FiguresView>,
     pub departments: Vec<FiguresView>,
     pub reported: Vec<RecordView>,
@@ -360,13 +442,15 @@ pub async fn report_for(st: &AppState, actor: &Actor, (y, m): (i32, u32)) -> Res
     let names = Names::load(&st.db).await?;
     let reported = store::reported(&st.db, &from.to_string(), &to.to_string()).await?;
     let today = local(st.now()).date();
+    let halls = numbers_for(st, actor, from, to, Group::Hall).await?;
     Ok(Report {
         year: y,
         month: m,
         total: FiguresView::of("", format!("{y}年{m}月"), &total),
         last_month: FiguresView::of("", format!("{ly}年{lm}月（上月）"), &last),
         last_year: FiguresView::of("", format!("{yy}年{ym}月（去年同期）"), &year_ago),
-        halls: numbers_for(st, actor, from, to, Group::Hall).await?,
+        regions: by_child_region(st, actor, &halls).await?,
+        halls,
         departments: numbers_for(st, actor, from, to, Group::Department).await?,
         reported: reported
             .iter()
@@ -386,7 +470,7 @@ async fn report(
     Ok(Json(json!({
         "month": format!("{:04}-{:02}", r.year, r.month),
         "total": r.total, "last_month": r.last_month, "last_year": r.last_year,
-        "halls": r.halls, "departments": r.departments, "reported": r.reported,
+        "regions": r.regions, "halls": r.halls, "departments": r.departments, "reported": r.reported,
     }))
     .into_response())
 }

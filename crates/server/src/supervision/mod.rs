@@ -608,14 +608,14 @@ pub async fn ranking(
         .into_iter()
         .filter_map(|(k, f)| Some((k.rsplit('#').next()?.parse().ok()?, f)))
         .collect();
+    // Only windows that served or were rated in the month are ranked: an idle window would
+    // otherwise score full marks on having nothing counted.
     let entries: Vec<(i64, Inputs)> = all
         .iter()
-        .map(|w| {
-            let f = by_id
-                .get(&w.id)
-                .cloned()
-                .unwrap_or_else(|| Figures::of(Tally::default()));
-            (w.id, Inputs::of(&f))
+        .filter_map(|w| {
+            let f = by_id.get(&w.id)?;
+            let active = f.count(Metric::Tickets) + f.count(Metric::Ratings) > 0;
+            active.then(|| (w.id, Inputs::of(f)))
         })
         .collect();
     let ((ly, lm), _) = previous_months(year, month);

@@ -19,7 +19,7 @@ use super::api::{
     MonthQuery, RecordQuery, month, numbers_for, ranking_for, report_for, visible_records,
 };
 use super::svg;
-use super::views::{FiguresView, Names, RankedView, RecordView};
+use super::views::{FigureTable, FiguresView, Names, RankedView, RecordView, side_by_side, tables};
 use crate::accounts::{FormErrors, Page, render_form, require_page_actor};
 use crate::auth::MaybeActor;
 use crate::cases::time::local;
@@ -33,6 +33,7 @@ const READERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::HallManager];
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/supervision", get(dashboard))
+        .route("/supervision/sweep", axum::routing::post(sweep_now))
         .route("/supervision/wall/{hall}", get(wall))
         .route(
             "/supervision/records/{id}",
@@ -134,27 +135,48 @@ struct DashboardPage {
     layout: Layout,
     scope_label: String,
     month_label: String,
-    headers: Vec<&'static str>,
     live: Live,
-    compare: Vec<FiguresView>,
-    halls: Vec<FiguresView>,
+    compare: Vec<FigureTable>,
+    regions: Vec<FigureTable>,
+    halls: Vec<FigureTable>,
     chart: String,
     records: Vec<RecordView>,
     halls_for_wall: Vec<(String, String)>,
     ranking_hall: Option<String>,
+    ranking_code: String,
     ranking: Vec<RankedView>,
     formula: String,
     can_sweep: bool,
 }
 
-async fn dashboard(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri: Uri) -> Page {
+async fn dashboard(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    uri: Uri,
+    Query(q): Query<HallQuery>,
+) -> Page {
     let actor = require_page_actor(a, &uri, READERS)?;
-    build_dashboard(&st, &actor)
+    build_dashboard(&st, &actor, q.hall.as_deref())
         .await
         .map_err(|e| error_page(Some(actor), &uri, &e))
 }
 
-async fn build_dashboard(st: &AppState, actor: &Actor) -> Result<Response> {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HallQuery {
+    hall: Option<String>,
+}
+
+/// 立即巡查 from the dashboard: the sweep the worker runs every hour, now.
+async fn sweep_now(State(st): State<AppState>, MaybeActor(a): MaybeActor, uri: Uri) -> Page {
+    let actor = require_page_actor(a, &uri, &[Role::Admin, Role::Supervisor])?;
+    super::sweep(&st)
+        .await
+        .map_err(|e| error_page(Some(actor), &uri, &e))?;
+    Ok(Redirect::to("/supervision").into_response())
+}
+
+async fn build_dashboard(st: &AppState, actor: &Actor, hall: Option<&str>) -> Result<Response> {
     let scope = super::scope(actor)?;
     let today = local(st.now()).date();
     let (y, m) = (today.year(), today.month());
@@ -189,9 +211,10 @@ async fn build_dashboard(st: &AppState, actor: &Actor) -> Result<Response> {
         .filter(|h| scope.as_ref().is_none_or(|s| s.contains(&h.code)))
         .map(|h| (h.code, h.name))
         .collect();
-    let ranking_hall = actor
-        .hall
-        .clone()
+    let ranking_hall = hall
+        .filter(|h| halls.iter().any(|x| x.0 == *h))
+        .map(str::to_string)
+        .or_else(|| actor.hall.clone())
         .or_else(|| halls.first().map(|h| h.0.clone()));
     let (ranking, formula) = match &ranking_hall {
         Some(h) => ranking_for(st, actor, h, (y, m)).await?,
@@ -219,13 +242,14 @@ async fn build_dashboard(st: &AppState, actor: &Actor) -> Result<Response> {
         layout: Layout::new("电子监察", Some(actor.clone())),
         scope_label,
         month_label: format!("{y}年{m}月"),
-        headers: r.total.columns().iter().map(|c| c.0).collect(),
         live: live(st, scope.as_deref()).await?,
-        compare: vec![r.total, r.last_month, r.last_year],
-        halls: r.halls,
+        compare: vec![side_by_side(&[r.total, r.last_month, r.last_year])],
+        regions: tables("区域", &r.regions),
+        halls: tables("大厅", &r.halls),
         chart,
         records,
         halls_for_wall: halls,
+        ranking_code: ranking_hall.clone().unwrap_or_default(),
         ranking_hall: ranking_hall.map(|h| names.of(&h)),
         ranking,
         formula,
@@ -395,10 +419,10 @@ struct ReportPage {
     layout: Layout,
     title: String,
     month: String,
-    headers: Vec<&'static str>,
-    compare: Vec<FiguresView>,
-    halls: Vec<FiguresView>,
-    departments: Vec<FiguresView>,
+    compare: Vec<FigureTable>,
+    regions: Vec<FigureTable>,
+    halls: Vec<FigureTable>,
+    departments: Vec<FigureTable>,
     reported: Vec<RecordView>,
     printed_text: String,
 }
@@ -417,10 +441,10 @@ async fn report_page(
             layout: Layout::new("月度报告", Some(actor.clone())),
             title: format!("{}年{}月政务服务运行情况", r.year, r.month),
             month: format!("{:04}-{:02}", r.year, r.month),
-            headers: r.total.columns().iter().map(|c| c.0).collect(),
-            compare: vec![r.total, r.last_month, r.last_year],
-            halls: r.halls,
-            departments: r.departments,
+            compare: vec![side_by_side(&[r.total, r.last_month, r.last_year])],
+            regions: tables("区域", &r.regions),
+            halls: tables("大厅", &r.halls),
+            departments: tables("部门", &r.departments),
             reported: r.reported,
             printed_text: local(st.now()).format("%Y年%-m月%-d日 %H:%M").to_string(),
         }))
@@ -443,8 +467,9 @@ async fn report_xlsx(
         let r = report_for(&st, &actor, ym).await?;
         let mut book = rust_xlsxwriter::Workbook::new();
         let bold = rust_xlsxwriter::Format::new().set_bold();
-        let sheets: [(&str, Vec<&FiguresView>); 3] = [
+        let sheets: [(&str, Vec<&FiguresView>); 4] = [
             ("总体", vec![&r.total, &r.last_month, &r.last_year]),
+            ("分区域", r.regions.iter().collect()),
             ("分大厅", r.halls.iter().collect()),
             ("分部门", r.departments.iter().collect()),
         ];

@@ -220,31 +220,110 @@ impl FiguresView {
         }
     }
 
-    /// The columns of the tables and the .xlsx sheets: header and cell, in one place.
-    pub fn columns(&self) -> Vec<(&'static str, String)> {
+    /// The figures in three groups (the hall's queue, cases, ratings and work orders): header
+    /// and cell, in one place for the pages and the .xlsx sheets.
+    pub fn groups(&self) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         vec![
-            ("名称", self.name.clone()),
-            ("取号人次", self.tickets.to_string()),
-            ("过号", self.no_shows.to_string()),
-            ("平均等候", self.wait_mean.clone()),
-            ("90%等候", self.wait_p90.clone()),
-            ("收件", self.received.to_string()),
-            ("受理", self.accepted.to_string()),
-            ("不予受理", self.refused.to_string()),
-            ("办结", self.decided.to_string()),
-            ("办结率", self.done_rate.clone()),
-            ("按时办结率", self.on_time_rate.clone()),
-            ("提前办结率", self.early_rate.clone()),
-            ("平均节省", self.days_saved_mean.clone()),
-            ("超时默认", self.deemed.to_string()),
-            ("一次性告知率", self.notice_rate.clone()),
-            ("评价数", self.ratings.to_string()),
-            ("满意率", self.satisfaction.clone()),
-            ("差评", self.bad.to_string()),
-            ("工单", self.work_orders.to_string()),
-            ("工单按时率", self.work_order_on_time_rate.clone()),
+            (
+                "排队与等候",
+                vec![
+                    ("取号人次", self.tickets.to_string()),
+                    ("过号", self.no_shows.to_string()),
+                    ("平均等候", self.wait_mean.clone()),
+                    ("90%等候", self.wait_p90.clone()),
+                ],
+            ),
+            (
+                "办件",
+                vec![
+                    ("收件", self.received.to_string()),
+                    ("受理", self.accepted.to_string()),
+                    ("不予受理", self.refused.to_string()),
+                    ("办结", self.decided.to_string()),
+                    ("办结率", self.done_rate.clone()),
+                    ("按时办结率", self.on_time_rate.clone()),
+                    ("提前办结率", self.early_rate.clone()),
+                    ("较法定时限平均节省", self.days_saved_mean.clone()),
+                    ("超时默认", self.deemed.to_string()),
+                    ("一次性告知率", self.notice_rate.clone()),
+                ],
+            ),
+            (
+                "评价与工单",
+                vec![
+                    ("主动评价", self.ratings.to_string()),
+                    ("满意率", self.satisfaction.clone()),
+                    ("差评", self.bad.to_string()),
+                    ("工单", self.work_orders.to_string()),
+                    ("工单按时办结率", self.work_order_on_time_rate.clone()),
+                ],
+            ),
         ]
     }
+
+    /// Every column with the name first: one row of an .xlsx sheet.
+    pub fn columns(&self) -> Vec<(&'static str, String)> {
+        std::iter::once(("名称", self.name.clone()))
+            .chain(self.groups().into_iter().flat_map(|g| g.1))
+            .collect()
+    }
+}
+
+/// A table as a page shows it: a title, headers and rows of cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureTable {
+    pub title: &'static str,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One table per group, a row per view (the name first); empty rows when there are none.
+pub fn tables(first: &str, rows: &[FiguresView]) -> Vec<FigureTable> {
+    let blank = FiguresView::of("", String::new(), &Figures::of(Default::default()));
+    blank
+        .groups()
+        .into_iter()
+        .enumerate()
+        .map(|(gi, (title, cols))| FigureTable {
+            title,
+            headers: std::iter::once(first.to_string())
+                .chain(cols.iter().map(|c| c.0.to_string()))
+                .collect(),
+            rows: rows
+                .iter()
+                .map(|r| {
+                    let g = r.groups().swap_remove(gi).1;
+                    std::iter::once(r.name.clone())
+                        .chain(g.into_iter().map(|c| c.1))
+                        .collect()
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Periods side by side: a row per figure, a column per period (the comparison reads across).
+pub fn side_by_side(rows: &[FiguresView]) -> FigureTable {
+    let mut out = FigureTable {
+        title: "对比",
+        headers: std::iter::once("指标".to_string())
+            .chain(rows.iter().map(|r| r.name.clone()))
+            .collect(),
+        rows: Vec::new(),
+    };
+    let Some(first) = rows.first() else {
+        return out;
+    };
+    for (gi, (_, cols)) in first.groups().into_iter().enumerate() {
+        for (ci, (header, _)) in cols.into_iter().enumerate() {
+            let mut line = vec![header.to_string()];
+            for r in rows {
+                line.push(r.groups().swap_remove(gi).1.swap_remove(ci).1);
+            }
+            out.rows.push(line);
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
