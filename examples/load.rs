@@ -17,6 +17,8 @@
 //! department reviews → decide → issue by mail, 13 requests each; the figures are per case);
 //! `--scenario case-accept --cases N` first inserts N cases, then measures `POST /api/v1/cases`.
 //!
+//! Supervision: `--scenario supervision --halls 100 --years 5 --cases 10000000` generates a
+//! province (see `load/supervision.rs`) and times the director's dashboard and monthly report.
 //! Work orders: `--scenario work-order-create` records 办不成事 orders through the API;
 //! `--scenario work-order-board --orders N` stores N orders over 90 days (three in ten open) and
 //! reads the dispatcher's board; `--scenario work-order-duplicates --orders N` the same, then
@@ -43,6 +45,8 @@ struct Args {
     cases: usize,
     ratings: usize,
     orders: usize,
+    halls: usize,
+    years: usize,
 }
 
 fn parse_args() -> Args {
@@ -55,6 +59,8 @@ fn parse_args() -> Args {
         cases: 10_000,
         ratings: 1_000_000,
         orders: 500_000,
+        halls: 100,
+        years: 5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -68,6 +74,8 @@ fn parse_args() -> Args {
             "--cases" => a.cases = v.parse().expect("--cases N"),
             "--ratings" => a.ratings = v.parse().expect("--ratings N"),
             "--orders" => a.orders = v.parse().expect("--orders N"),
+            "--halls" => a.halls = v.parse().expect("--halls N"),
+            "--years" => a.years = v.parse().expect("--years N"),
             _ => panic!("unknown argument {k}; see the file's doc comment"),
         }
     }
@@ -282,6 +290,7 @@ async fn main() {
         addr: "127.0.0.1:0".parse().unwrap(),
         database_url: url.clone(),
         admin_password: Some(ADMIN_PASSWORD.into()),
+        dev_clock: args.scenario == "supervision",
         ..Default::default()
     };
     let running = yichuang_server::start(config).await.expect("server");
@@ -291,6 +300,18 @@ async fn main() {
         .build()
         .unwrap();
 
+    if args.scenario == "supervision" {
+        let token = login(&client, &base).await;
+        let sizes = supervision::Sizes {
+            halls: args.halls,
+            years: args.years,
+            cases: args.cases,
+        };
+        supervision::run(&running, &client, &token, &sizes).await;
+        running.stop().await;
+        remove_sqlite_files(&url);
+        return;
+    }
     let step: Step = match args.scenario.as_str() {
         "health" => Arc::new(|c: reqwest::Client, base: String, _i: u64| {
             Box::pin(async move {
@@ -579,6 +600,9 @@ fn remove_sqlite_files(url: &str) {
         }
     }
 }
+
+#[path = "load/supervision.rs"]
+mod supervision;
 
 /// The case scenarios: an item whose process reviews in two departments at once.
 mod cases {

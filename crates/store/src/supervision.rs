@@ -371,12 +371,55 @@ pub async fn replace_day(
             q.execute(c).await.map_err(db_err)?.rows_affected()
         });
     }
+    derive_day(tx, &day).await?;
     tx_run!(tx, |c| sqlx::query(
         "INSERT INTO stats_days (day, computed_at) VALUES ($1, $2) \
          ON CONFLICT (day) DO UPDATE SET computed_at = excluded.computed_at"
     )
     .bind(&day)
     .bind(micros(now))
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(())
+}
+
+/// Rewrites what is kept from a day's rows: the hall totals of the day and its month's sums.
+async fn derive_day(tx: &mut Tx, day: &str) -> Result<()> {
+    let month = &day[..7];
+    let (first, last) = (format!("{month}-01"), format!("{month}-31"));
+    tx_run!(tx, |c| sqlx::query("DELETE FROM stats_hall_daily WHERE day = $1")
+        .bind(day)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected());
+    tx_run!(tx, |c| sqlx::query(
+        "INSERT INTO stats_hall_daily (day, hall, metric, value) \
+         SELECT day, hall, metric, SUM(value) FROM stats_daily WHERE day = $1 AND window_id = 0 \
+         GROUP BY day, hall, metric"
+    )
+    .bind(day)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    tx_run!(tx, |c| sqlx::query("DELETE FROM stats_monthly WHERE month = $1")
+        .bind(month)
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected());
+    // The month's days are text 'YYYY-MM-DD': a range on the primary key's first column.
+    tx_run!(tx, |c| sqlx::query(
+        "INSERT INTO stats_monthly (month, hall, department, item, window_id, metric, value) \
+         SELECT $1, hall, department, item, window_id, metric, SUM(value) FROM stats_daily \
+         WHERE day >= $2 AND day <= $3 GROUP BY hall, department, item, window_id, metric"
+    )
+    .bind(month)
+    .bind(&first)
+    .bind(&last)
     .execute(c)
     .await
     .map_err(db_err)?
@@ -420,9 +463,10 @@ impl Group {
     }
 }
 
-/// Sums of the rollup over `from..=to`, for the given halls (`None`: all), grouped. Window
-/// groups read only window rows (window_id > 0) and the others only hall-wide rows, so
-/// nothing is counted twice.
+/// Sums of the rollup over `from..=to`, for the given halls (`None`: all), grouped. Totals, halls
+/// and days read the halls' day totals; departments, items and windows read the monthly sums
+/// when the range is whole months, else the daily rows. Window groups read only window rows and
+/// the others only hall-wide rows, so nothing is counted twice.
 pub async fn sums(
     db: &Db,
     from: NaiveDate,
@@ -430,37 +474,44 @@ pub async fn sums(
     halls: Option<&[String]>,
     group: Group,
 ) -> Result<Vec<(String, String, i64)>> {
+    use chrono::Datelike;
+    let whole_months = from.day() == 1 && to.succ_opt().is_none_or(|n| n.day() == 1);
     let col = group.column();
-    let windows = if group == Group::Window {
-        "window_id > 0"
-    } else {
-        "window_id = 0"
+    let (table, period, bounds, windows) = match group {
+        Group::Total | Group::Hall | Group::Day => {
+            ("stats_hall_daily", "day", (from.to_string(), to.to_string()), "")
+        }
+        _ if whole_months => (
+            "stats_monthly",
+            "month",
+            (from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string()),
+            if group == Group::Window { " AND window_id > 0" } else { " AND window_id = 0" },
+        ),
+        _ => (
+            "stats_daily",
+            "day",
+            (from.to_string(), to.to_string()),
+            if group == Group::Window { " AND window_id > 0" } else { " AND window_id = 0" },
+        ),
     };
     let scope = match halls {
         None => String::new(),
         Some(h) if h.is_empty() => " AND 1 = 0".to_string(),
         Some(h) => format!(
             " AND hall IN ({})",
-            (0..h.len())
-                .map(|i| format!("${}", i + 3))
-                .collect::<Vec<_>>()
-                .join(", ")
+            (0..h.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ")
         ),
     };
     // PostgreSQL refuses a constant in GROUP BY, so the total groups by metric alone.
-    let by = if group == Group::Total {
-        "metric".to_string()
-    } else {
-        format!("{col}, metric")
-    };
+    let by = if group == Group::Total { "metric".to_string() } else { format!("{col}, metric") };
     let sql = format!(
-        "SELECT {col} AS key, metric, CAST(SUM(value) AS BIGINT) FROM stats_daily \
-         WHERE day >= $1 AND day <= $2 AND {windows}{scope} GROUP BY {by} ORDER BY 1, 2"
+        "SELECT {col} AS key, metric, CAST(SUM(value) AS BIGINT) FROM {table} \
+         WHERE {period} >= $1 AND {period} <= $2{windows}{scope} GROUP BY {by} ORDER BY 1, 2"
     );
     db_run!(db, |c| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(from.to_string())
-            .bind(to.to_string());
+            .bind(&bounds.0)
+            .bind(&bounds.1);
         for h in halls.unwrap_or(&[]) {
             q = q.bind(h);
         }
@@ -592,4 +643,71 @@ pub async fn ranking(db: &Db, period: &str, hall: &str) -> Result<Vec<RankingRow
     .fetch_all(c)
     .await
     .map_err(db_err))
+}
+
+/// Today in the halls, counted (each an indexed count, whatever the history's size).
+#[derive(Debug, Clone, Default)]
+pub struct LiveCounts {
+    pub waiting: i64,
+    pub windows_open: i64,
+    pub windows: i64,
+    /// Tickets called to a window today.
+    pub called: i64,
+    /// Running cases past their due date, and due from today to `soon`.
+    pub late_cases: i64,
+    pub due_soon: i64,
+    /// Open steps past their due date.
+    pub late_steps: i64,
+}
+
+/// The live counts of the given halls (`None`: all).
+pub async fn live_counts(
+    db: &Db,
+    today: NaiveDate,
+    soon: NaiveDate,
+    halls: Option<&[String]>,
+) -> Result<LiveCounts> {
+    let scope = |col: &str, first: usize| match halls {
+        None => String::new(),
+        Some(h) if h.is_empty() => " AND 1 = 0".to_string(),
+        Some(h) => format!(
+            " AND {col} IN ({})",
+            (0..h.len()).map(|i| format!("${}", i + first)).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let sql = format!(
+        "SELECT \
+         (SELECT COUNT(*) FROM tickets t JOIN halls h ON h.id = t.hall_id \
+            WHERE t.status = 'waiting' AND t.service_date = $1{s}), \
+         (SELECT COUNT(*) FROM windows w JOIN halls h ON h.id = w.hall_id WHERE w.status <> 'closed'{s}), \
+         (SELECT COUNT(*) FROM windows w JOIN halls h ON h.id = w.hall_id WHERE 1 = 1{s}), \
+         (SELECT COUNT(*) FROM tickets t JOIN halls h ON h.id = t.hall_id \
+            WHERE t.service_date = $1 AND t.window_id IS NOT NULL{s}), \
+         (SELECT COUNT(*) FROM cases WHERE status IN ('accepted', 'routed', 'in_progress') \
+            AND due_date < $1{c}), \
+         (SELECT COUNT(*) FROM cases WHERE status IN ('accepted', 'routed', 'in_progress') \
+            AND due_date >= $1 AND due_date <= $2{c}), \
+         (SELECT COUNT(*) FROM case_steps s JOIN cases c ON c.id = s.case_id WHERE s.due < $1{cs})",
+        s = scope("h.code", 3),
+        c = scope("hall", 3),
+        cs = scope("c.hall", 3),
+    );
+    let row: (i64, i64, i64, i64, i64, i64, i64) = db_run!(db, |c| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(today.to_string())
+            .bind(soon.to_string());
+        for h in halls.unwrap_or(&[]) {
+            q = q.bind(h);
+        }
+        q.fetch_one(c).await.map_err(db_err)
+    })?;
+    Ok(LiveCounts {
+        waiting: row.0,
+        windows_open: row.1,
+        windows: row.2,
+        called: row.3,
+        late_cases: row.4,
+        due_soon: row.5,
+        late_steps: row.6,
+    })
 }

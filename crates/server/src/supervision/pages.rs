@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use serde::Deserialize;
 use yichuang_domain::supervision::numbers::{Metric, month_of};
 use yichuang_domain::{Actor, Error, Result, Role};
@@ -46,87 +46,39 @@ pub fn routes() -> Router<AppState> {
 /// The live part of the dashboard: today in the halls.
 struct Live {
     waiting: i64,
-    windows_open: usize,
-    windows: usize,
+    windows_open: i64,
+    windows: i64,
     calls_per_hour: String,
-    late: usize,
-    yellow: usize,
+    late: i64,
+    late_steps: i64,
+    yellow: i64,
 }
 
+/// Today's counts, each an indexed count: the dashboard answers the same with five years of a
+/// province's history behind it. Yellow here is "due by the next working day" (the lamp of
+/// `Light::of`), which a count can read from the due date alone.
 async fn live(st: &AppState, scope: Option<&[String]>) -> Result<Live> {
     let now = st.now();
     let today = local(now).date();
-    let gauges = yichuang_store::metrics::gauges(&st.db, now, today).await?;
-    let inside = |h: &str| scope.is_none_or(|s| s.iter().any(|x| x == h));
-    let waiting = gauges
-        .waiting
-        .iter()
-        .filter(|w| inside(&w.0))
-        .map(|w| w.1)
-        .sum();
-    let (mut open, mut all, mut called) = (0, 0, 0);
-    for hall in yichuang_store::hall::halls(&st.db).await? {
-        if !inside(&hall.code) {
-            continue;
-        }
-        let windows = yichuang_store::hall::windows(&st.db, hall.id).await?;
-        all += windows.len();
-        open += windows.iter().filter(|w| w.status != "closed").count();
-        let r = crate::hall::stats::hall_report(&st.db, &hall, today, today).await?;
-        called += r.by_window.values().map(|f| f.tickets).sum::<usize>();
-    }
+    let cal = crate::calendar::current(st, None).await?;
+    let soon = yichuang_domain::workdays::WorkingDays::add_working_days(cal.as_ref(), today, 1);
+    let c = store::live_counts(&st.db, today, soon, scope).await?;
     // Office hours begin at 8:30; before that the rate has nothing to divide by.
-    let hours = (local(now)
-        .time()
-        .signed_duration_since(chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default()))
-    .num_minutes() as f64
-        / 60.0;
-    let late = store::late(&st.db, today).await?;
-    let late: Vec<_> = late
-        .iter()
-        .filter(|r| r.hall.as_deref().is_none_or(|h| inside(h)))
-        .collect();
-    let yellow = yellow_cases(st, today, scope).await?;
+    let opened = chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default();
+    let hours = local(now).time().signed_duration_since(opened).num_minutes() as f64 / 60.0;
     Ok(Live {
-        waiting,
-        windows_open: open,
-        windows: all,
+        waiting: c.waiting,
+        windows_open: c.windows_open,
+        windows: c.windows,
         calls_per_hour: if hours > 0.0 {
-            format!("{:.1}", called as f64 / hours)
+            format!("{:.1}", c.called as f64 / hours)
         } else {
             "—".into()
         },
-        late: late.len(),
-        yellow,
+        late: c.late_cases,
+        late_steps: c.late_steps,
+        yellow: c.due_soon,
     })
-}
-
-/// Running cases whose light is yellow today (the share of their time used is past the
-/// setting but they are not late yet).
-async fn yellow_cases(st: &AppState, today: NaiveDate, scope: Option<&[String]>) -> Result<usize> {
-    let rows: Vec<(Option<String>, Option<String>, Option<String>)> = {
-        let db = &st.db;
-        yichuang_store::cases::records::running_clocks(db).await?
-    };
-    let cal = crate::calendar::current(st, None).await?;
-    let pct = crate::cases::service::settings(st).await?.yellow_at_percent;
-    Ok(rows
-        .iter()
-        .filter(|(hall, _, _)| {
-            hall.as_deref()
-                .is_none_or(|h| scope.is_none_or(|s| s.iter().any(|x| x == h)))
-        })
-        .filter_map(|(_, start, due)| {
-            Some((
-                start.as_deref()?.parse().ok()?,
-                due.as_deref()?.parse().ok()?,
-            ))
-        })
-        .filter(|(start, due)| {
-            yichuang_domain::supervision::Light::by_share(cal.as_ref(), *start, *due, today, pct)
-                == yichuang_domain::supervision::Light::Yellow
-        })
-        .count())
 }
 
 #[derive(Template)]

@@ -51,6 +51,27 @@ CREATE TABLE stats_daily (
 );
 CREATE INDEX stats_daily_hall ON stats_daily (hall, day);
 
+-- Kept from the daily rollup whenever a day is rewritten, so a dashboard reads a few rows per
+-- hall instead of every department × item × day: a hall's day totals (window 0 rows summed),
+-- and each month's rows summed over its days.
+CREATE TABLE stats_hall_daily (
+    day    TEXT   NOT NULL,
+    hall   TEXT   NOT NULL,
+    metric TEXT   NOT NULL,
+    value  BIGINT NOT NULL,
+    PRIMARY KEY (day, hall, metric)
+);
+CREATE TABLE stats_monthly (
+    month      TEXT   NOT NULL,
+    hall       TEXT   NOT NULL,
+    department TEXT   NOT NULL,
+    item       TEXT   NOT NULL,
+    window_id  BIGINT NOT NULL,
+    metric     TEXT   NOT NULL,
+    value      BIGINT NOT NULL,
+    PRIMARY KEY (month, hall, department, item, window_id, metric)
+);
+
 -- Which days are rolled up, and the case events already read for anomalies.
 CREATE TABLE stats_days (
     day         TEXT   PRIMARY KEY,
@@ -74,3 +95,7 @@ CREATE TABLE window_rankings (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (period, hall, window_id)
 );
+
+-- Running cases by due date: the sweep's and the dashboard's red and yellow counts.
+CREATE INDEX cases_running_due ON cases (due_date, hall)
+    WHERE status IN ('accepted', 'routed', 'in_progress');

@@ -390,15 +390,3 @@ pub async fn logged(tx: &mut Tx, number: &str, kind: &str) -> Result<Vec<serde_j
         .collect())
 }
 
-/// Running cases' hall, acceptance day and due date: what their lights are read from.
-pub async fn running_clocks(
-    db: &Db,
-) -> Result<Vec<(Option<String>, Option<String>, Option<String>)>> {
-    db_run!(db, |c| sqlx::query_as(
-        "SELECT hall, accepted_on, due_date FROM cases \
-         WHERE status IN ('accepted', 'routed', 'in_progress') AND due_date IS NOT NULL"
-    )
-    .fetch_all(c)
-    .await
-    .map_err(db_err))
-}
