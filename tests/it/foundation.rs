@@ -287,6 +287,30 @@ fn configuration_comes_from_flags_then_environment_then_the_toml_file() {
 }
 
 #[test]
+fn logs_are_one_json_object_per_line_when_asked() {
+    let dir = temp_path("jsonlog");
+    let out = yichuang()
+        .args(["migrate", "--database"])
+        .arg(format!("sqlite://{}", dir.join("j.db").display()))
+        .env("YICHUANG_LOG_FORMAT", "json")
+        .env("YICHUANG_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "something is logged");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{v}");
+    }
+}
+
+#[test]
 fn the_admin_password_is_never_printed() {
     let dir = temp_path("secret");
     let out = yichuang()

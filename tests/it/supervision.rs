@@ -180,6 +180,19 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
             .clone();
         assert_eq!(notice["deadline"], "2026-03-13", "3 working days: {notice}");
         assert_eq!(notice["kind_label"], "超期督办");
+        let page = client()
+            .get(s.at("/departments/scj/worklist"))
+            .bearer_auth(&head)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("督办通知") && page.contains("超期督办"),
+            "in the head's worklist"
+        );
         let (_, other) = s
             .get_json("/api/v1/supervision/notices", Some(&staff.other_department))
             .await;

@@ -389,12 +389,14 @@ pub async fn replace_day(
 async fn derive_day(tx: &mut Tx, day: &str) -> Result<()> {
     let month = &day[..7];
     let (first, last) = (format!("{month}-01"), format!("{month}-31"));
-    tx_run!(tx, |c| sqlx::query("DELETE FROM stats_hall_daily WHERE day = $1")
-        .bind(day)
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected());
+    tx_run!(tx, |c| sqlx::query(
+        "DELETE FROM stats_hall_daily WHERE day = $1"
+    )
+    .bind(day)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
     tx_run!(tx, |c| sqlx::query(
         "INSERT INTO stats_hall_daily (day, hall, metric, value) \
          SELECT day, hall, metric, SUM(value) FROM stats_daily WHERE day = $1 AND window_id = 0 \
@@ -405,12 +407,14 @@ async fn derive_day(tx: &mut Tx, day: &str) -> Result<()> {
     .await
     .map_err(db_err)?
     .rows_affected());
-    tx_run!(tx, |c| sqlx::query("DELETE FROM stats_monthly WHERE month = $1")
-        .bind(month)
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected());
+    tx_run!(tx, |c| sqlx::query(
+        "DELETE FROM stats_monthly WHERE month = $1"
+    )
+    .bind(month)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
     // The month's days are text 'YYYY-MM-DD': a range on the primary key's first column.
     tx_run!(tx, |c| sqlx::query(
         "INSERT INTO stats_monthly (month, hall, department, item, window_id, metric, value) \
@@ -478,20 +482,34 @@ pub async fn sums(
     let whole_months = from.day() == 1 && to.succ_opt().is_none_or(|n| n.day() == 1);
     let col = group.column();
     let (table, period, bounds, windows) = match group {
-        Group::Total | Group::Hall | Group::Day => {
-            ("stats_hall_daily", "day", (from.to_string(), to.to_string()), "")
-        }
+        Group::Total | Group::Hall | Group::Day => (
+            "stats_hall_daily",
+            "day",
+            (from.to_string(), to.to_string()),
+            "",
+        ),
         _ if whole_months => (
             "stats_monthly",
             "month",
-            (from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string()),
-            if group == Group::Window { " AND window_id > 0" } else { " AND window_id = 0" },
+            (
+                from.format("%Y-%m").to_string(),
+                to.format("%Y-%m").to_string(),
+            ),
+            if group == Group::Window {
+                " AND window_id > 0"
+            } else {
+                " AND window_id = 0"
+            },
         ),
         _ => (
             "stats_daily",
             "day",
             (from.to_string(), to.to_string()),
-            if group == Group::Window { " AND window_id > 0" } else { " AND window_id = 0" },
+            if group == Group::Window {
+                " AND window_id > 0"
+            } else {
+                " AND window_id = 0"
+            },
         ),
     };
     let scope = match halls {
@@ -499,11 +517,18 @@ pub async fn sums(
         Some(h) if h.is_empty() => " AND 1 = 0".to_string(),
         Some(h) => format!(
             " AND hall IN ({})",
-            (0..h.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ")
+            (0..h.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     // PostgreSQL refuses a constant in GROUP BY, so the total groups by metric alone.
-    let by = if group == Group::Total { "metric".to_string() } else { format!("{col}, metric") };
+    let by = if group == Group::Total {
+        "metric".to_string()
+    } else {
+        format!("{col}, metric")
+    };
     let sql = format!(
         "SELECT {col} AS key, metric, CAST(SUM(value) AS BIGINT) FROM {table} \
          WHERE {period} >= $1 AND {period} <= $2{windows}{scope} GROUP BY {by} ORDER BY 1, 2"
@@ -672,7 +697,10 @@ pub async fn live_counts(
         Some(h) if h.is_empty() => " AND 1 = 0".to_string(),
         Some(h) => format!(
             " AND {col} IN ({})",
-            (0..h.len()).map(|i| format!("${}", i + first)).collect::<Vec<_>>().join(", ")
+            (0..h.len())
+                .map(|i| format!("${}", i + first))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let sql = format!(

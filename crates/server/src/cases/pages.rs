@@ -513,6 +513,8 @@ struct WorklistPage {
     view: String,
     /// Each row, and whether its step or its case is past its due date (shown red).
     rows: Vec<(records::WorkRow, bool)>,
+    /// Open 督办 notices addressed to this account or its department (R-SUPERVISE).
+    notices: Vec<crate::supervision::views::RecordView>,
 }
 
 async fn worklist_page(
@@ -539,11 +541,18 @@ async fn worklist_page(
             (r, late)
         })
         .collect();
+    let notices = crate::supervision::api::my_notices(&st, &actor)
+        .await
+        .map_err(|e| forbidden_page(Some(actor.clone()), &uri, e.title))?
+        .into_iter()
+        .filter(|n| n.department.as_deref() == Some(department.as_str()))
+        .collect();
     Ok(render(&WorklistPage {
         layout: Layout::new("部门工作台", Some(actor)),
         department,
         view,
         rows,
+        notices,
     }))
 }
 

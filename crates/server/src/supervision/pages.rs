@@ -65,7 +65,11 @@ async fn live(st: &AppState, scope: Option<&[String]>) -> Result<Live> {
     let c = store::live_counts(&st.db, today, soon, scope).await?;
     // Office hours begin at 8:30; before that the rate has nothing to divide by.
     let opened = chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default();
-    let hours = local(now).time().signed_duration_since(opened).num_minutes() as f64 / 60.0;
+    let hours = local(now)
+        .time()
+        .signed_duration_since(opened)
+        .num_minutes() as f64
+        / 60.0;
     Ok(Live {
         waiting: c.waiting,
         windows_open: c.windows_open,

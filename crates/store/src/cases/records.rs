@@ -389,4 +389,3 @@ pub async fn logged(tx: &mut Tx, number: &str, kind: &str) -> Result<Vec<serde_j
         .filter_map(|p| serde_json::from_str(p).ok())
         .collect())
 }
-
