@@ -222,6 +222,14 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
             "confirmed anomaly reported: {rep}"
         );
         assert_eq!(sweep(&s, &sup).await["escalated"], 0, "escalated once");
+        // The rectification it demands is in the bottleneck ledger, owned by the department.
+        let (st, ledger) = s.get_json("/api/v1/ledger", Some(&sup)).await;
+        assert_eq!(st, 200, "{ledger}");
+        let text = ledger.to_string();
+        assert!(
+            text.contains("电子监察通报") && text.contains(&late),
+            "{ledger}"
+        );
 
         // Decided at last: nothing open for it any more (the escalation stays on record).
         let staff = crate::cases::login(&s).await;

@@ -18,6 +18,8 @@ crate::labelled_enum! {
         PublicClue = ("public_clue", "线索征集"),
         SelfInspection = ("self_inspection", "自查"),
         CrossCheck = ("cross_check", "交叉检查"),
+        /// A 督办 still late after its deadline (R-SUPERVISE): the rectification it demands.
+        Supervision = ("supervision", "电子监察通报"),
     }
 }
 

@@ -332,29 +332,53 @@ async fn lateness(
                 }
             }
             Action::Escalate { id } => {
-                if store::set_state(
+                let Some(r) = records.iter().find(|r| r.id == id) else {
+                    continue;
+                };
+                let plain = "督办期满仍未办结：列入通报，责令整改";
+                let (open, escalated) =
+                    (RecordState::Open.as_str(), RecordState::Escalated.as_str());
+                if !store::set_state(
                     tx,
                     id,
-                    RecordState::Open.as_str(),
-                    RecordState::Escalated.as_str(),
+                    open,
+                    escalated,
                     Some(&day),
                     Some(ACTOR),
-                    Some("督办期满仍未办结：列入通报，责令整改"),
+                    Some(plain),
                     now,
                 )
                 .await?
                 {
-                    report.escalated += 1;
-                    event(
-                        tx,
-                        now,
-                        ACTOR,
-                        "supervision_escalated",
-                        &id.to_string(),
-                        json!({}),
-                    )
-                    .await?;
+                    continue;
                 }
+                // The rectification it demands goes into the ledger, whose loop closes it.
+                let owner = r.department.as_deref().or(r.hall.as_deref()).unwrap_or("");
+                let entry = crate::work_orders::ledger::from_escalation(
+                    st,
+                    tx,
+                    r.hall.as_deref(),
+                    owner,
+                    &format!("电子监察通报：{}", r.subject_id),
+                    &r.note,
+                    now,
+                )
+                .await?;
+                if let Some(e) = entry {
+                    let reason = format!("{plain}（问题台账第 {e} 号）");
+                    store::set_state(tx, id, escalated, escalated, None, None, Some(&reason), now)
+                        .await?;
+                }
+                report.escalated += 1;
+                event(
+                    tx,
+                    now,
+                    ACTOR,
+                    "supervision_escalated",
+                    &id.to_string(),
+                    json!({"ledger_entry": entry}),
+                )
+                .await?;
             }
             Action::Resolve { id } => {
                 if store::set_state(

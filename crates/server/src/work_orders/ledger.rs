@@ -155,6 +155,61 @@ async fn write_entry(
     Ok(id)
 }
 
+/// The rectification an escalated 督办 demands (R-SUPERVISE → R-LEDGER), in the sweep's
+/// transaction: owned by the late unit, under the key point about lateness (one named
+/// “超时…”, else the first), with the settings' ledger period. `None` when the unit is not a
+/// department the ledger knows (a hall's own lateness stays in the 通报 report only).
+pub async fn from_escalation(
+    st: &AppState,
+    tx: &mut yichuang_store::Tx,
+    hall: Option<&str>,
+    owner: &str,
+    title: &str,
+    description: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<i64>> {
+    let s = super::settings(&st.db).await?;
+    if !super::units(st).await?.contains_key(owner) {
+        return Ok(None);
+    }
+    let points: Vec<&yichuang_domain::work_order::settings::Point> =
+        s.aspects.iter().flat_map(|a| a.points.iter()).collect();
+    let Some(point) = points
+        .iter()
+        .find(|p| p.name.contains("超时"))
+        .or(points.first())
+    else {
+        return Ok(None);
+    };
+    let cal = super::calendar_of(st, hall).await?;
+    let deadline = cal.add_working_days(local(now).date(), i64::from(s.ledger_days));
+    let system = Actor {
+        id: 0,
+        username: "supervision".into(),
+        display_name: "电子监察".into(),
+        role: Role::Supervisor,
+        department: None,
+        hall: hall.map(str::to_string),
+        region: None,
+        scope_halls: None,
+    };
+    let body = NewEntryBody {
+        source: LedgerSource::Supervision.as_str().into(),
+        point: point.code.clone(),
+        title: title.chars().take(100).collect(),
+        description: description.chars().take(2000).collect(),
+        owner: owner.into(),
+        deadline: Some(deadline),
+        measures: String::new(),
+        work_orders: Vec::new(),
+        cluster_category: None,
+        cluster_unit: None,
+    };
+    write_entry(tx, &system, &body, deadline, &[], now)
+        .await
+        .map(Some)
+}
+
 /// Creates an entry, linking the orders it takes up.
 pub async fn create(st: &AppState, actor: &Actor, b: &NewEntryBody) -> Result<EntryRow> {
     may_keep_ledger(actor)?;
