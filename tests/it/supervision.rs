@@ -115,6 +115,31 @@ async fn a_late_case_is_noticed_to_owner_and_head_escalated_into_the_report_and_
         // A second sweep records nothing twice.
         let again = sweep(&s, &sup).await;
         assert_eq!(again["anomalies"], 0, "{again}");
+        // Its page reads as people speak: the step's name, the events in words, no codes.
+        let hasty_id = anomalies
+            .iter()
+            .find(|r| r["kind"] == "hasty_step")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let page = client()
+            .get(s.at(&format!("/supervision/records/{hasty_id}")))
+            .bearer_auth(&sup)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("环节“审核”认领后 0 秒即办结"), "{page}");
+        assert!(
+            page.contains("认领环节") && page.contains("审核通过"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("case_step") && !page.contains("review"),
+            "{page}"
+        );
         // Dismissing needs a reason; confirming puts it in the report.
         let id = anomalies
             .iter()

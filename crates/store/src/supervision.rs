@@ -431,6 +431,17 @@ async fn derive_day(tx: &mut Tx, day: &str) -> Result<()> {
     Ok(())
 }
 
+/// The latest day rolled up, if any.
+pub async fn last_rolled_day(tx: &mut Tx) -> Result<Option<NaiveDate>> {
+    let d: Option<String> = tx_run!(tx, |c| sqlx::query_scalar(
+        "SELECT MAX(day) FROM stats_days"
+    )
+    .fetch_one(c)
+    .await
+    .map_err(db_err))?;
+    Ok(d.and_then(|d| d.parse().ok()))
+}
+
 /// Days in `from..=to` already rolled up.
 pub async fn rolled_days(db: &Db, from: NaiveDate, to: NaiveDate) -> Result<Vec<String>> {
     db_run!(db, |c| sqlx::query_scalar(

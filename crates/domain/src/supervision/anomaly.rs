@@ -18,12 +18,17 @@ pub struct Anomaly {
     pub note: String,
 }
 
-/// Every anomaly in a case's history; a clean history gives none.
-pub fn detect(events: &[CaseEvent], settings: &SupervisionSettings) -> Vec<Anomaly> {
+/// Every anomaly in a case's history; a clean history gives none. `step_name` names a process
+/// node for people (the process definition knows it; the events carry only the node's id).
+pub fn detect(
+    events: &[CaseEvent],
+    settings: &SupervisionSettings,
+    step_name: &dyn Fn(&str) -> String,
+) -> Vec<Anomaly> {
     let mut found = Vec::new();
     refused_complete(events, &mut found);
     refusals_without_reasons(events, &mut found);
-    hasty_steps(events, settings.hasty_seconds, &mut found);
+    hasty_steps(events, settings.hasty_seconds, step_name, &mut found);
     back_dated(events, &mut found);
     repeated_returns(events, settings.returns_limit, &mut found);
     found
@@ -85,7 +90,12 @@ fn blank(reasons: &[String]) -> bool {
 
 /// A review decided within `seconds` of being claimed: the review happened outside the system
 /// (or not at all), and the record was only clicked through.
-fn hasty_steps(events: &[CaseEvent], seconds: i64, found: &mut Vec<Anomaly>) {
+fn hasty_steps(
+    events: &[CaseEvent],
+    seconds: i64,
+    step_name: &dyn Fn(&str) -> String,
+    found: &mut Vec<Anomaly>,
+) {
     if seconds <= 0 {
         return;
     }
@@ -103,7 +113,7 @@ fn hasty_steps(events: &[CaseEvent], seconds: i64, found: &mut Vec<Anomaly>) {
             found.push(Anomaly {
                 kind: RecordKind::HastyStep,
                 evidence: vec![c, i],
-                note: format!("环节“{node}”认领后 {took} 秒即办结"),
+                note: format!("环节“{}”认领后 {took} 秒即办结", step_name(node)),
             });
         }
     }

@@ -78,7 +78,7 @@ fn clean() -> Vec<CaseEvent> {
 }
 
 fn kinds(events: &[CaseEvent]) -> Vec<RecordKind> {
-    detect(events, &SupervisionSettings::default())
+    detect(events, &SupervisionSettings::default(), &|n| n.to_string())
         .into_iter()
         .map(|a| a.kind)
         .collect()
@@ -101,7 +101,9 @@ fn refusing_an_application_found_complete_is_an_anomaly_but_not_after_a_one_time
         ),
     ];
     assert_eq!(kinds(&refused), vec![RecordKind::RefusedComplete]);
-    let found = detect(&refused, &SupervisionSettings::default());
+    let found = detect(&refused, &SupervisionSettings::default(), &|n| {
+        n.to_string()
+    });
     assert_eq!(found[0].evidence, vec![0, 1]);
 
     let mut noticed = refused.clone();
@@ -145,11 +147,18 @@ fn a_refusal_or_denial_without_reasons_is_an_anomaly() {
 fn a_step_decided_seconds_after_it_was_claimed_is_an_anomaly() {
     let mut events = clean();
     events[3].at = t(2026, 4, 8, 10, 0) + chrono::Duration::seconds(20);
-    let found = detect(&events, &SupervisionSettings::default());
+    let named = |n: &str| {
+        if n == "review" {
+            "审核".to_string()
+        } else {
+            n.to_string()
+        }
+    };
+    let found = detect(&events, &SupervisionSettings::default(), &named);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].kind, RecordKind::HastyStep);
     assert_eq!(found[0].evidence, vec![2, 3]);
-    assert!(found[0].note.contains("20 秒"), "{}", found[0].note);
+    assert_eq!(found[0].note, "环节“审核”认领后 20 秒即办结");
 }
 
 #[test]

@@ -605,33 +605,7 @@ async fn query_page(
 
 static NULL: Value = Value::Null;
 
-/// The timeline's words for each event kind.
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "received" => "收件",
-        "one_time_notice_given" => "出具一次性告知",
-        "materials_received" => "收到材料",
-        "accepted" => "受理",
-        "refused" => "不予受理",
-        "routed" => "推送到部门",
-        "route_confirmed" => "部门确认接收",
-        "tokens_moved" => "流转到下一环节",
-        "step_claimed" => "认领环节",
-        "opinion_recorded" => "记录意见",
-        "step_approved" => "审核通过",
-        "step_returned" => "退回",
-        "step_deemed_approved" => "超时默认通过",
-        "late_opinion_recorded" => "补充部门意见",
-        "timer_elapsed" => "等待期满",
-        "supplement_requested" => "要求补正",
-        "suspension_started" => "暂停计时",
-        "suspension_ended" => "恢复计时",
-        "extended" => "延期",
-        "decided" => "作出决定",
-        "issued" => "出件",
-        _ => "其他",
-    }
-}
+use yichuang_domain::case::events::kind_label;
 
 /// What the staff case pages read beyond the view's values.
 trait CaseView: JsonView {

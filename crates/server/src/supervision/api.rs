@@ -92,13 +92,16 @@ async fn records(
     Ok(Json(json!({"total": v.len(), "records": v})).into_response())
 }
 
-/// The open 督办 notices addressed to the signed-in account: as owner (its account or its
-/// department) or as head.
+/// The 督办 notices addressed to the signed-in account, as owner (its account or its
+/// department) or as head: the open ones, and those escalated (通报) in the last 60 days, whose
+/// rectification the unit now owes. Anomalies are for supervisors to weigh, not notices.
 pub async fn my_notices(st: &AppState, actor: &Actor) -> Result<Vec<RecordView>> {
-    let rows = store::list(&st.db, Some("open"), None, None, 500).await?;
-    let names = Names::load(&st.db).await?;
     let today = local(st.now()).date();
+    let since = (today - chrono::Duration::days(60)).to_string();
+    let rows = store::list(&st.db, None, Some(&since), None, 500).await?;
+    let names = Names::load(&st.db).await?;
     rows.iter()
+        .filter(|r| r.kind == "overdue" && matches!(r.state.as_str(), "open" | "escalated"))
         .filter(|r| super::is_addressee(actor, r))
         .map(|r| RecordView::of(r, &names, today))
         .collect()

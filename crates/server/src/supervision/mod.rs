@@ -178,10 +178,18 @@ async fn sweep_in(st: &AppState, tx: &mut Tx, now: DateTime<Utc>) -> Result<Swee
         ..Default::default()
     };
     lateness(st, tx, now, today, &s, &mut report).await?;
-    // Today and yesterday (whose last hours came in after the last sweep of that day).
-    for day in [today - Duration::days(1), today] {
+    // From the last day rolled up (its last hours came in after that sweep) to today, so days
+    // the server was down for are filled in; at most two months in one sweep.
+    let last = store::last_rolled_day(tx).await?;
+    let mut day = last
+        .map_or(today - Duration::days(1), |d| {
+            d.max(today - Duration::days(62))
+        })
+        .min(today);
+    while day <= today {
         roll_up_in(st, tx, day, now).await?;
         report.days_rolled_up += 1;
+        day += Duration::days(1);
     }
     Ok(report)
 }
@@ -203,7 +211,15 @@ async fn anomalies(
         }
         for number in numbers {
             let c = yichuang_store::cases::records::load(&st.db, &number).await?;
-            for a in anomaly::detect(&c.events, s) {
+            let case = Case::replay(&c.events)?;
+            let process = crate::cases::items::process_of(&st.db, &case).await.ok();
+            let step_name = |node: &str| {
+                process
+                    .as_ref()
+                    .and_then(|p| p.node(node))
+                    .map_or_else(|| node.to_string(), |n| n.name.clone())
+            };
+            for a in anomaly::detect(&c.events, s, &step_name) {
                 let evidence: Vec<serde_json::Value> = a
                     .evidence
                     .iter()

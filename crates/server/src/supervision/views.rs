@@ -27,7 +27,23 @@ impl Names {
         for (id, name) in names(db, Dim::Window).await? {
             m.insert(format!("w{id}"), name);
         }
+        for (user, name) in names(db, Dim::Staff).await? {
+            m.insert(format!("u:{user}"), name);
+        }
         Ok(Names(m))
+    }
+
+    /// A person as events name them (`approver:sunli`): the account's name, or the system.
+    pub fn actor(&self, by: &str) -> String {
+        match by.split_once(':') {
+            None => "系统".into(),
+            Some(("system", _)) => "系统".into(),
+            Some((_, user)) => self
+                .0
+                .get(&format!("u:{user}"))
+                .cloned()
+                .unwrap_or_else(|| user.to_string()),
+        }
     }
     pub fn of(&self, code: &str) -> String {
         if code.is_empty() {
@@ -63,13 +79,15 @@ pub struct RecordView {
     pub owner: Option<String>,
     pub owner_name: String,
     pub head: Option<String>,
+    pub head_name: String,
     pub state: RecordState,
     pub state_label: &'static str,
     pub open: bool,
     pub light: Light,
     pub light_label: &'static str,
     pub note: String,
-    pub evidence: serde_json::Value,
+    /// The case events an anomaly rests on, as people read them.
+    pub evidence: Vec<EvidenceLine>,
     pub due_on: Option<String>,
     pub due_text: String,
     pub deadline: Option<String>,
@@ -106,10 +124,8 @@ impl RecordView {
         };
         let owner_name = match r.owner.as_deref() {
             None => String::new(),
-            Some(o) => match o.split_once(':') {
-                Some((_, user)) => user.to_string(),
-                None => names.of(o),
-            },
+            Some(o) if o.contains(':') => names.actor(o),
+            Some(o) => names.of(o),
         };
         Ok(RecordView {
             id: r.id,
@@ -130,6 +146,11 @@ impl RecordView {
             department: r.department.clone(),
             owner: r.owner.clone(),
             owner_name,
+            head_name: r
+                .head
+                .as_deref()
+                .map(|h| names.actor(&format!("user:{h}")))
+                .unwrap_or_default(),
             head: r.head.clone(),
             state,
             state_label: state.label(),
@@ -137,7 +158,7 @@ impl RecordView {
             light,
             light_label: light.lamp(),
             note: r.note.clone(),
-            evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
+            evidence: evidence(&r.evidence, names),
             due_text: date_text(r.due_on.as_deref()),
             due_on: r.due_on.clone(),
             deadline_text: date_text(r.deadline.as_deref()),
@@ -149,6 +170,35 @@ impl RecordView {
             updated_text: chinese_time(r.updated_at),
         })
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceLine {
+    /// Hall-local time with seconds: how quickly one step followed another is the point.
+    pub at_text: String,
+    pub kind: String,
+    pub label: &'static str,
+    pub by: String,
+}
+
+fn evidence(stored: &str, names: &Names) -> Vec<EvidenceLine> {
+    let lines: Vec<serde_json::Value> = serde_json::from_str(stored).unwrap_or_default();
+    lines
+        .iter()
+        .map(|e| {
+            let kind = e["kind"].as_str().unwrap_or_default().to_string();
+            EvidenceLine {
+                at_text: e["at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<chrono::NaiveDateTime>().ok())
+                    .map(|t| t.format("%Y年%-m月%-d日 %H:%M:%S").to_string())
+                    .unwrap_or_default(),
+                label: yichuang_domain::case::events::kind_label(&kind),
+                by: names.actor(e["by"].as_str().unwrap_or_default()),
+                kind,
+            }
+        })
+        .collect()
 }
 
 /// One row of figures as people read them, and the numbers behind it.
