@@ -78,8 +78,10 @@ pub async fn late(db: &Db, today: NaiveDate) -> Result<Vec<LateRow>> {
                 COALESCE(s.claimed_by, s.department, c.department) AS owner, s.due \
          FROM case_steps s JOIN cases c ON c.id = s.case_id WHERE s.due < $1 \
          UNION ALL \
-         SELECT 'case', number, number, item, hall, department, department, due_date \
-         FROM cases WHERE status IN ('accepted', 'routed', 'in_progress') AND due_date < $1 \
+         SELECT 'case', c.number, c.number, COALESCE(i.name, c.item), c.hall, c.department, \
+                c.department, c.due_date \
+         FROM cases c LEFT JOIN items i ON i.code = c.item \
+         WHERE c.status IN ('accepted', 'routed', 'in_progress') AND c.due_date < $1 \
          UNION ALL \
          SELECT 'rectification', CAST(id AS TEXT), NULL, label, hall, department, \
                 COALESCE(staff, department, hall), deadline \

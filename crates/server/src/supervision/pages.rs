@@ -446,7 +446,7 @@ async fn report_xlsx(
         }
         let ws = book.add_worksheet();
         ws.set_name("通报").map_err(Error::internal)?;
-        for (c, h) in ["类型", "大厅", "部门", "对象", "说明", "通报日期"]
+        for (c, h) in ["类型", "大厅", "部门", "办件", "说明", "通报日期"]
             .iter()
             .enumerate()
         {
@@ -458,7 +458,7 @@ async fn report_xlsx(
                 x.kind_label.to_string(),
                 x.hall_name.clone(),
                 x.department_name.clone(),
-                x.subject_id.clone(),
+                x.subject_text.clone(),
                 x.note.clone(),
                 x.closed_text.clone(),
             ];

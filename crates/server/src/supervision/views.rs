@@ -71,6 +71,9 @@ pub struct RecordView {
     pub subject_kind: SubjectKind,
     pub subject_label: &'static str,
     pub subject_id: String,
+    /// What people call the subject: the case number (a step's name is in the note), or the
+    /// rectification's number.
+    pub subject_text: String,
     pub case_number: Option<String>,
     pub hall: Option<String>,
     pub hall_name: String,
@@ -95,6 +98,8 @@ pub struct RecordView {
     pub opened_on: String,
     pub opened_text: String,
     pub closed_text: String,
+    /// The short date (11月16日) for tables of one month.
+    pub closed_short: String,
     pub reason: String,
     pub updated_text: String,
 }
@@ -134,6 +139,11 @@ impl RecordView {
             anomaly: kind.is_anomaly(),
             subject_kind,
             subject_label: subject_kind.label(),
+            subject_text: match (&r.case_number, subject_kind) {
+                (Some(n), _) => n.clone(),
+                (None, SubjectKind::Rectification) => format!("第 {} 号整改", r.subject_id),
+                (None, _) => r.subject_id.clone(),
+            },
             subject_id: r.subject_id.clone(),
             case_number: r.case_number.clone(),
             hall_name: r.hall.as_deref().map(|h| names.of(h)).unwrap_or_default(),
@@ -166,6 +176,12 @@ impl RecordView {
             opened_text: date_text(Some(&r.opened_on)),
             opened_on: r.opened_on.clone(),
             closed_text: date_text(r.closed_on.as_deref()),
+            closed_short: r
+                .closed_on
+                .as_deref()
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .map(|d| d.format("%-m月%-d日").to_string())
+                .unwrap_or_default(),
             reason: r.reason.clone().unwrap_or_default(),
             updated_text: chinese_time(r.updated_at),
         })
