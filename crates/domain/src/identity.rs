@@ -108,6 +108,9 @@ const PROVINCES: [u32; 35] = [
     53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
 ];
 
+/// The earliest birth year an ID number may carry.
+const EARLIEST_BIRTH_YEAR: i32 = 1850;
+
 /// R-ID-18: checks an 18-character 公民身份号码 against GB 11643-1999. `today` bounds the birth
 /// date (nobody is born in the future); there is no lower bound, since old people hold
 /// valid numbers (440524188001010014 was born in 1880).
@@ -151,6 +154,13 @@ pub fn parse_id_number(raw: &str, today: NaiveDate) -> Result<IdNumber, Identity
         return Err(IdentityError::id_number(
             "出生日期（第 7–14 位）晚于今天，请核对号码",
         ));
+    }
+    // Year 0000 or 1800 is a typing error, not a person (and would earn elderly priority at the
+    // kiosk). The bound stays loose: R-ID-18 itself gives a number born in 1880 as valid.
+    if year < EARLIEST_BIRTH_YEAR {
+        return Err(IdentityError::id_number(format!(
+            "出生年份（第 7–10 位）{year} 不可能，请核对号码"
+        )));
     }
     let sum: u32 = (0..17).map(|i| digit(i) * ID_WEIGHTS[i]).sum();
     if ID_CHECK[(sum % 11) as usize] != bytes[17] {
@@ -457,5 +467,22 @@ mod tests {
                 .contains("座机")
         );
         assert_eq!(parse_mobile(" ").unwrap_err().code, "invalid_phone");
+    }
+
+    #[test]
+    fn a_birth_year_of_0000_or_1800_is_refused_but_the_rules_1880_example_stands() {
+        let today = d(2026, 12, 4);
+        for born in ["00000101", "18000101"] {
+            let body = format!("110105{born}002");
+            let sum: u32 = body
+                .bytes()
+                .zip(ID_WEIGHTS)
+                .map(|(b, w)| u32::from(b - b'0') * w)
+                .sum();
+            let n = format!("{body}{}", ID_CHECK[(sum % 11) as usize] as char);
+            let e = parse_id_number(&n, today).unwrap_err();
+            assert!(e.message.contains("出生年份"), "{n}: {}", e.message);
+        }
+        assert!(parse_id_number("440524188001010014", today).is_ok());
     }
 }
