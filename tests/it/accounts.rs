@@ -163,7 +163,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_401() {
 }
 
 #[tokio::test]
-async fn five_failures_lock_the_username_and_the_lock_survives_a_restart() {
+async fn five_failures_from_one_address_lock_the_username_there_and_the_lock_survives_a_restart() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T09:00:00+08:00").await;
@@ -173,7 +173,7 @@ async fn five_failures_lock_the_username_and_the_lock_survives_a_restart() {
             &s,
             &admin,
             json!({"username": "keeper", "display_name": "值班管理员", "role": "admin",
-                   "password": "keeper2026pw"}),
+                   "password": "Night-watch-2026"}),
         )
         .await;
         assert_eq!(st, 201, "{v}");
@@ -190,7 +190,7 @@ async fn five_failures_lock_the_username_and_the_lock_survives_a_restart() {
         s.stop().await;
 
         let s = TestServer::start(&url).await;
-        let keeper = s.token("keeper", "keeper2026pw").await;
+        let keeper = s.token("keeper", "Night-watch-2026").await;
         s.set_clock_as(&keeper, "2026-03-02T09:05:00+08:00").await;
         let (st, _) = login(&s, &client(), "admin", ADMIN_PASSWORD).await;
         assert_eq!(st, 429, "the lock must survive a restart");
@@ -606,7 +606,7 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
             v["errors"][0]["message"]
                 .as_str()
                 .unwrap()
-                .contains("字母和数字")
+                .contains("常见密码")
         );
         let (st, v) = change(json!({"current": "wrong-one1", "new": "newpass2027"})).await;
         assert_eq!(st, 422, "{v}");
@@ -1284,4 +1284,111 @@ async fn in_a_browser_a_manager_signs_in_creates_a_clerk_and_signs_out() {
     assert_eq!(b.driver.current_url().await.unwrap().path(), "/login");
     b.quit().await;
     s.stop().await;
+}
+
+#[tokio::test]
+async fn common_username_derived_and_the_demo_passwords_are_refused_for_every_role() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        for (role, pw) in [
+            ("clerk", "password1"),
+            ("admin", "abc12345"),
+            ("supervisor", "wangwu2026"),
+            ("approver", "Demo-2026"),
+        ] {
+            let mut body = json!({"username": "wangwu", "display_name": "王五", "role": role,
+                                  "password": pw});
+            if role == "clerk" {
+                body["hall"] = json!("H1");
+            }
+            if role == "approver" {
+                body["department"] = json!("SCJG");
+            }
+            let (st, v) = create(&s, &admin, body).await;
+            assert_eq!(st, 422, "{role} with {pw}: {v}");
+            assert_eq!(v["errors"][0]["field"], "password", "{v}");
+        }
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "wangwu", "display_name": "王五", "role": "supervisor",
+                   "password": "长江大桥上的风2026"}),
+        )
+        .await;
+        assert_eq!(st, 201, "a long phrase is fine: {v}");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn guesses_from_other_addresses_never_lock_the_owner_out_only_slow_them_and_the_owner_is_told()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        put_setting(&s, "auth.trusted_proxies", json!(["127.0.0.1"])).await;
+        let admin = s.admin_token().await;
+        let (st, v) = create(
+            &s,
+            &admin,
+            json!({"username": "zhaoliu", "display_name": "赵六", "role": "supervisor",
+                   "password": "Spring-river-2026"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        // Five wrong passwords from one machine lock zhaoliu there, and only there.
+        for _ in 0..5 {
+            assert_eq!(
+                login_via(&s, "203.0.113.9", "zhaoliu", "guess-2026-x").await,
+                401
+            );
+        }
+        assert_eq!(
+            login_via(&s, "203.0.113.9", "zhaoliu", "Spring-river-2026").await,
+            429
+        );
+        // From the owner's desk: slowed down for half a minute, not locked.
+        let r = client()
+            .post(s.at("/api/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.20")
+            .json(&json!({"username": "zhaoliu", "password": "Spring-river-2026"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "login_slowed_down", "{v}");
+        assert!(v["title"].as_str().unwrap().contains("秒后再试"), "{v}");
+        s.set_clock("2026-03-02T09:00:31+08:00").await;
+        let r = client()
+            .post(s.at("/api/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.20")
+            .json(&json!({"username": "zhaoliu", "password": "Spring-river-2026"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "the owner gets in");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["password_change_required"], false);
+        let token = v["token"].as_str().unwrap().to_string();
+        // … and is told, on their account page, when and from where.
+        let page = client()
+            .get(s.at("/account"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("近 7 天有 5 次"), "{page}");
+        assert!(
+            page.contains("203.0.113.9") && page.contains("2026年3月2日 09:00"),
+            "{page}"
+        );
+        s.stop().await;
+    })
+    .await;
 }

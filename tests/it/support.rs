@@ -7,7 +7,7 @@ use std::future::Future;
 use serde_json::Value;
 use yichuang_server::{Config, Running};
 
-pub const ADMIN_PASSWORD: &str = "Admin-Pass-2026";
+pub const ADMIN_PASSWORD: &str = "Hall-Key-2026";
 
 /// The backends a test runs on. With YICHUANG_REQUIRE_POSTGRES=1 (as CI sets it) a missing
 /// PostgreSQL is a failure, not a silent skip.

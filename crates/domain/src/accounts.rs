@@ -70,20 +70,50 @@ pub fn check_username(username: &str, p: &mut Problems) {
     }
 }
 
-/// Adds the problems of a new password under `field`: at least 8 characters, with letters and
-/// digits.
-pub fn check_password(password: &str, field: &str, p: &mut Problems) {
+/// Passwords too common to allow, lower-case (NIST SP 800-63B: check against known lists),
+/// the demo's published passwords among them.
+const COMMON_PASSWORDS: &str = include_str!("accounts_data/common_passwords.txt");
+
+/// Whether a password is on the list of common ones (compared lower-case).
+pub fn is_common_password(password: &str) -> bool {
+    let pw = password.to_lowercase();
+    COMMON_PASSWORDS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .any(|l| l == pw)
+}
+
+/// Adds the problems of a new password under `field`: its length (8 to 128 characters; length
+/// protects, composition rules do not, as NIST SP 800-63B says), not a common password, not
+/// the username or built from it.
+pub fn check_password(password: &str, username: &str, field: &str, p: &mut Problems) {
     let n = password.chars().count();
+    let pw = password.to_lowercase();
+    let user = username.trim().to_lowercase();
     if n == 0 {
         p.add(field, "请填写密码");
     } else if n < PASSWORD_MIN_CHARS {
         p.add(field, format!("密码至少需要 {PASSWORD_MIN_CHARS} 个字符"));
     } else if n > PASSWORD_MAX_CHARS {
         p.add(field, format!("密码不能超过 {PASSWORD_MAX_CHARS} 个字符"));
-    } else if !(password.chars().any(char::is_alphabetic)
-        && password.chars().any(|c| c.is_ascii_digit()))
-    {
-        p.add(field, "密码必须同时包含字母和数字");
+    } else if is_common_password(password) {
+        p.add(field, "这是常见密码或公开的示范密码，容易被猜中，请换一个");
+    } else if user.chars().count() >= 3 && (pw.contains(&user) || user.contains(&pw)) {
+        p.add(field, "密码不能包含用户名，请换一个");
+    } else if pw.chars().all(|c| Some(c) == pw.chars().next()) {
+        p.add(field, "密码不能由同一个字符重复组成");
+    }
+}
+
+/// The length rule alone: for the demo's own accounts, whose published password is the point.
+pub fn check_password_length(password: &str, field: &str, p: &mut Problems) {
+    let n = password.chars().count();
+    if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
+        p.add(
+            field,
+            format!("密码应为 {PASSWORD_MIN_CHARS} 至 {PASSWORD_MAX_CHARS} 个字符"),
+        );
     }
 }
 
@@ -165,7 +195,7 @@ pub fn check_new_account(
     check_username(&username, &mut p);
     let profile = parse_profile(input, &mut p);
     if let Some(pw) = password {
-        check_password(pw, "password", &mut p);
+        check_password(pw, &username, "password", &mut p);
     }
     p.finish()?;
     let profile = profile.ok_or_else(|| Error::internal("profile missing without a problem"))?;
@@ -220,7 +250,7 @@ mod tests {
         let (u, p) = check_new_account(
             "  ZhangSan01 ",
             &input("clerk", None, Some(" H1 ")),
-            Some("abc12345"),
+            Some("Desk-2026-xy"),
         )
         .unwrap();
         assert_eq!(u, "zhangsan01");
@@ -284,23 +314,42 @@ mod tests {
     }
 
     #[test]
-    fn a_password_needs_eight_characters_with_letters_and_digits() {
-        let msg = |pw: &str| {
+    fn a_password_needs_length_and_must_not_be_common_or_the_username() {
+        let msg = |pw: &str, user: &str| {
             let mut p = Problems::new();
-            check_password(pw, "new", &mut p);
+            check_password(pw, user, "new", &mut p);
             p.finish().err().map(|e| e.fields[0].message.clone())
         };
-        assert!(msg("").unwrap().contains("请填写"));
-        assert!(msg("ab1").unwrap().contains("至少需要 8"));
-        assert!(msg("abcdefgh").unwrap().contains("字母和数字"));
-        assert!(msg("12345678").unwrap().contains("字母和数字"));
+        assert!(msg("", "zhangsan").unwrap().contains("请填写"));
+        assert!(msg("ab1", "zhangsan").unwrap().contains("至少需要 8"));
         assert!(
-            msg(&format!("a1{}", "x".repeat(200)))
+            msg(&"x".repeat(200), "zhangsan")
                 .unwrap()
                 .contains("不能超过")
         );
-        assert_eq!(msg("abcd1234"), None);
-        assert_eq!(msg("政务服务2026年"), None);
+        for common in [
+            "password1",
+            "abc12345",
+            "Demo-2026",
+            "12345678",
+            "QWERTY123",
+        ] {
+            assert!(
+                msg(common, "zhangsan").unwrap().contains("常见密码"),
+                "{common}"
+            );
+        }
+        assert!(msg("zhangsan2026", "zhangsan").unwrap().contains("用户名"));
+        assert!(msg("ZhangSan", "zhangsan").unwrap().contains("用户名"));
+        assert!(
+            msg("aaaaaaaaaa", "zhangsan")
+                .unwrap()
+                .contains("同一个字符")
+        );
+        // Length, not composition: letters alone or a Chinese phrase are fine.
+        assert_eq!(msg("correct horse battery", "zhangsan"), None);
+        assert_eq!(msg("政务服务2026年", "zhangsan"), None);
+        assert_eq!(msg("yunling-hall-desk", "zhangsan"), None);
     }
 
     fn admin(username: &str) -> Actor {

@@ -7,9 +7,15 @@ use chrono::{DateTime, Duration, Utc};
 use crate::{Error, Kind, Result};
 
 /// The limits. Practice, not law: each is a setting with these defaults.
+///
+/// Five wrong passwords lock a username only at the address they came from: anyone who knows a
+/// username could otherwise lock its owner out, and one shared NAT address (a whole hall behind
+/// one router) must not lock every account. Failures for a username from many addresses (a
+/// distributed guess) slow it down instead — one attempt per `slowdown` — and its owner is told
+/// on their account page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
-    /// Failures for one username within `window` that lock it.
+    /// Failures for one username from one address within `window` that lock the pair.
     pub max_per_user: usize,
     /// Failures from one address within `window` that lock it (many usernames guessed from one
     /// machine).
@@ -17,6 +23,9 @@ pub struct Policy {
     pub window: Duration,
     /// How long attempts are refused once a limit is reached.
     pub lockout: Duration,
+    /// Once a username has `max_per_user` failures within `window` from anywhere, the time
+    /// between attempts at it.
+    pub slowdown: Duration,
 }
 
 impl Default for Policy {
@@ -26,6 +35,7 @@ impl Default for Policy {
             max_per_address: 20,
             window: Duration::minutes(15),
             lockout: Duration::minutes(15),
+            slowdown: Duration::seconds(30),
         }
     }
 }
@@ -36,6 +46,14 @@ impl Policy {
     pub fn lookback(&self) -> Duration {
         self.window + self.lockout
     }
+}
+
+/// A recorded failure for the username being tried: when, and whether it came from the address
+/// trying now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub at: DateTime<Utc>,
+    pub here: bool,
 }
 
 /// Until when attempts are refused, given failure times in ascending order: the lockout runs
@@ -55,42 +73,60 @@ pub fn locked_until(
         .max()
 }
 
-/// Refuses the attempt with 429 and a Chinese message while either limit is in force.
+/// Refuses the attempt with 429 and a Chinese message while a limit is in force: the username at
+/// this address locked, the address locked, or the username slowed down.
 pub fn check(
     policy: &Policy,
-    user_failures: &[DateTime<Utc>],
+    user_failures: &[Failure],
     address_failures: &[DateTime<Utc>],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let user = locked_until(
-        user_failures,
-        policy.max_per_user,
-        policy.window,
-        policy.lockout,
-    );
+    let here: Vec<DateTime<Utc>> = user_failures
+        .iter()
+        .filter(|f| f.here)
+        .map(|f| f.at)
+        .collect();
+    let everywhere: Vec<DateTime<Utc>> = user_failures.iter().map(|f| f.at).collect();
+    let pair = locked_until(&here, policy.max_per_user, policy.window, policy.lockout);
     let address = locked_until(
         address_failures,
         policy.max_per_address,
         policy.window,
         policy.lockout,
     );
-    let until = match (user, address) {
+    let lock = match (pair, address) {
         (Some(u), Some(a)) => Some(u.max(a)),
         (u, a) => u.or(a),
     };
-    match until {
-        Some(t) if t > now => {
-            // Round up: "0 分钟" would invite an immediate retry that is still refused.
-            let secs = (t - now).num_seconds().max(1);
-            let minutes = (secs + 59) / 60;
-            Err(Error::new(
-                Kind::TooMany,
-                "too_many_login_attempts",
-                format!("登录失败次数过多，为保护账号安全已暂停登录，请 {minutes} 分钟后再试"),
-            ))
-        }
-        _ => Ok(()),
+    if let Some(t) = lock.filter(|t| *t > now) {
+        // Round up: "0 分钟" would invite an immediate retry that is still refused.
+        let secs = (t - now).num_seconds().max(1);
+        let minutes = (secs + 59) / 60;
+        return Err(Error::new(
+            Kind::TooMany,
+            "too_many_login_attempts",
+            format!("登录失败次数过多，为保护账号安全已暂停登录，请 {minutes} 分钟后再试"),
+        ));
     }
+    let slowed = locked_until(
+        &everywhere,
+        policy.max_per_user,
+        policy.window,
+        policy.window,
+    )
+    .is_some_and(|until| until > now)
+    .then(|| everywhere.last().map(|last| *last + policy.slowdown))
+    .flatten()
+    .filter(|t| *t > now);
+    if let Some(t) = slowed {
+        let secs = (t - now).num_seconds().max(1);
+        return Err(Error::new(
+            Kind::TooMany,
+            "login_slowed_down",
+            format!("该账号近期密码错误次数较多，请 {secs} 秒后再试"),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the failure just recorded (the last of `failures`) is the one that starts a lock:
@@ -113,25 +149,59 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap() + Duration::minutes(min)
     }
 
+    fn here(times: &[DateTime<Utc>]) -> Vec<Failure> {
+        times
+            .iter()
+            .map(|at| Failure {
+                at: *at,
+                here: true,
+            })
+            .collect()
+    }
+
+    fn elsewhere(times: &[DateTime<Utc>]) -> Vec<Failure> {
+        times
+            .iter()
+            .map(|at| Failure {
+                at: *at,
+                here: false,
+            })
+            .collect()
+    }
+
     #[test]
     fn four_failures_do_not_lock_a_username() {
-        let f = [t(0), t(1), t(2), t(3)];
+        let f = here(&[t(0), t(1), t(2), t(3)]);
         assert!(check(&Policy::default(), &f, &[], t(4)).is_ok());
     }
 
     #[test]
-    fn the_fifth_failure_within_fifteen_minutes_locks_for_fifteen_minutes() {
-        let f = [t(0), t(1), t(2), t(3), t(10)];
+    fn the_fifth_failure_from_one_address_within_fifteen_minutes_locks_it_there_for_fifteen_minutes()
+     {
+        let f = here(&[t(0), t(1), t(2), t(3), t(10)]);
         let e = check(&Policy::default(), &f, &[], t(11)).unwrap_err();
         assert_eq!(e.kind, Kind::TooMany);
+        assert_eq!(e.code, "too_many_login_attempts");
         assert!(e.title.contains("14 分钟后再试"), "{}", e.title);
         assert!(check(&Policy::default(), &f, &[], t(24)).is_err());
         assert!(check(&Policy::default(), &f, &[], t(25)).is_ok());
     }
 
     #[test]
+    fn failures_from_other_addresses_only_slow_the_owner_down_for_thirty_seconds() {
+        let f = elsewhere(&[t(0), t(1), t(2), t(3), t(10)]);
+        let just_after = t(10) + Duration::seconds(5);
+        let e = check(&Policy::default(), &f, &[], just_after).unwrap_err();
+        assert_eq!(e.code, "login_slowed_down");
+        assert!(e.title.contains("25 秒后再试"), "{}", e.title);
+        assert!(check(&Policy::default(), &f, &[], t(10) + Duration::seconds(30)).is_ok());
+        // Four from elsewhere and none here: not even slowed.
+        assert!(check(&Policy::default(), &f[..4], &[], t(3)).is_ok());
+    }
+
+    #[test]
     fn five_failures_spread_over_more_than_the_window_do_not_lock() {
-        let f = [t(0), t(4), t(8), t(12), t(16)];
+        let f = here(&[t(0), t(4), t(8), t(12), t(16)]);
         assert!(check(&Policy::default(), &f, &[], t(17)).is_ok());
     }
 
@@ -147,9 +217,10 @@ mod tests {
         let p = Policy {
             max_per_user: 2,
             lockout: Duration::minutes(1),
+            slowdown: Duration::seconds(0),
             ..Policy::default()
         };
-        let f = [t(0), t(1)];
+        let f = here(&[t(0), t(1)]);
         assert!(check(&p, &f, &[], t(1)).is_err());
         assert!(check(&p, &f, &[], t(2)).is_ok());
     }

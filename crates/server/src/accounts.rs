@@ -157,7 +157,7 @@ async fn record(
 /// Start-up: `YICHUANG_ADMIN_PASSWORD` makes sure the `admin` account exists with it.
 pub async fn bootstrap(db: &yichuang_store::Db, config: &crate::Config) -> Result<(), Error> {
     if let Some(pw) = config.admin_password.as_deref() {
-        manage::ensure_admin(db, pw, chrono::Utc::now()).await?;
+        manage::ensure_admin(db, pw, false, chrono::Utc::now()).await?;
     }
     Ok(())
 }

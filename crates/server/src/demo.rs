@@ -11,7 +11,7 @@ use crate::accounts::manage::{self, NewAccount, Operator};
 
 const CATALOGUE: &str = include_str!("../../../data/demo/catalogue.json");
 const HALLS: &str = include_str!("../../../data/demo/halls.json");
-const ACTOR: &str = "system:demo";
+pub const ACTOR: &str = "system:demo";
 
 /// The administrator's password in the demo when `YICHUANG_ADMIN_PASSWORD` is not set (the
 /// README shows it). Only ever set when the demo loads into an empty database.
@@ -37,7 +37,7 @@ pub async fn load_if_empty(db: &Db, admin_password_set: bool, now: DateTime<Utc>
         .map_err(|e| Error::internal(format!("demo halls do not fit the catalogue: {e}")))?;
     yichuang_store::catalogue::import_catalogue(db, &catalogue, ACTOR, now).await?;
     if !admin_password_set {
-        manage::ensure_admin(db, DEMO_ADMIN_PASSWORD, now).await?;
+        manage::ensure_admin(db, DEMO_ADMIN_PASSWORD, true, now).await?;
     }
     for s in &setup.staff {
         let input = NewAccount {

@@ -446,26 +446,29 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// Failure times since `since`, oldest first: for one username and for one address.
+/// Failures since `since`, oldest first: for one username (with their addresses) and the
+/// times for one address.
 pub async fn recent_failures(
     db: &Db,
     username: &str,
     address: &str,
     since: DateTime<Utc>,
-) -> Result<(Vec<i64>, Vec<i64>)> {
-    let by_user = failure_times(
-        db,
-        "SELECT at FROM login_failures WHERE username = $1 AND at >= $2 ORDER BY at",
-        username,
-        since,
-    );
+) -> Result<(Vec<(i64, String)>, Vec<i64>)> {
+    let by_user = db_run!(db, |c| sqlx::query_as(
+        "SELECT at, address FROM login_failures WHERE username = $1 AND at >= $2 ORDER BY at"
+    )
+    .bind(username)
+    .bind(micros(since))
+    .fetch_all(c)
+    .await
+    .map_err(db_err));
     let by_address = failure_times(
         db,
         "SELECT at FROM login_failures WHERE address = $1 AND at >= $2 ORDER BY at",
         address,
         since,
     );
-    Ok((by_user.await?, by_address.await?))
+    Ok((by_user?, by_address.await?))
 }
 
 async fn failure_times(
@@ -482,13 +485,14 @@ async fn failure_times(
         .map_err(db_err))
 }
 
-/// A successful sign-in forgets the username's earlier failures (not the address's: one
-/// right guess must not reset an attack on many accounts).
-pub async fn clear_failures(tx: &mut Tx, username: &str) -> Result<()> {
+/// A successful sign-in forgets the username's earlier failures at its address (not the
+/// address's others: one right guess must not reset an attack on many accounts).
+pub async fn clear_failures(tx: &mut Tx, username: &str, address: &str) -> Result<()> {
     tx_run!(tx, |c| sqlx::query(
-        "DELETE FROM login_failures WHERE username = $1"
+        "DELETE FROM login_failures WHERE username = $1 AND address = $2"
     )
     .bind(username)
+    .bind(address)
     .execute(c)
     .await
     .map_err(db_err)?

@@ -70,6 +70,31 @@ pub async fn for_subject(db: &Db, subject_type: &str, subject_id: &str) -> Resul
     })
 }
 
+/// A subject's events of one kind since `since`, newest first, at most `limit`.
+pub async fn recent_of_kind(
+    db: &Db,
+    subject: (&str, &str),
+    kind: &str,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<EventRow>> {
+    db_run!(db, |c| {
+        sqlx::query_as::<_, EventRow>(
+            "SELECT id, at, actor, kind, subject_type, subject_id, payload FROM events \
+         WHERE subject_type = $1 AND subject_id = $2 AND kind = $3 AND at >= $4 \
+         ORDER BY id DESC LIMIT $5",
+        )
+        .bind(subject.0)
+        .bind(subject.1)
+        .bind(kind)
+        .bind(crate::db::micros(since))
+        .bind(limit)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)
+    })
+}
+
 /// Events after `after_id`, oldest first, at most `limit`: for feeds that resume.
 pub async fn since(db: &Db, after_id: i64, limit: i64) -> Result<Vec<EventRow>> {
     db_run!(db, |c| {

@@ -51,7 +51,9 @@ async fn login(
 ) -> ApiResult<Response> {
     let s = sessions::login(&st, &b.username, &b.password, &address).await?;
     let view = AccountView::of(&s.account)?;
-    let mut r = Json(json!({"token": s.token, "account": view})).into_response();
+    let mut r = Json(json!({"token": s.token, "account": view,
+                            "password_change_required": s.weak_password}))
+    .into_response();
     r.headers_mut()
         .insert(header::SET_COOKIE, session_cookie(Some(&s.token)));
     Ok(r)

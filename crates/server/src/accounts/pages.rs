@@ -219,7 +219,12 @@ async fn login_submit(
     let next = safe_next(Some(&f.next));
     match sessions::login(&st, &f.username, &f.password, &address).await {
         Ok(s) => {
-            let mut r = Redirect::to(&next).into_response();
+            let to = if s.weak_password {
+                "/account?weak=1".to_string()
+            } else {
+                next
+            };
+            let mut r = Redirect::to(&to).into_response();
             r.headers_mut()
                 .insert(header::SET_COOKIE, session_cookie(Some(&s.token)));
             r
@@ -265,6 +270,10 @@ struct AccountPage {
     account: AccountView,
     notice: Option<String>,
     errors: FormErrors,
+    password_changed_text: String,
+    /// Wrong passwords typed for this account in the last seven days (when, from where): the
+    /// owner is told of a guess, which only slows down and never locks them out.
+    failed_logins: Vec<(String, String)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -272,6 +281,7 @@ struct AccountPage {
 struct DoneQuery {
     done: Option<String>,
     username: Option<String>,
+    weak: Option<String>,
 }
 
 async fn account_page_with(
@@ -287,11 +297,36 @@ async fn account_page_with(
         Ok(a) => a,
         Err(e) => return crate::error::Problem(e).into_response(),
     };
+    let since = st.now() - chrono::Duration::days(7);
+    let failed_logins = yichuang_store::events::recent_of_kind(
+        &st.db,
+        ("account", &actor.username),
+        "login_failed",
+        since,
+        20,
+    )
+    .await
+    .unwrap_or_default()
+    .iter()
+    .map(|e| {
+        let address = serde_json::from_str::<serde_json::Value>(&e.payload)
+            .ok()
+            .and_then(|v| v["address"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        (crate::ratings::views::chinese_time(e.at), address)
+    })
+    .collect();
+    let password_changed_text = manage::find_visible(&st.db, &actor, &actor.username)
+        .await
+        .map(|a| crate::ratings::views::chinese_time(a.password_changed_at))
+        .unwrap_or_default();
     let page = AccountPage {
         layout: Layout::new("我的账号", Some(actor)),
         account,
         notice,
         errors: error.map(FormErrors::of).unwrap_or_default(),
+        password_changed_text,
+        failed_logins,
     };
     render_form(&page, error)
 }
@@ -303,7 +338,14 @@ async fn account_page(
     Query(q): Query<DoneQuery>,
 ) -> Page {
     let actor = require_page_actor(actor, &uri, &[])?;
-    let notice = (q.done.as_deref() == Some("password")).then(|| "密码已修改".to_string());
+    let notice = match (q.done.as_deref(), q.weak) {
+        (Some("password"), _) => Some("密码已修改".to_string()),
+        (_, Some(_)) => Some(
+            "您的密码是公开的示范密码、常见密码或含有用户名，容易被猜中：请先在下面修改密码。"
+                .to_string(),
+        ),
+        _ => None,
+    };
     Ok(account_page_with(&st, actor, notice, None).await)
 }
 

@@ -149,7 +149,7 @@ mod tests {
         for _ in 0..50 {
             let pw = generate_password().unwrap();
             let mut p = yichuang_domain::Problems::new();
-            yichuang_domain::accounts::check_password(&pw, "password", &mut p);
+            yichuang_domain::accounts::check_password(&pw, "zhangsan", "password", &mut p);
             assert!(p.is_empty(), "{pw}");
         }
     }

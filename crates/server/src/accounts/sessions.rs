@@ -89,6 +89,10 @@ pub async fn login_policy(db: &Db) -> Result<Policy> {
             get("auth.login_lockout_minutes").await?,
             d.lockout.num_minutes(),
         )),
+        slowdown: Duration::seconds(num(
+            get("auth.login_slowdown_seconds").await?,
+            d.slowdown.num_seconds(),
+        )),
     })
 }
 
@@ -123,7 +127,7 @@ impl<'a> Throttle<'a> {
     async fn failures(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<DateTime<Utc>>, Vec<DateTime<Utc>>)> {
+    ) -> Result<(Vec<login_throttle::Failure>, Vec<DateTime<Utc>>)> {
         let (u, a) = store::recent_failures(
             self.db,
             &self.username,
@@ -131,8 +135,14 @@ impl<'a> Throttle<'a> {
             now - self.policy.lookback(),
         )
         .await?;
-        let times = |v: Vec<i64>| v.into_iter().map(from_micros).collect::<Vec<_>>();
-        Ok((times(u), times(a)))
+        let user = u
+            .into_iter()
+            .map(|(at, address)| login_throttle::Failure {
+                at: from_micros(at),
+                here: address == self.address,
+            })
+            .collect();
+        Ok((user, a.into_iter().map(from_micros).collect()))
     }
 
     pub async fn record_failure(&self, actor: &str, now: DateTime<Utc>) -> Result<()> {
@@ -153,19 +163,40 @@ impl<'a> Throttle<'a> {
         tx.commit().await?;
         let (by_user, by_address) = self.failures(now).await?;
         let p = &self.policy;
-        if login_throttle::starts_lock(&by_user, p.max_per_user, p.window)
+        let here: Vec<_> = by_user.iter().filter(|f| f.here).map(|f| f.at).collect();
+        let everywhere: Vec<_> = by_user.iter().map(|f| f.at).collect();
+        if login_throttle::starts_lock(&here, p.max_per_user, p.window)
             || login_throttle::starts_lock(&by_address, p.max_per_address, p.window)
         {
             log_lock(&self.username, &self.address);
             let mut tx = self.db.begin().await?;
-            record(&mut tx, now, actor, "login_locked", subject, payload).await?;
+            record(
+                &mut tx,
+                now,
+                actor,
+                "login_locked",
+                subject,
+                payload.clone(),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        // Guessed from several addresses: slowed down, and the owner is told (their account
+        // page lists the failures since their last sign-in).
+        if login_throttle::starts_lock(&everywhere, p.max_per_user, p.window)
+            && here.len() < everywhere.len()
+        {
+            let mut tx = self.db.begin().await?;
+            record(&mut tx, now, actor, "login_slowed_down", subject, payload).await?;
             tx.commit().await?;
         }
         Ok(())
     }
 
+    /// A right password forgets the failures of this username at this address only: one
+    /// right guess elsewhere must not reset an attack, and the owner's list stays.
     pub async fn clear(&self, tx: &mut yichuang_store::Tx) -> Result<()> {
-        store::clear_failures(tx, &self.username).await
+        store::clear_failures(tx, &self.username, &self.address).await
     }
 }
 
@@ -181,6 +212,8 @@ pub struct SignedIn {
     pub token: String,
     pub actor: Actor,
     pub account: store::AccountRow,
+    /// The password would not be accepted today: the person is sent to change it.
+    pub weak_password: bool,
 }
 
 pub fn bad_credentials() -> Error {
@@ -247,10 +280,16 @@ pub async fn login(
     )
     .await?;
     tx.commit().await?;
+    // Outside the demo, the demo's published password (or any common one, set before the
+    // rule existed) must be changed: the sign-in works and says so.
+    let mut weak = yichuang_domain::Problems::new();
+    yichuang_domain::accounts::check_password(password, &actor.username, "password", &mut weak);
+    let weak_password = !state.config.demo && !weak.is_empty();
     Ok(SignedIn {
         token,
         actor,
         account,
+        weak_password,
     })
 }
 
