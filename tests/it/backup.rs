@@ -226,6 +226,12 @@ async fn a_backup_taken_under_write_load_restores_every_acknowledged_write_on_ea
             w.await.unwrap();
         }
         assert!(ok, "backup on {}: {out}", backend.name());
+        eprintln!(
+            "{}: {} writes acknowledged before the backup, {during} by its end: {}",
+            backend.name(),
+            before.len(),
+            out.trim()
+        );
         assert!(out.contains("材料库文件 1 个"), "{out}");
         assert!(
             during > before.len(),

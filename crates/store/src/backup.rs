@@ -871,8 +871,8 @@ enum PoolConn {
 impl PoolConn {
     fn as_conn(&mut self) -> Conn<'_> {
         match self {
-            PoolConn::Sqlite(c) => Conn::Sqlite(&mut **c),
-            PoolConn::Pg(c) => Conn::Pg(&mut **c),
+            PoolConn::Sqlite(c) => Conn::Sqlite(c),
+            PoolConn::Pg(c) => Conn::Pg(c),
         }
     }
 }
@@ -886,7 +886,7 @@ async fn db_conn(db: &Db) -> Result<PoolConn> {
 
 fn tx_conn(tx: &mut Tx) -> Conn<'_> {
     match tx {
-        Tx::Sqlite(t) => Conn::Sqlite(&mut **t),
-        Tx::Postgres(t) => Conn::Pg(&mut **t),
+        Tx::Sqlite(t) => Conn::Sqlite(t),
+        Tx::Postgres(t) => Conn::Pg(t),
     }
 }
