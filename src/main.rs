@@ -38,6 +38,10 @@ enum Cmd {
     Admin(cli::admin::AdminArgs),
     /// The service catalogue as an .xlsx or JSON file: export, import.
     Catalogue(cli::catalogue::CatalogueArgs),
+    /// Back up the database and the material vault's files into one file (either backend).
+    Backup(cli::backup::BackupArgs),
+    /// Restore a backup into an empty database (either backend).
+    Restore(cli::backup::RestoreArgs),
 }
 
 #[derive(Args, Clone)]
@@ -155,6 +159,8 @@ async fn run(cli: Cli) -> ExitCode {
         Cmd::Calendar(a) => cli::calendar::run(cli.config.as_ref(), a).await,
         Cmd::Admin(a) => cli::admin::run(cli.config.as_ref(), a).await,
         Cmd::Catalogue(a) => cli::catalogue::run(cli.config.as_ref(), a).await,
+        Cmd::Backup(a) => cli::backup::backup(cli.config.as_ref(), a).await,
+        Cmd::Restore(a) => cli::backup::restore(cli.config.as_ref(), a).await,
     }
 }
 

@@ -5,6 +5,7 @@ mod browser;
 mod support;
 
 mod accounts;
+mod backup;
 mod calendar;
 mod cases;
 mod cases_browser;

@@ -6,8 +6,6 @@
 //! PostgreSQL, where several instances share the database but not a disk, the database. The
 //! setting `vault.dir` names a shared directory instead.
 
-use std::path::PathBuf;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -19,7 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 use yichuang_domain::{Error, Role};
 use yichuang_store::Tx;
-use yichuang_store::cases::vault::{self, BlobStore, DbBlobs, DirBlobs, NewMaterial};
+use yichuang_store::cases::vault::{self, BlobStore, NewMaterial};
 use yichuang_store::events::{self, NewEvent};
 
 use super::service::{self, Env};
@@ -41,21 +39,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The blob store this deployment uses.
 pub async fn blob_store(state: &AppState) -> Result<BlobStore, Error> {
-    let dir = yichuang_store::settings::get(&state.db, "vault.dir")
-        .await?
-        .and_then(|v| v.as_str().map(str::to_string))
-        .filter(|d| !d.trim().is_empty());
-    if let Some(d) = dir {
-        return Ok(BlobStore::Dir(DirBlobs {
-            root: PathBuf::from(d),
-        }));
-    }
-    Ok(match state.config.database_url.strip_prefix("sqlite:") {
-        Some(path) => BlobStore::Dir(DirBlobs {
-            root: PathBuf::from(format!("{}.vault", path.trim_start_matches("//"))),
-        }),
-        None => BlobStore::Db(DbBlobs),
-    })
+    vault::blob_store(&state.db, &state.config.database_url).await
 }
 
 #[derive(Deserialize, Default)]

@@ -69,9 +69,61 @@ pub struct DirBlobs {
 pub struct DbBlobs;
 
 impl DirBlobs {
-    fn path(&self, sha: &str) -> PathBuf {
+    pub(crate) fn path(&self, sha: &str) -> PathBuf {
         self.root.join(&sha[..2]).join(sha)
     }
+
+    /// Writes the file unless it is there; true when written. Write then rename: a reader
+    /// never sees half a file.
+    pub(crate) async fn write(&self, sha: &str, bytes: &[u8]) -> Result<bool> {
+        let path = self.path(sha);
+        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Ok(false);
+        }
+        let dir = path.parent().expect("blob paths have a parent");
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(Error::internal)?;
+        let tmp = dir.join(format!("{sha}.part"));
+        tokio::fs::write(&tmp, bytes)
+            .await
+            .map_err(Error::internal)?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(Error::internal)?;
+        Ok(true)
+    }
+}
+
+/// Where this deployment keeps the bytes: the directory the setting `vault.dir` names; else,
+/// on SQLite, a directory next to the database file (`<db>.vault/`); else (PostgreSQL, where
+/// instances share the database but not a disk) the database. One rule for the server and
+/// for backup and restore, so a restore puts files where the server will look.
+pub fn blob_store_for(
+    database_url: &str,
+    vault_dir_setting: Option<&serde_json::Value>,
+) -> BlobStore {
+    let dir = vault_dir_setting
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    if let Some(d) = dir {
+        return BlobStore::Dir(DirBlobs {
+            root: PathBuf::from(d),
+        });
+    }
+    match database_url.strip_prefix("sqlite:") {
+        Some(path) => BlobStore::Dir(DirBlobs {
+            root: PathBuf::from(format!("{}.vault", path.trim_start_matches("//"))),
+        }),
+        None => BlobStore::Db(DbBlobs),
+    }
+}
+
+/// [`blob_store_for`] with the setting read from `db`.
+pub async fn blob_store(db: &Db, database_url: &str) -> Result<BlobStore> {
+    let setting = crate::settings::get(db, "vault.dir").await?;
+    Ok(blob_store_for(database_url, setting.as_ref()))
 }
 
 impl BlobStore {
@@ -79,25 +131,7 @@ impl BlobStore {
     /// removes again if the transaction does not commit).
     async fn put(&self, tx: &mut Tx, sha: &str, bytes: &[u8]) -> Result<bool> {
         match self {
-            BlobStore::Dir(d) => {
-                let path = d.path(sha);
-                if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-                    return Ok(false);
-                }
-                let dir = path.parent().expect("blob paths have a parent");
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(Error::internal)?;
-                // Write then rename: a reader never sees half a file.
-                let tmp = dir.join(format!("{sha}.part"));
-                tokio::fs::write(&tmp, bytes)
-                    .await
-                    .map_err(Error::internal)?;
-                tokio::fs::rename(&tmp, &path)
-                    .await
-                    .map_err(Error::internal)?;
-                Ok(true)
-            }
+            BlobStore::Dir(d) => d.write(sha, bytes).await,
             BlobStore::Db(_) => {
                 tx_run!(tx, |c| sqlx::query(
                     "UPDATE vault_blobs SET data = $1 WHERE sha256 = $2 AND data IS NULL"
