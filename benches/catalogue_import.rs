@@ -120,6 +120,7 @@ fn item(n: usize, departments: usize) -> ServiceItem {
         process_description: "申请—受理—审查—决定—送达".into(),
         consult_phone: "0870-12345".into(),
         location: "政务服务中心一楼综合窗口".into(),
+        result: Default::default(),
     }
 }
 
