@@ -1494,3 +1494,91 @@ async fn hall_with_a_provincial_holiday(s: &TestServer, province: &str, city: &s
     assert!(st == 200 || st == 201, "{v}");
     admin
 }
+
+#[tokio::test]
+async fn the_public_query_is_throttled_per_case_and_address_and_the_receipts_code_follows_the_case_alone()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (staff, n, _) = new_case(&s, "X001", &["A", "B"]).await;
+        let mut tx = s.running.state.db.begin().await.unwrap();
+        yichuang_store::settings::put(
+            &mut tx,
+            "auth.trusted_proxies",
+            &json!(["127.0.0.1"]),
+            s.running.state.now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let ask = |from: &'static str, q: String| {
+            let url = s.at(&format!("/api/v1/query/cases?{q}"));
+            async move {
+                let r = crate::support::client()
+                    .get(url)
+                    .header("x-forwarded-for", from)
+                    .send()
+                    .await
+                    .unwrap();
+                (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or_default(),
+                )
+            }
+        };
+        // Guessing the last four: five wrong answers stop this address for this case.
+        for guess in ["0000", "1111", "2222", "3333", "4444"] {
+            let (st, v) = ask("203.0.113.5", format!("number={n}&last4={guess}")).await;
+            assert_eq!(st, 404, "{v}");
+        }
+        let (st, v) = ask("203.0.113.5", format!("number={n}&last4=5678")).await;
+        assert_eq!(
+            st, 429,
+            "even the right answer, from the guessing address: {v}"
+        );
+        assert!(v["title"].as_str().unwrap().contains("查询"), "{v}");
+        // The applicant elsewhere is only slowed down for half a minute.
+        let (st, v) = ask("198.51.100.7", format!("number={n}&last4=5678")).await;
+        assert_eq!((st, v["code"].as_str()), (429, Some("slowed_down")), "{v}");
+        s.set_clock("2026-03-02T09:00:31+08:00").await;
+        let (st, v) = ask("198.51.100.7", format!("number={n}&last4=5678")).await;
+        assert_eq!(st, 200, "{v}");
+
+        // The receipt's query code: random, twelve characters, enough on its own.
+        let c = case(&s, &staff.clerk, &n).await;
+        let code = c["query_code"].as_str().unwrap().to_string();
+        assert_eq!(code.len(), 14, "ABCD-EFGH-JKMN: {code}");
+        let (st, v) = ask("198.51.100.8", format!("code={}", code.to_lowercase())).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["number"], n.as_str());
+        assert!(
+            v.get("query_code").is_none(),
+            "the public view does not echo it"
+        );
+        let receipt = crate::support::client()
+            .get(s.at(&format!("/cases/{n}/receipt")))
+            .bearer_auth(&staff.clerk)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(receipt.contains(&code), "on the receipt");
+        for wrong in [
+            "AAAA-BBBB-CCCC",
+            "AAAA-BBBB-CCCD",
+            "AAAA-BBBB-CCCE",
+            "AAAA-BBBB-CCCF",
+            "AAAA-BBBB-CCCG",
+        ] {
+            let (st, _) = ask("203.0.113.6", format!("code={wrong}")).await;
+            assert_eq!(st, 404);
+        }
+        let (st, _) = ask("203.0.113.6", format!("code={code}")).await;
+        assert_eq!(st, 429, "guessing codes stops too");
+        s.stop().await;
+    })
+    .await;
+}

@@ -81,6 +81,18 @@ pub fn check(
     address_failures: &[DateTime<Utc>],
     now: DateTime<Utc>,
 ) -> Result<()> {
+    check_for("登录", policy, user_failures, address_failures, now)
+}
+
+/// The same limits for another guessable check (`what`: 查询 for the public case query), its
+/// messages naming it.
+pub fn check_for(
+    what: &str,
+    policy: &Policy,
+    user_failures: &[Failure],
+    address_failures: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+) -> Result<()> {
     let here: Vec<DateTime<Utc>> = user_failures
         .iter()
         .filter(|f| f.here)
@@ -104,8 +116,12 @@ pub fn check(
         let minutes = (secs + 59) / 60;
         return Err(Error::new(
             Kind::TooMany,
-            "too_many_login_attempts",
-            format!("登录失败次数过多，为保护账号安全已暂停登录，请 {minutes} 分钟后再试"),
+            if what == "登录" {
+                "too_many_login_attempts"
+            } else {
+                "too_many_attempts"
+            },
+            format!("{what}失败次数过多，为保护信息安全已暂停{what}，请 {minutes} 分钟后再试"),
         ));
     }
     let slowed = locked_until(
@@ -122,8 +138,12 @@ pub fn check(
         let secs = (t - now).num_seconds().max(1);
         return Err(Error::new(
             Kind::TooMany,
-            "login_slowed_down",
-            format!("该账号近期密码错误次数较多，请 {secs} 秒后再试"),
+            if what == "登录" {
+                "login_slowed_down"
+            } else {
+                "slowed_down"
+            },
+            format!("近期{what}错误次数较多，请 {secs} 秒后再试"),
         ));
     }
     Ok(())

@@ -417,22 +417,95 @@ async fn worklist(
     Ok(axum::Json(json!({"view": view, "department": department, "items": items})).into_response())
 }
 
-#[derive(Deserialize)]
-struct PublicQuery {
-    number: String,
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct PublicQuery {
+    pub number: String,
     /// The last 4 characters of the applicant's ID number or phone.
-    last4: String,
+    pub last4: String,
+    /// The receipt's query code, instead of both.
+    pub code: String,
 }
 
-/// Anyone may follow a case with its number and the last 4 digits of the ID or phone; a wrong
-/// pair and an unknown number get the same answer, so numbers cannot be probed.
-pub(crate) async fn public_case(st: &AppState, number: &str, last4: &str) -> Result<Value, Error> {
+/// The public query is anonymous and its keys are short: every wrong answer is recorded like a
+/// wrong password (persisted, so restarts and other instances count it too). Five wrong tries
+/// at one case from one address stop that address for 15 minutes, twenty of any from one
+/// address stop it, and tries at one case from many addresses are slowed to one per 30 s.
+async fn query_guard(st: &AppState, key: &str, address: &str) -> Result<(), Error> {
+    use yichuang_domain::login_throttle::{Failure, Policy, check_for};
+    let policy = Policy::default();
+    let now = st.now();
+    let (by_key, by_address) = yichuang_store::accounts::recent_failures(
+        &st.db,
+        key,
+        &query_address(address),
+        now - policy.lookback(),
+    )
+    .await?;
+    let key_failures: Vec<Failure> = by_key
+        .into_iter()
+        .map(|(at, a)| Failure {
+            at: yichuang_store::from_micros(at),
+            here: a == query_address(address),
+        })
+        .collect();
+    let address_failures: Vec<_> = by_address
+        .into_iter()
+        .map(yichuang_store::from_micros)
+        .collect();
+    check_for("查询", &policy, &key_failures, &address_failures, now)
+}
+
+/// Query failures are kept apart from login failures of the same address: a citizen mistyping
+/// a number must not lock the hall's staff out of signing in behind the same NAT address.
+fn query_address(address: &str) -> String {
+    format!("query@{address}")
+}
+
+async fn query_failed(st: &AppState, key: &str, address: &str) -> Result<(), Error> {
+    let now = st.now();
+    let policy = yichuang_domain::login_throttle::Policy::default();
+    let mut tx = st.db.begin().await?;
+    yichuang_store::accounts::prune_failures(&mut tx, now - policy.lookback()).await?;
+    yichuang_store::accounts::record_failure(&mut tx, key, &query_address(address), now).await?;
+    tx.commit().await
+}
+
+/// Anyone may follow a case with its receipt's query code, or with its number and the last 4
+/// characters of the ID or phone; a wrong pair and an unknown number get the same answer, so
+/// numbers cannot be probed, and wrong answers are throttled ([`query_guard`]).
+pub(crate) async fn public_case(
+    st: &AppState,
+    q: &PublicQuery,
+    address: &str,
+) -> Result<Value, Error> {
     let nope = || Error::not_found("case_not_found", "办件编号或证件号/手机号后四位不正确");
-    let last4 = last4.trim().to_uppercase();
+    let code = service::normalize_query_code(&q.code);
+    if !code.is_empty() {
+        query_guard(st, "query-code", address).await?;
+        let number = yichuang_store::cases::records::number_by_query_code(&st.db, &code).await?;
+        let Some(number) = number else {
+            query_failed(st, "query-code", address).await?;
+            return Err(Error::not_found(
+                "case_not_found",
+                "查询码不正确，请核对回执上的查询码",
+            ));
+        };
+        let l = service::load(st, &number).await?;
+        let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
+        return Ok(view::public_json(&l, &env));
+    }
+    let last4 = q.last4.trim().to_uppercase();
     if last4.chars().count() != 4 {
         return Err(Error::validation(vec![]).field("last4", "请输入证件号码或手机号码的后四位"));
     }
-    let l = service::load(st, number).await.map_err(|_| nope())?;
+    let number = q.number.trim().to_uppercase();
+    let key = format!("query:{number}");
+    query_guard(st, &key, address).await?;
+    let Ok(l) = service::load(st, &number).await else {
+        query_failed(st, &key, address).await?;
+        return Err(nope());
+    };
     let a = &l.case.applicant;
     let tail = |s: &str| {
         let chars: Vec<char> = s.to_uppercase().chars().collect();
@@ -441,6 +514,7 @@ pub(crate) async fn public_case(st: &AppState, number: &str, last4: &str) -> Res
             .collect::<String>()
     };
     if tail(&a.id_number) != last4 && tail(&a.phone) != last4 {
+        query_failed(st, &key, address).await?;
         return Err(nope());
     }
     let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
@@ -449,9 +523,10 @@ pub(crate) async fn public_case(st: &AppState, number: &str, last4: &str) -> Res
 
 async fn public_query(
     State(st): State<AppState>,
+    crate::accounts::ClientAddress(address): crate::accounts::ClientAddress,
     Query(q): Query<PublicQuery>,
 ) -> ApiResult<Response> {
-    Ok(axum::Json(public_case(&st, &q.number, &q.last4).await?).into_response())
+    Ok(axum::Json(public_case(&st, &q, &address).await?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -294,6 +294,8 @@ struct ReceiptPage {
     materials: Vec<(String, String)>,
     missing: Vec<(String, String)>,
     qr: String,
+    /// `ABCD-EFGH-JKMN`: follows the case without the ID or phone (issue 15).
+    query_code: Option<String>,
     /// The QR code of the case's rating link (R-EVAL-ONCE: a token, never the number alone).
     rate_qr: Option<String>,
 }
@@ -350,9 +352,6 @@ pub(crate) fn origin(headers: &HeaderMap) -> String {
 }
 
 /// The link a QR code carries: the public query page of this server.
-fn query_link(headers: &HeaderMap, number: &str) -> String {
-    format!("{}/query?number={number}", origin(headers))
-}
 
 async fn receipt_page(
     State(st): State<AppState>,
@@ -371,7 +370,12 @@ async fn receipt_page(
     Ok(render(&ReceiptPage {
         layout: Layout::new("办件回执", Some(actor)),
         hall_name: l.row.hall.clone().unwrap_or_default(),
-        qr: qr_svg(&query_link(&headers, &l.case.number)),
+        qr: qr_svg(&super::service::query_path(&origin(&headers), &l.row)),
+        query_code: l
+            .row
+            .query_code
+            .as_deref()
+            .map(super::service::group_query_code),
         rate_qr: crate::ratings::rating_link(&st, &l.case.number)
             .await
             .ok()
@@ -556,14 +560,6 @@ async fn worklist_page(
     }))
 }
 
-#[derive(Deserialize, Default)]
-struct PublicQuery {
-    #[serde(default)]
-    number: String,
-    #[serde(default)]
-    last4: String,
-}
-
 #[derive(Template)]
 #[template(path = "case_query.html")]
 struct QueryPage {
@@ -576,12 +572,14 @@ struct QueryPage {
 async fn query_page(
     State(st): State<AppState>,
     MaybeActor(a): MaybeActor,
-    Query(q): Query<PublicQuery>,
+    crate::accounts::ClientAddress(address): crate::accounts::ClientAddress,
+    Query(q): Query<super::api::PublicQuery>,
 ) -> Response {
-    let (result, error) = if q.number.is_empty() || q.last4.is_empty() {
+    let asked = !q.code.trim().is_empty() || (!q.number.is_empty() && !q.last4.is_empty());
+    let (result, error) = if !asked {
         (None, None)
     } else {
-        match super::api::public_case(&st, &q.number, &q.last4).await {
+        match super::api::public_case(&st, &q, &address).await {
             Ok(v) => (Some(v), None),
             Err(e) => (
                 None,

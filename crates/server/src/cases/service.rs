@@ -419,9 +419,12 @@ async fn persist(
                 valid_until,
                 case_number: row.number.clone(),
                 issuer,
-                qr: env.state.config.public_url.as_deref().and_then(|u| {
-                    crate::qr::modules(&format!("{u}/query?number={}", row.number)).ok()
-                }),
+                qr: env
+                    .state
+                    .config
+                    .public_url
+                    .as_deref()
+                    .and_then(|u| crate::qr::modules(&query_path(u, row)).ok()),
             };
             keep_certificate(tx, env, item, row, &e.by, &doc).await?;
         }
@@ -630,6 +633,7 @@ pub async fn receive_with(
         Ok((events, d))
     })?;
     let applicant_id = applicants::upsert(tx, &derived.after.applicant, env.now).await?;
+    let query_code = new_query_code()?;
     let id = records::insert(
         tx,
         &NewCase {
@@ -643,6 +647,7 @@ pub async fn receive_with(
             process_version: i64::from(process.version),
             parent: receipt.parent.as_deref(),
             received_at: env.now,
+            query_code: &query_code,
         },
         env.now,
     )
@@ -663,6 +668,7 @@ pub async fn receive_with(
         accepted_on: None,
         due_date: None,
         events: 0,
+        query_code: Some(query_code),
     };
     persist(
         tx,
@@ -841,4 +847,42 @@ pub fn may_view(actor: &Actor, l: &Loaded) -> Result<()> {
         return Ok(());
     }
     actor.require_department(&l.case.department, "查看")
+}
+
+/// The receipt's query code: 12 characters of an alphabet without look-alikes (60 bits), shown
+/// as three groups of four; unlike the sequential case number it cannot be guessed (issue 15).
+pub fn new_query_code() -> Result<String> {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b).map_err(yichuang_domain::Error::internal)?;
+    Ok(b.iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect())
+}
+
+/// A query code as people read and type it: `ABCD-EFGH-JKMN`; typed back in any case, with or
+/// without the dashes and spaces.
+pub fn group_query_code(code: &str) -> String {
+    code.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+pub fn normalize_query_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// The public query link of a case: by its query code; cases from before codes existed by
+/// their number (the query page then asks for the last four of an ID or phone).
+pub fn query_path(origin: &str, row: &CaseRow) -> String {
+    match &row.query_code {
+        Some(code) => format!("{origin}/query?code={code}"),
+        None => format!("{origin}/query?number={}", row.number),
+    }
 }

@@ -43,6 +43,8 @@ pub fn case_json(l: &Loaded, env: &Env) -> Value {
     });
     let mut v = json!({
         "number": c.number,
+        // The receipt's query code, for staff who reprint or read it out (never in public views).
+        "query_code": l.row.query_code.as_deref().map(super::service::group_query_code),
         "item": c.item,
         "item_name": l.item.name,
         "item_version": l.row.item_version,

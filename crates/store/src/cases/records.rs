@@ -21,6 +21,8 @@ pub struct NewCase<'a> {
     pub process_version: i64,
     pub parent: Option<&'a str>,
     pub received_at: DateTime<Utc>,
+    /// The receipt's query code (random, unique).
+    pub query_code: &'a str,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,10 +42,11 @@ pub struct CaseRow {
     pub accepted_on: Option<String>,
     pub due_date: Option<String>,
     pub events: i64,
+    pub query_code: Option<String>,
 }
 
 const CASE_COLUMNS: &str = "id, number, item, item_version, department, hall, applicant_id, status, \
-     process_code, process_version, parent, received_at, accepted_on, due_date, events";
+     process_code, process_version, parent, received_at, accepted_on, due_date, events, query_code";
 
 /// A case row with its events, the receipt carrying the full applicant again.
 #[derive(Debug, Clone)]
@@ -80,10 +83,12 @@ pub async fn next_number(tx: &mut Tx, day: NaiveDate) -> Result<String> {
 }
 
 pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Result<i64> {
-    tx_run!(tx, |c| sqlx::query_scalar(
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO cases (number, item, item_version, department, hall, applicant_id, status, \
-         process_code, process_version, parent, received_at, events, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8, $9, $10, 0, $11, $11) RETURNING id"
+         process_code, process_version, parent, received_at, events, created_at, updated_at, \
+         query_code) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8, $9, $10, 0, $11, $11, $12) RETURNING id"
     )
     .bind(new.number)
     .bind(new.item)
@@ -96,9 +101,11 @@ pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Resul
     .bind(new.parent)
     .bind(micros(new.received_at))
     .bind(micros(now))
+    .bind(new.query_code)
     .fetch_one(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 /// Appends events to a case's stream (numbered after the `row.events` already there) and the
@@ -235,6 +242,17 @@ fn restore(row: CaseRow, bodies: Vec<String>, applicant: ApplicantRow) -> Result
         a.phone = applicant.phone;
     }
     Ok(StoredCase { row, events })
+}
+
+/// The number of the case a query code belongs to.
+pub async fn number_by_query_code(db: &Db, code: &str) -> Result<Option<String>> {
+    db_run!(db, |c| sqlx::query_scalar(
+        "SELECT number FROM cases WHERE query_code = $1"
+    )
+    .bind(code)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
 }
 
 /// A case for reading.
