@@ -17,6 +17,8 @@
 //! department reviews → decide → issue by mail, 13 requests each; the figures are per case);
 //! `--scenario case-accept --cases N` first inserts N cases, then measures `POST /api/v1/cases`.
 //!
+//! Soak: `--scenario soak --minutes 30 --rate 20` holds a mixed hall load and prints memory,
+//! descriptors and latency every minute (see `load/soak.rs`).
 //! Supervision: `--scenario supervision --halls 100 --years 5 --cases 10000000` generates a
 //! province (see `load/supervision.rs`) and times the director's dashboard and monthly report.
 //! Work orders: `--scenario work-order-create` records 办不成事 orders through the API;
@@ -47,6 +49,8 @@ struct Args {
     orders: usize,
     halls: usize,
     years: usize,
+    minutes: u64,
+    rate: u64,
 }
 
 fn parse_args() -> Args {
@@ -61,6 +65,8 @@ fn parse_args() -> Args {
         orders: 500_000,
         halls: 100,
         years: 5,
+        minutes: 30,
+        rate: 20,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -76,6 +82,8 @@ fn parse_args() -> Args {
             "--orders" => a.orders = v.parse().expect("--orders N"),
             "--halls" => a.halls = v.parse().expect("--halls N"),
             "--years" => a.years = v.parse().expect("--years N"),
+            "--minutes" => a.minutes = v.parse().expect("--minutes N"),
+            "--rate" => a.rate = v.parse().expect("--rate N"),
             _ => panic!("unknown argument {k}; see the file's doc comment"),
         }
     }
@@ -300,6 +308,14 @@ async fn main() {
         .build()
         .unwrap();
 
+    if args.scenario == "soak" {
+        let token = login(&client, &base).await;
+        let windows = seed_hall(&client, &base, &token).await;
+        soak::run(&client, &base, &token, &windows, args.minutes, args.rate).await;
+        running.stop().await;
+        remove_sqlite_files(&url);
+        return;
+    }
     if args.scenario == "supervision" {
         let token = login(&client, &base).await;
         let sizes = supervision::Sizes {
@@ -603,6 +619,9 @@ fn remove_sqlite_files(url: &str) {
 
 #[path = "load/supervision.rs"]
 mod supervision;
+
+#[path = "load/soak.rs"]
+mod soak;
 
 /// The case scenarios: an item whose process reviews in two departments at once.
 mod cases {
