@@ -67,12 +67,29 @@ pub async fn run(
                 0..=2 => super::take_ticket(c, base, token, i).await,
                 3 => {
                     let w = windows[(i / 10) as usize % windows.len()];
-                    let r = super::post(c, format!("{base}/api/v1/windows/{w}/call"), token, json!({})).await;
-                    match r.json::<Value>().await.ok().and_then(|v| v["ticket"]["id"].as_i64()) {
+                    let r = super::post(
+                        c,
+                        format!("{base}/api/v1/windows/{w}/call"),
+                        token,
+                        json!({}),
+                    )
+                    .await;
+                    match r
+                        .json::<Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["ticket"]["id"].as_i64())
+                    {
                         Some(id) => {
                             let mut all = true;
                             for act in ["start", "finish"] {
-                                let r = super::post(c, format!("{base}/api/v1/tickets/{id}/{act}"), token, json!({})).await;
+                                let r = super::post(
+                                    c,
+                                    format!("{base}/api/v1/tickets/{id}/{act}"),
+                                    token,
+                                    json!({}),
+                                )
+                                .await;
                                 all &= r.status().is_success();
                             }
                             all
@@ -83,15 +100,31 @@ pub async fn run(
                 }
                 4..=6 => {
                     let code = format!("LOAD{:06}", i % 200);
-                    ok(c.get(format!("{base}/api/v1/items/{code}")).send().await, false).await
+                    ok(
+                        c.get(format!("{base}/api/v1/items/{code}")).send().await,
+                        false,
+                    )
+                    .await
                 }
                 7 => {
                     // Unknown on purpose: the query answers 404 and counts a failure for the
                     // address; spread over many numbers so the throttle is not what is measured.
-                    let q = format!("{base}/api/v1/query/cases?number={number}{}&last4=0000", i % 1000);
+                    let q = format!(
+                        "{base}/api/v1/query/cases?number={number}{}&last4=0000",
+                        i % 1000
+                    );
                     ok(c.get(q).send().await, true).await
                 }
-                8 => ok(c.get(format!("{base}/supervision")).bearer_auth(token).send().await, false).await,
+                8 => {
+                    ok(
+                        c.get(format!("{base}/supervision"))
+                            .bearer_auth(token)
+                            .send()
+                            .await,
+                        false,
+                    )
+                    .await
+                }
                 _ => ok(c.get(format!("{base}/api/v1/health")).send().await, false).await,
             };
             lat.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -223,8 +223,8 @@ pub async fn seed(db: &Db, s: &Sizes) {
         db,
         &format!(
             "{} {}, {}, m(j, metric) AS (VALUES {}) \
-             INSERT INTO stats_monthly (month, hall, department, item, window_id, metric, value) \
-             SELECT {month_of}, h.code, 'D' || CAST(it.i AS TEXT), 'I' || CAST(it.i AS TEXT), 0, m.metric, \
+             INSERT INTO stats_monthly (month, hall, department, item, window_id, staff, metric, value) \
+             SELECT {month_of}, h.code, 'D' || CAST(it.i AS TEXT), 'I' || CAST(it.i AS TEXT), 0, '', m.metric, \
              (mo.i + h.id * 3 + it.i * 7 + m.j) % 300 + 20 \
              FROM mo CROSS JOIN halls h CROSS JOIN it CROSS JOIN m",
             with(db),
@@ -238,8 +238,8 @@ pub async fn seed(db: &Db, s: &Sizes) {
         db,
         &format!(
             "{} {}, m(j, metric) AS (VALUES {}) \
-             INSERT INTO stats_monthly (month, hall, department, item, window_id, metric, value) \
-             SELECT {month_of}, h.code, '', '', w.id, m.metric, (mo.i + w.id * 11 + m.j) % 500 + 50 \
+             INSERT INTO stats_monthly (month, hall, department, item, window_id, staff, metric, value) \
+             SELECT {month_of}, h.code, '', '', w.id, '', m.metric, (mo.i + w.id * 11 + m.j) % 500 + 50 \
              FROM mo CROSS JOIN halls h JOIN windows w ON w.hall_id = h.id CROSS JOIN m",
             with(db),
             seq(db, "mo", months),
@@ -256,8 +256,8 @@ pub async fn seed(db: &Db, s: &Sizes) {
         db,
         &format!(
             "{} {}, {}, m(j, metric) AS (VALUES {}) \
-             INSERT INTO stats_daily (day, hall, department, item, window_id, metric, value) \
-             SELECT {dday}, h.code, 'D' || CAST(it.i AS TEXT), 'I' || CAST(it.i AS TEXT), 0, m.metric, \
+             INSERT INTO stats_daily (day, hall, department, item, window_id, staff, metric, value) \
+             SELECT {dday}, h.code, 'D' || CAST(it.i AS TEXT), 'I' || CAST(it.i AS TEXT), 0, '', m.metric, \
              (d.i + h.id + it.i + m.j) % 20 + 1 FROM d CROSS JOIN halls h CROSS JOIN it CROSS JOIN m",
             with(db),
             seq(db, "d", 31),

@@ -487,3 +487,61 @@ async fn in_a_browser_the_director_sees_the_dashboard_and_the_wall_and_the_repor
     })
     .await;
 }
+
+#[tokio::test]
+async fn window_and_staff_rankings_follow_their_formula_by_month_and_by_quarter() {
+    use crate::hall::{HALL, act, call, take_ok};
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let d = crate::ratings::desk(&s).await;
+        // Two visitors: one called at once, one after 45 minutes.
+        take_ok(&s, None, "a").await;
+        take_ok(&s, None, "a").await;
+        for at in ["2026-03-02T09:00:00+08:00", "2026-03-02T09:45:00+08:00"] {
+            s.set_clock(at).await;
+            let t = call(&s, &d.clerk, d.window).await.expect("someone waits");
+            let id = t["id"].as_i64().unwrap();
+            for step in ["start", "finish"] {
+                let (st, v) = act(&s, &d.clerk, id, step).await;
+                assert_eq!(st, 200, "{step}: {v}");
+            }
+        }
+        sweep(&s, &d.supervisor).await;
+        // One of two waits within 30 minutes: (30×50 + 40×100 + 20×100 + 10×100) / 100 = 85.
+        for by in ["window", "staff"] {
+            let (st, r) = s
+                .get_json(
+                    &format!("/api/v1/supervision/rankings/{HALL}?month=2026-03&by={by}"),
+                    Some(&d.supervisor),
+                )
+                .await;
+            assert_eq!(st, 200, "{r}");
+            let ranked = r["ranked"].as_array().unwrap();
+            assert_eq!(ranked.len(), 1, "{by}: {r}");
+            assert_eq!(ranked[0]["score"], "85.0", "{by}: {r}");
+            assert_eq!(ranked[0]["timeliness"], "50.0");
+        }
+        let (_, r) = s
+            .get_json(
+                &format!("/api/v1/supervision/rankings/{HALL}?quarter=2026-Q1&by=staff"),
+                Some(&d.supervisor),
+            )
+            .await;
+        assert_eq!(r["period_name"], "2026年第1季度", "{r}");
+        assert_eq!(
+            r["ranked"][0]["name"], "王窗口",
+            "the name, not the username: {r}"
+        );
+        let (st, e) = s
+            .get_json(
+                &format!("/api/v1/supervision/rankings/{HALL}?quarter=2026-Q5"),
+                Some(&d.supervisor),
+            )
+            .await;
+        assert_eq!(st, 422, "{e}");
+        assert_eq!(error_fields(&e), vec!["quarter"]);
+        s.stop().await;
+    })
+    .await;
+}

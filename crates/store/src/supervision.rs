@@ -317,6 +317,8 @@ pub struct StatRow {
     pub department: String,
     pub item: String,
     pub window_id: i64,
+    /// A staff member's username ('' for rows not about one).
+    pub staff: String,
     pub metric: String,
     pub value: i64,
 }
@@ -337,26 +339,18 @@ pub async fn replace_day(
     .await
     .map_err(db_err)?
     .rows_affected());
-    // Multi-row inserts, 100 rows (700 parameters) at a time.
+    // Multi-row inserts, 100 rows (800 parameters) at a time.
     for chunk in rows.chunks(100) {
         let mut sql = String::from(
-            "INSERT INTO stats_daily (day, hall, department, item, window_id, metric, value) VALUES ",
+            "INSERT INTO stats_daily (day, hall, department, item, window_id, staff, metric, value) VALUES ",
         );
         for i in 0..chunk.len() {
-            let b = i * 7;
+            let b = i * 8;
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
+            let params: Vec<String> = (1..=8).map(|k| format!("${}", b + k)).collect();
+            sql.push_str(&format!("({})", params.join(", ")));
         }
         tx_run!(tx, |c| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
@@ -367,6 +361,7 @@ pub async fn replace_day(
                     .bind(&r.department)
                     .bind(&r.item)
                     .bind(r.window_id)
+                    .bind(&r.staff)
                     .bind(&r.metric)
                     .bind(r.value);
             }
@@ -401,8 +396,8 @@ async fn derive_day(tx: &mut Tx, day: &str) -> Result<()> {
     .rows_affected());
     tx_run!(tx, |c| sqlx::query(
         "INSERT INTO stats_hall_daily (day, hall, metric, value) \
-         SELECT day, hall, metric, SUM(value) FROM stats_daily WHERE day = $1 AND window_id = 0 \
-         GROUP BY day, hall, metric"
+         SELECT day, hall, metric, SUM(value) FROM stats_daily \
+         WHERE day = $1 AND window_id = 0 AND staff = '' GROUP BY day, hall, metric"
     )
     .bind(day)
     .execute(c)
@@ -418,10 +413,11 @@ async fn derive_day(tx: &mut Tx, day: &str) -> Result<()> {
     .map_err(db_err)?
     .rows_affected());
     // The month's days are text 'YYYY-MM-DD': a range on the primary key's first column.
-    tx_run!(tx, |c| sqlx::query(
-        "INSERT INTO stats_monthly (month, hall, department, item, window_id, metric, value) \
-         SELECT $1, hall, department, item, window_id, metric, SUM(value) FROM stats_daily \
-         WHERE day >= $2 AND day <= $3 GROUP BY hall, department, item, window_id, metric"
+    tx_run!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO stats_monthly (month, hall, department, item, window_id, staff, metric, value) \
+         SELECT $1, hall, department, item, window_id, staff, metric, SUM(value) FROM stats_daily \
+         WHERE day >= $2 AND day <= $3 GROUP BY hall, department, item, window_id, staff, metric"
     )
     .bind(month)
     .bind(&first)
@@ -429,7 +425,8 @@ async fn derive_day(tx: &mut Tx, day: &str) -> Result<()> {
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(())
 }
 
@@ -464,6 +461,7 @@ pub enum Group {
     Department,
     Item,
     Window,
+    Staff,
     Day,
 }
 
@@ -475,6 +473,7 @@ impl Group {
             Group::Department => "department",
             Group::Item => "item",
             Group::Window => "hall || '#' || CAST(window_id AS TEXT)",
+            Group::Staff => "hall || '#' || staff",
             Group::Day => "day",
         }
     }
@@ -508,21 +507,13 @@ pub async fn sums(
                 from.format("%Y-%m").to_string(),
                 to.format("%Y-%m").to_string(),
             ),
-            if group == Group::Window {
-                " AND window_id > 0"
-            } else {
-                " AND window_id = 0"
-            },
+            rows_of(group),
         ),
         _ => (
             "stats_daily",
             "day",
             (from.to_string(), to.to_string()),
-            if group == Group::Window {
-                " AND window_id > 0"
-            } else {
-                " AND window_id = 0"
-            },
+            rows_of(group),
         ),
     };
     let scope = match halls {
@@ -557,6 +548,15 @@ pub async fn sums(
     })
 }
 
+/// Which rows a group sums: window rows, staff rows, or the rows about neither.
+fn rows_of(group: Group) -> &'static str {
+    match group {
+        Group::Window => " AND window_id > 0",
+        Group::Staff => " AND staff <> ''",
+        _ => " AND window_id = 0 AND staff = ''",
+    }
+}
+
 /// What a rollup day reads besides tickets and cases: ratings by hall, department, item and
 /// window, people's ratings only (defaults count in neither 满意率 nor 差评率).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -565,6 +565,7 @@ pub struct RatingDay {
     pub department: Option<String>,
     pub item: Option<String>,
     pub window_id: Option<i64>,
+    pub staff: Option<String>,
     pub ratings: i64,
     pub satisfied: i64,
     pub bad: i64,
@@ -576,11 +577,11 @@ pub async fn ratings_between(
     to: DateTime<Utc>,
 ) -> Result<Vec<RatingDay>> {
     db_run!(db, |c| sqlx::query_as(
-        "SELECT hall, department, item, window_id, COUNT(*) AS ratings, \
+        "SELECT hall, department, item, window_id, staff, COUNT(*) AS ratings, \
          COALESCE(SUM(CASE WHEN level >= 3 THEN 1 ELSE 0 END), 0) AS satisfied, \
          COALESCE(SUM(CASE WHEN bad = 1 THEN 1 ELSE 0 END), 0) AS bad \
          FROM ratings WHERE rated_at >= $1 AND rated_at < $2 AND source <> 'default' \
-         GROUP BY hall, department, item, window_id"
+         GROUP BY hall, department, item, window_id, staff"
     )
     .bind(micros(from))
     .bind(micros(to))
@@ -630,12 +631,14 @@ pub async fn cases_active_between(
     .map_err(db_err))
 }
 
-/// A kept ranking row.
+/// A kept ranking row: a window (`kind` window, `subject` its id) or a staff member
+/// (`kind` staff, `subject` the username).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RankingRow {
     pub period: String,
     pub hall: String,
-    pub window_id: i64,
+    pub kind: String,
+    pub subject: String,
     pub place: i64,
     pub score: f64,
     pub inputs: String,
@@ -648,14 +651,15 @@ pub async fn keep_ranking(tx: &mut Tx, rows: &[RankingRow], now: DateTime<Utc>) 
     for r in rows {
         tx_run!(tx, |c| {
             sqlx::query(
-            "INSERT INTO window_rankings (period, hall, window_id, place, score, inputs, flag, talk, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (period, hall, window_id) DO UPDATE \
+            "INSERT INTO window_rankings (period, hall, kind, subject, place, score, inputs, flag, talk, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (period, hall, kind, subject) DO UPDATE \
              SET place = excluded.place, score = excluded.score, inputs = excluded.inputs, \
              flag = excluded.flag, talk = excluded.talk, created_at = excluded.created_at"
         )
         .bind(&r.period)
         .bind(&r.hall)
-        .bind(r.window_id)
+        .bind(&r.kind)
+        .bind(&r.subject)
         .bind(r.place)
         .bind(r.score)
         .bind(&r.inputs)
@@ -671,13 +675,14 @@ pub async fn keep_ranking(tx: &mut Tx, rows: &[RankingRow], now: DateTime<Utc>) 
     Ok(())
 }
 
-pub async fn ranking(db: &Db, period: &str, hall: &str) -> Result<Vec<RankingRow>> {
+pub async fn ranking(db: &Db, period: &str, hall: &str, kind: &str) -> Result<Vec<RankingRow>> {
     db_run!(db, |c| sqlx::query_as(
-        "SELECT period, hall, window_id, place, score, inputs, flag, talk FROM window_rankings \
-         WHERE period = $1 AND hall = $2 ORDER BY place"
+        "SELECT period, hall, kind, subject, place, score, inputs, flag, talk FROM window_rankings \
+         WHERE period = $1 AND hall = $2 AND kind = $3 ORDER BY place"
     )
     .bind(period)
     .bind(hall)
+    .bind(kind)
     .fetch_all(c)
     .await
     .map_err(db_err))

@@ -289,28 +289,77 @@ pub fn month(q: &MonthQuery, today: NaiveDate) -> Result<(i32, u32)> {
     }
 }
 
-/// A hall's window ranking of a month: a closed month's kept ranking if there is one (kept on
-/// first reading), the running month computed afresh.
+/// The ranking asked for: `month=2026-12` or `quarter=2026-Q4` (default: this month), of the
+/// hall's windows or, with `by=staff`, its staff.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RankingQuery {
+    pub month: Option<String>,
+    pub quarter: Option<String>,
+    pub by: Option<String>,
+    pub hall: Option<String>,
+}
+
+impl RankingQuery {
+    pub fn period(&self, today: NaiveDate) -> Result<super::RankPeriod> {
+        if let Some(q) = self
+            .quarter
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
+            let parsed = q.split_once("-Q").and_then(|(y, n)| {
+                let (y, n) = (y.parse::<i32>().ok()?, n.parse::<u32>().ok()?);
+                ((1..=4).contains(&n) && (2000..=2100).contains(&y)).then_some((y, n))
+            });
+            let (y, n) = parsed.ok_or_else(|| {
+                Error::validation(vec![]).field("quarter", "季度格式应为 YYYY-Qn，例如 2026-Q4")
+            })?;
+            return Ok(super::RankPeriod::quarter(y, n));
+        }
+        let (y, m) = month(
+            &MonthQuery {
+                month: self.month.clone(),
+            },
+            today,
+        )?;
+        Ok(super::RankPeriod::month(y, m))
+    }
+
+    pub fn kind(&self) -> Result<super::RankKind> {
+        match self.by.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+            None => Ok(super::RankKind::Window),
+            Some(b) => super::RankKind::parse(b).ok_or_else(|| {
+                Error::validation(vec![])
+                    .field("by", "排名对象应为 window（窗口）或 staff（工作人员）")
+            }),
+        }
+    }
+}
+
+/// A hall's ranking over a period: a closed period's kept ranking if there is one (kept on
+/// first reading), the running period computed afresh.
 pub async fn ranking_for(
     st: &AppState,
     actor: &Actor,
     hall: &str,
-    (y, m): (i32, u32),
+    period: &super::RankPeriod,
+    kind: super::RankKind,
 ) -> Result<(Vec<RankedView>, String)> {
     actor.require_role(
         &[Role::Admin, Role::Supervisor, Role::HallManager],
-        "查看窗口排名",
+        "查看排名",
     )?;
     actor.require_hall(hall, "查看")?;
     let today = local(st.now()).date();
-    let closed = (y, m) < (today.year(), today.month());
+    let closed = period.to < today;
     let names = Names::load(&st.db).await?;
     let s = super::settings(&st.db).await?;
-    let kept = store::ranking(&st.db, &format!("{y:04}-{m:02}"), hall).await?;
+    let kept = store::ranking(&st.db, &period.label, hall, kind.as_str()).await?;
     let ranked = if closed && !kept.is_empty() {
         kept.iter()
             .map(|r| yichuang_domain::supervision::ranking::Ranked {
-                key: r.window_id,
+                key: r.subject.clone(),
                 place: r.place as usize,
                 score: r.score,
                 inputs: serde_json::from_str(&r.inputs).unwrap_or(
@@ -326,10 +375,13 @@ pub async fn ranking_for(
             })
             .collect()
     } else {
-        super::ranking(st, hall, y, m, closed).await?
+        super::ranking(st, hall, period, kind, closed).await?
     };
     Ok((
-        ranked.iter().map(|r| RankedView::of(r, &names)).collect(),
+        ranked
+            .iter()
+            .map(|r| RankedView::of(r, kind, &names))
+            .collect(),
         s.ranking.formula(),
     ))
 }
@@ -338,14 +390,15 @@ async fn ranking(
     State(st): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(hall): Path<String>,
-    Query(q): Query<MonthQuery>,
+    Query(q): Query<RankingQuery>,
 ) -> ApiResult<Response> {
     yichuang_store::hall::hall(&st.db, &hall).await?;
-    let ym = month(&q, local(st.now()).date())?;
-    let (rows, formula) = ranking_for(&st, &actor, &hall, ym).await?;
+    let period = q.period(local(st.now()).date())?;
+    let kind = q.kind()?;
+    let (rows, formula) = ranking_for(&st, &actor, &hall, &period, kind).await?;
     Ok(Json(
-        json!({"hall": hall, "month": format!("{:04}-{:02}", ym.0, ym.1),
-                   "formula": formula, "windows": rows}),
+        json!({"hall": hall, "period": period.label, "period_name": period.name,
+                   "by": kind, "formula": formula, "ranked": rows, "windows": rows}),
     )
     .into_response())
 }

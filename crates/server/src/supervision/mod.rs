@@ -8,7 +8,7 @@ pub mod pages;
 pub mod svg;
 pub mod views;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use serde_json::json;
@@ -521,18 +521,33 @@ pub async fn roll_up(st: &AppState, from: NaiveDate, to: NaiveDate) -> Result<us
 async fn roll_up_in(st: &AppState, tx: &mut Tx, day: NaiveDate, now: DateTime<Utc>) -> Result<()> {
     let start = utc(day.and_hms_opt(0, 0, 0).unwrap_or_default());
     let end = start + Duration::days(1);
-    let mut cells: BTreeMap<(String, String, String, i64), Tally> = BTreeMap::new();
-    let mut add = |hall: &str, dept: &str, item: &str, window: i64, t: Tally| {
+    // (hall, department, item, window, staff): a row is about at most one of window and staff.
+    type Key = (String, String, String, i64, String);
+    let mut cells: BTreeMap<Key, Tally> = BTreeMap::new();
+    let mut add = |hall: &str, dept: &str, item: &str, window: i64, staff: &str, t: Tally| {
         cells
-            .entry((hall.to_string(), dept.to_string(), item.to_string(), window))
+            .entry((
+                hall.to_string(),
+                dept.to_string(),
+                item.to_string(),
+                window,
+                staff.to_string(),
+            ))
             .or_default()
             .add(&t);
     };
     for hall in yichuang_store::hall::halls(&st.db).await? {
         let r = crate::hall::stats::hall_report(&st.db, &hall, day, day).await?;
-        add(&hall.code, "", "", 0, Tally::from_tickets(&r.total));
+        add(&hall.code, "", "", 0, "", Tally::from_tickets(&r.total));
         for (w, f) in &r.by_window {
-            add(&hall.code, "", "", *w, Tally::from_tickets(f));
+            add(&hall.code, "", "", *w, "", Tally::from_tickets(f));
+        }
+        let ids: Vec<i64> = r.by_staff.keys().copied().collect();
+        let names = yichuang_store::accounts::names(&st.db, &ids).await?;
+        for (id, f) in &r.by_staff {
+            if let Some(n) = names.iter().find(|n| n.0 == *id) {
+                add(&hall.code, "", "", 0, &n.1, Tally::from_tickets(f));
+            }
         }
     }
     let cal = crate::calendar::current(st, None).await?;
@@ -545,6 +560,7 @@ async fn roll_up_in(st: &AppState, tx: &mut Tx, day: NaiveDate, now: DateTime<Ut
             &c.row.department,
             &c.row.item,
             0,
+            "",
             t,
         );
     }
@@ -559,10 +575,14 @@ async fn roll_up_in(st: &AppState, tx: &mut Tx, day: NaiveDate, now: DateTime<Ut
             r.department.as_deref().unwrap_or(""),
             r.item.as_deref().unwrap_or(""),
             0,
+            "",
             t.clone(),
         );
         if let Some(w) = r.window_id {
-            add(hall, "", "", w, t);
+            add(hall, "", "", w, "", t.clone());
+        }
+        if let Some(staff) = r.staff.as_deref().filter(|s| !s.is_empty()) {
+            add(hall, "", "", 0, staff, t);
         }
     }
     for (hall, received, closed, on_time) in store::work_orders_day(&st.db, day, start, end).await?
@@ -571,16 +591,17 @@ async fn roll_up_in(st: &AppState, tx: &mut Tx, day: NaiveDate, now: DateTime<Ut
         t.bump(Metric::WorkOrders, received);
         t.bump(Metric::WorkOrdersClosed, closed);
         t.bump(Metric::WorkOrdersOnTime, on_time);
-        add(hall.as_deref().unwrap_or(""), "", "", 0, t);
+        add(hall.as_deref().unwrap_or(""), "", "", 0, "", t);
     }
     let rows: Vec<StatRow> = cells
         .into_iter()
-        .flat_map(|((hall, department, item, window_id), t)| {
+        .flat_map(|((hall, department, item, window_id, staff), t)| {
             t.0.into_iter().map(move |(m, value)| StatRow {
                 hall: hall.clone(),
                 department: department.clone(),
                 item: item.clone(),
                 window_id,
+                staff: staff.clone(),
                 metric: m.as_str().to_string(),
                 value,
             })
@@ -628,48 +649,91 @@ pub async fn total(
 // ---------------------------------------------------------------------------------------------
 // Rankings.
 
-/// A hall's window ranking over a month (`2026-12`), with the last month's bottom for 约谈;
-/// kept when `keep` (the month is over).
+yichuang_domain::labelled_enum! {
+    /// What a ranking ranks.
+    pub enum RankKind {
+        Window = ("window", "窗口"),
+        Staff = ("staff", "工作人员"),
+    }
+}
+
+/// The period a ranking covers: a month (`2026-12`) or a quarter (`2026-Q4`), and the one before
+/// it (whose bottom, at the bottom again, is called in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RankPeriod {
+    pub label: String,
+    pub name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub previous: String,
+}
+
+impl RankPeriod {
+    pub fn month(y: i32, m: u32) -> RankPeriod {
+        use yichuang_domain::supervision::numbers::{month_of, previous_months};
+        let (from, to) = month_of(y, m);
+        let ((py, pm), _) = previous_months(y, m);
+        RankPeriod {
+            label: format!("{y:04}-{m:02}"),
+            name: format!("{y}年{m}月"),
+            from,
+            to,
+            previous: format!("{py:04}-{pm:02}"),
+        }
+    }
+
+    pub fn quarter(y: i32, q: u32) -> RankPeriod {
+        use yichuang_domain::supervision::numbers::month_of;
+        let (from, _) = month_of(y, q * 3 - 2);
+        let (_, to) = month_of(y, q * 3);
+        let (py, pq) = if q == 1 { (y - 1, 4) } else { (y, q - 1) };
+        RankPeriod {
+            label: format!("{y:04}-Q{q}"),
+            name: format!("{y}年第{q}季度"),
+            from,
+            to,
+            previous: format!("{py:04}-Q{pq}"),
+        }
+    }
+}
+
+/// A hall's ranking of its windows or staff over a period, with the last period's bottom for
+/// 约谈; kept when `keep` (the period is over). Keys are window ids or usernames, as text.
 pub async fn ranking(
     st: &AppState,
     hall: &str,
-    year: i32,
-    month: u32,
+    period: &RankPeriod,
+    kind: RankKind,
     keep: bool,
-) -> Result<Vec<Ranked<i64>>> {
-    use yichuang_domain::supervision::numbers::{month_of, previous_months};
+) -> Result<Vec<Ranked<String>>> {
     let s = settings(&st.db).await?;
-    let (from, to) = month_of(year, month);
     let scope = vec![hall.to_string()];
-    let windows = figures(st, from, to, Some(&scope), Group::Window).await?;
-    let row = yichuang_store::hall::hall(&st.db, hall).await?;
-    let all = yichuang_store::hall::windows(&st.db, row.id).await?;
-    let by_id: HashMap<i64, Figures> = windows
-        .into_iter()
-        .filter_map(|(k, f)| Some((k.rsplit('#').next()?.parse().ok()?, f)))
-        .collect();
-    // Only windows that served or were rated in the month are ranked: an idle window would
-    // otherwise score full marks on having nothing counted.
-    let entries: Vec<(i64, Inputs)> = all
+    let group = match kind {
+        RankKind::Window => Group::Window,
+        RankKind::Staff => Group::Staff,
+    };
+    let rows = figures(st, period.from, period.to, Some(&scope), group).await?;
+    // Only windows and staff that served or were rated in the period are ranked: an idle one
+    // would otherwise score full marks on having nothing counted.
+    let entries: Vec<(String, Inputs)> = rows
         .iter()
-        .filter_map(|w| {
-            let f = by_id.get(&w.id)?;
-            let active = f.count(Metric::Tickets) + f.count(Metric::Ratings) > 0;
-            active.then(|| (w.id, Inputs::of(f)))
-        })
+        .filter(|(_, f)| f.count(Metric::Tickets) + f.count(Metric::Ratings) > 0)
+        .filter_map(|(k, f)| Some((k.split_once('#')?.1.to_string(), Inputs::of(f))))
         .collect();
-    let ((ly, lm), _) = previous_months(year, month);
-    let last = store::ranking(&st.db, &format!("{ly:04}-{lm:02}"), hall).await?;
-    let last_bottom = last.iter().max_by_key(|r| r.place).map(|r| r.window_id);
+    let last = store::ranking(&st.db, &period.previous, hall, kind.as_str()).await?;
+    let last_bottom = last
+        .iter()
+        .max_by_key(|r| r.place)
+        .map(|r| r.subject.clone());
     let ranked = rank(entries, &s.ranking, s.top_windows, last_bottom.as_ref());
     if keep {
-        let period = format!("{year:04}-{month:02}");
         let rows: Vec<RankingRow> = ranked
             .iter()
             .map(|r| RankingRow {
-                period: period.clone(),
+                period: period.label.clone(),
                 hall: hall.to_string(),
-                window_id: r.key,
+                kind: kind.as_str().to_string(),
+                subject: r.key.clone(),
                 place: r.place as i64,
                 score: r.score,
                 inputs: json!(r.inputs).to_string(),
@@ -684,9 +748,9 @@ pub async fn ranking(
             &mut tx,
             now,
             ACTOR,
-            "window_ranking_kept",
-            &format!("{hall}/{period}"),
-            json!({"windows": rows.len()}),
+            "ranking_kept",
+            &format!("{hall}/{}/{}", kind.as_str(), period.label),
+            json!({"ranked": rows.len()}),
         )
         .await?;
         tx.commit().await?;

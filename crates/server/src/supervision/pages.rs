@@ -101,6 +101,7 @@ struct DashboardPage {
     ranking_hall: Option<String>,
     ranking_code: String,
     ranking: Vec<RankedView>,
+    staff_ranking: Vec<RankedView>,
     formula: String,
     can_sweep: bool,
 }
@@ -172,9 +173,18 @@ async fn build_dashboard(st: &AppState, actor: &Actor, hall: Option<&str>) -> Re
         .map(str::to_string)
         .or_else(|| actor.hall.clone())
         .or_else(|| halls.first().map(|h| h.0.clone()));
+    let period = super::RankPeriod::month(y, m);
     let (ranking, formula) = match &ranking_hall {
-        Some(h) => ranking_for(st, actor, h, (y, m)).await?,
+        Some(h) => ranking_for(st, actor, h, &period, super::RankKind::Window).await?,
         None => (Vec::new(), String::new()),
+    };
+    let staff_ranking = match &ranking_hall {
+        Some(h) => {
+            ranking_for(st, actor, h, &period, super::RankKind::Staff)
+                .await?
+                .0
+        }
+        None => Vec::new(),
     };
     let scope_label = match (&actor.region, actor.role) {
         (Some(region), Role::Supervisor) => format!("{}及所辖", region_name(st, region).await?),
@@ -208,6 +218,7 @@ async fn build_dashboard(st: &AppState, actor: &Actor, hall: Option<&str>) -> Re
         ranking_code: ranking_hall.clone().unwrap_or_default(),
         ranking_hall: ranking_hall.map(|h| names.of(&h)),
         ranking,
+        staff_ranking,
         formula,
         can_sweep: matches!(actor.role, Role::Admin | Role::Supervisor),
     }))

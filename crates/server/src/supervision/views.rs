@@ -395,7 +395,10 @@ pub fn side_by_side(rows: &[FiguresView]) -> FigureTable {
 #[derive(Debug, Clone, Serialize)]
 pub struct RankedView {
     pub place: usize,
-    pub window_id: i64,
+    /// A window's id or a staff member's username.
+    pub key: String,
+    pub window_id: Option<i64>,
+    pub name: String,
     pub window_name: String,
     pub score: String,
     pub inputs: Inputs,
@@ -409,11 +412,20 @@ pub struct RankedView {
 }
 
 impl RankedView {
-    pub fn of(r: &Ranked<i64>, names: &Names) -> RankedView {
+    pub fn of(r: &Ranked<String>, kind: super::RankKind, names: &Names) -> RankedView {
+        let window_id = (kind == super::RankKind::Window)
+            .then(|| r.key.parse::<i64>().ok())
+            .flatten();
+        let name = match window_id {
+            Some(id) => names.window(id),
+            None => names.actor(&format!("staff:{}", r.key)),
+        };
         RankedView {
             place: r.place,
-            window_id: r.key,
-            window_name: names.window(r.key),
+            key: r.key.clone(),
+            window_id,
+            window_name: name.clone(),
+            name,
             score: format!("{:.1}", r.score),
             inputs: r.inputs,
             timeliness: format!("{:.1}", r.inputs.timeliness),
@@ -422,9 +434,10 @@ impl RankedView {
             service: format!("{:.1}", r.inputs.service),
             flag: r.flag,
             talk: r.talk,
-            mark: match (r.flag, r.talk) {
-                (true, _) => "红旗窗口",
-                (_, true) => "连续两期末位：约谈",
+            mark: match (r.flag, r.talk, kind) {
+                (true, _, super::RankKind::Window) => "红旗窗口",
+                (true, _, super::RankKind::Staff) => "服务之星",
+                (_, true, _) => "连续两期末位：约谈",
                 _ => "",
             },
         }

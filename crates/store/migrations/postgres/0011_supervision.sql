@@ -37,17 +37,19 @@ CREATE INDEX supervision_records_opened ON supervision_records (opened_on, hall)
 CREATE UNIQUE INDEX supervision_records_anomaly ON supervision_records (kind, subject_id)
     WHERE kind <> 'overdue';
 
--- The daily rollup: a day's counts by hall, department, item and window ('' / 0 when the
--- count is not about one). Rewritten whole for a day; a period sums rows.
+-- The daily rollup: a day's counts by hall, department, item, window and staff member ('' / 0
+-- when the count is not about one; a row is about at most one of window and staff, so sums never
+-- count twice). Rewritten whole for a day; a period sums rows.
 CREATE TABLE stats_daily (
     day        TEXT   NOT NULL,
     hall       TEXT   NOT NULL,
     department TEXT   NOT NULL,
     item       TEXT   NOT NULL,
     window_id  BIGINT NOT NULL,
+    staff      TEXT   NOT NULL,
     metric     TEXT   NOT NULL,
     value      BIGINT NOT NULL,
-    PRIMARY KEY (day, hall, department, item, window_id, metric)
+    PRIMARY KEY (day, hall, department, item, window_id, staff, metric)
 );
 CREATE INDEX stats_daily_hall ON stats_daily (hall, day);
 
@@ -67,9 +69,10 @@ CREATE TABLE stats_monthly (
     department TEXT   NOT NULL,
     item       TEXT   NOT NULL,
     window_id  BIGINT NOT NULL,
+    staff      TEXT   NOT NULL,
     metric     TEXT   NOT NULL,
     value      BIGINT NOT NULL,
-    PRIMARY KEY (month, hall, department, item, window_id, metric)
+    PRIMARY KEY (month, hall, department, item, window_id, staff, metric)
 );
 
 -- Which days are rolled up, and the case events already read for anomalies.
@@ -82,18 +85,20 @@ CREATE TABLE supervision_cursor (
     last_id BIGINT NOT NULL
 );
 
--- A closed period's window ranking, kept: the next period's 约谈 reads the last bottom.
+-- A closed period's ranking of a hall's windows or staff, kept: the next period's 约谈 reads
+-- the last bottom. `subject` is a window id or a username.
 CREATE TABLE window_rankings (
     period     TEXT   NOT NULL,
     hall       TEXT   NOT NULL,
-    window_id  BIGINT NOT NULL,
+    kind       TEXT   NOT NULL,
+    subject    TEXT   NOT NULL,
     place      BIGINT NOT NULL,
     score      DOUBLE PRECISION NOT NULL,
     inputs     TEXT   NOT NULL,
     flag       BOOLEAN NOT NULL,
     talk       BOOLEAN NOT NULL,
     created_at BIGINT NOT NULL,
-    PRIMARY KEY (period, hall, window_id)
+    PRIMARY KEY (period, hall, kind, subject)
 );
 
 -- Running cases by due date: the sweep's and the dashboard's red and yellow counts.
