@@ -208,11 +208,12 @@ impl NumbersQuery {
             "department" => Group::Department,
             "item" => Group::Item,
             "window" => Group::Window,
+            "staff" => Group::Staff,
             "day" => Group::Day,
             _ => {
                 return Err(Error::validation(vec![]).field(
                     "by",
-                    "分组应为 total、hall、department、item、window 或 day",
+                    "分组应为 total、hall、department、item、window、staff 或 day",
                 ));
             }
         })
@@ -254,6 +255,9 @@ pub async fn numbers_for(
                     .next()
                     .and_then(|id| id.parse().ok())
                     .map_or_else(|| k.clone(), |id| names.window(id)),
+                Group::Staff => k
+                    .split_once('#')
+                    .map_or_else(|| k.clone(), |(_, user)| names.actor(&format!("staff:{user}"))),
                 _ => names.of(k),
             };
             FiguresView::of(k, name, f)
