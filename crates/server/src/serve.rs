@@ -81,6 +81,7 @@ pub async fn serve(
                 .serve_connection(TokioIo::new(stream), service);
             let mut conn = std::pin::pin!(conn);
             let mut stopping = std::pin::pin!(stop_tx.closed());
+            let mut stopped = false;
             loop {
                 tokio::select! {
                     r = conn.as_mut() => {
@@ -90,7 +91,11 @@ pub async fn serve(
                         }
                         break;
                     }
-                    _ = &mut stopping => conn.as_mut().graceful_shutdown(),
+                    // Polled once only: a finished `closed()` must not be polled again.
+                    _ = &mut stopping, if !stopped => {
+                        stopped = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
                 }
             }
             drop(permit);
