@@ -498,7 +498,7 @@ pub async fn call_next(st: &AppState, actor: &Actor, window_id: i64) -> Result<O
     };
     st.hall_feed.wake();
     let row = store::ticket(&st.db, id).await?;
-    Ok(Some(ticket_view(&st.db, &row, &settings, Some(&w)).await?))
+    Ok(Some(ticket_view(&st.db, &row, settings, Some(w)).await?))
 }
 
 async fn call(
