@@ -91,6 +91,15 @@ pub fn resolve_config(
     if let Some(v) = f.session_hours {
         c.session_hours = v;
     }
+    if let Some(v) = f.header_read_timeout_secs {
+        c.header_read_timeout = std::time::Duration::from_secs(v.max(1));
+    }
+    if let Some(v) = f.body_read_timeout_secs {
+        c.body_read_timeout = std::time::Duration::from_secs(v.max(1));
+    }
+    if let Some(v) = f.max_connections {
+        c.max_connections = v.max(1);
+    }
     if let Some(u) = std::env::var("YICHUANG_PUBLIC_URL")
         .ok()
         .filter(|s| !s.trim().is_empty())

@@ -20,6 +20,7 @@ mod hall_appointments;
 mod hall_pages;
 mod hardening;
 mod metrics;
+mod network;
 mod pages;
 mod ratings;
 mod ratings_browser;

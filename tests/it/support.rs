@@ -45,6 +45,7 @@ pub fn config(db_url: &str) -> Config {
         session_hours: 12,
         workers: true,
         public_url: None,
+        ..Config::default()
     }
 }
 

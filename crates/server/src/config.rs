@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -27,6 +28,17 @@ pub struct Config {
     /// the verification QR code on a certificate opens. None: certificates carry no QR code
     /// (a request's Host is not known when a decision is made, e.g. by the worker).
     pub public_url: Option<String>,
+    /// A client must send its whole request head within this time of connecting (or of its
+    /// previous response), else it is disconnected: a socket that never finishes a header would
+    /// otherwise hold a descriptor for ever. Also ends idle keep-alive connections.
+    pub header_read_timeout: Duration,
+    /// The longest wait for the next piece of a request body; a body that stalls longer is
+    /// answered 408.
+    pub body_read_timeout: Duration,
+    /// Connections served at once. Beyond it the server stops accepting: new connections wait in
+    /// the listen backlog until one ends, so descriptors stay bounded however many sockets
+    /// arrive, and the header timeout makes sure a slot frees.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -42,6 +54,9 @@ impl Default for Config {
             session_hours: 12,
             workers: true,
             public_url: None,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }
@@ -66,6 +81,9 @@ impl fmt::Debug for Config {
             .field("instance", &self.instance)
             .field("session_hours", &self.session_hours)
             .field("public_url", &self.public_url)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -93,6 +111,9 @@ pub struct FileConfig {
     pub instance: Option<String>,
     pub session_hours: Option<i64>,
     pub public_url: Option<String>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub body_read_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 /// Checks a public URL (`http://` or `https://`, no spaces) and drops a trailing `/`.

@@ -39,9 +39,15 @@ impl IntoResponse for Problem {
         let status = match e.code.as_ref() {
             "malformed_request" => StatusCode::BAD_REQUEST,
             TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            BODY_TIMEOUT => StatusCode::REQUEST_TIMEOUT,
             _ => status_of(e.kind),
         };
-        if e.kind == Kind::Internal {
+        // A lost database connection is the database's trouble, not a bug: it is worth a
+        // warning, and the client may simply try again in a moment.
+        let retry_later = e.kind == Kind::Unavailable && e.code.starts_with("database_");
+        if retry_later {
+            tracing::warn!(code = %e.code, detail = ?e.detail, "database unavailable");
+        } else if e.kind == Kind::Internal {
             // The request id is on the tracing span; the client sees only the generic title.
             tracing::error!(code = %e.code, detail = ?e.detail, "internal error");
         } else if let Some(d) = &e.detail {
@@ -54,12 +60,17 @@ impl IntoResponse for Problem {
             "title": e.title,
             "errors": e.fields,
         });
-        (
+        let mut res = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             Json(body).into_response().into_body(),
         )
-            .into_response()
+            .into_response();
+        if retry_later {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        res
     }
 }
 
@@ -71,9 +82,16 @@ pub fn malformed(field: Option<String>, message: String) -> Problem {
 }
 
 const TOO_LARGE: &str = "payload_too_large";
+const BODY_TIMEOUT: &str = "request_body_timeout";
 
 impl From<BytesRejection> for Problem {
     fn from(r: BytesRejection) -> Self {
+        if crate::serve::is_body_timeout(&r) {
+            return Problem(Error::invalid(
+                BODY_TIMEOUT,
+                "提交内容的传输中断太久，请检查网络后重新提交",
+            ));
+        }
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return Problem(
                 Error::invalid(TOO_LARGE, "提交的内容过大")
@@ -149,4 +167,30 @@ fn translate_serde(msg: &str) -> String {
         return format!("取值无效（{msg}）");
     }
     msg.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_database_connection_is_answered_503_with_retry_after_in_chinese() {
+        let lost = Error::new(
+            Kind::Unavailable,
+            yichuang_store::db::CONNECTION_LOST,
+            "数据库暂时不可用，请稍后重试",
+        );
+        let r = Problem(lost).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+
+        let unsure = Error::new(Kind::Unavailable, yichuang_store::db::COMMIT_UNKNOWN, "x");
+        let r = Problem(unsure).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+
+        // A calendar year not loaded is not cured by waiting a second.
+        let r = Problem(Error::new(Kind::Unavailable, "calendar_missing", "x")).into_response();
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
+    }
 }

@@ -19,6 +19,7 @@ pub mod pages;
 pub mod qr;
 pub mod ratings;
 pub mod security;
+pub mod serve;
 pub mod state;
 pub mod supervision;
 pub mod work_orders;
@@ -158,22 +159,22 @@ pub async fn start(config: Config) -> Result<Running> {
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let hub = state.hall_feed.clone();
+    let config = state.config.clone();
     let server = tokio::spawn(async move {
-        // The peer address feeds login throttling (`accounts::ClientAddress`).
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let r = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = rx => {}
-                    _ = shutdown_signal() => {}
-                }
-                // Live feeds never end by themselves: close them so shutdown completes.
-                hub.close();
-            })
-            .await;
-        if let Err(e) = r {
-            tracing::error!(error = %e, "server stopped");
-        }
+        let limits = serve::Limits {
+            header_read_timeout: config.header_read_timeout,
+            body_read_timeout: config.body_read_timeout,
+            max_connections: config.max_connections,
+        };
+        serve::serve(listener, app, limits, async move {
+            tokio::select! {
+                _ = rx => {}
+                _ = shutdown_signal() => {}
+            }
+            // Live feeds never end by themselves: close them so shutdown completes.
+            hub.close();
+        })
+        .await;
     });
     if state.config.workers {
         supervision::ensure_sweep(&state).await?;

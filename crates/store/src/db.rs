@@ -13,7 +13,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use yichuang_domain::{Error, Result};
+use yichuang_domain::{Error, Kind, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -182,12 +182,28 @@ impl Db {
 }
 
 impl Tx {
+    /// Commits. A connection lost here is not [`CONNECTION_LOST`]: the server may have
+    /// committed before the acknowledgement was lost, so running the work again could do it
+    /// twice; the caller is told to check instead.
     pub async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
-        .map_err(db_err)
+        .map_err(|e| {
+            let e = db_err(e);
+            if e.code == CONNECTION_LOST {
+                let mut u = Error::new(
+                    Kind::Unavailable,
+                    COMMIT_UNKNOWN,
+                    "数据库连接在保存时中断，无法确认是否已保存，请刷新后核对再操作",
+                );
+                u.detail = e.detail;
+                u
+            } else {
+                e
+            }
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -198,10 +214,49 @@ impl Tx {
     }
 }
 
+/// The code of an error that lost the database connection before anything was committed: the
+/// transaction was rolled back with the connection, so the work may safely run again
+/// ([`retry_once`]).
+pub const CONNECTION_LOST: &str = "database_connection_lost";
+/// The connection was lost while committing: whether the work was saved is unknown.
+pub const COMMIT_UNKNOWN: &str = "database_commit_unknown";
+/// No connection could be had in time (the pool is exhausted or the database is down).
+pub const DATABASE_BUSY: &str = "database_busy";
+
+/// PostgreSQL's SQLSTATEs for a connection the server ended or never kept: 57P01
+/// admin_shutdown (pg_terminate_backend, a fast shutdown), 57P02 crash_shutdown, 57P03
+/// cannot_connect_now, and class 08, connection exceptions.
+fn is_connection_state(code: &str) -> bool {
+    matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
+}
+
 /// Maps a driver error onto the platform's error: unique violations become a conflict the
-/// caller can explain; everything else is internal (logged, not shown).
+/// caller can explain; a lost or unavailable database is 503 (the client may try again); the
+/// rest is internal (logged, not shown).
 pub fn db_err(e: sqlx::Error) -> Error {
+    let lost = || {
+        Error::new(
+            Kind::Unavailable,
+            CONNECTION_LOST,
+            "数据库暂时不可用，请稍后重试",
+        )
+    };
+    match &e {
+        sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => return lost().with_detail(&e),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            return Error::new(
+                Kind::Unavailable,
+                DATABASE_BUSY,
+                "数据库暂时不可用，请稍后重试",
+            )
+            .with_detail(&e);
+        }
+        _ => {}
+    }
     if let Some(d) = e.as_database_error() {
+        if d.code().is_some_and(|c| is_connection_state(&c)) {
+            return lost().with_detail(d.message());
+        }
         if d.is_unique_violation() {
             return Error::conflict("duplicate", "记录已存在（编码或名称重复）")
                 .with_detail(d.message());
@@ -217,6 +272,25 @@ pub fn db_err(e: sqlx::Error) -> Error {
     Error::internal(e)
 }
 
+/// Runs a unit of work (its own transaction, begun and committed inside `work`) and runs it once
+/// more when the database connection was lost before the commit: a PostgreSQL restart or a
+/// terminated backend then costs the client nothing. A loss during the commit itself is not
+/// retried (see [`Tx::commit`]). `work` must have no effect outside its transaction before it
+/// commits.
+pub async fn retry_once<T, F, Fut>(mut work: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    match work().await {
+        Err(e) if e.code == CONNECTION_LOST => {
+            tracing::warn!(detail = ?e.detail, "database connection lost; running the transaction again");
+            work().await
+        }
+        r => r,
+    }
+}
+
 /// Timestamps are stored as UTC microseconds since the epoch (BIGINT on both backends): one
 /// representation, exact, and the same bind code everywhere.
 pub fn micros(t: DateTime<Utc>) -> i64 {
@@ -225,4 +299,105 @@ pub fn micros(t: DateTime<Utc>) -> i64 {
 
 pub fn from_micros(us: i64) -> DateTime<Utc> {
     Utc.timestamp_micros(us).single().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod connection_loss_tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    /// A PostgreSQL error as the driver reports it, with just the SQLSTATE that matters here.
+    #[derive(Debug)]
+    struct PgState(&'static str);
+
+    impl std::fmt::Display for PgState {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for PgState {}
+
+    impl sqlx::error::DatabaseError for PgState {
+        fn message(&self) -> &str {
+            "terminating connection due to administrator command"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn pg(code: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(PgState(code)))
+    }
+
+    #[test]
+    fn a_terminated_or_dropped_connection_is_unavailable_and_may_be_retried() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08003", "08000"] {
+            let e = db_err(pg(code));
+            assert_eq!(
+                (e.kind, e.code.as_ref()),
+                (Kind::Unavailable, CONNECTION_LOST),
+                "{code}"
+            );
+            assert_eq!(e.title, "数据库暂时不可用，请稍后重试");
+        }
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(db_err(sqlx::Error::Io(io)).code, CONNECTION_LOST);
+        let busy = db_err(sqlx::Error::PoolTimedOut);
+        assert_eq!(
+            (busy.kind, busy.code.as_ref()),
+            (Kind::Unavailable, DATABASE_BUSY)
+        );
+        // Other database errors keep their meaning.
+        assert_eq!(db_err(pg("42601")).kind, Kind::Internal);
+    }
+
+    #[tokio::test]
+    async fn work_that_lost_its_connection_runs_once_more_and_no_more() {
+        let mut runs = 0;
+        let r: Result<u32> = retry_once(|| {
+            runs += 1;
+            let attempt = runs;
+            async move {
+                if attempt == 1 {
+                    Err(db_err(pg("57P01")))
+                } else {
+                    Ok(7)
+                }
+            }
+        })
+        .await;
+        assert_eq!((r, runs), (Ok(7), 2));
+
+        let mut runs = 0;
+        let r: Result<u32> = retry_once(|| {
+            runs += 1;
+            async { Err(db_err(pg("57P01"))) }
+        })
+        .await;
+        assert_eq!((r.unwrap_err().code.as_ref(), runs), (CONNECTION_LOST, 2));
+
+        // Not knowing whether the commit happened is never a reason to do the work again.
+        let mut runs = 0;
+        let r: Result<u32> = retry_once(|| {
+            runs += 1;
+            async { Err(Error::new(Kind::Unavailable, COMMIT_UNKNOWN, "x")) }
+        })
+        .await;
+        assert_eq!((r.unwrap_err().code.as_ref(), runs), (COMMIT_UNKNOWN, 1));
+    }
 }

@@ -767,13 +767,18 @@ async fn change(
     state: &AppState,
     number: &str,
     actor: &Actor,
-    f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
+    f: impl Fn(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
     let _turn = write_turn(state).await;
-    let mut tx = state.db.begin().await?;
-    let l = change_in(&mut tx, state, state.now(), number, Some(actor), f).await?;
-    tx.commit().await?;
-    Ok(l)
+    // A connection lost before the commit rolled everything back: run it again once.
+    let f = &f;
+    yichuang_store::retry_once(|| async move {
+        let mut tx = state.db.begin().await?;
+        let l = change_in(&mut tx, state, state.now(), number, Some(actor), f).await?;
+        tx.commit().await?;
+        Ok(l)
+    })
+    .await
 }
 
 /// One change of a case inside the caller's transaction. An approved sub-case of a bundle

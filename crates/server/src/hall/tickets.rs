@@ -265,63 +265,69 @@ pub async fn take_ticket(
         a.require_hall(hall_code, "为")?;
     }
     let (person, channel) = validate_take(b, hall_code, actor, now)?;
-    let mut tx = st.db.begin().await?;
-    let hall = store::hall_in_tx(&mut tx, hall_code).await?;
-    let settings = HallSettings::of(&hall)?;
-    let queues = store::queues_in_tx(&mut tx, hall.id).await?;
-    let queue = find_queue(&queues, &b.queue)?.clone();
-    let address_hash = person_hash(&hall.code, "address", address);
-    let requester = match actor {
-        Some(_) => Requester::Staff,
-        None => Requester::Anonymous { address },
-    };
-    if requester != Requester::Staff {
-        let (by_person, by_address) = store::taken_today(
+    // A connection lost before the commit rolled everything back: run it again once.
+    let person = &person;
+    let (ticket, rate, settings) = yichuang_store::retry_once(|| async move {
+        let mut tx = st.db.begin().await?;
+        let hall = store::hall_in_tx(&mut tx, hall_code).await?;
+        let settings = HallSettings::of(&hall)?;
+        let queues = store::queues_in_tx(&mut tx, hall.id).await?;
+        let queue = find_queue(&queues, &b.queue)?.clone();
+        let address_hash = person_hash(&hall.code, "address", address);
+        let requester = match actor {
+            Some(_) => Requester::Staff,
+            None => Requester::Anonymous { address },
+        };
+        if requester != Requester::Staff {
+            let (by_person, by_address) = store::taken_today(
+                &mut tx,
+                hall.id,
+                service_date(now),
+                person.hash.as_deref(),
+                &address_hash,
+            )
+            .await?;
+            let taken = TakenToday {
+                by_person: person
+                    .hash
+                    .as_ref()
+                    .map(|_| u32::try_from(by_person).unwrap_or(u32::MAX)),
+                by_address: u32::try_from(by_address).unwrap_or(u32::MAX),
+            };
+            check_ticket_limits(requester, taken, &settings.limits)?;
+        }
+        let categories = settings.policy.classify(&person.claim, service_date(now));
+        let issue = Issue {
+            channel,
+            categories,
+            holder: person.holder.clone(),
+            person_hash: person.hash.clone(),
+            address_hash: Some(address_hash),
+            appointment_id: None,
+        };
+        let ticket = issue_in(
             &mut tx,
-            hall.id,
-            service_date(now),
-            person.hash.as_deref(),
-            &address_hash,
+            &hall,
+            &settings,
+            &queue,
+            issue,
+            &actor_name(actor),
+            now,
         )
         .await?;
-        let taken = TakenToday {
-            by_person: person
-                .hash
-                .as_ref()
-                .map(|_| u32::try_from(by_person).unwrap_or(u32::MAX)),
-            by_address: u32::try_from(by_address).unwrap_or(u32::MAX),
-        };
-        check_ticket_limits(requester, taken, &settings.limits)?;
-    }
-    let categories = settings.policy.classify(&person.claim, service_date(now));
-    let issue = Issue {
-        channel,
-        categories,
-        holder: person.holder,
-        person_hash: person.hash,
-        address_hash: Some(address_hash),
-        appointment_id: None,
-    };
-    let ticket = issue_in(
-        &mut tx,
-        &hall,
-        &settings,
-        &queue,
-        issue,
-        &actor_name(actor),
-        now,
-    )
+        // The slip carries the visit's rating QR code (R-EVAL-ONCE): usable once it is served.
+        let rate = crate::ratings::on_ticket_taken(
+            &mut tx,
+            now,
+            &hall.code,
+            ticket.id,
+            &ticket.number.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((ticket, rate, settings))
+    })
     .await?;
-    // The slip carries the visit's rating QR code (R-EVAL-ONCE): usable once it is served.
-    let rate = crate::ratings::on_ticket_taken(
-        &mut tx,
-        now,
-        &hall.code,
-        ticket.id,
-        &ticket.number.to_string(),
-    )
-    .await?;
-    tx.commit().await?;
     st.hall_feed.wake();
     let row = store::ticket(&st.db, ticket.id).await?;
     let mut v = ticket_view(&st.db, &row, &settings, None).await?;
@@ -432,58 +438,67 @@ pub async fn call_next(st: &AppState, actor: &Actor, window_id: i64) -> Result<O
     let hall = store::hall(&st.db, &w.hall_code).await?;
     let settings = HallSettings::of(&hall)?;
     let now = st.now();
-    let mut tx = st.db.begin().await?;
-    for q in &queues {
-        let head = store::line_head(&mut tx, q.id, LINE_HEAD).await?;
-        if head.is_empty() {
-            continue;
+    // A connection lost before the commit rolled everything back: run it again once.
+    let (queues, settings, w, hall) = (&queues, &settings, &w, &hall);
+    let called = yichuang_store::retry_once(|| async move {
+        let mut tx = st.db.begin().await?;
+        for q in queues {
+            let head = store::line_head(&mut tx, q.id, LINE_HEAD).await?;
+            if head.is_empty() {
+                continue;
+            }
+            let tickets: Vec<Ticket> = head.iter().map(TicketRow::ticket).collect::<Result<_>>()?;
+            let Some(id) = next_ticket(&[q.id], &tickets, now, &settings.policy) else {
+                continue;
+            };
+            let (row, t) = head
+                .iter()
+                .zip(&tickets)
+                .find(|(_, t)| t.id == id)
+                .ok_or_else(|| Error::internal("chosen ticket not in the line head"))?;
+            let tr = t.call(now, window_id, Some(actor.id))?;
+            store::save_ticket(
+                &mut tx,
+                &tr.ticket,
+                rank_instant(
+                    tr.ticket.categories,
+                    tr.ticket.waiting_since,
+                    &settings.policy,
+                ),
+                tr.closed.as_ref(),
+                tr.opened.as_ref(),
+            )
+            .await?;
+            let waiting = store::waiting_count(&mut tx, q.id).await?;
+            record(
+                &mut tx,
+                now,
+                &hall.code,
+                &actor.event_name(),
+                "ticket_called",
+                ("ticket", id),
+                json!({
+                    "ticket": {"id": id, "number": row.number, "queue": q.code},
+                    "window": {"id": w.id, "code": w.code, "name": w.name},
+                    "announce": announcement(&row.number, &w.code),
+                    "queues": [{"code": q.code, "waiting": waiting}],
+                    "before": {"status": "waiting"}, "after": {"status": "called"},
+                }),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Some(id));
         }
-        let tickets: Vec<Ticket> = head.iter().map(TicketRow::ticket).collect::<Result<_>>()?;
-        let Some(id) = next_ticket(&[q.id], &tickets, now, &settings.policy) else {
-            continue;
-        };
-        let (row, t) = head
-            .iter()
-            .zip(&tickets)
-            .find(|(_, t)| t.id == id)
-            .ok_or_else(|| Error::internal("chosen ticket not in the line head"))?;
-        let tr = t.call(now, window_id, Some(actor.id))?;
-        store::save_ticket(
-            &mut tx,
-            &tr.ticket,
-            rank_instant(
-                tr.ticket.categories,
-                tr.ticket.waiting_since,
-                &settings.policy,
-            ),
-            tr.closed.as_ref(),
-            tr.opened.as_ref(),
-        )
-        .await?;
-        let waiting = store::waiting_count(&mut tx, q.id).await?;
-        record(
-            &mut tx,
-            now,
-            &hall.code,
-            &actor.event_name(),
-            "ticket_called",
-            ("ticket", id),
-            json!({
-                "ticket": {"id": id, "number": row.number, "queue": q.code},
-                "window": {"id": w.id, "code": w.code, "name": w.name},
-                "announce": announcement(&row.number, &w.code),
-                "queues": [{"code": q.code, "waiting": waiting}],
-                "before": {"status": "waiting"}, "after": {"status": "called"},
-            }),
-        )
-        .await?;
         tx.commit().await?;
-        st.hall_feed.wake();
-        let row = store::ticket(&st.db, id).await?;
-        return Ok(Some(ticket_view(&st.db, &row, &settings, Some(&w)).await?));
-    }
-    tx.commit().await?;
-    Ok(None)
+        Ok(None)
+    })
+    .await?;
+    let Some(id) = called else {
+        return Ok(None);
+    };
+    st.hall_feed.wake();
+    let row = store::ticket(&st.db, id).await?;
+    Ok(Some(ticket_view(&st.db, &row, settings, Some(w)).await?))
 }
 
 async fn call(
@@ -547,9 +562,12 @@ async fn transition(
     actor: &Actor,
     id: i64,
     kind: &str,
-    change: impl FnOnce(&Ticket, &HallSettings, &[QueueRow], DateTime<Utc>) -> Result<Transition>,
+    change: impl Fn(&Ticket, &HallSettings, &[QueueRow], DateTime<Utc>) -> Result<Transition>,
 ) -> Result<Value> {
     let now = st.now();
+    // A connection lost before the commit rolled everything back: run it again once.
+    let change = &change;
+    let (settings, id) = yichuang_store::retry_once(|| async move {
     let mut tx = st.db.begin().await?;
     let row = store::ticket_for_update(&mut tx, id).await?;
     // Reads inside a write transaction go through it: on SQLite another pool connection would
@@ -642,6 +660,9 @@ async fn transition(
         }
     }
     tx.commit().await?;
+    Ok((settings, id))
+    })
+    .await?;
     st.hall_feed.wake();
     let row = store::ticket(&st.db, id).await?;
     let w = window_of(&st.db, &row).await?;
