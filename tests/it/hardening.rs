@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_PASSWORD, TestServer, client, on_each_backend};
+use crate::support::{ADMIN_PASSWORD, TestServer, client, error_fields, on_each_backend};
 
 fn new_clerk(username: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -332,4 +332,39 @@ async fn a_login_code_names_the_phone_masked_not_by_its_plain_digest() {
         s.stop().await;
     })
     .await;
+}
+
+/// A filter sent empty (`?status=`) is refused with 422 and the field named, like any other value
+/// outside its list, instead of being read as "no filter": the OpenAPI document lists the values
+/// each filter takes, and leaving the parameter out is how to ask for the default.
+#[tokio::test]
+async fn an_empty_filter_value_is_refused_rather_than_read_as_no_filter() {
+    let url = yichuang_store::testing::sqlite_url();
+    let s = TestServer::start(&url).await;
+    let admin = s.admin_token().await;
+    for (path, field) in [
+        ("/api/v1/items?status=", "status"),
+        ("/api/v1/catalogue/export?format=", "format"),
+        ("/api/v1/work-orders?status=", "status"),
+        ("/api/v1/work-orders?view=", "view"),
+        ("/api/v1/ledger?status=", "status"),
+        ("/api/v1/ledger?source=", "source"),
+    ] {
+        let (status, v) = s.get_json(path, Some(&admin)).await;
+        assert_eq!(status, 422, "{path}: {v}");
+        assert_eq!(error_fields(&v), vec![field], "{path}: {v}");
+    }
+    for path in [
+        "/api/v1/items",
+        "/api/v1/items?status=all",
+        "/api/v1/catalogue/export",
+        "/api/v1/work-orders",
+        "/api/v1/work-orders?view=all",
+        "/api/v1/ledger",
+        "/api/v1/ledger?status=open",
+    ] {
+        let (status, v) = s.get_json(path, Some(&admin)).await;
+        assert_eq!(status, 200, "{path}: {v}");
+    }
+    s.stop().await;
 }

@@ -58,6 +58,17 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// Refuses an enum-valued query parameter sent empty (`?status=`) with 422, like any other value
+/// outside its list: leaving the parameter out is how to ask for the default, and the OpenAPI
+/// document lists the values it takes. `expected` names them for the person reading the error.
+pub fn not_blank(field: &str, value: Option<&str>, expected: &str) -> Result<(), Error> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(Error::validation(vec![])
+            .field(field, format!("不能为空：可选 {expected}，不需要筛选时请省略该参数"))),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(Problem))]
 pub struct Query<T>(pub T);

@@ -138,6 +138,7 @@ async fn list_items(
     State(st): State<AppState>,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Response> {
+    crate::extract::not_blank("status", p.status.as_deref(), "active、retired、all")?;
     let (page, per_page) = paging(p.page, p.per_page)?;
     let query = ItemQuery {
         q: p.q,
@@ -313,7 +314,7 @@ struct ExportParams {
 /// The catalogue in force as a download (`format=json`, the default, or `xlsx`).
 async fn export(State(st): State<AppState>, Query(p): Query<ExportParams>) -> ApiResult<Response> {
     let format = match p.format.as_deref() {
-        None | Some("") => FileFormat::Json,
+        None => FileFormat::Json,
         Some(f) => FileFormat::parse(f).ok_or_else(|| {
             Error::validation(vec![]).field("format", "导出格式应为 json 或 xlsx")
         })?,
