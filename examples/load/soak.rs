@@ -37,8 +37,7 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 async fn ok(r: Result<reqwest::Response, reqwest::Error>, a_wrong_query: bool) -> bool {
     match r {
         Ok(r) => {
-            r.status().is_success()
-                || (a_wrong_query && matches!(r.status().as_u16(), 404 | 429))
+            r.status().is_success() || (a_wrong_query && matches!(r.status().as_u16(), 404 | 429))
         }
         Err(_) => false,
     }

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use yichuang_store::{Backend, Db, testing};
@@ -207,8 +206,9 @@ async fn a_backup_taken_under_write_load_restores_every_acknowledged_write_on_ea
                 }
             }));
         }
+        // The writers run on the same runtime: yield to them until ten writes are acknowledged.
         while acked.lock().unwrap().len() < 10 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::task::yield_now().await;
         }
 
         let file = backup_file(backend.name());

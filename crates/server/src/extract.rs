@@ -63,8 +63,10 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 /// document lists the values it takes. `expected` names them for the person reading the error.
 pub fn not_blank(field: &str, value: Option<&str>, expected: &str) -> Result<(), Error> {
     match value {
-        Some(v) if v.trim().is_empty() => Err(Error::validation(vec![])
-            .field(field, format!("不能为空：可选 {expected}，不需要筛选时请省略该参数"))),
+        Some(v) if v.trim().is_empty() => Err(Error::validation(vec![]).field(
+            field,
+            format!("不能为空：可选 {expected}，不需要筛选时请省略该参数"),
+        )),
         _ => Ok(()),
     }
 }

@@ -255,9 +255,10 @@ pub async fn numbers_for(
                     .next()
                     .and_then(|id| id.parse().ok())
                     .map_or_else(|| k.clone(), |id| names.window(id)),
-                Group::Staff => k
-                    .split_once('#')
-                    .map_or_else(|| k.clone(), |(_, user)| names.actor(&format!("staff:{user}"))),
+                Group::Staff => k.split_once('#').map_or_else(
+                    || k.clone(),
+                    |(_, user)| names.actor(&format!("staff:{user}")),
+                ),
                 _ => names.of(k),
             };
             FiguresView::of(k, name, f)

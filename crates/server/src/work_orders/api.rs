@@ -195,7 +195,11 @@ async fn list(
     let today = local(st.now()).date();
     let f = filter_for(&actor, &q, today)?;
     crate::extract::not_blank("view", q.view.as_deref(), "open、late、closed、all")?;
-    crate::extract::not_blank("status", q.status.as_deref(), "工单状态代码，见 OpenAPI 文档")?;
+    crate::extract::not_blank(
+        "status",
+        q.status.as_deref(),
+        "工单状态代码，见 OpenAPI 文档",
+    )?;
     let rows = store::list(&st.db, &f).await?;
     Ok(axum::Json(ListBody {
         work_orders: views(&st, &rows).await?,

@@ -432,8 +432,16 @@ async fn list(
     Query(q): Query<LedgerQuery>,
 ) -> ApiResult<Response> {
     let f = filter(&actor, &q)?;
-    crate::extract::not_blank("status", q.status.as_deref(), "open、awaiting_review、closed_out")?;
-    crate::extract::not_blank("source", q.source.as_deref(), "问题来源代码，见 OpenAPI 文档")?;
+    crate::extract::not_blank(
+        "status",
+        q.status.as_deref(),
+        "open、awaiting_review、closed_out",
+    )?;
+    crate::extract::not_blank(
+        "source",
+        q.source.as_deref(),
+        "问题来源代码，见 OpenAPI 文档",
+    )?;
     let rows = store::entries(&st.db, &f).await?;
     Ok(axum::Json(json!({"entries": views(&st, &rows).await?})).into_response())
 }
