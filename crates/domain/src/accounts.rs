@@ -101,7 +101,7 @@ pub fn check_password(password: &str, username: &str, field: &str, p: &mut Probl
         p.add(field, "这是常见密码或公开的示范密码，容易被猜中，请换一个");
     } else if user.chars().count() >= 3 && (pw.contains(&user) || user.contains(&pw)) {
         p.add(field, "密码不能包含用户名，请换一个");
-    } else if pw.chars().all(|c| Some(c) == pw.chars().next()) {
+    } else if pw.chars().all(|c| pw.starts_with(c)) {
         p.add(field, "密码不能由同一个字符重复组成");
     }
 }

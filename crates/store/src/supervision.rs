@@ -516,17 +516,7 @@ pub async fn sums(
             rows_of(group),
         ),
     };
-    let scope = match halls {
-        None => String::new(),
-        Some(h) if h.is_empty() => " AND 1 = 0".to_string(),
-        Some(h) => format!(
-            " AND hall IN ({})",
-            (0..h.len())
-                .map(|i| format!("${}", i + 3))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let scope = in_halls("hall", 3, halls);
     // PostgreSQL refuses a constant in GROUP BY, so the total groups by metric alone.
     let by = if group == Group::Total {
         "metric".to_string()
@@ -546,6 +536,22 @@ pub async fn sums(
         }
         q.fetch_all(c).await.map_err(db_err)
     })
+}
+
+/// ` AND {col} IN ($first, …)` for a hall scope (`None`: every hall; an empty scope matches
+/// nothing), its parameters bound after the query's own.
+fn in_halls(col: &str, first: usize, halls: Option<&[String]>) -> String {
+    match halls {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".to_string(),
+        Some(h) => format!(
+            " AND {col} IN ({})",
+            (0..h.len())
+                .map(|i| format!("${}", i + first))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// Which rows a group sums: window rows, staff rows, or the rows about neither.
@@ -710,17 +716,7 @@ pub async fn live_counts(
     soon: NaiveDate,
     halls: Option<&[String]>,
 ) -> Result<LiveCounts> {
-    let scope = |col: &str, first: usize| match halls {
-        None => String::new(),
-        Some(h) if h.is_empty() => " AND 1 = 0".to_string(),
-        Some(h) => format!(
-            " AND {col} IN ({})",
-            (0..h.len())
-                .map(|i| format!("${}", i + first))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let scope = |col: &str, first: usize| in_halls(col, first, halls);
     let sql = format!(
         "SELECT \
          (SELECT COUNT(*) FROM tickets t JOIN halls h ON h.id = t.hall_id \

@@ -252,7 +252,7 @@ fn the_sweep_notifies_once_escalates_after_the_deadline_and_resolves_what_got_do
             &cal,
             d(2026, 4, 16),
             &[late("C1/review")],
-            &[open.clone()],
+            std::slice::from_ref(&open),
             &s
         ),
         vec![]
@@ -263,7 +263,7 @@ fn the_sweep_notifies_once_escalates_after_the_deadline_and_resolves_what_got_do
             &cal,
             d(2026, 4, 17),
             &[late("C1/review")],
-            &[open.clone()],
+            std::slice::from_ref(&open),
             &s
         ),
         vec![Action::Escalate { id: 7 }]
