@@ -302,7 +302,6 @@ pub struct RankingQuery {
     pub month: Option<String>,
     pub quarter: Option<String>,
     pub by: Option<String>,
-    pub hall: Option<String>,
 }
 
 impl RankingQuery {
