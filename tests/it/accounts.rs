@@ -1392,3 +1392,58 @@ async fn guesses_from_other_addresses_never_lock_the_owner_out_only_slow_them_an
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_event_written_through_an_api_token_records_the_token_and_who_made_it() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let d = crate::ratings::desk(&s).await;
+        let (st, v) = create(
+            &s,
+            &d.admin,
+            json!({"username": "manager1", "display_name": "经理", "role": "hall_manager",
+                   "hall": crate::hall::HALL, "password": "Hall-boss-2026"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        let manager = s.token("manager1", "Hall-boss-2026").await;
+        // The manager mints a token for the clerk and acts as her with it.
+        let (st, t) = s
+            .post_json(
+                "/api/v1/tokens",
+                Some(&manager),
+                &json!({"name": "窗口脚本", "account": "clerk1"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{t}");
+        let token = t["token"].as_str().unwrap().to_string();
+        let before = yichuang_store::events::since(&s.running.state.db, 0, 100_000)
+            .await
+            .unwrap()
+            .last()
+            .map_or(0, |e| e.id);
+        crate::hall::take_ok(&s, Some(&token), "a").await;
+        crate::hall::take_ok(&s, Some(&d.clerk), "a").await;
+        let written: Vec<Value> = yichuang_store::events::since(&s.running.state.db, before, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::from_str(&e.payload).unwrap())
+            .collect();
+        let via: Vec<&Value> = written.iter().filter_map(|p| p.get("via_token")).collect();
+        assert!(
+            !via.is_empty(),
+            "the take through the token says so: {written:?}"
+        );
+        for v in &via {
+            assert_eq!(v["created_by"], "hall_manager:manager1");
+            assert_eq!(v["token"], t["id"]);
+        }
+        assert!(
+            via.len() < written.len(),
+            "the take through the clerk's own session records no token"
+        );
+        s.stop().await;
+    })
+    .await;
+}

@@ -79,3 +79,43 @@ impl FromRequestParts<AppState> for MaybeActor {
         Ok(MaybeActor(actor))
     }
 }
+
+/// Runs a request made with an API token inside the token's scope, so every event it writes
+/// records which token acted and who made it (`events::VIA_TOKEN`). The actor found here is
+/// kept for the handler's extractors: no second lookup.
+pub async fn token_scope(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = req.into_parts();
+    let token = request_token(&parts).filter(|t| {
+        crate::accounts::secrets::TokenKind::of(t) == Some(crate::accounts::secrets::TokenKind::Api)
+    });
+    if let Some(token) = token {
+        match crate::accounts::sessions::authenticate(&state, &token).await {
+            Ok(Some(a)) => {
+                let mut actor = a.actor;
+                // A region-scoped supervisor's halls: without them it would see every hall.
+                if let Err(e) = crate::supervision::resolve_scope(&state.db, &mut actor).await {
+                    return Problem(e).into_response();
+                }
+                parts.extensions.insert(actor);
+                let req = axum::extract::Request::from_parts(parts, body);
+                return match a.via {
+                    Some(via) => {
+                        yichuang_store::events::VIA_TOKEN
+                            .scope(via, next.run(req))
+                            .await
+                    }
+                    None => next.run(req).await,
+                };
+            }
+            Ok(None) => {}
+            Err(e) => return Problem(e).into_response(),
+        }
+    }
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
+}

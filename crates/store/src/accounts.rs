@@ -77,6 +77,8 @@ impl AccountRow {
 pub struct CredentialRow {
     pub credential_id: i64,
     pub last_used_at: Option<i64>,
+    /// Who made an API token (sessions: none).
+    pub created_by: Option<String>,
     #[sqlx(flatten)]
     pub account: AccountRow,
 }
@@ -215,13 +217,14 @@ pub async fn credential_account(
 ) -> Result<Option<CredentialRow>> {
     let sql = match kind {
         Credential::Session => concat!(
-            "SELECT s.id AS credential_id, s.last_seen_at AS last_used_at, ",
+            "SELECT s.id AS credential_id, s.last_seen_at AS last_used_at, \
+             CAST(NULL AS TEXT) AS created_by, ",
             account_columns!(),
             " FROM sessions s JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.last_seen_at > $2 AND a.active"
         ),
         Credential::ApiToken => concat!(
-            "SELECT t.id AS credential_id, t.last_used_at, ",
+            "SELECT t.id AS credential_id, t.last_used_at, t.created_by, ",
             account_columns!(),
             " FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL \

@@ -37,8 +37,23 @@ impl EventRow {
     }
 }
 
+tokio::task_local! {
+    /// The API token a request acts through, and who made it: set around the request's
+    /// handling, so every event it writes records it (a token made by a manager for a clerk
+    /// acts as the clerk, and the record must say so).
+    pub static VIA_TOKEN: serde_json::Value;
+}
+
+/// The payload as stored: with the acting token, when there is one.
+fn stamped(mut payload: serde_json::Value) -> String {
+    if let (Ok(via), Some(map)) = (VIA_TOKEN.try_with(|v| v.clone()), payload.as_object_mut()) {
+        map.insert("via_token".into(), via);
+    }
+    payload.to_string()
+}
+
 pub async fn append(tx: &mut Tx, at: DateTime<Utc>, e: NewEvent<'_>) -> Result<i64> {
-    let payload = e.payload.to_string();
+    let payload = stamped(e.payload);
     let id: i64 = tx_run!(tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
@@ -118,7 +133,7 @@ pub async fn append_in_hall(
     hall: &str,
     e: NewEvent<'_>,
 ) -> Result<i64> {
-    let payload = e.payload.to_string();
+    let payload = stamped(e.payload);
     let id: i64 = tx_run!(tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"

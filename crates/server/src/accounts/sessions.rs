@@ -29,6 +29,8 @@ pub const ANONYMOUS: &str = "anonymous";
 pub struct Authenticated {
     pub actor: Actor,
     pub kind: TokenKind,
+    /// For an API token: its id and who made it, recorded on every event it causes.
+    pub via: Option<serde_json::Value>,
 }
 
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Authenticated>> {
@@ -52,9 +54,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Authen
         store::touch_credential(&state.db, credential, row.credential_id, now, stale_before)
             .await?;
     }
+    let via = (kind == TokenKind::Api)
+        .then(|| json!({"token": row.credential_id, "created_by": row.created_by}));
     Ok(Some(Authenticated {
         actor: row.account.actor()?,
         kind,
+        via,
     }))
 }
 
