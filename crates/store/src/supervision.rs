@@ -331,6 +331,18 @@ pub async fn replace_day(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let day = day.to_string();
+    // The day's row first: two writers of one day (an hourly sweep, a rebuild, another
+    // instance) wait for each other here instead of colliding on the rows below.
+    tx_run!(tx, |c| sqlx::query(
+        "INSERT INTO stats_days (day, computed_at) VALUES ($1, $2) \
+         ON CONFLICT (day) DO UPDATE SET computed_at = excluded.computed_at"
+    )
+    .bind(&day)
+    .bind(micros(now))
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
     tx_run!(tx, |c| sqlx::query(
         "DELETE FROM stats_daily WHERE day = $1"
     )
@@ -369,16 +381,6 @@ pub async fn replace_day(
         });
     }
     derive_day(tx, &day).await?;
-    tx_run!(tx, |c| sqlx::query(
-        "INSERT INTO stats_days (day, computed_at) VALUES ($1, $2) \
-         ON CONFLICT (day) DO UPDATE SET computed_at = excluded.computed_at"
-    )
-    .bind(&day)
-    .bind(micros(now))
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected());
     Ok(())
 }
 
@@ -431,8 +433,8 @@ async fn derive_day(tx: &mut Tx, day: &str) -> Result<()> {
 }
 
 /// The latest day rolled up, if any.
-pub async fn last_rolled_day(tx: &mut Tx) -> Result<Option<NaiveDate>> {
-    let d: Option<String> = tx_run!(tx, |c| sqlx::query_scalar(
+pub async fn last_rolled_day(db: &Db) -> Result<Option<NaiveDate>> {
+    let d: Option<String> = db_run!(db, |c| sqlx::query_scalar(
         "SELECT MAX(day) FROM stats_days"
     )
     .fetch_one(c)

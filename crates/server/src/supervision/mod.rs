@@ -145,10 +145,17 @@ fn next_hour(now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(t)
 }
 
-/// The timer: sweep, then set the next one in the same transaction.
+/// The timer: sweep, then set the next one in the same transaction; the rollup follows on its
+/// own, after this transaction (it reads much and must not hold the timer's writer).
 pub async fn fire_sweep(st: &AppState, tx: &mut Tx, now: DateTime<Utc>) -> Result<()> {
     sweep_in(st, tx, now).await?;
     timers::schedule(tx, SWEEP_TIMER, "all", next_hour(now), json!({}), now).await?;
+    let st = st.clone();
+    tokio::spawn(async move {
+        if let Err(e) = roll_up_recent(&st).await {
+            tracing::warn!(error = %e, "supervision rollup failed; the next sweep tries again");
+        }
+    });
     Ok(())
 }
 
@@ -165,8 +172,9 @@ pub struct SweepReport {
 pub async fn sweep(st: &AppState) -> Result<SweepReport> {
     let now = st.now();
     let mut tx = st.db.begin().await?;
-    let r = sweep_in(st, &mut tx, now).await?;
+    let mut r = sweep_in(st, &mut tx, now).await?;
     tx.commit().await?;
+    r.days_rolled_up = roll_up_recent(st).await?;
     Ok(r)
 }
 
@@ -178,20 +186,44 @@ async fn sweep_in(st: &AppState, tx: &mut Tx, now: DateTime<Utc>) -> Result<Swee
         ..Default::default()
     };
     lateness(st, tx, now, today, &s, &mut report).await?;
-    // From the last day rolled up (its last hours came in after that sweep) to today, so days
-    // the server was down for are filled in; at most two months in one sweep.
-    let last = store::last_rolled_day(tx).await?;
-    let mut day = last
+    Ok(report)
+}
+
+/// Rolls up from the last day rolled up (its last hours came in after that sweep) to today, so
+/// days the server was down for are filled in; at most two months at a time.
+pub async fn roll_up_recent(st: &AppState) -> Result<usize> {
+    let now = st.now();
+    let today = local(now).date();
+    let last = store::last_rolled_day(&st.db).await?;
+    let from = last
         .map_or(today - Duration::days(1), |d| {
             d.max(today - Duration::days(62))
         })
         .min(today);
-    while day <= today {
-        roll_up_in(st, tx, day, now).await?;
-        report.days_rolled_up += 1;
+    write_days(st, from, today, now).await
+}
+
+/// Each day's rows are counted outside any transaction (a busy day reads thousands of cases)
+/// and written in a short one of their own: the hourly rollup never holds SQLite's one writer
+/// while it reads.
+async fn write_days(
+    st: &AppState,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let mut n = 0;
+    let mut day = from;
+    while day <= to {
+        let rows = count_day(st, day).await?;
+        let _turn = crate::cases::service::write_turn(st).await;
+        let mut tx = st.db.begin().await?;
+        store::replace_day(&mut tx, day, &rows, now).await?;
+        tx.commit().await?;
+        n += 1;
         day += Duration::days(1);
     }
-    Ok(report)
+    Ok(n)
 }
 
 /// Cases with events since the last sweep are read again for anomalies; each anomaly is
@@ -503,22 +535,12 @@ pub async fn roll_up(st: &AppState, from: NaiveDate, to: NaiveDate) -> Result<us
             Error::validation(vec![]).field("to", "重算范围应在一年以内，且结束日期不早于开始日期")
         );
     }
-    let now = st.now();
-    let mut n = 0;
-    let mut day = from;
-    while day <= to {
-        let mut tx = st.db.begin().await?;
-        roll_up_in(st, &mut tx, day, now).await?;
-        tx.commit().await?;
-        n += 1;
-        day += Duration::days(1);
-    }
-    Ok(n)
+    write_days(st, from, to, st.now()).await
 }
 
-/// One day's rollup, written whole: tickets (hall and windows) from the queue's intervals,
-/// cases from their events of the day, people's ratings, work orders.
-async fn roll_up_in(st: &AppState, tx: &mut Tx, day: NaiveDate, now: DateTime<Utc>) -> Result<()> {
+/// One day's rollup rows: tickets (hall, windows, staff) from the queue's intervals, cases from
+/// their events of the day, people's ratings, work orders.
+async fn count_day(st: &AppState, day: NaiveDate) -> Result<Vec<StatRow>> {
     let start = utc(day.and_hms_opt(0, 0, 0).unwrap_or_default());
     let end = start + Duration::days(1);
     // (hall, department, item, window, staff): a row is about at most one of window and staff.
@@ -607,7 +629,7 @@ async fn roll_up_in(st: &AppState, tx: &mut Tx, day: NaiveDate, now: DateTime<Ut
             })
         })
         .collect();
-    store::replace_day(tx, day, &rows, now).await
+    Ok(rows)
 }
 
 /// Figures over `from..=to` grouped, for the halls in `scope`, from the rollup.
