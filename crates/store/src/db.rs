@@ -272,8 +272,8 @@ pub fn db_err(e: sqlx::Error) -> Error {
     Error::internal(e)
 }
 
-/// Runs a unit of work (its own transaction, begun and committed inside `work`) and runs it once
-/// more when the database connection was lost before the commit: a PostgreSQL restart or a
+/// Runs a unit of work (its own transaction, begun and committed inside `work`) and runs it again
+/// (at most twice more) when the database connection was lost before the commit: a PostgreSQL restart or a
 /// terminated backend then costs the client nothing. A loss during the commit itself is not
 /// retried (see [`Tx::commit`]). `work` must have no effect outside its transaction before it
 /// commits.
@@ -282,12 +282,18 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    match work().await {
-        Err(e) if e.code == CONNECTION_LOST => {
-            tracing::warn!(detail = ?e.detail, "database connection lost; running the transaction again");
-            work().await
+    // After an outage the pool may hand out more than one connection that is already dying
+    // (PostgreSQL ends terminated backends a moment after it is asked to), so a lost connection
+    // is tried again up to twice; each failure takes its connection out of the pool.
+    let mut left = 2;
+    loop {
+        match work().await {
+            Err(e) if e.code == CONNECTION_LOST && left > 0 => {
+                left -= 1;
+                tracing::warn!(detail = ?e.detail, "database connection lost; running the transaction again");
+            }
+            r => return r,
         }
-        r => r,
     }
 }
 
@@ -367,7 +373,7 @@ mod connection_loss_tests {
     }
 
     #[tokio::test]
-    async fn work_that_lost_its_connection_runs_once_more_and_no_more() {
+    async fn work_that_lost_its_connection_runs_again_at_most_twice_more() {
         let mut runs = 0;
         let r: Result<u32> = retry_once(|| {
             runs += 1;
@@ -389,7 +395,7 @@ mod connection_loss_tests {
             async { Err(db_err(pg("57P01"))) }
         })
         .await;
-        assert_eq!((r.unwrap_err().code.as_ref(), runs), (CONNECTION_LOST, 2));
+        assert_eq!((r.unwrap_err().code.as_ref(), runs), (CONNECTION_LOST, 3));
 
         // Not knowing whether the commit happened is never a reason to do the work again.
         let mut runs = 0;
