@@ -365,6 +365,22 @@ pub async fn window_of_staff(tx: &mut Tx, staff_id: i64) -> Result<Option<i64>> 
     .map_err(db_err))
 }
 
+/// The window a staff member works at: the one signed in to now, else the one last used
+/// (the latest session). A staff member's home page is that window's desk.
+pub async fn home_window_of_staff(db: &Db, staff_id: i64) -> Result<Option<i64>> {
+    db_run!(db, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM (SELECT id, 1 AS pick, 0 AS at FROM windows WHERE staff_id = $1 AND status <> 'closed' \
+         UNION ALL SELECT window_id AS id, 2 AS pick, start_at AS at FROM window_sessions WHERE staff_id = $1) w \
+         ORDER BY pick, at DESC LIMIT 1"
+    )
+    .bind(staff_id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
 /// Moves a window to `status`: the current session row ends, a new one starts unless closed.
 pub async fn set_window_status(
     tx: &mut Tx,

@@ -10,6 +10,8 @@ use yichuang_domain::{Actor, Role};
 use crate::auth::MaybeActor;
 use crate::state::AppState;
 
+pub mod home;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
@@ -21,11 +23,12 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::ratings::page_routes())
         .merge(crate::work_orders::page_routes())
         .merge(crate::supervision::pages::routes())
+        .merge(home::routes())
 }
 
 /// One link of the navigation bar.
 pub struct NavLink {
-    pub href: &'static str,
+    pub href: String,
     pub label: &'static str,
 }
 
@@ -38,7 +41,7 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(title: impl Into<String>, actor: Option<Actor>) -> Self {
-        let nav = nav_for(actor.as_ref().map(|a| a.role));
+        let nav = nav_for(actor.as_ref());
         Layout {
             title: title.into(),
             actor,
@@ -47,85 +50,71 @@ impl Layout {
     }
 }
 
-/// The navigation a role sees: the public pages for everyone, then the work of the role.
-pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
-    let mut v = vec![
-        NavLink {
-            href: "/",
-            label: "首页",
-        },
-        NavLink {
-            href: "/catalogue",
-            label: "办事指南",
-        },
-        NavLink {
-            href: "/query",
-            label: "办件查询",
-        },
-    ];
-    if matches!(role, Some(Role::Clerk | Role::HallManager | Role::Admin)) {
+/// The navigation a role sees: the public pages for everyone, then the work of the role —
+/// its own workstation first (issue 10 item 4), then what else the role may do.
+pub fn nav_for(actor: Option<&Actor>) -> Vec<NavLink> {
+    let role = actor.map(|a| a.role);
+    let mut v = Vec::new();
+    let mut add = |href: &str, label: &'static str| {
         v.push(NavLink {
-            href: "/cases/new",
-            label: "窗口受理",
-        });
+            href: href.to_string(),
+            label,
+        })
+    };
+    add("/", "首页");
+    add("/catalogue", "办事指南");
+    add("/query", "办件查询");
+    let hall = actor.and_then(|a| a.hall.clone());
+    match (role, actor) {
+        (Some(Role::Clerk | Role::Agent), _) => add("/home", "我的窗口"),
+        (Some(Role::Issuance), _) => {
+            add("/issuance", "待出件");
+            add("/desk", "出件窗口");
+        }
+        (Some(Role::Approver), Some(a)) => {
+            if let Some(d) = &a.department {
+                add(&format!("/departments/{d}/worklist"), "部门工作台");
+            }
+        }
+        (Some(Role::HallManager), _) => {
+            if let Some(h) = &hall {
+                add(&format!("/halls/{h}/manage"), "大厅管理");
+                add(&format!("/halls/{h}/stats"), "排队统计");
+            }
+        }
+        (Some(Role::Admin), _) => add("/admin", "系统管理"),
+        _ => {}
+    }
+    if matches!(role, Some(Role::Clerk | Role::HallManager | Role::Admin)) {
+        add("/cases/new", "窗口受理");
     }
     match role {
         None => {}
         Some(Role::Admin) => {
-            v.push(NavLink {
-                href: "/admin/catalogue",
-                label: "事项管理",
-            });
-            v.push(NavLink {
-                href: "/admin/calendar",
-                label: "工作日历",
-            });
-            v.push(NavLink {
-                href: "/admin/accounts",
-                label: "账号管理",
-            });
+            add("/admin/catalogue", "事项管理");
+            add("/admin/calendar", "工作日历");
+            add("/admin/accounts", "账号管理");
         }
         Some(Role::HallManager) => {
-            v.push(NavLink {
-                href: "/admin/calendar",
-                label: "工作日历",
-            });
-            v.push(NavLink {
-                href: "/admin/accounts",
-                label: "账号管理",
-            });
+            add("/admin/calendar", "工作日历");
+            add("/admin/accounts", "账号管理");
         }
         Some(_) => {}
     }
     if role.is_some() {
-        v.push(NavLink {
-            href: "/work-orders",
-            label: "工单",
-        });
+        add("/work-orders", "工单");
     }
     if matches!(
         role,
         Some(Role::Admin | Role::HallManager | Role::Supervisor | Role::Approver)
     ) {
-        v.push(NavLink {
-            href: "/ledger",
-            label: "问题台账",
-        });
+        add("/ledger", "问题台账");
     }
     match role {
-        Some(Role::Callback) => v.push(NavLink {
-            href: "/callbacks",
-            label: "回访工作台",
-        }),
+        Some(Role::Callback) => add("/callbacks", "回访工作台"),
         Some(Role::Approver | Role::HallManager | Role::Supervisor | Role::Admin) => {
-            v.push(NavLink {
-                href: "/rectifications",
-                label: "差评整改",
-            });
-            v.push(NavLink {
-                href: "/ratings",
-                label: "好差评",
-            });
+            add("/rectifications", "差评整改");
+            add("/ratings", "好差评");
         }
         _ => {}
     }
@@ -133,16 +122,10 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
         role,
         Some(Role::Admin | Role::HallManager | Role::Supervisor)
     ) {
-        v.push(NavLink {
-            href: "/supervision",
-            label: "电子监察",
-        });
+        add("/supervision", "电子监察");
     }
     if role.is_some() {
-        v.push(NavLink {
-            href: "/account",
-            label: "我的账号",
-        });
+        add("/account", "我的账号");
     }
     v
 }
