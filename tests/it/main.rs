@@ -22,6 +22,7 @@ mod hardening;
 mod landing;
 mod metrics;
 mod network;
+mod page_errors;
 mod pages;
 mod ratings;
 mod ratings_browser;

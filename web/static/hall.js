@@ -57,10 +57,10 @@
       $('r-ahead').textContent = t.ahead;
       $('r-wait').textContent = t.estimated_wait_minutes === null ? '暂无窗口开放' : t.estimated_wait_minutes + ' 分钟';
       $('r-time').textContent = t.issued_at.replace('T', ' ').slice(0, 16);
-      $('r-link').href = '/t/' + t.id;
+      $('r-link').href = t.link;
       $('r-qr').innerHTML = '';
       var img = document.createElement('img');
-      img.alt = '手机查看二维码'; img.src = '/t/' + t.id + '/qr.svg';
+      img.alt = '手机查看二维码'; img.src = t.link + '/qr.svg';
       $('r-qr').appendChild(img);
       if (t.rating_link) {
         // 办完扫码评价: the visit's own rating link (a single-use token, not the ticket number).

@@ -25,8 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/halls/{hall}/kiosk", get(kiosk))
         .route("/halls/{hall}/board", get(board))
         .route("/halls/{hall}/stats", get(stats))
-        .route("/t/{id}", get(phone))
-        .route("/t/{id}/qr.svg", get(qr))
+        .route("/t/{link}", get(phone))
+        .route("/t/{link}/qr.svg", get(qr))
         .route("/windows/{id}/strip", get(strip))
         .route("/windows/{id}/desk", get(desk))
 }
@@ -103,7 +103,7 @@ struct PhonePage {
     layout: Layout,
     hall: String,
     hall_name: String,
-    id: i64,
+    link: String,
     number: String,
     queue_name: String,
     status: String,
@@ -114,8 +114,10 @@ struct PhonePage {
     holder: String,
 }
 
-async fn phone(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {
-    let row = store::ticket(&st.db, id).await?;
+/// A ticket's phone page, by its random link only (issue 10 item 8): the consecutive id of
+/// an old `/t/{id}` finds nothing.
+async fn phone(State(st): State<AppState>, Path(link): Path<String>) -> ApiResult<Response> {
+    let row = store::ticket_by_link(&st.db, &link).await?;
     let hall = store::hall_by_id(&st.db, row.hall_id).await?;
     let settings = HallSettings::of(&hall)?;
     let w = match row.window_id {
@@ -132,7 +134,7 @@ async fn phone(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Res
         layout: Layout::new(format!("{} 号 · {}", row.number, hall.name), None),
         hall: hall.code,
         hall_name: hall.name,
-        id,
+        link,
         number: row.number.clone(),
         queue_name: row.queue_name.clone(),
         status: row.status.clone(),
@@ -321,15 +323,15 @@ async fn stats(
 /// The link is relative to the address the kiosk itself was reached at.
 async fn qr(
     State(st): State<AppState>,
-    Path(id): Path<i64>,
+    Path(link): Path<String>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
-    store::ticket(&st.db, id).await?;
+    store::ticket_by_link(&st.db, &link).await?;
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let svg = qr_svg(&format!("http://{host}/t/{id}"))?;
+    let svg = qr_svg(&format!("http://{host}/t/{link}"))?;
     Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 

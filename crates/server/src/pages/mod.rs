@@ -182,3 +182,119 @@ async fn api_docs(MaybeActor(actor): MaybeActor) -> Response {
         layout: Layout::new("开放接口文档", actor),
     })
 }
+
+// --- errors on pages ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    heading: &'static str,
+    message: String,
+    details: Vec<String>,
+    /// Links back: (href, label).
+    back: Vec<(String, &'static str)>,
+}
+
+/// Paths machines read: they keep their `application/problem+json` errors.
+fn machine_path(path: &str) -> bool {
+    ["/api/", "/open311/", "/static/", "/metrics"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+/// A person opening a page gets a page (issue 10 item 8): any `application/problem+json`
+/// answer to a GET of a page route — a bad or expired link, a hall that does not exist, a
+/// case that is not there — becomes an HTML page in Chinese with the same status, the
+/// problem's message and a way back. API routes keep problem+json.
+pub async fn error_pages(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let page = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) && !machine_path(req.uri().path());
+    if !page {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    let token = crate::auth::request_token(&parts);
+    let res = next
+        .run(axum::extract::Request::from_parts(parts, body))
+        .await;
+    let problem = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !problem {
+        return res;
+    }
+    let status = res.status();
+    let retry = res.headers().get(axum::http::header::RETRY_AFTER).cloned();
+    let bytes = axum::body::to_bytes(res.into_body(), 256 * 1024)
+        .await
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let actor = match token {
+        Some(t) => crate::auth::resolve(&st, &t).await.ok().flatten(),
+        None => None,
+    };
+    let heading = match status.as_u16() {
+        404 => "找不到您要的内容",
+        401 => "请先登录",
+        403 => "无权访问",
+        400 | 422 => "链接有误",
+        409 => "操作未能完成",
+        429 => "操作太频繁，请稍后再试",
+        s if s >= 500 => "系统暂时出了点问题",
+        _ => "出错了",
+    };
+    let message = v["title"]
+        .as_str()
+        .filter(|_| status.as_u16() < 500)
+        .unwrap_or("请稍后再试；如果一直这样，请联系大厅工作人员")
+        .to_string();
+    let details = v["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["message"].as_str().map(str::to_string))
+                .filter(|m| *m != message)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut back = Vec::new();
+    if actor.is_some() {
+        back.push(("/home".to_string(), "返回我的工作台"));
+    } else if status == StatusCode::UNAUTHORIZED {
+        back.push((format!("/login?next={path}"), "工作人员登录"));
+    }
+    if path.starts_with("/t/") || path.starts_with("/appointments/") {
+        back.push((
+            "/".to_string(),
+            "返回首页（请以号票或预约短信上的二维码为准）",
+        ));
+    } else if path.starts_with("/my") {
+        back.push(("/my".to_string(), "返回我的办件"));
+    } else if path.starts_with("/wo/") {
+        back.push(("/feedback".to_string(), "返回问题反映"));
+    } else {
+        back.push(("/".to_string(), "返回首页"));
+    }
+    back.push(("/catalogue".to_string(), "查看办事指南"));
+    let mut r = render(&ErrorPage {
+        layout: Layout::new(heading, actor),
+        heading,
+        message,
+        details,
+        back,
+    });
+    *r.status_mut() = status;
+    if let Some(v) = retry {
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    r
+}
