@@ -1,8 +1,6 @@
 //! Where staff land (issue 10 item 4): in Chromium, each demo role signs in from the login
 //! page with no page asked for and lands on its own workstation, with a menu of its work.
 
-use serde_json::Value;
-
 use crate::browser::Browser;
 use crate::support::{TestServer, config, on_each_backend};
 
@@ -51,17 +49,9 @@ async fn land(b: &Browser, s: &TestServer, username: &str, password: &str) -> St
 }
 
 async fn menu(b: &Browser) -> Vec<(String, String)> {
-    let v: Value = b
-        .driver
-        .execute(
-            "return [...document.querySelectorAll('.nav a')].map(a => [a.getAttribute('href'), a.textContent]);",
-            vec![],
-        )
+    b.eval("return [...document.querySelectorAll('.nav a')].map(a => [a.getAttribute('href'), a.textContent]);")
         .await
-        .unwrap()
-        .json()
-        .clone();
-    v.as_array()
+        .as_array()
         .unwrap()
         .iter()
         .map(|p| {

@@ -18,6 +18,7 @@ mod foundation;
 mod hall;
 mod hall_appointments;
 mod hall_pages;
+mod hall_screens;
 mod hardening;
 mod landing;
 mod metrics;

@@ -21,8 +21,10 @@
     });
   }
 
-  function feed(hall, on) {
-    var es = new EventSource('/api/v1/halls/' + encodeURIComponent(hall) + '/events');
+  // `after`: the event the page was rendered at, so nothing falls between page and feed.
+  function feed(hall, on, after) {
+    var es = new EventSource('/api/v1/halls/' + encodeURIComponent(hall) + '/events' +
+      (after ? '?last_event_id=' + encodeURIComponent(after) : ''));
     ['ticket_called', 'ticket_changed', 'queue_changed', 'notice', 'window_changed'].forEach(function (name) {
       es.addEventListener(name, function (e) {
         var data = {};
@@ -37,8 +39,6 @@
   function updateWaiting(d) {
     document.querySelectorAll('[data-waiting="' + d.queue + '"]').forEach(function (el) { el.textContent = d.waiting; });
   }
-
-  function hhmm() { var d = new Date(); return ('0' + d.getHours()).slice(-2) + ':' + ('0' + d.getMinutes()).slice(-2); }
 
   // ---- Kiosk --------------------------------------------------------------------------------
   var kiosk = $('kiosk');
@@ -163,28 +163,60 @@
       board.dataset.announced = String(Number(board.dataset.announced || 0) + 1);
       queue.push(text); next();
     };
-    var tick = function () { $('board-clock').textContent = new Date().toLocaleString('zh-CN', { hour12: false }); };
+    // The server's clock, not the display PC's: the offset from the page (and each resync),
+    // shown in the hall's zone (UTC+8, no daylight saving) whatever the PC's zone.
+    var offset = Number(board.dataset.nowMs) - Date.now();
+    var two = function (n) { return ('0' + n).slice(-2); };
+    var tick = function () {
+      var d = new Date(Date.now() + offset + 8 * 3600 * 1000);
+      $('board-clock').textContent = d.getUTCFullYear() + '年' + (d.getUTCMonth() + 1) + '月' + d.getUTCDate() + '日 ' +
+        two(d.getUTCHours()) + ':' + two(d.getUTCMinutes()) + ':' + two(d.getUTCSeconds());
+    };
     tick(); setInterval(tick, 1000);
+    var hallCode = board.dataset.hall;
+    // One row per ticket: a recall moves the ticket's row to the top with its new time.
+    var showCall = function (c) {
+      var body = $('board-calls');
+      var empty = body.querySelector('.empty'); if (empty) { empty.remove(); }
+      var tr = body.querySelector('tr[data-ticket="' + c.ticket_id + '"]');
+      if (!tr) {
+        tr = document.createElement('tr');
+        tr.dataset.ticket = c.ticket_id;
+        tr.innerHTML = '<td class="num"></td><td></td><td></td>';
+      }
+      tr.children[0].textContent = c.number;
+      tr.children[1].textContent = c.window;
+      tr.children[2].textContent = c.time;
+      tr.className = '';
+      void tr.offsetWidth;
+      tr.className = 'fresh';
+      body.insertBefore(tr, body.firstChild);
+      while (body.children.length > 8) { body.removeChild(body.lastChild); }
+    };
+    // Every minute the board asks the server for its clock again (and the calls, should a
+    // message have been lost): the dev clock may have moved, the PC's clock may drift.
+    var resync = function () {
+      api('GET', '/api/v1/halls/' + encodeURIComponent(hallCode) + '/board').then(function (st) {
+        offset = st.now_ms - Date.now();
+        tick();
+        st.calls.slice().reverse().forEach(function (c) {
+          var tr = $('board-calls').querySelector('tr[data-ticket="' + c.ticket_id + '"]');
+          if (!tr || tr.children[2].textContent !== c.time) { showCall(c); }
+        });
+      }).catch(function () {});
+    };
+    setInterval(resync, Number(board.dataset.resyncMs || 60000));
     $('board-sound').addEventListener('click', function () {
       if (window.AudioContext || window.webkitAudioContext) { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); }
       this.hidden = true;
     });
-    feed(board.dataset.hall, {
+    feed(hallCode, {
       ticket_called: function (d) {
-        var body = $('board-calls');
-        var empty = body.querySelector('.empty'); if (empty) { empty.remove(); }
-        var tr = document.createElement('tr');
-        tr.className = 'fresh';
-        tr.innerHTML = '<td class="num"></td><td></td><td></td>';
-        tr.children[0].textContent = d.ticket.number;
-        tr.children[1].textContent = d.window.name;
-        tr.children[2].textContent = hhmm();
-        body.insertBefore(tr, body.firstChild);
-        while (body.children.length > 8) { body.removeChild(body.lastChild); }
+        showCall({ ticket_id: d.ticket.id, number: d.ticket.number, window: d.window.name, time: d.time });
         announce(d.announce);
       },
       notice: function (d) { $('board-notice').textContent = d.text; }
-    });
+    }, board.dataset.lastEvent);
   }
 
   // ---- Per-window strip ---------------------------------------------------------------------

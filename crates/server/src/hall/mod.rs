@@ -6,6 +6,7 @@
 //! result with its event in one transaction, and wakes the live feed.
 
 pub mod appointments;
+pub mod board;
 pub mod day_end;
 pub mod demo;
 pub mod feed;
@@ -41,10 +42,12 @@ pub fn routes() -> Router<AppState> {
         .merge(appointments::routes())
         .merge(feed::routes())
         .merge(stats::routes())
+        .merge(board::routes())
 }
 
 pub fn page_routes() -> Router<AppState> {
     pages::routes()
+        .merge(board::page_routes())
         .merge(phone::routes())
         .merge(manage::routes())
 }

@@ -23,7 +23,6 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/halls/{hall}/kiosk", get(kiosk))
-        .route("/halls/{hall}/board", get(board))
         .route("/halls/{hall}/stats", get(stats))
         .route("/t/{link}", get(phone))
         .route("/t/{link}/qr.svg", get(qr))
@@ -71,28 +70,6 @@ async fn kiosk(State(st): State<AppState>, Path(code): Path<String>) -> ApiResul
         layout: Layout::new(format!("{} · 自助取号", hall.name), None),
         hall: hall.code,
         name: hall.name,
-        queues: queue_lines(&v),
-    }))
-}
-
-#[derive(Template)]
-#[template(path = "hall_board.html")]
-struct BoardPage {
-    layout: Layout,
-    hall: String,
-    name: String,
-    notice: String,
-    queues: Vec<QueueLine>,
-}
-
-async fn board(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Response> {
-    let hall = store::hall(&st.db, &code).await?;
-    let v = hall_view(&st.db, &hall).await?;
-    Ok(render(&BoardPage {
-        layout: Layout::new(format!("{} · 叫号大屏", hall.name), None),
-        hall: hall.code,
-        name: hall.name,
-        notice: hall.notice,
         queues: queue_lines(&v),
     }))
 }
