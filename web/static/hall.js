@@ -40,23 +40,66 @@
     document.querySelectorAll('[data-waiting="' + d.queue + '"]').forEach(function (el) { el.textContent = d.waiting; });
   }
 
+  // Waiting, in plain words: minutes, or what to do when no window is open yet.
+  function waitText(t) {
+    if (t.estimated_wait_minutes === null || t.estimated_wait_minutes === undefined) {
+      return '前面还有 ' + t.ahead + ' 人。窗口暂未开放，请稍候，开放后按顺序叫号，请留意大屏';
+    }
+    return '前面还有 ' + t.ahead + ' 人，预计等候 ' + t.estimated_wait_minutes + ' 分钟';
+  }
+
   // ---- Kiosk --------------------------------------------------------------------------------
   var kiosk = $('kiosk');
   if (kiosk) {
     var hall = kiosk.dataset.hall;
     feed(hall, {});
+    var elder = function (on) {
+      document.documentElement.classList.toggle('elder', on);
+      document.body.classList.toggle('elder', on);
+      $('elder-toggle').setAttribute('aria-pressed', on ? 'true' : 'false');
+      $('elder-toggle').textContent = on ? '恢复标准字号' : '适老化模式（大字）';
+    };
     $('elder-toggle').addEventListener('click', function () {
-      var on = document.body.classList.toggle('elder');
-      this.setAttribute('aria-pressed', on ? 'true' : 'false');
+      elder(!document.documentElement.classList.contains('elder'));
     });
+    // After a slip, or something typed and left, the kiosk returns to its start when nobody
+    // touches it for a while: the next visitor never sees the last one's slip or ID number.
+    // Read each time: the hall's setting, which a test may shorten on the page.
+    var resetSeconds = function () { return Math.max(1, Number(kiosk.dataset.resetSeconds) || 30); };
+    var left = 0, timer = null;
+    var showLeft = function () { $('r-countdown').textContent = left; kiosk.dataset.countdown = left; };
+    var reset = function () {
+      if (timer) { clearInterval(timer); timer = null; }
+      $('receipt').hidden = true;
+      $('receipt').dataset.ticket = '';
+      $('r-qr').innerHTML = '';
+      ['kiosk-id', 'kiosk-phone', 'checkin-text'].forEach(function (id) { $(id).value = ''; });
+      $('kiosk-error').textContent = ''; $('checkin-error').textContent = '';
+      elder(false);
+      delete kiosk.dataset.countdown;
+      kiosk.dataset.resets = String(Number(kiosk.dataset.resets || 0) + 1);
+      window.scrollTo(0, 0);
+    };
+    var arm = function () {
+      left = resetSeconds(); showLeft();
+      if (!timer) {
+        timer = setInterval(function () { left -= 1; showLeft(); if (left <= 0) { reset(); } }, 1000);
+      }
+    };
+    // A touch or a key while something is on screen starts the count again.
+    ['click', 'keydown', 'touchstart', 'input'].forEach(function (name) {
+      document.addEventListener(name, function () { if (timer) { left = resetSeconds(); showLeft(); } }, true);
+    });
+    ['kiosk-id', 'kiosk-phone', 'checkin-text'].forEach(function (id) { $(id).addEventListener('input', arm); });
     // The slip of a new ticket, taken or checked in: shown on screen, printable at 80 mm.
     var slip = function (t, kind) {
       $('r-kind').textContent = kind || '';
+      $('r-priority').textContent = t.priority_mark || '';
+      $('r-priority').hidden = !t.priority_mark;
       $('r-number').textContent = t.number;
       $('r-queue').textContent = t.queue_name;
-      $('r-ahead').textContent = t.ahead;
-      $('r-wait').textContent = t.estimated_wait_minutes === null ? '暂无窗口开放' : t.estimated_wait_minutes + ' 分钟';
-      $('r-time').textContent = t.issued_at.replace('T', ' ').slice(0, 16);
+      $('r-wait-line').textContent = waitText(t);
+      $('r-time').textContent = t.issued_label;
       $('r-link').href = t.link;
       $('r-qr').innerHTML = '';
       var img = document.createElement('img');
@@ -76,6 +119,7 @@
       $('receipt').hidden = false;
       $('receipt').dataset.ticket = t.id;
       $('receipt').scrollIntoView({ block: 'center' });
+      arm();
     };
     kiosk.querySelectorAll('.queue-button').forEach(function (b) {
       b.addEventListener('click', function () {
@@ -105,7 +149,7 @@
         $('checkin-text').value = '';
       }).catch(function (e) { $('checkin-error').textContent = e.message; });
     });
-    $('r-done').addEventListener('click', function () { $('receipt').hidden = true; });
+    $('r-done').addEventListener('click', reset);
   }
 
   // ---- Phone page of a ticket ---------------------------------------------------------------
@@ -116,8 +160,7 @@
       api('GET', '/api/v1/tickets/' + tid).then(function (t) {
         $('p-status').textContent = t.status_label;
         $('p-status').dataset.status = t.status;
-        $('p-ahead').textContent = t.ahead;
-        $('p-wait').textContent = t.estimated_wait_minutes === null ? '—' : t.estimated_wait_minutes;
+        $('p-wait-line').textContent = t.status === 'waiting' ? waitText(t) : '';
         $('p-window').textContent = t.window && t.status === 'called' ? '请到 ' + t.window.name + ' 办理' : '';
         if (t.status === 'called' && navigator.vibrate) { navigator.vibrate(400); }
       }).catch(function () {});

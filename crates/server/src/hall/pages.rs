@@ -61,13 +61,20 @@ struct KioskPage {
     hall: String,
     name: String,
     queues: Vec<QueueLine>,
+    /// Seconds of no touch before the kiosk returns to its start (a hall setting).
+    reset_seconds: u32,
+    /// From this age a person with an ID number is served first (a hall setting).
+    elderly_age: u32,
 }
 
 async fn kiosk(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Response> {
     let hall = store::hall(&st.db, &code).await?;
     let v = hall_view(&st.db, &hall).await?;
+    let settings = HallSettings::of(&hall)?;
     Ok(render(&KioskPage {
         layout: Layout::new(format!("{} · 自助取号", hall.name), None),
+        reset_seconds: settings.kiosk_reset_seconds,
+        elderly_age: settings.policy.elderly_age,
         hall: hall.code,
         name: hall.name,
         queues: queue_lines(&v),
@@ -85,8 +92,10 @@ struct PhonePage {
     queue_name: String,
     status: String,
     status_label: String,
-    ahead: String,
-    estimate: String,
+    /// 前面还有 2 人，预计等候 10 分钟 — or what to do when no window is open (waiting only).
+    wait_line: String,
+    /// 优先 · 老年人, when the ticket is served first.
+    priority_mark: String,
     window: String,
     holder: String,
 }
@@ -116,11 +125,27 @@ async fn phone(State(st): State<AppState>, Path(link): Path<String>) -> ApiResul
         queue_name: row.queue_name.clone(),
         status: row.status.clone(),
         status_label: text("status_label"),
-        ahead: text("ahead"),
-        estimate: text("estimated_wait_minutes"),
+        wait_line: if row.status == "waiting" {
+            wait_text(
+                v["ahead"].as_i64().unwrap_or(0),
+                v["estimated_wait_minutes"].as_i64(),
+            )
+        } else {
+            String::new()
+        },
+        priority_mark: v["priority_mark"].as_str().unwrap_or_default().to_string(),
         window: w.map(|w| w.name).unwrap_or_default(),
         holder: row.holder.clone().unwrap_or_default(),
     }))
+}
+
+/// Waiting, in plain words (hall.js says the same): the minutes, or — no window open — what
+/// to do.
+pub fn wait_text(ahead: i64, minutes: Option<i64>) -> String {
+    match minutes {
+        Some(m) => format!("前面还有 {ahead} 人，预计等候 {m} 分钟"),
+        None => format!("前面还有 {ahead} 人。窗口暂未开放，请稍候，开放后按顺序叫号，请留意大屏"),
+    }
 }
 
 #[derive(Template)]

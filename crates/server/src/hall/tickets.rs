@@ -354,7 +354,11 @@ pub async fn ticket_view(
         "channel": row.channel,
         "holder": row.holder,
         "categories": t.categories,
+        // 优先: an elderly or disabled person's slip and phone page say so.
+        "priority_mark": t.categories.priority_mark(),
         "issued_at": hall_time(t.issued_at),
+        // As the slip prints it: 2026年12月4日 15:10.
+        "issued_label": t.issued_at.with_timezone(&crate::clock::hall_zone()).format("%Y年%-m月%-d日 %H:%M").to_string(),
         "service_date": row.service_date,
         "recalls": row.recalls,
         "transfers": row.transfers,
