@@ -894,7 +894,7 @@ async fn the_login_page_signs_in_and_returns_to_the_page_asked_for() {
             "{html}"
         );
 
-        // Only same-site paths: anything else goes home.
+        // Only same-site paths: anything else goes to the role's home (the admin's).
         let (st, to, _) = form(
             &client(),
             s.at("/login"),
@@ -905,7 +905,7 @@ async fn the_login_page_signs_in_and_returns_to_the_page_asked_for() {
             ],
         )
         .await;
-        assert_eq!((st, to.as_str()), (303, "/"));
+        assert_eq!((st, to.as_str()), (303, "/admin"));
 
         let (st, to, _) = form(&c, s.at("/logout"), &[]).await;
         assert_eq!((st, to.as_str()), (303, "/"));

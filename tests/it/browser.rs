@@ -175,6 +175,16 @@ impl Browser {
         self.click_and_wait("form.card button[type=submit]").await;
     }
 
+    /// Runs `script` (which `return`s something) in the page and gives its value.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.driver
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}"))
+            .json()
+            .clone()
+    }
+
     pub async fn text_of(&self, css: &str) -> String {
         self.el(css).await.text().await.unwrap()
     }

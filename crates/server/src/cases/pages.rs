@@ -532,6 +532,14 @@ async fn worklist_page(
     if let Err(e) = actor.require_department(&department, "查看") {
         return Err(forbidden_page(Some(actor), &uri, e.title));
     }
+    // An unknown department is a bad link, not an empty worklist (issue 10 item 8).
+    if !catalogue::department_exists(&st.db, &department)
+        .await
+        .unwrap_or(true)
+    {
+        let e = Error::not_found("department_not_found", format!("部门 {department} 不存在"));
+        return Err(crate::error::Problem(e).into_response());
+    }
     let view = q.view.unwrap_or_else(|| "todo".into());
     let rows = super::api::worklist_rows(&st, &actor, &department, &view)
         .await
