@@ -139,7 +139,7 @@ async fn each_demo_role_lands_on_its_own_workstation_after_signing_in_with_a_men
         let text = b.text_of("#windows").await;
         assert!(text.contains("B01 二手房交易一件事综合窗口"), "{text}");
         assert!(text.contains("服务中") && text.contains("王芳"), "{text}");
-        b.click_and_wait(&format!("#windows tr[data-window='{b01}'] a"))
+        b.click_and_wait(&format!("#windows a[data-window='{b01}']"))
             .await;
         b.wait_for_path(&format!("/windows/{b01}/desk")).await;
         sign_in_at(&s, "liuyang", &pw, b01).await;
