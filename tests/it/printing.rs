@@ -138,6 +138,25 @@ async fn the_slip_prints_on_80_mm_paper_and_the_case_papers_on_one_a4_page_each_
             assert!(receipt.text.contains(want), "{want} not on the receipt:\n{}", receipt.text);
         }
         no_machine_text(&receipt);
+
+        // The citizen's one-time notice from the guide: a short list on one A4 page; a long
+        // one with its short columns whole (序号, 份数 — not one character a line).
+        b.driver
+            .goto(s.at("/catalogue/items/YL-RS-GG-002/notice"))
+            .await
+            .unwrap();
+        b.el("table.materials").await;
+        let short = b.print_pdf("guide-notice-short").await;
+        one_page(&short, 210.0, 297.0);
+        b.driver
+            .goto(s.at("/catalogue/items/YL-BDC-QR-001/notice"))
+            .await
+            .unwrap();
+        b.el("table.materials").await;
+        let long = b.print_pdf("guide-notice-long").await;
+        for want in ["序号", "份数", "形式", "载体", "原件及复印件"] {
+            assert!(long.text.contains(want), "{want} broken on the notice:\n{}", long.text);
+        }
         b.quit().await;
         s.stop().await;
     })
