@@ -12,6 +12,21 @@ pub(crate) async fn demo_server(url: &str) -> TestServer {
     TestServer::start_with(c).await
 }
 
+/// The demo server with its clock at `rfc3339` (moved by the demo's admin) and a browser;
+/// None (the server stopped) where no browser is installed.
+pub(crate) async fn demo_in_browser(url: &str, rfc3339: &str) -> Option<(TestServer, Browser)> {
+    let s = demo_server(url).await;
+    let Some(b) = Browser::start().await else {
+        s.stop().await;
+        return None;
+    };
+    let admin = s
+        .token("admin", yichuang_server::demo::DEMO_ADMIN_PASSWORD)
+        .await;
+    s.set_clock_as(&admin, rfc3339).await;
+    Some((s, b))
+}
+
 /// The id of the demo hall's window `code`.
 pub(crate) async fn window_id(s: &TestServer, hall: &str, code: &str) -> i64 {
     let (st, v) = s.get_json(&format!("/api/v1/halls/{hall}"), None).await;
@@ -66,15 +81,9 @@ async fn menu(b: &Browser) -> Vec<(String, String)> {
 #[tokio::test]
 async fn each_demo_role_lands_on_its_own_workstation_after_signing_in_with_a_menu_of_its_work() {
     on_each_backend(|url| async move {
-        let s = demo_server(&url).await;
-        let Some(b) = Browser::start().await else {
-            s.stop().await;
+        let Some((s, b)) = demo_in_browser(&url, "2026-12-04T09:30:00+08:00").await else {
             return;
         };
-        let admin = s
-            .token("admin", yichuang_server::demo::DEMO_ADMIN_PASSWORD)
-            .await;
-        s.set_clock_as(&admin, "2026-12-04T09:30:00+08:00").await;
         let pw = yichuang_server::demo::halls().unwrap().demo_password;
         let hall = "YL-ZWFW";
         // 王芳 signed in at A01 this morning: her window's desk is her home.
@@ -130,7 +139,7 @@ async fn each_demo_role_lands_on_its_own_workstation_after_signing_in_with_a_men
         let text = b.text_of("#windows").await;
         assert!(text.contains("B01 二手房交易一件事综合窗口"), "{text}");
         assert!(text.contains("服务中") && text.contains("王芳"), "{text}");
-        b.click_and_wait(&format!("#windows tr[data-window='{b01}'] a"))
+        b.click_and_wait(&format!("#windows a[data-window='{b01}']"))
             .await;
         b.wait_for_path(&format!("/windows/{b01}/desk")).await;
         sign_in_at(&s, "liuyang", &pw, b01).await;

@@ -25,6 +25,7 @@ mod metrics;
 mod network;
 mod page_errors;
 mod pages;
+mod printing;
 mod ratings;
 mod ratings_browser;
 mod supervision;

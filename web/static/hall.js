@@ -118,7 +118,6 @@
       }
       $('receipt').hidden = false;
       $('receipt').dataset.ticket = t.id;
-      $('receipt').scrollIntoView({ block: 'center' });
       arm();
     };
     kiosk.querySelectorAll('.queue-button').forEach(function (b) {

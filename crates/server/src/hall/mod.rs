@@ -68,6 +68,10 @@ pub struct HallSettings {
     /// Seconds of no touch after which the kiosk clears a slip and what was typed, and
     /// returns to its start (practice: the next visitor must not see the last one's slip).
     pub kiosk_reset_seconds: u32,
+    /// The hall's telephone, printed on every paper it hands out (slip, receipt, notice).
+    pub phone: String,
+    /// The hall's address, printed likewise.
+    pub address: String,
 }
 
 impl Default for HallSettings {
@@ -82,6 +86,8 @@ impl Default for HallSettings {
             day_end: t(18, 0),
             day_end_reason: "今日办公时间已结束，未办理的号票已关闭，请下个工作日再来".to_string(),
             kiosk_reset_seconds: 30,
+            phone: String::new(),
+            address: String::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::auth::MaybeActor;
 use crate::state::AppState;
 
 pub mod home;
+pub mod paper;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
