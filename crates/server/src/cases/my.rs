@@ -426,6 +426,7 @@ fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
         },
         Change::Issued { delivery, .. } => match delivery {
             Delivery::Pickup { code } => format!("结果已凭取件码 {code} 在出件窗口领取"),
+            Delivery::Locker { door, .. } => format!("结果经智能文件柜 {door} 号格口交付"),
             Delivery::Mail {
                 carrier,
                 tracking_number,
