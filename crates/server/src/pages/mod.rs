@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::ratings::page_routes())
         .merge(crate::work_orders::page_routes())
         .merge(crate::supervision::pages::routes())
+        .merge(crate::lockers::pages::routes())
 }
 
 /// One link of the navigation bar.
