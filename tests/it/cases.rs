@@ -219,7 +219,7 @@ pub async fn approve(s: &TestServer, approver: &str, number: &str, document: &st
     .await
 }
 
-async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
+pub async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
     let (st, v) = s.post_json(path, Some(token), &body).await;
     assert_eq!(st, 200, "{path}: {v}");
     v
@@ -708,7 +708,7 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
 }
 
 /// Accepts a complete case for X001 (5 committed working days) at `now` and returns its number.
-async fn accepted_at(s: &TestServer, staff_clerk: &str, now: &str) -> (String, Value) {
+pub async fn accepted_at(s: &TestServer, staff_clerk: &str, now: &str) -> (String, Value) {
     s.set_clock(now).await;
     let (st, v) = s
         .post_json(

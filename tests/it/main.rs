@@ -19,6 +19,7 @@ mod hall;
 mod hall_appointments;
 mod hall_pages;
 mod hardening;
+mod lockers;
 mod metrics;
 mod network;
 mod pages;

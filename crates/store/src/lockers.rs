@@ -144,7 +144,10 @@ fn lock(tx: &Tx) -> &'static str {
 }
 
 fn unknown_bank(code: &str) -> Error {
-    Error::not_found("locker_not_found", format!("没有编号为 {code} 的智能文件柜"))
+    Error::not_found(
+        "locker_not_found",
+        format!("没有编号为 {code} 的智能文件柜"),
+    )
 }
 
 pub async fn create_bank(
@@ -167,11 +170,10 @@ pub async fn create_bank(
     .fetch_one(c)
     .await);
     r.map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => Error::conflict(
-            "locker_exists",
-            format!("编号为 {code} 的智能文件柜已存在"),
-        )
-        .field("code", "编号已被使用"),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            Error::conflict("locker_exists", format!("编号为 {code} 的智能文件柜已存在"))
+                .field("code", "编号已被使用")
+        }
         _ => db_err(e),
     })
 }
@@ -238,10 +240,7 @@ pub async fn compartments(db: &Db, bank_id: i64) -> Result<Vec<Compartment>> {
 /// The compartments of a bank inside a write (locked on PostgreSQL, so two deposits never
 /// choose the same free one).
 pub async fn compartments_for_update(tx: &mut Tx, bank_id: i64) -> Result<Vec<Compartment>> {
-    let sql = format!(
-        "{COMPARTMENT} WHERE bank_id = $1 ORDER BY door{}",
-        lock(tx)
-    );
+    let sql = format!("{COMPARTMENT} WHERE bank_id = $1 ORDER BY door{}", lock(tx));
     let rows: Vec<RawCompartment> =
         tx_run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(bank_id)
@@ -256,10 +255,7 @@ pub async fn compartment_for_update(
     bank_id: i64,
     door: &str,
 ) -> Result<Option<Compartment>> {
-    let sql = format!(
-        "{COMPARTMENT} WHERE bank_id = $1 AND door = $2{}",
-        lock(tx)
-    );
+    let sql = format!("{COMPARTMENT} WHERE bank_id = $1 AND door = $2{}", lock(tx));
     let row: Option<RawCompartment> =
         tx_run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(bank_id)
@@ -282,7 +278,8 @@ pub async fn compartment_by_id(tx: &mut Tx, id: i64) -> Result<Compartment> {
 
 /// Writes a compartment's state, parcel and wrong-code count.
 pub async fn save_compartment(tx: &mut Tx, c_: &Compartment, now: DateTime<Utc>) -> Result<()> {
-    tx_run!(tx, |c| sqlx::query(
+    tx_run!(tx, |c| {
+        sqlx::query(
         "UPDATE locker_compartments SET state = $1, parcel_id = $2, wrong_codes = $3, locked_at = $4, \
          updated_at = $5 WHERE id = $6"
     )
@@ -295,7 +292,8 @@ pub async fn save_compartment(tx: &mut Tx, c_: &Compartment, now: DateTime<Utc>)
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(())
 }
 
@@ -315,7 +313,8 @@ pub struct NewParcel<'a> {
 }
 
 pub async fn insert_parcel(tx: &mut Tx, p: &NewParcel<'_>, now: DateTime<Utc>) -> Result<i64> {
-    tx_run!(tx, |c| sqlx::query_scalar(
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO locker_parcels (compartment_id, kind, status, case_number, hall, code_digest, id_digest, \
          phone, expires_at, deposited_by, booked_at, deposited_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
@@ -335,7 +334,8 @@ pub async fn insert_parcel(tx: &mut Tx, p: &NewParcel<'_>, now: DateTime<Utc>) -
     .bind(p.created_by)
     .fetch_one(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 pub async fn parcel_for_update(tx: &mut Tx, id: i64) -> Result<Parcel> {
@@ -371,7 +371,8 @@ pub async fn parcel_by_credential(
 
 /// Writes a parcel's status and times.
 pub async fn save_parcel(tx: &mut Tx, p: &Parcel) -> Result<()> {
-    tx_run!(tx, |c| sqlx::query(
+    tx_run!(tx, |c| {
+        sqlx::query(
         "UPDATE locker_parcels SET status = $1, code_used_at = $2, deposited_at = $3, collected_at = $4, \
          closed_at = $5 WHERE id = $6"
     )
@@ -384,7 +385,8 @@ pub async fn save_parcel(tx: &mut Tx, p: &Parcel) -> Result<()> {
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(())
 }
 
@@ -496,7 +498,12 @@ pub async fn message_response(
     .fetch_optional(c)
     .await
     .map_err(db_err)?);
-    Ok(r.map(|(k, v)| (k, serde_json::from_str(&v).unwrap_or(serde_json::Value::Null))))
+    Ok(r.map(|(k, v)| {
+        (
+            k,
+            serde_json::from_str(&v).unwrap_or(serde_json::Value::Null),
+        )
+    }))
 }
 
 /// Gives a bank's controller a new device token (by its digest); the old one stops working.

@@ -38,8 +38,8 @@ impl Kind {
             Kind::FollowUp,
             Kind::Uncollected,
         ]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
     pub fn label(self) -> &'static str {
         match self {

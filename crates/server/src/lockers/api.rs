@@ -35,7 +35,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/lockers/{code}/compartments/{door}/unlock",
             post(unlock),
         )
-        .route("/api/v1/lockers/{code}/device/messages", post(device_message))
+        .route(
+            "/api/v1/lockers/{code}/device/messages",
+            post(device_message),
+        )
         .route("/api/v1/lockers/{code}/device/doors", get(device_doors))
         .route("/api/v1/cases/{number}/locker", post(deposit).get(of_case))
         .route("/api/v1/locker-parcels/{id}/collect", post(collect))

@@ -42,7 +42,9 @@ pub fn new_device_token() -> Result<String> {
 
 /// The bank a controller speaks for, if its token is the bank's.
 pub async fn authenticate(st: &AppState, code: &str, token: Option<&str>) -> Result<BankRow> {
-    let bank = store::bank(&st.db, code).await.map_err(|_| device_refused())?;
+    let bank = store::bank(&st.db, code)
+        .await
+        .map_err(|_| device_refused())?;
     match token {
         Some(t) if !t.is_empty() && token_digest(t) == bank.device_key => Ok(bank),
         _ => Err(device_refused()),
@@ -149,7 +151,10 @@ fn check_message(m: &Message) -> Result<()> {
             "每条消息需带 1–100 个字符的 message_id（幂等键），重试时保持不变",
         ));
     }
-    if let Body::OpenRequest { code, id_number, .. } = &m.body {
+    if let Body::OpenRequest {
+        code, id_number, ..
+    } = &m.body
+    {
         let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
         if !has(code) && !has(id_number) {
             return Err(Error::validation(vec![]).field("code", "请输入取件码或身份证号"));
@@ -178,7 +183,13 @@ pub async fn handle(st: &AppState, bank: &BankRow, m: Message) -> Result<Answer>
         Body::DoorOpened { door } => door_report(&mut tx, bank, &id, door, false, now).await?,
         Body::DoorClosed { door } => door_report(&mut tx, bank, &id, door, true, now).await?,
     };
-    store::save_response(&mut tx, bank.id, &id, &serde_json::to_value(&answer).map_err(Error::internal)?).await?;
+    store::save_response(
+        &mut tx,
+        bank.id,
+        &id,
+        &serde_json::to_value(&answer).map_err(Error::internal)?,
+    )
+    .await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -213,7 +224,10 @@ async fn open_request(
     let Some(mut c) = store::compartment_for_update(tx, bank.id, &door).await? else {
         return Ok(Answer::refused(
             id,
-            &Error::invalid("no_such_door", format!("没有 {door} 号格口，请核对短信中的格口号")),
+            &Error::invalid(
+                "no_such_door",
+                format!("没有 {door} 号格口，请核对短信中的格口号"),
+            ),
         ));
     };
     let digest = match (code.as_deref().map(str::trim), id_number.as_deref()) {
@@ -265,8 +279,16 @@ async fn open_request(
             p.collected_at = Some(now);
             p.closed_at = Some(now);
             if settings_in(tx).await?.issued_at == IssuedAt::Pickup {
-                record_issuance(tx, st, bank, &c, &p.case_number, p.deposited_by.as_deref(), now)
-                    .await?;
+                record_issuance(
+                    tx,
+                    st,
+                    bank,
+                    &c,
+                    &p.case_number,
+                    p.deposited_by.as_deref(),
+                    now,
+                )
+                .await?;
             }
             outbox::enqueue(
                 tx,

@@ -109,7 +109,10 @@ fn slots(cs: &[Compartment]) -> Vec<Slot<'_>> {
 
 fn parse_size(s: &str) -> Result<Size> {
     Size::parse(s.trim()).ok_or_else(|| {
-        Error::validation(vec![]).field("size", "格口大小应为 small（小格）、medium（中格）或 large（大格）")
+        Error::validation(vec![]).field(
+            "size",
+            "格口大小应为 small（小格）、medium（中格）或 large（大格）",
+        )
     })
 }
 
@@ -125,9 +128,7 @@ fn issue_node(l: &Loaded) -> Result<String> {
                 .is_some_and(|task| task.action == StepAction::Issue)
         })
         .map(|t| t.node.clone())
-        .ok_or_else(|| {
-            Error::conflict("step_not_open", "办件当前没有待出件的环节，不能放入文件柜")
-        })
+        .ok_or_else(|| Error::conflict("step_not_open", "办件当前没有待出件的环节，不能放入文件柜"))
 }
 
 /// What a deposit or a booking hands back.
@@ -239,7 +240,9 @@ pub async fn deposit_result(
         },
     };
     let env = Env::at(st, now, l.row.hall.as_deref()).await?;
-    env.with_ctx(&l.item, &l.process, |ctx| l.case.handle(&issue("-"), actor, ctx))?;
+    env.with_ctx(&l.item, &l.process, |ctx| {
+        l.case.handle(&issue("-"), actor, ctx)
+    })?;
     let s = settings(st).await?;
     let expires_at = utc(s.pickup_expires(local(now)));
     let by = actor.event_name();
@@ -410,7 +413,10 @@ pub async fn collect_drop_off(
     let mut tx = st.db.begin().await?;
     let (mut p, mut c, bank) = parcel_in(&mut tx, parcel_id).await?;
     require_locker_staff(actor, &bank.hall)?;
-    actor.require_role(&[Role::Admin, Role::HallManager, Role::Clerk], "接收投递的补正材料")?;
+    actor.require_role(
+        &[Role::Admin, Role::HallManager, Role::Clerk],
+        "接收投递的补正材料",
+    )?;
     if p.kind != ParcelKind::DropOff || p.status != ParcelStatus::Deposited {
         return Err(Error::conflict(
             "parcel_not_waiting",
@@ -503,9 +509,7 @@ pub async fn set_compartment(
     let mut tx = st.db.begin().await?;
     let mut c = store::compartment_for_update(&mut tx, bank.id, &door)
         .await?
-        .ok_or_else(|| {
-            Error::not_found("compartment_not_found", format!("没有 {door} 号格口"))
-        })?;
+        .ok_or_else(|| Error::not_found("compartment_not_found", format!("没有 {door} 号格口")))?;
     let before = c.state;
     let kind = match change {
         CompartmentChange::OutOfOrder => {
@@ -615,5 +619,8 @@ pub async fn fire_expiry(
 
 /// Whether a compartment's state is one a parcel sits in.
 pub fn holds(c: &Compartment) -> bool {
-    matches!(c.state, CompartmentState::Holding | CompartmentState::Reserved)
+    matches!(
+        c.state,
+        CompartmentState::Holding | CompartmentState::Reserved
+    )
 }
