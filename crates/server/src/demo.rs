@@ -56,6 +56,7 @@ pub async fn load_if_empty(db: &Db, admin_password_set: bool, now: DateTime<Utc>
     }
     // Halls, queues and windows, with their office hours (R-HOURS) in the calendar.
     crate::hall::demo::load_demo_halls(db, &setup, now).await?;
+    crate::lockers::api::load_demo(db, now).await?;
     tracing::info!(
         items = catalogue.items.len(),
         bundles = catalogue.bundles.len(),

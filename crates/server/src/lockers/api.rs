@@ -59,6 +59,35 @@ pub struct DoorBody {
     pub size: String,
 }
 
+/// The demo's locker banks (`data/demo/lockers.json`), each with its hall.
+const DEMO: &str = include_str!("../../../../data/demo/lockers.json");
+
+#[derive(Deserialize)]
+struct DemoBank {
+    hall: String,
+    #[serde(flatten)]
+    bank: BankBody,
+}
+
+/// Creates the demo's locker banks in halls that exist (the demo loader calls it after the
+/// halls). The device tokens are not kept: the manager opens the simulated locker, which makes
+/// a new one.
+pub async fn load_demo(db: &yichuang_store::Db, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    let banks: Vec<DemoBank> =
+        serde_json::from_str(DEMO).map_err(|e| Error::internal(format!("demo lockers: {e}")))?;
+    for b in banks {
+        if yichuang_store::hall::hall(db, &b.hall).await.is_err()
+            || store::bank(db, &b.bank.code).await.is_ok()
+        {
+            continue;
+        }
+        let mut tx = db.begin().await?;
+        create_in(&mut tx, &b.hall, &b.bank, "system:demo", now).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 pub struct BankBody {
     pub code: String,
