@@ -20,6 +20,7 @@ mod hall_appointments;
 mod hall_pages;
 mod hardening;
 mod lockers;
+mod lockers_browser;
 mod metrics;
 mod network;
 mod pages;

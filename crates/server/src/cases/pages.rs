@@ -412,7 +412,10 @@ struct CasePage {
 async fn locker_facts(
     st: &AppState,
     l: &Loaded,
-) -> (Vec<(String, String)>, Vec<crate::lockers::views::ParcelView>) {
+) -> (
+    Vec<(String, String)>,
+    Vec<crate::lockers::views::ParcelView>,
+) {
     let banks = match &l.row.hall {
         Some(h) => yichuang_store::lockers::banks_of_hall(&st.db, h)
             .await
