@@ -63,7 +63,7 @@
       name.textContent = d.door;
       var st = document.createElement('span');
       st.className = 'sim-door-state';
-      st.textContent = open[d.door] ? '门已打开' : d.state_label + (d.locked ? ' · 已锁定' : '');
+      st.textContent = d.size_label + ' · ' + (open[d.door] ? '门已打开' : d.state_label + (d.locked ? ' · 已锁定' : ''));
       cell.appendChild(name);
       cell.appendChild(st);
       if (open[d.door]) {
