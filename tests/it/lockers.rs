@@ -75,8 +75,8 @@ fn report(id: &str, kind: &str, door: &str) -> Value {
     json!({"message_id": id, "type": kind, "door": door})
 }
 
-/// An approved case of H1 whose issuance step the issuance clerk has claimed.
-async fn concluded(s: &TestServer, code: &str) -> (crate::cases::Staff, String) {
+/// An approved case of H1 for a new item `code`, waiting for its issuance.
+pub async fn approved(s: &TestServer, code: &str) -> (crate::cases::Staff, String) {
     publish(s, &item(code, false)).await;
     let staff = staff(s).await;
     let (st, v) = s
@@ -97,6 +97,12 @@ async fn concluded(s: &TestServer, code: &str) -> (crate::cases::Staff, String) 
     .await;
     let v = approve(s, &staff.approver, &n, "食许〔2026〕8号").await;
     assert_eq!(v["status"], "concluded", "{v}");
+    (staff, n)
+}
+
+/// An approved case of H1 whose issuance step the issuance clerk has claimed.
+pub async fn concluded(s: &TestServer, code: &str) -> (crate::cases::Staff, String) {
+    let (staff, n) = approved(s, code).await;
     post(
         s,
         &staff.issuer,
@@ -105,6 +111,28 @@ async fn concluded(s: &TestServer, code: &str) -> (crate::cases::Staff, String) 
     )
     .await;
     (staff, n)
+}
+
+/// A case of H1 accepted Monday 11-30 (five working days: due 12-07) for which the department
+/// asked on Tuesday 12-01 for the 营业执照 original: the clock is suspended.
+pub async fn waiting_for_supplement(s: &TestServer) -> String {
+    publish(s, &item("X001", false)).await;
+    let staff = staff(s).await;
+    let (n, _) = accepted_at(s, &staff.clerk, "2026-11-30T09:00:00+08:00").await;
+    let c = |p: &str| format!("/api/v1/cases/{n}{p}");
+    post(s, &staff.clerk, &c("/route"), json!({})).await;
+    post(s, &staff.approver, &c("/confirm"), json!({})).await;
+    post(s, &staff.approver, &c("/steps/review/claim"), json!({})).await;
+    s.set_clock("2026-12-01T10:00:00+08:00").await;
+    let staff = login(s).await;
+    post(
+        s,
+        &staff.approver,
+        &c("/steps/review/supplement"),
+        json!({"items": ["B"], "note": "营业执照需原件"}),
+    )
+    .await;
+    n
 }
 
 async fn deposit(s: &TestServer, issuer: &str, n: &str) -> Value {
@@ -428,35 +456,11 @@ async fn a_drop_off_at_night_collected_the_next_morning_resumes_the_clock_from_t
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         let token = bank(&s).await;
-        publish(&s, &item("X001", false)).await;
-        let staff = staff(&s).await;
-        // Accepted Monday 11-30: five working days 12-01 … 12-07.
-        let (n, _) = accepted_at(&s, &staff.clerk, "2026-11-30T09:00:00+08:00").await;
-        let c = |p: &str| format!("/api/v1/cases/{n}{p}");
-        post(&s, &staff.clerk, &c("/route"), json!({})).await;
-        post(&s, &staff.approver, &c("/confirm"), json!({})).await;
-        post(&s, &staff.approver, &c("/steps/review/claim"), json!({})).await;
-        // Before a supplement is asked for, no drop-off can be booked.
-        let me = applicant_token(&s, PHONE).await;
-        let path = format!("/api/v1/applicant/cases/{n}/locker-booking");
-        let (st, v) = s
-            .post_json(&path, Some(&me), &json!({"locker": BANK, "size": "small"}))
-            .await;
-        assert_eq!(st, 409, "{v}");
-        assert_eq!(v["code"], "no_supplement_expected");
-
-        s.set_clock("2026-12-01T10:00:00+08:00").await;
-        let staff = login(&s).await;
-        post(
-            &s,
-            &staff.approver,
-            &c("/steps/review/supplement"),
-            json!({"items": ["B"], "note": "营业执照需原件"}),
-        )
-        .await;
+        let n = waiting_for_supplement(&s).await;
         // Wednesday night the applicant books on the phone and drops the materials off.
         s.set_clock("2026-12-02T22:10:00+08:00").await;
         let me = applicant_token(&s, PHONE).await;
+        let path = format!("/api/v1/applicant/cases/{n}/locker-booking");
         let (st, v) = s
             .post_json(&path, Some(&me), &json!({"locker": BANK, "size": "huge"}))
             .await;
@@ -504,6 +508,13 @@ async fn a_drop_off_at_night_collected_the_next_morning_resumes_the_clock_from_t
             )
             .await;
         assert_eq!(st, 409, "collected once: {v}");
+        // Nothing is awaited any more: no new booking.
+        let me = applicant_token(&s, PHONE).await;
+        let (st, v) = s
+            .post_json(&path, Some(&me), &json!({"locker": BANK}))
+            .await;
+        assert_eq!(st, 409, "{v}");
+        assert_eq!(v["code"], "no_supplement_expected");
         s.stop().await;
     })
     .await;

@@ -7,8 +7,8 @@
 use serde_json::json;
 
 use crate::browser::Browser;
-use crate::cases::{PHONE, accepted_at, case, login, post, publish, staff};
-use crate::lockers::{BANK, bank, sms_code};
+use crate::cases::{PHONE, case, login};
+use crate::lockers::{BANK, approved, bank, concluded, sms_code, waiting_for_supplement};
 use crate::support::{ADMIN_PASSWORD, TestServer, on_each_backend};
 
 const STAFF_PASSWORD: &str = "staff2026pw";
@@ -82,25 +82,7 @@ async fn in_a_browser_a_result_put_in_a_locker_at_half_past_six_is_picked_up_on_
         };
         s.set_clock("2026-12-04T09:00:00+08:00").await;
         bank(&s).await;
-        publish(&s, &crate::cases::item("L101", false)).await;
-        let staff = staff(&s).await;
-        let (st, v) = s
-            .post_json(
-                "/api/v1/cases",
-                Some(&staff.clerk),
-                &crate::cases::application("L101", &["A", "B"]),
-            )
-            .await;
-        assert_eq!(st, 201, "{v}");
-        let n = v["number"].as_str().unwrap().to_string();
-        post(
-            &s,
-            &staff.clerk,
-            &format!("/api/v1/cases/{n}/route"),
-            json!({}),
-        )
-        .await;
-        crate::cases::approve(&s, &staff.approver, &n, "食许〔2026〕21号").await;
+        let (_, n) = approved(&s, "L101").await;
 
         // The manager takes A01 out of service on 文件柜管理.
         b.sign_in(&s.url, "admin", ADMIN_PASSWORD, "/halls/H1/lockers")
@@ -182,31 +164,7 @@ async fn in_a_browser_an_expired_code_is_refused_at_the_locker_and_the_result_go
         };
         s.set_clock("2026-12-04T09:00:00+08:00").await;
         bank(&s).await;
-        publish(&s, &crate::cases::item("L102", false)).await;
-        let staff = staff(&s).await;
-        let (_, v) = s
-            .post_json(
-                "/api/v1/cases",
-                Some(&staff.clerk),
-                &crate::cases::application("L102", &["A", "B"]),
-            )
-            .await;
-        let n = v["number"].as_str().unwrap().to_string();
-        post(
-            &s,
-            &staff.clerk,
-            &format!("/api/v1/cases/{n}/route"),
-            json!({}),
-        )
-        .await;
-        crate::cases::approve(&s, &staff.approver, &n, "食许〔2026〕22号").await;
-        post(
-            &s,
-            &staff.issuer,
-            &format!("/api/v1/cases/{n}/steps/issue/claim"),
-            json!({}),
-        )
-        .await;
+        let (staff, n) = concluded(&s, "L102").await;
         let (st, v) = s
             .post_json(
                 &format!("/api/v1/cases/{n}/locker"),
@@ -256,22 +214,7 @@ async fn in_a_browser_a_drop_off_booked_on_the_phone_at_night_is_collected_next_
             return;
         };
         bank(&s).await;
-        publish(&s, &crate::cases::item("X001", false)).await;
-        let staff = staff(&s).await;
-        let (n, _) = accepted_at(&s, &staff.clerk, "2026-11-30T09:00:00+08:00").await;
-        let c = |p: &str| format!("/api/v1/cases/{n}{p}");
-        post(&s, &staff.clerk, &c("/route"), json!({})).await;
-        post(&s, &staff.approver, &c("/confirm"), json!({})).await;
-        post(&s, &staff.approver, &c("/steps/review/claim"), json!({})).await;
-        s.set_clock("2026-12-01T10:00:00+08:00").await;
-        let staff = login(&s).await;
-        post(
-            &s,
-            &staff.approver,
-            &c("/steps/review/supplement"),
-            json!({"items": ["B"], "note": "营业执照需原件"}),
-        )
-        .await;
+        let n = waiting_for_supplement(&s).await;
 
         // Wednesday 22:10, on the phone.
         s.set_clock("2026-12-02T22:10:00+08:00").await;

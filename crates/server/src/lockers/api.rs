@@ -13,9 +13,9 @@ use yichuang_domain::{Error, Problems, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::lockers as store;
 
+use super::CompartmentChange;
 use super::device::{self, Message};
 use super::views::{BankView, CompartmentView, ParcelView, PlacedView};
-use super::{CompartmentChange, log};
 use crate::auth::CurrentActor;
 use crate::cases::online::ApplicantSession;
 use crate::error::ApiResult;
@@ -146,13 +146,13 @@ pub async fn create_in(
         let size = Size::parse(d.size.trim()).unwrap_or(Size::Small);
         store::add_compartment(tx, id, door, size, now).await?;
     }
-    log(
+    crate::hall::record(
         tx,
         now,
         hall,
         actor,
         "locker_created",
-        ("locker", b.code.trim().to_string()),
+        ("locker", id),
         json!({"code": b.code.trim(), "name": b.name.trim(), "place": b.place.trim(),
                "compartments": doors}),
     )
@@ -217,13 +217,13 @@ pub async fn rotate(st: &AppState, actor: &yichuang_domain::Actor, code: &str) -
         &crate::accounts::secrets::token_digest(&token),
     )
     .await?;
-    log(
+    crate::hall::record(
         &mut tx,
         now,
         &bank.hall,
         &actor.event_name(),
         "locker_device_token_made",
-        ("locker", bank.code.clone()),
+        ("locker", bank.id),
         json!({"locker": bank.code}),
     )
     .await?;

@@ -21,7 +21,7 @@ use yichuang_store::Tx;
 use yichuang_store::cases::outbox;
 use yichuang_store::lockers::{self as store, BankRow, Compartment};
 
-use super::{credential_digest, empty, log, settings_in};
+use super::{credential_digest, empty, settings_in};
 use crate::accounts::secrets::token_digest;
 use crate::cases::service;
 use crate::cases::time::local;
@@ -254,13 +254,13 @@ async fn open_request(
         Ok(k) => k,
         Err(e) if e.code == "wrong_code" => return wrong(tx, bank, id, &mut c, now).await,
         Err(e) => {
-            log(
+            crate::hall::record(
                 tx,
                 now,
                 &bank.hall,
                 &device_actor(bank),
                 "locker_open_refused",
-                ("locker_compartment", c.id.to_string()),
+                ("locker_compartment", c.id),
                 json!({"locker": bank.code, "door": c.door, "reason": e.code}),
             )
             .await?;
@@ -310,13 +310,13 @@ async fn open_request(
     };
     store::save_parcel(tx, &p).await?;
     timers_cancel(tx, &p, purpose, now).await?;
-    log(
+    crate::hall::record(
         tx,
         now,
         &bank.hall,
         &device_actor(bank),
         "locker_door_granted",
-        ("locker_parcel", p.id.to_string()),
+        ("locker_parcel", p.id),
         json!({"locker": bank.code, "door": c.door, "case": p.case_number,
                "purpose": purpose, "message_id": id, "phone": mask_phone(&p.phone)}),
     )
@@ -357,19 +357,7 @@ async fn record_issuance(
         .and_then(|j| serde_json::from_str(j).ok())
         .ok_or_else(|| Error::internal("a locker result without its clerk"))?;
     service::change_in(tx, st, now, number, None, |case, ctx| {
-        let node = case
-            .tokens
-            .iter()
-            .find(|t| {
-                ctx.process
-                    .node(&t.node)
-                    .and_then(|n| n.task())
-                    .is_some_and(|task| {
-                        task.action == yichuang_domain::case::process::StepAction::Issue
-                    })
-            })
-            .map(|t| t.node.clone())
-            .ok_or_else(|| Error::conflict("step_not_open", "办件没有待出件的环节"))?;
+        let node = super::issue_node(case, ctx.process)?;
         case.handle(
             &Command::Issue {
                 node,
@@ -399,13 +387,13 @@ async fn wrong(
     let answer = match s.after_wrong_code(c.wrong_codes) {
         WrongCode::TryAgain { wrong, left } => {
             c.wrong_codes = wrong;
-            log(
+            crate::hall::record(
                 tx,
                 now,
                 &bank.hall,
                 &device_actor(bank),
                 "locker_wrong_code",
-                ("locker_compartment", c.id.to_string()),
+                ("locker_compartment", c.id),
                 json!({"locker": bank.code, "door": c.door, "wrong": wrong}),
             )
             .await?;
@@ -423,13 +411,13 @@ async fn wrong(
         WrongCode::Lock { wrong } => {
             c.wrong_codes = wrong;
             c.locked_at = Some(now);
-            log(
+            crate::hall::record(
                 tx,
                 now,
                 &bank.hall,
                 &device_actor(bank),
                 "locker_compartment_locked",
-                ("locker_compartment", c.id.to_string()),
+                ("locker_compartment", c.id),
                 json!({"locker": bank.code, "door": c.door, "wrong": wrong,
                        "notice": format!("{} {} 号格口连续 {wrong} 次输入错误，已锁定，请核实后解锁", bank.name, c.door)}),
             )
@@ -486,13 +474,13 @@ async fn door_report(
                 store::save_compartment(tx, &c, now).await?;
                 yichuang_store::timers::cancel(tx, super::EXPIRY_TIMER, &p.id.to_string(), now)
                     .await?;
-                log(
+                crate::hall::record(
                     tx,
                     now,
                     &bank.hall,
                     &device_actor(bank),
                     "locker_drop_off_deposited",
-                    ("locker_parcel", p.id.to_string()),
+                    ("locker_parcel", p.id),
                     json!({"locker": bank.code, "door": c.door, "case": p.case_number}),
                 )
                 .await?;
@@ -501,7 +489,7 @@ async fn door_report(
             _ => {}
         }
     }
-    log(
+    crate::hall::record(
         tx,
         now,
         &bank.hall,
@@ -511,7 +499,7 @@ async fn door_report(
         } else {
             "locker_door_opened"
         },
-        ("locker_compartment", c.id.to_string()),
+        ("locker_compartment", c.id),
         json!({"locker": bank.code, "door": c.door, "message_id": id, "effect": effect}),
     )
     .await?;

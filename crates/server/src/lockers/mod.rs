@@ -14,14 +14,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use yichuang_domain::case::process::StepAction;
-use yichuang_domain::case::{Command, Delivery};
+use yichuang_domain::case::{Case, Command, Delivery, ProcessDefinition};
 use yichuang_domain::locker::{
     self, CompartmentState, IssuedAt, LockerSettings, Move, ParcelKind, ParcelStatus, Size, Slot,
 };
 use yichuang_domain::pii::{mask_name, mask_phone};
 use yichuang_domain::{Actor, Error, Result, Role};
 use yichuang_store::cases::outbox;
-use yichuang_store::events::{self, NewEvent};
 use yichuang_store::lockers::{self as store, BankRow, Compartment, NewParcel, Parcel};
 use yichuang_store::{Tx, timers};
 
@@ -62,31 +61,6 @@ fn new_code() -> Result<String> {
     Ok(locker::code_from_random(b))
 }
 
-/// Appends a locker event to the hall's log (the manager's screens follow it).
-pub(crate) async fn log(
-    tx: &mut Tx,
-    now: DateTime<Utc>,
-    hall: &str,
-    actor: &str,
-    kind: &str,
-    subject: (&str, String),
-    payload: serde_json::Value,
-) -> Result<i64> {
-    events::append_in_hall(
-        tx,
-        now,
-        hall,
-        NewEvent {
-            actor,
-            kind,
-            subject_type: subject.0,
-            subject_id: &subject.1,
-            payload,
-        },
-    )
-    .await
-}
-
 /// Staff who may work a hall's lockers: its issuance and front-desk staff and its manager.
 pub fn require_locker_staff(actor: &Actor, hall: &str) -> Result<()> {
     actor.require_role(
@@ -117,12 +91,11 @@ fn parse_size(s: &str) -> Result<Size> {
 }
 
 /// The process step of a case that hands the result over, if one is open.
-fn issue_node(l: &Loaded) -> Result<String> {
-    l.case
-        .tokens
+pub fn issue_node(case: &Case, process: &ProcessDefinition) -> Result<String> {
+    case.tokens
         .iter()
         .find(|t| {
-            l.process
+            process
                 .node(&t.node)
                 .and_then(|n| n.task())
                 .is_some_and(|task| task.action == StepAction::Issue)
@@ -140,19 +113,32 @@ pub struct Placed {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Takes the chosen free compartment of `bank` for a new parcel and writes the parcel.
-#[allow(clippy::too_many_arguments)]
-async fn place(
-    tx: &mut Tx,
-    bank: &BankRow,
+/// What a new parcel needs: where, what for, for whom and until when.
+struct Placing<'a> {
+    bank: &'a BankRow,
     size: Size,
     kind: ParcelKind,
-    l: &Loaded,
-    by: &str,
-    deposited_by: Option<&str>,
+    l: &'a Loaded,
+    by: &'a str,
+    deposited_by: Option<&'a str>,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(Compartment, i64, String)> {
+}
+
+/// Takes the chosen free compartment of the bank for a new parcel (the smallest that fits,
+/// out-of-order and locked ones skipped), writes the parcel, schedules its expiry, sends the
+/// door and the code by SMS through the outbox and records the event.
+async fn place(tx: &mut Tx, x: Placing<'_>) -> Result<Placed> {
+    let Placing {
+        bank,
+        size,
+        kind,
+        l,
+        by,
+        deposited_by,
+        expires_at,
+        now,
+    } = x;
     let mut cs = store::compartments_for_update(tx, bank.id).await?;
     let door = locker::choose(&slots(&cs), size)?.to_string();
     let c = cs
@@ -196,7 +182,42 @@ async fn place(
         now,
     )
     .await?;
-    Ok((c.clone(), parcel_id, code))
+    let until = chinese_time(yichuang_store::micros(expires_at));
+    let (number, place, door) = (&l.case.number, bank_place(bank), &c.door);
+    let (sms, event) = match kind {
+        ParcelKind::Pickup => (
+            format!(
+                "【一窗】您的办件 {number} 结果已放入{place} {door} 号格口。请凭格口号和取件码 {code}（或身份证号）于{until}前领取，24 小时可取；逾期将转回出件窗口。"
+            ),
+            "locker_result_deposited",
+        ),
+        ParcelKind::DropOff => (
+            format!(
+                "【一窗】您已预约{place} {door} 号格口投递办件 {number} 的补正材料。请凭格口号和投递码 {code} 于{until}前投递，关好柜门即完成。"
+            ),
+            "locker_drop_off_booked",
+        ),
+    };
+    outbox::enqueue(tx, "locker_code", number, &a.phone, &sms, now).await?;
+    crate::hall::record(
+        tx,
+        now,
+        &bank.hall,
+        by,
+        event,
+        ("locker_parcel", parcel_id),
+        json!({"case": number, "locker": bank.code, "door": door,
+               "expires_at": crate::clock::hall_time(expires_at),
+               "applicant": mask_name(&a.name), "phone": mask_phone(&a.phone)}),
+    )
+    .await?;
+    Ok(Placed {
+        bank: bank.clone(),
+        door: c.door.clone(),
+        parcel_id,
+        code,
+        expires_at,
+    })
 }
 
 fn bank_place(bank: &BankRow) -> String {
@@ -229,7 +250,7 @@ pub async fn deposit_result(
         ));
     }
     require_locker_staff(actor, &bank.hall)?;
-    let node = issue_node(&l)?;
+    let node = issue_node(&l.case, &l.process)?;
     let now = st.now();
     // The case engine decides whether this actor may issue now (status, the step held).
     let issue = |door: &str| Command::Issue {
@@ -249,62 +270,28 @@ pub async fn deposit_result(
     let actor_json = serde_json::to_string(actor).map_err(Error::internal)?;
     let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
-    let (c, parcel_id, code) = place(
+    let placed = place(
         &mut tx,
-        &bank,
-        size,
-        ParcelKind::Pickup,
-        &l,
-        &by,
-        Some(&actor_json),
-        expires_at,
-        now,
+        Placing {
+            bank: &bank,
+            size,
+            kind: ParcelKind::Pickup,
+            l: &l,
+            by: &by,
+            deposited_by: Some(&actor_json),
+            expires_at,
+            now,
+        },
     )
     .await?;
     if s.issued_at == IssuedAt::Deposit {
         service::change_in(&mut tx, st, now, number, Some(actor), |case, ctx| {
-            case.handle(&issue(&c.door), actor, ctx)
+            case.handle(&issue(&placed.door), actor, ctx)
         })
         .await?;
     }
-    let a = &l.case.applicant;
-    outbox::enqueue(
-        &mut tx,
-        "locker_code",
-        &l.case.number,
-        &a.phone,
-        &format!(
-            "【一窗】您的办件 {} 结果已放入{} {} 号格口。请凭格口号和取件码 {}（或身份证号）于{}前领取，24 小时可取；逾期将转回出件窗口。",
-            l.case.number,
-            bank_place(&bank),
-            c.door,
-            code,
-            chinese_time(yichuang_store::micros(expires_at))
-        ),
-        now,
-    )
-    .await?;
-    log(
-        &mut tx,
-        now,
-        &bank.hall,
-        &by,
-        "locker_result_deposited",
-        ("locker_parcel", parcel_id.to_string()),
-        json!({"case": l.case.number, "locker": bank.code, "door": c.door,
-               "expires_at": crate::clock::hall_time(expires_at),
-               "applicant": mask_name(&a.name), "phone": mask_phone(&a.phone),
-               "issued": s.issued_at == IssuedAt::Deposit}),
-    )
-    .await?;
     tx.commit().await?;
-    Ok(Placed {
-        bank,
-        door: c.door,
-        parcel_id,
-        code,
-        expires_at,
-    })
+    Ok(placed)
 }
 
 /// The applicant of a case waiting for a supplement books a compartment on the phone for a
@@ -336,53 +323,22 @@ pub async fn book_drop_off(
     let by = format!("applicant:{}", mask_phone(phone));
     let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
-    let (c, parcel_id, code) = place(
+    let placed = place(
         &mut tx,
-        &bank,
-        size,
-        ParcelKind::DropOff,
-        &l,
-        &by,
-        None,
-        expires_at,
-        now,
-    )
-    .await?;
-    outbox::enqueue(
-        &mut tx,
-        "locker_code",
-        &l.case.number,
-        phone,
-        &format!(
-            "【一窗】您已预约{} {} 号格口投递办件 {} 的补正材料。请凭格口号和投递码 {} 于{}前投递，关好柜门即完成。",
-            bank_place(&bank),
-            c.door,
-            l.case.number,
-            code,
-            chinese_time(yichuang_store::micros(expires_at))
-        ),
-        now,
-    )
-    .await?;
-    log(
-        &mut tx,
-        now,
-        &bank.hall,
-        &by,
-        "locker_drop_off_booked",
-        ("locker_parcel", parcel_id.to_string()),
-        json!({"case": l.case.number, "locker": bank.code, "door": c.door,
-               "expires_at": crate::clock::hall_time(expires_at)}),
+        Placing {
+            bank: &bank,
+            size,
+            kind: ParcelKind::DropOff,
+            l: &l,
+            by: &by,
+            deposited_by: None,
+            expires_at,
+            now,
+        },
     )
     .await?;
     tx.commit().await?;
-    Ok(Placed {
-        bank,
-        door: c.door,
-        parcel_id,
-        code,
-        expires_at,
-    })
+    Ok(placed)
 }
 
 /// A parcel with its compartment and bank, for staff operations (locked for the write).
@@ -445,13 +401,13 @@ pub async fn collect_drop_off(
     store::save_parcel(&mut tx, &p).await?;
     empty(&mut tx, &mut c, now).await?;
     timers::cancel(&mut tx, EXPIRY_TIMER, &p.id.to_string(), now).await?;
-    log(
+    crate::hall::record(
         &mut tx,
         now,
         &bank.hall,
         &actor.event_name(),
         "locker_drop_off_collected",
-        ("locker_parcel", p.id.to_string()),
+        ("locker_parcel", p.id),
         json!({"case": number, "locker": bank.code, "door": c.door,
                "deposited_at": crate::clock::hall_time(deposited), "counted_from": on.to_string()}),
     )
@@ -478,13 +434,13 @@ pub async fn retrieve(st: &AppState, actor: &Actor, parcel_id: i64) -> Result<St
     p.closed_at = Some(now);
     store::save_parcel(&mut tx, &p).await?;
     empty(&mut tx, &mut c, now).await?;
-    log(
+    crate::hall::record(
         &mut tx,
         now,
         &bank.hall,
         &actor.event_name(),
         "locker_result_returned",
-        ("locker_parcel", p.id.to_string()),
+        ("locker_parcel", p.id),
         json!({"case": p.case_number, "locker": bank.code, "door": c.door}),
     )
     .await?;
@@ -530,13 +486,13 @@ pub async fn set_compartment(
         }
     };
     store::save_compartment(&mut tx, &c, now).await?;
-    log(
+    crate::hall::record(
         &mut tx,
         now,
         &bank.hall,
         &actor.event_name(),
         kind,
-        ("locker_compartment", c.id.to_string()),
+        ("locker_compartment", c.id),
         json!({"locker": bank.code, "door": c.door,
                "before": before.as_str(), "after": c.state.as_str()}),
     )
@@ -583,13 +539,13 @@ pub async fn fire_expiry(
                 now,
             )
             .await?;
-            log(
+            crate::hall::record(
                 tx,
                 now,
                 &bank.hall,
                 "system",
                 "locker_result_uncollected",
-                ("locker_parcel", p.id.to_string()),
+                ("locker_parcel", p.id),
                 json!({"case": p.case_number, "locker": bank.code, "door": c.door}),
             )
             .await?;
@@ -601,13 +557,13 @@ pub async fn fire_expiry(
             c.state = locker::next(c.state, Move::Release)?;
             c.parcel_id = None;
             store::save_compartment(tx, &c, now).await?;
-            log(
+            crate::hall::record(
                 tx,
                 now,
                 &bank.hall,
                 "system",
                 "locker_booking_expired",
-                ("locker_parcel", p.id.to_string()),
+                ("locker_parcel", p.id),
                 json!({"case": p.case_number, "locker": bank.code, "door": c.door}),
             )
             .await?;
