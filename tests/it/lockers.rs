@@ -40,16 +40,8 @@ pub async fn bank(s: &TestServer) -> String {
 
 /// The code of the last locker SMS to the test applicant (as the phone would show it).
 pub async fn sms_code(s: &TestServer) -> String {
-    let state = &s.running.state;
-    let text = yichuang_store::cases::outbox::latest_to(
-        &state.db,
-        "locker_code",
-        PHONE,
-        state.now() - chrono::Duration::days(30),
-    )
-    .await
-    .unwrap()
-    .expect("the code went to the outbox");
+    let since = s.running.state.now() - chrono::Duration::days(30);
+    let text = crate::cases::last_sms(s, "locker_code", PHONE, since).await;
     let at = text.find("码 ").expect("the SMS names the code") + "码 ".len();
     text[at..]
         .chars()
