@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use yichuang_domain::case::{Command, Delivery};
+use yichuang_domain::case::{CaseStatus, Command, Delivery};
 use yichuang_domain::locker::{
     self, DoorFacts, IssuedAt, Move, ParcelKind, ParcelStatus, WrongCode,
 };
@@ -353,6 +353,10 @@ async fn record_issuance(
     deposited_by: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    if service::load(st, number).await?.case.status == CaseStatus::Issued {
+        // Handed over another way meanwhile (the window): the issuance stands as recorded.
+        return Ok(());
+    }
     let clerk: Actor = deposited_by
         .and_then(|j| serde_json::from_str(j).ok())
         .ok_or_else(|| Error::internal("a locker result without its clerk"))?;

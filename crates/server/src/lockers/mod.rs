@@ -250,6 +250,7 @@ pub async fn deposit_result(
         ));
     }
     require_locker_staff(actor, &bank.hall)?;
+    refuse_second(st, &l.case.number, ParcelKind::Pickup).await?;
     let node = issue_node(&l.case, &l.process)?;
     let now = st.now();
     // The case engine decides whether this actor may issue now (status, the step held).
@@ -310,6 +311,7 @@ pub async fn book_drop_off(
         return Err(Error::not_found("case_not_found", "没有找到您的这件办件"));
     }
     locker::may_drop_off(&l.case)?;
+    refuse_second(st, &l.case.number, ParcelKind::DropOff).await?;
     let bank = store::bank(&st.db, bank_code.trim()).await?;
     if l.row.hall.as_deref().is_some_and(|h| h != bank.hall) {
         return Err(Error::conflict(
@@ -339,6 +341,26 @@ pub async fn book_drop_off(
     .await?;
     tx.commit().await?;
     Ok(placed)
+}
+
+/// A case has at most one open parcel of a kind: one result in a locker, one drop-off booked.
+async fn refuse_second(st: &AppState, number: &str, kind: ParcelKind) -> Result<()> {
+    let open = store::parcels_of_case(&st.db, number)
+        .await?
+        .into_iter()
+        .find(|p| p.parcel.kind == kind && p.parcel.closed_at.is_none());
+    match open {
+        Some(p) => Err(Error::conflict(
+            "parcel_exists",
+            match kind {
+                ParcelKind::Pickup => format!("该办件结果已在文件柜 {} 号格口", p.door),
+                ParcelKind::DropOff => {
+                    format!("您已预约 {} 号格口投递，请直接使用短信中的投递码", p.door)
+                }
+            },
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A parcel with its compartment and bank, for staff operations (locked for the write).
@@ -384,17 +406,21 @@ pub async fn collect_drop_off(
         .await?
         .supplement_day(local(deposited), local(now));
     let number = p.case_number.clone();
-    service::change_in(&mut tx, st, now, &number, Some(actor), |case, ctx| {
-        let materials = if materials.is_empty() {
-            case.open_notice()
-                .map(|n| n.outstanding().iter().map(|m| m.to_string()).collect())
-                .unwrap_or_default()
-        } else {
-            materials.clone()
-        };
-        case.handle(&Command::SupplementReceivedOn { materials, on }, actor, ctx)
-    })
-    .await?;
+    // Materials handed in at a window meanwhile: the locker is emptied, nothing is recorded twice.
+    let awaited = locker::may_drop_off(&service::load(st, &number).await?.case).is_ok();
+    if awaited {
+        service::change_in(&mut tx, st, now, &number, Some(actor), |case, ctx| {
+            let materials = if materials.is_empty() {
+                case.open_notice()
+                    .map(|n| n.outstanding().iter().map(|m| m.to_string()).collect())
+                    .unwrap_or_default()
+            } else {
+                materials.clone()
+            };
+            case.handle(&Command::SupplementReceivedOn { materials, on }, actor, ctx)
+        })
+        .await?;
+    }
     p.status = ParcelStatus::Collected;
     p.collected_at = Some(now);
     p.closed_at = Some(now);
@@ -409,7 +435,8 @@ pub async fn collect_drop_off(
         "locker_drop_off_collected",
         ("locker_parcel", p.id),
         json!({"case": number, "locker": bank.code, "door": c.door,
-               "deposited_at": crate::clock::hall_time(deposited), "counted_from": on.to_string()}),
+               "deposited_at": crate::clock::hall_time(deposited),
+               "supplement": awaited.then(|| on.to_string())}),
     )
     .await?;
     tx.commit().await?;
