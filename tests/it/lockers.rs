@@ -213,6 +213,15 @@ async fn a_result_put_in_a_locker_at_half_past_six_is_picked_up_with_the_sms_cod
             "the clerk never sees the code: {v}"
         );
         assert_eq!(v["expires_text"], "2026年12月12日 00:00");
+        let (st, again) = s
+            .post_json(
+                &format!("/api/v1/cases/{n}/locker"),
+                Some(&staff.issuer),
+                &json!({"locker": BANK}),
+            )
+            .await;
+        assert_eq!(st, 409, "one result, one compartment: {again}");
+        assert_eq!(again["code"], "parcel_exists");
         // R-ISSUE-10D counted at the pick-up (the default): not issued yet.
         let c = case(&s, &staff.clerk, &n).await;
         assert_eq!(c["status"], "concluded", "{c}");
@@ -420,6 +429,22 @@ async fn ten_wrong_codes_lock_the_compartment_tell_the_manager_and_change_nothin
         assert_eq!(a["result"], "refused");
         assert_eq!(a["code"], "compartment_locked", "{a}");
         assert_eq!(hall_events(&s, "locker_compartment_locked").await, 1);
+        // The manager's screens hear of it at once (the hall's live feed).
+        let rows =
+            yichuang_store::events::since_in_hall(&s.running.state.db, Some("H1"), 0, 10_000)
+                .await
+                .unwrap();
+        let alerts: Vec<_> = rows
+            .iter()
+            .flat_map(yichuang_server::hall::feed::messages)
+            .filter(|(kind, _)| kind == "locker_alert")
+            .collect();
+        assert_eq!(alerts.len(), 1);
+        assert!(
+            alerts[0].1["text"].as_str().unwrap().contains("A01 号格口"),
+            "{:?}",
+            alerts[0]
+        );
         let v = locker_view(&s).await;
         assert_eq!(door_state(&v, "A01"), ("holding".to_string(), true));
         assert_eq!(v["parcels"][0]["status"], "deposited", "{v}");
