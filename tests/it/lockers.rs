@@ -460,8 +460,16 @@ async fn ten_wrong_codes_lock_the_compartment_tell_the_manager_and_change_nothin
             )
             .await;
         assert_eq!(st, 200, "{v}");
-        let (_, a) = device(&s, &token, open("w12", "A01", &code)).await;
+        // At the locker's screen the applicant may use the ID number instead of the code.
+        let by_id = |id: &str, number: &str| {
+            json!({"message_id": id, "type": "open_request", "door": "A01", "id_number": number})
+        };
+        let (_, a) = device(&s, &token, by_id("w12", "110105194912310021")).await;
+        assert_eq!(a["code"], "wrong_code", "another person's number: {a}");
+        let (_, a) = device(&s, &token, by_id("w13", "11010519491231002x")).await;
         assert_eq!(a["result"], "open", "{a}");
+        let (_, a) = device(&s, &token, open("w14", "A01", &code)).await;
+        assert_eq!(a["code"], "code_used", "{a}");
         s.stop().await;
     })
     .await;
