@@ -212,7 +212,7 @@ async fn a_result_put_in_a_locker_at_half_past_six_is_picked_up_with_the_sms_cod
             v.get("code").is_none(),
             "the clerk never sees the code: {v}"
         );
-        assert_eq!(v["expires_text"], "2026年12月12日 00:00");
+        assert_eq!(v["expires_text"], "2026年12月11日 24:00");
         let (st, again) = s
             .post_json(
                 &format!("/api/v1/cases/{n}/locker"),

@@ -26,7 +26,6 @@ use yichuang_store::{Tx, timers};
 
 use crate::cases::service::{self, Env, Loaded};
 use crate::cases::time::{local, utc};
-use crate::ratings::views::chinese_time;
 use crate::state::AppState;
 
 /// The timer that ends a code's validity (subject: the parcel's id).
@@ -182,7 +181,7 @@ async fn place(tx: &mut Tx, x: Placing<'_>) -> Result<Placed> {
         now,
     )
     .await?;
-    let until = chinese_time(yichuang_store::micros(expires_at));
+    let until = views::until_text(expires_at);
     let (number, place, door) = (&l.case.number, bank_place(bank), &c.door);
     let (sms, event) = match kind {
         ParcelKind::Pickup => (

@@ -13,6 +13,18 @@ use crate::clock::hall_time;
 use crate::ratings::views::chinese_time;
 use crate::state::AppState;
 
+/// A validity's end as people read it: a code valid through 11 December ends at midnight,
+/// shown as 2026年12月11日 24:00 rather than as the next day's 00:00.
+pub fn until_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    let l = crate::cases::time::local(t);
+    if l.time() == chrono::NaiveTime::MIN {
+        let day = l.date().pred_opt().unwrap_or(l.date());
+        format!("{} 24:00", day.format("%Y年%-m月%-d日"))
+    } else {
+        chinese_time(micros(t))
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CompartmentView {
     pub door: String,
@@ -77,7 +89,7 @@ impl From<&Placed> for ParcelView {
                 .deposited_at
                 .map(|t| chinese_time(micros(t)))
                 .unwrap_or_default(),
-            expires_text: chinese_time(micros(p.expires_at)),
+            expires_text: until_text(p.expires_at),
         }
     }
 }
@@ -152,7 +164,7 @@ impl PlacedView {
             place: p.bank.place.clone(),
             door: p.door.clone(),
             expires_at: hall_time(p.expires_at),
-            expires_text: chinese_time(micros(p.expires_at)),
+            expires_text: until_text(p.expires_at),
             code: show_code.then(|| p.code.clone()),
         }
     }
