@@ -165,18 +165,24 @@ pub async fn new_case(s: &TestServer, code: &str, materials: &[&str]) -> (Staff,
     (staff, n, v)
 }
 
-/// The one-time login code last sent to `phone` (from the outbox, as the SMS would carry it).
+/// The text of the last SMS of `kind` to `phone` sent since `since` (from the outbox, as the
+/// phone would show it: there is no SMS gateway in the tests).
+pub async fn last_sms(
+    s: &TestServer,
+    kind: &str,
+    phone: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> String {
+    yichuang_store::cases::outbox::latest_to(&s.running.state.db, kind, phone, since)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {kind} message to {phone} in the outbox"))
+}
+
+/// The one-time login code last sent to `phone`.
 async fn login_code(s: &TestServer, phone: &str) -> String {
-    let state = &s.running.state;
-    let text = yichuang_store::cases::outbox::latest_to(
-        &state.db,
-        "login_code",
-        phone,
-        state.now() - chrono::Duration::minutes(1),
-    )
-    .await
-    .unwrap()
-    .expect("the code went to the outbox");
+    let since = s.running.state.now() - chrono::Duration::minutes(1);
+    let text = last_sms(s, "login_code", phone, since).await;
     text.chars().filter(char::is_ascii_digit).take(6).collect()
 }
 
@@ -220,7 +226,7 @@ pub async fn approve(s: &TestServer, approver: &str, number: &str, document: &st
     .await
 }
 
-async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
+pub async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
     let (st, v) = s.post_json(path, Some(token), &body).await;
     assert_eq!(st, 200, "{path}: {v}");
     v
@@ -709,7 +715,7 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
 }
 
 /// Accepts a complete case for X001 (5 committed working days) at `now` and returns its number.
-async fn accepted_at(s: &TestServer, staff_clerk: &str, now: &str) -> (String, Value) {
+pub async fn accepted_at(s: &TestServer, staff_clerk: &str, now: &str) -> (String, Value) {
     s.set_clock(now).await;
     let (st, v) = s
         .post_json(
