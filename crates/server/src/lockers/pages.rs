@@ -66,6 +66,10 @@ async fn manage(
     Path(hall): Path<String>,
 ) -> Page {
     let actor = require_page_actor(a, &uri, &STAFF)?;
+    // A hall nobody set up is a 404 page, not an empty locker list.
+    if let Err(e) = yichuang_store::hall::hall(&st.db, &hall).await {
+        return Err(crate::error::Problem(e).into_response());
+    }
     manage_page(&st, actor.clone(), &hall, None)
         .await
         .map_err(|e| forbidden_page(Some(actor), &uri, e.title))
