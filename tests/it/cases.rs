@@ -50,6 +50,7 @@ pub async fn account(s: &TestServer, admin: &str, username: &str, scope: Value) 
     for (k, v) in scope.as_object().unwrap() {
         body[k] = v.clone();
     }
+    crate::support::ensure_account_scope(s, admin, &body).await;
     let (st, v) = s.post_json("/api/v1/accounts", Some(admin), &body).await;
     assert_eq!(st, 201, "{v}");
     s.token(username, "staff2026pw").await
@@ -164,18 +165,24 @@ pub async fn new_case(s: &TestServer, code: &str, materials: &[&str]) -> (Staff,
     (staff, n, v)
 }
 
-/// The one-time login code last sent to `phone` (from the outbox, as the SMS would carry it).
+/// The text of the last SMS of `kind` to `phone` sent since `since` (from the outbox, as the
+/// phone would show it: there is no SMS gateway in the tests).
+pub async fn last_sms(
+    s: &TestServer,
+    kind: &str,
+    phone: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> String {
+    yichuang_store::cases::outbox::latest_to(&s.running.state.db, kind, phone, since)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {kind} message to {phone} in the outbox"))
+}
+
+/// The one-time login code last sent to `phone`.
 async fn login_code(s: &TestServer, phone: &str) -> String {
-    let state = &s.running.state;
-    let text = yichuang_store::cases::outbox::latest_to(
-        &state.db,
-        "login_code",
-        phone,
-        state.now() - chrono::Duration::minutes(1),
-    )
-    .await
-    .unwrap()
-    .expect("the code went to the outbox");
+    let since = s.running.state.now() - chrono::Duration::minutes(1);
+    let text = last_sms(s, "login_code", phone, since).await;
     text.chars().filter(char::is_ascii_digit).take(6).collect()
 }
 
@@ -219,7 +226,7 @@ pub async fn approve(s: &TestServer, approver: &str, number: &str, document: &st
     .await
 }
 
-async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
+pub async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
     let (st, v) = s.post_json(path, Some(token), &body).await;
     assert_eq!(st, 200, "{path}: {v}");
     v
@@ -708,7 +715,7 @@ async fn a_bundle_asks_for_materials_once_runs_members_in_parallel_and_in_series
 }
 
 /// Accepts a complete case for X001 (5 committed working days) at `now` and returns its number.
-async fn accepted_at(s: &TestServer, staff_clerk: &str, now: &str) -> (String, Value) {
+pub async fn accepted_at(s: &TestServer, staff_clerk: &str, now: &str) -> (String, Value) {
     s.set_clock(now).await;
     let (st, v) = s
         .post_json(
@@ -1326,8 +1333,8 @@ async fn a_case_received_in_a_hall_counts_the_local_days_of_the_halls_region_r_c
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         publish(&s, &item("X001", false)).await;
-        let staff = staff(&s).await;
         let admin = hall_with_a_provincial_holiday(&s, "650000", "650100").await;
+        let staff = staff(&s).await;
 
         // Accepted Tuesday 3/17; nationally 3/18, 3/19, 3/20, 3/23, 3/24 are the 5 days.
         let national = s
@@ -1431,8 +1438,8 @@ async fn a_hall_whose_region_code_implies_no_province_inherits_local_days_throug
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         publish(&s, &item("X001", false)).await;
-        let staff = staff(&s).await;
         let admin = hall_with_a_provincial_holiday(&s, "XJ", "XJ-URC").await;
+        let staff = staff(&s).await;
         // The province's holiday reaches the city's hall through the tree, not the code.
         let (n, v) = accepted_at(&s, &staff.clerk, "2026-03-17T10:00:00+08:00").await;
         assert_eq!(v["due_date"], "2026-03-25", "{v}");

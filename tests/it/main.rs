@@ -21,6 +21,8 @@ mod hall_pages;
 mod hall_screens;
 mod hardening;
 mod landing;
+mod lockers;
+mod lockers_browser;
 mod metrics;
 mod network;
 mod page_errors;

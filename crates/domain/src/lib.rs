@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 #[macro_use]
 pub mod labels;
+pub mod locker;
 pub mod login_throttle;
 pub mod pii;
 pub mod queue;

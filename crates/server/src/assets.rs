@@ -30,6 +30,8 @@ static ASSETS: &[Asset] = &[
     asset!("favicon.svg", "image/svg+xml"),
     asset!("hall.js", "text/javascript; charset=utf-8"),
     asset!("hall.css", "text/css; charset=utf-8"),
+    asset!("locker-sim.js", "text/javascript; charset=utf-8"),
+    asset!("locker.css", "text/css; charset=utf-8"),
 ];
 
 pub async fn serve(Path(name): Path<String>) -> Response {

@@ -43,6 +43,11 @@ impl TimerHandler for Dispatch {
             crate::supervision::SWEEP_TIMER => {
                 crate::supervision::fire_sweep(&self.state, tx, now).await
             }
+            crate::lockers::EXPIRY_TIMER => {
+                crate::lockers::fire_expiry(&self.state, tx, &timer.subject, now).await?;
+                self.state.hall_feed.wake();
+                Ok(())
+            }
             crate::hall::day_end::KIND => {
                 crate::hall::day_end::close_day(tx, &timer.subject, timer.due(), now).await?;
                 self.state.hall_feed.wake();

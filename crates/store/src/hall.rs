@@ -91,6 +91,18 @@ pub async fn hall(db: &Db, code: &str) -> Result<HallRow> {
     .ok_or_else(|| not_found_hall(code))
 }
 
+/// Whether a hall with this code is set up.
+pub async fn hall_exists(db: &Db, code: &str) -> Result<bool> {
+    let found: Option<i64> = db_run!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM halls WHERE code = $1"
+    )
+    .bind(code)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))?;
+    Ok(found.is_some())
+}
+
 /// The region a hall hangs from, when the hall is set up and names one: whose local days its
 /// clocks count (R-CALENDAR).
 pub async fn hall_region(db: &Db, code: &str) -> Result<Option<String>> {

@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod db;
 pub mod events;
 pub mod hall;
+pub mod lockers;
 pub mod metrics;
 pub mod ratings;
 pub mod settings;

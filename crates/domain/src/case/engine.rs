@@ -109,6 +109,14 @@ pub enum Command {
     Supplement {
         materials: Vec<String>,
     },
+    /// Materials that reached the hall before the front desk took them in (dropped off in a
+    /// smart locker): the clock resumes as of `on` (R-SUPPLEMENT-PAUSE; the locker setting
+    /// says whether that is the day of the deposit or of the collection). `on` is kept between
+    /// the notice's day and today.
+    SupplementReceivedOn {
+        materials: Vec<String>,
+        on: NaiveDate,
+    },
     Accept,
     Refuse {
         reasons: Vec<String>,
@@ -702,7 +710,10 @@ impl<'c> Run<'c> {
                     },
                 );
             }
-            Command::Supplement { materials } => self.supplement(materials, actor)?,
+            Command::Supplement { materials } => self.supplement(materials, actor, None)?,
+            Command::SupplementReceivedOn { materials, on } => {
+                self.supplement(materials, actor, Some(*on))?
+            }
             Command::Accept => {
                 actor.require_role(&FRONT_DESK, "受理")?;
                 self.require_status(&[CaseStatus::Received], "受理")?;
@@ -936,8 +947,17 @@ impl<'c> Run<'c> {
         Ok(items)
     }
 
-    fn supplement(&mut self, materials: &[String], actor: &Actor) -> Result<()> {
-        let (now, today) = (self.ctx.now, self.ctx.today());
+    fn supplement(
+        &mut self,
+        materials: &[String],
+        actor: &Actor,
+        received_on: Option<NaiveDate>,
+    ) -> Result<()> {
+        let now = self.ctx.now;
+        let today = match (received_on, self.case.open_notice()) {
+            (Some(on), Some(n)) => on.clamp(n.given_at.date(), self.ctx.today()),
+            _ => self.ctx.today(),
+        };
         let by = actor.event_name();
         let before_acceptance = self.case.status == CaseStatus::AwaitingSupplement;
         let during_handling = self.case.status == CaseStatus::InProgress
@@ -1309,6 +1329,17 @@ fn checked_delivery(delivery: &Delivery) -> Result<Delivery> {
                 address: address.trim().into(),
                 carrier: carrier.trim().into(),
                 tracking_number: tracking_number.trim().into(),
+            }
+        }
+        Delivery::Locker { locker, door } => {
+            p.check(
+                !locker.trim().is_empty() && !door.trim().is_empty(),
+                "delivery.door",
+                "请选择智能文件柜格口",
+            );
+            Delivery::Locker {
+                locker: locker.trim().into(),
+                door: door.trim().into(),
             }
         }
         Delivery::Electronic { certificate } => {

@@ -70,6 +70,9 @@ pub enum Delivery {
     },
     /// As an electronic certificate (电子证照).
     Electronic { certificate: String },
+    /// Through a smart locker (智能文件柜): `door` of the locker bank `locker`, opened with the
+    /// single-use code the applicant got by SMS.
+    Locker { locker: String, door: String },
 }
 
 impl Delivery {
@@ -78,6 +81,7 @@ impl Delivery {
             Delivery::Pickup { .. } => "窗口领取",
             Delivery::Mail { .. } => "邮寄送达",
             Delivery::Electronic { .. } => "电子证照",
+            Delivery::Locker { .. } => "智能文件柜领取",
         }
     }
 }

@@ -276,6 +276,36 @@ fn an_incomplete_application_gets_one_notice_listing_everything_missing_r_accept
 }
 
 #[test]
+fn materials_dropped_off_in_a_locker_count_from_the_day_given_never_before_the_notice_r_supplement_pause()
+ {
+    let mut w = World::default_process();
+    w.apply_at_window(t(2026, 2, 13, 9, 0), &["form"], &[]);
+    // Dropped off on the night of Tue 02-24, taken in on Wed 02-25: accepted on 02-24.
+    let events = w.run(
+        t(2026, 2, 25, 9, 5),
+        &clerk(),
+        Command::SupplementReceivedOn {
+            materials: vec!["licence".into(), "proxy".into()],
+            on: d(2026, 2, 24),
+        },
+    );
+    assert_eq!(kinds(&events), ["case_materials_received", "case_accepted"]);
+    assert_eq!(w.case().accepted_on, Some(d(2026, 2, 24)));
+    // A day before the notice is read as the notice's day; a day to come as today.
+    let mut w = World::default_process();
+    w.apply_at_window(t(2026, 2, 13, 9, 0), &["form"], &[]);
+    w.run(
+        t(2026, 2, 25, 9, 5),
+        &clerk(),
+        Command::SupplementReceivedOn {
+            materials: vec!["licence".into(), "proxy".into()],
+            on: d(2026, 1, 1),
+        },
+    );
+    assert_eq!(w.case().accepted_on, Some(d(2026, 2, 13)));
+}
+
+#[test]
 fn a_notice_that_leaves_out_a_missing_material_is_refused_r_accept_5d() {
     let mut w = World::default_process();
     w.receive_only(t(2026, 3, 2, 9, 0), &["form"], &[("agent", "yes")]);

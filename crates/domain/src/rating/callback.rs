@@ -18,6 +18,8 @@ pub enum Kind {
     BadRating,
     /// The second callback after a rectification (the rater rates the fix).
     FollowUp,
+    /// A result left in a smart locker past its pick-up days, back at the issuance window.
+    Uncollected,
 }
 
 impl Kind {
@@ -26,18 +28,25 @@ impl Kind {
             Kind::Routine => "routine",
             Kind::BadRating => "bad_rating",
             Kind::FollowUp => "follow_up",
+            Kind::Uncollected => "uncollected",
         }
     }
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Routine, Kind::BadRating, Kind::FollowUp]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Kind::Routine,
+            Kind::BadRating,
+            Kind::FollowUp,
+            Kind::Uncollected,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
     pub fn label(self) -> &'static str {
         match self {
             Kind::Routine => "日常回访",
             Kind::BadRating => "差评回访",
             Kind::FollowUp => "整改后回访",
+            Kind::Uncollected => "逾期未取件回访",
         }
     }
     /// What the callback staff says (a script per kind; the item's name fills `{item}`).
@@ -51,6 +60,9 @@ impl Kind {
             ),
             Kind::FollowUp => format!(
                 "您好，这里是政务服务中心回访专线。您反映的“{item}”办理中的问题已整改，想请您对整改结果评个分（1 到 5 分）。"
+            ),
+            Kind::Uncollected => format!(
+                "您好，这里是政务服务中心回访专线。您办理的“{item}”结果放在智能文件柜里到期还没有领取，已转回出件窗口。请问您什么时候方便来领取，或者需要改为邮寄吗？"
             ),
         }
     }

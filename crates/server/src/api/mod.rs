@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::ratings::routes())
         .merge(crate::work_orders::routes())
         .merge(crate::supervision::api::routes())
+        .merge(crate::lockers::api::routes())
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 

@@ -65,6 +65,7 @@ pub fn routes() -> Router<AppState> {
             post(supplement).layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .route("/my/cases/{number}/certificate", get(certificate))
+        .route("/my/cases/{number}/locker", post(book_locker))
 }
 
 // --- the session --------------------------------------------------------------------------------
@@ -327,6 +328,12 @@ struct CasePage {
     errors: FormErrors,
     /// 一事一评: the link to rate the finished case, while it may still be rated.
     rate: Option<String>,
+    /// The locker banks the materials may be dropped off in (a case waiting for a supplement).
+    lockers: Vec<(String, String)>,
+    /// The case's parcels in lockers (results to pick up, materials dropped off).
+    parcels: Vec<crate::lockers::views::ParcelView>,
+    /// The drop-off just booked, with its code (shown this once; also sent by SMS).
+    booked: Option<crate::lockers::views::PlacedView>,
 }
 
 #[derive(Template)]
@@ -426,6 +433,7 @@ fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
         },
         Change::Issued { delivery, .. } => match delivery {
             Delivery::Pickup { code } => format!("结果已凭取件码 {code} 在出件窗口领取"),
+            Delivery::Locker { door, .. } => format!("结果经智能文件柜 {door} 号格口交付"),
             Delivery::Mail {
                 carrier,
                 tracking_number,
@@ -505,7 +513,24 @@ async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<Case
         Some(Delivery::Electronic { .. })
     );
     let rate = crate::ratings::rating_link(st, &l.case.number).await?;
+    let lockers = match (&l.row.hall, yichuang_domain::locker::may_drop_off(&l.case)) {
+        (Some(h), Ok(())) => yichuang_store::lockers::banks_of_hall(&st.db, h)
+            .await?
+            .into_iter()
+            .map(|b| (b.code, b.name))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let parcels = yichuang_store::lockers::parcels_of_case(&st.db, &l.case.number)
+        .await?
+        .iter()
+        .filter(|p| p.parcel.closed_at.is_none())
+        .map(crate::lockers::views::ParcelView::from)
+        .collect();
     Ok(CasePage {
+        lockers,
+        parcels,
+        booked: None,
         layout: layout(format!("我的办件 {}", l.case.number)),
         c,
         steps,
@@ -693,6 +718,45 @@ async fn supplement(
                 Err(e2) => with_status(render(&error_page(&e2)), &e2),
             }
         }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LockerForm {
+    locker: String,
+    size: String,
+}
+
+/// 预约文件柜投递: the door and the code are shown once on the page (and sent by SMS).
+async fn book_locker(
+    State(st): State<AppState>,
+    MyPhone(phone): MyPhone,
+    Path(number): Path<String>,
+    f: Result<axum::Form<LockerForm>, FormRejection>,
+) -> Response {
+    let Some(phone) = phone else {
+        return Redirect::to("/my").into_response();
+    };
+    let Some(l) = my_case(&st, &phone, &number).await else {
+        return not_mine().await;
+    };
+    let f = f.map(|axum::Form(f)| f).unwrap_or_default();
+    let booked = crate::lockers::book_drop_off(&st, &phone, &number, &f.locker, &f.size).await;
+    st.hall_feed.wake();
+    let l = my_case(&st, &phone, &number).await.unwrap_or(l);
+    match booked {
+        Ok(p) => match case_view(&st, &l, FormErrors::default()).await {
+            Ok(mut page) => {
+                page.booked = Some(crate::lockers::views::PlacedView::of(&p, &number, true));
+                render(&page)
+            }
+            Err(e) => with_status(render(&error_page(&e)), &e),
+        },
+        Err(e) => match case_view(&st, &l, FormErrors::at(&e, "locker")).await {
+            Ok(p) => with_status(render(&p), &e),
+            Err(e2) => with_status(render(&error_page(&e2)), &e2),
+        },
     }
 }
 

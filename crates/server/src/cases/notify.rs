@@ -90,24 +90,26 @@ pub fn messages(
                 "picked_up",
                 format!("{head}已在窗口当场办结，结果已当面交付（{}）。", delivery.label()),
             )),
-            Change::Issued { delivery, .. } => Some(match delivery {
-                Delivery::Pickup { code } => (
+            Change::Issued { delivery, .. } => match delivery {
+                Delivery::Pickup { code } => Some((
                     "picked_up",
                     format!("{head}结果已凭取件码 {code} 在出件窗口领取。"),
-                ),
+                )),
                 Delivery::Mail {
                     carrier,
                     tracking_number,
                     ..
-                } => (
+                } => Some((
                     "shipped",
                     format!("{head}结果已寄出：{carrier}，运单号 {tracking_number}。"),
-                ),
-                Delivery::Electronic { certificate } => (
+                )),
+                Delivery::Electronic { certificate } => Some((
                     "electronic_issued",
                     format!("{head}电子证照 {certificate} 已签发，可在办件页面下载。"),
-                ),
-            }),
+                )),
+                // The locker sends its own messages (the code at the deposit, see `lockers`).
+                Delivery::Locker { .. } => None,
+            },
             _ => None,
         })
         .collect()

@@ -413,6 +413,36 @@ struct CasePage {
     error: Option<String>,
     materials: Vec<(String, String)>,
     can_front_desk: bool,
+    /// The case's hall's locker banks (code, name), for 放入智能文件柜.
+    lockers: Vec<(String, String)>,
+    /// What the case has in lockers (results to pick up, materials dropped off).
+    parcels: Vec<crate::lockers::views::ParcelView>,
+}
+
+/// The locker banks of a case's hall and the case's parcels in them.
+async fn locker_facts(
+    st: &AppState,
+    l: &Loaded,
+) -> (
+    Vec<(String, String)>,
+    Vec<crate::lockers::views::ParcelView>,
+) {
+    let banks = match &l.row.hall {
+        Some(h) => yichuang_store::lockers::banks_of_hall(&st.db, h)
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let parcels = yichuang_store::lockers::parcels_of_case(&st.db, &l.case.number)
+        .await
+        .unwrap_or_default();
+    (
+        banks.into_iter().map(|b| (b.code, b.name)).collect(),
+        parcels
+            .iter()
+            .map(crate::lockers::views::ParcelView::from)
+            .collect(),
+    )
 }
 
 async fn case_page(
@@ -423,7 +453,10 @@ async fn case_page(
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[])?;
     let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
+    let (lockers, parcels) = locker_facts(&st, &l).await;
     Ok(render(&CasePage {
+        lockers,
+        parcels,
         materials: l
             .item
             .materials
@@ -482,19 +515,27 @@ async fn case_act(
             step_command(&st, &number, get("node"), action, body).await
         }
     };
-    let result = match command {
-        Ok(c) => service::run(&st, &number, &actor, &c).await.map(|_| ()),
-        Err(e) => Err(e),
+    let result = match (get("action").as_str(), command) {
+        ("locker", _) => {
+            crate::lockers::deposit_result(&st, &actor, &number, &get("locker"), &get("size"))
+                .await
+                .map(|_| ())
+        }
+        (_, Ok(c)) => service::run(&st, &number, &actor, &c).await.map(|_| ()),
+        (_, Err(e)) => Err(e),
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
         Err(e) => {
             let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
+            let (lockers, parcels) = locker_facts(&st, &l).await;
             let message = std::iter::once(e.title.clone())
                 .chain(e.fields.iter().map(|f| f.message.clone()))
                 .collect::<Vec<_>>()
                 .join("：");
             let mut r = render(&CasePage {
+                lockers,
+                parcels,
                 materials: l
                     .item
                     .materials
@@ -656,6 +697,7 @@ impl CasePage {
             "mail" => "邮寄送达",
             "pickup" => "窗口领取",
             "electronic" => "电子证照",
+            "locker" => "智能文件柜领取",
             _ => "",
         }
     }

@@ -174,6 +174,11 @@ pub fn messages(row: &HallEventRow) -> Vec<(String, Value)> {
                    "time": super::board::minute_text(yichuang_store::from_micros(row.at))}),
         )),
         "hall_notice" => out.push(("notice".to_string(), json!({"text": p["text"]}))),
+        // The manager is told at once when a locker door locks after too many wrong codes.
+        "locker_compartment_locked" => out.push((
+            "locker_alert".to_string(),
+            json!({"locker": p["locker"], "door": p["door"], "text": p["notice"]}),
+        )),
         k if k.starts_with("ticket_") => out.push((
             "ticket_changed".to_string(),
             json!({"kind": k, "ticket": p["ticket"], "status": p["after"]["status"],

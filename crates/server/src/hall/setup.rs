@@ -37,7 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/windows/{id}/resume", post(resume))
 }
 
-fn check_code(p: &mut Problems, code: &str, what: &str) {
+pub(crate) fn check_code(p: &mut Problems, code: &str, what: &str) {
     let ok = (1..=32).contains(&code.len())
         && code
             .bytes()
@@ -49,7 +49,7 @@ fn check_code(p: &mut Problems, code: &str, what: &str) {
     );
 }
 
-fn check_name(p: &mut Problems, name: &str, what: &str) {
+pub(crate) fn check_name(p: &mut Problems, name: &str, what: &str) {
     let n = name.trim().chars().count();
     p.check(
         (1..=100).contains(&n),

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::work_orders::page_routes())
         .merge(crate::supervision::pages::routes())
         .merge(home::routes())
+        .merge(crate::lockers::pages::routes())
 }
 
 /// One link of the navigation bar.

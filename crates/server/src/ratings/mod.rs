@@ -429,6 +429,56 @@ async fn open_callback(
     Ok(id)
 }
 
+/// Lists a callback for a result left in a smart locker past its pick-up days (issue 14): the
+/// applicant is phoned about picking it up at the issuance window or having it mailed.
+pub async fn uncollected_callback(
+    tx: &mut Tx,
+    st: &AppState,
+    now: DateTime<Utc>,
+    l: &crate::cases::service::Loaded,
+    hall: &str,
+) -> Result<i64> {
+    let s = settings_in(tx).await?;
+    let cal = crate::calendar::current(st, None).await?;
+    let a = &l.case.applicant;
+    let dims = Dims {
+        hall: Some(hall.to_string()),
+        department: Some(l.case.department.clone()),
+        item: Some(l.case.item.clone()),
+        ..Dims::default()
+    };
+    let kind = callback::Kind::Uncollected;
+    let id = store::insert_callback(
+        tx,
+        &NewCallback {
+            kind: kind.as_str(),
+            subject_type: SubjectKind::Case.as_str(),
+            subject_id: &l.case.number,
+            label: &l.item.name,
+            rating_id: None,
+            rectification_id: None,
+            dims: &dims,
+            phone: &a.phone,
+            phone_masked: &mask_phone(&a.phone),
+            name_masked: &mask_name(&a.name),
+            due_at: utc(callback::due(&*cal, local(now), &s)),
+        },
+        now,
+    )
+    .await?;
+    log(
+        tx,
+        now,
+        Some(hall),
+        "system",
+        "callback_listed",
+        ("callback", &id.to_string()),
+        json!({"kind": kind, "subject": {"type": "case", "id": l.case.number}}),
+    )
+    .await?;
+    Ok(id)
+}
+
 // --- ratings ----------------------------------------------------------------------------------
 
 /// What the rater sees of a token: what is rated, where, and whether it can still be rated.

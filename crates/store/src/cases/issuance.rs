@@ -99,6 +99,7 @@ pub async fn record_issuance(
             None,
             Some(address.as_str()).filter(|a| !a.is_empty()),
         ),
+        Delivery::Locker { .. } => ("locker", None, None, None, None, None),
         Delivery::Electronic { certificate } => (
             "electronic",
             None,
