@@ -143,7 +143,7 @@ async fn every_page_route_given_a_bad_id_answers_a_page_in_chinese_with_a_way_ba
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
         // The issue's own examples, with the message in the page.
         let r = anonymous
-            .get(s.at(&format!("/halls/NOPE/kiosk")))
+            .get(s.at("/halls/NOPE/kiosk"))
             .send()
             .await
             .unwrap();

@@ -403,10 +403,10 @@ fn read_settings(current: &HallSettings, form: &[(String, String)]) -> Result<Ha
     s.day_end_reason = get("day_end_reason");
     // Fields added later (issue 10): kept as they are when a form does not send them.
     let sent = |k: &str| form.iter().any(|(n, _)| n == k);
-    if sent("kiosk_reset_seconds") {
-        if let Some(v) = num("kiosk_reset_seconds", &mut p) {
-            s.kiosk_reset_seconds = v;
-        }
+    if sent("kiosk_reset_seconds")
+        && let Some(v) = num("kiosk_reset_seconds", &mut p)
+    {
+        s.kiosk_reset_seconds = v;
     }
     if sent("phone") {
         s.phone = get("phone");

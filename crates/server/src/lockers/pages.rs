@@ -45,6 +45,8 @@ async fn manage_page(
     error: Option<String>,
 ) -> Result<Response> {
     super::require_locker_staff(&actor, hall)?;
+    // An unknown hall is a bad link, not an empty page (issue 10 item 8).
+    yichuang_store::hall::hall(&st.db, hall).await?;
     let mut banks = Vec::new();
     for b in store::banks_of_hall(&st.db, hall).await? {
         banks.push(BankView::load(st, b).await?);
@@ -66,13 +68,14 @@ async fn manage(
     Path(hall): Path<String>,
 ) -> Page {
     let actor = require_page_actor(a, &uri, &STAFF)?;
-    // A hall nobody set up is a 404 page, not an empty locker list.
-    if let Err(e) = yichuang_store::hall::hall(&st.db, &hall).await {
-        return Err(crate::error::Problem(e).into_response());
+    match manage_page(&st, actor.clone(), &hall, None).await {
+        Ok(r) => Ok(r),
+        Err(e) if e.kind == yichuang_domain::Kind::Forbidden => {
+            Err(forbidden_page(Some(actor), &uri, e.title))
+        }
+        // Anything else (a hall that does not exist) is the error page with its own status.
+        Err(e) => Err(crate::error::Problem(e).into_response()),
     }
-    manage_page(&st, actor.clone(), &hall, None)
-        .await
-        .map_err(|e| forbidden_page(Some(actor), &uri, e.title))
 }
 
 /// One action of the page: `action` names it, `locker` and `door` or `parcel` its object.
