@@ -104,6 +104,12 @@ pub fn nav_for(role: Option<Role>) -> Vec<NavLink> {
             label: "工单",
         });
     }
+    if matches!(role, Some(Role::Clerk | Role::HallManager | Role::Issuance)) {
+        v.push(NavLink {
+            href: "/lockers",
+            label: "智能文件柜",
+        });
+    }
     if matches!(
         role,
         Some(Role::Admin | Role::HallManager | Role::Supervisor | Role::Approver)
