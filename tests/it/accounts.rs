@@ -27,13 +27,10 @@ async fn create(s: &TestServer, token: &str, body: Value) -> (u16, Value) {
 }
 
 async fn clerk(s: &TestServer, admin: &str, username: &str, hall: &str) -> String {
-    let (st, v) = create(
-        s,
-        admin,
-        json!({"username": username, "display_name": "王窗口", "role": "clerk",
-               "hall": hall, "password": "clerk2026pw"}),
-    )
-    .await;
+    let body = json!({"username": username, "display_name": "王窗口", "role": "clerk",
+               "hall": hall, "password": "clerk2026pw"});
+    crate::support::ensure_account_scope(s, admin, &body).await;
+    let (st, v) = create(s, admin, body).await;
     assert_eq!(st, 201, "{v}");
     s.token(username, "clerk2026pw").await
 }
@@ -220,6 +217,7 @@ async fn an_admin_creates_accounts_that_can_sign_in() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         let admin = s.admin_token().await;
+        crate::support::ensure_account_scope(&s, &admin, &json!({"department": "SCJGJ"})).await;
         let (st, v) = create(
             &s,
             &admin,
@@ -328,6 +326,7 @@ async fn a_hall_manager_manages_only_its_own_halls_front_line_accounts() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         let admin = s.admin_token().await;
+        crate::support::ensure_account_scope(&s, &admin, &json!({"hall": "H1"})).await;
         let (st, v) = create(
             &s,
             &admin,
@@ -895,7 +894,7 @@ async fn the_login_page_signs_in_and_returns_to_the_page_asked_for() {
             "{html}"
         );
 
-        // Only same-site paths: anything else goes home.
+        // Only same-site paths: anything else goes to the role's home (the admin's).
         let (st, to, _) = form(
             &client(),
             s.at("/login"),
@@ -906,7 +905,7 @@ async fn the_login_page_signs_in_and_returns_to_the_page_asked_for() {
             ],
         )
         .await;
-        assert_eq!((st, to.as_str()), (303, "/"));
+        assert_eq!((st, to.as_str()), (303, "/admin"));
 
         let (st, to, _) = form(&c, s.at("/logout"), &[]).await;
         assert_eq!((st, to.as_str()), (303, "/"));
@@ -921,6 +920,8 @@ async fn the_login_page_signs_in_and_returns_to_the_page_asked_for() {
 async fn the_accounts_page_creates_resets_and_deactivates_and_refuses_a_clerk() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
+        crate::support::ensure_account_scope(&s, &s.admin_token().await, &json!({"hall": "H1"}))
+            .await;
         let admin = client();
         form(
             &admin,
@@ -1071,6 +1072,10 @@ fn yichuang(args: &[&str], stdin: &str) -> std::process::Output {
 #[tokio::test]
 async fn the_command_line_creates_an_account_that_can_sign_in() {
     let url = yichuang_store::testing::sqlite_url();
+    // The hall is set up first: an account may name only a hall that exists.
+    let s = TestServer::start(&url).await;
+    crate::support::ensure_account_scope(&s, &s.admin_token().await, &json!({"hall": "H1"})).await;
+    s.stop().await;
     let out = yichuang(
         &[
             "admin",
@@ -1217,6 +1222,7 @@ async fn in_a_browser_a_manager_signs_in_creates_a_clerk_and_signs_out() {
     use thirtyfour::components::SelectElement;
 
     let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    crate::support::ensure_account_scope(&s, &s.admin_token().await, &json!({"hall": "H1"})).await;
     let Some(b) = crate::browser::Browser::start().await else {
         return;
     };

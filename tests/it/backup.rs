@@ -270,6 +270,7 @@ async fn a_restore_into_a_database_that_is_not_empty_is_refused_and_changes_noth
     for url in backends().await {
         let s = TestServer::start(&url).await;
         let admin = s.admin_token().await;
+        crate::support::ensure_account_scope(&s, &admin, &json!({"hall": "H1"})).await;
         let (st, v) = s
             .post_json(
                 "/api/v1/accounts",

@@ -175,6 +175,16 @@ impl Browser {
         self.click_and_wait("form.card button[type=submit]").await;
     }
 
+    /// Runs `script` (which `return`s something) in the page and gives its value.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.driver
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}"))
+            .json()
+            .clone()
+    }
+
     pub async fn text_of(&self, css: &str) -> String {
         self.el(css).await.text().await.unwrap()
     }
@@ -193,6 +203,27 @@ impl Browser {
             .await;
     }
 
+    /// Prints the page to PDF as Chrome's print dialog would (Chrome DevTools
+    /// `Page.printToPDF`, the page's CSS `@page` size preferred), saves it under
+    /// target/screenshots/{name}.pdf and returns what poppler reads from it.
+    pub async fn print_pdf(&self, name: &str) -> Pdf {
+        let v = self
+            .driver
+            .cdp()
+            .send_raw(
+                "Page.printToPDF",
+                serde_json::json!({"preferCSSPageSize": true, "printBackground": true}),
+            )
+            .await
+            .expect("Page.printToPDF");
+        let bytes = base64_decode(v["data"].as_str().expect("PDF data"));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("{name}.pdf"));
+        std::fs::write(&path, bytes).unwrap();
+        Pdf::read(path)
+    }
+
     pub async fn quit(mut self) {
         let d = self.driver.clone();
         let _ = d.quit().await;
@@ -206,4 +237,72 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.chromedriver.kill();
     }
+}
+
+/// A printed PDF as poppler (`pdfinfo`, `pdftotext`) reads it.
+pub struct Pdf {
+    pub path: std::path::PathBuf,
+    pub pages: u32,
+    /// The first page's size in millimetres.
+    pub width_mm: f64,
+    pub height_mm: f64,
+    pub text: String,
+}
+
+impl Pdf {
+    fn read(path: std::path::PathBuf) -> Pdf {
+        let run = |cmd: &str, args: &[&str]| {
+            let out = Command::new(cmd)
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{cmd} ({e}): apt-get install -y poppler-utils"));
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        let p = path.to_str().unwrap();
+        let info = run("pdfinfo", &[p]);
+        let field = |k: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let pages = field("Pages:").parse().unwrap_or(0);
+        // "Page size:      226.772 x 425.197 pts"
+        let size = field("Page size:");
+        let mut nums = size
+            .split_whitespace()
+            .filter_map(|w| w.parse::<f64>().ok())
+            .map(|pt| pt * 25.4 / 72.0);
+        let (width_mm, height_mm) = (nums.next().unwrap_or(0.0), nums.next().unwrap_or(0.0));
+        let text = run("pdftotext", &["-layout", p, "-"]);
+        Pdf {
+            path,
+            pages,
+            width_mm,
+            height_mm,
+            text,
+        }
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => 0,
+    };
+    let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let n = chunk.iter().take_while(|c| **c != b'=').count();
+        let b: Vec<u32> = chunk.iter().map(|c| u32::from(val(*c))).collect();
+        let v = b.iter().fold(0u32, |acc, x| (acc << 6) | x) << (6 * (4 - b.len()));
+        let bytes = [(v >> 16) as u8, (v >> 8) as u8, v as u8];
+        out.extend_from_slice(&bytes[..n.saturating_sub(1)]);
+    }
+    out
 }

@@ -50,6 +50,7 @@ pub async fn account(s: &TestServer, admin: &str, username: &str, scope: Value) 
     for (k, v) in scope.as_object().unwrap() {
         body[k] = v.clone();
     }
+    crate::support::ensure_account_scope(s, admin, &body).await;
     let (st, v) = s.post_json("/api/v1/accounts", Some(admin), &body).await;
     assert_eq!(st, 201, "{v}");
     s.token(username, "staff2026pw").await
@@ -1332,8 +1333,8 @@ async fn a_case_received_in_a_hall_counts_the_local_days_of_the_halls_region_r_c
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         publish(&s, &item("X001", false)).await;
-        let staff = staff(&s).await;
         let admin = hall_with_a_provincial_holiday(&s, "650000", "650100").await;
+        let staff = staff(&s).await;
 
         // Accepted Tuesday 3/17; nationally 3/18, 3/19, 3/20, 3/23, 3/24 are the 5 days.
         let national = s
@@ -1437,8 +1438,8 @@ async fn a_hall_whose_region_code_implies_no_province_inherits_local_days_throug
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
         publish(&s, &item("X001", false)).await;
-        let staff = staff(&s).await;
         let admin = hall_with_a_provincial_holiday(&s, "XJ", "XJ-URC").await;
+        let staff = staff(&s).await;
         // The province's holiday reaches the city's hall through the tree, not the code.
         let (n, v) = accepted_at(&s, &staff.clerk, "2026-03-17T10:00:00+08:00").await;
         assert_eq!(v["due_date"], "2026-03-25", "{v}");

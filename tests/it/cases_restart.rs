@@ -130,6 +130,11 @@ async fn every_deadline_timer_fires_exactly_once_across_a_sigkill_and_a_restart(
     let b = start(&db_url).await;
     let post = reqwest::Method::POST;
     let admin = b.token("admin", ADMIN_PASSWORD).await;
+    let hall = json!({"code": "H1", "name": "一号大厅"});
+    let (st, v) = b
+        .call(post.clone(), "/api/v1/halls", Some(&admin), hall)
+        .await;
+    assert_eq!(st, 201, "{v}");
     for (u, scope) in [
         ("clerk1", json!({"role": "clerk", "hall": "H1"})),
         ("scj1", json!({"role": "approver", "department": "scj"})),

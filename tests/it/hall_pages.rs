@@ -455,6 +455,9 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
             ("appointments.capacity_per_slot", "6"),
             ("appointments.same_day_booking", "on"),
             ("day_end", "17:30"),
+            ("kiosk_reset_seconds", "45"),
+            ("phone", "0870-1234500"),
+            ("address", "云岭市青云大道88号"),
         ]);
         let estimate = hall().await["settings"]["estimate"].clone();
         let (st, to, _) = post_form(&manager, format!("{manage}/settings"), &good).await;
@@ -475,6 +478,10 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
         assert_eq!(set["appointments"]["capacity_per_slot"], 6);
         assert_eq!(set["appointments"]["same_day_booking"], true);
         assert_eq!(set["day_end"], "17:30:00");
+        // What the kiosk and the papers use (issue 10).
+        assert_eq!(set["kiosk_reset_seconds"], 45);
+        assert_eq!(set["phone"], "0870-1234500");
+        assert_eq!(set["address"], "云岭市青云大道88号");
         let (_, page) = get_page(&manager, s.at(&to)).await;
         assert!(page.contains("设置已保存") && page.contains("value=\"65\""));
         let bad = settings_form(&[
@@ -483,9 +490,14 @@ async fn the_hall_manager_adds_queues_and_windows_and_changes_settings_on_the_se
             ("day_end", "25:00"),
             ("tickets.recalls_before_no_show", "9"),
             ("policy.ageing_points_per_minute", "0"),
+            ("kiosk_reset_seconds", "2"),
         ]);
         let (st, _, html) = post_form(&manager, format!("{manage}/settings"), &bad).await;
         assert_eq!(st, 422);
+        assert_eq!(
+            error_at(&html, "kiosk_reset_seconds").as_deref(),
+            Some("自助机无人操作后复位的时间须在 5 到 600 秒之间")
+        );
         assert_eq!(
             error_at(&html, "policy.elderly_age").as_deref(),
             Some("请填写不小于0的整数")

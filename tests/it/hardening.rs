@@ -40,6 +40,7 @@ async fn account_exists(s: &TestServer, admin: &str, username: &str) -> bool {
 async fn a_form_posted_from_another_site_is_refused_in_chinese_and_changes_nothing() {
     let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
     let admin = s.admin_token().await;
+    hall_h1(&s, &admin).await;
     let browser = crate::support::admin_session(&s).await;
     let forged: [&[(&str, &str)]; 4] = [
         &[("origin", "http://evil.example")],
@@ -233,6 +234,7 @@ async fn a_window_is_shown_to_signed_in_staff_only() {
 async fn only_an_admin_moves_the_dev_clock() {
     let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
     let admin = s.admin_token().await;
+    hall_h1(&s, &admin).await;
     let (st, v) = s
         .post_json(
             "/api/v1/accounts",
@@ -367,4 +369,68 @@ async fn an_empty_filter_value_is_refused_rather_than_read_as_no_filter() {
         assert_eq!(status, 200, "{path}: {v}");
     }
     s.stop().await;
+}
+
+#[tokio::test]
+async fn an_account_in_a_hall_or_department_that_does_not_exist_is_refused_beside_the_field() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        for (body, field, message) in [
+            (
+                json!({"username": "nohall", "display_name": "孙一", "role": "clerk",
+                        "hall": "NOPE", "password": "clerk2026pw"}),
+                "hall",
+                "大厅“NOPE”不存在",
+            ),
+            (
+                json!({"username": "nodept", "display_name": "孙二", "role": "approver",
+                        "department": "NOPE", "password": "clerk2026pw"}),
+                "department",
+                "部门“NOPE”不存在",
+            ),
+        ] {
+            let (st, v) = s.post_json("/api/v1/accounts", Some(&admin), &body).await;
+            assert_eq!(st, 422, "{v}");
+            let errors = v["errors"].as_array().unwrap();
+            assert!(
+                errors.iter().any(
+                    |e| e["field"] == field && e["message"].as_str().unwrap().contains(message)
+                ),
+                "{v}"
+            );
+            let username = body["username"].as_str().unwrap();
+            assert!(
+                !account_exists(&s, &admin, username).await,
+                "nothing is created"
+            );
+        }
+        // Set up, the same hall is accepted.
+        hall_h1(&s, &admin).await;
+        let body = json!({"username": "nohall", "display_name": "孙一", "role": "clerk",
+                          "hall": "H1", "password": "clerk2026pw"});
+        let (st, v) = s.post_json("/api/v1/accounts", Some(&admin), &body).await;
+        assert_eq!(st, 201, "{v}");
+        // Moving an account into a hall that does not exist is refused too.
+        let (st, v) = s
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/accounts/nohall",
+                Some(&admin),
+                &json!({"hall": "NOPE"}),
+            )
+            .await;
+        assert_eq!(st, 422, "{v}");
+        let (_, me) = s.get_json("/api/v1/accounts", Some(&admin)).await;
+        let row = me["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["username"] == "nohall")
+            .unwrap()
+            .clone();
+        assert_eq!(row["hall"], "H1", "{row}");
+        s.stop().await;
+    })
+    .await;
 }

@@ -238,3 +238,18 @@ pub fn error_fields(v: &Value) -> Vec<&str> {
         .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
         .unwrap_or_default()
 }
+
+/// Sets up the hall and the department an account body names, as an administrator does before
+/// creating staff there: accounts may name only ones that exist. Already there is fine.
+pub async fn ensure_account_scope(s: &TestServer, admin: &str, body: &Value) {
+    for (field, path, suffix) in [
+        ("hall", "/api/v1/halls", "政务服务大厅"),
+        ("department", "/api/v1/departments", "局"),
+    ] {
+        if let Some(code) = body[field].as_str() {
+            let thing = serde_json::json!({"code": code, "name": format!("{code}{suffix}")});
+            let (st, v) = s.post_json(path, Some(admin), &thing).await;
+            assert!(st == 201 || st == 409, "{v}");
+        }
+    }
+}

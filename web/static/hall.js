@@ -21,8 +21,10 @@
     });
   }
 
-  function feed(hall, on) {
-    var es = new EventSource('/api/v1/halls/' + encodeURIComponent(hall) + '/events');
+  // `after`: the event the page was rendered at, so nothing falls between page and feed.
+  function feed(hall, on, after) {
+    var es = new EventSource('/api/v1/halls/' + encodeURIComponent(hall) + '/events' +
+      (after ? '?last_event_id=' + encodeURIComponent(after) : ''));
     ['ticket_called', 'ticket_changed', 'queue_changed', 'notice', 'window_changed'].forEach(function (name) {
       es.addEventListener(name, function (e) {
         var data = {};
@@ -38,29 +40,70 @@
     document.querySelectorAll('[data-waiting="' + d.queue + '"]').forEach(function (el) { el.textContent = d.waiting; });
   }
 
-  function hhmm() { var d = new Date(); return ('0' + d.getHours()).slice(-2) + ':' + ('0' + d.getMinutes()).slice(-2); }
+  // Waiting, in plain words: minutes, or what to do when no window is open yet.
+  function waitText(t) {
+    if (t.estimated_wait_minutes === null || t.estimated_wait_minutes === undefined) {
+      return '前面还有 ' + t.ahead + ' 人。窗口暂未开放，请稍候，开放后按顺序叫号，请留意大屏';
+    }
+    return '前面还有 ' + t.ahead + ' 人，预计等候 ' + t.estimated_wait_minutes + ' 分钟';
+  }
 
   // ---- Kiosk --------------------------------------------------------------------------------
   var kiosk = $('kiosk');
   if (kiosk) {
     var hall = kiosk.dataset.hall;
     feed(hall, {});
+    var elder = function (on) {
+      document.documentElement.classList.toggle('elder', on);
+      document.body.classList.toggle('elder', on);
+      $('elder-toggle').setAttribute('aria-pressed', on ? 'true' : 'false');
+      $('elder-toggle').textContent = on ? '恢复标准字号' : '适老化模式（大字）';
+    };
     $('elder-toggle').addEventListener('click', function () {
-      var on = document.body.classList.toggle('elder');
-      this.setAttribute('aria-pressed', on ? 'true' : 'false');
+      elder(!document.documentElement.classList.contains('elder'));
     });
+    // After a slip, or something typed and left, the kiosk returns to its start when nobody
+    // touches it for a while: the next visitor never sees the last one's slip or ID number.
+    // Read each time: the hall's setting, which a test may shorten on the page.
+    var resetSeconds = function () { return Math.max(1, Number(kiosk.dataset.resetSeconds) || 30); };
+    var left = 0, timer = null;
+    var showLeft = function () { $('r-countdown').textContent = left; kiosk.dataset.countdown = left; };
+    var reset = function () {
+      if (timer) { clearInterval(timer); timer = null; }
+      $('receipt').hidden = true;
+      $('receipt').dataset.ticket = '';
+      $('r-qr').innerHTML = '';
+      ['kiosk-id', 'kiosk-phone', 'checkin-text'].forEach(function (id) { $(id).value = ''; });
+      $('kiosk-error').textContent = ''; $('checkin-error').textContent = '';
+      elder(false);
+      delete kiosk.dataset.countdown;
+      kiosk.dataset.resets = String(Number(kiosk.dataset.resets || 0) + 1);
+      window.scrollTo(0, 0);
+    };
+    var arm = function () {
+      left = resetSeconds(); showLeft();
+      if (!timer) {
+        timer = setInterval(function () { left -= 1; showLeft(); if (left <= 0) { reset(); } }, 1000);
+      }
+    };
+    // A touch or a key while something is on screen starts the count again.
+    ['click', 'keydown', 'touchstart', 'input'].forEach(function (name) {
+      document.addEventListener(name, function () { if (timer) { left = resetSeconds(); showLeft(); } }, true);
+    });
+    ['kiosk-id', 'kiosk-phone', 'checkin-text'].forEach(function (id) { $(id).addEventListener('input', arm); });
     // The slip of a new ticket, taken or checked in: shown on screen, printable at 80 mm.
     var slip = function (t, kind) {
       $('r-kind').textContent = kind || '';
+      $('r-priority').textContent = t.priority_mark || '';
+      $('r-priority').hidden = !t.priority_mark;
       $('r-number').textContent = t.number;
       $('r-queue').textContent = t.queue_name;
-      $('r-ahead').textContent = t.ahead;
-      $('r-wait').textContent = t.estimated_wait_minutes === null ? '暂无窗口开放' : t.estimated_wait_minutes + ' 分钟';
-      $('r-time').textContent = t.issued_at.replace('T', ' ').slice(0, 16);
-      $('r-link').href = '/t/' + t.id;
+      $('r-wait-line').textContent = waitText(t);
+      $('r-time').textContent = t.issued_label;
+      $('r-link').href = t.link;
       $('r-qr').innerHTML = '';
       var img = document.createElement('img');
-      img.alt = '手机查看二维码'; img.src = '/t/' + t.id + '/qr.svg';
+      img.alt = '手机查看二维码'; img.src = t.link + '/qr.svg';
       $('r-qr').appendChild(img);
       if (t.rating_link) {
         // 办完扫码评价: the visit's own rating link (a single-use token, not the ticket number).
@@ -75,7 +118,7 @@
       }
       $('receipt').hidden = false;
       $('receipt').dataset.ticket = t.id;
-      $('receipt').scrollIntoView({ block: 'center' });
+      arm();
     };
     kiosk.querySelectorAll('.queue-button').forEach(function (b) {
       b.addEventListener('click', function () {
@@ -105,7 +148,7 @@
         $('checkin-text').value = '';
       }).catch(function (e) { $('checkin-error').textContent = e.message; });
     });
-    $('r-done').addEventListener('click', function () { $('receipt').hidden = true; });
+    $('r-done').addEventListener('click', reset);
   }
 
   // ---- Phone page of a ticket ---------------------------------------------------------------
@@ -116,8 +159,7 @@
       api('GET', '/api/v1/tickets/' + tid).then(function (t) {
         $('p-status').textContent = t.status_label;
         $('p-status').dataset.status = t.status;
-        $('p-ahead').textContent = t.ahead;
-        $('p-wait').textContent = t.estimated_wait_minutes === null ? '—' : t.estimated_wait_minutes;
+        $('p-wait-line').textContent = t.status === 'waiting' ? waitText(t) : '';
         $('p-window').textContent = t.window && t.status === 'called' ? '请到 ' + t.window.name + ' 办理' : '';
         if (t.status === 'called' && navigator.vibrate) { navigator.vibrate(400); }
       }).catch(function () {});
@@ -163,28 +205,60 @@
       board.dataset.announced = String(Number(board.dataset.announced || 0) + 1);
       queue.push(text); next();
     };
-    var tick = function () { $('board-clock').textContent = new Date().toLocaleString('zh-CN', { hour12: false }); };
+    // The server's clock, not the display PC's: the offset from the page (and each resync),
+    // shown in the hall's zone (UTC+8, no daylight saving) whatever the PC's zone.
+    var offset = Number(board.dataset.nowMs) - Date.now();
+    var two = function (n) { return ('0' + n).slice(-2); };
+    var tick = function () {
+      var d = new Date(Date.now() + offset + 8 * 3600 * 1000);
+      $('board-clock').textContent = d.getUTCFullYear() + '年' + (d.getUTCMonth() + 1) + '月' + d.getUTCDate() + '日 ' +
+        two(d.getUTCHours()) + ':' + two(d.getUTCMinutes()) + ':' + two(d.getUTCSeconds());
+    };
     tick(); setInterval(tick, 1000);
+    var hallCode = board.dataset.hall;
+    // One row per ticket: a recall moves the ticket's row to the top with its new time.
+    var showCall = function (c) {
+      var body = $('board-calls');
+      var empty = body.querySelector('.empty'); if (empty) { empty.remove(); }
+      var tr = body.querySelector('tr[data-ticket="' + c.ticket_id + '"]');
+      if (!tr) {
+        tr = document.createElement('tr');
+        tr.dataset.ticket = c.ticket_id;
+        tr.innerHTML = '<td class="num"></td><td></td><td></td>';
+      }
+      tr.children[0].textContent = c.number;
+      tr.children[1].textContent = c.window;
+      tr.children[2].textContent = c.time;
+      tr.className = '';
+      void tr.offsetWidth;
+      tr.className = 'fresh';
+      body.insertBefore(tr, body.firstChild);
+      while (body.children.length > 8) { body.removeChild(body.lastChild); }
+    };
+    // Every minute the board asks the server for its clock again (and the calls, should a
+    // message have been lost): the dev clock may have moved, the PC's clock may drift.
+    var resync = function () {
+      api('GET', '/api/v1/halls/' + encodeURIComponent(hallCode) + '/board').then(function (st) {
+        offset = st.now_ms - Date.now();
+        tick();
+        st.calls.slice().reverse().forEach(function (c) {
+          var tr = $('board-calls').querySelector('tr[data-ticket="' + c.ticket_id + '"]');
+          if (!tr || tr.children[2].textContent !== c.time) { showCall(c); }
+        });
+      }).catch(function () {});
+    };
+    setInterval(resync, Number(board.dataset.resyncMs || 60000));
     $('board-sound').addEventListener('click', function () {
       if (window.AudioContext || window.webkitAudioContext) { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); }
       this.hidden = true;
     });
-    feed(board.dataset.hall, {
+    feed(hallCode, {
       ticket_called: function (d) {
-        var body = $('board-calls');
-        var empty = body.querySelector('.empty'); if (empty) { empty.remove(); }
-        var tr = document.createElement('tr');
-        tr.className = 'fresh';
-        tr.innerHTML = '<td class="num"></td><td></td><td></td>';
-        tr.children[0].textContent = d.ticket.number;
-        tr.children[1].textContent = d.window.name;
-        tr.children[2].textContent = hhmm();
-        body.insertBefore(tr, body.firstChild);
-        while (body.children.length > 8) { body.removeChild(body.lastChild); }
+        showCall({ ticket_id: d.ticket.id, number: d.ticket.number, window: d.window.name, time: d.time });
         announce(d.announce);
       },
       notice: function (d) { $('board-notice').textContent = d.text; }
-    });
+    }, board.dataset.lastEvent);
   }
 
   // ---- Per-window strip ---------------------------------------------------------------------

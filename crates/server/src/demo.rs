@@ -39,6 +39,9 @@ pub async fn load_if_empty(db: &Db, admin_password_set: bool, now: DateTime<Utc>
     if !admin_password_set {
         manage::ensure_admin(db, DEMO_ADMIN_PASSWORD, true, now).await?;
     }
+    // Halls, queues and windows, with their office hours (R-HOURS) in the calendar; before the
+    // staff, whose accounts name their hall.
+    crate::hall::demo::load_demo_halls(db, &setup, now).await?;
     for s in &setup.staff {
         let input = NewAccount {
             username: s.username.clone(),
@@ -54,8 +57,6 @@ pub async fn load_if_empty(db: &Db, admin_password_set: bool, now: DateTime<Utc>
         };
         manage::create(db, Operator::System(ACTOR), input, now).await?;
     }
-    // Halls, queues and windows, with their office hours (R-HOURS) in the calendar.
-    crate::hall::demo::load_demo_halls(db, &setup, now).await?;
     crate::lockers::api::load_demo(db, now).await?;
     tracing::info!(
         items = catalogue.items.len(),

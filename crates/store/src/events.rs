@@ -189,6 +189,29 @@ pub async fn since_in_hall(
     })
 }
 
+/// The calls (and recalls) of a hall at or after `since`, newest first, at most `limit`: what
+/// a display board shows when it (re)loads.
+pub async fn hall_calls_since(
+    db: &Db,
+    hall: &str,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<HallEventRow>> {
+    db_run!(db, |c| {
+        sqlx::query_as::<_, HallEventRow>(
+            "SELECT id, at, kind, hall, payload FROM events \
+             WHERE hall = $1 AND kind IN ('ticket_called', 'ticket_recalled') AND at >= $2 \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(hall)
+        .bind(crate::db::micros(since))
+        .bind(limit)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)
+    })
+}
+
 /// The newest event id (0 for an empty log): where a fresh feed starts.
 pub async fn last_id(db: &Db) -> Result<i64> {
     db_run!(db, |c| {

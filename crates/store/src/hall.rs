@@ -91,6 +91,18 @@ pub async fn hall(db: &Db, code: &str) -> Result<HallRow> {
     .ok_or_else(|| not_found_hall(code))
 }
 
+/// Whether a hall with this code is set up.
+pub async fn hall_exists(db: &Db, code: &str) -> Result<bool> {
+    let found: Option<i64> = db_run!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM halls WHERE code = $1"
+    )
+    .bind(code)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))?;
+    Ok(found.is_some())
+}
+
 /// The region a hall hangs from, when the hall is set up and names one: whose local days its
 /// clocks count (R-CALENDAR).
 pub async fn hall_region(db: &Db, code: &str) -> Result<Option<String>> {
@@ -365,6 +377,22 @@ pub async fn window_of_staff(tx: &mut Tx, staff_id: i64) -> Result<Option<i64>> 
     .map_err(db_err))
 }
 
+/// The window a staff member works at: the one signed in to now, else the one last used
+/// (the latest session). A staff member's home page is that window's desk.
+pub async fn home_window_of_staff(db: &Db, staff_id: i64) -> Result<Option<i64>> {
+    db_run!(db, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM (SELECT id, 1 AS pick, 0 AS at FROM windows WHERE staff_id = $1 AND status <> 'closed' \
+         UNION ALL SELECT window_id AS id, 2 AS pick, start_at AS at FROM window_sessions WHERE staff_id = $1) w \
+         ORDER BY pick, at DESC LIMIT 1"
+    )
+    .bind(staff_id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
 /// Moves a window to `status`: the current session row ends, a new one starts unless closed.
 pub async fn set_window_status(
     tx: &mut Tx,
@@ -441,12 +469,14 @@ pub struct TicketRow {
     pub recalls: i64,
     pub transfers: i64,
     pub close_reason: Option<String>,
+    /// The random link of its phone page and slip QR code (`/t/{link}`): ids are consecutive.
+    pub link: Option<String>,
 }
 
 const TICKET_COLUMNS: &str = "SELECT t.id, t.hall_id, t.queue_id, q.code AS queue_code, q.name AS queue_name, \
      t.service_date, t.number, t.channel, t.categories, t.holder, t.status, t.issued_at, \
      t.waiting_since, t.rank_at, t.since, t.window_id, t.staff_id, t.recalls, t.transfers, \
-     t.close_reason FROM tickets t JOIN queues q ON q.id = t.queue_id";
+     t.close_reason, t.link FROM tickets t JOIN queues q ON q.id = t.queue_id";
 
 impl TicketRow {
     /// The ticket as the domain's state machine sees it.
@@ -509,6 +539,8 @@ pub struct NewTicketRow<'a> {
     pub person_hash: Option<&'a str>,
     pub address_hash: Option<&'a str>,
     pub appointment_id: Option<i64>,
+    /// A random, unguessable link (`/t/{link}`).
+    pub link: &'a str,
 }
 
 /// Inserts a waiting ticket (its first interval is written by [`record_intervals`]).
@@ -525,8 +557,8 @@ pub async fn insert_ticket(
         sqlx::query_scalar::<_, i64>(
         "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, channel, \
          categories, holder, person_hash, address_hash, status, issued_at, waiting_since, rank_at, since, \
-         appointment_id) \
-         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, $12, $11, $13) RETURNING id"
+         appointment_id, link) \
+         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, $12, $11, $13, $14) RETURNING id"
     )
     .bind(new.hall_id)
     .bind(queue_id)
@@ -541,6 +573,7 @@ pub async fn insert_ticket(
     .bind(at)
     .bind(micros(rank_at))
     .bind(new.appointment_id)
+    .bind(new.link)
     .fetch_one(c)
     .await
     .map_err(db_err)
@@ -555,6 +588,23 @@ pub async fn ticket(db: &Db, id: i64) -> Result<TicketRow> {
         .await
         .map_err(db_err))?
     .ok_or_else(|| not_found_ticket(id))
+}
+
+/// The ticket behind a phone page's link; not found for anything else (an old numeric id
+/// included), so the link reveals nothing but its own ticket.
+pub async fn ticket_by_link(db: &Db, link: &str) -> Result<TicketRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{TICKET_COLUMNS} WHERE t.link = $1"));
+    db_run!(db, |c| sqlx::query_as::<_, TicketRow>(sql)
+        .bind(link)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))?
+    .ok_or_else(|| {
+        Error::not_found(
+            "ticket_not_found",
+            "找不到这张号票：链接有误或已失效，请以号票上的二维码为准",
+        )
+    })
 }
 
 /// The ticket, locked for the rest of the transaction on PostgreSQL (SQLite's write

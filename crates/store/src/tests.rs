@@ -28,6 +28,28 @@ async fn an_unknown_database_scheme_is_a_clear_error() {
 }
 
 #[tokio::test]
+async fn sqlite_syncs_every_commit_to_disk_unless_the_url_asks_for_normal() {
+    async fn level(url: &str) -> i64 {
+        let db = crate::Db::connect(url).await.unwrap();
+        let crate::Db::Sqlite(pool) = &db else {
+            panic!("sqlite expected")
+        };
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+    let url = testing::sqlite_url();
+    assert_eq!(level(&url).await, 2, "FULL by default");
+    assert_eq!(level(&format!("{url}?synchronous=normal")).await, 1);
+    let e = crate::Db::connect(&format!("{url}?synchronous=off"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "invalid_database_url");
+    assert!(e.title.contains("full 或 normal"), "{}", e.title);
+}
+
+#[tokio::test]
 async fn events_are_appended_and_can_never_be_changed_or_deleted() {
     for db in testing::fresh_dbs().await {
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();

@@ -119,6 +119,18 @@ impl Categories {
         Category::ALL.into_iter().filter(move |c| self.contains(*c))
     }
 
+    /// The mark a slip and a phone page carry for a person served first (老年人, 残疾人, 军人,
+    /// 孕妇): "优先 · 老年人". None for nobody in these categories (an appointment's own
+    /// precedence is shown as the appointment).
+    pub fn priority_mark(self) -> Option<String> {
+        let names: Vec<&str> = self
+            .iter()
+            .filter(|c| *c != Category::Appointment)
+            .map(Category::label)
+            .collect();
+        (!names.is_empty()).then(|| format!("优先 · {}", names.join("、")))
+    }
+
     /// The set as a bit mask, for storage.
     pub fn bits(self) -> u8 {
         self.0
@@ -717,5 +729,31 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod priority_mark_tests {
+    use super::*;
+
+    #[test]
+    fn an_elderly_or_disabled_person_gets_a_priority_mark_and_an_appointment_alone_none() {
+        assert_eq!(
+            Categories::of(&[Category::Elderly])
+                .priority_mark()
+                .as_deref(),
+            Some("优先 · 老年人")
+        );
+        assert_eq!(
+            Categories::of(&[Category::Elderly, Category::Disabled])
+                .priority_mark()
+                .as_deref(),
+            Some("优先 · 老年人、残疾人")
+        );
+        assert_eq!(
+            Categories::of(&[Category::Appointment]).priority_mark(),
+            None
+        );
+        assert_eq!(Categories::NONE.priority_mark(), None);
     }
 }

@@ -79,19 +79,33 @@ impl AccountView {
 }
 
 /// A supervisor's region must be one of the region tree's (a mistyped code would show nothing).
-async fn check_region(db: &Db, profile: &Profile) -> Result<()> {
-    let Some(region) = &profile.region else {
-        return Ok(());
-    };
-    let known = yichuang_store::supervision::regions(db).await?;
-    if known.iter().any(|r| &r.code == region) {
-        Ok(())
-    } else {
-        Err(Error::validation(vec![]).field(
-            "region",
-            format!("区域编码“{region}”不存在，请从区域列表中选择"),
-        ))
+/// A profile names only a region, hall and department that exist: an account in a hall nobody
+/// set up would sign in to pages that cannot find it.
+async fn check_references(db: &Db, profile: &Profile) -> Result<()> {
+    let mut p = Problems::new();
+    if let Some(region) = &profile.region {
+        let known = yichuang_store::supervision::regions(db).await?;
+        if !known.iter().any(|r| &r.code == region) {
+            p.add(
+                "region",
+                format!("区域编码“{region}”不存在，请从区域列表中选择"),
+            );
+        }
     }
+    if let Some(hall) = &profile.hall
+        && !yichuang_store::hall::hall_exists(db, hall).await?
+    {
+        p.add("hall", format!("大厅“{hall}”不存在，请从大厅列表中选择"));
+    }
+    if let Some(department) = &profile.department
+        && !yichuang_store::catalogue::department_exists(db, department).await?
+    {
+        p.add(
+            "department",
+            format!("部门“{department}”不存在，请从部门列表中选择"),
+        );
+    }
+    p.finish()
 }
 
 /// What events record of a profile.
@@ -171,7 +185,7 @@ pub async fn create(
     } else {
         check_new_account(&input.username, &input.profile, Some(&password))?
     };
-    check_region(db, &profile).await?;
+    check_references(db, &profile).await?;
     by.require_may_manage(&profile)?;
     let hash = secrets::hash_password(&password).await?;
     let mut tx = db.begin().await?;
@@ -236,7 +250,7 @@ pub async fn update(
     p.finish()?;
     let after = after.ok_or_else(|| Error::internal("profile missing without a problem"))?;
     authorize_profile_change(actor, &row.username, &before, &after)?;
-    check_region(db, &after).await?;
+    check_references(db, &after).await?;
     if after == before {
         return Ok(row);
     }

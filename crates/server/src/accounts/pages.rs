@@ -219,8 +219,12 @@ async fn login_submit(
     let next = safe_next(Some(&f.next));
     match sessions::login(&st, &f.username, &f.password, &address).await {
         Ok(s) => {
+            // With no page asked for, each role lands on its own workstation (issue 10
+            // item 4).
             let to = if s.weak_password {
                 "/account?weak=1".to_string()
+            } else if next == "/" {
+                crate::pages::home::home_of(&st, &s.actor).await
             } else {
                 next
             };

@@ -308,7 +308,10 @@ async fn bundle_act(
 struct ReceiptPage {
     layout: Layout,
     b: Value,
-    hall_name: String,
+    /// The hall's name, telephone and address as the paper prints them (issue 10 item 2).
+    paper: crate::pages::paper::Paper,
+    /// When it was received, in Chinese form: 2026年12月4日 15:10.
+    received_label: String,
     qr: String,
 }
 
@@ -325,15 +328,13 @@ async fn receipt_page(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let hall_name = match b["hall"].as_str() {
-        Some(code) => yichuang_store::hall::hall(&st.db, code)
-            .await
-            .map_or_else(|_| code.to_string(), |h| h.name),
-        None => String::new(),
-    };
+    let paper = crate::pages::paper::Paper::of_hall(&st.db, b["hall"].as_str()).await;
     Ok(render(&ReceiptPage {
         layout: Layout::new("一件事回执", Some(actor)),
-        hall_name,
+        paper,
+        received_label: crate::pages::paper::chinese_minute_of(
+            b["received_at"].as_str().unwrap_or_default(),
+        ),
         qr: crate::qr::svg(&format!("http://{host}/my"), 140, "手机查看办理进度")
             .unwrap_or_default(),
         b,

@@ -27,6 +27,7 @@ use super::view;
 use crate::accounts::{Page, forbidden_page, require_page_actor};
 use crate::auth::MaybeActor;
 use crate::extract::{Path, Query};
+use crate::pages::paper::{Paper, PaperMaterial, chinese_date_of, chinese_minute_of};
 use crate::pages::{Layout, render};
 use crate::state::AppState;
 
@@ -290,9 +291,14 @@ async fn new_submit(
 struct ReceiptPage {
     layout: Layout,
     c: Value,
-    hall_name: String,
-    materials: Vec<(String, String)>,
-    missing: Vec<(String, String)>,
+    /// The hall's name, telephone and address as the paper prints them (issue 10 item 2).
+    paper: Paper,
+    /// Beijing time in Chinese form: 2026年12月4日 15:10.
+    received_label: String,
+    accepted_label: String,
+    due_label: String,
+    materials: Vec<(String, PaperMaterial)>,
+    missing: Vec<(String, PaperMaterial)>,
     qr: String,
     /// `ABCD-EFGH-JKMN`: follows the case without the ID or phone (issue 15).
     query_code: Option<String>,
@@ -300,19 +306,21 @@ struct ReceiptPage {
     rate_qr: Option<String>,
 }
 
-fn names(item: &ServiceItem, codes: &Value) -> Vec<(String, String)> {
+/// The materials `codes` names, as a paper lists them: name, 原件/复印件, how many.
+fn paper_materials(item: &ServiceItem, codes: &Value) -> Vec<(String, PaperMaterial)> {
     codes
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(Value::as_str)
                 .map(|c| {
-                    let name = item
-                        .materials
-                        .iter()
-                        .find(|m| m.code == c)
-                        .map_or_else(|| c.to_string(), |m| m.name.clone());
-                    (c.to_string(), name)
+                    let m = item.materials.iter().find(|m| m.code == c);
+                    let paper = PaperMaterial {
+                        name: m.map_or_else(|| c.to_string(), |m| m.name.clone()),
+                        form: m.map_or("原件", |m| m.form.label()),
+                        copies: m.map_or(1, |m| m.copies.max(1)),
+                    };
+                    (c.to_string(), paper)
                 })
                 .collect()
         })
@@ -362,14 +370,17 @@ async fn receipt_page(
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[])?;
     let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
-    let missing = names(&l.item, &c["one_time_notice"]["missing"]);
-    let materials = names(
+    let missing = paper_materials(&l.item, &c["one_time_notice"]["missing"]);
+    let materials = paper_materials(
         &l.item,
         &serde_json::to_value(&l.case.materials).unwrap_or_default(),
     );
     Ok(render(&ReceiptPage {
         layout: Layout::new("办件回执", Some(actor)),
-        hall_name: l.row.hall.clone().unwrap_or_default(),
+        paper: Paper::of_hall(&st.db, l.row.hall.as_deref()).await,
+        received_label: chinese_minute_of(&text(&c, "/received_at")),
+        accepted_label: chinese_date_of(&text(&c, "/accepted_on")),
+        due_label: chinese_date_of(&text(&c, "/due_date")),
         qr: qr_svg(&super::service::query_path(&origin(&headers), &l.row)),
         query_code: l
             .row
@@ -572,6 +583,14 @@ async fn worklist_page(
     let actor = require_page_actor(a, &uri, &[Role::Approver, Role::Admin, Role::Supervisor])?;
     if let Err(e) = actor.require_department(&department, "查看") {
         return Err(forbidden_page(Some(actor), &uri, e.title));
+    }
+    // An unknown department is a bad link, not an empty worklist (issue 10 item 8).
+    if !catalogue::department_exists(&st.db, &department)
+        .await
+        .unwrap_or(true)
+    {
+        let e = Error::not_found("department_not_found", format!("部门 {department} 不存在"));
+        return Err(crate::error::Problem(e).into_response());
     }
     let view = q.view.unwrap_or_else(|| "todo".into());
     let rows = super::api::worklist_rows(&st, &actor, &department, &view)

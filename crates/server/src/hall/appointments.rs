@@ -506,6 +506,10 @@ pub async fn appointment_for_holder(st: &AppState, id: i64, who: &Who) -> Result
     v["hall"] = json!(hall.code);
     v["hall_name"] = json!(hall.name);
     v["ticket"] = json!(row.ticket_id);
+    if let Some(t) = row.ticket_id {
+        let link = store::ticket(&st.db, t).await?.link;
+        v["ticket_link"] = json!(link.map(|l| format!("/t/{l}")));
+    }
     Ok(v)
 }
 

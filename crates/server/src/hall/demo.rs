@@ -24,7 +24,11 @@ pub async fn load_demo_halls(db: &Db, setup: &HallSetup, now: DateTime<Utc>) -> 
         if store::hall(db, &plan.code).await.is_ok() {
             continue;
         }
-        let settings = HallSettings::default();
+        let settings = HallSettings {
+            phone: plan.phone.clone(),
+            address: plan.address.clone(),
+            ..HallSettings::default()
+        };
         let minutes = |t: chrono::NaiveTime| {
             u16::try_from(chrono::Timelike::num_seconds_from_midnight(&t) / 60).unwrap_or(0)
         };

@@ -168,7 +168,10 @@ pub fn messages(row: &HallEventRow) -> Vec<(String, Value)> {
         "ticket_called" | "ticket_recalled" => out.push((
             "ticket_called".to_string(),
             json!({"ticket": p["ticket"], "window": p["window"], "announce": p["announce"],
-                   "recall": row.kind == "ticket_recalled"}),
+                   "recall": row.kind == "ticket_recalled",
+                   // The server's time of the call, as the board lists it (never the display's).
+                   "at": crate::clock::hall_time(yichuang_store::from_micros(row.at)),
+                   "time": super::board::minute_text(yichuang_store::from_micros(row.at))}),
         )),
         "hall_notice" => out.push(("notice".to_string(), json!({"text": p["text"]}))),
         // The manager is told at once when a locker door locks after too many wrong codes.

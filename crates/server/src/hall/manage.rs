@@ -128,6 +128,7 @@ fn setting_fields(s: &HallSettings) -> Vec<SettingField> {
             "tickets.recalls_before_no_show" => "叫号",
             "appointments.slot_minutes" => "预约",
             "day_end" => "日终",
+            "kiosk_reset_seconds" => "自助机与纸质凭证",
             _ => "",
         },
     };
@@ -272,6 +273,26 @@ fn setting_fields(s: &HallSettings) -> Vec<SettingField> {
             "text",
             s.day_end_reason.clone(),
         ),
+        n(
+            "kiosk_reset_seconds",
+            "自助机无人操作复位（秒）",
+            "号票和输入的内容在无人操作这么久后清除，5–600",
+            s.kiosk_reset_seconds,
+        ),
+        f(
+            "phone",
+            "大厅咨询电话",
+            "印在号票、回执和告知书上",
+            "text",
+            s.phone.clone(),
+        ),
+        f(
+            "address",
+            "大厅地址",
+            "印在回执和告知书上",
+            "text",
+            s.address.clone(),
+        ),
     ]
 }
 
@@ -380,6 +401,19 @@ fn read_settings(current: &HallSettings, form: &[(String, String)]) -> Result<Ha
         Err(_) => p.add("day_end", "请填写时间，格式 HH:MM，例如 18:00"),
     }
     s.day_end_reason = get("day_end_reason");
+    // Fields added later (issue 10): kept as they are when a form does not send them.
+    let sent = |k: &str| form.iter().any(|(n, _)| n == k);
+    if sent("kiosk_reset_seconds") {
+        if let Some(v) = num("kiosk_reset_seconds", &mut p) {
+            s.kiosk_reset_seconds = v;
+        }
+    }
+    if sent("phone") {
+        s.phone = get("phone");
+    }
+    if sent("address") {
+        s.address = get("address");
+    }
     // Checked here too (the service checks again), so every problem shows at once and at a
     // field of this form.
     if let Err(e) = s.validate() {

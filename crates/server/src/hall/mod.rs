@@ -6,6 +6,7 @@
 //! result with its event in one transaction, and wakes the live feed.
 
 pub mod appointments;
+pub mod board;
 pub mod day_end;
 pub mod demo;
 pub mod feed;
@@ -41,10 +42,12 @@ pub fn routes() -> Router<AppState> {
         .merge(appointments::routes())
         .merge(feed::routes())
         .merge(stats::routes())
+        .merge(board::routes())
 }
 
 pub fn page_routes() -> Router<AppState> {
     pages::routes()
+        .merge(board::page_routes())
         .merge(phone::routes())
         .merge(manage::routes())
 }
@@ -62,6 +65,13 @@ pub struct HallSettings {
     pub day_end: NaiveTime,
     /// The reason a ticket closed at day end shows.
     pub day_end_reason: String,
+    /// Seconds of no touch after which the kiosk clears a slip and what was typed, and
+    /// returns to its start (practice: the next visitor must not see the last one's slip).
+    pub kiosk_reset_seconds: u32,
+    /// The hall's telephone, printed on every paper it hands out (slip, receipt, notice).
+    pub phone: String,
+    /// The hall's address, printed likewise.
+    pub address: String,
 }
 
 impl Default for HallSettings {
@@ -75,6 +85,9 @@ impl Default for HallSettings {
             appointments: AppointmentSettings::default(),
             day_end: t(18, 0),
             day_end_reason: "今日办公时间已结束，未办理的号票已关闭，请下个工作日再来".to_string(),
+            kiosk_reset_seconds: 30,
+            phone: String::new(),
+            address: String::new(),
         }
     }
 }
@@ -105,6 +118,11 @@ impl HallSettings {
             !self.day_end_reason.trim().is_empty(),
             "day_end_reason",
             "请填写日终关闭号票的原因",
+        );
+        p.check(
+            (5..=600).contains(&self.kiosk_reset_seconds),
+            "kiosk_reset_seconds",
+            "自助机无人操作后复位的时间须在 5 到 600 秒之间",
         );
         p.finish()
     }

@@ -23,10 +23,9 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/halls/{hall}/kiosk", get(kiosk))
-        .route("/halls/{hall}/board", get(board))
         .route("/halls/{hall}/stats", get(stats))
-        .route("/t/{id}", get(phone))
-        .route("/t/{id}/qr.svg", get(qr))
+        .route("/t/{link}", get(phone))
+        .route("/t/{link}/qr.svg", get(qr))
         .route("/windows/{id}/strip", get(strip))
         .route("/windows/{id}/desk", get(desk))
 }
@@ -62,37 +61,22 @@ struct KioskPage {
     hall: String,
     name: String,
     queues: Vec<QueueLine>,
+    /// Seconds of no touch before the kiosk returns to its start (a hall setting).
+    reset_seconds: u32,
+    /// From this age a person with an ID number is served first (a hall setting).
+    elderly_age: u32,
 }
 
 async fn kiosk(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Response> {
     let hall = store::hall(&st.db, &code).await?;
     let v = hall_view(&st.db, &hall).await?;
+    let settings = HallSettings::of(&hall)?;
     Ok(render(&KioskPage {
         layout: Layout::new(format!("{} · 自助取号", hall.name), None),
+        reset_seconds: settings.kiosk_reset_seconds,
+        elderly_age: settings.policy.elderly_age,
         hall: hall.code,
         name: hall.name,
-        queues: queue_lines(&v),
-    }))
-}
-
-#[derive(Template)]
-#[template(path = "hall_board.html")]
-struct BoardPage {
-    layout: Layout,
-    hall: String,
-    name: String,
-    notice: String,
-    queues: Vec<QueueLine>,
-}
-
-async fn board(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Response> {
-    let hall = store::hall(&st.db, &code).await?;
-    let v = hall_view(&st.db, &hall).await?;
-    Ok(render(&BoardPage {
-        layout: Layout::new(format!("{} · 叫号大屏", hall.name), None),
-        hall: hall.code,
-        name: hall.name,
-        notice: hall.notice,
         queues: queue_lines(&v),
     }))
 }
@@ -103,19 +87,23 @@ struct PhonePage {
     layout: Layout,
     hall: String,
     hall_name: String,
-    id: i64,
+    link: String,
     number: String,
     queue_name: String,
     status: String,
     status_label: String,
-    ahead: String,
-    estimate: String,
+    /// 前面还有 2 人，预计等候 10 分钟 — or what to do when no window is open (waiting only).
+    wait_line: String,
+    /// 优先 · 老年人, when the ticket is served first.
+    priority_mark: String,
     window: String,
     holder: String,
 }
 
-async fn phone(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {
-    let row = store::ticket(&st.db, id).await?;
+/// A ticket's phone page, by its random link only (issue 10 item 8): the consecutive id of
+/// an old `/t/{id}` finds nothing.
+async fn phone(State(st): State<AppState>, Path(link): Path<String>) -> ApiResult<Response> {
+    let row = store::ticket_by_link(&st.db, &link).await?;
     let hall = store::hall_by_id(&st.db, row.hall_id).await?;
     let settings = HallSettings::of(&hall)?;
     let w = match row.window_id {
@@ -132,16 +120,32 @@ async fn phone(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Res
         layout: Layout::new(format!("{} 号 · {}", row.number, hall.name), None),
         hall: hall.code,
         hall_name: hall.name,
-        id,
+        link,
         number: row.number.clone(),
         queue_name: row.queue_name.clone(),
         status: row.status.clone(),
         status_label: text("status_label"),
-        ahead: text("ahead"),
-        estimate: text("estimated_wait_minutes"),
+        wait_line: if row.status == "waiting" {
+            wait_text(
+                v["ahead"].as_i64().unwrap_or(0),
+                v["estimated_wait_minutes"].as_i64(),
+            )
+        } else {
+            String::new()
+        },
+        priority_mark: v["priority_mark"].as_str().unwrap_or_default().to_string(),
         window: w.map(|w| w.name).unwrap_or_default(),
         holder: row.holder.clone().unwrap_or_default(),
     }))
+}
+
+/// Waiting, in plain words (hall.js says the same): the minutes, or — no window open — what
+/// to do.
+pub fn wait_text(ahead: i64, minutes: Option<i64>) -> String {
+    match minutes {
+        Some(m) => format!("前面还有 {ahead} 人，预计等候 {m} 分钟"),
+        None => format!("前面还有 {ahead} 人。窗口暂未开放，请稍候，开放后按顺序叫号，请留意大屏"),
+    }
 }
 
 #[derive(Template)]
@@ -321,15 +325,15 @@ async fn stats(
 /// The link is relative to the address the kiosk itself was reached at.
 async fn qr(
     State(st): State<AppState>,
-    Path(id): Path<i64>,
+    Path(link): Path<String>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
-    store::ticket(&st.db, id).await?;
+    store::ticket_by_link(&st.db, &link).await?;
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let svg = qr_svg(&format!("http://{host}/t/{id}"))?;
+    let svg = qr_svg(&format!("http://{host}/t/{link}"))?;
     Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 

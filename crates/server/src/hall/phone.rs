@@ -127,7 +127,7 @@ async fn take(
         channel: Some("phone".into()),
     };
     match take_ticket(&st, None, &address, &code, &body).await {
-        Ok(t) => Ok(Redirect::to(&format!("/t/{}", t["id"])).into_response()),
+        Ok(t) => Ok(Redirect::to(t["link"].as_str().unwrap_or("/")).into_response()),
         Err(e) => {
             let hall = store::hall(&st.db, &code).await?;
             let mut page = home_page(&st, &hall).await?;
@@ -322,7 +322,8 @@ struct AppointmentPage {
     holder: String,
     check_in_from: String,
     check_in_until: String,
-    ticket: Option<i64>,
+    /// The phone page of the ticket it was checked in to.
+    ticket: Option<String>,
     notice: Option<String>,
     dates: Vec<DateChoice>,
     new_date: String,
@@ -393,7 +394,7 @@ async fn appointment_page_of(
         holder: s("holder"),
         check_in_from: hm("check_in_from"),
         check_in_until: hm("check_in_until"),
-        ticket: v["ticket"].as_i64(),
+        ticket: v["ticket_link"].as_str().map(str::to_string),
         notice,
         new_date: if new_date_label.is_empty() {
             String::new()

@@ -196,6 +196,7 @@ pub async fn issue_in(
         person_hash: issue.person_hash.as_deref(),
         address_hash: issue.address_hash.as_deref(),
         appointment_id: issue.appointment_id,
+        link: &crate::ratings::new_token()?,
     };
     let id = store::insert_ticket(tx, &row, queue.id, &number.to_string(), now, rank_at).await?;
     let tr = Ticket::issue(
@@ -353,11 +354,17 @@ pub async fn ticket_view(
         "channel": row.channel,
         "holder": row.holder,
         "categories": t.categories,
+        // 优先: an elderly or disabled person's slip and phone page say so.
+        "priority_mark": t.categories.priority_mark(),
         "issued_at": hall_time(t.issued_at),
+        // As the slip prints it: 2026年12月4日 15:10.
+        "issued_label": t.issued_at.with_timezone(&crate::clock::hall_zone()).format("%Y年%-m月%-d日 %H:%M").to_string(),
         "service_date": row.service_date,
         "recalls": row.recalls,
         "transfers": row.transfers,
         "close_reason": row.close_reason,
+        // The phone page's link: random, not the consecutive id (issue 10 item 8).
+        "link": row.link.as_ref().map(|l| format!("/t/{l}")),
     });
     if t.status == yichuang_domain::queue::TicketStatus::Waiting {
         let ahead = store::count_ahead(db, row.queue_id, row.rank_at, row.id).await?;
@@ -394,8 +401,17 @@ async fn window_of(db: &Db, row: &TicketRow) -> Result<Option<store::WindowRow>>
     }
 }
 
-async fn get_ticket(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {
-    let row = store::ticket(&st.db, id).await?;
+/// A ticket by its id (API-V1) or by its phone page's link, which the phone page follows it by.
+pub async fn ticket_by_id_or_link(db: &Db, key: &str) -> Result<TicketRow> {
+    match key.parse::<i64>() {
+        Ok(id) if key.len() < 19 => store::ticket(db, id).await,
+        _ => store::ticket_by_link(db, key).await,
+    }
+}
+
+async fn get_ticket(State(st): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
+    let row = ticket_by_id_or_link(&st.db, &key).await?;
+    let id = row.id;
     let hall = hall_of(&st.db, &row).await?;
     let settings = HallSettings::of(&hall)?;
     let w = window_of(&st.db, &row).await?;

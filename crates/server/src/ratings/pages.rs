@@ -182,8 +182,8 @@ async fn rate_qr(
     headers: axum::http::HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    if super::token_view(&st, &token).await.is_err() {
-        return axum::http::StatusCode::NOT_FOUND.into_response();
+    if let Err(e) = super::token_view(&st, &token).await {
+        return crate::error::Problem(e).into_response();
     }
     let host = headers
         .get(axum::http::header::HOST)

@@ -364,6 +364,21 @@ pub async fn open_steps(
     .map_err(db_err))
 }
 
+/// 待出件: the open issuance steps (制证出件) of the cases of `hall`, earliest due first — the
+/// list an issuance clerk works from.
+pub async fn issuance_steps(db: &Db, hall: &str, limit: i64) -> Result<Vec<WorkRow>> {
+    db_run!(db, |c| sqlx::query_as(
+        "SELECT c.number, c.item, c.status, s.node, s.name, s.since, s.due, s.claimed_by, \
+         c.due_date AS case_due FROM case_steps s JOIN cases c ON c.id = s.case_id \
+         WHERE s.role = 'issuance' AND c.hall = $1 ORDER BY s.due, c.id LIMIT $2"
+    )
+    .bind(hall)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    .map_err(db_err))
+}
+
 /// 已办: cases someone of `department` worked on that wait for nothing from it now.
 pub async fn done(db: &Db, department: &str, limit: i64) -> Result<Vec<WorkRow>> {
     db_run!(db, |c| {
