@@ -21,7 +21,6 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/lockers", get(own_hall))
         .route("/halls/{hall}/lockers", get(manage).post(act))
         .route("/lockers/{code}/simulator", get(simulator))
         .route("/lockers/{code}/simulator-link", post(simulator_link))
@@ -70,19 +69,6 @@ async fn manage(
     manage_page(&st, actor.clone(), &hall, None)
         .await
         .map_err(|e| forbidden_page(Some(actor), &uri, e.title))
-}
-
-/// The navigation's 智能文件柜: the lockers of the hall the account works in.
-async fn own_hall(MaybeActor(a): MaybeActor, OriginalUri(uri): OriginalUri) -> Page {
-    let actor = require_page_actor(a, &uri, &STAFF)?;
-    match &actor.hall {
-        Some(h) => Ok(Redirect::to(&format!("/halls/{h}/lockers")).into_response()),
-        None => Err(forbidden_page(
-            Some(actor.clone()),
-            &uri,
-            "请从大厅设置进入该大厅的智能文件柜".into(),
-        )),
-    }
 }
 
 /// One action of the page: `action` names it, `locker` and `door` or `parcel` its object.

@@ -106,11 +106,8 @@ pub fn nav_for(actor: Option<&Actor>) -> Vec<NavLink> {
     if role.is_some() {
         add("/work-orders", "工单");
     }
-    if matches!(role, Some(Role::Clerk | Role::HallManager | Role::Issuance)) {
-        v.push(NavLink {
-            href: "/lockers",
-            label: "智能文件柜",
-        });
+    if let (Some(Role::Clerk | Role::HallManager | Role::Issuance), Some(h)) = (role, &hall) {
+        add(&format!("/halls/{h}/lockers"), "智能文件柜");
     }
     if matches!(
         role,
