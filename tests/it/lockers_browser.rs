@@ -250,8 +250,9 @@ async fn in_a_browser_a_drop_off_booked_on_the_phone_at_night_is_collected_next_
 
         // Thursday 09:05, the front desk takes them out and records the supplement.
         s.set_clock("2026-12-03T09:05:00+08:00").await;
-        b.sign_in(&s.url, "clerk1", STAFF_PASSWORD, "/halls/H1/lockers")
-            .await;
+        b.sign_in(&s.url, "clerk1", STAFF_PASSWORD, "/").await;
+        b.click_and_wait("nav a[href='/halls/H1/lockers']").await;
+        b.wait_for_path("/halls/H1/lockers").await;
         let row = format!("tr[data-case='{n}']");
         assert!(
             b.text_of(&format!("{row} td.status"))

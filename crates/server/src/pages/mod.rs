@@ -106,6 +106,9 @@ pub fn nav_for(actor: Option<&Actor>) -> Vec<NavLink> {
     if role.is_some() {
         add("/work-orders", "工单");
     }
+    if let (Some(Role::Clerk | Role::HallManager | Role::Issuance), Some(h)) = (role, &hall) {
+        add(&format!("/halls/{h}/lockers"), "智能文件柜");
+    }
     if matches!(
         role,
         Some(Role::Admin | Role::HallManager | Role::Supervisor | Role::Approver)
