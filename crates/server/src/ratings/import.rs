@@ -151,7 +151,7 @@ async fn import(
     let rows = if body.starts_with(b"PK") {
         read_xlsx(&body)?
     } else {
-        serde_json::from_slice::<Body>(&body)
+        crate::extract::from_json_slice::<Body>(&body)
             .map_err(|e| {
                 Error::invalid(
                     "malformed_request",
