@@ -36,6 +36,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 ),
             ));
         }
+        if has_nul_text(&bytes) {
+            return Err(Problem(
+                Error::validation(vec![]).field("body", "提交的文字中不能含空字符（\\u0000）"),
+            ));
+        }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(Json(v)),
             // JSON has one number type: `5.0` is the integer 5 (JSON Schema says so too), but
@@ -51,9 +56,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// Whether a JSON body has a string (or a key) with a NUL character: no text of this platform
+/// holds one, and PostgreSQL cannot store it (it would fail the write with a 500).
+fn has_nul_text(bytes: &[u8]) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().any(walk),
+            serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || walk(v)),
+            _ => false,
+        }
+    }
+    // Only an escaped `\u0000` can put a NUL in a JSON string; most bodies skip the parse.
+    let escaped = bytes.windows(5).any(|w| w.eq_ignore_ascii_case(b"u0000"));
+    escaped
+        && serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .is_some_and(|v| walk(&v))
+}
+
 /// `serde_json::from_slice` for handlers that read their body by hand, with the same reading of
-/// whole-number floats as [`Json`]; the error is the one of the body as sent.
+/// whole-number floats and refusal of NUL characters as [`Json`]; the error is the one of the
+/// body as sent.
 pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    if has_nul_text(bytes) {
+        return Err(serde::de::Error::custom("文字中不能含空字符（\\u0000）"));
+    }
     serde_json::from_slice(bytes).or_else(|first| {
         whole_numbers_as_integers(bytes)
             .and_then(|b| serde_json::from_slice(&b).ok())
