@@ -2,9 +2,21 @@
 //! server error for a NUL character or a page far past the end, whole-number floats read as
 //! integers, a filter overridden by another still checked, an .xlsx body read as a workbook.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{TestServer, client, error_fields, on_each_backend};
+
+/// Posts `body` to `path` as the admin and expects 201.
+async fn created(s: &TestServer, admin: &str, path: &str, body: Value) -> Value {
+    let (st, v) = s.post_json(path, Some(admin), &body).await;
+    assert_eq!(st, 201, "{path}: {v}");
+    v
+}
+
+async fn department_mz(s: &TestServer, admin: &str) {
+    let mz = json!({"code": "MZ", "name": "民政局"});
+    created(s, admin, "/api/v1/departments", mz).await;
+}
 
 #[tokio::test]
 async fn a_nul_character_in_an_address_or_a_text_is_refused_and_never_a_server_error() {
@@ -38,14 +50,7 @@ async fn a_nul_character_in_an_address_or_a_text_is_refused_and_never_a_server_e
         assert_eq!(st, 422, "{v}");
         assert_eq!(error_fields(&v), vec!["body"], "{v}");
         // Nothing was created: the same code is free.
-        let (st, v) = s
-            .post_json(
-                "/api/v1/departments",
-                Some(&admin),
-                &json!({"code": "MZ", "name": "民政局"}),
-            )
-            .await;
-        assert_eq!(st, 201, "{v}");
+        department_mz(&s, &admin).await;
 
         // A page far past the end is an empty page (it overflowed and dropped the connection).
         let (st, v) = s
@@ -62,14 +67,7 @@ async fn a_nul_character_in_an_address_or_a_text_is_refused_and_never_a_server_e
 async fn a_whole_number_written_as_a_float_is_read_as_that_integer_and_a_fraction_is_refused() {
     let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
     let admin = s.admin_token().await;
-    let (st, v) = s
-        .post_json(
-            "/api/v1/departments",
-            Some(&admin),
-            &json!({"code": "MZ", "name": "民政局"}),
-        )
-        .await;
-    assert_eq!(st, 201, "{v}");
+    department_mz(&s, &admin).await;
     // JSON has one kind of number, and JSON Schema calls 20.0 an integer.
     let item = |code: &str, days: f64| {
         json!({
@@ -78,10 +76,7 @@ async fn a_whole_number_written_as_a_float_is_read_as_that_integer_and_a_fractio
             "materials": [{"code": "ID", "name": "身份证", "copies": 2.0}]
         })
     };
-    let (st, v) = s
-        .post_json("/api/v1/items", Some(&admin), &item("MZ-001", 20.0))
-        .await;
-    assert_eq!(st, 201, "{v}");
+    let v = created(&s, &admin, "/api/v1/items", item("MZ-001", 20.0)).await;
     assert_eq!(v["statutory_limit_days"], 20);
     assert_eq!(v["materials"][0]["copies"], 2);
 
@@ -134,22 +129,15 @@ async fn a_filter_overridden_by_another_is_still_checked_rather_than_ignored() {
     assert_eq!(st, 400);
 
     // Staff take numbers at the guide desk: a channel outside the list is refused, not ignored.
-    let (st, v) = s
-        .post_json(
-            "/api/v1/halls",
-            Some(&admin),
-            &json!({"code": "H1", "name": "一号大厅"}),
-        )
-        .await;
-    assert_eq!(st, 201, "{v}");
-    let (st, v) = s
-        .post_json(
-            "/api/v1/halls/H1/queues",
-            Some(&admin),
-            &json!({"code": "A", "name": "综合受理", "prefix": "A"}),
-        )
-        .await;
-    assert_eq!(st, 201, "{v}");
+    created(
+        &s,
+        &admin,
+        "/api/v1/halls",
+        json!({"code": "H1", "name": "一号大厅"}),
+    )
+    .await;
+    let queue = json!({"code": "A", "name": "综合受理", "prefix": "A"});
+    created(&s, &admin, "/api/v1/halls/H1/queues", queue).await;
     let (st, v) = s
         .post_json(
             "/api/v1/halls/H1/tickets",
@@ -160,14 +148,14 @@ async fn a_filter_overridden_by_another_is_still_checked_rather_than_ignored() {
     assert_eq!(st, 422, "{v}");
     assert_eq!(error_fields(&v), vec!["channel"], "{v}");
     // The refused request used no number: the next one taken is the first of the day.
-    let (st, v) = s
-        .post_json(
-            "/api/v1/halls/H1/tickets",
-            Some(&admin),
-            &json!({"queue": "A"}),
-        )
-        .await;
-    assert_eq!((st, v["number"].as_str()), (201, Some("A001")), "{v}");
+    let v = created(
+        &s,
+        &admin,
+        "/api/v1/halls/H1/tickets",
+        json!({"queue": "A"}),
+    )
+    .await;
+    assert_eq!(v["number"], "A001", "{v}");
     s.stop().await;
 }
 
