@@ -12,6 +12,7 @@ mod cases_browser;
 mod cases_pages;
 mod cases_restart;
 mod catalogue;
+mod contract;
 mod demo;
 mod demo_flow;
 mod foundation;

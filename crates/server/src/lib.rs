@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::token_scope,
         ))
+        .layer(axum::middleware::from_fn(security::refuse_nul_in_address))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::refuse_cross_site,

@@ -303,7 +303,7 @@ async fn step(
     let b: StepBody = if body.iter().all(u8::is_ascii_whitespace) {
         StepBody::default()
     } else {
-        serde_json::from_slice(&body)
+        crate::extract::from_json_slice(&body)
             .map_err(|e| crate::error::malformed(None, format!("无法识别提交的内容：{e}")))?
     };
     let c = step_command(&st, &number, node, &action, b).await?;

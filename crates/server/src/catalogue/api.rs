@@ -144,7 +144,8 @@ async fn list_items(
         q: p.q,
         department: p.department,
         status: status(p.status.as_deref())?,
-        offset: (page - 1) * per_page,
+        // A page far past the end is an empty page, not an overflow.
+        offset: (page - 1).saturating_mul(per_page),
         limit: per_page,
     };
     let (total, items) = store::list_items(&st.db, &query).await?;

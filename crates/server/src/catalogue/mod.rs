@@ -120,7 +120,7 @@ pub async fn import_file(
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Catalogue> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    crate::extract::from_json_slice(bytes).map_err(|e| {
         Error::invalid(
             "catalogue_import_failed",
             "JSON 文件格式有误，未导入任何内容",

@@ -142,14 +142,16 @@ fn validate_take(
         "priority",
         "优先类别须由导询台工作人员核实后取号",
     );
+    // A channel outside the list is refused even when staff take the number (and the channel
+    // is then the guide desk): a wrong value is never silently ignored.
     let channel = match (actor, b.channel.as_deref()) {
-        (Some(_), _) => Channel::GuideDesk,
-        (None, None | Some("kiosk")) => Channel::Kiosk,
-        (None, Some("phone")) => Channel::Phone,
-        (None, Some(_)) => {
+        (_, Some(c)) if !matches!(c, "kiosk" | "phone") => {
             p.add("channel", "取号渠道须为 kiosk（自助机）或 phone（手机）");
             Channel::Kiosk
         }
+        (Some(_), _) => Channel::GuideDesk,
+        (None, None | Some("kiosk")) => Channel::Kiosk,
+        (None, Some(_)) => Channel::Phone,
     };
     p.finish()?;
     Ok((person, channel))

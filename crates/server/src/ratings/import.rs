@@ -142,16 +142,24 @@ pub async fn import_rows(
     Ok((imported, duplicates))
 }
 
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 /// `POST /api/v1/ratings/import`: a JSON `{"ratings": [...]}` or an .xlsx file as the body.
 async fn import(
     State(st): State<AppState>,
     CurrentActor(actor): CurrentActor,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let rows = if body.starts_with(b"PK") {
+    // A body sent as a workbook is read as one (422 when it is not), never as JSON (400).
+    let sent_as_xlsx = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(XLSX));
+    let rows = if sent_as_xlsx || body.starts_with(b"PK") {
         read_xlsx(&body)?
     } else {
-        serde_json::from_slice::<Body>(&body)
+        crate::extract::from_json_slice::<Body>(&body)
             .map_err(|e| {
                 Error::invalid(
                     "malformed_request",

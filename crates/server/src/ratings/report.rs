@@ -50,10 +50,10 @@ impl Period {
     }
 
     /// `month=2026-12`, or `from`/`to` dates (a week, a quarter), or this month.
-    pub fn parse(
-        month: Option<&str>,
-        from: Option<&str>,
-        to: Option<&str>,
+    pub fn parse<'a>(
+        month: Option<&'a str>,
+        from: Option<&'a str>,
+        to: Option<&'a str>,
         now: DateTime<Utc>,
     ) -> Result<Period> {
         let date = |s: &str, f: &str| {
@@ -62,11 +62,23 @@ impl Period {
                     .field(f, "日期格式为 2026-12-03")
             })
         };
-        let p = match (month.filter(|m| !m.is_empty()), from, to) {
-            (Some(m), _, _) => Period::month(parse_month(m).ok_or_else(|| {
-                Error::invalid("bad_month", "月份格式为 2026-12")
-                    .field("month", "月份格式为 2026-12")
-            })?),
+        // An empty value is a field left blank in a form: not given.
+        let given = |v: Option<&'a str>| v.filter(|v| !v.trim().is_empty());
+        let (from, to) = (given(from), given(to));
+        let p = match (given(month), from, to) {
+            (Some(m), f, t) => {
+                // A month wins over from/to, but a from/to that is not a date is still refused
+                // rather than silently ignored.
+                for (v, name) in [(f, "from"), (t, "to")] {
+                    if let Some(v) = v {
+                        date(v, name)?;
+                    }
+                }
+                Period::month(parse_month(m).ok_or_else(|| {
+                    Error::invalid("bad_month", "月份格式为 2026-12")
+                        .field("month", "月份格式为 2026-12")
+                })?)
+            }
             (None, Some(f), Some(t)) => Period {
                 from: date(f, "from")?,
                 to: date(t, "to")?,

@@ -184,6 +184,11 @@ pub struct NumbersQuery {
 impl NumbersQuery {
     /// The period asked for: a month, a range of at most a year, or this month.
     pub fn period(&self, today: NaiveDate) -> Result<(NaiveDate, NaiveDate)> {
+        // Read before the month wins, so that a from/to that is not a date is refused, not ignored.
+        let (from, to) = (
+            day(self.from.as_deref(), "from")?,
+            day(self.to.as_deref(), "to")?,
+        );
         if let Some(m) = self.month.as_deref().filter(|m| !m.trim().is_empty()) {
             let first = crate::ratings::report::parse_month(m).ok_or_else(|| {
                 Error::validation(vec![]).field("month", "月份格式应为 YYYY-MM，例如 2026-12")
@@ -191,8 +196,8 @@ impl NumbersQuery {
             return Ok(month_of(first.year(), first.month()));
         }
         let (first, last) = month_of(today.year(), today.month());
-        let from = day(self.from.as_deref(), "from")?.unwrap_or(first);
-        let to = day(self.to.as_deref(), "to")?.unwrap_or(last);
+        let from = from.unwrap_or(first);
+        let to = to.unwrap_or(last);
         if to < from || (to - from).num_days() > 3660 {
             return Err(
                 Error::validation(vec![]).field("to", "结束日期不能早于开始日期，范围不超过十年")

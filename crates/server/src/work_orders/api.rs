@@ -153,6 +153,17 @@ pub fn filter_for(actor: &Actor, q: &ListQuery, today: chrono::NaiveDate) -> Res
         offset: (q.page.unwrap_or(1).clamp(1, 10_000) - 1) * PAGE,
         ..Filter::default()
     };
+    // The view is checked even when a status overrides it: a wrong value is refused, not ignored.
+    let view = match q.view.as_deref().unwrap_or("open") {
+        "open" | "" => Scope::Open,
+        "late" => Scope::Late(today),
+        "closed" => Scope::Closed,
+        "all" => Scope::All,
+        _ => {
+            return Err(Error::invalid("bad_view", "列表范围无效")
+                .field("view", "可选 open、late、closed、all"));
+        }
+    };
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         let st = Status::parse(s).ok_or_else(|| {
             Error::invalid("bad_status", "工单状态无效").field("status", "工单状态无效")
@@ -160,16 +171,7 @@ pub fn filter_for(actor: &Actor, q: &ListQuery, today: chrono::NaiveDate) -> Res
         f.status = Some(st.as_str().to_string());
         f.scope = Scope::All;
     } else {
-        f.scope = match q.view.as_deref().unwrap_or("open") {
-            "open" | "" => Scope::Open,
-            "late" => Scope::Late(today),
-            "closed" => Scope::Closed,
-            "all" => Scope::All,
-            _ => {
-                return Err(Error::invalid("bad_view", "列表范围无效")
-                    .field("view", "可选 open、late、closed、all"));
-            }
-        };
+        f.scope = view;
     }
     f.category = q.category.clone().filter(|c| !c.is_empty());
     f.unit = q.unit.clone().filter(|u| !u.is_empty());

@@ -245,17 +245,6 @@ fn is_public(row: &WorkOrderRow) -> bool {
 }
 
 async fn requests(State(st): State<AppState>, Query(q): Query<RequestsQuery>) -> Response {
-    let mut rows = Vec::new();
-    if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.is_empty()) {
-        for id in ids.split(',').map(str::trim).take(50) {
-            if let Ok(r) = store::by_number(&st.db, id).await {
-                if is_public(&r) {
-                    rows.push(r);
-                }
-            }
-        }
-        return render(&st, &rows).await;
-    }
     let date = |s: &Option<String>| -> Result<Option<NaiveDate>, Response> {
         match s.as_deref().filter(|s| !s.is_empty()) {
             None => Ok(None),
@@ -292,6 +281,19 @@ async fn requests(State(st): State<AppState>, Query(q): Query<RequestsQuery>) ->
             }
         }
     };
+    // GeoReport: service_request_id overrides the other filters, but a malformed one is still
+    // refused rather than ignored.
+    let mut rows = Vec::new();
+    if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.is_empty()) {
+        for id in ids.split(',').map(str::trim).take(50) {
+            if let Ok(r) = store::by_number(&st.db, id).await {
+                if is_public(&r) {
+                    rows.push(r);
+                }
+            }
+        }
+        return render(&st, &rows).await;
+    }
     let found = match store::list(
         &st.db,
         &Filter {
