@@ -220,7 +220,7 @@ pub async fn approve(s: &TestServer, approver: &str, number: &str, document: &st
     .await
 }
 
-async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
+pub async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
     let (st, v) = s.post_json(path, Some(token), &body).await;
     assert_eq!(st, 200, "{path}: {v}");
     v

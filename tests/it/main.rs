@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod backup;
 mod calendar;
+mod case_materials_browser;
 mod cases;
 mod cases_browser;
 mod cases_pages;

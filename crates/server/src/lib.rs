@@ -16,6 +16,7 @@ pub mod hall;
 pub mod logging;
 pub mod metrics;
 pub mod pages;
+pub mod people;
 pub mod qr;
 pub mod ratings;
 pub mod security;

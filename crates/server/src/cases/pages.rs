@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new", get(new_page).post(new_submit))
         .route("/cases/{number}", get(case_page).post(case_act))
         .route("/cases/{number}/receipt", get(receipt_page))
+        .route("/cases/{number}/files/{sha256}", get(case_file_page))
         .route("/departments/{department}/worklist", get(worklist_page))
         .route("/query", get(query_page))
 }
@@ -402,6 +403,64 @@ struct CasePage {
     error: Option<String>,
     materials: Vec<(String, String)>,
     can_front_desk: bool,
+    /// The materials received and their files (issue 10 item 1).
+    received: Vec<view::ReceivedMaterial>,
+    /// The timeline in Beijing time and people's names (issue 10 item 3).
+    timeline: Vec<view::TimelineRow>,
+    received_at: String,
+}
+
+impl CasePage {
+    async fn new(st: &AppState, actor: Actor, l: Loaded, c: Value, error: Option<String>) -> Self {
+        let people = crate::people::People::load(st).await;
+        let held = super::vault::case_files(st, &l).await.unwrap_or_default();
+        CasePage {
+            materials: l
+                .item
+                .materials
+                .iter()
+                .map(|m| (m.code.clone(), m.name.clone()))
+                .collect(),
+            can_front_desk: FRONT_DESK.contains(&actor.role),
+            received: view::received_materials(&l, &held, &people),
+            timeline: view::timeline_rows(&l, &people),
+            received_at: view::chinese_at(l.case.received_at),
+            layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
+            c,
+            error,
+        }
+    }
+}
+
+/// A file of the case's applicant, for staff who may view the case: a PDF or an image shown
+/// inside the case page (sandboxed, R-PII: only this case's applicant's files), or saved with
+/// `?download=1`.
+async fn case_file_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path((number, sha)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    match super::vault::case_file(&st, &actor, &number, &sha).await {
+        Ok((m, bytes)) => {
+            let name = super::vault::file_name(&m);
+            Ok(if q.contains_key("download") {
+                (crate::security::file_headers(&m.content_type, &name), bytes).into_response()
+            } else {
+                (
+                    crate::security::inline_file_headers(&m.content_type, &name),
+                    bytes,
+                )
+                    .into_response()
+            })
+        }
+        Err(e) if e.kind == yichuang_domain::Kind::NotFound => {
+            Err(crate::pages::not_found(MaybeActor(Some(actor))).await)
+        }
+        Err(e) => Err(forbidden_page(Some(actor), &uri, e.title)),
+    }
 }
 
 async fn case_page(
@@ -412,18 +471,7 @@ async fn case_page(
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[])?;
     let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
-    Ok(render(&CasePage {
-        materials: l
-            .item
-            .materials
-            .iter()
-            .map(|m| (m.code.clone(), m.name.clone()))
-            .collect(),
-        can_front_desk: FRONT_DESK.contains(&actor.role),
-        layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
-        c,
-        error: None,
-    }))
+    Ok(render(&CasePage::new(&st, actor, l, c, None).await))
 }
 
 /// One action form of the case page: `action` names it; `node` the step, if any.
@@ -483,18 +531,7 @@ async fn case_act(
                 .chain(e.fields.iter().map(|f| f.message.clone()))
                 .collect::<Vec<_>>()
                 .join("：");
-            let mut r = render(&CasePage {
-                materials: l
-                    .item
-                    .materials
-                    .iter()
-                    .map(|m| (m.code.clone(), m.name.clone()))
-                    .collect(),
-                can_front_desk: FRONT_DESK.contains(&actor.role),
-                layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
-                c,
-                error: Some(message),
-            });
+            let mut r = render(&CasePage::new(&st, actor, l, c, Some(message)).await);
             *r.status_mut() = crate::error::status_of(e.kind);
             Ok(r)
         }
@@ -611,14 +648,8 @@ async fn query_page(
 
 static NULL: Value = Value::Null;
 
-use yichuang_domain::case::events::kind_label;
-
 /// What the staff case pages read beyond the view's values.
 trait CaseView: JsonView {
-    fn kind_label(&self, e: &Value) -> &'static str {
-        kind_label(&text(e, "/kind"))
-    }
-
     fn warning_label(&self) -> &'static str {
         warning_label(&text(self.json(), "/warning"))
     }
