@@ -89,6 +89,7 @@ async fn an_approver_sees_the_received_materials_and_views_their_files_in_the_ca
     let frame = b.el("[data-preview-pdf=B]").await;
     assert_eq!(frame.attr("sandbox").await.unwrap(), Some(String::new()));
     b.el("[data-file-download]").await;
+    b.assert_no_machine_text().await;
     b.screenshot("case-materials-approver").await;
 
     // The file route: the file's own type, inline, sandboxed; saved with ?download=1.

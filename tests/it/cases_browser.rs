@@ -61,12 +61,18 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
 
     sign_in(&b, &s, "scj1", "/departments/scj/worklist").await;
     assert!(b.text_of("#worklist").await.contains(&number));
+    // Names, not codes: the department and the item as people call them (issue 10 item 3).
+    assert_eq!(b.text_of("#department").await, "市场监督管理局");
+    assert!(b.text_of("#worklist").await.contains("食品经营许可"));
+    b.assert_no_machine_text().await;
     b.driver
         .goto(s.at(&format!("/cases/{number}")))
         .await
         .unwrap();
     click(&b, "#confirm").await;
     click(&b, "#claim-review").await;
+    assert!(b.text_of("#step-review").await.contains("scj1 办理中"));
+    b.assert_no_machine_text().await;
     b.el("#opinion-review")
         .await
         .send_keys("材料齐全，符合条件")
@@ -101,6 +107,8 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
         .unwrap();
     click(&b, "#issue-issue").await;
     assert_eq!(status(&b).await, "issued");
+    assert!(b.text_of("#issued-at").await.starts_with("2026年3月2日"));
+    b.assert_no_machine_text().await;
     let timeline = b.text_of("#timeline").await;
     for step in [
         "出具一次性告知",

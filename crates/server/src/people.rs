@@ -14,16 +14,40 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Default)]
 pub struct People {
     names: HashMap<String, String>,
+    departments: HashMap<String, String>,
+    items: HashMap<String, String>,
 }
 
 impl People {
     pub async fn load(st: &AppState) -> Self {
-        let names = ratings::names(&st.db, Dim::Staff)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        People { names }
+        let of = |dim| async move {
+            ratings::names(&st.db, dim)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .collect::<HashMap<_, _>>()
+        };
+        People {
+            names: of(Dim::Staff).await,
+            departments: of(Dim::Department).await,
+            items: of(Dim::Item).await,
+        }
+    }
+
+    /// A department's name (市场监督管理局), its code only if it has none.
+    pub fn department(&self, code: &str) -> String {
+        self.departments
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// An item's name, its code only if it has none.
+    pub fn item(&self, code: &str) -> String {
+        self.items
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
     }
 
     /// The name of the actor recorded as `event_name` (`role:username` or `system`).
@@ -59,6 +83,7 @@ mod tests {
     fn an_actor_is_named_by_the_accounts_name_never_by_role_and_username() {
         let p = People {
             names: [("wangfang".to_string(), "王芳".to_string())].into(),
+            ..People::default()
         };
         assert_eq!(p.who("clerk:wangfang"), "王芳");
         assert_eq!(p.who("clerk:phone"), "申请人本人");

@@ -408,9 +408,17 @@ struct CasePage {
     /// The timeline in Beijing time and people's names (issue 10 item 3).
     timeline: Vec<view::TimelineRow>,
     received_at: String,
+    /// When and by whom the result went out, in words.
+    issued: Option<(String, String)>,
+    people: crate::people::People,
 }
 
 impl CasePage {
+    /// The name of whoever an event name (`role:username`) stands for.
+    fn who(&self, event_name: &str) -> String {
+        self.people.who(event_name)
+    }
+
     async fn new(st: &AppState, actor: Actor, l: Loaded, c: Value, error: Option<String>) -> Self {
         let people = crate::people::People::load(st).await;
         let held = super::vault::case_files(st, &l).await.unwrap_or_default();
@@ -425,6 +433,12 @@ impl CasePage {
             received: view::received_materials(&l, &held, &people),
             timeline: view::timeline_rows(&l, &people),
             received_at: view::chinese_at(l.case.received_at),
+            issued: l
+                .case
+                .issuance
+                .as_ref()
+                .map(|i| (view::chinese_at(i.at), people.who(&i.by))),
+            people,
             layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
             c,
             error,
@@ -546,14 +560,23 @@ struct ViewQuery {
     view: Option<String>,
 }
 
+/// A row of the worklist as people read it: the item's and the claimant's names, and whether
+/// its step or its case is past its due date (shown red).
+struct WorkRowView {
+    row: records::WorkRow,
+    item_name: String,
+    claimed_by: Option<String>,
+    late: bool,
+}
+
 #[derive(Template)]
 #[template(path = "case_worklist.html")]
 struct WorklistPage {
     layout: Layout,
     department: String,
     view: String,
-    /// Each row, and whether its step or its case is past its due date (shown red).
-    rows: Vec<(records::WorkRow, bool)>,
+    department_name: String,
+    rows: Vec<WorkRowView>,
     /// Open 督办 notices addressed to this account or its department (R-SUPERVISE).
     notices: Vec<crate::supervision::views::RecordView>,
 }
@@ -583,13 +606,21 @@ async fn worklist_page(
         .map_err(|e| forbidden_page(Some(actor.clone()), &uri, e.title))?;
     let today = super::time::local(st.now()).date().to_string();
     let past = |d: &Option<String>| d.as_ref().is_some_and(|d| *d < today);
+    // Names, not codes or `role:username` (issue 10 item 3).
+    let people = crate::people::People::load(&st).await;
     let rows = rows
         .into_iter()
         .map(|r| {
             let late = past(&r.due) || past(&r.case_due);
-            (r, late)
+            WorkRowView {
+                item_name: people.item(&r.item),
+                claimed_by: r.claimed_by.as_deref().map(|c| people.who(c)),
+                late,
+                row: r,
+            }
         })
         .collect();
+    let department_name = people.department(&department);
     let notices = crate::supervision::api::my_notices(&st, &actor)
         .await
         .map_err(|e| forbidden_page(Some(actor.clone()), &uri, e.title))?
@@ -599,6 +630,7 @@ async fn worklist_page(
     Ok(render(&WorklistPage {
         layout: Layout::new("部门工作台", Some(actor)),
         department,
+        department_name,
         view,
         rows,
         notices,
