@@ -23,13 +23,17 @@ const LICENCE: &str = "YL-SCJG-XK-001";
 const HYGIENE: &str = "YL-WJW-XK-002";
 const MISSING: &str = "YL-SCJG-XK-001:residence_proof";
 
+/// Signs a member of staff in; the page they land on speaks to people (issue 10 item 3).
 async fn sign_in(b: &Browser, s: &TestServer, username: &str, next: &str) {
     b.sign_in(&s.url, username, DEMO_PASSWORD, next).await;
+    b.assert_no_machine_text().await;
 }
 
+/// Opens a page of the flow: no ISO timestamp or `role:username` on it (issue 10 item 3).
 async fn go(b: &Browser, s: &TestServer, path: &str) {
     b.driver.goto(s.at(path)).await.unwrap();
     b.el("h1").await;
+    b.assert_no_machine_text().await;
 }
 
 async fn data_status(b: &Browser) -> String {
@@ -98,6 +102,7 @@ async fn work_from_worklist(
     .await;
     b.click_and_wait(&format!("#worklist tr[data-number='{number}'] a"))
         .await;
+    b.assert_no_machine_text().await;
     if data_status(b).await == "routed" {
         b.click_and_wait("#confirm").await;
     }
