@@ -59,6 +59,9 @@ impl People {
             return "系统".into();
         }
         let (role, username) = event_name.split_once(':').unwrap_or(("", event_name));
+        if role == SYSTEM {
+            return "系统".into();
+        }
         // The actors the server acts as on a person's behalf (cases::my, online, bundles,
         // work_orders::ledger): no account stands behind them.
         match username {
@@ -88,6 +91,7 @@ mod tests {
         assert_eq!(p.who("clerk:wangfang"), "王芳");
         assert_eq!(p.who("clerk:phone"), "申请人本人");
         assert_eq!(p.who("system"), "系统");
+        assert_eq!(p.who("system:seed"), "系统");
         assert!(!p.who("approver:gone").contains(':'));
     }
 }

@@ -429,6 +429,16 @@ impl Default for Outcome {
     }
 }
 
+/// The name of the hall's queue `code` in the hall's view (its code if it has none).
+fn queue_name(v: &serde_json::Value, code: &str) -> String {
+    v["queues"]
+        .as_array()
+        .and_then(|qs| qs.iter().find(|q| q["code"] == code))
+        .and_then(|q| q["name"].as_str())
+        .unwrap_or(code)
+        .to_string()
+}
+
 /// The page, or (for a form that failed) the page with its errors and status.
 async fn page(st: &AppState, actor: Actor, code: &str, o: Outcome) -> Result<Response> {
     let hall = store::hall(&st.db, code).await?;
@@ -450,8 +460,10 @@ async fn page(st: &AppState, actor: Actor, code: &str, o: Outcome) -> Result<Res
                 queues: w["queues"]
                     .as_array()
                     .map(|q| {
+                        // The queues by name, not code (issue 10 item 3).
                         q.iter()
                             .filter_map(|x| x.as_str())
+                            .map(|code| queue_name(&v, code))
                             .collect::<Vec<_>>()
                             .join(" → ")
                     })
