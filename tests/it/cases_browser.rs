@@ -79,6 +79,8 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
         .await
         .unwrap();
     click(&b, "#approve-review").await;
+    // The page confirms what was done (issue 10 item 5).
+    assert_eq!(b.text_of("#done").await, "已审核通过，办件已转入下一环节");
     click(&b, "#claim-decide").await;
     b.el("#document-number")
         .await

@@ -500,10 +500,9 @@ async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<Case
                 .collect()
         })
         .unwrap_or_default();
-    let electronic = matches!(
-        l.case.issuance.as_ref().map(|i| &i.delivery),
-        Some(Delivery::Electronic { .. })
-    );
+    // The certificate is offered as soon as the approval put it in the vault, whatever way
+    // the paper goes out (issue 10 item 10).
+    let electronic = super::vault::certificate_material(st, l).await?.is_some();
     let rate = crate::ratings::rating_link(st, &l.case.number).await?;
     Ok(CasePage {
         layout: layout(format!("我的办件 {}", l.case.number)),
@@ -825,19 +824,11 @@ async fn certificate(
     let Some(l) = my_case(&st, &phone, &number).await else {
         return not_mine().await;
     };
-    let electronic = matches!(
-        l.case.issuance.as_ref().map(|i| &i.delivery),
-        Some(Delivery::Electronic { .. })
-    );
-    let file = if electronic {
-        super::vault::certificate_file(&st, &l).await
-    } else {
-        Ok(None)
-    };
-    let (_, bytes) = match file {
+    // The approval left the certificate in the vault: the holder may download it from then on.
+    let (_, bytes) = match super::vault::certificate_file(&st, &l).await {
         Ok(Some(f)) => f,
         Ok(None) => {
-            let e = Error::not_found("no_certificate", "该办件没有以电子证照方式出件");
+            let e = Error::not_found("no_certificate", "该办件尚未审批通过，没有电子证照");
             return with_status(render(&error_page(&e)), &e);
         }
         Err(e) => return with_status(render(&error_page(&e)), &e),

@@ -70,6 +70,11 @@ pub struct Check {
     pub checked: bool,
     /// Held in the vault for this applicant (and still valid).
     pub in_vault: bool,
+    /// Needed only for some answers to a 办理情形 question: the question and the answers
+    /// (space-separated), which the page's script follows as answers change.
+    pub condition: Option<(String, String)>,
+    /// Not needed for the answers given (or the first option of a question not answered yet).
+    pub hidden: bool,
 }
 
 #[derive(Template)]
@@ -130,15 +135,39 @@ async fn picker(st: &AppState) -> Vec<ItemSummary> {
         .unwrap_or_default()
 }
 
-fn checklist(item: &ServiceItem, given: &[String], vault: &[String]) -> Vec<Check> {
+/// The item's checklist for these answers (issue 10 item 10: no 授权委托书 when no agent was
+/// chosen). A question not answered yet counts as its first option, as its select shows.
+fn checklist(
+    item: &ServiceItem,
+    given: &[String],
+    vault: &[String],
+    answers: &BTreeMap<String, String>,
+) -> Vec<Check> {
+    let mut effective = answers.clone();
+    for q in &item.situations {
+        if let Some(first) = q.options.first() {
+            effective
+                .entry(q.code.clone())
+                .or_insert_with(|| first.code.clone());
+        }
+    }
+    let needed = yichuang_domain::case::applicant::required_materials(item, &effective);
     item.materials
         .iter()
-        .map(|m| Check {
-            code: m.code.clone(),
-            name: m.name.clone(),
-            form: format!("{} {} 份", m.form.label(), m.copies),
-            checked: given.contains(&m.code) || vault.contains(&m.code),
-            in_vault: vault.contains(&m.code),
+        .map(|m| {
+            let hidden = !needed.iter().any(|n| n.code == m.code);
+            Check {
+                code: m.code.clone(),
+                name: m.name.clone(),
+                form: format!("{} {} 份", m.form.label(), m.copies),
+                checked: !hidden && (given.contains(&m.code) || vault.contains(&m.code)),
+                in_vault: vault.contains(&m.code),
+                condition: m
+                    .required_if
+                    .as_ref()
+                    .map(|r| (r.question.clone(), r.answers.join(" "))),
+                hidden,
+            }
         })
         .collect()
 }
@@ -183,7 +212,7 @@ async fn new_page(
         ticket: q.ticket,
         checklist: item
             .as_ref()
-            .map(|i| checklist(i, &[], &vault))
+            .map(|i| checklist(i, &[], &vault, &BTreeMap::new()))
             .unwrap_or_default(),
         item,
         items,
@@ -261,7 +290,7 @@ async fn new_submit(
                 ticket: get("ticket"),
                 checklist: item
                     .as_ref()
-                    .map(|i| checklist(i, &materials, &[]))
+                    .map(|i| checklist(i, &materials, &[], &answers))
                     .unwrap_or_default(),
                 item,
                 items,
@@ -411,6 +440,8 @@ struct CasePage {
     /// When and by whom the result went out, in words.
     issued: Option<(String, String)>,
     people: crate::people::People,
+    /// The confirmation of the action just done.
+    done: Option<String>,
 }
 
 impl CasePage {
@@ -439,6 +470,7 @@ impl CasePage {
                 .as_ref()
                 .map(|i| (view::chinese_at(i.at), people.who(&i.by))),
             people,
+            done: None,
             layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
             c,
             error,
@@ -477,15 +509,47 @@ async fn case_file_page(
     }
 }
 
+/// The action a form ran, as the confirmation's key (nothing else gets through).
+fn done_key(action: &str) -> &'static str {
+    DONE.iter()
+        .find(|(k, _)| *k == action)
+        .map_or("saved", |(k, _)| k)
+}
+
+/// What the case page confirms after each action of its forms (issue 10 item 5).
+const DONE: [(&str, &str); 12] = [
+    ("route", "已推送到部门，等待部门确认接收"),
+    ("confirm", "已确认接收，可以认领办理"),
+    ("supplement", "已收取补正材料"),
+    ("refuse", "已作出不予受理决定"),
+    ("extend", "已延长办理期限"),
+    ("claim", "已认领，请办理"),
+    ("approve", "已审核通过，办件已转入下一环节"),
+    ("opinion", "意见已记录"),
+    ("decide", "决定已作出"),
+    ("issue", "已出件"),
+    ("late-opinion", "部门意见已提交"),
+    ("saved", "已保存"),
+];
+
+fn done_message(key: &str) -> Option<String> {
+    DONE.iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, m)| m.to_string())
+}
+
 async fn case_page(
     State(st): State<AppState>,
     MaybeActor(a): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Path(number): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[])?;
     let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
-    Ok(render(&CasePage::new(&st, actor, l, c, None).await))
+    let mut page = CasePage::new(&st, actor, l, c, None).await;
+    page.done = q.get("done").and_then(|d| done_message(d));
+    Ok(render(&page))
 }
 
 /// One action form of the case page: `action` names it; `node` the step, if any.
@@ -538,7 +602,12 @@ async fn case_act(
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
+        // The page says what was done (issue 10 item 5).
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/cases/{number}?done={}",
+            done_key(&get("action"))
+        ))
+        .into_response()),
         Err(e) => {
             let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
             let message = std::iter::once(e.title.clone())
