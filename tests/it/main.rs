@@ -26,6 +26,7 @@ mod metrics;
 mod network;
 mod page_errors;
 mod pages;
+mod query_browser;
 mod ratings;
 mod ratings_browser;
 mod supervision;

@@ -302,10 +302,10 @@ async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
 // --- one case or bundle -------------------------------------------------------------------------
 
 /// One entry of the timeline, in plain words.
-struct Step {
-    at: String,
-    text: String,
-    kind: String,
+pub(crate) struct Step {
+    pub at: String,
+    pub text: String,
+    pub kind: String,
 }
 
 /// A material still wanted, with its upload field.
@@ -349,6 +349,38 @@ fn names(item: &ServiceItem, codes: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join("、")
+}
+
+/// The case's timeline in plain words, as the applicant reads it (here and on `/query`).
+pub(crate) async fn plain_steps(st: &AppState, l: &Loaded) -> Vec<Step> {
+    let department = department_name(st, &l.case.department).await;
+    l.events
+        .iter()
+        .filter_map(|e| {
+            plain(e, l, &department).map(|text| Step {
+                at: hall_time(utc(e.at))
+                    .chars()
+                    .take(16)
+                    .collect::<String>()
+                    .replace('T', " "),
+                text,
+                kind: e.change.kind().trim_start_matches("case_").to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The names of the materials a case still waits for (its open notice's outstanding items).
+pub(crate) fn missing_names(l: &Loaded) -> Vec<String> {
+    l.case
+        .open_notice()
+        .map(|n| {
+            n.outstanding()
+                .iter()
+                .map(|code| names(&l.item, &[code.to_string()]))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What an event means to the applicant, in plain Chinese (None: internal bookkeeping).
@@ -470,22 +502,7 @@ async fn department_name(st: &AppState, code: &str) -> String {
 async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<CasePage, Error> {
     let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
     let c = super::view::case_json(l, &env);
-    let department = department_name(st, &l.case.department).await;
-    let steps = l
-        .events
-        .iter()
-        .filter_map(|e| {
-            plain(e, l, &department).map(|text| Step {
-                at: hall_time(utc(e.at))
-                    .chars()
-                    .take(16)
-                    .collect::<String>()
-                    .replace('T', " "),
-                text,
-                kind: e.change.kind().trim_start_matches("case_").to_string(),
-            })
-        })
-        .collect();
+    let steps = plain_steps(st, l).await;
     let wanted = l
         .case
         .open_notice()

@@ -713,6 +713,10 @@ struct QueryPage {
     number: String,
     result: Option<Value>,
     error: Option<String>,
+    /// A single case's timeline in plain words and the materials it waits for (issue 10
+    /// item 9); a bundle's members and missing materials come in `result`.
+    steps: Vec<super::my::Step>,
+    missing: Vec<String>,
 }
 
 async fn query_page(
@@ -722,11 +726,28 @@ async fn query_page(
     Query(q): Query<super::api::PublicQuery>,
 ) -> Response {
     let asked = !q.code.trim().is_empty() || (!q.number.is_empty() && !q.last4.is_empty());
+    let mut steps = Vec::new();
+    let mut missing = Vec::new();
     let (result, error) = if !asked {
         (None, None)
     } else {
-        match super::api::public_case(&st, &q, &address).await {
-            Ok(v) => (Some(v), None),
+        match super::api::public_lookup(&st, &q, &address).await {
+            Ok(super::api::Found::Case(l, v)) => {
+                steps = super::my::plain_steps(&st, &l).await;
+                missing = super::my::missing_names(&l);
+                (Some(v), None)
+            }
+            Ok(super::api::Found::Bundle(v)) => {
+                missing = v["missing"]
+                    .as_array()
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (Some(v), None)
+            }
             Err(e) => (
                 None,
                 Some(
@@ -742,6 +763,8 @@ async fn query_page(
         number: q.number,
         result,
         error,
+        steps,
+        missing,
     })
 }
 
