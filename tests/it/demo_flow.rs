@@ -172,12 +172,32 @@ async fn flow(b: &Browser, url: &str) {
 
     // The clerk calls it at window A01 and starts a bundle for the visitor.
     sign_in(b, &s, "wangfang", &format!("/windows/{a01}/desk")).await;
+    // Before signing in, calling says what to do; a button that needs a ticket is disabled
+    // while there is none (issue 10 item 5).
+    let finish = "button[data-act='finish']";
+    assert!(b.el(finish).await.attr("disabled").await.unwrap().is_some());
+    b.el("button[data-act='call']").await.click().await.unwrap();
+    for _ in 0..50 {
+        if !b.text_of("#desk-error").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!b.text_of("#desk-error").await.is_empty());
     b.el("button[data-session='sign-in']")
         .await
         .click()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..50 {
+        if b.text_of("#desk-status").await == "服务中" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Signed in: the window's status in words and no stale message (issue 10 items 3 and 5).
+    assert_eq!(b.text_of("#desk-status").await, "服务中");
+    assert_eq!(b.text_of("#desk-error").await, "");
     b.el("button[data-act='call']").await.click().await.unwrap();
     for _ in 0..50 {
         if b.text_of("#desk-number").await == "A001" {
@@ -186,6 +206,7 @@ async fn flow(b: &Browser, url: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(b.text_of("#desk-number").await, "A001");
+    assert!(b.el(finish).await.attr("disabled").await.unwrap().is_none());
     b.el("button[data-act='start']")
         .await
         .click()

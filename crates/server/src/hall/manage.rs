@@ -429,6 +429,15 @@ impl Default for Outcome {
     }
 }
 
+/// A window's status as people read it (issue 10 item 3: not `open`/`closed`).
+pub fn window_status_label(status: &str) -> &'static str {
+    match status {
+        "open" => "服务中",
+        "paused" => "暂停",
+        _ => "未开放",
+    }
+}
+
 /// The name of the hall's queue `code` in the hall's view (its code if it has none).
 fn queue_name(v: &serde_json::Value, code: &str) -> String {
     v["queues"]
@@ -468,12 +477,7 @@ async fn page(st: &AppState, actor: Actor, code: &str, o: Outcome) -> Result<Res
                             .join(" → ")
                     })
                     .unwrap_or_default(),
-                status: match w["status"].as_str() {
-                    Some("open") => "服务中",
-                    Some("paused") => "暂停",
-                    _ => "未开放",
-                }
-                .to_string(),
+                status: window_status_label(w["status"].as_str().unwrap_or_default()).to_string(),
                 staff: s("staff"),
             }
         })

@@ -214,7 +214,7 @@ async fn desk(
         hall: w.hall_code,
         window_id: id,
         name: w.name,
-        status: w.status,
+        status: super::manage::window_status_label(&w.status).to_string(),
         staff: w.staff_name.unwrap_or_default(),
         queues: queue_lines(&v),
         served_today: mine.map_or(0, |f| f.finished),
