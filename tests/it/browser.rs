@@ -193,6 +193,21 @@ impl Browser {
         self.text_of("body").await
     }
 
+    /// Asserts the page speaks to people (issue 10 item 3): no ISO timestamp and no actor
+    /// written as `role:username` in its text.
+    pub async fn assert_no_machine_text(&self) {
+        let found = self
+            .eval(
+                "const t = document.body.innerText; \
+                 const m = t.match(/\\d{4}-\\d{2}-\\d{2}T\\d{2}/) || \
+                 t.match(/\\b(admin|hall_manager|clerk|approver|issuance|agent|callback|supervisor):[A-Za-z0-9_.-]+/); \
+                 return m ? m[0] : null;",
+            )
+            .await;
+        let url = self.driver.current_url().await.unwrap();
+        assert_eq!(found, serde_json::Value::Null, "machine text on {url}");
+    }
+
     /// Saves a screenshot under target/screenshots/ (to look at when a test fails).
     pub async fn screenshot(&self, name: &str) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");

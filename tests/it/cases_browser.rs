@@ -61,18 +61,26 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
 
     sign_in(&b, &s, "scj1", "/departments/scj/worklist").await;
     assert!(b.text_of("#worklist").await.contains(&number));
+    // Names, not codes: the department and the item as people call them (issue 10 item 3).
+    assert_eq!(b.text_of("#department").await, "市场监督管理局");
+    assert!(b.text_of("#worklist").await.contains("食品经营许可"));
+    b.assert_no_machine_text().await;
     b.driver
         .goto(s.at(&format!("/cases/{number}")))
         .await
         .unwrap();
     click(&b, "#confirm").await;
     click(&b, "#claim-review").await;
+    assert!(b.text_of("#step-review").await.contains("scj1 办理中"));
+    b.assert_no_machine_text().await;
     b.el("#opinion-review")
         .await
         .send_keys("材料齐全，符合条件")
         .await
         .unwrap();
     click(&b, "#approve-review").await;
+    // The page confirms what was done (issue 10 item 5).
+    assert_eq!(b.text_of("#done").await, "已审核通过，办件已转入下一环节");
     click(&b, "#claim-decide").await;
     b.el("#document-number")
         .await
@@ -101,6 +109,8 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
         .unwrap();
     click(&b, "#issue-issue").await;
     assert_eq!(status(&b).await, "issued");
+    assert!(b.text_of("#issued-at").await.starts_with("2026年3月2日"));
+    b.assert_no_machine_text().await;
     let timeline = b.text_of("#timeline").await;
     for step in [
         "出具一次性告知",

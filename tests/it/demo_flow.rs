@@ -23,13 +23,17 @@ const LICENCE: &str = "YL-SCJG-XK-001";
 const HYGIENE: &str = "YL-WJW-XK-002";
 const MISSING: &str = "YL-SCJG-XK-001:residence_proof";
 
+/// Signs a member of staff in; the page they land on speaks to people (issue 10 item 3).
 async fn sign_in(b: &Browser, s: &TestServer, username: &str, next: &str) {
     b.sign_in(&s.url, username, DEMO_PASSWORD, next).await;
+    b.assert_no_machine_text().await;
 }
 
+/// Opens a page of the flow: no ISO timestamp or `role:username` on it (issue 10 item 3).
 async fn go(b: &Browser, s: &TestServer, path: &str) {
     b.driver.goto(s.at(path)).await.unwrap();
     b.el("h1").await;
+    b.assert_no_machine_text().await;
 }
 
 async fn data_status(b: &Browser) -> String {
@@ -98,6 +102,7 @@ async fn work_from_worklist(
     .await;
     b.click_and_wait(&format!("#worklist tr[data-number='{number}'] a"))
         .await;
+    b.assert_no_machine_text().await;
     if data_status(b).await == "routed" {
         b.click_and_wait("#confirm").await;
     }
@@ -167,12 +172,32 @@ async fn flow(b: &Browser, url: &str) {
 
     // The clerk calls it at window A01 and starts a bundle for the visitor.
     sign_in(b, &s, "wangfang", &format!("/windows/{a01}/desk")).await;
+    // Before signing in, calling says what to do; a button that needs a ticket is disabled
+    // while there is none (issue 10 item 5).
+    let finish = "button[data-act='finish']";
+    assert!(b.el(finish).await.attr("disabled").await.unwrap().is_some());
+    b.el("button[data-act='call']").await.click().await.unwrap();
+    for _ in 0..50 {
+        if !b.text_of("#desk-error").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!b.text_of("#desk-error").await.is_empty());
     b.el("button[data-session='sign-in']")
         .await
         .click()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..50 {
+        if b.text_of("#desk-status").await == "服务中" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Signed in: the window's status in words and no stale message (issue 10 items 3 and 5).
+    assert_eq!(b.text_of("#desk-status").await, "服务中");
+    assert_eq!(b.text_of("#desk-error").await, "");
     b.el("button[data-act='call']").await.click().await.unwrap();
     for _ in 0..50 {
         if b.text_of("#desk-number").await == "A001" {
@@ -181,6 +206,7 @@ async fn flow(b: &Browser, url: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(b.text_of("#desk-number").await, "A001");
+    assert!(b.el(finish).await.attr("disabled").await.unwrap().is_none());
     b.el("button[data-act='start']")
         .await
         .click()

@@ -1195,7 +1195,9 @@ async fn the_manager_pages_and_the_window_strip_render_in_chinese_and_staff_page
     // `s.client` holds the admin's session cookie from `admin_token`.
     let manage = page(format!("/halls/{HALL}/manage")).await;
     assert!(
-        manage.contains("大厅设置") && manage.contains("W1 综合窗口") && manage.contains("a → b")
+        manage.contains("大厅设置")
+            && manage.contains("W1 综合窗口")
+            && manage.contains("企业开办 → 不动产登记")
     );
     let stats = page(format!("/halls/{HALL}/stats")).await;
     assert!(stats.contains("排队统计") && stats.contains("按队列") && stats.contains("企业开办"));

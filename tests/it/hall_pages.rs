@@ -188,15 +188,25 @@ async fn a_visitor_takes_a_ticket_and_books_on_the_phone_page_then_reschedules_a
         let (_, page) = get_page(&phone, s.at(&to)).await;
         assert!(page.contains("3月4日 星期三 10:00–10:30"), "{page}");
 
+        // Cancelling asks first (issue 10 item 5): the first press changes nothing.
+        let (st, _, html) = post_form(&phone, s.at(&format!("{page_url}/cancel")), &[]).await;
+        assert_eq!(st, 200);
+        assert!(
+            html.contains("确定要取消预约吗") && html.contains("cancel-keep"),
+            "{html}"
+        );
+        let (_, page) = get_page(&phone, s.at(&page_url)).await;
+        assert!(page.contains("取消此预约"), "still booked: {page}");
         // Cancel; a second cancel is refused next to the button, and nothing changes.
-        let (st, to, _) = post_form(&phone, s.at(&format!("{page_url}/cancel")), &[]).await;
+        let confirm = [("confirm", "yes")];
+        let (st, to, _) = post_form(&phone, s.at(&format!("{page_url}/cancel")), &confirm).await;
         assert_eq!((st, to.ends_with("?done=cancelled")), (303, true));
         let (_, page) = get_page(&phone, s.at(&to)).await;
         assert!(
             page.contains("已取消") && !page.contains("取消此预约"),
             "{page}"
         );
-        let (st, _, html) = post_form(&phone, s.at(&format!("{page_url}/cancel")), &[]).await;
+        let (st, _, html) = post_form(&phone, s.at(&format!("{page_url}/cancel")), &confirm).await;
         assert_eq!(st, 409);
         assert!(html.contains("该预约已取消，不能取消"), "{html}");
         let (st, _) = get_page(&phone, s.at("/appointments/1-0000000000")).await;

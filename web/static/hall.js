@@ -301,6 +301,10 @@
         }).catch(function () {});
       }
       desk.dataset.status = t ? t.status : '';
+      // A button whose action needs a ticket is enabled only with one (issue 10 item 5).
+      desk.querySelectorAll('[data-needs-ticket]').forEach(function (b) {
+        b.disabled = !t || (b.dataset.act === 'start' && t.status === 'serving');
+      });
     };
     var load = function () {
       api('GET', '/api/v1/windows/' + w + '/tickets').then(function (v) {
@@ -321,6 +325,7 @@
       api('POST', '/api/v1/tickets/' + current.id + '/' + act, body).then(function (t) {
         if (['finish', 'no-show', 'requeue', 'park', 'transfer'].indexOf(act) >= 0) {
           if (act === 'finish') { $('desk-finished').textContent = Number($('desk-finished').textContent) + 1; }
+          if (act === 'no-show') { $('desk-no-shows').textContent = Number($('desk-no-shows').textContent) + 1; }
           show(null);
         } else { show(t); }
       }).catch(err);
@@ -328,7 +333,12 @@
     desk.querySelectorAll('[data-act]').forEach(function (b) { b.addEventListener('click', function () { run(b.dataset.act); }); });
     desk.querySelectorAll('[data-session]').forEach(function (b) {
       b.addEventListener('click', function () {
-        api('POST', '/api/v1/windows/' + w + '/' + b.dataset.session).then(function (v) { $('desk-status').textContent = v.status; }).catch(err);
+        api('POST', '/api/v1/windows/' + w + '/' + b.dataset.session).then(function (v) {
+          // The window's status in words; an earlier 请先签到 no longer applies (issue 10 item 5).
+          var words = { open: '服务中', paused: '暂停' };
+          $('desk-status').textContent = words[v.status] || '未开放';
+          $('desk-error').textContent = '';
+        }).catch(err);
       });
     });
     var keys = { F1: 'call', F2: 'recall', F3: 'start', F4: 'finish', F6: 'no-show', F7: 'transfer' };

@@ -17,6 +17,7 @@ pub mod lockers;
 pub mod logging;
 pub mod metrics;
 pub mod pages;
+pub mod people;
 pub mod qr;
 pub mod ratings;
 pub mod security;

@@ -131,7 +131,9 @@ pub async fn headers(req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A handler may allow its own pages to frame it (a material shown inside the case page).
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
     h.entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     if signed_in {
@@ -155,6 +157,40 @@ fn carries_credentials(h: &HeaderMap) -> bool {
                 })
             })
         })
+}
+
+/// What an uploaded file is viewed inline with (inside this site's own case page): sandboxed
+/// like a download, framed only by this site's pages.
+pub const INLINE_SANDBOX_POLICY: &str = "sandbox; default-src 'none'; frame-ancestors 'self'";
+
+/// The headers of an uploaded file shown inline in a staff page (issue 10 item 1): its real
+/// type, `Content-Security-Policy: sandbox` so it runs nothing as a page of this site, and
+/// framing by this site only.
+pub fn inline_file_headers(
+    content_type: &str,
+    filename: &str,
+) -> [(header::HeaderName, HeaderValue); 4] {
+    let [ct, disposition, _] = file_headers(content_type, filename);
+    let inline = disposition
+        .1
+        .to_str()
+        .unwrap_or("attachment")
+        .replacen("attachment", "inline", 1);
+    [
+        ct,
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&inline).unwrap_or(HeaderValue::from_static("inline")),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(INLINE_SANDBOX_POLICY),
+        ),
+        (
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        ),
+    ]
 }
 
 /// The headers of an uploaded file: always a download, never run as a page of this site.

@@ -69,6 +69,16 @@ impl Applicant {
     }
 
     /// The applicant as lists, screens and logs show it (R-PII).
+    /// The number a certificate prints for its holder: an enterprise's own 统一社会信用代码 in
+    /// full (it is the licence's public identity, not a person's information), a person's
+    /// identity number masked (R-PII).
+    pub fn certificate_id(&self) -> String {
+        match self.kind {
+            ApplicantKind::Enterprise => self.id_number.clone(),
+            ApplicantKind::Person => mask_id_number(&self.id_number),
+        }
+    }
+
     pub fn masked(&self) -> Applicant {
         Applicant {
             kind: self.kind,
@@ -169,6 +179,19 @@ pub fn describe(materials: &[&MaterialRequirement]) -> String {
 mod tests {
     use super::*;
     use crate::case::testkit::{applicant, d, item};
+
+    #[test]
+    fn a_certificate_prints_an_enterprises_own_code_in_full_and_a_persons_number_masked() {
+        let person = applicant();
+        assert_eq!(person.certificate_id().to_uppercase(), "1101**********002X");
+        let company = Applicant {
+            kind: ApplicantKind::Enterprise,
+            name: "云岭青丝美发有限公司".into(),
+            id_number: "91350100M000100Y43".into(),
+            phone: "13812345678".into(),
+        };
+        assert_eq!(company.certificate_id(), "91350100M000100Y43");
+    }
 
     #[test]
     fn an_applicant_is_normalised_when_valid_r_id_18() {

@@ -44,7 +44,7 @@ impl CaseStatus {
             CaseStatus::AwaitingSupplement => "待补正",
             CaseStatus::Accepted => "已受理",
             CaseStatus::Refused => "不予受理",
-            CaseStatus::Routed => "已推送待确认",
+            CaseStatus::Routed => "已送审批部门，等待部门接收",
             CaseStatus::InProgress => "办理中",
             CaseStatus::Concluded => "已办结",
             CaseStatus::Issued => "已出件",

@@ -132,6 +132,7 @@ async fn page(st: &AppState, actor: &Actor, year: i32) -> Result<CalendarPage, E
     let year = year.clamp(FIRST_YEAR, LAST_YEAR);
     let cal = current(st, None).await?;
     let records = store::list_years(&st.db).await?;
+    let people = crate::people::People::load(st).await;
     let years = records
         .iter()
         .map(|r| YearLine {
@@ -142,12 +143,11 @@ async fn page(st: &AppState, actor: &Actor, year: i32) -> Result<CalendarPage, E
             } else {
                 "管理员导入"
             },
+            // Beijing time in words and the person's name (issue 10 item 3).
             updated: format!(
                 "{} · {}",
-                crate::clock::hall_time(r.updated_at)
-                    .get(..16)
-                    .unwrap_or(""),
-                r.updated_by
+                crate::cases::view::chinese_at(crate::cases::time::local(r.updated_at)),
+                people.who(&r.updated_by)
             ),
         })
         .collect();

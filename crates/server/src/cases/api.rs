@@ -474,11 +474,33 @@ async fn query_failed(st: &AppState, key: &str, address: &str) -> Result<(), Err
 /// Anyone may follow a case with its receipt's query code, or with its number and the last 4
 /// characters of the ID or phone; a wrong pair and an unknown number get the same answer, so
 /// numbers cannot be probed, and wrong answers are throttled ([`query_guard`]).
+/// What a public query found: a case, or a bundle (一件事) by the number on its notice.
+pub(crate) enum Found {
+    Case(Box<service::Loaded>, Value),
+    Bundle(Value),
+}
+
+impl Found {
+    pub fn json(self) -> Value {
+        match self {
+            Found::Case(_, v) | Found::Bundle(v) => v,
+        }
+    }
+}
+
 pub(crate) async fn public_case(
     st: &AppState,
     q: &PublicQuery,
     address: &str,
 ) -> Result<Value, Error> {
+    Ok(public_lookup(st, q, address).await?.json())
+}
+
+pub(crate) async fn public_lookup(
+    st: &AppState,
+    q: &PublicQuery,
+    address: &str,
+) -> Result<Found, Error> {
     let nope = || Error::not_found("case_not_found", "办件编号或证件号/手机号后四位不正确");
     let code = service::normalize_query_code(&q.code);
     if !code.is_empty() {
@@ -493,7 +515,8 @@ pub(crate) async fn public_case(
         };
         let l = service::load(st, &number).await?;
         let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
-        return Ok(view::public_json(&l, &env));
+        let v = view::public_json(&l, &env);
+        return Ok(Found::Case(Box::new(l), v));
     }
     let last4 = q.last4.trim().to_uppercase();
     if last4.chars().count() != 4 {
@@ -502,23 +525,32 @@ pub(crate) async fn public_case(
     let number = q.number.trim().to_uppercase();
     let key = format!("query:{number}");
     query_guard(st, &key, address).await?;
-    let Ok(l) = service::load(st, &number).await else {
-        query_failed(st, &key, address).await?;
-        return Err(nope());
-    };
-    let a = &l.case.applicant;
     let tail = |s: &str| {
         let chars: Vec<char> = s.to_uppercase().chars().collect();
         chars[chars.len().saturating_sub(4)..]
             .iter()
             .collect::<String>()
     };
+    let Ok(l) = service::load(st, &number).await else {
+        // The number printed on a 一件事's notice (issue 10 item 9).
+        if let Ok(row) = yichuang_store::cases::bundles::load(&st.db, &number).await {
+            let contact =
+                yichuang_store::cases::applicants::contact(&st.db, row.applicant_id).await?;
+            if contact.is_some_and(|(id, phone)| tail(&id) == last4 || tail(&phone) == last4) {
+                return Ok(Found::Bundle(bundles::public_view(st, &number).await?));
+            }
+        }
+        query_failed(st, &key, address).await?;
+        return Err(nope());
+    };
+    let a = &l.case.applicant;
     if tail(&a.id_number) != last4 && tail(&a.phone) != last4 {
         query_failed(st, &key, address).await?;
         return Err(nope());
     }
     let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
-    Ok(view::public_json(&l, &env))
+    let v = view::public_json(&l, &env);
+    Ok(Found::Case(Box::new(l), v))
 }
 
 async fn public_query(

@@ -645,6 +645,35 @@ pub async fn view_for(state: &AppState, actor: &Actor, number: &str) -> Result<V
     Ok(v)
 }
 
+/// What anyone holding a 一件事's number and the last four digits may see (issue 10 item 9):
+/// its status, each member's status and due date, and the materials still missing; no
+/// personal data.
+pub async fn public_view(state: &AppState, number: &str) -> Result<Value> {
+    let v = view(state, number).await?;
+    let members: Vec<Value> = v["members"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .map(|m| {
+                    json!({"item_name": m["item_name"], "number": m["number"],
+                           "stage_label": m["stage_label"], "status_label": m["status_label"],
+                           "due_date": m["due_date"]})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let missing: Vec<Value> = v["one_time_notice"]["materials"]
+        .as_array()
+        .map(|ls| ls.iter().map(|l| l["name"].clone()).collect())
+        .unwrap_or_default();
+    Ok(json!({
+        "number": v["number"], "bundle": true, "item_name": v["bundle_name"],
+        "status": v["status"], "status_label": v["status_label"],
+        "due_date": v["clock"]["due_date"], "working_days_left": v["clock"]["working_days_left"],
+        "members": members, "missing": missing,
+    }))
+}
+
 /// The parent as the API and pages show it: members with their clocks, who holds it up, one
 /// clock for the whole (the latest due date of the members still running, the worst light),
 /// the one-time notice of everything still missing, and the parent's status.

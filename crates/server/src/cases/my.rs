@@ -303,10 +303,10 @@ async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
 // --- one case or bundle -------------------------------------------------------------------------
 
 /// One entry of the timeline, in plain words.
-struct Step {
-    at: String,
-    text: String,
-    kind: String,
+pub(crate) struct Step {
+    pub at: String,
+    pub text: String,
+    pub kind: String,
 }
 
 /// A material still wanted, with its upload field.
@@ -356,6 +356,38 @@ fn names(item: &ServiceItem, codes: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join("、")
+}
+
+/// The case's timeline in plain words, as the applicant reads it (here and on `/query`).
+pub(crate) async fn plain_steps(st: &AppState, l: &Loaded) -> Vec<Step> {
+    let department = department_name(st, &l.case.department).await;
+    l.events
+        .iter()
+        .filter_map(|e| {
+            plain(e, l, &department).map(|text| Step {
+                at: hall_time(utc(e.at))
+                    .chars()
+                    .take(16)
+                    .collect::<String>()
+                    .replace('T', " "),
+                text,
+                kind: e.change.kind().trim_start_matches("case_").to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The names of the materials a case still waits for (its open notice's outstanding items).
+pub(crate) fn missing_names(l: &Loaded) -> Vec<String> {
+    l.case
+        .open_notice()
+        .map(|n| {
+            n.outstanding()
+                .iter()
+                .map(|code| names(&l.item, &[code.to_string()]))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What an event means to the applicant, in plain Chinese (None: internal bookkeeping).
@@ -478,22 +510,7 @@ async fn department_name(st: &AppState, code: &str) -> String {
 async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<CasePage, Error> {
     let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
     let c = super::view::case_json(l, &env);
-    let department = department_name(st, &l.case.department).await;
-    let steps = l
-        .events
-        .iter()
-        .filter_map(|e| {
-            plain(e, l, &department).map(|text| Step {
-                at: hall_time(utc(e.at))
-                    .chars()
-                    .take(16)
-                    .collect::<String>()
-                    .replace('T', " "),
-                text,
-                kind: e.change.kind().trim_start_matches("case_").to_string(),
-            })
-        })
-        .collect();
+    let steps = plain_steps(st, l).await;
     let wanted = l
         .case
         .open_notice()
@@ -508,10 +525,9 @@ async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<Case
                 .collect()
         })
         .unwrap_or_default();
-    let electronic = matches!(
-        l.case.issuance.as_ref().map(|i| &i.delivery),
-        Some(Delivery::Electronic { .. })
-    );
+    // The certificate is offered as soon as the approval put it in the vault, whatever way
+    // the paper goes out (issue 10 item 10).
+    let electronic = super::vault::certificate_material(st, l).await?.is_some();
     let rate = crate::ratings::rating_link(st, &l.case.number).await?;
     let lockers = match (&l.row.hall, yichuang_domain::locker::may_drop_off(&l.case)) {
         (Some(h), Ok(())) => yichuang_store::lockers::banks_of_hall(&st.db, h)
@@ -889,19 +905,11 @@ async fn certificate(
     let Some(l) = my_case(&st, &phone, &number).await else {
         return not_mine().await;
     };
-    let electronic = matches!(
-        l.case.issuance.as_ref().map(|i| &i.delivery),
-        Some(Delivery::Electronic { .. })
-    );
-    let file = if electronic {
-        super::vault::certificate_file(&st, &l).await
-    } else {
-        Ok(None)
-    };
-    let (_, bytes) = match file {
+    // The approval left the certificate in the vault: the holder may download it from then on.
+    let (_, bytes) = match super::vault::certificate_file(&st, &l).await {
         Ok(Some(f)) => f,
         Ok(None) => {
-            let e = Error::not_found("no_certificate", "该办件没有以电子证照方式出件");
+            let e = Error::not_found("no_certificate", "该办件尚未审批通过，没有电子证照");
             return with_status(render(&error_page(&e)), &e);
         }
         Err(e) => return with_status(render(&error_page(&e)), &e),

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new", get(new_page).post(new_submit))
         .route("/cases/{number}", get(case_page).post(case_act))
         .route("/cases/{number}/receipt", get(receipt_page))
+        .route("/cases/{number}/files/{sha256}", get(case_file_page))
         .route("/departments/{department}/worklist", get(worklist_page))
         .route("/query", get(query_page))
 }
@@ -70,6 +71,11 @@ pub struct Check {
     pub checked: bool,
     /// Held in the vault for this applicant (and still valid).
     pub in_vault: bool,
+    /// Needed only for some answers to a 办理情形 question: the question and the answers
+    /// (space-separated), which the page's script follows as answers change.
+    pub condition: Option<(String, String)>,
+    /// Not needed for the answers given (or the first option of a question not answered yet).
+    pub hidden: bool,
 }
 
 #[derive(Template)]
@@ -130,15 +136,39 @@ async fn picker(st: &AppState) -> Vec<ItemSummary> {
         .unwrap_or_default()
 }
 
-fn checklist(item: &ServiceItem, given: &[String], vault: &[String]) -> Vec<Check> {
+/// The item's checklist for these answers (issue 10 item 10: no 授权委托书 when no agent was
+/// chosen). A question not answered yet counts as its first option, as its select shows.
+fn checklist(
+    item: &ServiceItem,
+    given: &[String],
+    vault: &[String],
+    answers: &BTreeMap<String, String>,
+) -> Vec<Check> {
+    let mut effective = answers.clone();
+    for q in &item.situations {
+        if let Some(first) = q.options.first() {
+            effective
+                .entry(q.code.clone())
+                .or_insert_with(|| first.code.clone());
+        }
+    }
+    let needed = yichuang_domain::case::applicant::required_materials(item, &effective);
     item.materials
         .iter()
-        .map(|m| Check {
-            code: m.code.clone(),
-            name: m.name.clone(),
-            form: format!("{} {} 份", m.form.label(), m.copies),
-            checked: given.contains(&m.code) || vault.contains(&m.code),
-            in_vault: vault.contains(&m.code),
+        .map(|m| {
+            let hidden = !needed.iter().any(|n| n.code == m.code);
+            Check {
+                code: m.code.clone(),
+                name: m.name.clone(),
+                form: format!("{} {} 份", m.form.label(), m.copies),
+                checked: !hidden && (given.contains(&m.code) || vault.contains(&m.code)),
+                in_vault: vault.contains(&m.code),
+                condition: m
+                    .required_if
+                    .as_ref()
+                    .map(|r| (r.question.clone(), r.answers.join(" "))),
+                hidden,
+            }
         })
         .collect()
 }
@@ -183,7 +213,7 @@ async fn new_page(
         ticket: q.ticket,
         checklist: item
             .as_ref()
-            .map(|i| checklist(i, &[], &vault))
+            .map(|i| checklist(i, &[], &vault, &BTreeMap::new()))
             .unwrap_or_default(),
         item,
         items,
@@ -261,7 +291,7 @@ async fn new_submit(
                 ticket: get("ticket"),
                 checklist: item
                     .as_ref()
-                    .map(|i| checklist(i, &materials, &[]))
+                    .map(|i| checklist(i, &materials, &[], &answers))
                     .unwrap_or_default(),
                 item,
                 items,
@@ -417,6 +447,113 @@ struct CasePage {
     lockers: Vec<(String, String)>,
     /// What the case has in lockers (results to pick up, materials dropped off).
     parcels: Vec<crate::lockers::views::ParcelView>,
+    /// The materials received and their files (issue 10 item 1).
+    received: Vec<view::ReceivedMaterial>,
+    /// The timeline in Beijing time and people's names (issue 10 item 3).
+    timeline: Vec<view::TimelineRow>,
+    received_at: String,
+    /// When and by whom the result went out, in words.
+    issued: Option<(String, String)>,
+    people: crate::people::People,
+    /// The confirmation of the action just done.
+    done: Option<String>,
+}
+
+impl CasePage {
+    /// The name of whoever an event name (`role:username`) stands for.
+    fn who(&self, event_name: &str) -> String {
+        self.people.who(event_name)
+    }
+
+    async fn new(st: &AppState, actor: Actor, l: Loaded, c: Value, error: Option<String>) -> Self {
+        let people = crate::people::People::load(st).await;
+        let held = super::vault::case_files(st, &l).await.unwrap_or_default();
+        let (lockers, parcels) = locker_facts(st, &l).await;
+        CasePage {
+            lockers,
+            parcels,
+            materials: l
+                .item
+                .materials
+                .iter()
+                .map(|m| (m.code.clone(), m.name.clone()))
+                .collect(),
+            can_front_desk: FRONT_DESK.contains(&actor.role),
+            received: view::received_materials(&l, &held, &people),
+            timeline: view::timeline_rows(&l, &people),
+            received_at: view::chinese_at(l.case.received_at),
+            issued: l
+                .case
+                .issuance
+                .as_ref()
+                .map(|i| (view::chinese_at(i.at), people.who(&i.by))),
+            people,
+            done: None,
+            layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
+            c,
+            error,
+        }
+    }
+}
+
+/// A file of the case's applicant, for staff who may view the case: a PDF or an image shown
+/// inside the case page (sandboxed, R-PII: only this case's applicant's files), or saved with
+/// `?download=1`.
+async fn case_file_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path((number, sha)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    match super::vault::case_file(&st, &actor, &number, &sha).await {
+        Ok((m, bytes)) => {
+            let name = super::vault::file_name(&m);
+            Ok(if q.contains_key("download") {
+                (crate::security::file_headers(&m.content_type, &name), bytes).into_response()
+            } else {
+                (
+                    crate::security::inline_file_headers(&m.content_type, &name),
+                    bytes,
+                )
+                    .into_response()
+            })
+        }
+        Err(e) if e.kind == yichuang_domain::Kind::NotFound => {
+            Err(crate::pages::not_found(MaybeActor(Some(actor))).await)
+        }
+        Err(e) => Err(forbidden_page(Some(actor), &uri, e.title)),
+    }
+}
+
+/// The action a form ran, as the confirmation's key (nothing else gets through).
+fn done_key(action: &str) -> &'static str {
+    DONE.iter()
+        .find(|(k, _)| *k == action)
+        .map_or("saved", |(k, _)| k)
+}
+
+/// What the case page confirms after each action of its forms (issue 10 item 5).
+const DONE: [(&str, &str); 12] = [
+    ("route", "已推送到部门，等待部门确认接收"),
+    ("confirm", "已确认接收，可以认领办理"),
+    ("supplement", "已收取补正材料"),
+    ("refuse", "已作出不予受理决定"),
+    ("extend", "已延长办理期限"),
+    ("claim", "已认领，请办理"),
+    ("approve", "已审核通过，办件已转入下一环节"),
+    ("opinion", "意见已记录"),
+    ("decide", "决定已作出"),
+    ("issue", "已出件"),
+    ("late-opinion", "部门意见已提交"),
+    ("saved", "已保存"),
+];
+
+fn done_message(key: &str) -> Option<String> {
+    DONE.iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, m)| m.to_string())
 }
 
 /// The locker banks of a case's hall and the case's parcels in them.
@@ -450,24 +587,13 @@ async fn case_page(
     MaybeActor(a): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Path(number): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[])?;
     let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
-    let (lockers, parcels) = locker_facts(&st, &l).await;
-    Ok(render(&CasePage {
-        lockers,
-        parcels,
-        materials: l
-            .item
-            .materials
-            .iter()
-            .map(|m| (m.code.clone(), m.name.clone()))
-            .collect(),
-        can_front_desk: FRONT_DESK.contains(&actor.role),
-        layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
-        c,
-        error: None,
-    }))
+    let mut page = CasePage::new(&st, actor, l, c, None).await;
+    page.done = q.get("done").and_then(|d| done_message(d));
+    Ok(render(&page))
 }
 
 /// One action form of the case page: `action` names it; `node` the step, if any.
@@ -525,28 +651,19 @@ async fn case_act(
         (_, Err(e)) => Err(e),
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
+        // The page says what was done (issue 10 item 5).
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/cases/{number}?done={}",
+            done_key(&get("action"))
+        ))
+        .into_response()),
         Err(e) => {
             let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
-            let (lockers, parcels) = locker_facts(&st, &l).await;
             let message = std::iter::once(e.title.clone())
                 .chain(e.fields.iter().map(|f| f.message.clone()))
                 .collect::<Vec<_>>()
                 .join("：");
-            let mut r = render(&CasePage {
-                lockers,
-                parcels,
-                materials: l
-                    .item
-                    .materials
-                    .iter()
-                    .map(|m| (m.code.clone(), m.name.clone()))
-                    .collect(),
-                can_front_desk: FRONT_DESK.contains(&actor.role),
-                layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
-                c,
-                error: Some(message),
-            });
+            let mut r = render(&CasePage::new(&st, actor, l, c, Some(message)).await);
             *r.status_mut() = crate::error::status_of(e.kind);
             Ok(r)
         }
@@ -561,14 +678,23 @@ struct ViewQuery {
     view: Option<String>,
 }
 
+/// A row of the worklist as people read it: the item's and the claimant's names, and whether
+/// its step or its case is past its due date (shown red).
+struct WorkRowView {
+    row: records::WorkRow,
+    item_name: String,
+    claimed_by: Option<String>,
+    late: bool,
+}
+
 #[derive(Template)]
 #[template(path = "case_worklist.html")]
 struct WorklistPage {
     layout: Layout,
     department: String,
     view: String,
-    /// Each row, and whether its step or its case is past its due date (shown red).
-    rows: Vec<(records::WorkRow, bool)>,
+    department_name: String,
+    rows: Vec<WorkRowView>,
     /// Open 督办 notices addressed to this account or its department (R-SUPERVISE).
     notices: Vec<crate::supervision::views::RecordView>,
 }
@@ -598,13 +724,21 @@ async fn worklist_page(
         .map_err(|e| forbidden_page(Some(actor.clone()), &uri, e.title))?;
     let today = super::time::local(st.now()).date().to_string();
     let past = |d: &Option<String>| d.as_ref().is_some_and(|d| *d < today);
+    // Names, not codes or `role:username` (issue 10 item 3).
+    let people = crate::people::People::load(&st).await;
     let rows = rows
         .into_iter()
         .map(|r| {
             let late = past(&r.due) || past(&r.case_due);
-            (r, late)
+            WorkRowView {
+                item_name: people.item(&r.item),
+                claimed_by: r.claimed_by.as_deref().map(|c| people.who(c)),
+                late,
+                row: r,
+            }
         })
         .collect();
+    let department_name = people.department(&department);
     let notices = crate::supervision::api::my_notices(&st, &actor)
         .await
         .map_err(|e| forbidden_page(Some(actor.clone()), &uri, e.title))?
@@ -614,6 +748,7 @@ async fn worklist_page(
     Ok(render(&WorklistPage {
         layout: Layout::new("部门工作台", Some(actor)),
         department,
+        department_name,
         view,
         rows,
         notices,
@@ -627,6 +762,10 @@ struct QueryPage {
     number: String,
     result: Option<Value>,
     error: Option<String>,
+    /// A single case's timeline in plain words and the materials it waits for (issue 10
+    /// item 9); a bundle's members and missing materials come in `result`.
+    steps: Vec<super::my::Step>,
+    missing: Vec<String>,
 }
 
 async fn query_page(
@@ -636,11 +775,28 @@ async fn query_page(
     Query(q): Query<super::api::PublicQuery>,
 ) -> Response {
     let asked = !q.code.trim().is_empty() || (!q.number.is_empty() && !q.last4.is_empty());
+    let mut steps = Vec::new();
+    let mut missing = Vec::new();
     let (result, error) = if !asked {
         (None, None)
     } else {
-        match super::api::public_case(&st, &q, &address).await {
-            Ok(v) => (Some(v), None),
+        match super::api::public_lookup(&st, &q, &address).await {
+            Ok(super::api::Found::Case(l, v)) => {
+                steps = super::my::plain_steps(&st, &l).await;
+                missing = super::my::missing_names(&l);
+                (Some(v), None)
+            }
+            Ok(super::api::Found::Bundle(v)) => {
+                missing = v["missing"]
+                    .as_array()
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (Some(v), None)
+            }
             Err(e) => (
                 None,
                 Some(
@@ -656,6 +812,8 @@ async fn query_page(
         number: q.number,
         result,
         error,
+        steps,
+        missing,
     })
 }
 
@@ -663,14 +821,8 @@ async fn query_page(
 
 static NULL: Value = Value::Null;
 
-use yichuang_domain::case::events::kind_label;
-
 /// What the staff case pages read beyond the view's values.
 trait CaseView: JsonView {
-    fn kind_label(&self, e: &Value) -> &'static str {
-        kind_label(&text(e, "/kind"))
-    }
-
     fn warning_label(&self) -> &'static str {
         warning_label(&text(self.json(), "/warning"))
     }

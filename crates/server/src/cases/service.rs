@@ -414,7 +414,8 @@ async fn persist(
                 title: certificate_title(item).to_string(),
                 item_name: item.name.clone(),
                 holder: masked.name,
-                holder_id: masked.id_number,
+                // R-PII masks persons' numbers, not an enterprise's own code (issue 10 item 10).
+                holder_id: d.after.applicant.certificate_id(),
                 issued_on: *on,
                 valid_until,
                 case_number: row.number.clone(),

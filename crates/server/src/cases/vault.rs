@@ -211,21 +211,45 @@ async fn download(
     CurrentActor(actor): CurrentActor,
     Path((number, sha)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let l = service::load(&st, &number).await?;
-    service::may_view(&actor, &l)?;
-    let env = Env::at(&st, st.now(), l.row.hall.as_deref()).await?;
-    // Only the files of this case's applicant, so a case number opens nobody else's papers.
-    let held = vault::valid_for(&st.db, l.row.applicant_id, env.today()).await?;
-    let Some(m) = held.iter().find(|m| m.sha256 == sha) else {
-        return Err(Error::not_found("blob_not_found", "文件不存在").into());
-    };
-    let bytes = blob_store(&st).await?.get(&st.db, &m.sha256).await?;
-    let name = format!(
+    let (m, bytes) = case_file(&st, &actor, &number, &sha).await?;
+    let name = file_name(&m);
+    Ok((crate::security::file_headers(&m.content_type, &name), bytes).into_response())
+}
+
+/// The ASCII name a saved file gets (the material's code and the start of its hash).
+pub fn file_name(m: &vault::VaultMaterial) -> String {
+    format!(
         "{}-{}",
         m.material_code,
         &m.sha256[..12.min(m.sha256.len())]
-    );
-    Ok((crate::security::file_headers(&m.content_type, &name), bytes).into_response())
+    )
+}
+
+/// The vault's materials a case's staff may open: its applicant's valid files.
+pub async fn case_files(
+    st: &AppState,
+    l: &service::Loaded,
+) -> Result<Vec<vault::VaultMaterial>, Error> {
+    let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
+    vault::valid_for(&st.db, l.row.applicant_id, env.today()).await
+}
+
+/// One file of a case's applicant with its bytes, for `actor` who may view the case. Only the
+/// files of this case's applicant, so a case number opens nobody else's papers.
+pub async fn case_file(
+    st: &AppState,
+    actor: &yichuang_domain::Actor,
+    number: &str,
+    sha: &str,
+) -> Result<(vault::VaultMaterial, Vec<u8>), Error> {
+    let l = service::load(st, number).await?;
+    service::may_view(actor, &l)?;
+    let held = case_files(st, &l).await?;
+    let Some(m) = held.into_iter().find(|m| m.sha256 == sha) else {
+        return Err(Error::not_found("blob_not_found", "文件不存在"));
+    };
+    let bytes = blob_store(st).await?.get(&st.db, &m.sha256).await?;
+    Ok((m, bytes))
 }
 
 /// The vault entry of the certificate an approved case left there (under the code of the

@@ -1,12 +1,18 @@
 //! The JSON shapes of a case (API-V1 `GET /api/v1/cases/{number}` and more).
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 use yichuang_domain::case::CaseEvent;
 use yichuang_domain::case::events::Change;
+use yichuang_domain::catalogue::MaterialForm;
+use yichuang_store::cases::vault::VaultMaterial;
 
 use super::service::{Env, Loaded, status_name};
 use super::time::utc;
 use crate::clock::hall_time;
+use crate::people::People;
 
 /// One timeline entry: the masked event with its time as RFC 3339 in the hall's zone.
 pub fn timeline_entry(e: &CaseEvent) -> Value {
@@ -110,4 +116,140 @@ pub fn public_json(l: &Loaded, env: &Env) -> Value {
         "issuance": c.issuance.as_ref().map(|i| json!({"method": i.delivery.label(), "at": hall_time(utc(i.at))})),
         "timeline": l.events.iter().map(|e| json!({"at": hall_time(utc(e.at)), "kind": e.change.kind()})).collect::<Vec<_>>(),
     })
+}
+
+/// Beijing time in the form people read: 2026年12月4日 15:10.
+pub fn chinese_at(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y年%-m月%-d日 %H:%M").to_string()
+}
+
+/// A file of the vault as a page offers it: viewed inline (an image or a PDF) or downloaded.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileView {
+    pub sha256: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Where staff view it inline (`/cases/{number}/files/{sha256}`); `?download=1` saves it.
+    pub href: String,
+    /// Left in the vault by this case (not an earlier case's shared material).
+    pub from_this_case: bool,
+}
+
+impl FileView {
+    pub fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
+
+    pub fn is_pdf(&self) -> bool {
+        self.content_type == "application/pdf"
+    }
+
+    pub fn size_text(&self) -> String {
+        if self.size >= 1024 * 1024 {
+            format!("{:.1} MB", self.size as f64 / 1024.0 / 1024.0)
+        } else {
+            format!("{} KB", (self.size + 1023) / 1024)
+        }
+    }
+}
+
+/// One material of the case as the approver reads it (issue 10 item 1): the checklist's name,
+/// original or copy and count, who received it and when, and its file if the vault has one.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceivedMaterial {
+    pub code: String,
+    pub name: String,
+    pub form: MaterialForm,
+    pub form_label: &'static str,
+    pub copies: u32,
+    pub received: bool,
+    /// The name of whoever received it (王芳, 申请人本人), never `role:username`.
+    pub received_by: String,
+    /// Beijing time in Chinese form.
+    pub received_at: String,
+    pub files: Vec<FileView>,
+}
+
+/// The case's materials: those received, and those the vault holds a file of, in the
+/// checklist's order.
+pub fn received_materials(
+    l: &Loaded,
+    held: &[VaultMaterial],
+    people: &People,
+) -> Vec<ReceivedMaterial> {
+    // Who received each material first, and when (收件 or a later 补正).
+    let mut first: BTreeMap<&str, (&str, chrono::NaiveDateTime)> = BTreeMap::new();
+    for e in &l.events {
+        let codes = match &e.change {
+            Change::Received { materials, .. } | Change::MaterialsReceived { materials } => {
+                materials
+            }
+            _ => continue,
+        };
+        for c in codes {
+            first.entry(c.as_str()).or_insert((e.by.as_str(), e.at));
+        }
+    }
+    l.item
+        .materials
+        .iter()
+        .filter_map(|m| {
+            let got = first.get(m.code.as_str());
+            let received = got.is_some() || l.case.materials.contains(&m.code);
+            let mut files: Vec<FileView> = held
+                .iter()
+                .filter(|v| v.material_code == m.code)
+                .map(|v| FileView {
+                    sha256: v.sha256.clone(),
+                    content_type: v.content_type.clone(),
+                    size: v.size,
+                    href: format!("/cases/{}/files/{}", l.case.number, v.sha256),
+                    from_this_case: v.source_case.as_deref() == Some(l.case.number.as_str()),
+                })
+                .collect();
+            // This case's own file first; one copy of each file.
+            files.sort_by_key(|f| !f.from_this_case);
+            let mut seen = std::collections::HashSet::new();
+            files.retain(|f| seen.insert(f.sha256.clone()));
+            if !received && files.is_empty() {
+                return None;
+            }
+            Some(ReceivedMaterial {
+                code: m.code.clone(),
+                name: m.name.clone(),
+                form: m.form,
+                form_label: m.form.label(),
+                copies: m.copies,
+                received,
+                received_by: got.map(|(by, _)| people.who(by)).unwrap_or_default(),
+                received_at: got.map(|(_, at)| chinese_at(*at)).unwrap_or_default(),
+                files,
+            })
+        })
+        .collect()
+}
+
+/// One line of the case's timeline as staff read it: Beijing time in words, what happened,
+/// and who did it by name.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineRow {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub at: String,
+    pub by: String,
+}
+
+pub fn timeline_rows(l: &Loaded, people: &People) -> Vec<TimelineRow> {
+    l.events
+        .iter()
+        .map(|e| {
+            let kind = e.change.kind();
+            TimelineRow {
+                kind,
+                label: yichuang_domain::case::events::kind_label(kind),
+                at: chinese_at(e.at),
+                by: people.who(&e.by),
+            }
+        })
+        .collect()
 }

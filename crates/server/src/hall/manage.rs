@@ -463,6 +463,25 @@ impl Default for Outcome {
     }
 }
 
+/// A window's status as people read it (issue 10 item 3: not `open`/`closed`).
+pub fn window_status_label(status: &str) -> &'static str {
+    match status {
+        "open" => "服务中",
+        "paused" => "暂停",
+        _ => "未开放",
+    }
+}
+
+/// The name of the hall's queue `code` in the hall's view (its code if it has none).
+fn queue_name(v: &serde_json::Value, code: &str) -> String {
+    v["queues"]
+        .as_array()
+        .and_then(|qs| qs.iter().find(|q| q["code"] == code))
+        .and_then(|q| q["name"].as_str())
+        .unwrap_or(code)
+        .to_string()
+}
+
 /// The page, or (for a form that failed) the page with its errors and status.
 async fn page(st: &AppState, actor: Actor, code: &str, o: Outcome) -> Result<Response> {
     let hall = store::hall(&st.db, code).await?;
@@ -484,18 +503,15 @@ async fn page(st: &AppState, actor: Actor, code: &str, o: Outcome) -> Result<Res
                 queues: w["queues"]
                     .as_array()
                     .map(|q| {
+                        // The queues by name, not code (issue 10 item 3).
                         q.iter()
                             .filter_map(|x| x.as_str())
+                            .map(|code| queue_name(&v, code))
                             .collect::<Vec<_>>()
                             .join(" → ")
                     })
                     .unwrap_or_default(),
-                status: match w["status"].as_str() {
-                    Some("open") => "服务中",
-                    Some("paused") => "暂停",
-                    _ => "未开放",
-                }
-                .to_string(),
+                status: window_status_label(w["status"].as_str().unwrap_or_default()).to_string(),
                 staff: s("staff"),
             }
         })

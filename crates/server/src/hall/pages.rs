@@ -214,7 +214,7 @@ async fn desk(
         hall: w.hall_code,
         window_id: id,
         name: w.name,
-        status: w.status,
+        status: super::manage::window_status_label(&w.status).to_string(),
         staff: w.staff_name.unwrap_or_default(),
         queues: queue_lines(&v),
         served_today: mine.map_or(0, |f| f.finished),
@@ -276,7 +276,6 @@ fn stat_lines(list: &Value, key: &str) -> Vec<StatLine> {
 #[template(path = "hall_stats.html")]
 struct StatsPage {
     layout: Layout,
-    hall: String,
     name: String,
     from: String,
     to: String,
@@ -313,7 +312,6 @@ async fn stats(
     ];
     Ok(render(&StatsPage {
         layout: Layout::new(format!("{} · 排队统计", hall.name), actor),
-        hall: hall.code,
         name: hall.name,
         from: from.to_string(),
         to: to.to_string(),

@@ -330,6 +330,8 @@ struct AppointmentPage {
     new_date_label: String,
     slots: Vec<SlotChoice>,
     errors: FormErrors,
+    /// The cancel button was pressed once: ask to confirm.
+    confirm_cancel: bool,
 }
 
 /// Finds the appointment a code names, for its holder; anything else is "not found", so a
@@ -405,6 +407,7 @@ async fn appointment_page_of(
         dates,
         slots,
         errors: FormErrors::default(),
+        confirm_cancel: false,
     })
 }
 
@@ -449,9 +452,26 @@ fn code_who(code: &str) -> Who {
     }
 }
 
-async fn cancel(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Response> {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CancelForm {
+    confirm: String,
+}
+
+/// Cancels after a confirmation step (issue 10 item 5): the first press shows what will be
+/// cancelled and asks again; only `confirm=yes` cancels.
+async fn cancel(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+    Form(f): Form<CancelForm>,
+) -> ApiResult<Response> {
     let (id, _) = parse_code(&code)
         .ok_or_else(|| Error::not_found("appointment_not_found", "预约不存在，请核对链接"))?;
+    if f.confirm != "yes" {
+        let mut page = appointment_page_of(&st, &code, "", None).await?;
+        page.confirm_cancel = true;
+        return Ok(crate::pages::render(&page));
+    }
     match cancel_appointment(&st, id, &code_who(&code)).await {
         Ok(_) => Ok(Redirect::to(&format!("/appointments/{code}?done=cancelled")).into_response()),
         Err(e) => {

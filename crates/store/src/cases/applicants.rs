@@ -55,3 +55,15 @@ pub async fn find(db: &Db, kind: ApplicantKind, id_number: &str) -> Result<Optio
     .await
     .map_err(db_err))
 }
+
+/// The identity number and phone of the applicant `id`: what a query's last four digits are
+/// checked against.
+pub async fn contact(db: &Db, id: i64) -> Result<Option<(String, String)>> {
+    db_run!(db, |c| sqlx::query_as::<_, (String, String)>(
+        "SELECT id_number, phone FROM applicants WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))
+}
