@@ -66,6 +66,10 @@ async fn manage(
     Path(hall): Path<String>,
 ) -> Page {
     let actor = require_page_actor(a, &uri, &STAFF)?;
+    // A hall that does not exist is a 404 page (the error-page layer turns the problem into one).
+    yichuang_store::hall::hall(&st.db, &hall)
+        .await
+        .map_err(|e| crate::error::Problem(e).into_response())?;
     manage_page(&st, actor.clone(), &hall, None)
         .await
         .map_err(|e| forbidden_page(Some(actor), &uri, e.title))
