@@ -180,3 +180,18 @@ async fn a_ratings_import_sent_as_a_workbook_that_is_not_one_is_refused_with_422
     assert!(v["title"].as_str().unwrap().contains(".xlsx"), "{v}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_locker_message_without_the_device_token_is_answered_401_whatever_its_body() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    for body in [
+        json!({"message_id": "", "type": "open_request"}),
+        json!({"message_id": "m1", "type": "open_request", "door": "A01", "code": "12345678"}),
+    ] {
+        let (st, v) = s
+            .post_json("/api/v1/lockers/NOPE/device/messages", None, &body)
+            .await;
+        assert_eq!(st, 401, "{v}");
+    }
+    s.stop().await;
+}

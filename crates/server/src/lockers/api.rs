@@ -283,9 +283,12 @@ async fn device_message(
     State(st): State<AppState>,
     Path(code): Path<String>,
     headers: HeaderMap,
-    Json(m): Json<Message>,
+    body: std::result::Result<Json<Message>, crate::error::Problem>,
 ) -> ApiResult<Response> {
+    // Who is asking comes first: a caller without the device token learns nothing about the
+    // message format.
     let bank = device::authenticate(&st, &code, bearer(&headers).as_deref()).await?;
+    let Json(m) = body?;
     let a = device::handle(&st, &bank, m).await?;
     st.hall_feed.wake();
     Ok(axum::Json(a).into_response())
