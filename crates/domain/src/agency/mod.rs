@@ -20,53 +20,31 @@ use crate::{Error, Kind, Problems, Result};
 #[cfg(test)]
 mod tests;
 
-/// Where a help request came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HelpSource {
-    /// A ticket taken in the kiosk's 帮办代办 queue.
-    Kiosk,
-    /// The citizen's phone page.
-    Phone,
-    /// A 办不成事 work order handed to the agents.
-    WorkOrder,
-    /// An enterprise's key project (重点项目全程代办).
-    Project,
-}
-
-impl HelpSource {
-    pub fn label(self) -> &'static str {
-        match self {
-            HelpSource::Kiosk => "取号机帮办代办",
-            HelpSource::Phone => "手机求助",
-            HelpSource::WorkOrder => "办不成事工单",
-            HelpSource::Project => "重点项目",
-        }
+crate::labelled_enum! {
+    /// Where a help request came from.
+    pub enum HelpSource {
+        /// A ticket taken in the kiosk's 帮办代办 queue.
+        Kiosk = ("kiosk", "取号机帮办代办"),
+        /// The citizen's phone page.
+        Phone = ("phone", "手机求助"),
+        /// A 办不成事 work order handed to the agents.
+        WorkOrder = ("work_order", "办不成事工单"),
+        /// An enterprise's key project (重点项目全程代办).
+        Project = ("project", "重点项目"),
     }
 }
 
-/// Where a help request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HelpState {
-    /// Waiting for an agent.
-    Open,
-    /// Assigned; first contact not yet made.
-    Assigned,
-    /// The agent has contacted the citizen and is accompanying the services.
-    InService,
-    /// Finished.
-    Closed,
-}
-
-impl HelpState {
-    pub fn label(self) -> &'static str {
-        match self {
-            HelpState::Open => "待分派",
-            HelpState::Assigned => "待首次联系",
-            HelpState::InService => "服务中",
-            HelpState::Closed => "已办结",
-        }
+crate::labelled_enum! {
+    /// Where a help request stands.
+    pub enum HelpState {
+        /// Waiting for an agent.
+        Open = ("open", "待分派"),
+        /// Assigned; first contact not yet made.
+        Assigned = ("assigned", "待首次联系"),
+        /// The agent has contacted the citizen and is accompanying the services.
+        InService = ("in_service", "服务中"),
+        /// Finished.
+        Closed = ("closed", "已办结"),
     }
 }
 
@@ -166,35 +144,17 @@ impl HelpRequest {
     }
 }
 
-/// What an agent may do for a principal under a mandate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MandateAction {
-    /// 受理申请: file an application (a case or a bundle) for the principal.
-    Apply,
-    /// 补正: hand in supplementary materials.
-    Supplement,
-    /// 领取结果: collect the result.
-    Collect,
-    /// 撤回申请: withdraw the application.
-    Withdraw,
-}
-
-impl MandateAction {
-    pub const ALL: [MandateAction; 4] = [
-        MandateAction::Apply,
-        MandateAction::Supplement,
-        MandateAction::Collect,
-        MandateAction::Withdraw,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            MandateAction::Apply => "受理申请",
-            MandateAction::Supplement => "补正",
-            MandateAction::Collect => "领取结果",
-            MandateAction::Withdraw => "撤回申请",
-        }
+crate::labelled_enum! {
+    /// What an agent may do for a principal under a mandate.
+    pub enum MandateAction {
+        /// 受理申请: file an application (a case or a bundle) for the principal.
+        Apply = ("apply", "受理申请"),
+        /// 补正: hand in supplementary materials.
+        Supplement = ("supplement", "补正"),
+        /// 领取结果: collect the result.
+        Collect = ("collect", "领取结果"),
+        /// 撤回申请: withdraw the application.
+        Withdraw = ("withdraw", "撤回申请"),
     }
 }
 

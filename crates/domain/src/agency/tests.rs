@@ -17,6 +17,18 @@ fn mandate() -> Mandate {
     }
 }
 
+/// The refusal of `action` on item ITEM-A for the elder by agent01 at `now`.
+fn refusal(m: &Mandate, action: MandateAction, now: NaiveDateTime) -> Error {
+    m.authorise(
+        "agent01",
+        ELDER_ID,
+        &MandateTarget::Item("ITEM-A".into()),
+        action,
+        now,
+    )
+    .unwrap_err()
+}
+
 #[test]
 fn an_agent_with_a_mandate_may_apply_for_a_covered_bundle() {
     let m = mandate();
@@ -57,30 +69,14 @@ fn another_item_is_refused_naming_the_scope() {
 
 #[test]
 fn an_action_the_mandate_does_not_grant_is_refused() {
-    let e = mandate()
-        .authorise(
-            "agent01",
-            ELDER_ID,
-            &MandateTarget::Item("ITEM-A".into()),
-            MandateAction::Collect,
-            t(2026, 12, 4, 10, 0),
-        )
-        .unwrap_err();
+    let e = refusal(&mandate(), MandateAction::Collect, t(2026, 12, 4, 10, 0));
     assert_eq!(e.code, "mandate_action_outside_scope");
     assert!(e.title.contains("领取结果"), "{}", e.title);
 }
 
 #[test]
 fn an_expired_mandate_is_refused_with_its_end_date_in_chinese() {
-    let e = mandate()
-        .authorise(
-            "agent01",
-            ELDER_ID,
-            &MandateTarget::Item("ITEM-A".into()),
-            MandateAction::Apply,
-            t(2027, 1, 1, 9, 0),
-        )
-        .unwrap_err();
+    let e = refusal(&mandate(), MandateAction::Apply, t(2027, 1, 1, 9, 0));
     assert_eq!(e.code, "mandate_expired");
     assert!(e.title.contains("2026年12月31日"), "{}", e.title);
 }
