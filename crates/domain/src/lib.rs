@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod agency;
 pub mod calendar;
 pub mod case;
 pub mod catalogue;
