@@ -91,6 +91,13 @@ async fn an_approver_sees_the_received_materials_and_views_their_files_in_the_ca
     b.el("[data-file-download]").await;
     b.assert_no_machine_text().await;
     b.screenshot("case-materials-approver").await;
+    // On a phone the table folds into one block per material, each still with its links.
+    b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+    let fits = b
+        .eval("return document.documentElement.scrollWidth <= window.innerWidth + 1;")
+        .await;
+    assert_eq!(fits, json!(true), "no sideways scrolling on a phone");
+    b.screenshot("case-materials-approver-phone").await;
 
     // The file route: the file's own type, inline, sandboxed; saved with ?download=1.
     let href = b
