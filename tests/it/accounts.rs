@@ -1253,7 +1253,12 @@ async fn in_a_browser_a_manager_signs_in_creates_a_clerk_and_signs_out() {
         .select_by_value("clerk")
         .await
         .unwrap();
-    type_into(&b, "#hall", "H1").await;
+    SelectElement::new(&b.el("#hall").await)
+        .await
+        .unwrap()
+        .select_by_visible_text("H1政务服务大厅")
+        .await
+        .unwrap();
     submit(&b).await;
     let secret = b.text_of("code.secret").await;
     assert_eq!(

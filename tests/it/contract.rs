@@ -195,3 +195,23 @@ async fn a_locker_message_without_the_device_token_is_answered_401_whatever_its_
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_empty_date_in_a_rollup_body_is_refused_while_a_left_out_one_means_today() {
+    let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
+    let admin = s.admin_token().await;
+    let (st, v) = s
+        .post_json(
+            "/api/v1/supervision/rollup",
+            Some(&admin),
+            &json!({"to": ""}),
+        )
+        .await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(error_fields(&v), ["to"], "{v}");
+    let (st, v) = s
+        .post_json("/api/v1/supervision/rollup", Some(&admin), &json!({}))
+        .await;
+    assert_eq!((st, v["days"].as_i64()), (200, Some(1)), "{v}");
+    s.stop().await;
+}

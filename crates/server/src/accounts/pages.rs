@@ -424,7 +424,11 @@ struct AdminPage {
     rows: Vec<Row>,
     /// (value, label) of the roles this manager may give.
     roles: Vec<(&'static str, &'static str)>,
-    fixed_hall: Option<String>,
+    /// A hall manager's own hall (code, name): new staff work there.
+    fixed_hall: Option<(String, String)>,
+    /// (code, name) of the halls and departments an account may name: chosen, not typed.
+    halls: Vec<(String, String)>,
+    departments: Vec<(String, String)>,
     self_username: String,
     form: CreateForm,
     notice: Option<String>,
@@ -441,10 +445,38 @@ struct Outcome {
     error: Option<Error>,
 }
 
+/// The halls and departments set up, by name, for the account form's choices.
+async fn choices(
+    st: &AppState,
+) -> yichuang_domain::Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let halls = yichuang_store::hall::halls(&st.db)
+        .await?
+        .into_iter()
+        .map(|h| (h.code, h.name))
+        .collect();
+    let departments = yichuang_store::catalogue::departments(&st.db)
+        .await?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect();
+    Ok((halls, departments))
+}
+
 async fn admin_page_with(st: &AppState, actor: Actor, o: Outcome) -> Response {
     let rows = match manage::list_visible(&st.db, &actor).await {
         Ok(rows) => rows,
         Err(e) => return crate::error::Problem(e).into_response(),
+    };
+    let (halls, departments) = match choices(st).await {
+        Ok(c) => c,
+        Err(e) => return crate::error::Problem(e).into_response(),
+    };
+    let name_of = |list: &[(String, String)], code: Option<String>| {
+        code.map(|c| {
+            list.iter()
+                .find(|(k, _)| *k == c)
+                .map_or(c.clone(), |(_, n)| n.clone())
+        })
     };
     let rows = rows
         .into_iter()
@@ -452,8 +484,8 @@ async fn admin_page_with(st: &AppState, actor: Actor, o: Outcome) -> Response {
             role_label: a.role().map_or("未知角色", Role::label),
             username: a.username,
             display_name: a.display_name,
-            department: a.department,
-            hall: a.hall,
+            department: name_of(&departments, a.department),
+            hall: name_of(&halls, a.hall),
             active: a.active,
             manageable,
         })
@@ -464,8 +496,13 @@ async fn admin_page_with(st: &AppState, actor: Actor, o: Outcome) -> Response {
         .map(|r| (r.as_str(), r.label()))
         .collect();
     let page = AdminPage {
-        fixed_hall: (actor.role == Role::HallManager)
-            .then(|| actor.hall.clone().unwrap_or_default()),
+        fixed_hall: (actor.role == Role::HallManager).then(|| {
+            let code = actor.hall.clone().unwrap_or_default();
+            let name = name_of(&halls, Some(code.clone())).unwrap_or_default();
+            (code, name)
+        }),
+        halls,
+        departments,
         self_username: actor.username.clone(),
         layout: Layout::new("账号管理", Some(actor)),
         rows,

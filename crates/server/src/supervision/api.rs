@@ -164,6 +164,15 @@ async fn rollup(
     Json(b): Json<RangeBody>,
 ) -> ApiResult<Response> {
     actor.require_role(&[Role::Admin], "重算统计")?;
+    // A JSON body says "today" by leaving the field out; an empty string is a mistake (unlike
+    // a GET form's empty field, which the filters read as not given).
+    for (field, v) in [("from", &b.from), ("to", &b.to)] {
+        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(Error::validation(vec![])
+                .field(field, "日期不能为空：省略此项表示今天，或填写 YYYY-MM-DD")
+                .into());
+        }
+    }
     let today = local(st.now()).date();
     let from = day(b.from.as_deref(), "from")?.unwrap_or(today);
     let to = day(b.to.as_deref(), "to")?.unwrap_or(today);
