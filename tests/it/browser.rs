@@ -155,6 +155,20 @@ impl Browser {
         panic!("clicking {css} did not load a new page");
     }
 
+    /// Waits until the text of `css` contains `part`: the page answers asynchronously (a
+    /// fetch, a controller message). This waits for the browser, not for time to pass.
+    pub async fn wait_text(&self, css: &str, part: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            last = self.text_of(css).await;
+            if last.contains(part) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed {part:?}: {last:?}");
+    }
+
     /// Signs in on the login page with `password` and waits for the page `next` leads to (not
     /// the login page's own h1, whose elements go stale when the redirect lands late).
     pub async fn sign_in(&self, base: &str, username: &str, password: &str, next: &str) {

@@ -33,19 +33,6 @@ async fn attr(b: &Browser, css: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Waits until the text of `css` contains `part` (the simulated locker answers asynchronously).
-async fn wait_text(b: &Browser, css: &str, part: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        last = b.text_of(css).await;
-        if last.contains(part) {
-            return last;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{css} never showed {part:?}: {last:?}");
-}
-
 /// The manager opens the simulated locker from 文件柜管理 (a new device token in the link).
 async fn open_simulator(b: &Browser, s: &TestServer) {
     b.sign_in(&s.url, "admin", ADMIN_PASSWORD, "/halls/H1/lockers")
@@ -124,13 +111,13 @@ async fn in_a_browser_a_result_put_in_a_locker_at_half_past_six_is_picked_up_on_
             "11111111"
         };
         at_locker(&b, "A02", wrong).await;
-        wait_text(&b, "#sim-screen", "还可再试 9 次").await;
+        b.wait_text("#sim-screen", "还可再试 9 次").await;
         at_locker(&b, "A02", &code).await;
-        wait_text(&b, "#sim-screen", "柜门已打开").await;
+        b.wait_text("#sim-screen", "柜门已打开").await;
         b.el("#close-A02").await;
         b.screenshot("lockers-simulator-open").await;
         b.el("#close-A02").await.click().await.unwrap();
-        wait_text(&b, "#sim-screen", "柜门已关好").await;
+        b.wait_text("#sim-screen", "柜门已关好").await;
         assert_eq!(
             attr(&b, "#sim-doors .sim-door[data-door='A02']", "data-state").await,
             "free"
@@ -179,7 +166,7 @@ async fn in_a_browser_an_expired_code_is_refused_at_the_locker_and_the_result_go
         s.run_due_timers().await;
         open_simulator(&b, &s).await;
         at_locker(&b, "A01", &code).await;
-        wait_text(&b, "#sim-screen", "已过期").await;
+        b.wait_text("#sim-screen", "已过期").await;
 
         go(&b, &s, "/halls/H1/lockers").await;
         let row = format!("tr[data-case='{n}']");
@@ -240,9 +227,9 @@ async fn in_a_browser_a_drop_off_booked_on_the_phone_at_night_is_collected_next_
         s.set_clock("2026-12-02T22:25:00+08:00").await;
         open_simulator(&b, &s).await;
         at_locker(&b, "A01", &code).await;
-        wait_text(&b, "#sim-screen", "请放入补正材料").await;
+        b.wait_text("#sim-screen", "请放入补正材料").await;
         b.el("#close-A01").await.click().await.unwrap();
-        wait_text(&b, "#sim-screen", "柜门已关好").await;
+        b.wait_text("#sim-screen", "柜门已关好").await;
         assert_eq!(
             attr(&b, "#sim-doors .sim-door[data-door='A01']", "data-state").await,
             "holding"
