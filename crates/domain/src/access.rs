@@ -123,6 +123,10 @@ pub struct Actor {
     /// region-scoped supervisor may see. `None`: not limited by region.
     #[serde(default)]
     pub scope_halls: Option<Vec<String>>,
+    /// Set while an agent (代办员) acts for a principal under a mandate (授权委托书): every
+    /// case event the actor causes then records both (see `agency::OnBehalf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf: Option<crate::agency::OnBehalf>,
 }
 
 impl Actor {
@@ -218,6 +222,7 @@ mod tests {
             hall: hall.map(str::to_string),
             region: None,
             scope_halls: None,
+            on_behalf: None,
         }
     }
 

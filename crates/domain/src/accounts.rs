@@ -362,6 +362,7 @@ mod tests {
             hall: None,
             region: None,
             scope_halls: None,
+            on_behalf: None,
         }
     }
 

@@ -67,6 +67,7 @@ impl AccountRow {
             hall: self.hall.clone(),
             region: self.region.clone(),
             scope_halls: None,
+            on_behalf: None,
         })
     }
 }

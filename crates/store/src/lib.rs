@@ -3,6 +3,7 @@
 //! together) and a [`Db`] for reads.
 
 pub mod accounts;
+pub mod agency;
 pub mod backup;
 pub mod calendar;
 pub mod cases;

@@ -182,6 +182,9 @@ pub struct Mandate {
     pub valid_from: NaiveDate,
     pub valid_until: NaiveDate,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The SHA-256 of the signed document in the vault; a mandate acts only once it is there.
+    #[serde(default)]
+    pub document: Option<String>,
 }
 
 impl Mandate {
@@ -269,6 +272,12 @@ impl Mandate {
                 "申请人与授权委托书的委托人不一致".to_string(),
             );
         }
+        if self.document.is_none() {
+            return refuse(
+                "mandate_document_missing",
+                "该授权委托书尚未存入委托人签字的原件扫描件，不能代为办理".to_string(),
+            );
+        }
         if let Some(at) = self.revoked_at
             && at <= now
         {
@@ -334,4 +343,171 @@ pub fn on_behalf_label(agent_name: &str, principal_name: &str) -> String {
         "代办员 {agent_name} 代 {}（委托人）办理",
         mask_name(principal_name)
     )
+}
+
+/// What a case or bundle event done under a mandate records beside its `by` (the agent): the
+/// mandate and the principal, masked (R-PII: events go to the shared log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnBehalf {
+    /// The mandate's number (e.g. `WT202612040001`).
+    pub mandate: String,
+    /// The agent's display name.
+    pub agent_name: String,
+    /// The principal's name, masked.
+    pub principal: String,
+}
+
+impl OnBehalf {
+    /// After [`Mandate::authorise`] allowed it: the record an action for the principal carries.
+    pub fn new(number: &str, agent_name: &str, m: &Mandate) -> OnBehalf {
+        OnBehalf {
+            mandate: number.to_string(),
+            agent_name: agent_name.to_string(),
+            principal: mask_name(&m.principal_name),
+        }
+    }
+
+    /// `代办员 张三 代 李*英（委托人）办理` (the principal already masked).
+    pub fn label(&self) -> String {
+        format!(
+            "代办员 {} 代 {}（委托人）办理",
+            self.agent_name, self.principal
+        )
+    }
+}
+
+/// Whether `actor` may receive applications at the front desk: clerks, hall managers and
+/// admins always; an agent only while acting for a principal under a mandate it was authorised
+/// by (R-MANDATE: the agent files for the principal, never on its own).
+pub fn require_front_desk(actor: &crate::Actor, what: &str) -> Result<()> {
+    use crate::Role;
+    if actor.role == Role::Agent {
+        return match actor.on_behalf {
+            Some(_) => Ok(()),
+            None => Err(Error::new(
+                Kind::Forbidden,
+                "mandate_required",
+                format!("帮办代办员须凭委托人的授权委托书才能代为{what}"),
+            )),
+        };
+    }
+    actor.require_role(&[Role::Clerk, Role::HallManager, Role::Admin], what)
+}
+
+/// Marks the events `actor` caused with the principal it acts for, if it acts for one.
+pub fn stamp(events: &mut [crate::case::events::CaseEvent], actor: &crate::Actor) {
+    let Some(ob) = &actor.on_behalf else { return };
+    let by = actor.event_name();
+    for e in events.iter_mut().filter(|e| e.by == by) {
+        e.on_behalf_of = Some(ob.clone());
+    }
+}
+
+/// Open help requests one phone number may have at once (the public page's limit: a helper's
+/// time is scarce and the page is open to anyone).
+pub const MAX_OPEN_PER_PHONE: i64 = 3;
+
+/// Checks a help request asked for on the public phone page; every problem beside its field.
+pub fn check_public_request(name: &str, phone: &str, need: &str, open_for_phone: i64) -> Result<()> {
+    let mut p = Problems::new();
+    let name_len = name.trim().chars().count();
+    p.check(
+        (1..=30).contains(&name_len),
+        "citizen_name",
+        "请填写您的称呼（30 字以内）",
+    );
+    p.check(
+        crate::identity::parse_mobile(phone.trim()).is_ok(),
+        "citizen_phone",
+        "请填写 11 位手机号码，帮办代办员会打这个电话联系您",
+    );
+    p.check(
+        (1..=500).contains(&need.trim().chars().count()),
+        "need",
+        "请简单说说要办什么事、需要什么帮助（500 字以内）",
+    );
+    p.check(
+        open_for_phone < MAX_OPEN_PER_PHONE,
+        "citizen_phone",
+        "这个手机号已有 3 条求助正在办理，请等帮办代办员联系您",
+    );
+    p.finish()
+}
+
+/// A key project's milestone as entered: a title and the day it is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestonePlan {
+    pub title: String,
+    pub due_on: NaiveDate,
+}
+
+/// Checks a key project (重点项目全程代办): its name, the enterprise and at least one milestone,
+/// due in order and not in the past.
+pub fn check_project(
+    project: &str,
+    enterprise: &str,
+    milestones: &[MilestonePlan],
+    today: NaiveDate,
+) -> Result<()> {
+    let mut p = Problems::new();
+    p.check(
+        (1..=100).contains(&project.trim().chars().count()),
+        "project",
+        "请填写项目名称",
+    );
+    p.check(
+        (1..=100).contains(&enterprise.trim().chars().count()),
+        "enterprise",
+        "请填写企业名称",
+    );
+    p.check(
+        (1..=30).contains(&milestones.len()),
+        "milestones",
+        "请至少列出一个节点（如 立项、用地、规划、施工许可），最多 30 个",
+    );
+    for (i, m) in milestones.iter().enumerate() {
+        if m.title.trim().is_empty() {
+            p.add(format!("milestones[{i}].title"), "请填写节点名称");
+        }
+        if m.due_on < today {
+            p.add(
+                format!("milestones[{i}].due_on"),
+                "节点的计划完成日期不能早于今天",
+            );
+        }
+        if i > 0 && m.due_on < milestones[i - 1].due_on {
+            p.add(
+                format!("milestones[{i}].due_on"),
+                "节点应按计划完成日期先后排列",
+            );
+        }
+    }
+    p.finish()
+}
+
+/// The principal's rating of the agent (好差评 of the help service): 1–5 stars, once, and only
+/// after the service was finished; a rating of 1 or 2 needs a word on what went wrong.
+pub fn check_rating(state: HelpState, rated: bool, stars: u8, comment: &str) -> Result<()> {
+    if state != HelpState::Closed {
+        return Err(Error::conflict(
+            "help_not_finished",
+            "帮办代办服务办结后才能评价",
+        ));
+    }
+    if rated {
+        return Err(Error::conflict("help_rated", "您已评价过这次服务，谢谢"));
+    }
+    let mut p = Problems::new();
+    p.check((1..=5).contains(&stars), "stars", "请选择 1 到 5 颗星");
+    p.check(
+        stars > 2 || !comment.trim().is_empty(),
+        "comment",
+        "请说说哪里不满意，我们会改进",
+    );
+    p.check(
+        comment.chars().count() <= 500,
+        "comment",
+        "意见请在 500 字以内",
+    );
+    p.finish()
 }

@@ -14,6 +14,7 @@ fn mandate() -> Mandate {
         valid_from: d(2026, 12, 1),
         valid_until: d(2026, 12, 31),
         revoked_at: None,
+        document: Some("ab".repeat(32)),
     }
 }
 
@@ -202,4 +203,111 @@ fn only_the_assigned_agent_records_first_contact_once() {
     assert!(r.assign("agent02").is_err());
     r.close().unwrap();
     assert!(r.close().is_err());
+}
+
+#[test]
+fn a_mandate_whose_signed_document_is_not_in_the_vault_does_not_act() {
+    let m = Mandate {
+        document: None,
+        ..mandate()
+    };
+    let e = refusal(&m, MandateAction::Apply, t(2026, 12, 4, 10, 0));
+    assert_eq!(e.code, "mandate_document_missing");
+}
+
+fn agent_actor(on_behalf: Option<OnBehalf>) -> crate::Actor {
+    crate::Actor {
+        role: crate::Role::Agent,
+        on_behalf,
+        ..crate::case::testkit::actor(9, "agent01", crate::Role::Agent, None)
+    }
+}
+
+#[test]
+fn an_agent_receives_at_the_front_desk_only_while_acting_for_a_principal() {
+    let e = require_front_desk(&agent_actor(None), "收件").unwrap_err();
+    assert_eq!(e.code, "mandate_required");
+    assert!(e.title.contains("授权委托书"), "{}", e.title);
+    let ob = OnBehalf::new("WT202612040001", "何平", &mandate());
+    assert!(require_front_desk(&agent_actor(Some(ob)), "收件").is_ok());
+    let approver = crate::case::testkit::actor(2, "wang", crate::Role::Approver, Some("scj"));
+    assert!(require_front_desk(&approver, "收件").is_err());
+}
+
+#[test]
+fn the_events_an_agent_causes_for_a_principal_name_both_and_mask_the_principal() {
+    let ob = OnBehalf::new("WT202612040001", "何平", &mandate());
+    assert_eq!(ob.principal, "李*英");
+    assert_eq!(ob.label(), "代办员 何平 代 李*英（委托人）办理");
+    let agent = agent_actor(Some(ob.clone()));
+    let mine = crate::case::events::CaseEvent {
+        at: t(2026, 12, 4, 10, 0),
+        by: agent.event_name(),
+        on_behalf_of: None,
+        change: crate::case::events::Change::MaterialsReceived { materials: vec![] },
+    };
+    let systems = crate::case::events::CaseEvent {
+        by: crate::case::events::SYSTEM.into(),
+        ..mine.clone()
+    };
+    let mut events = vec![mine, systems];
+    stamp(&mut events, &agent);
+    assert_eq!(events[0].on_behalf_of.as_ref(), Some(&ob));
+    assert_eq!(events[1].on_behalf_of, None, "a deadline passing is nobody's act");
+    let v = serde_json::to_value(&events[0]).unwrap();
+    assert_eq!(v["on_behalf_of"]["principal"], "李*英");
+    assert!(!v.to_string().contains("11010519491231002X"));
+}
+
+#[test]
+fn the_public_help_form_reports_each_field_and_caps_open_requests_per_phone() {
+    let e = check_public_request("", "123", "", 0).unwrap_err();
+    let fields: Vec<&str> = e.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["citizen_name", "citizen_phone", "need"]);
+    assert!(check_public_request("李秀英", "13800138000", "办理营业执照", 2).is_ok());
+    let e = check_public_request("李秀英", "13800138000", "办理营业执照", 3).unwrap_err();
+    assert_eq!(e.fields[0].field, "citizen_phone");
+}
+
+#[test]
+fn a_key_projects_milestones_are_named_in_order_and_not_in_the_past() {
+    let today = d(2026, 12, 4);
+    let m = |title: &str, due| MilestonePlan {
+        title: title.into(),
+        due_on: due,
+    };
+    assert!(check_project("新厂房", "云岭公司", &[m("立项", d(2026, 12, 20))], today).is_ok());
+    let e = check_project(
+        "新厂房",
+        "云岭公司",
+        &[m("立项", d(2027, 1, 20)), m("", d(2026, 12, 1))],
+        today,
+    )
+    .unwrap_err();
+    let fields: Vec<&str> = e.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "milestones[1].title",
+            "milestones[1].due_on",
+            "milestones[1].due_on"
+        ]
+    );
+    assert!(check_project("", "", &[], today).is_err());
+}
+
+#[test]
+fn the_principal_rates_a_finished_service_once_and_says_why_when_unhappy() {
+    assert_eq!(
+        check_rating(HelpState::InService, false, 5, "").unwrap_err().code,
+        "help_not_finished"
+    );
+    assert_eq!(
+        check_rating(HelpState::Closed, true, 5, "").unwrap_err().code,
+        "help_rated"
+    );
+    assert!(check_rating(HelpState::Closed, false, 5, "").is_ok());
+    let e = check_rating(HelpState::Closed, false, 1, " ").unwrap_err();
+    assert_eq!(e.fields[0].field, "comment");
+    assert!(check_rating(HelpState::Closed, false, 0, "x").is_err());
 }

@@ -197,11 +197,10 @@ pub const STATUTORY_SPECIAL_PROCEDURES: [&str; 8] = [
     "专家评审",
 ];
 
-const FRONT_DESK: [Role; 3] = [Role::Clerk, Role::HallManager, Role::Admin];
 
 /// Records the receipt of an application (status `received`).
 pub fn receive(receipt: &Receipt, actor: &Actor, ctx: &Context) -> Result<Vec<CaseEvent>> {
-    actor.require_role(&FRONT_DESK, "收件")?;
+    crate::agency::require_front_desk(actor, "收件")?;
     let mut p = Problems::new();
     p.check(!receipt.number.trim().is_empty(), "number", "缺少办件编号");
     let (applicant, warnings) = receipt.applicant.checked(ctx.today(), &mut p);
@@ -214,6 +213,7 @@ pub fn receive(receipt: &Receipt, actor: &Actor, ctx: &Context) -> Result<Vec<Ca
     Ok(vec![CaseEvent {
         at: ctx.now,
         by: actor.event_name(),
+        on_behalf_of: actor.on_behalf.clone(),
         change: Change::Received {
             number: receipt.number.trim().to_string(),
             item: ctx.item.code.clone(),
@@ -278,6 +278,7 @@ impl Case {
         let mut run = Run::new(self, ctx)?;
         run.catch_up()?;
         run.command(command, actor)?;
+        crate::agency::stamp(&mut run.events, actor);
         Ok(run.events)
     }
 
@@ -371,6 +372,7 @@ impl<'c> Run<'c> {
         let e = CaseEvent {
             at,
             by: by.to_string(),
+            on_behalf_of: None,
             change,
         };
         self.case.apply(&e);
@@ -698,7 +700,7 @@ impl<'c> Run<'c> {
         let by = by.as_str();
         match command {
             Command::GiveOneTimeNotice { items, note } => {
-                actor.require_role(&FRONT_DESK, "出具一次性告知")?;
+                crate::agency::require_front_desk(actor, "出具一次性告知")?;
                 self.require_status(&[CaseStatus::Received], "出具一次性告知")?;
                 let items = self.notice_items(items)?;
                 self.emit(
@@ -715,7 +717,7 @@ impl<'c> Run<'c> {
                 self.supplement(materials, actor, Some(*on))?
             }
             Command::Accept => {
-                actor.require_role(&FRONT_DESK, "受理")?;
+                crate::agency::require_front_desk(actor, "受理")?;
                 self.require_status(&[CaseStatus::Received], "受理")?;
                 let case = &self.case;
                 let missing =
@@ -739,7 +741,7 @@ impl<'c> Run<'c> {
                 );
             }
             Command::Refuse { reasons } => {
-                actor.require_role(&FRONT_DESK, "不予受理")?;
+                crate::agency::require_front_desk(actor, "不予受理")?;
                 self.require_status(
                     &[CaseStatus::Received, CaseStatus::AwaitingSupplement],
                     "不予受理",
@@ -749,7 +751,7 @@ impl<'c> Run<'c> {
                 self.emit(now, by, Change::Refused { reasons });
             }
             Command::Route => {
-                actor.require_role(&FRONT_DESK, "推送办件")?;
+                crate::agency::require_front_desk(actor, "推送办件")?;
                 self.require_status(&[CaseStatus::Accepted], "推送到部门")?;
                 let department = self.case.department.clone();
                 self.emit(now, by, Change::Routed { department });
@@ -1019,7 +1021,7 @@ impl<'c> Run<'c> {
     ) -> Result<()> {
         let (now, today) = (self.ctx.now, self.ctx.today());
         let by = actor.event_name();
-        actor.require_role(&FRONT_DESK, "当场办结")?;
+        crate::agency::require_front_desk(actor, "当场办结")?;
         if self.ctx.item.kind != ItemKind::Immediate {
             return Err(Error::conflict(
                 "not_immediate",

@@ -20,6 +20,9 @@ pub struct CaseEvent {
     pub at: NaiveDateTime,
     /// `Actor::event_name()` of whoever caused it, or [`SYSTEM`].
     pub by: String,
+    /// The principal an agent (`by`) acted for under a mandate, if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<crate::agency::OnBehalf>,
     #[serde(flatten)]
     pub change: Change,
 }
@@ -278,6 +281,7 @@ mod tests {
         let e = CaseEvent {
             at: t(2026, 3, 2, 9, 30),
             by: "clerk:li".into(),
+            on_behalf_of: None,
             change: Change::Accepted {
                 on: t(2026, 3, 2, 9, 30).date(),
                 deemed: false,
@@ -295,6 +299,7 @@ mod tests {
         let e = CaseEvent {
             at: t(2026, 3, 2, 9, 30),
             by: "clerk:li".into(),
+            on_behalf_of: None,
             change: Change::Received {
                 number: "C1".into(),
                 item: "X1".into(),

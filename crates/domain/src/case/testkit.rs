@@ -389,5 +389,6 @@ pub fn actor(id: i64, username: &str, role: Role, department: Option<&str>) -> A
         hall: Some("h1".into()),
         region: None,
         scope_halls: None,
+        on_behalf: None,
     }
 }

@@ -11,6 +11,7 @@ fn ev(at: chrono::NaiveDateTime, change: Change) -> CaseEvent {
     CaseEvent {
         at,
         by: "clerk:wangfang".into(),
+        on_behalf_of: None,
         change,
     }
 }

@@ -177,6 +177,7 @@ fn bundle_clerk(hall: Option<&str>) -> Actor {
         hall: hall.map(str::to_string),
         region: None,
         scope_halls: None,
+        on_behalf: None,
     }
 }
 

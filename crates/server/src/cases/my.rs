@@ -120,6 +120,7 @@ fn phone_actor(hall: Option<String>) -> Actor {
         hall,
         region: None,
         scope_halls: None,
+        on_behalf: None,
     }
 }
 

@@ -225,6 +225,7 @@ pub fn online_desk() -> Actor {
         hall: None,
         region: None,
         scope_halls: None,
+        on_behalf: None,
     }
 }
 

@@ -192,6 +192,7 @@ pub async fn from_escalation(
         hall: hall.map(str::to_string),
         region: None,
         scope_halls: None,
+        on_behalf: None,
     };
     let body = NewEntryBody {
         source: LedgerSource::Supervision.as_str().into(),
