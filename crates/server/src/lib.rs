@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod hall;
+pub mod agency;
 pub mod lockers;
 pub mod logging;
 pub mod metrics;

@@ -518,3 +518,17 @@ pub async fn next_mandate_number(tx: &mut Tx, day: NaiveDate) -> Result<String> 
     .map_err(db_err)?);
     Ok(format!("{prefix}{:04}", n + 1))
 }
+
+/// Records the signed document of a mandate entered without it.
+pub async fn set_document(tx: &mut Tx, id: i64, sha: &str) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE mandates SET document_sha = $1 WHERE id = $2 AND document_sha IS NULL"
+    )
+    .bind(sha)
+    .bind(id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
+    Ok(())
+}

@@ -60,6 +60,10 @@ pub struct HelpRequest {
     pub first_contact_at: Option<NaiveDateTime>,
 }
 
+/// The code of a hall's 帮办代办 queue: a ticket taken in it opens a help request (source
+/// [`HelpSource::Kiosk`]) so that an agent follows the visitor up, not only a window call.
+pub const HELP_QUEUE: &str = "agency";
+
 /// Working days an agent has for first contact.
 pub const FIRST_CONTACT_WORKING_DAYS: i64 = 1;
 

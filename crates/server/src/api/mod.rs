@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::work_orders::routes())
         .merge(crate::supervision::api::routes())
         .merge(crate::lockers::api::routes())
+        .merge(crate::agency::api::routes())
         .route("/api/{*rest}", axum::routing::any(not_found))
 }
 

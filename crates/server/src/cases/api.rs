@@ -63,6 +63,9 @@ struct NewCaseBody {
     answers: BTreeMap<String, String>,
     #[serde(default)]
     parent: Option<String>,
+    /// An agent's mandate (授权委托书) to file for the applicant.
+    #[serde(default)]
+    mandate: Option<String>,
 }
 
 pub(crate) async fn answer(
@@ -79,6 +82,15 @@ async fn create(
     CurrentActor(actor): CurrentActor,
     Json(b): Json<NewCaseBody>,
 ) -> ApiResult<Response> {
+    let actor = crate::agency::acting_for(
+        &st,
+        &actor,
+        b.mandate.as_deref(),
+        &b.applicant.id_number,
+        &yichuang_domain::agency::MandateTarget::Item(b.item.trim().to_string()),
+        yichuang_domain::agency::MandateAction::Apply,
+    )
+    .await?;
     let l = service::receive(
         &st,
         &actor,
@@ -569,6 +581,9 @@ struct NewBundleCaseBody {
     materials: Vec<String>,
     #[serde(default)]
     answers: BTreeMap<String, String>,
+    /// An agent's mandate (授权委托书) to file for the applicant.
+    #[serde(default)]
+    mandate: Option<String>,
 }
 
 async fn create_bundle_case(
@@ -585,6 +600,7 @@ async fn create_bundle_case(
             materials: b.materials,
             answers: b.answers,
             ticket: None,
+            mandate: b.mandate,
         },
     )
     .await?;

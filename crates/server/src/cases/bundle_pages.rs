@@ -43,6 +43,8 @@ const FRONT_DESK: [Role; 3] = [Role::Clerk, Role::HallManager, Role::Admin];
 struct NewQuery {
     bundle: String,
     ticket: String,
+    /// An agent's mandate to file under (代办).
+    mandate: String,
 }
 
 /// The form as the clerk filled it (kept when it comes back with errors).
@@ -67,6 +69,9 @@ struct NewPage {
     checklist: Vec<ChecklistEntry>,
     f: Filled,
     errors: FormErrors,
+    /// The mandate an agent files under and how the record will read (代办员 … 代 …).
+    mandate: String,
+    on_behalf: Option<String>,
 }
 
 impl NewPage {
@@ -88,6 +93,9 @@ impl NewPage {
     }
 }
 
+/// Who may open the bundle form: the front desk, and agents (who file only with a mandate).
+const RECEIVERS: [Role; 4] = [Role::Clerk, Role::HallManager, Role::Admin, Role::Agent];
+
 async fn new_form(
     st: &AppState,
     actor: Actor,
@@ -95,7 +103,22 @@ async fn new_form(
     ticket: String,
     f: Filled,
     errors: FormErrors,
+    mandate: String,
 ) -> NewPage {
+    let on_behalf = match mandate.trim() {
+        "" => None,
+        m => crate::agency::mandate_for(st, &actor, m)
+            .await
+            .ok()
+            .map(|row| {
+                let ob = yichuang_domain::agency::OnBehalf::new(
+                    &row.number,
+                    &actor.display_name,
+                    &row.mandate,
+                );
+                format!("{}（授权委托书 {}）", ob.label(), row.number)
+            }),
+    };
     let bundles = catalogue::bundles(&st.db)
         .await
         .map(|v| {
@@ -127,6 +150,8 @@ async fn new_form(
         checklist,
         f,
         errors,
+        mandate,
+        on_behalf,
     }
 }
 
@@ -136,12 +161,37 @@ async fn new_page(
     OriginalUri(uri): OriginalUri,
     Query(q): Query<NewQuery>,
 ) -> Page {
-    let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
-    let f = Filled {
+    let actor = require_page_actor(a, &uri, &RECEIVERS)?;
+    let mut f = Filled {
         kind: "enterprise".into(),
         ..Filled::default()
     };
-    let page = new_form(&st, actor, &q.bundle, q.ticket, f, FormErrors::default()).await;
+    // Filing for a principal: the applicant is the mandate's principal.
+    if let Ok(row) = crate::agency::mandate_for(&st, &actor, &q.mandate).await {
+        let phone = yichuang_store::cases::applicants::contact(&st.db, row.applicant_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|(_, p)| p)
+            .unwrap_or_default();
+        f = Filled {
+            kind: "person".into(),
+            name: row.mandate.principal_name.clone(),
+            id_number: row.mandate.principal_id_number.clone(),
+            phone,
+            ..Filled::default()
+        };
+    }
+    let page = new_form(
+        &st,
+        actor,
+        &q.bundle,
+        q.ticket,
+        f,
+        FormErrors::default(),
+        q.mandate,
+    )
+    .await;
     Ok(render(&page))
 }
 
@@ -151,7 +201,7 @@ async fn new_submit(
     OriginalUri(uri): OriginalUri,
     Form(form): Form<HashMap<String, String>>,
 ) -> Page {
-    let actor = require_page_actor(a, &uri, &FRONT_DESK)?;
+    let actor = require_page_actor(a, &uri, &RECEIVERS)?;
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let mut ticked: Vec<String> = form
         .keys()
@@ -180,6 +230,7 @@ async fn new_submit(
         materials: ticked.clone(),
         answers: answers.clone(),
         ticket: Some(ticket.clone()).filter(|t| !t.is_empty()),
+        mandate: Some(get("mandate")).filter(|m| !m.is_empty()),
     };
     match bundles::receive(&st, &actor, app).await {
         Ok(number) => Ok(Redirect::to(&format!("/bundle-cases/{number}/receipt")).into_response()),
@@ -192,7 +243,16 @@ async fn new_submit(
                 answers,
                 ticked,
             };
-            let page = new_form(&st, actor, &get("bundle"), ticket, f, FormErrors::of(&e)).await;
+            let page = new_form(
+                &st,
+                actor,
+                &get("bundle"),
+                ticket,
+                f,
+                FormErrors::of(&e),
+                get("mandate"),
+            )
+            .await;
             Ok(with_status(render(&page), &e))
         }
     }
@@ -231,6 +291,8 @@ struct BundlePage {
     errors: FormErrors,
     /// The issuance form as it was filled (kept when it comes back with errors).
     issue: HashMap<String, String>,
+    /// 代办员 … 代 …（委托人）办理, when an agent filed it under a mandate.
+    on_behalf: Option<String>,
 }
 
 async fn bundle_page(
@@ -248,6 +310,7 @@ async fn bundle_page(
         b,
         errors: FormErrors::default(),
         issue: HashMap::new(),
+        on_behalf: crate::agency::bundle_filed_for(&st, &number).await,
     }))
 }
 
@@ -295,6 +358,7 @@ async fn bundle_act(
                 can_issue: actor.role == Role::Issuance,
                 layout: Layout::new(format!("一件事 {number}"), Some(actor)),
                 b,
+                on_behalf: crate::agency::bundle_filed_for(&st, &number).await,
                 errors: FormErrors::of(&e),
                 issue: form,
             };

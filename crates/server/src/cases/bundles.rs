@@ -18,6 +18,7 @@ use yichuang_domain::case::{
     Applicant, Case, CaseStatus, Command, Delivery, Outcome, Receipt, Warning,
 };
 use yichuang_domain::catalogue::{Bundle, ServiceItem, Situation};
+use yichuang_domain::agency::{MandateAction, MandateTarget};
 use yichuang_domain::{Actor, Error, Problems, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::cases::bundles::{self, BundleCaseRow, NewBundleCase};
@@ -258,6 +259,8 @@ pub struct BundleApplication {
     pub answers: BTreeMap<String, String>,
     /// The queue ticket the applicant came with, if any (for the record).
     pub ticket: Option<String>,
+    /// The mandate an agent files under (授权委托书 number), if any.
+    pub mandate: Option<String>,
 }
 
 /// Checks the answers (every member's question answered once, with one of its options) and the
@@ -309,7 +312,19 @@ fn check_application(
 /// one transaction (bad input leaves nothing behind). Members accepted at once go to their
 /// departments.
 pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) -> Result<String> {
-    actor.require_role(&[Role::Clerk, Role::HallManager, Role::Admin], "收件")?;
+    // An agent files for the principal its mandate names (R-MANDATE); every event of the
+    // bundle and its members then records both.
+    let acting = crate::agency::acting_for(
+        state,
+        actor,
+        app.mandate.as_deref(),
+        &app.applicant.id_number,
+        &MandateTarget::Bundle(app.bundle.trim().to_string()),
+        MandateAction::Apply,
+    )
+    .await?;
+    let actor = &acting;
+    yichuang_domain::agency::require_front_desk(actor, "收件")?;
     let _turn = service::write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (version, bundle) = items::current_bundle(&state.db, &app.bundle).await?;
@@ -354,7 +369,8 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
             subject_id: &number,
             payload: json!({"bundle": bundle.code, "version": version,
                             "applicant": applicant.masked(), "materials": materials,
-                            "warnings": warnings, "ticket": app.ticket}),
+                            "warnings": warnings, "ticket": app.ticket,
+                            "on_behalf_of": actor.on_behalf}),
         },
     )
     .await?;

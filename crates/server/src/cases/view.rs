@@ -248,7 +248,10 @@ pub fn timeline_rows(l: &Loaded, people: &People) -> Vec<TimelineRow> {
                 kind,
                 label: yichuang_domain::case::events::kind_label(kind),
                 at: chinese_at(e.at),
-                by: people.who(&e.by),
+                by: match &e.on_behalf_of {
+                    Some(ob) => ob.label(),
+                    None => people.who(&e.by),
+                },
             }
         })
         .collect()

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::supervision::pages::routes())
         .merge(home::routes())
         .merge(crate::lockers::pages::routes())
+        .merge(crate::agency::pages::routes())
 }
 
 /// One link of the navigation bar.
@@ -89,6 +90,9 @@ pub fn nav_for(actor: Option<&Actor>) -> Vec<NavLink> {
     }
     if matches!(role, Some(Role::Clerk | Role::HallManager | Role::Admin)) {
         add("/cases/new", "窗口受理");
+    }
+    if matches!(role, Some(Role::Agent | Role::HallManager)) {
+        add("/agency", "帮办代办");
     }
     match role {
         None => {}
