@@ -5,6 +5,7 @@ mod browser;
 mod support;
 
 mod accounts;
+mod agency;
 mod backup;
 mod calendar;
 mod case_materials_browser;

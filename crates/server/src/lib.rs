@@ -1,6 +1,7 @@
 //! The yichuang server: the HTTP API, pages, authentication and background workers.
 
 pub mod accounts;
+pub mod agency;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -13,7 +14,6 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod hall;
-pub mod agency;
 pub mod lockers;
 pub mod logging;
 pub mod metrics;

@@ -222,7 +222,8 @@ pub async fn open_by_phone(tx: &mut Tx, phone: &str) -> Result<i64> {
 
 /// Writes a request's state, agent, times, closing note and rating.
 pub async fn save_request(tx: &mut Tx, r: &RequestRow) -> Result<()> {
-    tx_run!(tx, |c| sqlx::query(
+    tx_run!(tx, |c| {
+        sqlx::query(
         "UPDATE help_requests SET state = $1, agent = $2, assigned_at = $3, first_contact_at = $4, \
          closed_at = $5, close_note = $6, rating = $7, rating_comment = $8, rated_at = $9 WHERE id = $10"
     )
@@ -239,7 +240,8 @@ pub async fn save_request(tx: &mut Tx, r: &RequestRow) -> Result<()> {
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(())
 }
 
@@ -426,7 +428,8 @@ fn json_list<T: serde::Serialize>(v: &[T]) -> String {
 
 pub async fn insert_mandate(tx: &mut Tx, n: &NewMandate<'_>, now: DateTime<Utc>) -> Result<i64> {
     let m = n.mandate;
-    tx_run!(tx, |c| sqlx::query_scalar(
+    tx_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO mandates (number, hall, agent, principal_name, principal_id_number, applicant_id, \
          request_id, items, bundles, actions, valid_from, valid_until, document_sha, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id"
@@ -448,7 +451,8 @@ pub async fn insert_mandate(tx: &mut Tx, n: &NewMandate<'_>, now: DateTime<Utc>)
     .bind(n.created_by)
     .fetch_one(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })
 }
 
 fn unknown_mandate(number: &str) -> Error {

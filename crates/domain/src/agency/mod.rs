@@ -412,7 +412,12 @@ pub fn stamp(events: &mut [crate::case::events::CaseEvent], actor: &crate::Actor
 pub const MAX_OPEN_PER_PHONE: i64 = 3;
 
 /// Checks a help request asked for on the public phone page; every problem beside its field.
-pub fn check_public_request(name: &str, phone: &str, need: &str, open_for_phone: i64) -> Result<()> {
+pub fn check_public_request(
+    name: &str,
+    phone: &str,
+    need: &str,
+    open_for_phone: i64,
+) -> Result<()> {
     let mut p = Problems::new();
     let name_len = name.trim().chars().count();
     p.check(

@@ -253,7 +253,10 @@ fn the_events_an_agent_causes_for_a_principal_name_both_and_mask_the_principal()
     let mut events = vec![mine, systems];
     stamp(&mut events, &agent);
     assert_eq!(events[0].on_behalf_of.as_ref(), Some(&ob));
-    assert_eq!(events[1].on_behalf_of, None, "a deadline passing is nobody's act");
+    assert_eq!(
+        events[1].on_behalf_of, None,
+        "a deadline passing is nobody's act"
+    );
     let v = serde_json::to_value(&events[0]).unwrap();
     assert_eq!(v["on_behalf_of"]["principal"], "李*英");
     assert!(!v.to_string().contains("11010519491231002X"));
@@ -299,11 +302,15 @@ fn a_key_projects_milestones_are_named_in_order_and_not_in_the_past() {
 #[test]
 fn the_principal_rates_a_finished_service_once_and_says_why_when_unhappy() {
     assert_eq!(
-        check_rating(HelpState::InService, false, 5, "").unwrap_err().code,
+        check_rating(HelpState::InService, false, 5, "")
+            .unwrap_err()
+            .code,
         "help_not_finished"
     );
     assert_eq!(
-        check_rating(HelpState::Closed, true, 5, "").unwrap_err().code,
+        check_rating(HelpState::Closed, true, 5, "")
+            .unwrap_err()
+            .code,
         "help_rated"
     );
     assert!(check_rating(HelpState::Closed, false, 5, "").is_ok());

@@ -197,7 +197,6 @@ pub const STATUTORY_SPECIAL_PROCEDURES: [&str; 8] = [
     "专家评审",
 ];
 
-
 /// Records the receipt of an application (status `received`).
 pub fn receive(receipt: &Receipt, actor: &Actor, ctx: &Context) -> Result<Vec<CaseEvent>> {
     crate::agency::require_front_desk(actor, "收件")?;

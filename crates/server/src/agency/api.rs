@@ -21,10 +21,7 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/halls/{hall}/help-requests",
-            post(create).get(list),
-        )
+        .route("/api/v1/halls/{hall}/help-requests", post(create).get(list))
         .route("/api/v1/help-requests/{number}", get(show))
         .route("/api/v1/help-requests/{number}/actions", post(act))
         .route("/api/v1/help/{link}", get(citizen))
@@ -97,10 +94,7 @@ async fn act(
 
 async fn citizen_row(st: &AppState, link: &str) -> Result<store::RequestRow> {
     store::request_by_link(&st.db, link).await?.ok_or_else(|| {
-        yichuang_domain::Error::not_found(
-            "help_request_not_found",
-            "没有找到这条求助，请核对链接",
-        )
+        yichuang_domain::Error::not_found("help_request_not_found", "没有找到这条求助，请核对链接")
     })
 }
 

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use yichuang_domain::agency::{
-    self, HelpRequest, HelpSource, HelpState, Mandate, MandateAction, MandateTarget,
-    MilestonePlan, OnBehalf,
+    self, HelpRequest, HelpSource, HelpState, Mandate, MandateAction, MandateTarget, MilestonePlan,
+    OnBehalf,
 };
 use yichuang_domain::case::applicant::{Applicant, ApplicantKind};
 use yichuang_domain::pii::{mask_name, mask_phone};
@@ -151,6 +151,10 @@ pub async fn create(
         }
         None => HelpSource::Phone,
     };
+    if actor.is_none() {
+        // Every field first; the per-phone limit is counted in the write below.
+        agency::check_public_request(&n.citizen_name, &n.citizen_phone, &n.need, 0)?;
+    }
     let mut p = Problems::new();
     p.check(
         (1..=30).contains(&n.citizen_name.trim().chars().count()),
@@ -248,7 +252,7 @@ pub async fn act(st: &AppState, actor: &Actor, id: i64, a: &HelpAct) -> Result<R
         if !is_manager(actor) {
             return Err(Error::forbidden("只有大厅管理员可以分派帮办代办员"));
         }
-        let ok = yichuang_store::accounts::by_username(&st.db, agent.trim())
+        let ok = yichuang_store::accounts::by_username(&st.db, &agent.trim().to_ascii_lowercase())
             .await?
             .is_some_and(|acc| {
                 acc.active
@@ -256,9 +260,7 @@ pub async fn act(st: &AppState, actor: &Actor, id: i64, a: &HelpAct) -> Result<R
                     && acc.hall.as_deref() == Some(row.hall.as_str())
             });
         if !ok {
-            return Err(
-                Error::validation(vec![]).field("agent", "请选择本大厅的帮办代办员")
-            );
+            return Err(Error::validation(vec![]).field("agent", "请选择本大厅的帮办代办员"));
         }
     }
     if let HelpAct::Milestone {
@@ -273,10 +275,8 @@ pub async fn act(st: &AppState, actor: &Actor, id: i64, a: &HelpAct) -> Result<R
             .await
             .is_err()
     {
-        return Err(Error::validation(vec![]).field(
-            "case_number",
-            format!("没有编号为 {} 的办件", c.trim()),
-        ));
+        return Err(Error::validation(vec![])
+            .field("case_number", format!("没有编号为 {} 的办件", c.trim())));
     }
     let by = actor.event_name();
     let _turn = crate::cases::service::write_turn(st).await;
@@ -285,19 +285,17 @@ pub async fn act(st: &AppState, actor: &Actor, id: i64, a: &HelpAct) -> Result<R
     let mut help = help_of(&row);
     let (kind, payload) = match a {
         HelpAct::Assign { agent } => {
-            help.assign(agent)?;
+            let agent = agent.trim().to_ascii_lowercase();
+            help.assign(&agent)?;
             row.assigned_at = Some(now);
-            ("help_request_assigned", json!({"agent": agent.trim()}))
+            ("help_request_assigned", json!({ "agent": agent }))
         }
         HelpAct::Take => {
             if actor.role != Role::Agent {
                 return Err(Error::forbidden("只有帮办代办员可以接单"));
             }
             if help.state != HelpState::Open {
-                return Err(Error::conflict(
-                    "help_request_taken",
-                    "这条求助已有人接单",
-                ));
+                return Err(Error::conflict("help_request_taken", "这条求助已有人接单"));
             }
             help.assign(&actor.username)?;
             row.assigned_at = Some(now);
@@ -320,10 +318,7 @@ pub async fn act(st: &AppState, actor: &Actor, id: i64, a: &HelpAct) -> Result<R
                     "该节点不存在或已完成",
                 ));
             }
-            (
-                "help_milestone_reached",
-                json!({"seq": seq, "case": case}),
-            )
+            ("help_milestone_reached", json!({"seq": seq, "case": case}))
         }
         HelpAct::Close { note } => {
             may_serve(actor, &help)?;
@@ -355,9 +350,9 @@ fn may_serve(actor: &Actor, help: &HelpRequest) -> Result<()> {
 
 /// The principal's rating of the agent, by the request's link (R-EVAL-ONCE).
 pub async fn rate(st: &AppState, link: &str, stars: u8, comment: &str) -> Result<RequestRow> {
-    let row = store::request_by_link(&st.db, link)
-        .await?
-        .ok_or_else(|| Error::not_found("help_request_not_found", "没有找到这条求助，请核对链接"))?;
+    let row = store::request_by_link(&st.db, link).await?.ok_or_else(|| {
+        Error::not_found("help_request_not_found", "没有找到这条求助，请核对链接")
+    })?;
     let now = st.now();
     let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
@@ -416,7 +411,7 @@ pub async fn create_mandate(
     let agent = if actor.role == Role::Agent {
         actor.username.clone()
     } else {
-        b.agent.trim().to_string()
+        b.agent.trim().to_ascii_lowercase()
     };
     let mut p = Problems::new();
     let agent_ok = yichuang_store::accounts::by_username(&st.db, &agent)
@@ -431,7 +426,10 @@ pub async fn create_mandate(
         "请填写委托人的 11 位手机号码（用于办件通知）",
     );
     for code in &b.items {
-        if crate::cases::items::current_item(&st.db, code).await.is_err() {
+        if crate::cases::items::current_item(&st.db, code)
+            .await
+            .is_err()
+        {
             p.add("items", format!("没有编码为 {code} 的事项"));
         }
     }
@@ -443,16 +441,8 @@ pub async fn create_mandate(
             p.add("bundles", format!("没有编码为 {code} 的一件事套餐"));
         }
     }
-    p.check(
-        b.valid_from.is_some(),
-        "valid_from",
-        "请填写委托起始日期",
-    );
-    p.check(
-        b.valid_until.is_some(),
-        "valid_until",
-        "请填写委托截止日期",
-    );
+    p.check(b.valid_from.is_some(), "valid_from", "请填写委托起始日期");
+    p.check(b.valid_until.is_some(), "valid_until", "请填写委托截止日期");
     match document {
         Some(d) => {
             if let Err(e) = vault::check_upload(d) {
@@ -695,9 +685,7 @@ pub async fn acting_for(
         return Ok(actor.clone());
     };
     if actor.role != Role::Agent {
-        return Err(Error::forbidden(
-            "只有帮办代办员可以凭授权委托书代为办理",
-        ));
+        return Err(Error::forbidden("只有帮办代办员可以凭授权委托书代为办理"));
     }
     let row = store::mandate(&st.db, number).await?;
     let m = mandate_of(&row);
@@ -761,9 +749,8 @@ pub async fn stats(st: &AppState, hall: &str) -> Result<Vec<AgentStats>> {
             requests: mine.len(),
             open: mine.iter().filter(|r| r.state != HelpState::Closed).count(),
             closed: mine.iter().filter(|r| r.state == HelpState::Closed).count(),
-            first_contact_on_time_pct: (!contacted.is_empty()).then(|| {
-                (contacted.iter().filter(|x| **x).count() * 100 / contacted.len()) as u32
-            }),
+            first_contact_on_time_pct: (!contacted.is_empty())
+                .then(|| (contacted.iter().filter(|x| **x).count() * 100 / contacted.len()) as u32),
             late_now: helps
                 .iter()
                 .filter(|h| {
@@ -871,9 +858,8 @@ pub async fn worklist(st: &AppState, actor: &Actor, hall: &str) -> Result<Vec<Re
 
 /// A request by its number (`BB000012`), for staff of its hall.
 pub async fn request_for(st: &AppState, actor: &Actor, number: &str) -> Result<RequestRow> {
-    let id = store::id_of(number).ok_or_else(|| {
-        Error::not_found("help_request_not_found", "没有找到这条帮办代办求助")
-    })?;
+    let id = store::id_of(number)
+        .ok_or_else(|| Error::not_found("help_request_not_found", "没有找到这条帮办代办求助"))?;
     let r = store::request(&st.db, id).await?;
     require_staff(actor, &r.hall)?;
     Ok(r)

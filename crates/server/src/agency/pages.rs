@@ -114,9 +114,8 @@ struct HelpForm {
 
 impl HelpForm {
     fn new_help(&self) -> Result<NewHelp, Error> {
-        let source = HelpSource::parse(&self.source).ok_or_else(|| {
-            Error::validation(vec![]).field("source", "请选择求助来源")
-        })?;
+        let source = HelpSource::parse(&self.source)
+            .ok_or_else(|| Error::validation(vec![]).field("source", "请选择求助来源"))?;
         let mut milestones = Vec::new();
         let mut p = yichuang_domain::Problems::new();
         for (i, (t, d)) in [
@@ -380,8 +379,14 @@ async fn request_post(
             Err(failed(Some(actor), &uri, e))
         }
         Err(e) => {
-            match request_page(&st, actor.clone(), &number, FormErrors::of(&e), String::new())
-                .await
+            match request_page(
+                &st,
+                actor.clone(),
+                &number,
+                FormErrors::of(&e),
+                String::new(),
+            )
+            .await
             {
                 Ok(p) => Ok(render_form(&p, Some(&e))),
                 Err(e2) => Err(failed(Some(actor), &uri, e2)),
@@ -502,7 +507,15 @@ async fn mandate_new(
         "valid_until".to_string(),
         (today + chrono::Days::new(90)).to_string(),
     );
-    match mandate_form(&st, actor.clone(), f, &HashMap::new(), FormErrors::default()).await {
+    match mandate_form(
+        &st,
+        actor.clone(),
+        f,
+        &HashMap::new(),
+        FormErrors::default(),
+    )
+    .await
+    {
         Ok(p) => Ok(render(&p)),
         Err(e) => Err(failed(Some(actor), &uri, e)),
     }
@@ -566,8 +579,9 @@ async fn mandate_post(
     };
     let result = super::create_mandate(&st, &actor, &body, file.as_deref(), true).await;
     match result {
-        Ok(row) => Ok(Redirect::to(&format!("/agency/mandates/{}?done=created", row.number))
-            .into_response()),
+        Ok(row) => Ok(
+            Redirect::to(&format!("/agency/mandates/{}?done=created", row.number)).into_response(),
+        ),
         Err(e) if e.kind == Kind::Forbidden => Err(failed(Some(actor), &uri, e)),
         Err(e) => {
             let f: HashMap<String, String> = fields
@@ -641,12 +655,20 @@ async fn mandate_act(
         _ => Err(Error::validation(vec![]).field("action", "未知的操作")),
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/agency/mandates/{number}?done=revoked")).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/agency/mandates/{number}?done=revoked")).into_response())
+        }
         Err(e) if matches!(e.kind, Kind::Forbidden | Kind::NotFound) => {
             Err(failed(Some(actor), &uri, e))
         }
-        Err(e) => match mandate_page(&st, actor.clone(), &number, String::new(), Some(e.title.clone()))
-            .await
+        Err(e) => match mandate_page(
+            &st,
+            actor.clone(),
+            &number,
+            String::new(),
+            Some(e.title.clone()),
+        )
+        .await
         {
             Ok(p) => Ok(render_form(&p, Some(&e))),
             Err(e2) => Err(failed(Some(actor), &uri, e2)),

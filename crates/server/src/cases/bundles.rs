@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use yichuang_domain::agency::{MandateAction, MandateTarget};
 use yichuang_domain::case::applicant::required_materials;
 use yichuang_domain::case::bundle::{MemberStage, bundle_progress};
 use yichuang_domain::case::process::StepAction;
@@ -18,7 +19,6 @@ use yichuang_domain::case::{
     Applicant, Case, CaseStatus, Command, Delivery, Outcome, Receipt, Warning,
 };
 use yichuang_domain::catalogue::{Bundle, ServiceItem, Situation};
-use yichuang_domain::agency::{MandateAction, MandateTarget};
 use yichuang_domain::{Actor, Error, Problems, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::cases::bundles::{self, BundleCaseRow, NewBundleCase};

@@ -405,7 +405,10 @@ fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
             } else if e.by == "clerk:bundle" {
                 "前置事项办结，本事项自动开始办理".to_string()
             } else if let Some(ob) = &e.on_behalf_of {
-                format!("帮办代办员 {} 凭您的授权委托书代您提交了申请", ob.agent_name)
+                format!(
+                    "帮办代办员 {} 凭您的授权委托书代您提交了申请",
+                    ob.agent_name
+                )
             } else {
                 "窗口收到您的申请材料".to_string()
             }

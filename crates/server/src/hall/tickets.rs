@@ -230,8 +230,15 @@ pub async fn issue_in(
     )
     .await?;
     if queue.code == yichuang_domain::agency::HELP_QUEUE {
-        crate::agency::on_help_ticket(tx, &hall.code, id, &tr.ticket.number.to_string(), actor, now)
-            .await?;
+        crate::agency::on_help_ticket(
+            tx,
+            &hall.code,
+            id,
+            &tr.ticket.number.to_string(),
+            actor,
+            now,
+        )
+        .await?;
     }
     Ok(tr.ticket)
 }
