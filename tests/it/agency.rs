@@ -14,7 +14,7 @@ const PDF: &[u8] = b"%PDF-1.4\n% mandate signed by the principal\n";
 
 /// Items K1, K2 of `scj` and the bundle KB over both (shared 申请书 S1), plus a second bundle
 /// KX the mandates below do not cover.
-async fn bundles(s: &TestServer) {
+pub async fn bundles(s: &TestServer) {
     for code in ["K1", "K2"] {
         publish(s, &item(code, false)).await;
     }
@@ -35,7 +35,7 @@ async fn bundles(s: &TestServer) {
 }
 
 /// The hall's agent 何平 (`agent1`) and its manager; returns their tokens.
-async fn agency_staff(s: &TestServer, hall: &str) -> (String, String) {
+pub async fn agency_staff(s: &TestServer, hall: &str) -> (String, String) {
     let admin = s.admin_token().await;
     let agent = account(
         s,
@@ -56,25 +56,6 @@ async fn agency_staff(s: &TestServer, hall: &str) -> (String, String) {
 
 pub fn elder() -> Value {
     json!({"kind": "person", "name": "李秀英", "id_number": PERSON_ID, "phone": PHONE})
-}
-
-/// A mandate of the agent for the elder over bundle KB, with its signed document.
-pub async fn mandate(s: &TestServer, agent: &str) -> String {
-    let (st, v) = s
-        .post_json(
-            "/api/v1/mandates",
-            Some(agent),
-            &json!({"principal_name": "李秀英", "principal_id_number": PERSON_ID,
-                    "principal_phone": PHONE, "bundles": ["KB"], "actions": ["apply", "supplement"],
-                    "valid_from": "2026-12-04", "valid_until": "2026-12-31"}),
-        )
-        .await;
-    assert_eq!(st, 201, "{v}");
-    assert_eq!(v["status_label"], "待存入委托书扫描件", "{v}");
-    assert_eq!(v["principal"], "李*英（110105********002X）", "masked: {v}");
-    let number = v["number"].as_str().unwrap().to_string();
-    upload(s, agent, &number).await;
-    number
 }
 
 async fn upload(s: &TestServer, token: &str, number: &str) -> Value {

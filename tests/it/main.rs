@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod agency;
+mod agency_browser;
 mod backup;
 mod calendar;
 mod case_materials_browser;
