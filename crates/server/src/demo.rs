@@ -58,6 +58,7 @@ pub async fn load_if_empty(db: &Db, admin_password_set: bool, now: DateTime<Utc>
         manage::create(db, Operator::System(ACTOR), input, now).await?;
     }
     crate::lockers::api::load_demo(db, now).await?;
+    crate::agency::load_demo(db, now).await?;
     tracing::info!(
         items = catalogue.items.len(),
         bundles = catalogue.bundles.len(),

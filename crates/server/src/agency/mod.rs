@@ -883,3 +883,93 @@ pub async fn bundle_filed_for(st: &AppState, number: &str) -> Option<String> {
     let ob: OnBehalf = serde_json::from_value(payload.get("on_behalf_of")?.clone()).ok()?;
     Some(format!("{}（授权委托书 {}）", ob.label(), ob.mandate))
 }
+
+/// The demo's help requests in the hall `YL-ZWFW` (if it and its agent `heping` exist): one
+/// asked on the phone and waiting, one the agent is serving, and a key project with its
+/// milestones. A mandate is not made up: the agent records one with a signed scan.
+pub async fn load_demo(db: &yichuang_store::Db, now: DateTime<Utc>) -> Result<()> {
+    const HALL: &str = "YL-ZWFW";
+    if yichuang_store::hall::hall(db, HALL).await.is_err()
+        || yichuang_store::accounts::by_username(db, "heping")
+            .await?
+            .is_none()
+        || !store::requests(db, Some(HALL), None).await?.is_empty()
+    {
+        return Ok(());
+    }
+    let today = local(now).date();
+    let by = "system:demo";
+    let asks = [
+        (
+            HelpSource::Phone,
+            NewHelp {
+                citizen_name: "李秀英".into(),
+                citizen_phone: "13987001234".into(),
+                need: "老伴去世，要办养老金停发和丧葬补助，不知道去哪些窗口".into(),
+                ..NewHelp::default()
+            },
+            false,
+        ),
+        (
+            HelpSource::Kiosk,
+            NewHelp {
+                citizen_name: "王德福".into(),
+                citizen_phone: "13987005678".into(),
+                need: "开一家小饭馆，营业执照和食品经营许可一起办".into(),
+                ..NewHelp::default()
+            },
+            true,
+        ),
+        (
+            HelpSource::Project,
+            NewHelp {
+                citizen_name: "赵建国".into(),
+                citizen_phone: "13987009012".into(),
+                need: "新材料厂房项目从立项到施工许可全程代办".into(),
+                project: Some("云岭新材料厂房".into()),
+                enterprise: Some("云岭新材料科技有限公司".into()),
+                milestones: vec![
+                    MilestonePlan {
+                        title: "立项备案".into(),
+                        due_on: today + chrono::Days::new(14),
+                    },
+                    MilestonePlan {
+                        title: "建设用地规划许可".into(),
+                        due_on: today + chrono::Days::new(45),
+                    },
+                    MilestonePlan {
+                        title: "施工许可".into(),
+                        due_on: today + chrono::Days::new(120),
+                    },
+                ],
+                ..NewHelp::default()
+            },
+            true,
+        ),
+    ];
+    for (source, n, assigned) in asks {
+        let mut tx = db.begin().await?;
+        let id = insert(&mut tx, HALL, &n, source, None, by, now).await?;
+        if assigned {
+            let mut row = store::request_for_update(&mut tx, id).await?;
+            let mut help = help_of(&row);
+            help.assign("heping")?;
+            row.state = help.state;
+            row.agent = help.agent;
+            row.assigned_at = Some(now);
+            store::save_request(&mut tx, &row).await?;
+            record(
+                &mut tx,
+                now,
+                HALL,
+                by,
+                "help_request_assigned",
+                id,
+                json!({"agent": "heping"}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
