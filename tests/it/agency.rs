@@ -479,3 +479,86 @@ async fn a_key_project_is_served_milestone_by_milestone_and_a_bad_plan_changes_n
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_agent_hands_in_a_supplement_for_the_principal_only_when_the_mandate_grants_it() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-12-04T09:30:00+08:00").await;
+        bundles(&s).await;
+        let (agent, _) = agency_staff(&s, "H1").await;
+        let mut numbers = Vec::new();
+        for actions in [json!(["apply"]), json!(["apply", "supplement"])] {
+            let (st, v) = s
+                .post_json(
+                    "/api/v1/mandates",
+                    Some(&agent),
+                    &json!({"principal_name": "李秀英", "principal_id_number": PERSON_ID,
+                            "principal_phone": PHONE, "bundles": ["KB"], "actions": actions,
+                            "valid_from": "2026-12-04", "valid_until": "2026-12-31"}),
+                )
+                .await;
+            assert_eq!(st, 201, "{v}");
+            let n = v["number"].as_str().unwrap().to_string();
+            upload(&s, &agent, &n).await;
+            numbers.push(n);
+        }
+        let (apply_only, both) = (&numbers[0], &numbers[1]);
+        // Filed without K2's 营业执照: K2 waits for it.
+        let (st, v) = s
+            .post_json(
+                "/api/v1/bundle-cases",
+                Some(&agent),
+                &json!({"bundle": "KB", "materials": ["S1", "K1:B"], "applicant": elder(),
+                        "mandate": apply_only}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        let parent = v["number"].as_str().unwrap().to_string();
+        let k2 = v["members"][1]["number"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/bundle-cases/{parent}/supplement");
+        let (st, v) = s
+            .post_json(
+                &path,
+                Some(&agent),
+                &json!({"materials": ["K2:B"], "mandate": apply_only}),
+            )
+            .await;
+        assert_eq!(st, 403, "{v}");
+        assert_eq!(v["code"], "mandate_action_outside_scope");
+        assert!(v["title"].as_str().unwrap().contains("补正"), "{v}");
+        let (st, v) = s
+            .post_json(&path, Some(&agent), &json!({"materials": ["K2:B"]}))
+            .await;
+        assert_eq!(st, 403, "no mandate, no supplement by an agent: {v}");
+        let (_, case) = s
+            .get_json(&format!("/api/v1/cases/{k2}"), Some(&agent))
+            .await;
+        assert_eq!(
+            case["status"], "awaiting_supplement",
+            "nothing changed: {case}"
+        );
+
+        let (st, v) = s
+            .post_json(
+                &path,
+                Some(&agent),
+                &json!({"materials": ["K2:B"], "mandate": both}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let (_, case) = s
+            .get_json(&format!("/api/v1/cases/{k2}"), Some(&agent))
+            .await;
+        let given = case["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "materials_received")
+            .unwrap_or_else(|| panic!("a supplement: {case}"));
+        assert_eq!(given["on_behalf_of"]["mandate"], both.as_str(), "{given}");
+        assert_eq!(given["on_behalf_of"]["principal"], "李*英");
+        s.stop().await;
+    })
+    .await;
+}

@@ -975,10 +975,15 @@ impl<'c> Run<'c> {
                 ),
             ));
         }
-        actor.require_role(
-            &[Role::Clerk, Role::HallManager, Role::Admin, Role::Approver],
-            "接收补正材料",
-        )?;
+        if actor.role == Role::Agent {
+            // An agent hands supplements in for its principal under a mandate (R-MANDATE).
+            crate::agency::require_front_desk(actor, "提交补正材料")?;
+        } else {
+            actor.require_role(
+                &[Role::Clerk, Role::HallManager, Role::Admin, Role::Approver],
+                "接收补正材料",
+            )?;
+        }
         if actor.role == Role::Approver {
             actor.require_department(&self.case.department, "接收补正材料")?;
         }

@@ -702,6 +702,36 @@ pub async fn acting_for(
     })
 }
 
+/// [`acting_for`] on a bundle already filed: the principal is its applicant (by the applicant
+/// the mandate names; another person's bundle is refused as another principal).
+pub async fn acting_for_bundle(
+    st: &AppState,
+    actor: &Actor,
+    mandate: Option<&str>,
+    number: &str,
+    action: MandateAction,
+) -> Result<Actor> {
+    let Some(m) = mandate.map(str::trim).filter(|m| !m.is_empty()) else {
+        return Ok(actor.clone());
+    };
+    let row = yichuang_store::cases::bundles::load(&st.db, number.trim()).await?;
+    let mandate_row = store::mandate(&st.db, m).await?;
+    let principal = if mandate_row.applicant_id == row.applicant_id {
+        mandate_row.mandate.principal_id_number.clone()
+    } else {
+        String::new()
+    };
+    acting_for(
+        st,
+        actor,
+        Some(m),
+        &principal,
+        &MandateTarget::Bundle(row.bundle.clone()),
+        action,
+    )
+    .await
+}
+
 /// One agent's figures for the manager.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AgentStats {

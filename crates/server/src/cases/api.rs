@@ -127,6 +127,9 @@ async fn command(st: &AppState, number: &str, actor: &Actor, c: Command) -> ApiR
 #[derive(Deserialize)]
 struct MaterialsBody {
     materials: Vec<String>,
+    /// An agent's mandate (授权委托书) to hand the supplement in for the applicant.
+    #[serde(default)]
+    mandate: Option<String>,
 }
 
 async fn supplement(
@@ -135,6 +138,21 @@ async fn supplement(
     Path(number): Path<String>,
     Json(b): Json<MaterialsBody>,
 ) -> ApiResult<Response> {
+    let actor = match b.mandate.as_deref() {
+        Some(m) => {
+            let l = service::load(&st, &number).await?;
+            crate::agency::acting_for(
+                &st,
+                &actor,
+                Some(m),
+                &l.case.applicant.id_number,
+                &yichuang_domain::agency::MandateTarget::Item(l.case.item.clone()),
+                yichuang_domain::agency::MandateAction::Supplement,
+            )
+            .await?
+        }
+        None => actor,
+    };
     let c = Command::Supplement {
         materials: b.materials,
     };
@@ -622,6 +640,14 @@ async fn supplement_bundle_case(
     Path(number): Path<String>,
     Json(b): Json<MaterialsBody>,
 ) -> ApiResult<Response> {
+    let actor = crate::agency::acting_for_bundle(
+        &st,
+        &actor,
+        b.mandate.as_deref(),
+        &number,
+        yichuang_domain::agency::MandateAction::Supplement,
+    )
+    .await?;
     bundles::supplement(&st, &actor, &number, b.materials).await?;
     Ok(axum::Json(bundles::view(&st, &number).await?).into_response())
 }
