@@ -55,7 +55,10 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
     b.el("#s-B").await.click().await.unwrap();
     click(&b, "#supplement").await;
     assert_eq!(status(&b).await, "accepted");
-    assert_eq!(b.text_of("#due-date").await, "2026-03-09");
+    // Dates speak Chinese to staff (issue 10 item 3).
+    assert_eq!(b.text_of("#due-date").await, "2026年3月9日");
+    assert_eq!(b.text_of("#accepted-on").await, "2026年3月2日");
+    b.assert_no_machine_text().await;
     click(&b, "#route").await;
     assert_eq!(status(&b).await, "routed");
 

@@ -226,13 +226,17 @@ pub async fn on_help_ticket(
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum HelpAct {
     /// The manager hands it to an agent of the hall.
-    Assign { agent: String },
+    Assign {
+        #[serde(default)]
+        agent: String,
+    },
     /// An agent takes an unassigned request (我来接).
     Take,
     /// The assigned agent has called or met the citizen.
     Contact,
     /// A key project's milestone is reached (optionally by a case or bundle number).
     Milestone {
+        #[serde(default)]
         seq: i64,
         #[serde(default)]
         case_number: Option<String>,

@@ -363,12 +363,12 @@ async fn staff_case(
     actor: &Actor,
     uri: &axum::http::Uri,
     number: &str,
-) -> Result<(Loaded, Value), Response> {
+) -> Result<(Loaded, view::CaseView), Response> {
     let found = async {
         let l = service::load(st, number).await?;
         service::may_view(actor, &l)?;
         let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
-        let v = view::case_json(&l, &env);
+        let v = view::CaseView::of(&l, &env);
         Ok::<_, Error>((l, v))
     };
     match found.await {
@@ -400,6 +400,7 @@ async fn receipt_page(
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[])?;
     let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
+    let c = serde_json::to_value(&c).unwrap_or_default();
     let missing = paper_materials(&l.item, &c["one_time_notice"]["missing"]);
     let materials = paper_materials(
         &l.item,
@@ -439,7 +440,7 @@ async fn receipt_page(
 #[template(path = "case_page.html")]
 struct CasePage {
     layout: Layout,
-    c: Value,
+    c: view::CaseView,
     error: Option<String>,
     materials: Vec<(String, String)>,
     can_front_desk: bool,
@@ -457,6 +458,8 @@ struct CasePage {
     people: crate::people::People,
     /// The confirmation of the action just done.
     done: Option<String>,
+    /// The process's steps by node id, for steps named in deemed approvals.
+    process_names: Vec<(String, String)>,
 }
 
 impl CasePage {
@@ -465,7 +468,13 @@ impl CasePage {
         self.people.who(event_name)
     }
 
-    async fn new(st: &AppState, actor: Actor, l: Loaded, c: Value, error: Option<String>) -> Self {
+    async fn new(
+        st: &AppState,
+        actor: Actor,
+        l: Loaded,
+        c: view::CaseView,
+        error: Option<String>,
+    ) -> Self {
         let people = crate::people::People::load(st).await;
         let held = super::vault::case_files(st, &l).await.unwrap_or_default();
         let (lockers, parcels) = locker_facts(st, &l).await;
@@ -489,6 +498,12 @@ impl CasePage {
                 .map(|i| (view::chinese_at(i.at), people.who(&i.by))),
             people,
             done: None,
+            process_names: l
+                .process
+                .nodes
+                .iter()
+                .map(|n| (n.id.clone(), n.name.clone()))
+                .collect(),
             layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
             c,
             error,
@@ -687,6 +702,15 @@ struct WorkRowView {
     late: bool,
 }
 
+impl WorkRowView {
+    /// A due date as people read it (2026年12月4日); nothing for none.
+    fn day(&self, d: &Option<String>) -> String {
+        d.as_deref()
+            .map(crate::pages::paper::chinese_date_of)
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "case_worklist.html")]
 struct WorklistPage {
@@ -821,37 +845,69 @@ async fn query_page(
 
 static NULL: Value = Value::Null;
 
-/// What the staff case pages read beyond the view's values.
-trait CaseView: JsonView {
-    fn warning_label(&self) -> &'static str {
-        warning_label(&text(self.json(), "/warning"))
-    }
-}
-
-impl CaseView for ReceiptPage {}
-impl CaseView for CasePage {}
-
 impl JsonView for ReceiptPage {
     fn json(&self) -> &Value {
         &self.c
     }
 }
 
-impl JsonView for CasePage {
-    fn json(&self) -> &Value {
-        &self.c
-    }
-}
-
 impl CasePage {
+    fn warning_label(&self) -> &'static str {
+        warning_label(self.c.warning_key())
+    }
+
     fn delivery_label(&self) -> &'static str {
-        match text(&self.c, "/issuance/delivery/method").as_str() {
-            "mail" => "邮寄送达",
-            "pickup" => "窗口领取",
-            "electronic" => "电子证照",
-            "locker" => "智能文件柜领取",
-            _ => "",
+        self.c.issuance.as_ref().map_or("", |i| i.delivery.label())
+    }
+
+    /// The issuance's method key (`mail`, `pickup`, `electronic`, `locker`), for tests and CSS.
+    fn delivery_method(&self) -> &'static str {
+        match self.c.issuance.as_ref().map(|i| &i.delivery) {
+            Some(yichuang_domain::case::Delivery::Mail { .. }) => "mail",
+            Some(yichuang_domain::case::Delivery::Pickup { .. }) => "pickup",
+            Some(yichuang_domain::case::Delivery::Electronic { .. }) => "electronic",
+            Some(yichuang_domain::case::Delivery::Locker { .. }) => "locker",
+            None => "",
         }
+    }
+
+    /// What the issuance section lists: (label, value, element id).
+    fn delivery_lines(&self) -> Vec<(&'static str, String, &'static str)> {
+        match self.c.issuance.as_ref().map(|i| &i.delivery) {
+            Some(yichuang_domain::case::Delivery::Mail {
+                address,
+                carrier,
+                tracking_number,
+            }) => vec![
+                ("邮寄地址", address.clone(), "issued-address"),
+                ("快递公司", carrier.clone(), "issued-carrier"),
+                ("运单号", tracking_number.clone(), "issued-tracking"),
+            ],
+            Some(yichuang_domain::case::Delivery::Pickup { code }) => {
+                vec![("取件码", code.clone(), "issued-code")]
+            }
+            Some(yichuang_domain::case::Delivery::Locker { locker, door }) => {
+                vec![("格口", format!("{door} 号格口（{locker}）"), "issued-door")]
+            }
+            Some(yichuang_domain::case::Delivery::Electronic { certificate }) => {
+                vec![("电子证照", certificate.clone(), "issued-certificate")]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// A step's due date, in Chinese.
+    fn day(&self, d: &chrono::NaiveDate) -> String {
+        view::chinese_day(Some(*d))
+    }
+
+    /// A deemed step's line: 环节“审查”期限 2026年3月6日 届满未办理….
+    fn deemed_name(&self, node: &str) -> String {
+        self.process_names
+            .iter()
+            .find(|(n, _)| n == node)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| node.to_string())
     }
 }
 
