@@ -31,6 +31,7 @@ mod metrics;
 mod network;
 mod page_errors;
 mod pages;
+mod phone_menu_browser;
 mod printing;
 mod query_browser;
 mod ratings;

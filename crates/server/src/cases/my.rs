@@ -32,10 +32,8 @@ use yichuang_store::catalogue::{self, ItemQuery, ItemStatus};
 use super::bundles;
 use super::page_view::{JsonView, text};
 use super::service::{self, Application, Channel, Env, Loaded};
-use super::time::utc;
 use super::vault::{Upload, blob_store, store_all};
 use crate::accounts::FormErrors;
-use crate::clock::hall_time;
 use crate::extract::{Path, Query};
 use crate::pages::{Layout, render};
 use crate::state::AppState;
@@ -366,11 +364,7 @@ pub(crate) async fn plain_steps(st: &AppState, l: &Loaded) -> Vec<Step> {
         .iter()
         .filter_map(|e| {
             plain(e, l, &department).map(|text| Step {
-                at: hall_time(utc(e.at))
-                    .chars()
-                    .take(16)
-                    .collect::<String>()
-                    .replace('T', " "),
+                at: super::view::chinese_at(e.at),
                 text,
                 kind: e.change.kind().trim_start_matches("case_").to_string(),
             })
@@ -392,6 +386,11 @@ pub(crate) fn missing_names(l: &Loaded) -> Vec<String> {
 }
 
 /// What an event means to the applicant, in plain Chinese (None: internal bookkeeping).
+/// A date as the applicant reads it: 2026年3月2日.
+fn day(d: chrono::NaiveDate) -> String {
+    super::view::chinese_day(Some(d))
+}
+
 fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
     let step = |node: &str| {
         l.process
@@ -419,10 +418,11 @@ fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
         Change::MaterialsReceived { materials } => {
             format!("收到您补正的材料：{}", names(&l.item, materials))
         }
-        Change::Accepted { on, deemed: true } => {
-            format!("收到材料后 5 个工作日内未告知补正，依法自 {on} 起视为受理，开始计算办理时限")
-        }
-        Change::Accepted { on, .. } => format!("已受理（{on}），开始计算办理时限"),
+        Change::Accepted { on, deemed: true } => format!(
+            "收到材料后 5 个工作日内未告知补正，依法自{}起视为受理，开始计算办理时限",
+            day(*on)
+        ),
+        Change::Accepted { on, .. } => format!("已受理（{}），开始计算办理时限", day(*on)),
         Change::Refused { reasons } => format!("不予受理，理由：{}", reasons.join("；")),
         Change::Routed { .. } => format!("已推送到{department}办理"),
         Change::RouteConfirmed { .. } => format!("{department}已接收，开始办理"),
@@ -430,8 +430,9 @@ fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {
         Change::StepApproved { node, .. } => format!("“{}”已通过", step(node)),
         Change::StepReturned { node, .. } => format!("“{}”退回上一环节重新办理", step(node)),
         Change::StepDeemedApproved { node, due } => format!(
-            "“{}”在期限（{due}）内未办理，按规定视为同意（超时默认通过），继续办理",
-            step(node)
+            "“{}”在期限（{}）内未办理，按规定视为同意（超时默认通过），继续办理",
+            step(node),
+            day(*due)
         ),
         Change::LateOpinionRecorded { node, .. } => {
             format!("{department}补充了对“{}”的意见", step(node))
