@@ -503,24 +503,12 @@ pub async fn create_mandate(
         )
         .await?;
         if let Some(bytes) = document {
-            let stored = vault::store(
-                &mut tx,
-                &blobs,
-                &NewMaterial {
-                    applicant_id,
-                    material_code: MANDATE_MATERIAL,
-                    name: "授权委托书",
-                    valid_until: Some(m.valid_until),
-                    source_case: None,
-                },
+            let doc = Document {
+                applicant_id,
+                valid_until: m.valid_until,
                 bytes,
-                now,
-            )
-            .await?;
-            if stored.new_file {
-                written.push(stored.sha256.clone());
-            }
-            m.document = Some(stored.sha256);
+            };
+            m.document = Some(store_document(&mut tx, &blobs, &doc, now, &mut written).await?);
         }
         let number = store::next_mandate_number(&mut tx, today).await?;
         let id = store::insert_mandate(
@@ -559,6 +547,42 @@ pub async fn create_mandate(
             Err(e)
         }
     }
+}
+
+/// A signed mandate as the principal's vault keeps it.
+struct Document<'a> {
+    applicant_id: i64,
+    valid_until: chrono::NaiveDate,
+    bytes: &'a [u8],
+}
+
+/// Stores the signed document in the principal's vault (material `mandate`, valid as long as
+/// the mandate); a new file's hash goes to `written`, to discard if the write does not commit.
+async fn store_document(
+    tx: &mut Tx,
+    blobs: &vault::BlobStore,
+    d: &Document<'_>,
+    now: DateTime<Utc>,
+    written: &mut Vec<String>,
+) -> Result<String> {
+    let stored = vault::store(
+        tx,
+        blobs,
+        &NewMaterial {
+            applicant_id: d.applicant_id,
+            material_code: MANDATE_MATERIAL,
+            name: "授权委托书",
+            valid_until: Some(d.valid_until),
+            source_case: None,
+        },
+        d.bytes,
+        now,
+    )
+    .await?;
+    if stored.new_file {
+        written.push(stored.sha256.clone());
+    }
+    Ok(stored.sha256)
 }
 
 async fn mandate_event(
@@ -609,24 +633,13 @@ pub async fn attach_document(
     let mut written = Vec::new();
     let saved = async {
         let mut tx = st.db.begin().await?;
-        let stored = vault::store(
-            &mut tx,
-            &blobs,
-            &NewMaterial {
-                applicant_id: row.applicant_id,
-                material_code: MANDATE_MATERIAL,
-                name: "授权委托书",
-                valid_until: Some(row.mandate.valid_until),
-                source_case: None,
-            },
+        let doc = Document {
+            applicant_id: row.applicant_id,
+            valid_until: row.mandate.valid_until,
             bytes,
-            now,
-        )
-        .await?;
-        if stored.new_file {
-            written.push(stored.sha256.clone());
-        }
-        store::set_document(&mut tx, row.id, &stored.sha256).await?;
+        };
+        let sha = store_document(&mut tx, &blobs, &doc, now, &mut written).await?;
+        store::set_document(&mut tx, row.id, &sha).await?;
         mandate_event(
             &mut tx,
             now,
@@ -634,7 +647,7 @@ pub async fn attach_document(
             &by,
             "mandate_document_stored",
             &row.number,
-            json!({"sha256": stored.sha256, "size": bytes.len()}),
+            json!({"sha256": sha, "size": bytes.len()}),
         )
         .await?;
         tx.commit().await?;
@@ -814,14 +827,10 @@ pub struct Names {
 
 impl Names {
     pub async fn load(st: &AppState) -> Names {
-        let bundles = yichuang_store::catalogue::bundles(&st.db)
+        let bundles = crate::cases::items::bundle_names(&st.db)
             .await
-            .map(|v| {
-                v.into_iter()
-                    .map(|r| (r.bundle.code, r.bundle.name))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .into_iter()
+            .collect();
         Names {
             people: crate::people::People::load(st).await,
             bundles,

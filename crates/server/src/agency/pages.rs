@@ -52,6 +52,15 @@ fn failed(actor: Option<Actor>, uri: &Uri, e: Error) -> Response {
     }
 }
 
+/// A form refused with `e`: the page again with the messages beside its fields, or the error
+/// page if the page itself cannot be made.
+fn refused<T: Template>(actor: Actor, uri: &Uri, e: &Error, page: Result<T, Error>) -> Page {
+    match page {
+        Ok(p) => Ok(render_form(&p, Some(e))),
+        Err(e2) => Err(failed(Some(actor), uri, e2)),
+    }
+}
+
 fn hall_of(actor: &Actor) -> Result<String, Error> {
     actor
         .hall
@@ -265,10 +274,7 @@ async fn worklist_post(
         Err(e) => {
             let page =
                 worklist_page(&st, actor.clone(), f, FormErrors::of(&e), String::new()).await;
-            match page {
-                Ok(p) => Ok(render_form(&p, Some(&e))),
-                Err(e2) => Err(failed(Some(actor), &uri, e2)),
-            }
+            refused(actor, &uri, &e, page)
         }
     }
 }
@@ -588,10 +594,8 @@ async fn mandate_post(
                 .iter()
                 .filter_map(|(k, v)| v.first().map(|x| (k.clone(), x.clone())))
                 .collect();
-            match mandate_form(&st, actor.clone(), f, &fields, FormErrors::of(&e)).await {
-                Ok(p) => Ok(render_form(&p, Some(&e))),
-                Err(e2) => Err(failed(Some(actor), &uri, e2)),
-            }
+            let page = mandate_form(&st, actor.clone(), f, &fields, FormErrors::of(&e)).await;
+            refused(actor, &uri, &e, page)
         }
     }
 }

@@ -17,7 +17,6 @@ use serde_json::Value;
 use yichuang_domain::case::{Applicant, ApplicantKind};
 use yichuang_domain::catalogue::{Bundle, Situation};
 use yichuang_domain::{Actor, Error, Kind, Role};
-use yichuang_store::catalogue;
 
 use super::bundles::{self, BundleApplication, BundleDelivery, ChecklistEntry};
 use super::page_view::{JsonView, text, warning_label};
@@ -119,14 +118,7 @@ async fn new_form(
                 format!("{}（授权委托书 {}）", ob.label(), row.number)
             }),
     };
-    let bundles = catalogue::bundles(&st.db)
-        .await
-        .map(|v| {
-            v.into_iter()
-                .map(|r| (r.bundle.code, r.bundle.name))
-                .collect()
-        })
-        .unwrap_or_default();
+    let bundles = super::items::bundle_names(&st.db).await;
     let bundle = super::items::current_bundle(&st.db, bundle_code)
         .await
         .ok()

@@ -71,3 +71,16 @@ pub async fn process_of(db: &Db, case: &Case) -> Result<ProcessDefinition> {
             ))
         })
 }
+
+/// Every bundle of the catalogue as (code, name), for choices and for naming codes; none if
+/// the catalogue cannot be read (a page then offers nothing rather than failing).
+pub async fn bundle_names(db: &Db) -> Vec<(String, String)> {
+    yichuang_store::catalogue::bundles(db)
+        .await
+        .map(|v| {
+            v.into_iter()
+                .map(|r| (r.bundle.code, r.bundle.name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
