@@ -19,6 +19,8 @@
 //!
 //! Soak: `--scenario soak --minutes 30 --rate 20` holds a mixed hall load and prints memory,
 //! descriptors and latency every minute (see `load/soak.rs`).
+//! Peak day: `--scenario peak-day` replays 耒阳's busiest day (11,700 visitors, 238 windows) through
+//! the API as fast as it goes and prints the wall time.
 //! Supervision: `--scenario supervision --halls 100 --years 5 --cases 10000000` generates a
 //! province (see `load/supervision.rs`) and times the director's dashboard and monthly report.
 //! Work orders: `--scenario work-order-create` records 办不成事 orders through the API;
@@ -312,6 +314,13 @@ async fn main() {
         let token = login(&client, &base).await;
         let windows = seed_hall(&client, &base, &token).await;
         soak::run(&client, &base, &token, &windows, args.minutes, args.rate).await;
+        running.stop().await;
+        remove_sqlite_files(&url);
+        return;
+    }
+    if args.scenario == "peak-day" {
+        let token = login(&client, &base).await;
+        peak_day::run(&client, &base, &token, 11_700, 238).await;
         running.stop().await;
         remove_sqlite_files(&url);
         return;
@@ -1177,5 +1186,123 @@ mod work_orders {
                     .await;
             }
         });
+    }
+}
+
+/// `--scenario peak-day`: 耒阳's reported busiest day replayed through the HTTP API as fast as
+/// it goes — 11,700 visitors over 238 windows (issue 9 item 6). Eight kiosks take the tickets
+/// while every window calls, starts and finishes at once; prints the wall time.
+mod peak_day {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use serde_json::{Value, json};
+
+    use super::post;
+
+    const HALL: &str = "PEAKDAY";
+    const QUEUES: [(&str, &str); 4] = [("a", "A"), ("b", "B"), ("c", "C"), ("d", "D")];
+
+    pub async fn run(c: &reqwest::Client, base: &str, token: &str, visitors: usize, windows: usize) {
+        let t0 = Instant::now();
+        let r = post(c, format!("{base}/api/v1/halls"), token, json!({"code": HALL, "name": "峰值日大厅"})).await;
+        assert!(r.status().is_success(), "hall: {}", r.status());
+        for (code, prefix) in QUEUES {
+            let r = post(c, format!("{base}/api/v1/halls/{HALL}/queues"), token,
+                json!({"code": code, "name": format!("队列{prefix}"), "prefix": prefix})).await;
+            assert!(r.status().is_success(), "queue: {}", r.status());
+        }
+        let mut ids = Vec::new();
+        for w in 0..windows {
+            let r = post(c, format!("{base}/api/v1/halls/{HALL}/windows"), token,
+                json!({"code": format!("P{w:03}"), "name": format!("{w}号窗口"), "kind": "comprehensive",
+                       "queues": ["a", "b", "c", "d"]})).await;
+            let v: Value = r.json().await.unwrap();
+            ids.push(v["id"].as_i64().expect("window id"));
+        }
+        eprintln!("set up {windows} windows in {:.1}s", t0.elapsed().as_secs_f64());
+
+        let taken = Arc::new(AtomicUsize::new(0));
+        let finished = Arc::new(AtomicUsize::new(0));
+        let failed = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let kiosks: Vec<_> = (0..8usize)
+            .map(|k| {
+                let (c, base, token, taken, failed) =
+                    (c.clone(), base.to_string(), token.to_string(), taken.clone(), failed.clone());
+                tokio::spawn(async move {
+                    for i in (k..visitors).step_by(8) {
+                        let q = QUEUES[i % QUEUES.len()].0;
+                        let r = post(&c, format!("{base}/api/v1/halls/{HALL}/tickets"), &token, json!({"queue": q})).await;
+                        if r.status().as_u16() == 201 {
+                            taken.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let desks: Vec<_> = ids
+            .into_iter()
+            .map(|w| {
+                let (c, base, token, finished, failed) =
+                    (c.clone(), base.to_string(), token.to_string(), finished.clone(), failed.clone());
+                tokio::spawn(async move {
+                    let mut calls = Vec::new();
+                    while finished.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < visitors {
+                        let t = Instant::now();
+                        let r = post(&c, format!("{base}/api/v1/windows/{w}/call"), &token, json!({})).await;
+                        match r.status().as_u16() {
+                            200 => {}
+                            // Nobody waiting yet: the kiosks are still taking tickets.
+                            204 => {
+                                tokio::time::sleep(Duration::from_millis(5)).await;
+                                continue;
+                            }
+                            _ => {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                                continue;
+                            }
+                        }
+                        calls.push(t.elapsed().as_micros() as u64);
+                        let v: Value = r.json().await.unwrap_or(Value::Null);
+                        let Some(id) = v["ticket"]["id"].as_i64() else {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        };
+                        let mut ok = true;
+                        for act in ["start", "finish"] {
+                            let r = post(&c, format!("{base}/api/v1/tickets/{id}/{act}"), &token, json!({})).await;
+                            ok &= r.status().is_success();
+                        }
+                        if ok {
+                            finished.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    calls
+                })
+            })
+            .collect();
+        for k in kiosks {
+            k.await.unwrap();
+        }
+        let took_tickets = start.elapsed().as_secs_f64();
+        let mut calls = Vec::new();
+        for d in desks {
+            calls.extend(d.await.unwrap());
+        }
+        let wall = start.elapsed().as_secs_f64();
+        let (p50, p99) = super::percentiles(calls);
+        println!(
+            "scenario=peak-day visitors={visitors} windows={windows} taken={} finished={} failed={} tickets_done_s={took_tickets:.1} wall_s={wall:.1} requests_per_s={:.0} call_p50_ms={p50:.2} call_p99_ms={p99:.2}",
+            taken.load(Ordering::Relaxed),
+            finished.load(Ordering::Relaxed),
+            failed.load(Ordering::Relaxed),
+            (visitors * 4) as f64 / wall,
+        );
     }
 }
