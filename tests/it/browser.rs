@@ -207,13 +207,15 @@ impl Browser {
         self.text_of("body").await
     }
 
-    /// Asserts the page speaks to people (issue 10 item 3): no ISO timestamp and no actor
-    /// written as `role:username` in its text.
+    /// Asserts the page speaks to people (issue 10 item 3): no ISO timestamp, no bare
+    /// `YYYY-MM-DD` date (people read 2026年12月4日) and no actor written as `role:username`
+    /// in its text.
     pub async fn assert_no_machine_text(&self) {
         let found = self
             .eval(
                 "const t = document.body.innerText; \
                  const m = t.match(/\\d{4}-\\d{2}-\\d{2}T\\d{2}/) || \
+                 t.match(/(^|[^\\d-])\\d{4}-\\d{1,2}-\\d{1,2}(?![\\d-])/) || \
                  t.match(/\\b(admin|hall_manager|clerk|approver|issuance|agent|callback|supervisor):[A-Za-z0-9_.-]+/); \
                  return m ? m[0] : null;",
             )

@@ -32,10 +32,8 @@ use yichuang_store::catalogue::{self, ItemQuery, ItemStatus};
 use super::bundles;
 use super::page_view::{JsonView, text};
 use super::service::{self, Application, Channel, Env, Loaded};
-use super::time::utc;
 use super::vault::{Upload, blob_store, store_all};
 use crate::accounts::FormErrors;
-use crate::clock::hall_time;
 use crate::extract::{Path, Query};
 use crate::pages::{Layout, render};
 use crate::state::AppState;
@@ -261,7 +259,10 @@ async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
                 number,
                 name: text(&v, "/bundle_name"),
                 status_label: text(&v, "/status_label"),
-                due_date: text(&v, "/clock/due_date"),
+                due_date: super::page_view::text(&v, "/clock/due_date")
+                    .parse()
+                    .map(super::view::chinese_day)
+                    .unwrap_or_default(),
                 warning: text(&v, "/clock/warning"),
                 needs_me: text(&v, "/status") == "awaiting_supplement",
                 bundle: true,
@@ -287,7 +288,10 @@ async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
             number,
             name: l.item.name.clone(),
             status_label: l.case.status.label().to_string(),
-            due_date: text(&v, "/due_date"),
+            due_date: super::page_view::text(&v, "/due_date")
+                .parse()
+                .map(super::view::chinese_day)
+                .unwrap_or_default(),
             warning: text(&v, "/warning"),
             needs_me: l.case.open_notice().is_some(),
             bundle: false,
@@ -365,11 +369,7 @@ pub(crate) async fn plain_steps(st: &AppState, l: &Loaded) -> Vec<Step> {
         .iter()
         .filter_map(|e| {
             plain(e, l, &department).map(|text| Step {
-                at: hall_time(utc(e.at))
-                    .chars()
-                    .take(16)
-                    .collect::<String>()
-                    .replace('T', " "),
+                at: super::view::chinese_at(e.at),
                 text,
                 kind: e.change.kind().trim_start_matches("case_").to_string(),
             })

@@ -35,6 +35,18 @@ pub trait JsonView {
         text(v, path)
     }
 
+    /// A day of `v` (`YYYY-MM-DD`) as people read it: 2026年3月2日.
+    fn day_at(&self, v: &Value, path: &str) -> String {
+        let d = text(v, path);
+        d.parse::<chrono::NaiveDate>()
+            .map_or(d, super::view::chinese_day)
+    }
+
+    /// A day of the view in Chinese form.
+    fn day(&self, path: &str) -> String {
+        self.day_at(self.json(), path)
+    }
+
     fn list(&self, path: &str) -> Vec<Value> {
         self.list_at(self.json(), path)
     }

@@ -14,20 +14,20 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
-use yichuang_domain::case::{Applicant, ApplicantKind, Command, Receipt};
+use yichuang_domain::case::{Applicant, ApplicantKind, CaseStatus, Command, Delivery, Receipt};
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Error, Role};
 use yichuang_store::cases::records;
 use yichuang_store::catalogue::{self, ItemQuery, ItemStatus, ItemSummary};
 
 use super::api::{StepBody, step_command};
-use super::page_view::{JsonView, text, warning_label};
+use super::page_view::JsonView;
 use super::service::{self, Application, Env, Loaded};
 use super::view;
 use crate::accounts::{Page, forbidden_page, require_page_actor};
 use crate::auth::MaybeActor;
 use crate::extract::{Path, Query};
-use crate::pages::paper::{Paper, PaperMaterial, chinese_date_of, chinese_minute_of};
+use crate::pages::paper::{Paper, PaperMaterial};
 use crate::pages::{Layout, render};
 use crate::state::AppState;
 
@@ -320,7 +320,7 @@ async fn new_submit(
 #[template(path = "case_receipt.html")]
 struct ReceiptPage {
     layout: Layout,
-    c: Value,
+    c: view::CaseView,
     /// The hall's name, telephone and address as the paper prints them (issue 10 item 2).
     paper: Paper,
     /// Beijing time in Chinese form: 2026年12月4日 15:10.
@@ -337,24 +337,22 @@ struct ReceiptPage {
 }
 
 /// The materials `codes` names, as a paper lists them: name, 原件/复印件, how many.
-fn paper_materials(item: &ServiceItem, codes: &Value) -> Vec<(String, PaperMaterial)> {
+fn paper_materials<'a>(
+    item: &ServiceItem,
+    codes: impl IntoIterator<Item = &'a String>,
+) -> Vec<(String, PaperMaterial)> {
     codes
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(|c| {
-                    let m = item.materials.iter().find(|m| m.code == c);
-                    let paper = PaperMaterial {
-                        name: m.map_or_else(|| c.to_string(), |m| m.name.clone()),
-                        form: m.map_or("原件", |m| m.form.label()),
-                        copies: m.map_or(1, |m| m.copies.max(1)),
-                    };
-                    (c.to_string(), paper)
-                })
-                .collect()
+        .into_iter()
+        .map(|c| {
+            let m = item.materials.iter().find(|m| &m.code == c);
+            let paper = PaperMaterial {
+                name: m.map_or_else(|| c.to_string(), |m| m.name.clone()),
+                form: m.map_or("原件", |m| m.form.label()),
+                copies: m.map_or(1, |m| m.copies.max(1)),
+            };
+            (c.to_string(), paper)
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// The case as `actor` may see it, or the page to send instead (404, 403).
@@ -363,12 +361,12 @@ async fn staff_case(
     actor: &Actor,
     uri: &axum::http::Uri,
     number: &str,
-) -> Result<(Loaded, Value), Response> {
+) -> Result<(Loaded, view::CaseView), Response> {
     let found = async {
         let l = service::load(st, number).await?;
         service::may_view(actor, &l)?;
         let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
-        let v = view::case_json(&l, &env);
+        let v = view::case_view(&l, &env);
         Ok::<_, Error>((l, v))
     };
     match found.await {
@@ -400,17 +398,17 @@ async fn receipt_page(
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[])?;
     let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
-    let missing = paper_materials(&l.item, &c["one_time_notice"]["missing"]);
-    let materials = paper_materials(
+    let missing = paper_materials(
         &l.item,
-        &serde_json::to_value(&l.case.materials).unwrap_or_default(),
+        c.one_time_notice.iter().flat_map(|n| n.missing.iter()),
     );
+    let materials = paper_materials(&l.item, &l.case.materials);
     Ok(render(&ReceiptPage {
         layout: Layout::new("办件回执", Some(actor)),
         paper: Paper::of_hall(&st.db, l.row.hall.as_deref()).await,
-        received_label: chinese_minute_of(&text(&c, "/received_at")),
-        accepted_label: chinese_date_of(&text(&c, "/accepted_on")),
-        due_label: chinese_date_of(&text(&c, "/due_date")),
+        received_label: c.received_text(),
+        accepted_label: c.accepted_on.map(view::chinese_day).unwrap_or_default(),
+        due_label: c.due_text(),
         qr: qr_svg(&super::service::query_path(&origin(&headers), &l.row)),
         query_code: l
             .row
@@ -439,7 +437,7 @@ async fn receipt_page(
 #[template(path = "case_page.html")]
 struct CasePage {
     layout: Layout,
-    c: Value,
+    c: view::CaseView,
     error: Option<String>,
     materials: Vec<(String, String)>,
     can_front_desk: bool,
@@ -465,7 +463,28 @@ impl CasePage {
         self.people.who(event_name)
     }
 
-    async fn new(st: &AppState, actor: Actor, l: Loaded, c: Value, error: Option<String>) -> Self {
+    /// A day in Chinese form (2026年12月4日).
+    fn day(&self, d: &chrono::NaiveDate) -> String {
+        view::chinese_day(*d)
+    }
+
+    /// The delivery's method as the API names it (`mail`), for tests and styles.
+    fn method(&self, d: &Delivery) -> &'static str {
+        match d {
+            Delivery::Mail { .. } => "mail",
+            Delivery::Pickup { .. } => "pickup",
+            Delivery::Electronic { .. } => "electronic",
+            Delivery::Locker { .. } => "locker",
+        }
+    }
+
+    async fn new(
+        st: &AppState,
+        actor: Actor,
+        l: Loaded,
+        c: view::CaseView,
+        error: Option<String>,
+    ) -> Self {
         let people = crate::people::People::load(st).await;
         let held = super::vault::case_files(st, &l).await.unwrap_or_default();
         let (lockers, parcels) = locker_facts(st, &l).await;
@@ -682,9 +701,22 @@ struct ViewQuery {
 /// its step or its case is past its due date (shown red).
 struct WorkRowView {
     row: records::WorkRow,
+    /// The step's and the case's due days in Chinese form (2026年12月4日).
+    due_text: String,
+    case_due_text: String,
     item_name: String,
     claimed_by: Option<String>,
     late: bool,
+}
+
+/// A stored `YYYY-MM-DD` day as people read it (2026年12月4日); anything else as it is.
+fn chinese_day_of(d: Option<&str>) -> String {
+    match d {
+        None => String::new(),
+        Some(d) => d
+            .parse::<chrono::NaiveDate>()
+            .map_or_else(|_| d.to_string(), view::chinese_day),
+    }
 }
 
 #[derive(Template)]
@@ -731,6 +763,8 @@ async fn worklist_page(
         .map(|r| {
             let late = past(&r.due) || past(&r.case_due);
             WorkRowView {
+                due_text: chinese_day_of(r.due.as_deref()),
+                case_due_text: chinese_day_of(r.case_due.as_deref()),
                 item_name: people.item(&r.item),
                 claimed_by: r.claimed_by.as_deref().map(|c| people.who(c)),
                 late,
@@ -820,40 +854,6 @@ async fn query_page(
 // --- reading the case's JSON in templates ---------------------------------------------------
 
 static NULL: Value = Value::Null;
-
-/// What the staff case pages read beyond the view's values.
-trait CaseView: JsonView {
-    fn warning_label(&self) -> &'static str {
-        warning_label(&text(self.json(), "/warning"))
-    }
-}
-
-impl CaseView for ReceiptPage {}
-impl CaseView for CasePage {}
-
-impl JsonView for ReceiptPage {
-    fn json(&self) -> &Value {
-        &self.c
-    }
-}
-
-impl JsonView for CasePage {
-    fn json(&self) -> &Value {
-        &self.c
-    }
-}
-
-impl CasePage {
-    fn delivery_label(&self) -> &'static str {
-        match text(&self.c, "/issuance/delivery/method").as_str() {
-            "mail" => "邮寄送达",
-            "pickup" => "窗口领取",
-            "electronic" => "电子证照",
-            "locker" => "智能文件柜领取",
-            _ => "",
-        }
-    }
-}
 
 impl JsonView for QueryPage {
     fn json(&self) -> &Value {
