@@ -13,6 +13,7 @@ mod cases_browser;
 mod cases_pages;
 mod cases_restart;
 mod catalogue;
+mod catalogue_browser;
 mod contract;
 mod demo;
 mod demo_flow;
