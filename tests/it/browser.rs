@@ -281,6 +281,16 @@ pub struct Pdf {
 }
 
 impl Pdf {
+    /// Saves `bytes` (a PDF the server made) under target/screenshots/{name}.pdf and reads it
+    /// with poppler.
+    pub fn of_bytes(name: &str, bytes: &[u8]) -> Pdf {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("{name}.pdf"));
+        std::fs::write(&path, bytes).unwrap();
+        Pdf::read(path)
+    }
+
     fn read(path: std::path::PathBuf) -> Pdf {
         let run = |cmd: &str, args: &[&str]| {
             let out = Command::new(cmd)

@@ -30,6 +30,7 @@ mod metrics;
 mod network;
 mod page_errors;
 mod pages;
+mod papers;
 mod printing;
 mod query_browser;
 mod ratings;

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new", get(new_page).post(new_submit))
         .route("/cases/{number}", get(case_page).post(case_act))
         .route("/cases/{number}/receipt", get(receipt_page))
+        .route("/cases/{number}/pickup-slip", get(pickup_slip_page))
         .route("/cases/{number}/files/{sha256}", get(case_file_page))
         .route("/departments/{department}/worklist", get(worklist_page))
         .route("/query", get(query_page))
@@ -513,6 +514,56 @@ impl CasePage {
             error,
         }
     }
+}
+
+/// The 领取凭证 the issuance window prints when it hands the result over (issue 10 item 2):
+/// the hall's name, what was handed over, to whom (the ID masked per R-PII; an enterprise's
+/// own credit code in full, as on its licence), when in Beijing time, who handed it over, the
+/// recipient's signature line and the seal area.
+#[derive(Template)]
+#[template(path = "case_pickup_slip.html")]
+struct PickupSlipPage {
+    layout: Layout,
+    paper: Paper,
+    c: view::CaseView,
+    /// 证件号码 as the slip prints it.
+    holder_id: String,
+    /// 办理结果: the certificate's title, and the decision's document number.
+    result: String,
+    issued_at: String,
+    issued_by: String,
+    method: &'static str,
+    /// Printed at: Beijing time in Chinese form.
+    printed: String,
+}
+
+async fn pickup_slip_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path(number): Path<String>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
+    let Some(issuance) = l.case.issuance.clone() else {
+        return Err(forbidden_page(
+            Some(actor),
+            &uri,
+            "尚未出件，没有领取凭证可打印".to_string(),
+        ));
+    };
+    let people = crate::people::People::load(&st).await;
+    Ok(render(&PickupSlipPage {
+        layout: Layout::new(format!("领取凭证 {number}"), Some(actor)),
+        paper: Paper::of_hall(&st.db, l.row.hall.as_deref()).await,
+        holder_id: l.case.applicant.certificate_id(),
+        result: super::service::certificate_title(&l.item).to_string(),
+        issued_at: view::chinese_at(issuance.at),
+        issued_by: people.who(&issuance.by),
+        method: issuance.delivery.label(),
+        printed: view::chinese_at(super::time::local(st.now())),
+        c,
+    }))
 }
 
 /// A file of the case's applicant, for staff who may view the case: a PDF or an image shown
