@@ -31,6 +31,7 @@ mod network;
 mod page_errors;
 mod pages;
 mod papers;
+mod phone_menu;
 mod printing;
 mod query_browser;
 mod ratings;
