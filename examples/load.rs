@@ -1204,13 +1204,30 @@ mod peak_day {
     const HALL: &str = "PEAKDAY";
     const QUEUES: [(&str, &str); 4] = [("a", "A"), ("b", "B"), ("c", "C"), ("d", "D")];
 
-    pub async fn run(c: &reqwest::Client, base: &str, token: &str, visitors: usize, windows: usize) {
+    pub async fn run(
+        c: &reqwest::Client,
+        base: &str,
+        token: &str,
+        visitors: usize,
+        windows: usize,
+    ) {
         let t0 = Instant::now();
-        let r = post(c, format!("{base}/api/v1/halls"), token, json!({"code": HALL, "name": "峰值日大厅"})).await;
+        let r = post(
+            c,
+            format!("{base}/api/v1/halls"),
+            token,
+            json!({"code": HALL, "name": "峰值日大厅"}),
+        )
+        .await;
         assert!(r.status().is_success(), "hall: {}", r.status());
         for (code, prefix) in QUEUES {
-            let r = post(c, format!("{base}/api/v1/halls/{HALL}/queues"), token,
-                json!({"code": code, "name": format!("队列{prefix}"), "prefix": prefix})).await;
+            let r = post(
+                c,
+                format!("{base}/api/v1/halls/{HALL}/queues"),
+                token,
+                json!({"code": code, "name": format!("队列{prefix}"), "prefix": prefix}),
+            )
+            .await;
             assert!(r.status().is_success(), "queue: {}", r.status());
         }
         let mut ids = Vec::new();
@@ -1221,7 +1238,10 @@ mod peak_day {
             let v: Value = r.json().await.unwrap();
             ids.push(v["id"].as_i64().expect("window id"));
         }
-        eprintln!("set up {windows} windows in {:.1}s", t0.elapsed().as_secs_f64());
+        eprintln!(
+            "set up {windows} windows in {:.1}s",
+            t0.elapsed().as_secs_f64()
+        );
 
         let taken = Arc::new(AtomicUsize::new(0));
         let finished = Arc::new(AtomicUsize::new(0));
@@ -1229,12 +1249,23 @@ mod peak_day {
         let start = Instant::now();
         let kiosks: Vec<_> = (0..8usize)
             .map(|k| {
-                let (c, base, token, taken, failed) =
-                    (c.clone(), base.to_string(), token.to_string(), taken.clone(), failed.clone());
+                let (c, base, token, taken, failed) = (
+                    c.clone(),
+                    base.to_string(),
+                    token.to_string(),
+                    taken.clone(),
+                    failed.clone(),
+                );
                 tokio::spawn(async move {
                     for i in (k..visitors).step_by(8) {
                         let q = QUEUES[i % QUEUES.len()].0;
-                        let r = post(&c, format!("{base}/api/v1/halls/{HALL}/tickets"), &token, json!({"queue": q})).await;
+                        let r = post(
+                            &c,
+                            format!("{base}/api/v1/halls/{HALL}/tickets"),
+                            &token,
+                            json!({"queue": q}),
+                        )
+                        .await;
                         if r.status().as_u16() == 201 {
                             taken.fetch_add(1, Ordering::Relaxed);
                         } else {
@@ -1247,13 +1278,26 @@ mod peak_day {
         let desks: Vec<_> = ids
             .into_iter()
             .map(|w| {
-                let (c, base, token, finished, failed) =
-                    (c.clone(), base.to_string(), token.to_string(), finished.clone(), failed.clone());
+                let (c, base, token, finished, failed) = (
+                    c.clone(),
+                    base.to_string(),
+                    token.to_string(),
+                    finished.clone(),
+                    failed.clone(),
+                );
                 tokio::spawn(async move {
                     let mut calls = Vec::new();
-                    while finished.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < visitors {
+                    while finished.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed)
+                        < visitors
+                    {
                         let t = Instant::now();
-                        let r = post(&c, format!("{base}/api/v1/windows/{w}/call"), &token, json!({})).await;
+                        let r = post(
+                            &c,
+                            format!("{base}/api/v1/windows/{w}/call"),
+                            &token,
+                            json!({}),
+                        )
+                        .await;
                         match r.status().as_u16() {
                             200 => {}
                             // Nobody waiting yet: the kiosks are still taking tickets.
@@ -1274,7 +1318,13 @@ mod peak_day {
                         };
                         let mut ok = true;
                         for act in ["start", "finish"] {
-                            let r = post(&c, format!("{base}/api/v1/tickets/{id}/{act}"), &token, json!({})).await;
+                            let r = post(
+                                &c,
+                                format!("{base}/api/v1/tickets/{id}/{act}"),
+                                &token,
+                                json!({}),
+                            )
+                            .await;
                             ok &= r.status().is_success();
                         }
                         if ok {

@@ -207,13 +207,15 @@ impl Browser {
         self.text_of("body").await
     }
 
-    /// Asserts the page speaks to people (issue 10 item 3): no ISO timestamp or date
-    /// (`2026-12-04`: dates read 2026年12月4日) and no actor written as `role:username`.
+    /// Asserts the page speaks to people (issue 10 item 3): no ISO timestamp, no bare
+    /// `YYYY-MM-DD` date (people read 2026年12月4日) and no actor written as `role:username`
+    /// in its text.
     pub async fn assert_no_machine_text(&self) {
         let found = self
             .eval(
                 "const t = document.body.innerText; \
-                 const m = t.match(/\\d{4}-\\d{2}-\\d{2}(T\\d{2})?/) || \
+                 const m = t.match(/\\d{4}-\\d{2}-\\d{2}T\\d{2}/) || \
+                 t.match(/(^|[^\\d-])\\d{4}-\\d{1,2}-\\d{1,2}(?![\\d-])/) || \
                  t.match(/\\b(admin|hall_manager|clerk|approver|issuance|agent|callback|supervisor):[A-Za-z0-9_.-]+/); \
                  return m ? m[0] : null;",
             )
@@ -279,6 +281,16 @@ pub struct Pdf {
 }
 
 impl Pdf {
+    /// Saves `bytes` (a PDF the server made) under target/screenshots/{name}.pdf and reads it
+    /// with poppler.
+    pub fn of_bytes(name: &str, bytes: &[u8]) -> Pdf {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("{name}.pdf"));
+        std::fs::write(&path, bytes).unwrap();
+        Pdf::read(path)
+    }
+
     fn read(path: std::path::PathBuf) -> Pdf {
         let run = |cmd: &str, args: &[&str]| {
             let out = Command::new(cmd)

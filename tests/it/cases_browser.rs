@@ -55,9 +55,15 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
     b.el("#s-B").await.click().await.unwrap();
     click(&b, "#supplement").await;
     assert_eq!(status(&b).await, "accepted");
-    // Dates speak Chinese to staff (issue 10 item 3).
+    // Days and moments in Chinese form, never YYYY-MM-DD (issue 10 item 3).
     assert_eq!(b.text_of("#due-date").await, "2026年3月9日");
-    assert_eq!(b.text_of("#accepted-on").await, "2026年3月2日");
+    assert!(
+        b.text_of("#accepted-at")
+            .await
+            .starts_with("2026年3月2日 09:"),
+        "{}",
+        b.text_of("#accepted-at").await
+    );
     b.assert_no_machine_text().await;
     click(&b, "#route").await;
     assert_eq!(status(&b).await, "routed");
@@ -92,6 +98,8 @@ async fn in_a_browser_a_case_goes_from_a_one_time_notice_to_issuance_by_mail() {
         .unwrap();
     click(&b, "#decide-decide").await;
     assert_eq!(status(&b).await, "concluded");
+    assert!(b.text_of("#decision").await.contains("2026年3月2日"));
+    b.assert_no_machine_text().await;
 
     sign_in(&b, &s, "out1", &format!("/cases/{number}")).await;
     click(&b, "#claim-issue").await;

@@ -859,7 +859,17 @@ async fn the_admin_form_shows_every_problem_next_to_its_field_and_saves_nothing(
             ("kind", "承诺件"),
             ("statutory_limit_days", "10"),
             ("committed_limit_days", "12"),
-            ("materials", "ID | 身份证\nX | 某材料 | 扫描件\nID | 重复"),
+            // The page's rows (issue 10 item 3): one value of each field per row.
+            ("rows", "1"),
+            ("m_code", "ID"),
+            ("m_name", "身份证"),
+            ("m_form", "原件"),
+            ("m_code", "X"),
+            ("m_name", "某材料"),
+            ("m_form", "扫描件"),
+            ("m_code", "ID"),
+            ("m_name", "重复"),
+            ("m_form", "原件"),
         ];
         let r = c
             .post(s.at("/admin/catalogue/items/new"))
@@ -871,8 +881,20 @@ async fn the_admin_form_shows_every_problem_next_to_its_field_and_saves_nothing(
         let html = r.text().await.unwrap();
         assert!(html.contains("事项名称不能为空"));
         assert!(html.contains("不能超过法定办结时限"));
-        assert!(html.contains("第 2 行：「扫描件」不是有效的取值"));
-        assert!(html.contains("第 3 行：材料编码 ID 重复出现"));
+        // Each problem beside its row, in the row's order.
+        let beside: Vec<&str> = html
+            .split("data-row-error=\"materials\">")
+            .skip(1)
+            .map(|p| p.split('<').next().unwrap())
+            .collect();
+        assert_eq!(
+            beside,
+            [
+                "「扫描件」不是有效的取值，应为：原件、复印件、原件及复印件",
+                "材料编码 ID 重复出现"
+            ],
+            "{html}"
+        );
         assert!(html.contains("未保存任何内容"));
         assert_eq!(event_count(&s).await, before);
 
@@ -884,11 +906,18 @@ async fn the_admin_form_shows_every_problem_next_to_its_field_and_saves_nothing(
             ("kind", "即办件"),
             ("statutory_limit_days", "10"),
             ("committed_limit_days", "0"),
-            ("situations", "agent | 是否委托 | yes=是;no=否"),
-            (
-                "materials",
-                "ID | 身份证 | 原件 | 1 | 纸质\nPOA | 委托书 | 原件 | 1 | 纸质 | agent=yes",
-            ),
+            ("rows", "1"),
+            ("s_code", "agent"),
+            ("s_question", "是否委托"),
+            ("s_options", "yes=是;no=否"),
+            ("m_code", "ID"),
+            ("m_name", "身份证"),
+            ("m_copies", "1"),
+            ("m_required_if", ""),
+            ("m_code", "POA"),
+            ("m_name", "委托书"),
+            ("m_copies", "1"),
+            ("m_required_if", "agent=yes"),
             ("special_procedures", "专家评审 | 10 | 否"),
         ];
         let r = c
@@ -910,7 +939,11 @@ async fn the_admin_form_shows_every_problem_next_to_its_field_and_saves_nothing(
             .unwrap();
         assert_eq!(r.status(), 200);
         let html = r.text().await.unwrap();
-        assert!(html.contains("POA | 委托书 | 原件 | 1 | 纸质 | agent=yes"));
+        assert!(html.contains("value=\"委托书\""), "{html}");
+        assert!(
+            html.contains("<option value=\"agent=yes\" selected>是否委托：是</option>"),
+            "{html}"
+        );
         let r = c.get(s.at("/admin/catalogue")).send().await.unwrap();
         let html = r.text().await.unwrap();
         assert!(html.contains("NEW-1") && html.contains("导入与导出"));

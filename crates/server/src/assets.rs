@@ -26,6 +26,7 @@ static ASSETS: &[Asset] = &[
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("rating-pad.js", "text/javascript; charset=utf-8"),
     asset!("ledger.js", "text/javascript; charset=utf-8"),
+    asset!("item-form.js", "text/javascript; charset=utf-8"),
     asset!("api-docs.js", "text/javascript; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
     asset!("hall.js", "text/javascript; charset=utf-8"),

@@ -25,6 +25,9 @@ pub struct CertificateDoc {
     pub case_number: String,
     /// The deciding department.
     pub issuer: String,
+    /// The name of the hall (政务服务中心) that issues it, printed at the top and in the
+    /// closing line (issue 10 item 2: a hall's paper names the hall, never its code).
+    pub hall: String,
     /// The dark modules of the verification QR code (row by row), when the hall has a public
     /// address for it to open.
     pub qr: Option<Vec<Vec<bool>>>,
@@ -41,7 +44,7 @@ impl CertificateDoc {
     /// The lines of the page: (font size, x, y, text).
     fn lines(&self) -> Vec<(u32, u32, u32, String)> {
         let valid = match self.valid_until {
-            Some(d) => format!("{} 至 {}", self.issued_on, d),
+            Some(d) => format!("{} 至 {}", chinese_day(self.issued_on), chinese_day(d)),
             None => "长期".to_string(),
         };
         let title = if self.title.is_empty() {
@@ -59,11 +62,12 @@ impl CertificateDoc {
             (PAGE.0.saturating_sub(width) / 2).max(60)
         };
         let mut lines = vec![
-            (28, centred(28, title), 700, title.to_string()),
+            (14, centred(14, &self.hall), 728, self.hall.clone()),
+            (28, centred(28, title), 690, title.to_string()),
             (
                 14,
                 centred(14, "（电子证照）"),
-                670,
+                662,
                 "（电子证照）".to_string(),
             ),
         ];
@@ -81,12 +85,20 @@ impl CertificateDoc {
             lines.push((14, 90, y, format!("{label}：{value}")));
             y -= 34;
         }
-        lines.push((14, 330, 250, format!("发证日期：{}", self.issued_on)));
+        lines.push((
+            14,
+            320,
+            236,
+            format!("发证日期：{}", chinese_day(self.issued_on)),
+        ));
         lines.push((
             10,
             90,
             120,
-            "本证照由政务服务中心签发，可凭办件编号在“办件查询”中核验。".to_string(),
+            format!(
+                "本证照由{}签发，可凭办件编号在“办件查询”中核验。",
+                self.hall
+            ),
         ));
         lines
     }
@@ -101,6 +113,7 @@ impl CertificateDoc {
                 ucs2_hex(&text)
             ));
         }
+        content.push_str(&seal());
         if let Some(rows) = &self.qr {
             content.push_str(&qr_drawing(rows));
             content.push_str(&format!(
@@ -155,6 +168,42 @@ impl CertificateDoc {
     }
 }
 
+/// A day as people read it: 2026年12月4日.
+fn chinese_day(d: NaiveDate) -> String {
+    d.format("%Y年%-m月%-d日").to_string()
+}
+
+/// Where the seal sits (over the issue date, as a stamped paper has it) and its radius.
+const SEAL_AT: (f64, f64) = (420.0, 262.0);
+const SEAL_R: f64 = 52.0;
+
+/// The seal area: a red circle (four Bézier quarters) with 电子印章 inside, over the issue
+/// date like the stamp on a paper certificate.
+fn seal() -> String {
+    let (cx, cy, r) = (SEAL_AT.0, SEAL_AT.1, SEAL_R);
+    let k = 0.5523 * r;
+    let mut s = format!("q 0.8 0.1 0.1 RG 2 w {:.1} {cy:.1} m\n", cx + r);
+    for (a, b, c) in [
+        ((cx + r, cy + k), (cx + k, cy + r), (cx, cy + r)),
+        ((cx - k, cy + r), (cx - r, cy + k), (cx - r, cy)),
+        ((cx - r, cy - k), (cx - k, cy - r), (cx, cy - r)),
+        ((cx + k, cy - r), (cx + r, cy - k), (cx + r, cy)),
+    ] {
+        s.push_str(&format!(
+            "{:.1} {:.1} {:.1} {:.1} {:.1} {:.1} c\n",
+            a.0, a.1, b.0, b.1, c.0, c.1
+        ));
+    }
+    s.push_str("h S Q\n");
+    s.push_str(&format!(
+        "q 0.8 0.1 0.1 rg BT /F1 12 Tf {:.0} {:.0} Td <{}> Tj ET Q\n",
+        cx - 24.0,
+        cy + 14.0,
+        ucs2_hex("电子印章")
+    ));
+    s
+}
+
 /// The QR code as filled squares, one module a unit, scaled to [`QR_WIDTH`] with the top row
 /// at the top (PDF's y axis points up).
 fn qr_drawing(rows: &[Vec<bool>]) -> String {
@@ -201,6 +250,7 @@ mod tests {
             valid_until,
             case_number: "20261202000001".into(),
             issuer: "云岭市市场监督管理局".into(),
+            hall: "云岭市政务服务中心".into(),
             qr: None,
         }
     }
@@ -258,7 +308,11 @@ mod tests {
             "营业执照",
             "证照编号：Z20261202000001",
             "持证主体：云岭**科技有限公司",
-            "有效期限：2026-12-02 至 2031-12-01",
+            "有效期限：2026年12月2日 至 2031年12月1日",
+            "发证日期：2026年12月2日",
+            "云岭市政务服务中心",
+            "本证照由云岭市政务服务中心签发，可凭办件编号在“办件查询”中核验。",
+            "电子印章",
             "发证机关：云岭市市场监督管理局",
         ] {
             assert!(contains(&pdf, &ucs2_hex(line)), "{line}");

@@ -401,8 +401,8 @@ async fn receipt_page(
 
 /// What the bundle pages read beyond the view's values.
 trait BundleView: JsonView {
-    /// A time of the view (RFC 3339 in the hall's zone) as the hall reads it: 2026-03-02 09:05.
-    /// A moment of the view in Chinese form: 2026年12月4日 09:30.
+    /// A time of the view (RFC 3339 in the hall's zone) as the hall reads it:
+    /// 2026年3月2日 09:05.
     fn when(&self, path: &str) -> String {
         crate::pages::paper::chinese_minute_of(&text(self.json(), path))
     }

@@ -260,7 +260,10 @@ async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
                 number,
                 name: text(&v, "/bundle_name"),
                 status_label: text(&v, "/status_label"),
-                due_date: text(&v, "/clock/due_date"),
+                due_date: super::page_view::text(&v, "/clock/due_date")
+                    .parse()
+                    .map(super::view::chinese_day)
+                    .unwrap_or_default(),
                 warning: text(&v, "/clock/warning"),
                 needs_me: text(&v, "/status") == "awaiting_supplement",
                 bundle: true,
@@ -286,7 +289,10 @@ async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
             number,
             name: l.item.name.clone(),
             status_label: l.case.status.label().to_string(),
-            due_date: text(&v, "/due_date"),
+            due_date: super::page_view::text(&v, "/due_date")
+                .parse()
+                .map(super::view::chinese_day)
+                .unwrap_or_default(),
             warning: text(&v, "/warning"),
             needs_me: l.case.open_notice().is_some(),
             bundle: false,
@@ -388,7 +394,7 @@ pub(crate) fn missing_names(l: &Loaded) -> Vec<String> {
 /// What an event means to the applicant, in plain Chinese (None: internal bookkeeping).
 /// A date as the applicant reads it: 2026年3月2日.
 fn day(d: chrono::NaiveDate) -> String {
-    super::view::chinese_day(Some(d))
+    super::view::chinese_day(d)
 }
 
 fn plain(e: &CaseEvent, l: &Loaded, department: &str) -> Option<String> {

@@ -35,15 +35,16 @@ pub trait JsonView {
         text(v, path)
     }
 
-    /// A `YYYY-MM-DD` date of the view as people read it: 2026年12月4日.
-    fn day(&self, path: &str) -> String {
-        self.day_at(self.json(), path)
+    /// A day of `v` (`YYYY-MM-DD`) as people read it: 2026年3月2日.
+    fn day_at(&self, v: &Value, path: &str) -> String {
+        let d = text(v, path);
+        d.parse::<chrono::NaiveDate>()
+            .map_or(d, super::view::chinese_day)
     }
 
-    /// A `YYYY-MM-DD` date of the view (or of a part `v` of it) as people read it:
-    /// 2026年12月4日 (issue 10 item 3).
-    fn day_at(&self, v: &Value, path: &str) -> String {
-        crate::pages::paper::chinese_date_of(&text(v, path))
+    /// A day of the view in Chinese form.
+    fn day(&self, path: &str) -> String {
+        self.day_at(self.json(), path)
     }
 
     fn list(&self, path: &str) -> Vec<Value> {

@@ -14,20 +14,20 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
-use yichuang_domain::case::{Applicant, ApplicantKind, Command, Receipt};
+use yichuang_domain::case::{Applicant, ApplicantKind, CaseStatus, Command, Delivery, Receipt};
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Error, Role};
 use yichuang_store::cases::records;
 use yichuang_store::catalogue::{self, ItemQuery, ItemStatus, ItemSummary};
 
 use super::api::{StepBody, step_command};
-use super::page_view::{JsonView, text, warning_label};
+use super::page_view::JsonView;
 use super::service::{self, Application, Env, Loaded};
 use super::view;
 use crate::accounts::{Page, forbidden_page, require_page_actor};
 use crate::auth::MaybeActor;
 use crate::extract::{Path, Query};
-use crate::pages::paper::{Paper, PaperMaterial, chinese_date_of, chinese_minute_of};
+use crate::pages::paper::{Paper, PaperMaterial};
 use crate::pages::{Layout, render};
 use crate::state::AppState;
 
@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new", get(new_page).post(new_submit))
         .route("/cases/{number}", get(case_page).post(case_act))
         .route("/cases/{number}/receipt", get(receipt_page))
+        .route("/cases/{number}/pickup-slip", get(pickup_slip_page))
         .route("/cases/{number}/files/{sha256}", get(case_file_page))
         .route("/departments/{department}/worklist", get(worklist_page))
         .route("/query", get(query_page))
@@ -320,7 +321,7 @@ async fn new_submit(
 #[template(path = "case_receipt.html")]
 struct ReceiptPage {
     layout: Layout,
-    c: Value,
+    c: view::CaseView,
     /// The hall's name, telephone and address as the paper prints them (issue 10 item 2).
     paper: Paper,
     /// Beijing time in Chinese form: 2026年12月4日 15:10.
@@ -337,24 +338,22 @@ struct ReceiptPage {
 }
 
 /// The materials `codes` names, as a paper lists them: name, 原件/复印件, how many.
-fn paper_materials(item: &ServiceItem, codes: &Value) -> Vec<(String, PaperMaterial)> {
+fn paper_materials<'a>(
+    item: &ServiceItem,
+    codes: impl IntoIterator<Item = &'a String>,
+) -> Vec<(String, PaperMaterial)> {
     codes
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(|c| {
-                    let m = item.materials.iter().find(|m| m.code == c);
-                    let paper = PaperMaterial {
-                        name: m.map_or_else(|| c.to_string(), |m| m.name.clone()),
-                        form: m.map_or("原件", |m| m.form.label()),
-                        copies: m.map_or(1, |m| m.copies.max(1)),
-                    };
-                    (c.to_string(), paper)
-                })
-                .collect()
+        .into_iter()
+        .map(|c| {
+            let m = item.materials.iter().find(|m| &m.code == c);
+            let paper = PaperMaterial {
+                name: m.map_or_else(|| c.to_string(), |m| m.name.clone()),
+                form: m.map_or("原件", |m| m.form.label()),
+                copies: m.map_or(1, |m| m.copies.max(1)),
+            };
+            (c.to_string(), paper)
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// The case as `actor` may see it, or the page to send instead (404, 403).
@@ -368,7 +367,7 @@ async fn staff_case(
         let l = service::load(st, number).await?;
         service::may_view(actor, &l)?;
         let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
-        let v = view::CaseView::of(&l, &env);
+        let v = view::case_view(&l, &env);
         Ok::<_, Error>((l, v))
     };
     match found.await {
@@ -400,18 +399,17 @@ async fn receipt_page(
 ) -> Page {
     let actor = require_page_actor(a, &uri, &[])?;
     let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
-    let c = serde_json::to_value(&c).unwrap_or_default();
-    let missing = paper_materials(&l.item, &c["one_time_notice"]["missing"]);
-    let materials = paper_materials(
+    let missing = paper_materials(
         &l.item,
-        &serde_json::to_value(&l.case.materials).unwrap_or_default(),
+        c.one_time_notice.iter().flat_map(|n| n.missing.iter()),
     );
+    let materials = paper_materials(&l.item, &l.case.materials);
     Ok(render(&ReceiptPage {
         layout: Layout::new("办件回执", Some(actor)),
         paper: Paper::of_hall(&st.db, l.row.hall.as_deref()).await,
-        received_label: chinese_minute_of(&text(&c, "/received_at")),
-        accepted_label: chinese_date_of(&text(&c, "/accepted_on")),
-        due_label: chinese_date_of(&text(&c, "/due_date")),
+        received_label: c.received_text(),
+        accepted_label: c.accepted_on.map(view::chinese_day).unwrap_or_default(),
+        due_label: c.due_text(),
         qr: qr_svg(&super::service::query_path(&origin(&headers), &l.row)),
         query_code: l
             .row
@@ -458,14 +456,27 @@ struct CasePage {
     people: crate::people::People,
     /// The confirmation of the action just done.
     done: Option<String>,
-    /// The process's steps by node id, for steps named in deemed approvals.
-    process_names: Vec<(String, String)>,
 }
 
 impl CasePage {
     /// The name of whoever an event name (`role:username`) stands for.
     fn who(&self, event_name: &str) -> String {
         self.people.who(event_name)
+    }
+
+    /// A day in Chinese form (2026年12月4日).
+    fn day(&self, d: &chrono::NaiveDate) -> String {
+        view::chinese_day(*d)
+    }
+
+    /// The delivery's method as the API names it (`mail`), for tests and styles.
+    fn method(&self, d: &Delivery) -> &'static str {
+        match d {
+            Delivery::Mail { .. } => "mail",
+            Delivery::Pickup { .. } => "pickup",
+            Delivery::Electronic { .. } => "electronic",
+            Delivery::Locker { .. } => "locker",
+        }
     }
 
     async fn new(
@@ -498,17 +509,61 @@ impl CasePage {
                 .map(|i| (view::chinese_at(i.at), people.who(&i.by))),
             people,
             done: None,
-            process_names: l
-                .process
-                .nodes
-                .iter()
-                .map(|n| (n.id.clone(), n.name.clone()))
-                .collect(),
             layout: Layout::new(format!("办件 {}", l.case.number), Some(actor)),
             c,
             error,
         }
     }
+}
+
+/// The 领取凭证 the issuance window prints when it hands the result over (issue 10 item 2):
+/// the hall's name, what was handed over, to whom (the ID masked per R-PII; an enterprise's
+/// own credit code in full, as on its licence), when in Beijing time, who handed it over, the
+/// recipient's signature line and the seal area.
+#[derive(Template)]
+#[template(path = "case_pickup_slip.html")]
+struct PickupSlipPage {
+    layout: Layout,
+    paper: Paper,
+    c: view::CaseView,
+    /// 证件号码 as the slip prints it.
+    holder_id: String,
+    /// 办理结果: the certificate's title, and the decision's document number.
+    result: String,
+    issued_at: String,
+    issued_by: String,
+    method: &'static str,
+    /// Printed at: Beijing time in Chinese form.
+    printed: String,
+}
+
+async fn pickup_slip_page(
+    State(st): State<AppState>,
+    MaybeActor(a): MaybeActor,
+    OriginalUri(uri): OriginalUri,
+    Path(number): Path<String>,
+) -> Page {
+    let actor = require_page_actor(a, &uri, &[])?;
+    let (l, c) = staff_case(&st, &actor, &uri, &number).await?;
+    let Some(issuance) = l.case.issuance.clone() else {
+        return Err(forbidden_page(
+            Some(actor),
+            &uri,
+            "尚未出件，没有领取凭证可打印".to_string(),
+        ));
+    };
+    let people = crate::people::People::load(&st).await;
+    Ok(render(&PickupSlipPage {
+        layout: Layout::new(format!("领取凭证 {number}"), Some(actor)),
+        paper: Paper::of_hall(&st.db, l.row.hall.as_deref()).await,
+        holder_id: l.case.applicant.certificate_id(),
+        result: super::service::certificate_title(&l.item).to_string(),
+        issued_at: view::chinese_at(issuance.at),
+        issued_by: people.who(&issuance.by),
+        method: issuance.delivery.label(),
+        printed: view::chinese_at(super::time::local(st.now())),
+        c,
+    }))
 }
 
 /// A file of the case's applicant, for staff who may view the case: a PDF or an image shown
@@ -697,17 +752,21 @@ struct ViewQuery {
 /// its step or its case is past its due date (shown red).
 struct WorkRowView {
     row: records::WorkRow,
+    /// The step's and the case's due days in Chinese form (2026年12月4日).
+    due_text: String,
+    case_due_text: String,
     item_name: String,
     claimed_by: Option<String>,
     late: bool,
 }
 
-impl WorkRowView {
-    /// A due date as people read it (2026年12月4日); nothing for none.
-    fn day(&self, d: &Option<String>) -> String {
-        d.as_deref()
-            .map(crate::pages::paper::chinese_date_of)
-            .unwrap_or_default()
+/// A stored `YYYY-MM-DD` day as people read it (2026年12月4日); anything else as it is.
+fn chinese_day_of(d: Option<&str>) -> String {
+    match d {
+        None => String::new(),
+        Some(d) => d
+            .parse::<chrono::NaiveDate>()
+            .map_or_else(|_| d.to_string(), view::chinese_day),
     }
 }
 
@@ -755,6 +814,8 @@ async fn worklist_page(
         .map(|r| {
             let late = past(&r.due) || past(&r.case_due);
             WorkRowView {
+                due_text: chinese_day_of(r.due.as_deref()),
+                case_due_text: chinese_day_of(r.case_due.as_deref()),
                 item_name: people.item(&r.item),
                 claimed_by: r.claimed_by.as_deref().map(|c| people.who(c)),
                 late,
@@ -844,72 +905,6 @@ async fn query_page(
 // --- reading the case's JSON in templates ---------------------------------------------------
 
 static NULL: Value = Value::Null;
-
-impl JsonView for ReceiptPage {
-    fn json(&self) -> &Value {
-        &self.c
-    }
-}
-
-impl CasePage {
-    fn warning_label(&self) -> &'static str {
-        warning_label(self.c.warning_key())
-    }
-
-    fn delivery_label(&self) -> &'static str {
-        self.c.issuance.as_ref().map_or("", |i| i.delivery.label())
-    }
-
-    /// The issuance's method key (`mail`, `pickup`, `electronic`, `locker`), for tests and CSS.
-    fn delivery_method(&self) -> &'static str {
-        match self.c.issuance.as_ref().map(|i| &i.delivery) {
-            Some(yichuang_domain::case::Delivery::Mail { .. }) => "mail",
-            Some(yichuang_domain::case::Delivery::Pickup { .. }) => "pickup",
-            Some(yichuang_domain::case::Delivery::Electronic { .. }) => "electronic",
-            Some(yichuang_domain::case::Delivery::Locker { .. }) => "locker",
-            None => "",
-        }
-    }
-
-    /// What the issuance section lists: (label, value, element id).
-    fn delivery_lines(&self) -> Vec<(&'static str, String, &'static str)> {
-        match self.c.issuance.as_ref().map(|i| &i.delivery) {
-            Some(yichuang_domain::case::Delivery::Mail {
-                address,
-                carrier,
-                tracking_number,
-            }) => vec![
-                ("邮寄地址", address.clone(), "issued-address"),
-                ("快递公司", carrier.clone(), "issued-carrier"),
-                ("运单号", tracking_number.clone(), "issued-tracking"),
-            ],
-            Some(yichuang_domain::case::Delivery::Pickup { code }) => {
-                vec![("取件码", code.clone(), "issued-code")]
-            }
-            Some(yichuang_domain::case::Delivery::Locker { locker, door }) => {
-                vec![("格口", format!("{door} 号格口（{locker}）"), "issued-door")]
-            }
-            Some(yichuang_domain::case::Delivery::Electronic { certificate }) => {
-                vec![("电子证照", certificate.clone(), "issued-certificate")]
-            }
-            None => Vec::new(),
-        }
-    }
-
-    /// A step's due date, in Chinese.
-    fn day(&self, d: &chrono::NaiveDate) -> String {
-        view::chinese_day(Some(*d))
-    }
-
-    /// A deemed step's line: 环节“审查”期限 2026年3月6日 届满未办理….
-    fn deemed_name(&self, node: &str) -> String {
-        self.process_names
-            .iter()
-            .find(|(n, _)| n == node)
-            .map(|(_, name)| name.clone())
-            .unwrap_or_else(|| node.to_string())
-    }
-}
 
 impl JsonView for QueryPage {
     fn json(&self) -> &Value {

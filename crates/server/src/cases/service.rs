@@ -409,7 +409,11 @@ async fn persist(
                 .await?
                 .unwrap_or_else(|| item.department.clone());
             let masked = d.after.applicant.masked();
+            let hall = crate::pages::paper::Paper::of_hall(&env.state.db, row.hall.as_deref())
+                .await
+                .hall_name;
             let doc = CertificateDoc {
+                hall,
                 number,
                 title: certificate_title(item).to_string(),
                 item_name: item.name.clone(),

@@ -8,14 +8,14 @@ use serde_json::{Value, json};
 use yichuang_domain::case::CaseEvent;
 use yichuang_domain::case::applicant::Applicant;
 use yichuang_domain::case::clock::{ClockReading, Extension, Suspension, Warning};
-use yichuang_domain::case::events::Change;
+use yichuang_domain::case::events::{Change, Delivery, Outcome};
 use yichuang_domain::case::state::{
     CaseStatus, Decision, DeemedStep, Issuance, Opinion, Routing, StepView,
 };
 use yichuang_domain::catalogue::MaterialForm;
 use yichuang_store::cases::vault::VaultMaterial;
 
-use super::service::{Env, Loaded, status_name};
+use super::service::{Env, Loaded};
 use super::time::utc;
 use crate::clock::hall_time;
 use crate::people::People;
@@ -27,15 +27,41 @@ pub fn timeline_entry(e: &CaseEvent) -> Value {
     v
 }
 
-fn accepted_at(l: &Loaded) -> Option<String> {
+fn accepted_local(l: &Loaded) -> Option<chrono::NaiveDateTime> {
     l.events.iter().find_map(|e| match e.change {
-        Change::Accepted { .. } => Some(hall_time(utc(e.at))),
+        Change::Accepted { .. } => Some(e.at),
         _ => None,
     })
 }
 
-/// The full case as staff see it (numbers masked, R-PII): one typed view that is both
-/// `GET /api/v1/cases/{number}`'s JSON and what the case page reads (ARCHITECTURE 10).
+/// An opinion a department still owes after a deemed approval (R-DEEMED).
+#[derive(Debug, Clone, Serialize)]
+pub struct OwedOpinion {
+    pub node: String,
+    pub deemed_due: NaiveDate,
+    pub opinion_due: NaiveDate,
+}
+
+/// The open one-time notice or supplement request.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeView {
+    pub items: Vec<String>,
+    pub missing: Vec<String>,
+    pub note: String,
+    pub given_at: String,
+}
+
+/// The process definition a case runs on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessRef {
+    pub code: String,
+    pub version: u32,
+}
+
+/// The full case as staff see it (numbers masked, R-PII): the JSON of
+/// `GET /api/v1/cases/{number}` and what the staff case page renders (issue 10, typed views).
+/// Statuses and lights are the domain's enums; the page reads the dates in Chinese form
+/// through the methods below, the API gets them as ISO dates and RFC 3339 stamps.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseView {
     pub number: String,
@@ -46,9 +72,7 @@ pub struct CaseView {
     pub item_version: i64,
     pub department: String,
     pub hall: Option<String>,
-    #[serde(skip)]
-    pub state: CaseStatus,
-    pub status: String,
+    pub status: CaseStatus,
     pub status_label: &'static str,
     pub applicant: Applicant,
     pub materials: BTreeSet<String>,
@@ -81,151 +105,198 @@ pub struct CaseView {
     pub parent: Option<String>,
     pub process: ProcessRef,
     pub warnings: Vec<String>,
+    /// The masked events as the event log records them (the page shows [`TimelineRow`]s).
     pub timeline: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub one_time_notice: Option<NoticeView>,
+    /// Beijing wall-clock times the page shows in Chinese form (not in the API's JSON).
+    #[serde(skip)]
+    received_local: chrono::NaiveDateTime,
+    #[serde(skip)]
+    accepted_local: Option<chrono::NaiveDateTime>,
 }
 
-/// An opinion a department still owes after a deemed approval (R-DEEMED).
-#[derive(Debug, Clone, Serialize)]
-pub struct OwedOpinion {
-    pub node: String,
-    pub deemed_due: NaiveDate,
-    pub opinion_due: NaiveDate,
+/// The full case as staff see it (numbers masked, R-PII).
+pub fn case_view(l: &Loaded, env: &Env) -> CaseView {
+    let c = &l.case;
+    let today = env.today();
+    let (reading, steps, owed, issue_due) = env.with_ctx(&l.item, &l.process, |ctx| {
+        (
+            c.reading(ctx.calendar, today, ctx.settings),
+            c.open_steps(ctx.process, ctx.calendar, today),
+            c.owed_opinions(ctx.calendar, ctx.settings)
+                .into_iter()
+                .map(|(d, due)| OwedOpinion {
+                    node: d.node.clone(),
+                    deemed_due: d.due,
+                    opinion_due: due,
+                })
+                .collect::<Vec<_>>(),
+            c.issue_due(ctx.calendar),
+        )
+    });
+    let notice = c.open_notice().map(|n| NoticeView {
+        items: n.items.clone(),
+        missing: n.outstanding().into_iter().map(str::to_string).collect(),
+        note: n.note.clone(),
+        given_at: hall_time(utc(n.given_at)),
+    });
+    let accepted = accepted_local(l);
+    CaseView {
+        number: c.number.clone(),
+        query_code: l
+            .row
+            .query_code
+            .as_deref()
+            .map(super::service::group_query_code),
+        item: c.item.clone(),
+        item_name: l.item.name.clone(),
+        item_version: l.row.item_version,
+        department: c.department.clone(),
+        hall: l.row.hall.clone(),
+        status: c.status,
+        status_label: c.status.label(),
+        applicant: c.applicant.masked(),
+        materials: c.materials.clone(),
+        answers: c.answers.clone(),
+        received_at: hall_time(utc(c.received_at)),
+        accepted_at: accepted.map(|a| hall_time(utc(a))),
+        accepted_on: c.accepted_on,
+        accepted_deemed: c.accepted_deemed,
+        due_date: reading.as_ref().map(|r| r.due_date),
+        working_days_left: reading.as_ref().map(|r| r.working_days_left),
+        warning: reading.as_ref().map(|r| r.warning),
+        due_date_unofficial: reading.as_ref().map(|r| env.unofficial(r.due_date)),
+        clock: reading,
+        committed_limit_days: c.committed_limit_days,
+        statutory_limit_days: c.statutory_limit_days,
+        suspensions: c.suspensions.clone(),
+        extensions: c.extensions.clone(),
+        refusal_reasons: c.refusal.clone(),
+        routing: c.routing.clone(),
+        open_steps: steps,
+        deemed_steps: c.deemed_steps.clone(),
+        owed_opinions: owed,
+        opinions: c.opinions.clone(),
+        decision: c.decision.clone(),
+        issue_due,
+        issue_overdue: c.issuance.is_none() && issue_due.is_some_and(|d| d < today),
+        issuance: c.issuance.clone(),
+        parent: c.parent.clone(),
+        process: ProcessRef {
+            code: c.process_code.clone(),
+            version: c.process_version,
+        },
+        warnings: c.warnings.clone(),
+        timeline: l.events.iter().map(timeline_entry).collect(),
+        one_time_notice: notice,
+        received_local: c.received_at,
+        accepted_local: accepted,
+    }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ProcessRef {
-    pub code: String,
-    pub version: u32,
+/// The full case as JSON (API-V1 `GET /api/v1/cases/{number}`).
+pub fn case_json(l: &Loaded, env: &Env) -> Value {
+    serde_json::to_value(case_view(l, env)).unwrap_or(Value::Null)
 }
 
-/// The open one-time notice: what was asked and what is still missing.
-#[derive(Debug, Clone, Serialize)]
-pub struct NoticeView {
-    pub items: Vec<String>,
-    pub missing: Vec<String>,
-    pub note: String,
-    pub given_at: String,
+/// A day as people read it: 2026年12月4日.
+pub fn chinese_day(d: NaiveDate) -> String {
+    d.format("%Y年%-m月%-d日").to_string()
 }
 
-/// A date as people read it: 2026年12月4日; empty for none.
-pub fn chinese_day(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.format("%Y年%-m月%-d日").to_string())
-        .unwrap_or_default()
+fn day_text(d: Option<NaiveDate>) -> String {
+    d.map(chinese_day).unwrap_or_default()
 }
 
 impl CaseView {
-    pub fn of(l: &Loaded, env: &Env) -> CaseView {
-        let c = &l.case;
-        let today = env.today();
-        let (reading, steps, owed, issue_due) = env.with_ctx(&l.item, &l.process, |ctx| {
-            (
-                c.reading(ctx.calendar, today, ctx.settings),
-                c.open_steps(ctx.process, ctx.calendar, today),
-                c.owed_opinions(ctx.calendar, ctx.settings)
-                    .into_iter()
-                    .map(|(d, due)| OwedOpinion {
-                        node: d.node.clone(),
-                        deemed_due: d.due,
-                        opinion_due: due,
-                    })
-                    .collect::<Vec<_>>(),
-                c.issue_due(ctx.calendar),
-            )
-        });
-        CaseView {
-            number: c.number.clone(),
-            query_code: l
-                .row
-                .query_code
-                .as_deref()
-                .map(super::service::group_query_code),
-            item: c.item.clone(),
-            item_name: l.item.name.clone(),
-            item_version: l.row.item_version,
-            department: c.department.clone(),
-            hall: l.row.hall.clone(),
-            state: c.status,
-            status: status_name(c.status),
-            status_label: c.status.label(),
-            applicant: c.applicant.masked(),
-            materials: c.materials.clone(),
-            answers: c.answers.clone(),
-            received_at: hall_time(utc(c.received_at)),
-            accepted_at: accepted_at(l),
-            accepted_on: c.accepted_on,
-            accepted_deemed: c.accepted_deemed,
-            due_date: reading.as_ref().map(|r| r.due_date),
-            working_days_left: reading.as_ref().map(|r| r.working_days_left),
-            warning: reading.as_ref().map(|r| r.warning),
-            due_date_unofficial: reading.as_ref().map(|r| env.unofficial(r.due_date)),
-            clock: reading,
-            committed_limit_days: c.committed_limit_days,
-            statutory_limit_days: c.statutory_limit_days,
-            suspensions: c.suspensions.clone(),
-            extensions: c.extensions.clone(),
-            refusal_reasons: c.refusal.clone(),
-            routing: c.routing.clone(),
-            open_steps: steps,
-            deemed_steps: c.deemed_steps.clone(),
-            owed_opinions: owed,
-            opinions: c.opinions.clone(),
-            decision: c.decision.clone(),
-            issue_due,
-            issue_overdue: c.issuance.is_none() && issue_due.is_some_and(|d| d < today),
-            issuance: c.issuance.clone(),
-            parent: c.parent.clone(),
-            process: ProcessRef {
-                code: c.process_code.clone(),
-                version: c.process_version,
-            },
-            warnings: c.warnings.clone(),
-            timeline: l.events.iter().map(timeline_entry).collect(),
-            one_time_notice: c.open_notice().map(|n| NoticeView {
-                items: n.items.clone(),
-                missing: n.outstanding().iter().map(|s| s.to_string()).collect(),
-                note: n.note.clone(),
-                given_at: hall_time(utc(n.given_at)),
-            }),
-        }
+    /// 收件: the moment the materials came in.
+    pub fn received_text(&self) -> String {
+        chinese_at(self.received_local)
     }
 
-    // What the case page shows, in people's words (issue 10 item 3).
-
+    /// 受理: the moment of acceptance, or its day when only the day is known.
     pub fn accepted_text(&self) -> String {
-        match self.accepted_on {
-            Some(d) if self.accepted_deemed => format!("{}（超时默认受理）", chinese_day(Some(d))),
-            Some(d) => chinese_day(Some(d)),
-            None => "—".into(),
+        match (self.accepted_local, self.accepted_on) {
+            (Some(at), _) => chinese_at(at),
+            (None, d) => day_text(d),
         }
     }
 
     pub fn due_text(&self) -> String {
-        match self.due_date {
-            Some(d) => chinese_day(Some(d)),
-            None => "—".into(),
-        }
+        day_text(self.due_date)
     }
 
     pub fn issue_due_text(&self) -> String {
-        match self.issue_due {
-            Some(d) => chinese_day(Some(d)),
-            None => "—".into(),
-        }
+        day_text(self.issue_due)
     }
 
-    pub fn unofficial(&self) -> bool {
+    pub fn decision_on_text(&self) -> String {
+        day_text(self.decision.as_ref().map(|d| d.on))
+    }
+
+    pub fn is_unofficial(&self) -> bool {
         self.due_date_unofficial == Some(true)
     }
 
-    pub fn days_left_text(&self) -> String {
-        self.working_days_left
-            .map(|n| n.to_string())
-            .unwrap_or_default()
+    pub fn is_suspended(&self) -> bool {
+        self.clock.as_ref().is_some_and(|c| c.suspended)
     }
 
-    pub fn warning_key(&self) -> &'static str {
+    /// The status as the API names it (`awaiting_supplement`), for tests and styles.
+    pub fn status_code(&self) -> String {
+        super::service::status_name(self.status)
+    }
+
+    pub fn is(&self, status: CaseStatus) -> bool {
+        self.status == status
+    }
+
+    /// A 即办件 decided on the spot at the window.
+    pub fn decided_at_window(&self) -> bool {
+        self.decision
+            .as_ref()
+            .is_some_and(|d| d.node == yichuang_domain::case::WINDOW_NODE)
+    }
+
+    pub fn first_refusal_reason(&self) -> &str {
+        self.refusal_reasons
+            .as_ref()
+            .and_then(|r| r.first())
+            .map_or("", String::as_str)
+    }
+
+    pub fn document_number(&self) -> &str {
+        self.decision
+            .as_ref()
+            .map_or("", |d| d.document_number.as_str())
+    }
+
+    /// The electronic certificate's number when the result went out as one.
+    pub fn certificate(&self) -> Option<&str> {
+        match self.issuance.as_ref().map(|i| &i.delivery) {
+            Some(Delivery::Electronic { certificate }) => Some(certificate),
+            _ => None,
+        }
+    }
+
+    pub fn approved(&self) -> bool {
+        self.decision
+            .as_ref()
+            .is_some_and(|d| d.outcome == Outcome::Approved)
+    }
+
+    /// The staff's words for the case's light.
+    pub fn warning_label(&self) -> &'static str {
+        match self.warning {
+            Some(Warning::Red) => "红灯（已超期）",
+            Some(w) => w.label(),
+            None => "",
+        }
+    }
+
+    /// The light's class suffix (`warn-green`), empty without a clock.
+    pub fn warning_class(&self) -> &'static str {
         match self.warning {
             Some(Warning::Green) => "green",
             Some(Warning::Yellow) => "yellow",
@@ -234,55 +305,28 @@ impl CaseView {
         }
     }
 
-    pub fn suspended(&self) -> bool {
-        self.clock.as_ref().is_some_and(|c| c.suspended)
+    pub fn days_left_text(&self) -> String {
+        self.working_days_left
+            .map(|d| d.to_string())
+            .unwrap_or_default()
     }
-
-    pub fn status_is(&self, s: &str) -> bool {
-        self.status == s
-    }
-
-    /// `准予（云市监许〔2026〕1 号，2026年12月4日）`.
-    pub fn decision_text(&self) -> Option<String> {
-        self.decision.as_ref().map(|d| {
-            format!(
-                "{}（{}，{}）",
-                d.outcome.label(),
-                d.document_number,
-                chinese_day(Some(d.on))
-            )
-        })
-    }
-
-    /// The name of a step of the process (the node's id if it has none).
-    pub fn step_name(&self, node: &str) -> String {
-        self.open_steps
-            .iter()
-            .find(|s| s.node == node)
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| node.to_string())
-    }
-}
-
-pub fn case_json(l: &Loaded, env: &Env) -> Value {
-    serde_json::to_value(CaseView::of(l, env)).expect("a case view serialises")
 }
 
 /// What anyone holding the case number and the last 4 digits may see: no personal data.
 pub fn public_json(l: &Loaded, env: &Env) -> Value {
-    let full = case_json(l, env);
+    let full = case_view(l, env);
     let c = &l.case;
     json!({
         "number": c.number,
         "item_name": l.item.name,
-        "status": full["status"],
+        "status": full.status,
         "status_label": c.status.label(),
-        "received_at": full["received_at"],
-        "accepted_at": full["accepted_at"],
-        "due_date": full["due_date"],
-        "working_days_left": full["working_days_left"],
-        "warning": full["warning"],
-        "one_time_notice": full.get("one_time_notice").cloned().unwrap_or(Value::Null),
+        "received_at": full.received_at,
+        "accepted_at": full.accepted_at,
+        "due_date": full.due_date,
+        "working_days_left": full.working_days_left,
+        "warning": full.warning,
+        "one_time_notice": full.one_time_notice,
         "decision": c.decision.as_ref().map(|d| json!({"outcome": d.outcome, "on": d.on})),
         "issuance": c.issuance.as_ref().map(|i| json!({"method": i.delivery.label(), "at": hall_time(utc(i.at))})),
         "timeline": l.events.iter().map(|e| json!({"at": hall_time(utc(e.at)), "kind": e.change.kind()})).collect::<Vec<_>>(),

@@ -136,6 +136,12 @@ struct FormPage {
     departments: Vec<Department>,
     types: Vec<&'static str>,
     kinds: Vec<&'static str>,
+    /// The situations and materials as rows of labelled inputs (issue 10 item 3).
+    situations: Vec<super::form::SituationRow>,
+    materials: Vec<super::form::MaterialRow>,
+    conditions: Vec<super::form::ConditionChoice>,
+    material_forms: Vec<&'static str>,
+    material_media: Vec<&'static str>,
 }
 
 async fn form_page(
@@ -155,7 +161,15 @@ async fn form_page(
         Err(e) => return error_page(Some(actor), e),
     };
     let failed = !errors.is_empty() || !general.is_empty();
+    let situations = form.situation_rows(&errors);
+    let materials = form.material_rows(&errors);
+    let conditions = form.condition_choices();
     let mut r = render(&FormPage {
+        situations,
+        materials,
+        conditions,
+        material_forms: super::form::material_forms(),
+        material_media: super::form::material_media(),
         layout: Layout::new(title, Some(actor)),
         code,
         form,
@@ -200,10 +214,10 @@ async fn create_item(
     State(st): State<AppState>,
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
-    Form(form): Form<ItemForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Page {
     let a = editor(actor, &uri)?;
-    Ok(submit(&st, a, None, form).await)
+    Ok(submit(&st, a, None, ItemForm::from_pairs(&pairs)).await)
 }
 
 async fn save_item(
@@ -211,10 +225,10 @@ async fn save_item(
     MaybeActor(actor): MaybeActor,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
-    Form(form): Form<ItemForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Page {
     let a = editor(actor, &uri)?;
-    Ok(submit(&st, a, Some(code), form).await)
+    Ok(submit(&st, a, Some(code), ItemForm::from_pairs(&pairs)).await)
 }
 
 /// Saves a posted form, or shows it again with every problem next to its field; nothing is

@@ -207,6 +207,238 @@ impl ItemForm {
     }
 }
 
+/// One 办理情形 as a row of the form (issue 10 item 3): labelled inputs instead of a line.
+#[derive(Debug, Clone, Default)]
+pub struct SituationRow {
+    pub code: String,
+    pub question: String,
+    /// 是;否 — or `code=名称` pairs kept from an earlier version.
+    pub options: String,
+    pub errors: Vec<String>,
+}
+
+/// One material as a row of the form.
+#[derive(Debug, Clone, Default)]
+pub struct MaterialRow {
+    pub code: String,
+    pub name: String,
+    pub form: String,
+    pub copies: String,
+    pub medium: String,
+    /// `情形编码=选项编码`, chosen from the situations by name; empty: always needed.
+    pub required_if: String,
+    pub template: String,
+    pub note: String,
+    pub errors: Vec<String>,
+}
+
+/// A choice of the materials' 适用情形 select: the value the line carries and its words.
+#[derive(Debug, Clone)]
+pub struct ConditionChoice {
+    pub value: String,
+    pub label: String,
+}
+
+/// The values of one repeated field of the posted rows, in order.
+fn column_of<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .collect()
+}
+
+/// A cell of a row as a line carries it: no column separator inside.
+fn cell(s: &str) -> String {
+    s.trim().replace(COLUMN_SEPARATORS, "／")
+}
+
+impl ItemForm {
+    /// The form as posted: the scalar fields, and the situations and materials from their
+    /// rows (`s_code`, `s_question`, `s_options`; `m_code`, `m_name`, … repeated once per
+    /// row) when the form sent rows (`rows=1`), each row becoming the line of its number so
+    /// that a problem is told beside its row. A row left blank is skipped.
+    pub fn from_pairs<'a>(pairs: &'a [(String, String)]) -> Self {
+        let fields: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .filter(|(k, _)| !k.starts_with("s_") && !k.starts_with("m_"))
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let mut form: ItemForm =
+            serde_json::from_value(serde_json::Value::Object(fields)).unwrap_or_default();
+        if !pairs.iter().any(|(k, v)| k == "rows" && v == "1") {
+            return form;
+        }
+        let (codes, questions, options) = (
+            column_of(pairs, "s_code"),
+            column_of(pairs, "s_question"),
+            column_of(pairs, "s_options"),
+        );
+        form.situations = (0..questions.len())
+            .map(|i| {
+                fn at<'a>(c: &[&'a str], i: usize) -> &'a str {
+                    c.get(i).copied().unwrap_or("")
+                }
+                let get = |c: &Vec<&'a str>| at(c, i);
+                if [get(&codes), get(&questions), get(&options)]
+                    .iter()
+                    .all(|v| v.is_empty())
+                {
+                    return String::new();
+                }
+                let code = match get(&codes) {
+                    "" => format!("S{}", i + 1),
+                    c => cell(c),
+                };
+                // 是;否: each option's name is its code unless a code is written (code=名称).
+                let opts: Vec<String> = get(&options)
+                    .split([';', '；', '、', ',', '，'])
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(|o| {
+                        if o.contains('=') {
+                            cell(o)
+                        } else {
+                            format!("{0}={0}", cell(o))
+                        }
+                    })
+                    .collect();
+                format!("{code} | {} | {}", cell(get(&questions)), opts.join(";"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let cols: Vec<Vec<&str>> = [
+            "m_code",
+            "m_name",
+            "m_form",
+            "m_copies",
+            "m_medium",
+            "m_required_if",
+            "m_template",
+            "m_note",
+        ]
+        .iter()
+        .map(|k| column_of(pairs, k))
+        .collect();
+        form.materials = (0..cols[1].len())
+            .map(|i| {
+                let get = |c: usize| cols[c].get(i).copied().unwrap_or("");
+                if get(0).is_empty() && get(1).is_empty() && get(6).is_empty() && get(7).is_empty()
+                {
+                    return String::new();
+                }
+                let code = match get(0) {
+                    "" => format!("M{}", i + 1),
+                    c => cell(c),
+                };
+                let line = format!(
+                    "{code} | {} | {} | {} | {} | {} | {} | {}",
+                    cell(get(1)),
+                    cell(get(2)),
+                    cell(get(3)),
+                    cell(get(4)),
+                    cell(get(5)),
+                    cell(get(6)),
+                    cell(get(7)),
+                );
+                line.trim_end_matches([' ', '|']).to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        form
+    }
+
+    /// The situations as rows, each with the problems of its line.
+    pub fn situation_rows(&self, errors: &FieldErrors) -> Vec<SituationRow> {
+        self.situations
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let c = columns(line);
+                let col = |n: usize| c.get(n).cloned().unwrap_or_default();
+                // Options whose code is their name are shown by name only.
+                let options = col(2)
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(|o| match o.split_once('=') {
+                        Some((code, label)) if code.trim() == label.trim() => label.trim().into(),
+                        _ => o.to_string(),
+                    })
+                    .collect::<Vec<String>>()
+                    .join("；");
+                SituationRow {
+                    code: col(0),
+                    question: col(1),
+                    options,
+                    errors: errors.of_row("situations", i + 1),
+                }
+            })
+            .collect()
+    }
+
+    /// The materials as rows, each with the problems of its line.
+    pub fn material_rows(&self, errors: &FieldErrors) -> Vec<MaterialRow> {
+        self.materials
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let c = columns(line);
+                let col = |n: usize| c.get(n).cloned().unwrap_or_default();
+                let or = |v: String, d: &str| if v.is_empty() { d.to_string() } else { v };
+                MaterialRow {
+                    code: col(0),
+                    name: col(1),
+                    form: or(col(2), MaterialForm::default().label()),
+                    copies: or(col(3), "1"),
+                    medium: or(col(4), MaterialMedium::default().label()),
+                    required_if: col(5),
+                    template: col(6),
+                    note: col(7),
+                    errors: errors.of_row("materials", i + 1),
+                }
+            })
+            .collect()
+    }
+
+    /// What a material may be required for: each option of each situation, by name
+    /// (是否委托他人办理：是), plus a condition kept from the data that names several options.
+    pub fn condition_choices(&self) -> Vec<ConditionChoice> {
+        let mut out = Vec::new();
+        for line in self.situations.lines() {
+            let Ok(s) = situation(&columns(line)) else {
+                continue;
+            };
+            for o in &s.options {
+                out.push(ConditionChoice {
+                    value: format!("{}={}", s.code, o.code),
+                    label: format!("{}：{}", s.question, o.label),
+                });
+            }
+        }
+        for line in self.materials.lines() {
+            let c = columns(line);
+            if let Some(v) = c.get(5).filter(|v| !v.is_empty())
+                && !out.iter().any(|o| &o.value == v)
+            {
+                out.push(ConditionChoice {
+                    value: v.clone(),
+                    label: v.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+pub fn material_forms() -> Vec<&'static str> {
+    MaterialForm::ALL.iter().map(|f| f.label()).collect()
+}
+
+pub fn material_media() -> Vec<&'static str> {
+    MaterialMedium::ALL.iter().map(|m| m.label()).collect()
+}
+
 /// The textarea line (1-based) of each list entry, per list.
 #[derive(Debug, Default)]
 pub struct Lines(HashMap<&'static str, Vec<usize>>);
@@ -278,7 +510,7 @@ fn material(cols: &[String]) -> Result<MaterialRequirement, String> {
             &MaterialForm::ALL,
             MaterialForm::label,
         )?,
-        copies: parse_count(&or_default(col(3), "1"))?,
+        copies: parse_count(&or_default(col(3), "1")).map_err(|m| format!("份数：{m}"))?,
         medium: parse_label(
             &or_default(col(4), MaterialMedium::default().label()),
             &MaterialMedium::ALL,
@@ -312,6 +544,24 @@ impl FieldErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The problems of row `n` (1-based) of a list, without the row number.
+    pub fn of_row(&self, field: &str, n: usize) -> Vec<String> {
+        let prefix = format!("第 {n} 行：");
+        self.of(field)
+            .iter()
+            .filter_map(|m| m.strip_prefix(&prefix).map(str::to_string))
+            .collect()
+    }
+
+    /// The problems of a list that belong to no row.
+    pub fn of_list(&self, field: &str) -> Vec<String> {
+        self.of(field)
+            .iter()
+            .filter(|m| !m.starts_with('第'))
+            .cloned()
+            .collect()
     }
 
     pub fn count(&self) -> usize {
