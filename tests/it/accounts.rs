@@ -1288,6 +1288,8 @@ async fn in_a_browser_a_manager_signs_in_creates_a_clerk_and_signs_out() {
         );
     }
 
+    // On a phone 退出 is in the folded menu: 菜单 first.
+    b.el("#menu-button").await.click().await.unwrap();
     b.el(".who button").await.click().await.unwrap();
     b.el(".login-link").await;
     assert_eq!(b.driver.current_url().await.unwrap().path(), "/");

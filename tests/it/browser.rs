@@ -169,6 +169,18 @@ impl Browser {
         panic!("{css} never showed {part:?}: {last:?}");
     }
 
+    /// Waits until `script` (a function body) returns true: the browser finishes something on
+    /// its own (a frame's viewer starting). This waits for the browser, not for time to pass.
+    pub async fn wait_true(&self, script: &str, what: &str) {
+        for _ in 0..100 {
+            if self.eval(script).await == serde_json::Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{what} never happened");
+    }
+
     /// Signs in on the login page with `password` and waits for the page `next` leads to (not
     /// the login page's own h1, whose elements go stale when the redirect lands late).
     pub async fn sign_in(&self, base: &str, username: &str, password: &str, next: &str) {

@@ -16,6 +16,24 @@ const PNG: &[u8] = &[
     0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
+/// A one-page PDF as the vault holds one (the certificate of an earlier case).
+fn licence_pdf() -> Vec<u8> {
+    yichuang_domain::case::certificate::CertificateDoc {
+        number: "Z1".into(),
+        title: "营业执照".into(),
+        item_name: "企业开办".into(),
+        holder: "张三".into(),
+        holder_id: "1101**********002X".into(),
+        issued_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        valid_until: None,
+        case_number: "YC1".into(),
+        issuer: "市场监督管理局".into(),
+        hall: "云岭市政务服务中心".into(),
+        qr: None,
+    }
+    .pdf()
+}
+
 #[tokio::test]
 async fn an_approver_sees_the_received_materials_and_views_their_files_in_the_case_page() {
     let s = TestServer::start(&yichuang_store::testing::sqlite_url()).await;
@@ -46,10 +64,7 @@ async fn an_approver_sees_the_received_materials_and_views_their_files_in_the_ca
         .await;
     assert_eq!(st, 201, "{v}");
     let number = v["number"].as_str().unwrap().to_string();
-    for (code, bytes) in [
-        ("A", PNG.to_vec()),
-        ("B", b"%PDF-1.4\n% licence\n".to_vec()),
-    ] {
+    for (code, bytes) in [("A", PNG.to_vec()), ("B", licence_pdf())] {
         let r = s
             .client
             .put(s.at(&format!("/api/v1/cases/{number}/materials/{code}")))
@@ -81,13 +96,35 @@ async fn an_approver_sees_the_received_materials_and_views_their_files_in_the_ca
         assert!(materials.contains(words), "{words} in {materials}");
     }
     assert!(!materials.contains("clerk:"), "{materials}");
-    // The image is shown in the page, the PDF in a sandboxed frame, each also to download.
+    // The image is shown in the page, the PDF in a frame where Chromium's viewer runs (issue 10
+    // item 6: a sandboxed frame shows only a broken-page icon), each also to download.
     let shown = b
         .eval("const i = document.querySelector('[data-preview-image=A]'); return i.complete && i.naturalWidth;")
         .await;
     assert_eq!(shown, json!(8), "the scanned image is displayed");
     let frame = b.el("[data-preview-pdf=B]").await;
-    assert_eq!(frame.attr("sandbox").await.unwrap(), Some(String::new()));
+    assert_eq!(frame.attr("sandbox").await.unwrap(), None);
+    b.wait_true(
+        "const d = document.querySelector('[data-preview-pdf=B]').contentDocument; \
+         return !!(d && d.contentType === 'application/pdf');",
+        "the PDF viewer starting in the case page",
+    )
+    .await;
+    let pdf_href = frame.attr("src").await.unwrap().unwrap();
+    let r = s
+        .client
+        .get(s.at(&pdf_href))
+        .bearer_auth(&staff.approver)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'self'",
+        "nothing fetched or framed from the PDF, framed by this site only"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     b.el("[data-file-download]").await;
     b.assert_no_machine_text().await;
     b.screenshot("case-materials-approver").await;

@@ -193,6 +193,31 @@ pub fn inline_file_headers(
     ]
 }
 
+/// The policy of a PDF shown inside a staff page: no `sandbox`, because Chromium will not
+/// start its PDF viewer in a sandboxed document (issue 10 item 6), but nothing may be fetched
+/// or framed from it, and only this site may frame it. Given only to bytes that are a PDF
+/// (they start `%PDF-`), with `nosniff`, so it is never read as a page of this site.
+pub const INLINE_PDF_POLICY: &str = "default-src 'none'; frame-ancestors 'self'";
+
+/// The headers of a PDF viewed inside a staff page (see [`INLINE_PDF_POLICY`]); anything
+/// else inline keeps [`inline_file_headers`].
+pub fn inline_pdf_headers(filename: &str) -> [(header::HeaderName, HeaderValue); 5] {
+    let [ct, disposition, _, frame] = inline_file_headers("application/pdf", filename);
+    [
+        ct,
+        disposition,
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(INLINE_PDF_POLICY),
+        ),
+        frame,
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    ]
+}
+
 /// The headers of an uploaded file: always a download, never run as a page of this site.
 pub fn file_headers(content_type: &str, filename: &str) -> [(header::HeaderName, HeaderValue); 3] {
     let ascii: String = filename

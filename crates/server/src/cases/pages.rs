@@ -582,6 +582,9 @@ async fn case_file_page(
             let name = super::vault::file_name(&m);
             Ok(if q.contains_key("download") {
                 (crate::security::file_headers(&m.content_type, &name), bytes).into_response()
+            } else if m.content_type == "application/pdf" && bytes.starts_with(b"%PDF-") {
+                // Chromium shows a PDF only in a frame that is not sandboxed (issue 10 item 6).
+                (crate::security::inline_pdf_headers(&name), bytes).into_response()
             } else {
                 (
                     crate::security::inline_file_headers(&m.content_type, &name),
