@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod backup;
+mod caches;
 mod calendar;
 mod case_materials_browser;
 mod cases;
