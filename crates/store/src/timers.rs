@@ -116,7 +116,7 @@ pub async fn replace(
     }
     let rows: Vec<String> = (0..next.len())
         .map(|i| {
-            let b = i * 4;
+            let b = i * 3;
             format!("(${}, $1, ${}, ${}, $2)", b + 3, b + 4, b + 5)
         })
         .collect();
