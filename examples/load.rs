@@ -12,6 +12,9 @@
 //! `board-clients` (`--concurrency` SSE clients on the hall's feed; prints the delay from each
 //! call to its delivery on every board).
 //! Client and server share the machine's cores, so the figures are a floor for a dedicated server.
+//! Every scenario that measures a rate also prints the SQL statements the process ran per step
+//! and per HTTP request (`yichuang_store::statements`); `LOAD_STATEMENTS=N` lists the N most
+//! frequent statements per step.
 //!
 //! Cases: `--scenario case-lifecycle` runs whole cases (accept → route → confirm → two parallel
 //! department reviews → decide → issue by mail, 13 requests each; the figures are per case);
