@@ -12,6 +12,9 @@
 //! `board-clients` (`--concurrency` SSE clients on the hall's feed; prints the delay from each
 //! call to its delivery on every board).
 //! Client and server share the machine's cores, so the figures are a floor for a dedicated server.
+//! Every scenario that measures a rate also prints the SQL statements the process ran per step
+//! and per HTTP request (`yichuang_store::statements`); `LOAD_STATEMENTS=N` lists the N most
+//! frequent statements per step.
 //!
 //! Cases: `--scenario case-lifecycle` runs whole cases (accept → route → confirm → two parallel
 //! department reviews → decide → issue by mail, 13 requests each; the figures are per case);
@@ -292,8 +295,24 @@ async fn board_clients(c: &reqwest::Client, base: &str, token: &str, clients: us
     }
 }
 
+/// HTTP requests one step of a scenario makes (statements are reported per request and per step).
+fn requests_per_step(scenario: &str) -> u64 {
+    match scenario {
+        "case-lifecycle" => 13,
+        "call-finish" => 3,
+        _ => 1,
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    // Count the SQL statements the server runs (sqlx's per-statement events; nothing is logged).
+    {
+        use tracing_subscriber::prelude::*;
+        tracing_subscriber::registry()
+            .with(yichuang_store::statements::Counter::layer())
+            .init();
+    }
     let args = parse_args();
     let url = database_url(&args.backend).await;
     let config = yichuang_server::Config {
@@ -569,6 +588,13 @@ async fn main() {
     };
 
     let stop = Arc::new(AtomicBool::new(false));
+    // `LOAD_STATEMENTS=N`: also print the N most frequent statements of the measured run.
+    let top: usize = std::env::var("LOAD_STATEMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    yichuang_store::statements::set_breakdown(top > 0);
+    let statements_before = yichuang_store::statements::total();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..args.concurrency {
@@ -599,10 +625,15 @@ async fn main() {
         failed += f;
     }
     let secs = started.elapsed().as_secs_f64();
+    let statements = yichuang_store::statements::total() - statements_before;
     let n = all.len();
     let (p50, p99) = percentiles(all);
+    // Statements per step and per HTTP request, over all steps begun (failed ones included) and
+    // everything the process ran meanwhile (the background worker too).
+    let steps = (n as u64 + failed).max(1);
+    let per_step = statements as f64 / steps as f64;
     println!(
-        "scenario={} backend={} concurrency={} requests={} failed={} seconds={:.1} rps={:.0} p50_ms={:.2} p99_ms={:.2}",
+        "scenario={} backend={} concurrency={} requests={} failed={} seconds={:.1} rps={:.0} p50_ms={:.2} p99_ms={:.2} statements_per_step={:.1} statements_per_request={:.1}",
         args.scenario,
         args.backend,
         args.concurrency,
@@ -611,8 +642,16 @@ async fn main() {
         secs,
         n as f64 / secs,
         p50,
-        p99
+        p99,
+        per_step,
+        per_step / requests_per_step(&args.scenario) as f64
     );
+    for (text, count) in yichuang_store::statements::breakdown()
+        .into_iter()
+        .take(top)
+    {
+        println!("{:8.2}/step  {text}", count as f64 / steps as f64);
+    }
     running.stop().await;
     remove_sqlite_files(&url);
 }
@@ -693,6 +732,11 @@ mod cases {
                 json!({"code": "gaj", "name": "公安局"}),
             ),
             ("/api/v1/items", serde_json::to_value(&item).unwrap()),
+            // Accounts name a hall that exists.
+            (
+                "/api/v1/halls",
+                json!({"code": "H1", "name": "压测政务大厅"}),
+            ),
         ] {
             let r = client
                 .post(format!("{base}{path}"))

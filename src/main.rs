@@ -115,17 +115,27 @@ pub fn resolve_config(
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::prelude::*;
     let filter = EnvFilter::try_from_env("YICHUANG_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     // `YICHUANG_LOG_FORMAT=json`: one JSON object per line for a log collector; its strings are
     // JSON-escaped, so no field can break a line either way.
-    if std::env::var("YICHUANG_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
-        builder.json().with_current_span(true).init();
+    let fmt = if std::env::var("YICHUANG_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"))
+    {
+        fmt.json().with_current_span(true).boxed()
     } else {
-        builder.init();
+        fmt.boxed()
+    };
+    let registry = tracing_subscriber::registry().with(fmt.with_filter(filter));
+    // `YICHUANG_COUNT_STATEMENTS=1`: count the SQL statements run (`/metrics`,
+    // `yichuang_sql_statements_total`); off by default, as it costs a little per statement.
+    if std::env::var("YICHUANG_COUNT_STATEMENTS").is_ok_and(|v| v == "1") {
+        registry
+            .with(yichuang_store::statements::Counter::layer())
+            .init();
+    } else {
+        registry.init();
     }
 }
 

@@ -8,6 +8,7 @@ mod accounts;
 mod agency;
 mod agency_browser;
 mod backup;
+mod caches;
 mod calendar;
 mod case_materials_browser;
 mod cases;

@@ -86,7 +86,9 @@ impl FromRequestParts<AppState> for ClientAddress {
         else {
             return Ok(ClientAddress("unknown".into()));
         };
-        let trusted: Vec<IpAddr> = yichuang_store::settings::get(&state.db, "auth.trusted_proxies")
+        let trusted: Vec<IpAddr> = state
+            .caches
+            .setting(&state.db, "auth.trusted_proxies")
             .await?
             .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
             .unwrap_or_default()

@@ -5,6 +5,7 @@ pub mod agency;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod caches;
 pub mod calendar;
 pub mod cases;
 pub mod catalogue;
@@ -70,6 +71,12 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::record,
+        ))
+        // The database's change counter is read at most once per request.
+        .layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: axum::middleware::Next| {
+                yichuang_store::calendar::version_scope(next.run(req))
+            },
         ))
         .layer(
             tower::ServiceBuilder::new()
@@ -156,6 +163,7 @@ pub async fn start(config: Config) -> Result<Running> {
         config: Arc::new(config),
         hall_feed: hall::feed::Hub::new(),
         calendar: calendar::Cache::default(),
+        caches: Arc::new(caches::Caches::default()),
         requests: Arc::new(metrics::Requests::default()),
     };
     let listener = tokio::net::TcpListener::bind(state.config.addr)

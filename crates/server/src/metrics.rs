@@ -200,6 +200,14 @@ pub async fn render(st: &AppState) -> yichuang_domain::Result<Response> {
             ("state=\"idle\"".into(), idle as i64),
         ],
     );
+    if yichuang_store::statements::counting() {
+        let name = "yichuang_sql_statements_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} SQL statements run by this process (counted when YICHUANG_COUNT_STATEMENTS=1).\n# TYPE {name} counter\n{name} {}",
+            yichuang_store::statements::total()
+        );
+    }
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -16,6 +16,8 @@ pub struct AppState {
     pub hall_feed: crate::hall::feed::Hub,
     /// The cached working-day calendars, rebuilt when the database's calendar changes.
     pub calendar: crate::calendar::Cache,
+    /// Settings and the halls' regions, checked against the database's change counter.
+    pub caches: Arc<crate::caches::Caches>,
     /// This instance's request counters for `/metrics`.
     pub requests: Arc<crate::metrics::Requests>,
 }

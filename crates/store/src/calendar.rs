@@ -79,17 +79,60 @@ fn kind_str(k: LocalKind) -> &'static str {
     }
 }
 
-/// The change counter: one indexed read, cheap enough to ask on every use.
+/// What one request has read of the change counter (see [`version_scope`]).
+#[derive(Default)]
+struct Memo {
+    version: std::cell::Cell<Option<i64>>,
+    /// The request wrote a change: from then on it reads the counter afresh every time.
+    spoilt: std::cell::Cell<bool>,
+}
+
+tokio::task_local! {
+    static MEMO: Memo;
+}
+
+/// Runs a request with the change counter read from the database at most once: the calendar,
+/// settings and hall caches each check the counter, several times in one command, and the
+/// first answer serves the rest of the request. A request that changes something the counter
+/// covers ([`bump`]) reads it afresh from then on. Outside a scope (background work) every
+/// check reads the database.
+pub async fn version_scope<F: std::future::Future>(f: F) -> F::Output {
+    MEMO.scope(Memo::default(), f).await
+}
+
+/// The change counter of the calendar, the settings and the halls' regions: one indexed read,
+/// at most once per request (see [`version_scope`]). Every instance's caches of those compare
+/// it, so a change any instance commits is seen by all at their next request.
 pub async fn version(db: &Db) -> Result<i64> {
-    db_run!(db, |c| sqlx::query_scalar(
+    if let Ok(Some(v)) = MEMO.try_with(|m| {
+        if m.spoilt.get() {
+            None
+        } else {
+            m.version.get()
+        }
+    }) {
+        return Ok(v);
+    }
+    let v: i64 = db_run!(db, |c| sqlx::query_scalar(
         "SELECT version FROM calendar_version WHERE id = 1"
     )
     .fetch_one(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err))?;
+    let _ = MEMO.try_with(|m| {
+        if !m.spoilt.get() {
+            m.version.set(Some(v));
+        }
+    });
+    Ok(v)
 }
 
+/// Moves the change counter (in the transaction of the change).
 pub(crate) async fn bump(tx: &mut Tx) -> Result<()> {
+    let _ = MEMO.try_with(|m| {
+        m.spoilt.set(true);
+        m.version.set(None);
+    });
     tx_run!(tx, |c| sqlx::query(
         "UPDATE calendar_version SET version = version + 1 WHERE id = 1"
     )

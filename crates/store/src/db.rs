@@ -180,6 +180,23 @@ impl Db {
         }
     }
 
+    /// Which database this handle reaches (the SQLite file, or PostgreSQL host, port and
+    /// database): the key of process-wide caches of rows that never change once written.
+    pub fn identity(&self) -> String {
+        match self {
+            Db::Sqlite(p) => format!("sqlite:{}", p.connect_options().get_filename().display()),
+            Db::Postgres(p) => {
+                let o = p.connect_options();
+                format!(
+                    "postgres:{}:{}/{}",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or("")
+                )
+            }
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,

@@ -59,6 +59,8 @@ pub async fn insert_hall(
     settings: &str,
     now: DateTime<Utc>,
 ) -> Result<i64> {
+    // Every instance caches the halls' regions against the change counter.
+    crate::calendar::bump(tx).await?;
     let r: Result<i64> = tx_run!(tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO halls (code, name, region, settings, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod ratings;
 pub mod settings;
 pub mod setup;
+pub mod statements;
 pub mod supervision;
 pub mod testing;
 pub mod timers;

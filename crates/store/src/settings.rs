@@ -29,6 +29,8 @@ pub async fn put(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let v = value.to_string();
+    // Every instance caches settings against the change counter.
+    crate::calendar::bump(tx).await?;
     tx_run!(tx, |c| sqlx::query(
         "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"

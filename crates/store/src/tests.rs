@@ -341,3 +341,82 @@ async fn a_failed_upload_leaves_the_file_that_a_concurrent_upload_of_the_same_by
     let _ = std::fs::remove_dir_all(&root);
     db.close().await;
 }
+
+/// The pending timers of a subject: (kind, due, payload), by kind.
+async fn pending(db: &crate::Db, subject: &str) -> Vec<(String, i64, String)> {
+    crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT kind, due_at, payload FROM timers WHERE subject = $1 \
+         AND fired_at IS NULL AND cancelled_at IS NULL ORDER BY kind"
+    )
+    .bind(subject)
+    .fetch_all(c)
+    .await
+    .unwrap())
+}
+
+#[tokio::test]
+async fn replacing_a_subjects_timers_leaves_exactly_the_new_ones_pending() {
+    for db in testing::fresh_dbs().await {
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 4, 1, 0, 0).unwrap();
+        let h = |n: i64| t0 + Duration::hours(n);
+        let mut tx = db.begin().await.unwrap();
+        timers::schedule(&mut tx, "deadline", "C2", h(5), serde_json::json!({}), t0)
+            .await
+            .unwrap();
+        timers::replace(
+            &mut tx,
+            &["deadline", "warning"],
+            "C1",
+            &[
+                ("deadline", h(1), serde_json::json!({})),
+                ("warning", h(2), serde_json::json!({"warning": "yellow"})),
+            ],
+            t0,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            pending(&db, "C1").await,
+            vec![
+                (
+                    "deadline".to_string(),
+                    crate::micros(h(1)),
+                    "{}".to_string()
+                ),
+                (
+                    "warning".to_string(),
+                    crate::micros(h(2)),
+                    r#"{"warning":"yellow"}"#.to_string()
+                ),
+            ]
+        );
+        let mut tx = db.begin().await.unwrap();
+        timers::replace(
+            &mut tx,
+            &["deadline", "warning"],
+            "C1",
+            &[("warning", h(3), serde_json::json!({"warning": "red"}))],
+            t0,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            pending(&db, "C1").await,
+            vec![(
+                "warning".to_string(),
+                crate::micros(h(3)),
+                r#"{"warning":"red"}"#.to_string()
+            )]
+        );
+        let mut tx = db.begin().await.unwrap();
+        timers::replace(&mut tx, &["deadline", "warning"], "C1", &[], t0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(pending(&db, "C1").await.is_empty());
+        // Another subject's timer is not touched.
+        assert_eq!(pending(&db, "C2").await.len(), 1);
+    }
+}

@@ -84,6 +84,58 @@ pub async fn cancel(tx: &mut Tx, kind: &str, subject: &str, now: DateTime<Utc>) 
     Ok(r)
 }
 
+/// Replaces a subject's pending timers of the given kinds with `next` (kind, due time, payload):
+/// one update that cancels them all and, when there is anything to set, one multi-row insert —
+/// instead of a cancel and an insert per kind.
+pub async fn replace(
+    tx: &mut Tx,
+    kinds: &[&str],
+    subject: &str,
+    next: &[(&str, DateTime<Utc>, serde_json::Value)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !kinds.is_empty() {
+        let list: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE timers SET cancelled_at = $1 WHERE subject = $2 AND kind IN ({}) \
+             AND fired_at IS NULL AND cancelled_at IS NULL",
+            list.join(", ")
+        );
+        tx_run!(&mut *tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(micros(now))
+                .bind(subject);
+            for k in kinds {
+                q = q.bind(*k);
+            }
+            q.execute(c).await.map_err(db_err)?.rows_affected()
+        });
+    }
+    if next.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..next.len())
+        .map(|i| {
+            let b = i * 3;
+            format!("(${}, $1, ${}, ${}, $2)", b + 3, b + 4, b + 5)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO timers (kind, subject, due_at, payload, created_at) VALUES {}",
+        rows.join(", ")
+    );
+    tx_run!(&mut *tx, |c| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(subject)
+            .bind(micros(now));
+        for (kind, due, payload) in next {
+            q = q.bind(*kind).bind(micros(*due)).bind(payload.to_string());
+        }
+        q.execute(c).await.map_err(db_err)?.rows_affected()
+    });
+    Ok(())
+}
+
 /// How many timers are due and not yet fired (cheap, indexed; no write lock).
 pub async fn due_count(db: &Db, now: DateTime<Utc>) -> Result<i64> {
     db_run!(db, |c| {

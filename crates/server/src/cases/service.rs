@@ -110,7 +110,9 @@ pub async fn write_turn(state: &AppState) -> Option<tokio::sync::MutexGuard<'sta
 
 /// The practice settings (RULES: settings, not constants), under the key `case`.
 pub async fn settings(state: &AppState) -> Result<CaseSettings> {
-    Ok(yichuang_store::settings::get(&state.db, "case")
+    Ok(state
+        .caches
+        .setting(&state.db, "case")
         .await?
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default())
@@ -135,7 +137,7 @@ impl Env {
     /// code with no hall row).
     pub async fn at(state: &AppState, now: DateTime<Utc>, hall: Option<&str>) -> Result<Env> {
         let region = match hall {
-            Some(h) => yichuang_store::hall::hall_region(&state.db, h).await?,
+            Some(h) => state.caches.hall_region(&state.db, h).await?,
             None => None,
         };
         let region = region.as_deref();
@@ -313,23 +315,14 @@ fn derive(before: Option<&Case>, events: &[CaseEvent], ctx: &Context) -> Result<
 /// Replaces the case's pending timers: the next deadline and the next change of its warning
 /// light (a timer that fired early, or a deadline that moved, is set again).
 async fn reschedule(tx: &mut Tx, number: &str, d: &Derived, now: DateTime<Utc>) -> Result<()> {
-    timers::cancel(tx, DEADLINE_TIMER, number, now).await?;
+    let mut next = Vec::new();
     if let Some(at) = d.next_deadline {
-        timers::schedule(tx, DEADLINE_TIMER, number, utc(at), json!({}), now).await?;
+        next.push((DEADLINE_TIMER, utc(at), json!({})));
     }
-    timers::cancel(tx, WARNING_TIMER, number, now).await?;
     if let Some((at, level)) = d.next_warning {
-        timers::schedule(
-            tx,
-            WARNING_TIMER,
-            number,
-            utc(at),
-            json!({"warning": level}),
-            now,
-        )
-        .await?;
+        next.push((WARNING_TIMER, utc(at), json!({"warning": level})));
     }
-    Ok(())
+    timers::replace(tx, &[DEADLINE_TIMER, WARNING_TIMER], number, &next, now).await
 }
 
 /// Writes a change: events, summary, steps, next timer, notifications, certificate.

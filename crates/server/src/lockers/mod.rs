@@ -33,7 +33,9 @@ pub const EXPIRY_TIMER: &str = "locker_code_expiry";
 
 /// The settings (RULES: settings, not constants), under the key `lockers`.
 pub async fn settings(st: &AppState) -> Result<LockerSettings> {
-    Ok(yichuang_store::settings::get(&st.db, "lockers")
+    Ok(st
+        .caches
+        .setting(&st.db, "lockers")
         .await?
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default())

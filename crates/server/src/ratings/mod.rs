@@ -103,10 +103,7 @@ pub async fn calendar_of(
     hall: Option<&str>,
 ) -> Result<(Arc<Calendar>, Option<String>)> {
     let region = match hall {
-        Some(h) => yichuang_store::hall::hall_region(&st.db, h)
-            .await
-            .ok()
-            .flatten(),
+        Some(h) => st.caches.hall_region(&st.db, h).await.ok().flatten(),
         None => None,
     };
     Ok((

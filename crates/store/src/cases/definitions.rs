@@ -48,12 +48,43 @@ async fn latest_of<T: DeserializeOwned>(
         .transpose()
 }
 
+/// Bodies of item, process and bundle versions already read, by database, table, code and
+/// version: a version is written once and never changed (a changed definition is a new
+/// version), so a body read once serves every later command of every case that runs it.
+type Bodies = std::collections::HashMap<(String, &'static str, String, i64), String>;
+static BODIES: std::sync::Mutex<Option<Bodies>> = std::sync::Mutex::new(None);
+/// Enough for every version a province's running cases use; past it the cache starts over.
+const BODIES_MAX: usize = 20_000;
+
 async fn version_of<T: DeserializeOwned>(
     db: &Db,
     table: Table,
     code: &str,
     version: i64,
 ) -> Result<Option<T>> {
+    let key = (db.identity(), table.name(), code.to_string(), version);
+    let known = BODIES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(|m| m.get(&key).cloned());
+    if let Some(b) = known {
+        return serde_json::from_str(&b).map(Some).map_err(Error::internal);
+    }
+    let body = read_version(db, table, code, version).await?;
+    if let Some(b) = &body {
+        let mut m = BODIES.lock().unwrap_or_else(|e| e.into_inner());
+        let m = m.get_or_insert_with(Default::default);
+        if m.len() >= BODIES_MAX {
+            m.clear();
+        }
+        m.insert(key, b.clone());
+    }
+    body.map(|b| serde_json::from_str(&b).map_err(Error::internal))
+        .transpose()
+}
+
+async fn read_version(db: &Db, table: Table, code: &str, version: i64) -> Result<Option<String>> {
     let sql = format!(
         "SELECT body FROM {} WHERE code = $1 AND version = $2",
         table.name()
@@ -65,8 +96,7 @@ async fn version_of<T: DeserializeOwned>(
             .fetch_optional(c)
             .await
             .map_err(db_err)?);
-    body.map(|b| serde_json::from_str(&b).map_err(Error::internal))
-        .transpose()
+    Ok(body)
 }
 
 /// Saves `body` as the next version of `code` unless it equals the latest; returns the version.

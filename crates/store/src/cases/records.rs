@@ -192,7 +192,7 @@ pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -
     Ok(())
 }
 
-/// Replaces the open steps of a case with `steps`.
+/// Replaces the open steps of a case with `steps`: one delete and one multi-row insert.
 pub async fn replace_steps(tx: &mut Tx, case_id: i64, steps: &[StepRow]) -> Result<()> {
     tx_run!(&mut *tx, |c| sqlx::query(
         "DELETE FROM case_steps WHERE case_id = $1"
@@ -202,26 +202,45 @@ pub async fn replace_steps(tx: &mut Tx, case_id: i64, steps: &[StepRow]) -> Resu
     .await
     .map_err(db_err)?
     .rows_affected());
-    for s in steps {
-        tx_run!(&mut *tx, |c| {
-            sqlx::query(
-            "INSERT INTO case_steps (case_id, node, name, department, role, since, due, claimed_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        )
-        .bind(case_id)
-        .bind(&s.node)
-        .bind(&s.name)
-        .bind(&s.department)
-        .bind(&s.role)
-        .bind(s.since)
-        .bind(&s.due)
-        .bind(&s.claimed_by)
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-        });
+    if steps.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<String> = (0..steps.len())
+        .map(|i| {
+            let b = i * 8;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO case_steps (case_id, node, name, department, role, since, due, claimed_by) \
+         VALUES {}",
+        rows.join(", ")
+    );
+    tx_run!(&mut *tx, |c| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        for s in steps {
+            q = q
+                .bind(case_id)
+                .bind(&s.node)
+                .bind(&s.name)
+                .bind(&s.department)
+                .bind(&s.role)
+                .bind(s.since)
+                .bind(&s.due)
+                .bind(&s.claimed_by);
+        }
+        q.execute(c).await.map_err(db_err)?.rows_affected()
+    });
     Ok(())
 }
 

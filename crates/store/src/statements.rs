@@ -1,0 +1,128 @@
+//! Counting the SQL statements this process runs, for the load tool and `/metrics`
+//! (`yichuang_sql_statements_total`).
+//!
+//! sqlx reports every statement it executes as a `tracing` event with the target `sqlx::query`
+//! (at debug level, so normally nothing formats or writes it). [`Counter`] is a layer that
+//! counts those events; a process counts only when it installs the layer with [`Counter::layer`]
+//! (the load tool always does, the server binary when `YICHUANG_COUNT_STATEMENTS=1`), so a
+//! production server pays nothing for it. The count is per process: every server instance in it
+//! and its background worker. With [`set_breakdown`] on, the counter also keeps a tally per
+//! statement text (its first 90 characters) to show which statements dominate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{FilterFn, Filtered};
+use tracing_subscriber::layer::Context;
+
+static TOTAL: AtomicU64 = AtomicU64::new(0);
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+static BREAKDOWN: AtomicBool = AtomicBool::new(false);
+static BY_TEXT: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
+
+const TARGET: &str = "sqlx::query";
+
+/// Statements executed by this process since it started counting (0 when not counting).
+pub fn total() -> u64 {
+    TOTAL.load(Ordering::Relaxed)
+}
+
+/// Whether this process counts statements (the layer is installed).
+pub fn counting() -> bool {
+    INSTALLED.load(Ordering::Relaxed)
+}
+
+/// Keep (or stop keeping) a tally per statement text; turning it on clears the tally.
+pub fn set_breakdown(on: bool) {
+    let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
+    *m = on.then(HashMap::new);
+    BREAKDOWN.store(on, Ordering::Relaxed);
+}
+
+/// The tally per statement text, most frequent first.
+pub fn breakdown() -> Vec<(String, u64)> {
+    let m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut v: Vec<(String, u64)> = m
+        .as_ref()
+        .map(|m| m.iter().map(|(k, n)| (k.clone(), *n)).collect())
+        .unwrap_or_default();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// The counting layer. Install it beside the process's other layers with its own filter
+/// ([`Counter::layer`]), so the log's level filter does not hide sqlx's debug events from it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counter;
+
+type OnlyQueries = FilterFn<fn(&Metadata<'_>) -> bool>;
+
+fn is_query(m: &Metadata<'_>) -> bool {
+    m.target() == TARGET
+}
+
+impl Counter {
+    /// The layer, filtered to sqlx's statement events.
+    pub fn layer<S>() -> Filtered<Counter, OnlyQueries, S>
+    where
+        S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        INSTALLED.store(true, Ordering::Relaxed);
+        Counter.with_filter(FilterFn::new(is_query as fn(&Metadata<'_>) -> bool))
+    }
+}
+
+#[derive(Default)]
+struct Text {
+    summary: String,
+    statement: String,
+}
+
+impl Visit for Text {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_string(),
+            "db.statement" => self.statement = value.to_string(),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" && self.summary.is_empty() {
+            self.summary = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Counter {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() != TARGET {
+            return;
+        }
+        TOTAL.fetch_add(1, Ordering::Relaxed);
+        if !BREAKDOWN.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut t = Text::default();
+        event.record(&mut t);
+        let full = if t.statement.trim().is_empty() {
+            t.summary
+        } else {
+            t.statement
+        };
+        let key: String = full
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(90)
+            .collect();
+        let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = m.as_mut() {
+            *m.entry(key).or_insert(0) += 1;
+        }
+    }
+}

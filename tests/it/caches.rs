@@ -1,0 +1,131 @@
+//! Instance caches of what rarely changes (settings, the halls' regions, the calendar) stay
+//! fresh across instances: two servers on one database, a change through one is seen by the
+//! other at its next request.
+
+use serde_json::json;
+
+use crate::support::{TestServer, on_each_backend};
+
+#[tokio::test]
+async fn a_setting_changed_through_one_instance_is_seen_by_another_at_once() {
+    on_each_backend(|url| async move {
+        let a = TestServer::start(&url).await;
+        let b = TestServer::start(&url).await;
+        let admin = a.admin_token().await;
+        // B reads (and caches) the settings first.
+        let (st, v) = b.get_json("/api/v1/locker-settings", Some(&admin)).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["issued_at"], "pickup", "{v}");
+        for issued_at in ["deposit", "pickup", "deposit"] {
+            let (st, v) = a
+                .send_json(
+                    reqwest::Method::PUT,
+                    "/api/v1/locker-settings",
+                    Some(&admin),
+                    &json!({"issued_at": issued_at}),
+                )
+                .await;
+            assert_eq!(st, 200, "{v}");
+            let (_, v) = b.get_json("/api/v1/locker-settings", Some(&admin)).await;
+            assert_eq!(
+                v["issued_at"],
+                issued_at,
+                "{} sees A's change: {v}",
+                b.backend()
+            );
+        }
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hall_set_up_through_one_instance_has_its_region_on_another_at_once() {
+    on_each_backend(|url| async move {
+        let a = TestServer::start(&url).await;
+        let b = TestServer::start(&url).await;
+        let admin = a.admin_token().await;
+        let (st, v) = a
+            .post_json(
+                "/api/v1/regions",
+                Some(&admin),
+                &json!({"code": "650000", "name": "新疆维吾尔自治区", "level": "province"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        let regions = &b.running.state.caches;
+        let db = &b.running.state.db;
+        // B looks the hall up before it exists (a case received at a hall code not set up).
+        assert_eq!(regions.hall_region(db, "H7").await.unwrap(), None);
+        let (st, v) = a
+            .post_json(
+                "/api/v1/halls",
+                Some(&admin),
+                &json!({"code": "H7", "name": "乌鲁木齐市政务服务中心", "region": "650000"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(
+            regions.hall_region(db, "H7").await.unwrap().as_deref(),
+            Some("650000"),
+            "{}",
+            b.backend()
+        );
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn within_one_request_the_change_counter_is_read_once_and_afresh_after_a_change() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let db = s.running.state.db.clone();
+        let other = TestServer::start(&url).await;
+        let before = yichuang_store::calendar::version(&db).await.unwrap();
+        yichuang_store::calendar::version_scope(async {
+            assert_eq!(
+                yichuang_store::calendar::version(&db).await.unwrap(),
+                before
+            );
+            // Another instance changes a setting (in a task of its own, as its request would
+            // be): this request keeps the counter it read.
+            let now = other.running.state.now();
+            let other_db = other.running.state.db.clone();
+            tokio::spawn(async move {
+                let mut tx = other_db.begin().await.unwrap();
+                yichuang_store::settings::put(&mut tx, "x.test", &json!(1), now)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            })
+            .await
+            .unwrap();
+            assert_eq!(
+                yichuang_store::calendar::version(&db).await.unwrap(),
+                before
+            );
+            // This request changes one itself: from then on it reads afresh.
+            let mut tx = db.begin().await.unwrap();
+            yichuang_store::settings::put(&mut tx, "x.test", &json!(2), now)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(
+                yichuang_store::calendar::version(&db).await.unwrap(),
+                before + 2
+            );
+        })
+        .await;
+        // Outside a request every read goes to the database.
+        assert_eq!(
+            yichuang_store::calendar::version(&db).await.unwrap(),
+            before + 2
+        );
+        s.stop().await;
+        other.stop().await;
+    })
+    .await;
+}
