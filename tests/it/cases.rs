@@ -232,6 +232,20 @@ pub async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value
     v
 }
 
+/// The state a case's row keeps (what the next command starts from, issue 9) is exactly its
+/// history folded from the first event: nothing is lost or added by not replaying.
+pub async fn assert_kept_state_is_the_history_folded(s: &TestServer, number: &str) {
+    use yichuang_store::cases::records;
+    let db = &s.running.state.db;
+    let history = records::load(db, number).await.unwrap().events;
+    let folded = yichuang_domain::case::Case::replay(&history).unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let kept = records::load_for_update(&mut tx, number).await.unwrap();
+    drop(tx);
+    assert_eq!(kept.case, folded, "{number}");
+    assert_eq!(kept.row.events as usize, history.len());
+}
+
 fn kinds(v: &Value) -> Vec<String> {
     v["timeline"]
         .as_array()
@@ -499,6 +513,7 @@ async fn departments_work_the_case_through_to_issuance_by_mail_and_the_applicant
             .get_json(&format!("/api/v1/query/cases?number={n}&last4=1111"), None)
             .await;
         assert_eq!(st, 404, "{v}");
+        assert_kept_state_is_the_history_folded(&s, &n).await;
         s.stop().await;
     })
     .await;
@@ -816,6 +831,7 @@ async fn a_supplement_during_handling_suspends_the_clock_and_one_extension_adds_
                 .map(|m| m["kind"].as_str().unwrap().to_string())
                 .collect();
         assert_eq!(kinds, ["accepted", "supplement_requested", "extended"]);
+        assert_kept_state_is_the_history_folded(&s, &n).await;
         s.stop().await;
     })
     .await;

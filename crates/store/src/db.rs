@@ -36,10 +36,25 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// A write transaction. Commit explicitly; dropping it rolls back.
+/// A write transaction: the one way to write. Commit explicitly; dropping it rolls back. On
+/// SQLite it also holds the database's writer turn (see [`Db::begin`]) until it ends.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, WriterTurn),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// The turn of the one writer a SQLite file has, held by a write transaction.
+pub struct WriterTurn(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>);
+
+/// The writer turn of each SQLite file this process writes (two handles on one file share it).
+fn writer_of(file: &std::path::Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static WRITERS: std::sync::LazyLock<
+        std::sync::Mutex<
+            std::collections::HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut all = WRITERS.lock().unwrap_or_else(|p| p.into_inner());
+    all.entry(file.to_path_buf()).or_default().clone()
 }
 
 /// Runs `$body` with `$c` bound to the transaction's connection (`&mut SqliteConnection` or
@@ -48,7 +63,7 @@ pub enum Tx {
 macro_rules! tx_run {
     ($tx:expr, |$c:ident| $body:expr) => {{
         match $tx {
-            $crate::Tx::Sqlite(__t) => {
+            $crate::Tx::Sqlite(__t, _) => {
                 let $c = &mut **__t;
                 $body
             }
@@ -76,6 +91,10 @@ macro_rules! db_run {
         }
     }};
 }
+
+/// How long a write waits for the SQLite writer's turn before answering `database_busy`: the
+/// same as the busy timeout it replaces.
+const WRITER_WAIT: Duration = Duration::from_secs(10);
 
 pub(crate) static SQLITE_MIGRATIONS: sqlx::migrate::Migrator =
     sqlx::migrate!("./migrations/sqlite");
@@ -214,12 +233,27 @@ impl Db {
         .map_err(|e| Error::internal(format!("migration failed: {e}")))
     }
 
-    /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken
-    /// up front, so a transaction that reads and then writes cannot fail half-way with
-    /// SQLITE_BUSY (the busy timeout only helps when the lock is asked for at the start).
+    /// Begins a write transaction: the single entry every write goes through (issue 9).
+    ///
+    /// SQLite has one writer. Waiting for its lock inside `BEGIN IMMEDIATE` would hold a pooled
+    /// connection while the busy handler sleeps and polls (late, unfair, and enough waiters take
+    /// every connection the writer needs for its reads). So the writers of this process first
+    /// queue, first come first served and holding no connection, for the file's writer turn;
+    /// the transaction keeps the turn until it commits or rolls back. `BEGIN IMMEDIATE` then
+    /// still guards against other processes on the same file, and means a transaction that
+    /// reads before it writes cannot fail half-way with SQLITE_BUSY. A transaction begun while
+    /// the same task already holds one would wait for itself: it gives up after the busy
+    /// timeout as `database_busy` instead.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?),
+            Db::Sqlite(p) => {
+                let writer = writer_of(p.connect_options().get_filename());
+                let turn = tokio::time::timeout(WRITER_WAIT, writer.lock_owned())
+                    .await
+                    .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?;
+                let tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+                Tx::Sqlite(tx, WriterTurn(turn))
+            }
             Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?),
         })
     }
@@ -238,7 +272,7 @@ impl Tx {
     /// twice; the caller is told to check instead.
     pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
+            Tx::Sqlite(t, _turn) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
         .map_err(|e| {
@@ -259,7 +293,7 @@ impl Tx {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -348,6 +382,20 @@ where
     }
 }
 
+/// The `VALUES` list of a multi-row insert of `rows` rows of `columns` parameters each:
+/// `($1, $2), ($3, $4)`. Parameters are numbered from `$1`.
+pub fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Timestamps are stored as UTC microseconds since the epoch (BIGINT on both backends): one
 /// representation, exact, and the same bind code everywhere.
 pub fn micros(t: DateTime<Utc>) -> i64 {
@@ -399,6 +447,13 @@ mod connection_loss_tests {
 
     fn pg(code: &'static str) -> sqlx::Error {
         sqlx::Error::Database(Box::new(PgState(code)))
+    }
+
+    #[test]
+    fn a_multi_row_insert_numbers_its_parameters_row_by_row() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(1, 1), "($1)");
+        assert_eq!(placeholders(0, 4), "");
     }
 
     #[test]

@@ -71,6 +71,35 @@ pub async fn append(tx: &mut Tx, at: DateTime<Utc>, e: NewEvent<'_>) -> Result<i
     Ok(id)
 }
 
+/// Appends several entries in one statement (a command's events), in order.
+pub async fn append_all(tx: &mut Tx, entries: Vec<(DateTime<Utc>, NewEvent<'_>)>) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload) VALUES {}",
+        crate::db::placeholders(entries.len(), 6)
+    );
+    let rows: Vec<_> = entries
+        .into_iter()
+        .map(|(at, e)| (micros(at), stamped(e.payload.clone()), e))
+        .collect();
+    tx_run!(tx, |c| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        for (at, payload, e) in &rows {
+            q = q
+                .bind(*at)
+                .bind(e.actor)
+                .bind(e.kind)
+                .bind(e.subject_type)
+                .bind(e.subject_id)
+                .bind(payload);
+        }
+        q.execute(c).await.map_err(db_err)?.rows_affected()
+    });
+    Ok(())
+}
+
 /// The events of one subject, oldest first (a timeline).
 pub async fn for_subject(db: &Db, subject_type: &str, subject_id: &str) -> Result<Vec<EventRow>> {
     db_run!(db, |c| {

@@ -353,17 +353,10 @@ pub async fn replace_day(
     .rows_affected());
     // Multi-row inserts, 100 rows (800 parameters) at a time.
     for chunk in rows.chunks(100) {
-        let mut sql = String::from(
-            "INSERT INTO stats_daily (day, hall, department, item, window_id, staff, metric, value) VALUES ",
+        let sql = format!(
+            "INSERT INTO stats_daily (day, hall, department, item, window_id, staff, metric, value) VALUES {}",
+            crate::db::placeholders(chunk.len(), 8)
         );
-        for i in 0..chunk.len() {
-            let b = i * 8;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let params: Vec<String> = (1..=8).map(|k| format!("${}", b + k)).collect();
-            sql.push_str(&format!("({})", params.join(", ")));
-        }
         tx_run!(tx, |c| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for r in chunk {

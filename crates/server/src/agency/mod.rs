@@ -191,7 +191,6 @@ pub async fn create(
         )?;
     }
     let by = crate::hall::actor_name(actor);
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     if actor.is_none() {
         let open = store::open_by_phone(&mut tx, n.citizen_phone.trim()).await?;
@@ -283,7 +282,6 @@ pub async fn act(st: &AppState, actor: &Actor, id: i64, a: &HelpAct) -> Result<R
             .field("case_number", format!("没有编号为 {} 的办件", c.trim())));
     }
     let by = actor.event_name();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let mut row = store::request_for_update(&mut tx, id).await?;
     let mut help = help_of(&row);
@@ -358,7 +356,6 @@ pub async fn rate(st: &AppState, link: &str, stars: u8, comment: &str) -> Result
         Error::not_found("help_request_not_found", "没有找到这条求助，请核对链接")
     })?;
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let mut row = store::request_for_update(&mut tx, row.id).await?;
     agency::check_rating(row.state, row.rating.is_some(), stars, comment)?;
@@ -487,7 +484,6 @@ pub async fn create_mandate(
     p.finish()?;
     let blobs = crate::cases::vault::blob_store(st).await?;
     let by = actor.event_name();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut written = Vec::new();
     let saved = async {
         let mut tx = st.db.begin().await?;
@@ -629,7 +625,6 @@ pub async fn attach_document(
     let blobs = crate::cases::vault::blob_store(st).await?;
     let now = st.now();
     let by = actor.event_name();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut written = Vec::new();
     let saved = async {
         let mut tx = st.db.begin().await?;
@@ -668,7 +663,6 @@ pub async fn revoke(st: &AppState, actor: &Actor, number: &str) -> Result<Mandat
     let now = st.now();
     mandate_of(&row).revoke(local(now))?;
     let by = actor.event_name();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     if !store::revoke_mandate(&mut tx, row.id, now).await? {
         return Err(Error::conflict("mandate_revoked", "该授权委托书已撤销"));

@@ -214,9 +214,7 @@ pub async fn start_ready(
     let bundle = bundle_of(state, &row).await?;
     let mut cases = Vec::new();
     for n in records::children_in(tx, parent).await? {
-        cases.push(Case::replay(
-            &records::load_for_update(tx, &n).await?.events,
-        )?);
+        cases.push(records::load_for_update(tx, &n).await?.case);
     }
     let applicant = cases.first().map(|c| c.applicant.clone());
     let progress = bundle_progress(&bundle, &cases.iter().collect::<Vec<_>>());
@@ -325,7 +323,6 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
     .await?;
     let actor = &acting;
     yichuang_domain::agency::require_front_desk(actor, "收件")?;
-    let _turn = service::write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (version, bundle) = items::current_bundle(&state.db, &app.bundle).await?;
     let members = member_items(state, &bundle).await?;
@@ -488,9 +485,7 @@ pub async fn supplement_in(
     let members = member_items(state, &bundle).await?;
     let mut cases = Vec::new();
     for n in records::children_in(tx, &row.number).await? {
-        cases.push(Case::replay(
-            &records::load_for_update(tx, &n).await?.events,
-        )?);
+        cases.push(records::load_for_update(tx, &n).await?.case);
     }
     let missing = missing_by_item(&bundle, &members, &row, &cases.iter().collect::<Vec<_>>());
     let wanted_later = members.iter().any(|item| {
@@ -544,7 +539,6 @@ pub async fn supplement(
     number: &str,
     given: Vec<String>,
 ) -> Result<()> {
-    let _turn = service::write_turn(state).await;
     let mut tx = state.db.begin().await?;
     supplement_in(&mut tx, state, actor, number, given).await?;
     tx.commit().await?;
@@ -589,7 +583,6 @@ pub async fn issue_all(
             ));
         }
     };
-    let _turn = service::write_turn(state).await;
     let now = state.now();
     let mut tx = state.db.begin().await?;
     let row = bundles::load_for_update(&mut tx, number.trim()).await?;

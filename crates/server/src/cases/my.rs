@@ -815,7 +815,6 @@ pub(super) async fn supplement_case(
     let actor = phone_actor(l.row.hall.clone());
     let blobs = blob_store(st).await?;
     let now = st.now();
-    let _turn = service::write_turn(st).await;
     let mut written = Vec::new();
     let result = async {
         let mut tx = st.db.begin().await?;
@@ -878,7 +877,6 @@ async fn supplement_bundle(
     let actor = phone_actor(b["hall"].as_str().map(str::to_string));
     let blobs = blob_store(st).await?;
     let now = st.now();
-    let _turn = service::write_turn(st).await;
     let mut written = Vec::new();
     let result = async {
         let mut tx = st.db.begin().await?;
@@ -1134,7 +1132,6 @@ async fn apply(
     };
     let actor = super::online::online_desk();
     let blobs = blob_store(st).await?;
-    let _turn = service::write_turn(st).await;
     let env = Env::at(st, st.now(), None).await?;
     let mut written = Vec::new();
     let result = async {

@@ -72,7 +72,6 @@ pub async fn send_code_to(st: &AppState, phone: &str) -> Result<(), Error> {
     let phone = parse_mobile(phone).map_err(|e| e.into_error("phone"))?;
     let now = st.now();
     let code = random_digits(6)?;
-    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     if let Some(p) = phone_login::pending(&mut tx, &phone).await?
         && p.created_at + RESEND_SECONDS * 1_000_000 > yichuang_store::micros(now)
@@ -129,7 +128,6 @@ pub async fn sign_in(st: &AppState, phone: &str, code: &str) -> Result<String, E
         Error::invalid("wrong_code", "验证码不正确或已过期")
             .field("code", "请输入短信中的 6 位验证码")
     };
-    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let Some(p) = phone_login::pending(&mut tx, &phone).await? else {
         return Err(wrong());

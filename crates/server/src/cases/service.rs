@@ -96,18 +96,6 @@ pub async fn warn_in(
     Ok(())
 }
 
-/// SQLite has one writer. A request waiting for the write lock inside `BEGIN IMMEDIATE` holds
-/// a pooled connection while it waits, and the writer needs one more for its reads (calendar,
-/// item, settings); enough waiters would take them all. So on SQLite the case writes of this
-/// process queue here first, holding no connection. PostgreSQL needs no such turn.
-pub async fn write_turn(state: &AppState) -> Option<tokio::sync::MutexGuard<'static, ()>> {
-    static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    match state.db.backend() {
-        yichuang_store::Backend::Sqlite => Some(SQLITE_WRITER.lock().await),
-        yichuang_store::Backend::Postgres => None,
-    }
-}
-
 /// The practice settings (RULES: settings, not constants), under the key `case`.
 pub async fn settings(state: &AppState) -> Result<CaseSettings> {
     Ok(state
@@ -349,6 +337,7 @@ async fn persist(
             accepted_on: d.after.accepted_on,
             due_date: d.due_date,
             events: row.events + events.len() as i64,
+            state: &d.after,
         },
         now,
     )
@@ -552,7 +541,6 @@ pub async fn receive_as(
     app: Application,
     channel: Channel,
 ) -> Result<Loaded> {
-    let _turn = write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (item_version, item) = items::current_item(&state.db, &app.item).await?;
     let process = items::process_for(&state.db, &item).await?;
@@ -699,7 +687,6 @@ pub async fn receive_on_the_spot(
 ) -> Result<Loaded> {
     let code = super::api::pickup_code()?;
     let method = method.to_string();
-    let _turn = write_turn(state).await;
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (item_version, item) = items::current_item(&state.db, &app.item).await?;
     let process = items::process_for(&state.db, &item).await?;
@@ -767,20 +754,23 @@ async fn change(
     actor: &Actor,
     f: impl Fn(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
-    let _turn = write_turn(state).await;
     // A connection lost before the commit rolled everything back: run it again once.
     let f = &f;
-    yichuang_store::retry_once(|| async move {
+    let mut l = yichuang_store::retry_once(|| async move {
         let mut tx = state.db.begin().await?;
         let l = change_in(&mut tx, state, state.now(), number, Some(actor), f).await?;
         tx.commit().await?;
         Ok(l)
     })
-    .await
+    .await?;
+    // The answer shows the whole history: read after the commit, outside the writer's turn.
+    l.events = records::history(&state.db, l.row.id).await?;
+    Ok(l)
 }
 
-/// One change of a case inside the caller's transaction. An approved sub-case of a bundle
-/// starts the members that waited for it (serial, 串联).
+/// One change of a case inside the caller's transaction, starting from the case's kept state.
+/// An approved sub-case of a bundle starts the members that waited for it (serial, 串联). The
+/// answer's `events` are only the ones this change added.
 pub async fn change_in(
     tx: &mut Tx,
     state: &AppState,
@@ -789,19 +779,20 @@ pub async fn change_in(
     actor: Option<&Actor>,
     f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
-    let stored = records::load_for_update(tx, number.trim()).await?;
-    let env = &Env::at(state, now, stored.row.hall.as_deref()).await?;
-    let l = complete(state, stored).await?;
+    let records::CaseState { row, case } = records::load_for_update(tx, number.trim()).await?;
+    let env = &Env::at(state, now, row.hall.as_deref()).await?;
     if let Some(a) = actor {
-        hall_scope(a, &l.row)?;
+        hall_scope(a, &row)?;
     }
+    let item = items::item_of(&state.db, &row.item, row.item_version).await?;
+    let process = items::process_of(&state.db, &case).await?;
     let department = actor.and_then(|a| a.department.as_deref());
-    let (events, d) = env.with_ctx(&l.item, &l.process, |ctx| -> Result<_> {
-        let events = f(&l.case, ctx)?;
-        let d = derive(Some(&l.case), &events, ctx)?;
+    let (events, d) = env.with_ctx(&item, &process, |ctx| -> Result<_> {
+        let events = f(&case, ctx)?;
+        let d = derive(Some(&case), &events, ctx)?;
         Ok((events, d))
     })?;
-    persist(tx, env, &l.item, &l.row, &events, &d, department).await?;
+    persist(tx, env, &item, &row, &events, &d, department).await?;
     let approved = events.iter().any(|e| {
         matches!(
             e.change,
@@ -814,14 +805,12 @@ pub async fn change_in(
     if let (true, Some(parent)) = (approved, &d.after.parent) {
         super::bundles::start_ready(tx, state, now, parent).await?;
     }
-    let mut all = l.events;
-    all.extend(events.iter().cloned());
     Ok(Loaded {
-        row: advanced(&l.row, &d, events.len()),
-        events: all,
+        row: advanced(&row, &d, events.len()),
+        events,
         case: d.after,
-        item: l.item,
-        process: l.process,
+        item,
+        process,
     })
 }
 

@@ -77,7 +77,6 @@ async fn upload(
             .into());
     }
     let blobs = blob_store(&st).await?;
-    let _turn = service::write_turn(&st).await;
     let upload = Upload {
         code: code.clone(),
         name: requirement.name.clone(),

@@ -168,7 +168,6 @@ pub async fn handle(st: &AppState, bank: &BankRow, m: Message) -> Result<Answer>
     check_message(&m)?;
     let id = m.message_id.trim().to_string();
     let now = st.now();
-    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     if !store::claim_message(&mut tx, bank.id, &id, m.body.kind(), now).await? {
         drop(tx);

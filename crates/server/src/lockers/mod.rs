@@ -270,7 +270,6 @@ pub async fn deposit_result(
     let expires_at = utc(s.pickup_expires(local(now)));
     let by = actor.event_name();
     let actor_json = serde_json::to_string(actor).map_err(Error::internal)?;
-    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let placed = place(
         &mut tx,
@@ -324,7 +323,6 @@ pub async fn book_drop_off(
     let s = settings(st).await?;
     let expires_at = utc(s.booking_expires(local(now)));
     let by = format!("applicant:{}", mask_phone(phone));
-    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let placed = place(
         &mut tx,
@@ -388,7 +386,6 @@ pub async fn collect_drop_off(
     materials: Vec<String>,
 ) -> Result<String> {
     let now = st.now();
-    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let (mut p, mut c, bank) = parcel_in(&mut tx, parcel_id).await?;
     require_locker_staff(actor, &bank.hall)?;
@@ -448,7 +445,6 @@ pub async fn collect_drop_off(
 /// the window hands it over as usual).
 pub async fn retrieve(st: &AppState, actor: &Actor, parcel_id: i64) -> Result<String> {
     let now = st.now();
-    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let (mut p, mut c, bank) = parcel_in(&mut tx, parcel_id).await?;
     require_locker_staff(actor, &bank.hall)?;
@@ -489,7 +485,6 @@ pub async fn set_compartment(
     crate::hall::require_hall_manager(actor, &bank.hall)?;
     let now = st.now();
     let door = locker::normalize_door(door);
-    let _turn = service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let mut c = store::compartment_for_update(&mut tx, bank.id, &door)
         .await?

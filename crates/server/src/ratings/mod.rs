@@ -557,7 +557,6 @@ pub async fn rate(
     let valid = rating::check_content(sub, view.subject, &s)?;
     let (cal, region) = calendar_of(st, view.row.hall.as_deref()).await?;
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let t = store::token_in_tx(&mut tx, token.trim())
         .await?
@@ -805,7 +804,6 @@ pub async fn import(st: &AppState, actor: &Actor, imp: &Import) -> Result<(i64, 
     }
     let key = format!("{}:{}", imp.system.trim(), imp.external_id.trim());
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     if let Some(id) = store::existing_rating(
         &mut tx,
@@ -1045,7 +1043,6 @@ pub async fn act_on_rectification(
     let s = settings(&st.db).await?;
     let (cal, _) = calendar_of(st, before.hall.as_deref()).await?;
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let row = store::rectification_for_update(&mut tx, id).await?;
     let after = rectification_state(&row)?.apply(action, local(now).date())?;
@@ -1147,7 +1144,6 @@ pub async fn take_callback(st: &AppState, actor: &Actor, id: i64) -> Result<Call
     may_work_callbacks(actor)?;
     callback_for(st, actor, id).await?;
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let c = store::callback_for_update(&mut tx, id).await?;
     if c.status != "open" {
@@ -1198,7 +1194,6 @@ pub async fn reveal_phone(st: &AppState, actor: &Actor, id: i64) -> Result<Strin
         ));
     }
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     log(
         &mut tx,
@@ -1233,7 +1228,6 @@ pub async fn record_attempt(
     let s = settings(&st.db).await?;
     let (cal, _) = calendar_of(st, before.hall.as_deref()).await?;
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let c = store::callback_for_update(&mut tx, id).await?;
     let state = Callback {

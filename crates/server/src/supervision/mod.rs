@@ -216,7 +216,6 @@ async fn write_days(
     let mut day = from;
     while day <= to {
         let rows = count_day(st, day).await?;
-        let _turn = crate::cases::service::write_turn(st).await;
         let mut tx = st.db.begin().await?;
         store::replace_day(&mut tx, day, &rows, now).await?;
         tx.commit().await?;

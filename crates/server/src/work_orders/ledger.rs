@@ -218,7 +218,6 @@ pub async fn create(st: &AppState, actor: &Actor, b: &NewEntryBody) -> Result<En
     let s = super::settings(&st.db).await?;
     let now = st.now();
     let today = local(now).date();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let mut orders: Vec<i64> = Vec::new();
     for n in &b.work_orders {
@@ -261,7 +260,6 @@ pub async fn act(st: &AppState, actor: &Actor, id: i64, action: &LedgerAction) -
     let s = super::settings(&st.db).await?;
     let now = st.now();
     let today = local(now).date();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let row = store::entry_for_update(&mut tx, id).await?;
     let e = entry_state(&row)?;
@@ -682,7 +680,6 @@ pub async fn import(st: &AppState, actor: &Actor, bytes: &[u8]) -> Result<usize>
     }
     // All rows are valid: written in one transaction, so a failure leaves nothing behind.
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     for b in &bodies {
         write_entry(&mut tx, actor, b, b.deadline.expect("checked"), &[], now).await?;

@@ -70,7 +70,6 @@ pub async fn put_settings(st: &AppState, actor: &Actor, s: &WorkOrderSettings) -
     }
     let now = st.now();
     let before = settings(&st.db).await?;
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     yichuang_store::settings::put(&mut tx, SETTINGS_KEY, &json!(s), now).await?;
     events::append(
@@ -234,7 +233,6 @@ pub async fn create(st: &AppState, who: &Who, n: &NewOrder) -> Result<(WorkOrder
     let now = st.now();
     let today = local(now).date();
     let token = new_token()?;
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     if let Some(x) = n.external_id.as_deref().filter(|x| !x.is_empty()) {
         if let Some(number) = store::id_of_external(&mut tx, x).await? {
@@ -576,7 +574,6 @@ pub async fn act(st: &AppState, who: &Who, number: &str, action: &Action) -> Res
     let units = units(st).await?;
     let is_unit = |u: &str| units.contains_key(u);
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut tx = st.db.begin().await?;
     let row = store::for_update(&mut tx, &number).await?;
     let after = apply_in(&mut tx, who, &row, action, &s, &*cal, &is_unit, now).await?;
@@ -763,7 +760,6 @@ pub async fn attach(
     }
     let blobs = crate::cases::vault::blob_store(st).await?;
     let now = st.now();
-    let _turn = crate::cases::service::write_turn(st).await;
     let mut written = Vec::new();
     let stored = async {
         let mut tx = st.db.begin().await?;

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use yichuang_domain::case::events::SYSTEM;
-use yichuang_domain::case::{CaseEvent, Change};
+use yichuang_domain::case::{Case, CaseEvent, Change};
 use yichuang_domain::{Error, Result};
 
 use super::applicants::ApplicantRow;
-use crate::db::{Backend, db_err, micros};
+use crate::db::{Backend, db_err, micros, placeholders};
 use crate::events::{self, NewEvent};
 use crate::{Db, Tx, db_run, tx_run};
 
@@ -109,8 +109,9 @@ pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Resul
 }
 
 /// Appends events to a case's stream (numbered after the `row.events` already there) and the
-/// masked entry of each to the shared event log, in the caller's transaction. `department` is
-/// the acting person's department (what "已办" lists by); deadline events carry none.
+/// masked entry of each to the shared event log, in the caller's transaction: one multi-row
+/// statement each. `department` is the acting person's department (what "已办" lists by);
+/// deadline events carry none.
 pub async fn append(
     tx: &mut Tx,
     row: &CaseRow,
@@ -118,9 +119,11 @@ pub async fn append(
     department: Option<&str>,
     zone: FixedOffset,
 ) -> Result<()> {
+    if events_in.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(events_in.len());
     for (i, e) in events_in.iter().enumerate() {
-        let seq = row.events + i as i64 + 1;
-        let at = utc(e.at, zone);
         let mut stored = e.clone();
         if let Change::Received { applicant, .. } = &mut stored.change {
             // R-PII: the full numbers stay in `applicants`.
@@ -128,35 +131,48 @@ pub async fn append(
         }
         let body = serde_json::to_string(&stored).map_err(Error::internal)?;
         let dept = (e.by != SYSTEM).then_some(department).flatten();
-        tx_run!(&mut *tx, |c| sqlx::query(
-            "INSERT INTO case_events (case_id, seq, at, actor, department, kind, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        )
-        .bind(row.id)
-        .bind(seq)
-        .bind(micros(at))
-        .bind(&e.by)
-        .bind(dept)
-        .bind(e.change.kind())
-        .bind(body)
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected());
-        events::append(
-            tx,
-            at,
-            NewEvent {
-                actor: &e.by,
-                kind: e.change.kind(),
-                subject_type: "case",
-                subject_id: &row.number,
-                payload: e.log_payload(),
-            },
-        )
-        .await?;
+        rows.push((
+            row.events + i as i64 + 1,
+            micros(utc(e.at, zone)),
+            e,
+            dept,
+            body,
+        ));
     }
-    Ok(())
+    let sql = format!(
+        "INSERT INTO case_events (case_id, seq, at, actor, department, kind, body) VALUES {}",
+        placeholders(rows.len(), 7)
+    );
+    tx_run!(&mut *tx, |c| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        for (seq, at, e, dept, body) in &rows {
+            q = q
+                .bind(row.id)
+                .bind(*seq)
+                .bind(*at)
+                .bind(&e.by)
+                .bind(*dept)
+                .bind(e.change.kind())
+                .bind(body);
+        }
+        q.execute(c).await.map_err(db_err)?.rows_affected()
+    });
+    let entries = events_in
+        .iter()
+        .map(|e| {
+            (
+                utc(e.at, zone),
+                NewEvent {
+                    actor: &e.by,
+                    kind: e.change.kind(),
+                    subject_type: "case",
+                    subject_id: &row.number,
+                    payload: e.log_payload(),
+                },
+            )
+        })
+        .collect();
+    events::append_all(tx, entries).await
 }
 
 /// The hall-local time of an event as a UTC instant.
@@ -164,25 +180,29 @@ pub fn utc(local: NaiveDateTime, zone: FixedOffset) -> DateTime<Utc> {
     (local - chrono::Duration::seconds(i64::from(zone.local_minus_utc()))).and_utc()
 }
 
-/// What lists filter on, derived from the folded case after a change.
+/// What lists filter on, derived from the folded case after a change, and the folded case
+/// itself: the state the next command starts from instead of replaying the history.
 pub struct Summary<'a> {
     pub status: &'a str,
     pub accepted_on: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
     pub events: i64,
+    pub state: &'a Case,
 }
 
 pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -> Result<()> {
+    let state = snapshot(s.state)?;
     tx_run!(tx, |c| {
         sqlx::query(
-        "UPDATE cases SET status = $1, accepted_on = $2, due_date = $3, events = $4, updated_at = $5 \
-         WHERE id = $6"
+        "UPDATE cases SET status = $1, accepted_on = $2, due_date = $3, events = $4, updated_at = $5, \
+         state = $6 WHERE id = $7"
     )
     .bind(s.status)
     .bind(s.accepted_on.map(|d| d.to_string()))
     .bind(s.due_date.map(|d| d.to_string()))
     .bind(s.events)
     .bind(micros(now))
+    .bind(&state)
     .bind(id)
     .execute(c)
     .await
@@ -205,26 +225,10 @@ pub async fn replace_steps(tx: &mut Tx, case_id: i64, steps: &[StepRow]) -> Resu
     if steps.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..steps.len())
-        .map(|i| {
-            let b = i * 8;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            )
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO case_steps (case_id, node, name, department, role, since, due, claimed_by) \
          VALUES {}",
-        rows.join(", ")
+        placeholders(steps.len(), 8)
     );
     tx_run!(&mut *tx, |c| {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
@@ -252,10 +256,7 @@ const EVENTS_OF: &str = "SELECT body FROM case_events WHERE case_id = $1 ORDER B
 const APPLICANT_OF: &str = "SELECT id_number, phone FROM applicants WHERE id = $1";
 
 fn restore(row: CaseRow, bodies: Vec<String>, applicant: ApplicantRow) -> Result<StoredCase> {
-    let mut events = bodies
-        .iter()
-        .map(|b| serde_json::from_str::<CaseEvent>(b).map_err(Error::internal))
-        .collect::<Result<Vec<_>>>()?;
+    let mut events = decode(&bodies)?;
     if let Some(Change::Received { applicant: a, .. }) = events.first_mut().map(|e| &mut e.change) {
         a.id_number = applicant.id_number;
         a.phone = applicant.phone;
@@ -296,33 +297,92 @@ pub async fn load(db: &Db, number: &str) -> Result<StoredCase> {
     restore(row, bodies, applicant)
 }
 
-/// A case for changing: on PostgreSQL its row stays locked until the transaction ends, so two
-/// commands on one case run one after the other (SQLite's write lock does that already).
-pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<StoredCase> {
+/// The folded case as the row keeps it. R-PII: the applicant's full numbers stay in
+/// `applicants` and are put back on loading, as for the event stream.
+fn snapshot(case: &Case) -> Result<String> {
+    let mut kept = case.clone();
+    kept.applicant = case.applicant.masked();
+    serde_json::to_string(&kept).map_err(Error::internal)
+}
+
+/// A case as a command starts from: its row and its folded state.
+#[derive(Debug, Clone)]
+pub struct CaseState {
+    pub row: CaseRow,
+    pub case: Case,
+}
+
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    #[sqlx(flatten)]
+    row: CaseRow,
+    state: Option<String>,
+    id_number: String,
+    phone: String,
+}
+
+/// A case for changing, in one statement: the row, its kept state and the applicant's full
+/// numbers (no replay of the history). On PostgreSQL the case row stays locked until the
+/// transaction ends, so two commands on one case run one after the other (SQLite's write lock
+/// does that already). A row written before states were kept is folded from its events once;
+/// its next change keeps the state.
+pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<CaseState> {
     let lock = match tx.backend() {
-        Backend::Postgres => " FOR UPDATE",
+        Backend::Postgres => " FOR UPDATE OF c",
         Backend::Sqlite => "",
     };
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE number = $1{lock}");
-    let row: Option<CaseRow> = tx_run!(&mut *tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+    let columns = CASE_COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns}, c.state, a.id_number, a.phone FROM cases c \
+         JOIN applicants a ON a.id = c.applicant_id WHERE c.number = $1{lock}"
+    );
+    let found: Option<StateRow> = tx_run!(&mut *tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
         sql.clone()
     ))
     .bind(number)
     .fetch_optional(c)
     .await
     .map_err(db_err)?);
-    let row = row.ok_or_else(|| not_found(number))?;
-    let bodies: Vec<String> = tx_run!(&mut *tx, |c| sqlx::query_scalar(EVENTS_OF)
-        .bind(row.id)
+    let found = found.ok_or_else(|| not_found(number))?;
+    let mut case = match &found.state {
+        Some(state) => serde_json::from_str::<Case>(state).map_err(Error::internal)?,
+        None => {
+            let bodies: Vec<String> = tx_run!(&mut *tx, |c| sqlx::query_scalar(EVENTS_OF)
+                .bind(found.row.id)
+                .fetch_all(c)
+                .await
+                .map_err(db_err)?);
+            Case::replay(&decode(&bodies)?)?
+        }
+    };
+    case.applicant.id_number = found.id_number;
+    case.applicant.phone = found.phone;
+    Ok(CaseState {
+        row: found.row,
+        case,
+    })
+}
+
+/// A case's history, oldest first (for showing it after a change; the applicant's numbers in
+/// it stay masked).
+pub async fn history(db: &Db, case_id: i64) -> Result<Vec<CaseEvent>> {
+    let bodies: Vec<String> = db_run!(db, |c| sqlx::query_scalar(EVENTS_OF)
+        .bind(case_id)
         .fetch_all(c)
         .await
         .map_err(db_err)?);
-    let applicant: ApplicantRow = tx_run!(&mut *tx, |c| sqlx::query_as(APPLICANT_OF)
-        .bind(row.applicant_id)
-        .fetch_one(c)
-        .await
-        .map_err(db_err)?);
-    restore(row, bodies, applicant)
+    decode(&bodies)
+}
+
+fn decode(bodies: &[String]) -> Result<Vec<CaseEvent>> {
+    bodies
+        .iter()
+        .map(|b| serde_json::from_str::<CaseEvent>(b).map_err(Error::internal))
+        .collect()
 }
 
 const CHILDREN: &str = "SELECT number FROM cases WHERE parent = $1 ORDER BY id";
