@@ -129,3 +129,47 @@ async fn within_one_request_the_change_counter_is_read_once_and_afresh_after_a_c
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_halls_notice_and_a_new_queue_made_through_one_instance_are_seen_by_another_at_once() {
+    on_each_backend(|url| async move {
+        let a = TestServer::start(&url).await;
+        let b = TestServer::start(&url).await;
+        let admin = a.admin_token().await;
+        let (st, v) = a
+            .post_json(
+                "/api/v1/halls",
+                Some(&admin),
+                &json!({"code": "H8", "name": "测试政务服务中心"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        // B reads (and keeps) the hall and its queues first.
+        let (st, v) = b.get_json("/api/v1/halls/H8", None).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["queues"].as_array().map(Vec::len), Some(0), "{v}");
+        let (st, v) = a
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/halls/H8/notice",
+                Some(&admin),
+                &json!({"text": "今日社保窗口午间不休"}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let (st, v) = a
+            .post_json(
+                "/api/v1/halls/H8/queues",
+                Some(&admin),
+                &json!({"code": "tax", "name": "税务", "prefix": "S"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        let (_, v) = b.get_json("/api/v1/halls/H8", None).await;
+        assert_eq!(v["notice"], "今日社保窗口午间不休", "{}: {v}", b.backend());
+        assert_eq!(v["queues"][0]["name"], "税务", "{}: {v}", b.backend());
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}

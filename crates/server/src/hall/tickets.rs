@@ -599,9 +599,9 @@ async fn transition(
     let (settings, id) = yichuang_store::retry_once(|| async move {
     let mut tx = st.db.begin().await?;
     let row = store::ticket_for_update(&mut tx, id).await?;
-    // Reads inside a write transaction go through it: on SQLite another pool connection would
-    // wait for the write lock this transaction holds.
-    let hall = store::hall_by_id_in_tx(&mut tx, row.hall_id).await?;
+    // The hall and its queues as this process keeps them (they change rarely; see
+    // `store::hall`): reading them costs no statement while nothing changed.
+    let hall = store::hall_by_id(&st.db, row.hall_id).await?;
     actor.require_hall(&hall.code, "处理")?;
     let t = row.ticket()?;
     let window = match row.window_id {
@@ -623,7 +623,7 @@ async fn transition(
         )?,
     }
     let settings = HallSettings::of(&hall)?;
-    let queues = store::queues_in_tx(&mut tx, hall.id).await?;
+    let queues = store::queues(&st.db, hall.id).await?;
     let tr = change(&t, &settings, &queues, now)?;
     store::save_ticket(
         &mut tx,
