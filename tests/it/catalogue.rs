@@ -918,7 +918,9 @@ async fn the_admin_form_shows_every_problem_next_to_its_field_and_saves_nothing(
             ("m_name", "委托书"),
             ("m_copies", "1"),
             ("m_required_if", "agent=yes"),
-            ("special_procedures", "专家评审 | 10 | 否"),
+            ("p_name", "专家评审"),
+            ("p_days", "10"),
+            ("p_counted", "否"),
         ];
         let r = c
             .post(s.at("/admin/catalogue/items/new"))

@@ -1,7 +1,8 @@
 //! The catalogue editor in a browser (issue 10 item 3): an item's 办理情形 and 申请材料 are
 //! rows of labelled inputs and choices — 原件/复印件, 份数, 适用情形 chosen by the situation's
 //! question and answer — with 添加/删除 buttons, not pipe-separated lines with codes; a bad
-//! row is refused beside the row and nothing is saved.
+//! row is refused beside the row and nothing is saved. 特殊环节 likewise: name, working days
+//! and whether they count in the limit, as a row.
 
 use serde_json::json;
 
@@ -144,6 +145,88 @@ async fn a_manager_adds_a_material_and_a_situation_as_rows_and_a_bad_row_is_refu
         assert!(b.body_text().await.contains("未保存任何内容"));
         let (_, after) = s.get_json(&format!("/api/v1/items/{ITEM}"), Some(&admin)).await;
         assert_eq!(after, v, "nothing was saved");
+        b.quit().await;
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_manager_adds_a_special_procedure_as_a_row_and_a_bad_one_is_refused_beside_it() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let Some(b) = Browser::start().await else {
+            return;
+        };
+        crate::cases::publish(&s, &crate::cases::item(ITEM, false)).await;
+        let admin = s.admin_token().await;
+        b.sign_in(
+            &s.url,
+            "admin",
+            ADMIN_PASSWORD,
+            &format!("/admin/catalogue/items/{ITEM}/edit"),
+        )
+        .await;
+        assert_eq!(rows(&b, "procedure").await, 0);
+        assert_eq!(
+            b.eval("return document.querySelectorAll('textarea#special_procedures').length;")
+                .await,
+            json!(0),
+            "no line format to learn"
+        );
+        b.el("#add-procedure").await.click().await.unwrap();
+        set_last(&b, "procedure", "p_name", "现场核查").await;
+        set_last(&b, "procedure", "p_days", "5").await;
+        set_last(&b, "procedure", "p_counted", "否").await;
+        b.el("#add-procedure").await.click().await.unwrap();
+        set_last(&b, "procedure", "p_name", "专家评审").await;
+        set_last(&b, "procedure", "p_days", "10").await;
+        set_last(&b, "procedure", "p_counted", "是").await;
+        b.click_and_wait(".item-form button[type=submit]").await;
+        assert!(
+            b.body_text().await.contains(&format!("已保存：{ITEM}")),
+            "{}",
+            b.body_text().await
+        );
+        let (_, v) = s.get_json(&format!("/api/v1/items/{ITEM}"), Some(&admin)).await;
+        assert_eq!(
+            v["special_procedures"],
+            json!([
+                {"name": "现场核查", "days": 5, "counted_in_limit": false},
+                {"name": "专家评审", "days": 10, "counted_in_limit": true}
+            ]),
+            "{v}"
+        );
+
+        // Shown again as rows, with their choices kept.
+        b.driver
+            .goto(s.at(&format!("/admin/catalogue/items/{ITEM}/edit")))
+            .await
+            .unwrap();
+        assert_eq!(rows(&b, "procedure").await, 2);
+        let counted = b
+            .eval("return [...document.querySelectorAll('#procedure-rows [name=p_counted]')].map(s => s.value);")
+            .await;
+        assert_eq!(counted, json!(["否", "是"]));
+
+        // Days that are not a number: refused beside the row, nothing saved.
+        b.el("#add-procedure").await.click().await.unwrap();
+        set_last(&b, "procedure", "p_name", "听证").await;
+        set_last(&b, "procedure", "p_days", "十天").await;
+        b.click_and_wait(".item-form button[type=submit]").await;
+        let beside = b
+            .eval(
+                "const e = document.querySelector('[data-row-error=special_procedures]'); \
+                 if (!e) return null; \
+                 const row = e.closest('tr').previousElementSibling; \
+                 return [row.querySelector('[name=p_name]').value, e.textContent];",
+            )
+            .await;
+        assert_eq!(beside[0], "听证", "the message is beside the bad row: {beside}");
+        assert!(b.body_text().await.contains("未保存任何内容"));
+        let (_, after) = s.get_json(&format!("/api/v1/items/{ITEM}"), Some(&admin)).await;
+        assert_eq!(after, v, "nothing was saved");
+        b.assert_no_machine_text().await;
         b.quit().await;
         s.stop().await;
     })

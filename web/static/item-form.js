@@ -1,4 +1,4 @@
-// The catalogue item form's rows (办理情形, 申请材料): add a row from its template, remove a
+// The catalogue item form's rows (办理情形, 申请材料, 特殊环节): add a row from its template, remove a
 // row (and the problems told beside it). Plain JS served by the binary; the form works
 // without it for the rows already there.
 (function () {

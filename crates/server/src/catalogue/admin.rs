@@ -139,6 +139,7 @@ struct FormPage {
     /// The situations and materials as rows of labelled inputs (issue 10 item 3).
     situations: Vec<super::form::SituationRow>,
     materials: Vec<super::form::MaterialRow>,
+    procedures: Vec<super::form::ProcedureRow>,
     conditions: Vec<super::form::ConditionChoice>,
     material_forms: Vec<&'static str>,
     material_media: Vec<&'static str>,
@@ -163,10 +164,12 @@ async fn form_page(
     let failed = !errors.is_empty() || !general.is_empty();
     let situations = form.situation_rows(&errors);
     let materials = form.material_rows(&errors);
+    let procedures = form.procedure_rows(&errors);
     let conditions = form.condition_choices();
     let mut r = render(&FormPage {
         situations,
         materials,
+        procedures,
         conditions,
         material_forms: super::form::material_forms(),
         material_media: super::form::material_media(),

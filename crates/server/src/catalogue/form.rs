@@ -1,5 +1,6 @@
-//! The admin item form: the scalar elements as inputs, and the three lists as textareas with one
-//! entry per line and columns separated by `|` (the cell formats of [`super::cells`] inside):
+//! The admin item form: the scalar elements as inputs, and the three lists as rows of labelled
+//! inputs (`from_pairs`). Each row becomes one line with columns separated by `|` (the cell
+//! formats of [`super::cells`] inside), so that a problem is told beside the row of its line:
 //!
 //! - 办理情形: `编码 | 问题 | 选项`, e.g. `agent | 是否委托他人办理 | yes=是;no=否`
 //! - 申请材料: `编码 | 名称 | 形式 | 份数 | 载体 | 适用情形 | 空白表格 | 备注`; from 形式 on the
@@ -217,6 +218,16 @@ pub struct SituationRow {
     pub errors: Vec<String>,
 }
 
+/// One 特殊环节 as a row of the form.
+#[derive(Debug, Clone, Default)]
+pub struct ProcedureRow {
+    pub name: String,
+    pub days: String,
+    /// 是 or 否: whether its days count in the item's limit.
+    pub counted: String,
+    pub errors: Vec<String>,
+}
+
 /// One material as a row of the form.
 #[derive(Debug, Clone, Default)]
 pub struct MaterialRow {
@@ -254,14 +265,14 @@ fn cell(s: &str) -> String {
 }
 
 impl ItemForm {
-    /// The form as posted: the scalar fields, and the situations and materials from their
-    /// rows (`s_code`, `s_question`, `s_options`; `m_code`, `m_name`, … repeated once per
-    /// row) when the form sent rows (`rows=1`), each row becoming the line of its number so
+    /// The form as posted: the scalar fields, and the situations, materials and special
+    /// procedures from their rows (`s_code`, `s_question`, `s_options`; `m_code`, `m_name`, …;
+    /// `p_name`, `p_days`, `p_counted`, repeated once per row) when the form sent rows (`rows=1`), each row becoming the line of its number so
     /// that a problem is told beside its row. A row left blank is skipped.
     pub fn from_pairs<'a>(pairs: &'a [(String, String)]) -> Self {
         let fields: serde_json::Map<String, serde_json::Value> = pairs
             .iter()
-            .filter(|(k, _)| !k.starts_with("s_") && !k.starts_with("m_"))
+            .filter(|(k, _)| !k.starts_with("s_") && !k.starts_with("m_") && !k.starts_with("p_"))
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
         let mut form: ItemForm =
@@ -345,7 +356,49 @@ impl ItemForm {
             })
             .collect::<Vec<_>>()
             .join("\n");
+        let (names, days, counted) = (
+            column_of(pairs, "p_name"),
+            column_of(pairs, "p_days"),
+            column_of(pairs, "p_counted"),
+        );
+        form.special_procedures = (0..names.len())
+            .map(|i| {
+                let get = |c: &[&str]| c.get(i).copied().unwrap_or("").to_string();
+                if get(&names).is_empty() && get(&days).is_empty() {
+                    return String::new();
+                }
+                format!(
+                    "{} | {} | {}",
+                    cell(&get(&names)),
+                    cell(&get(&days)),
+                    cell(&get(&counted))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
         form
+    }
+
+    /// The special procedures as rows, each with the problems of its line.
+    pub fn procedure_rows(&self, errors: &FieldErrors) -> Vec<ProcedureRow> {
+        self.special_procedures
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let c = columns(line);
+                let col = |n: usize| c.get(n).cloned().unwrap_or_default();
+                ProcedureRow {
+                    name: col(0),
+                    days: col(1),
+                    counted: if col(2) == yes_no(true) {
+                        yes_no(true).into()
+                    } else {
+                        yes_no(false).into()
+                    },
+                    errors: errors.of_row("special_procedures", i + 1),
+                }
+            })
+            .collect()
     }
 
     /// The situations as rows, each with the problems of its line.
