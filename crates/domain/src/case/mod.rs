@@ -11,6 +11,8 @@
 //!   tokens.
 //! * [`applicant`] — applicant identity and the materials an item's situations require.
 //! * [`bundle`] — 一件事: which sub-case holds a bundle up.
+//! * [`effects`] — what a change leaves behind besides its events: the open work, the due date
+//!   and the next timers, one value for the store to persist.
 //!
 //! Times are hall-local (`NaiveDateTime`): a day, a deadline and an office minute are what the
 //! hall's wall clock says. The server converts to and from UTC.
@@ -19,6 +21,7 @@ pub mod applicant;
 pub mod bundle;
 pub mod certificate;
 pub mod clock;
+pub mod effects;
 pub mod engine;
 pub mod events;
 pub mod process;

@@ -1390,3 +1390,69 @@ fn only_an_immediate_item_with_every_material_and_a_document_number_is_decided_o
         "the window decides, not the back office"
     );
 }
+
+#[test]
+fn a_routed_case_leaves_the_departments_confirmation_due_within_ten_office_minutes_r_route_10min() {
+    let mut w = World::default_process();
+    w.apply_at_window(t(2026, 3, 2, 9, 0), &["form", "licence"], &[]);
+    let before = w.case();
+    let now = t(2026, 3, 2, 11, 55);
+    let events = w.run(now, &clerk(), Command::Route);
+    let fx = w
+        .with_ctx(now, |c| {
+            crate::case::effects::Effects::of(Some(&before), &events, c)
+        })
+        .unwrap();
+    assert_eq!(fx.after, w.case(), "the state after is the history folded");
+    let confirm = &fx.work[0];
+    assert_eq!(
+        (
+            confirm.node.as_str(),
+            confirm.role,
+            confirm.department.is_some()
+        ),
+        ("confirm", Role::Approver, true)
+    );
+    assert_eq!(confirm.since, now);
+    assert_eq!(confirm.due, d(2026, 3, 2));
+    assert!(
+        fx.next_deadline.is_some(),
+        "the confirmation deadline is timed"
+    );
+    assert!(fx.due_date.is_some(), "accepted: the clock runs");
+}
+
+#[test]
+fn a_case_in_progress_leaves_work_and_a_light_to_change_and_a_refused_one_leaves_neither() {
+    let mut w = World::default_process();
+    w.in_progress(t(2026, 3, 2, 9, 0));
+    let now = t(2026, 3, 3, 9, 0);
+    let fx = w
+        .with_ctx(now, |c| {
+            crate::case::effects::Effects::of(Some(&w.case()), &[], c)
+        })
+        .unwrap();
+    assert!(!fx.work.is_empty(), "in progress: the department has work");
+    assert!(
+        fx.next_warning.is_some(),
+        "green: the light turns yellow later"
+    );
+    let refused = {
+        let mut r = World::default_process();
+        r.receive_only(t(2026, 3, 2, 9, 0), &["form"], &[]);
+        r.run(
+            t(2026, 3, 2, 10, 0),
+            &clerk(),
+            Command::Refuse {
+                reasons: vec!["不属于本机关职权范围".into()],
+            },
+        );
+        r.case()
+    };
+    let fx = w
+        .with_ctx(now, |c| {
+            crate::case::effects::Effects::of(Some(&refused), &[], c)
+        })
+        .unwrap();
+    assert!(fx.work.is_empty() && fx.next_warning.is_none() && fx.next_deadline.is_none());
+}

@@ -9,9 +9,8 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
 use yichuang_domain::calendar::{Calendar, OfficeTime};
 use yichuang_domain::case::certificate::CertificateDoc;
-use yichuang_domain::case::clock::end_of;
+use yichuang_domain::case::effects::{Effects, OpenWork};
 use yichuang_domain::case::events::{Change, Outcome};
-use yichuang_domain::case::process::NodeKind;
 use yichuang_domain::case::{
     Case, CaseEvent, CaseSettings, CaseStatus, Command, Context, Delivery, ProcessDefinition,
     Receipt, Warning, receive_at_window,
@@ -34,30 +33,6 @@ pub const DEADLINE_TIMER: &str = "case_deadline";
 
 /// The timer kind of the moment a case's light turns yellow or red (supervision, 电子监察).
 pub const WARNING_TIMER: &str = "case_warning";
-
-/// When the committed clock's light changes next, and to what: yellow once the configured
-/// share of the budget is used, red the day after the due date. None while the clock is
-/// stopped or suspended (a change of the ledger sets it again).
-fn next_warning(case: &Case, ctx: &Context) -> Option<(NaiveDateTime, Warning)> {
-    if case.decision.is_some() || case.status.is_final() {
-        return None;
-    }
-    let r = case.reading(ctx.calendar, ctx.today(), ctx.settings)?;
-    if r.suspended {
-        return None;
-    }
-    match r.warning {
-        Warning::Green => {
-            // Yellow when used × 100 ≥ percent × budget, i.e. with `left` working days left.
-            let used = (i64::from(ctx.settings.yellow_at_percent) * r.budget_days + 99) / 100;
-            let left = r.budget_days - used;
-            let day = ctx.calendar.add_working_days(r.due_date, -left);
-            Some((day.and_hms_opt(0, 0, 0)?, Warning::Yellow))
-        }
-        Warning::Yellow => Some((end_of(r.due_date), Warning::Red)),
-        Warning::Red => None,
-    }
-}
 
 /// The warning timer fired: if the light really changed (the due date may have moved), log it
 /// for supervision; either way set the next one.
@@ -198,14 +173,11 @@ pub async fn load(state: &AppState, number: &str) -> Result<Loaded> {
     complete(state, stored).await
 }
 
-/// Everything a change leaves behind, derived before anything is written.
+/// Everything a change leaves behind, derived before anything is written: the domain's
+/// [`Effects`] and the applicant's messages.
 struct Derived {
-    after: Case,
+    effects: Effects,
     status: String,
-    due_date: Option<NaiveDate>,
-    steps: Vec<StepRow>,
-    next_deadline: Option<NaiveDateTime>,
-    next_warning: Option<(NaiveDateTime, Warning)>,
     messages: Vec<notify::Message>,
 }
 
@@ -216,87 +188,27 @@ pub fn status_name(s: CaseStatus) -> String {
         .unwrap_or_default()
 }
 
-/// The open work of a case as worklist rows: the department's confirmation of a routed case
-/// (R-ROUTE-10MIN), the process steps, and the opinions owed after a deemed approval (R-DEEMED).
-fn open_work(case: &Case, ctx: &Context) -> Vec<StepRow> {
-    let today = ctx.today();
-    let mut rows = Vec::new();
-    if let (CaseStatus::Routed, Some(r)) = (case.status, &case.routing) {
-        let due = ctx
-            .office
-            .add_office_minutes(r.at, ctx.settings.route_confirm_minutes);
-        rows.push(StepRow {
-            node: "confirm".into(),
-            name: "确认接收".into(),
-            department: Some(r.department.clone()),
-            role: Role::Approver.as_str().into(),
-            since: micros(utc(r.at)),
-            due: due.date().to_string(),
-            claimed_by: None,
-        });
-    }
-    for s in case.open_steps(ctx.process, ctx.calendar, today) {
-        let Some(NodeKind::UserTask(task)) = ctx.process.node(&s.node).map(|n| &n.kind) else {
-            continue;
-        };
-        // Hall roles (issuance, clerk) work for the hall, not a department's back office.
-        let department = (task.role == Role::Approver).then(|| {
-            task.department
-                .clone()
-                .unwrap_or_else(|| case.department.clone())
-        });
-        rows.push(StepRow {
-            node: s.node,
-            name: s.name,
-            department,
-            role: task.role.as_str().into(),
-            since: micros(utc(s.since)),
-            due: s.due.to_string(),
-            claimed_by: s.claimed_by,
-        });
-    }
-    for (d, due) in case.owed_opinions(ctx.calendar, ctx.settings) {
-        let department = ctx
-            .process
-            .node(&d.node)
-            .and_then(|n| n.task())
-            .and_then(|t| t.department.clone())
-            .unwrap_or_else(|| case.department.clone());
-        rows.push(StepRow {
-            node: format!("opinion:{}", d.node),
-            name: "补充部门意见（超时默认通过）".into(),
-            department: Some(department),
-            role: Role::Approver.as_str().into(),
-            since: micros(utc(d.at)),
-            due: due.to_string(),
-            claimed_by: None,
-        });
-    }
-    rows
+/// The open work as the worklists' rows.
+fn step_rows(work: &[OpenWork]) -> Vec<StepRow> {
+    work.iter()
+        .map(|w| StepRow {
+            node: w.node.clone(),
+            name: w.name.clone(),
+            department: w.department.clone(),
+            role: w.role.as_str().into(),
+            since: micros(utc(w.since)),
+            due: w.due.to_string(),
+            claimed_by: w.claimed_by.clone(),
+        })
+        .collect()
 }
 
 fn derive(before: Option<&Case>, events: &[CaseEvent], ctx: &Context) -> Result<Derived> {
-    let after = match before {
-        Some(c) => {
-            let mut c = c.clone();
-            for e in events {
-                c.apply(e);
-            }
-            c
-        }
-        None => Case::replay(events)?,
-    };
-    let due_date = after
-        .reading(ctx.calendar, ctx.today(), ctx.settings)
-        .map(|r| r.due_date);
+    let effects = Effects::of(before, events, ctx)?;
     Ok(Derived {
-        status: status_name(after.status),
-        due_date,
-        steps: open_work(&after, ctx),
-        next_deadline: after.next_deadline(ctx),
-        next_warning: next_warning(&after, ctx),
-        messages: notify::messages(events, &after, ctx.item, due_date),
-        after,
+        status: status_name(effects.after.status),
+        messages: notify::messages(events, &effects.after, ctx.item, effects.due_date),
+        effects,
     })
 }
 
@@ -304,10 +216,10 @@ fn derive(before: Option<&Case>, events: &[CaseEvent], ctx: &Context) -> Result<
 /// light (a timer that fired early, or a deadline that moved, is set again).
 async fn reschedule(tx: &mut Tx, number: &str, d: &Derived, now: DateTime<Utc>) -> Result<()> {
     let mut next = Vec::new();
-    if let Some(at) = d.next_deadline {
+    if let Some(at) = d.effects.next_deadline {
         next.push((DEADLINE_TIMER, utc(at), json!({})));
     }
-    if let Some((at, level)) = d.next_warning {
+    if let Some((at, level)) = d.effects.next_warning {
         next.push((WARNING_TIMER, utc(at), json!({"warning": level})));
     }
     timers::replace(tx, &[DEADLINE_TIMER, WARNING_TIMER], number, &next, now).await
@@ -334,15 +246,15 @@ async fn persist(
         row.id,
         &Summary {
             status: &d.status,
-            accepted_on: d.after.accepted_on,
-            due_date: d.due_date,
+            accepted_on: d.effects.after.accepted_on,
+            due_date: d.effects.due_date,
             events: row.events + events.len() as i64,
-            state: &d.after,
+            state: &d.effects.after,
         },
         now,
     )
     .await?;
-    records::replace_steps(tx, row.id, &d.steps).await?;
+    records::replace_steps(tx, row.id, &step_rows(&d.effects.work)).await?;
     crate::ratings::on_case_changed(
         tx,
         now,
@@ -355,14 +267,22 @@ async fn persist(
             applicant_id: row.applicant_id,
             events_before: row.events,
             before_final: matches!(row.status.as_str(), "issued" | "refused"),
-            after: &d.after,
+            after: &d.effects.after,
             by: events.last().map_or("system", |e| e.by.as_str()),
             calendar: &env.calendar,
         },
     )
     .await?;
     for (kind, body) in &d.messages {
-        outbox::enqueue(tx, kind, &row.number, &d.after.applicant.phone, body, now).await?;
+        outbox::enqueue(
+            tx,
+            kind,
+            &row.number,
+            &d.effects.after.applicant.phone,
+            body,
+            now,
+        )
+        .await?;
     }
     for e in events {
         if let Change::Issued { delivery, .. } = &e.change {
@@ -390,7 +310,7 @@ async fn persist(
             let issuer = issuance::department_name(tx, &item.department)
                 .await?
                 .unwrap_or_else(|| item.department.clone());
-            let masked = d.after.applicant.masked();
+            let masked = d.effects.after.applicant.masked();
             let hall = crate::pages::paper::Paper::of_hall(&env.state.db, row.hall.as_deref())
                 .await
                 .hall_name;
@@ -401,7 +321,7 @@ async fn persist(
                 item_name: item.name.clone(),
                 holder: masked.name,
                 // R-PII masks persons' numbers, not an enterprise's own code (issue 10 item 10).
-                holder_id: d.after.applicant.certificate_id(),
+                holder_id: d.effects.after.applicant.certificate_id(),
                 issued_on: *on,
                 valid_until,
                 case_number: row.number.clone(),
@@ -467,8 +387,8 @@ fn advanced(row: &CaseRow, d: &Derived, added: usize) -> CaseRow {
     CaseRow {
         status: d.status.clone(),
         events: row.events + added as i64,
-        accepted_on: d.after.accepted_on.map(|x| x.to_string()),
-        due_date: d.due_date.map(|x| x.to_string()),
+        accepted_on: d.effects.after.accepted_on.map(|x| x.to_string()),
+        due_date: d.effects.due_date.map(|x| x.to_string()),
         ..row.clone()
     }
 }
@@ -618,7 +538,7 @@ pub async fn receive_with(
         let d = derive(None, &events, ctx)?;
         Ok((events, d))
     })?;
-    let applicant_id = applicants::upsert(tx, &derived.after.applicant, env.now).await?;
+    let applicant_id = applicants::upsert(tx, &derived.effects.after.applicant, env.now).await?;
     let query_code = new_query_code()?;
     let id = records::insert(
         tx,
@@ -669,7 +589,7 @@ pub async fn receive_with(
     Ok(Loaded {
         row: advanced(&row, &derived, events.len()),
         events,
-        case: derived.after,
+        case: derived.effects.after,
         item,
         process,
     })
@@ -802,13 +722,13 @@ pub async fn change_in(
             }
         )
     });
-    if let (true, Some(parent)) = (approved, &d.after.parent) {
+    if let (true, Some(parent)) = (approved, &d.effects.after.parent) {
         super::bundles::start_ready(tx, state, now, parent).await?;
     }
     Ok(Loaded {
         row: advanced(&row, &d, events.len()),
         events,
-        case: d.after,
+        case: d.effects.after,
         item,
         process,
     })
