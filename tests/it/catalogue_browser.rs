@@ -31,6 +31,18 @@ async fn rows(b: &Browser, list: &str) -> usize {
     .unwrap() as usize
 }
 
+/// The first problem told beside a row of `list` (the form field, e.g. `materials`): the
+/// value of the row's `name` input above it, and the message.
+async fn error_beside(b: &Browser, list: &str, name: &str) -> serde_json::Value {
+    b.eval(&format!(
+        "const e = document.querySelector('[data-row-error={list}]'); \
+         if (!e) return null; \
+         const row = e.closest('tr').previousElementSibling; \
+         return [row.querySelector('[name={name}]').value, e.textContent];"
+    ))
+    .await
+}
+
 #[tokio::test]
 async fn a_manager_adds_a_material_and_a_situation_as_rows_and_a_bad_row_is_refused_beside_it() {
     on_each_backend(|url| async move {
@@ -129,14 +141,7 @@ async fn a_manager_adds_a_material_and_a_situation_as_rows_and_a_bad_row_is_refu
         set_last(&b, "material", "m_name", "身份证").await;
         set_last(&b, "material", "m_copies", "两").await;
         b.click_and_wait(".item-form button[type=submit]").await;
-        let beside = b
-            .eval(
-                "const e = document.querySelector('[data-row-error=materials]'); \
-                 if (!e) return null; \
-                 const row = e.closest('tr').previousElementSibling; \
-                 return [row.querySelector('[name=m_name]').value, e.textContent];",
-            )
-            .await;
+        let beside = error_beside(&b, "materials", "m_name").await;
         assert_eq!(beside[0], "身份证", "the message is beside the bad row: {beside}");
         assert!(
             beside[1].as_str().unwrap().contains("份数"),
@@ -214,14 +219,7 @@ async fn a_manager_adds_a_special_procedure_as_a_row_and_a_bad_one_is_refused_be
         set_last(&b, "procedure", "p_name", "听证").await;
         set_last(&b, "procedure", "p_days", "十天").await;
         b.click_and_wait(".item-form button[type=submit]").await;
-        let beside = b
-            .eval(
-                "const e = document.querySelector('[data-row-error=special_procedures]'); \
-                 if (!e) return null; \
-                 const row = e.closest('tr').previousElementSibling; \
-                 return [row.querySelector('[name=p_name]').value, e.textContent];",
-            )
-            .await;
+        let beside = error_beside(&b, "special_procedures", "p_name").await;
         assert_eq!(beside[0], "听证", "the message is beside the bad row: {beside}");
         assert!(b.body_text().await.contains("未保存任何内容"));
         let (_, after) = s.get_json(&format!("/api/v1/items/{ITEM}"), Some(&admin)).await;
