@@ -420,3 +420,53 @@ async fn replacing_a_subjects_timers_leaves_exactly_the_new_ones_pending() {
         assert_eq!(pending(&db, "C2").await.len(), 1);
     }
 }
+
+#[tokio::test]
+async fn many_more_writers_than_connections_all_commit_and_on_sqlite_each_in_its_turn() {
+    for db in testing::fresh_dbs().await {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        // Each writer reads before it writes and holds its transaction across an await, as a
+        // command does; far more of them than the pool has connections.
+        let writers: Vec<_> = (0..200)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin().await?;
+                    let n: i64 = tx_run!(&mut tx, |c| sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM events WHERE subject_type = 'writer'"
+                    )
+                    .fetch_one(c)
+                    .await
+                    .map_err(crate::db_err)?);
+                    tokio::task::yield_now().await;
+                    let subject = format!("{i}:{n}");
+                    events::append(
+                        &mut tx,
+                        at,
+                        NewEvent {
+                            actor: "test",
+                            kind: "written",
+                            subject_type: "writer",
+                            subject_id: &subject,
+                            payload: serde_json::json!({}),
+                        },
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok::<_, Error>(n)
+                })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for w in writers {
+            seen.push(w.await.unwrap().unwrap());
+        }
+        assert_eq!(seen.len(), 200, "every writer committed");
+        if db.backend() == crate::Backend::Sqlite {
+            // One after the other: each saw exactly the writes committed before it, none twice.
+            // (PostgreSQL runs them side by side, each locking only what it changes.)
+            seen.sort_unstable();
+            assert_eq!(seen, (0..200).collect::<Vec<i64>>());
+        }
+    }
+}
