@@ -1,4 +1,5 @@
-//! This instance's caches of what rarely changes — settings and the halls' regions — checked
+//! This instance's caches of what rarely changes — the halls' regions (settings, halls and queues
+//! are kept by the store itself, `yichuang_store::settings::get`, `hall::hall`) — checked
 //! against the database's change counter (`yichuang_store::calendar::version`, read at most once
 //! per request), which every change to them moves in its own transaction. So a change another
 //! instance commits is seen here at the next request, and a command costs no settings or hall
@@ -12,7 +13,6 @@ use yichuang_store::Db;
 
 #[derive(Default)]
 pub struct Caches {
-    settings: Mutex<HashMap<String, (i64, Option<serde_json::Value>)>>,
     regions: Mutex<HashMap<String, (i64, Option<String>)>>,
 }
 
@@ -31,15 +31,9 @@ fn keep<V>(m: &Mutex<HashMap<String, (i64, V)>>, key: &str, version: i64, value:
 }
 
 impl Caches {
-    /// `yichuang_store::settings::get`, cached.
+    /// A setting (kept by the store against the same counter).
     pub async fn setting(&self, db: &Db, key: &str) -> Result<Option<serde_json::Value>> {
-        let version = yichuang_store::calendar::version(db).await?;
-        if let Some(v) = hit(&self.settings, key, version) {
-            return Ok(v);
-        }
-        let v = yichuang_store::settings::get(db, key).await?;
-        keep(&self.settings, key, version, v.clone());
-        Ok(v)
+        yichuang_store::settings::get(db, key).await
     }
 
     /// `yichuang_store::hall::hall_region`, cached.

@@ -9,6 +9,7 @@ use yichuang_domain::queue::{
 use yichuang_domain::{Error, Result};
 
 use crate::db::{Backend, db_err, from_micros, micros};
+use crate::kept::Kept;
 use crate::{Db, Tx, db_run, tx_run};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -48,53 +49,10 @@ const WINDOW_COLUMNS: &str = "SELECT w.id, w.hall_id, h.code AS hall_code, w.cod
      w.staff_id, w.staff_name FROM windows w JOIN halls h ON h.id = w.hall_id";
 
 /// Halls and their queues change rarely (a manager's settings, a new queue) and every call,
-/// start and finish reads them, so each process keeps them per database against the change
-/// counter (`calendar::version`, read at most once per request), which every change to them
-/// moves in its own transaction: a change any instance commits is seen here at the next request.
-#[derive(Default)]
-struct Kept {
-    version: i64,
-    halls: Vec<HallRow>,
-    queues: std::collections::HashMap<i64, Vec<QueueRow>>,
-}
-
-type KeptByDb = std::collections::HashMap<String, Kept>;
-static KEPT: std::sync::Mutex<Option<KeptByDb>> = std::sync::Mutex::new(None);
-
-/// Runs `f` on this database's kept rows at `version` (emptied when the counter moved).
-fn with_kept<T>(db: &Db, version: i64, f: impl FnOnce(&mut Kept) -> T) -> T {
-    let mut all = KEPT.lock().unwrap_or_else(|e| e.into_inner());
-    let kept = all
-        .get_or_insert_with(Default::default)
-        .entry(db.identity())
-        .or_default();
-    if kept.version != version {
-        *kept = Kept {
-            version,
-            ..Kept::default()
-        };
-    }
-    f(kept)
-}
-
-/// A hall as kept, or read and kept.
-async fn kept_hall(
-    db: &Db,
-    found: impl Fn(&HallRow) -> bool,
-    read: impl std::future::Future<Output = Result<HallRow>>,
-) -> Result<HallRow> {
-    let version = crate::calendar::version(db).await?;
-    if let Some(h) = with_kept(db, version, |k| k.halls.iter().find(|h| found(h)).cloned()) {
-        return Ok(h);
-    }
-    let h = read.await?;
-    // The counter was read before the row, so a kept row is never older than its version.
-    with_kept(db, version, |k| {
-        k.halls.retain(|x| x.id != h.id);
-        k.halls.push(h.clone());
-    });
-    Ok(h)
-}
+/// start and finish reads them: kept (see [`crate::kept`]); their changes move the counter.
+static HALLS_BY_CODE: Kept<String, HallRow> = Kept::new();
+static HALLS_BY_ID: Kept<i64, HallRow> = Kept::new();
+static QUEUES: Kept<i64, Vec<QueueRow>> = Kept::new();
 
 fn not_found_hall(code: &str) -> Error {
     Error::not_found("hall_not_found", format!("大厅 {code} 不存在"))
@@ -133,16 +91,17 @@ pub async fn insert_hall(
 }
 
 pub async fn hall(db: &Db, code: &str) -> Result<HallRow> {
-    kept_hall(db, |h| h.code == code, async {
-        let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE code = $1"));
-        db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)
-            .bind(code)
-            .fetch_optional(c)
-            .await
-            .map_err(db_err))?
-        .ok_or_else(|| not_found_hall(code))
-    })
-    .await
+    HALLS_BY_CODE
+        .get_or_read(db, code.to_string(), async {
+            let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE code = $1"));
+            db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)
+                .bind(code)
+                .fetch_optional(c)
+                .await
+                .map_err(db_err))?
+            .ok_or_else(|| not_found_hall(code))
+        })
+        .await
 }
 
 /// Whether a hall with this code is set up.
@@ -171,16 +130,17 @@ pub async fn hall_region(db: &Db, code: &str) -> Result<Option<String>> {
 }
 
 pub async fn hall_by_id(db: &Db, id: i64) -> Result<HallRow> {
-    kept_hall(db, |h| h.id == id, async {
-        let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE id = $1"));
-        db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)
-            .bind(id)
-            .fetch_optional(c)
-            .await
-            .map_err(db_err))?
-        .ok_or_else(|| not_found_hall(&id.to_string()))
-    })
-    .await
+    HALLS_BY_ID
+        .get_or_read(db, id, async {
+            let sql = sqlx::AssertSqlSafe(format!("{HALL_COLUMNS} WHERE id = $1"));
+            db_run!(db, |c| sqlx::query_as::<_, HallRow>(sql)
+                .bind(id)
+                .fetch_optional(c)
+                .await
+                .map_err(db_err))?
+            .ok_or_else(|| not_found_hall(&id.to_string()))
+        })
+        .await
 }
 
 pub async fn hall_by_id_in_tx(tx: &mut Tx, id: i64) -> Result<HallRow> {
@@ -277,18 +237,17 @@ const QUEUE_COLUMNS: &str = "SELECT id, hall_id, code, name, prefix FROM queues"
 
 /// A hall's queues, kept like the hall rows.
 pub async fn queues(db: &Db, hall_id: i64) -> Result<Vec<QueueRow>> {
-    let version = crate::calendar::version(db).await?;
-    if let Some(q) = with_kept(db, version, |k| k.queues.get(&hall_id).cloned()) {
-        return Ok(q);
-    }
-    let sql = sqlx::AssertSqlSafe(format!("{QUEUE_COLUMNS} WHERE hall_id = $1 ORDER BY id"));
-    let q: Vec<QueueRow> = db_run!(db, |c| sqlx::query_as::<_, QueueRow>(sql)
-        .bind(hall_id)
-        .fetch_all(c)
+    QUEUES
+        .get_or_read(db, hall_id, async {
+            let sql =
+                sqlx::AssertSqlSafe(format!("{QUEUE_COLUMNS} WHERE hall_id = $1 ORDER BY id"));
+            db_run!(db, |c| sqlx::query_as::<_, QueueRow>(sql)
+                .bind(hall_id)
+                .fetch_all(c)
+                .await
+                .map_err(db_err))
+        })
         .await
-        .map_err(db_err))?;
-    with_kept(db, version, |k| k.queues.insert(hall_id, q.clone()));
-    Ok(q)
 }
 
 pub async fn queues_in_tx(tx: &mut Tx, hall_id: i64) -> Result<Vec<QueueRow>> {

@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod db;
 pub mod events;
 pub mod hall;
+mod kept;
 pub mod lockers;
 pub mod metrics;
 pub mod ratings;

@@ -5,17 +5,25 @@ use chrono::{DateTime, Utc};
 use yichuang_domain::Result;
 
 use crate::db::{db_err, micros};
+use crate::kept::Kept;
 use crate::{Db, Tx, db_run, tx_run};
 
+/// Settings are read by many requests and changed rarely: kept (see [`crate::kept`]); `put`
+/// moves the change counter.
+static KEPT: Kept<String, Option<serde_json::Value>> = Kept::new();
+
 pub async fn get(db: &Db, key: &str) -> Result<Option<serde_json::Value>> {
-    let v: Option<String> = db_run!(db, |c| sqlx::query_scalar(
-        "SELECT value FROM settings WHERE key = $1"
-    )
-    .bind(key)
-    .fetch_optional(c)
+    KEPT.get_or_read(db, key.to_string(), async {
+        let v: Option<String> = db_run!(db, |c| sqlx::query_scalar(
+            "SELECT value FROM settings WHERE key = $1"
+        )
+        .bind(key)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err)?);
+        Ok(decode(v))
+    })
     .await
-    .map_err(db_err)?);
-    Ok(decode(v))
 }
 
 fn decode(v: Option<String>) -> Option<serde_json::Value> {
