@@ -631,7 +631,10 @@ async fn show_bundle_case(
     CurrentActor(actor): CurrentActor,
     Path(number): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(axum::Json(bundles::view_for(&st, &actor, &number).await?).into_response())
+    Ok(axum::Json(bundles::to_json(
+        &bundles::view_for(&st, &actor, &number).await?,
+    ))
+    .into_response())
 }
 
 async fn supplement_bundle_case(
