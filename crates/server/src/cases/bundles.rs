@@ -697,9 +697,9 @@ pub struct PublicMember {
 /// What anyone holding a 一件事's number and the last four digits may see (issue 10 item 9):
 /// its status, each member's status and due date, and the materials still missing; no
 /// personal data.
-pub async fn public_view(state: &AppState, number: &str) -> Result<Value> {
+pub async fn public_view(state: &AppState, number: &str) -> Result<PublicBundleView> {
     let v = bundle_view(state, number).await?;
-    Ok(to_json(&PublicBundleView {
+    Ok(PublicBundleView {
         number: v.number,
         bundle: true,
         item_name: v.bundle_name,
@@ -722,7 +722,19 @@ pub async fn public_view(state: &AppState, number: &str) -> Result<Value> {
             .one_time_notice
             .map(|n| n.materials.into_iter().map(|l| l.name).collect())
             .unwrap_or_default(),
-    }))
+    })
+}
+
+impl PublicMember {
+    pub fn status_text(&self) -> &'static str {
+        self.status_label.unwrap_or_default()
+    }
+
+    pub fn due_text(&self) -> String {
+        self.due_date
+            .map(super::view::chinese_day)
+            .unwrap_or_default()
+    }
 }
 
 /// Where a 一件事 as a whole stands.
@@ -832,21 +844,12 @@ impl BundleStatus {
 
 /// A light's class suffix (`green`), empty without one.
 fn light_code(w: Option<Warning>) -> &'static str {
-    match w {
-        Some(Warning::Green) => "green",
-        Some(Warning::Yellow) => "yellow",
-        Some(Warning::Red) => "red",
-        None => "",
-    }
+    w.map_or("", Warning::code)
 }
 
 /// The staff's words for a light (the applicant's pages use plainer ones).
 fn light_label(w: Option<Warning>) -> &'static str {
-    match w {
-        Some(Warning::Red) => "红灯（已超期）",
-        Some(w) => w.label(),
-        None => "",
-    }
+    w.map_or("", Warning::staff_label)
 }
 
 impl BundleView {
@@ -896,6 +899,11 @@ impl BundleView {
         light_label(self.clock.warning)
     }
 
+    /// The applicant's words for the whole's light.
+    pub fn warning_words(&self) -> &'static str {
+        self.clock.warning.map_or("", Warning::plain_words)
+    }
+
     /// Whether the member's item holds the parent up.
     pub fn holds_up(&self, m: &MemberView) -> bool {
         self.holding_up.iter().any(|h| h.item == m.item)
@@ -942,6 +950,11 @@ impl MemberView {
 
     pub fn warning_label(&self) -> &'static str {
         light_label(self.warning)
+    }
+
+    /// The applicant's words for the member's light.
+    pub fn warning_words(&self) -> &'static str {
+        self.warning.map_or("", Warning::plain_words)
     }
 }
 

@@ -314,21 +314,79 @@ impl CaseView {
 
     /// The staff's words for the case's light.
     pub fn warning_label(&self) -> &'static str {
-        match self.warning {
-            Some(Warning::Red) => "红灯（已超期）",
-            Some(w) => w.label(),
-            None => "",
-        }
+        self.warning.map_or("", Warning::staff_label)
+    }
+
+    /// The applicant's words for the case's light.
+    pub fn warning_words(&self) -> &'static str {
+        self.warning.map_or("", Warning::plain_words)
     }
 
     /// The light's class suffix (`warn-green`), empty without a clock.
     pub fn warning_class(&self) -> &'static str {
-        match self.warning {
-            Some(Warning::Green) => "green",
-            Some(Warning::Yellow) => "yellow",
-            Some(Warning::Red) => "red",
-            None => "",
+        self.warning.map_or("", Warning::code)
+    }
+
+    /// The case that this one is a member of (a 一件事), or nothing.
+    pub fn parent_text(&self) -> &str {
+        self.parent.as_deref().unwrap_or_default()
+    }
+
+    /// 受理日期 in Chinese form.
+    pub fn accepted_on_text(&self) -> String {
+        day_text(self.accepted_on)
+    }
+
+    /// The clock still counts for the applicant: no decision and not closed.
+    pub fn still_counting(&self) -> bool {
+        self.decision.is_none()
+            && !matches!(
+                self.status,
+                CaseStatus::Refused | CaseStatus::Issued | CaseStatus::Concluded
+            )
+    }
+
+    fn delivery(&self) -> Option<&Delivery> {
+        self.issuance.as_ref().map(|i| &i.delivery)
+    }
+
+    pub fn is_issued(&self) -> bool {
+        self.issuance.is_some()
+    }
+
+    pub fn is_mailed(&self) -> bool {
+        matches!(self.delivery(), Some(Delivery::Mail { .. }))
+    }
+
+    pub fn is_picked_up(&self) -> bool {
+        matches!(self.delivery(), Some(Delivery::Pickup { .. }))
+    }
+
+    pub fn is_in_locker(&self) -> bool {
+        matches!(self.delivery(), Some(Delivery::Locker { .. }))
+    }
+
+    /// Where, by whom and under which tracking number the result was mailed.
+    pub fn mail(&self) -> (&str, &str, &str) {
+        match self.delivery() {
+            Some(Delivery::Mail {
+                address,
+                carrier,
+                tracking_number,
+            }) => (address, carrier, tracking_number),
+            _ => ("", "", ""),
         }
+    }
+
+    pub fn locker_door(&self) -> &str {
+        match self.delivery() {
+            Some(Delivery::Locker { door, .. }) => door,
+            _ => "",
+        }
+    }
+
+    pub fn certificate_text(&self) -> &str {
+        self.certificate().unwrap_or_default()
     }
 
     pub fn days_left_text(&self) -> String {
@@ -409,11 +467,6 @@ pub fn public_view(l: &Loaded, env: &Env) -> PublicCaseView {
             })
             .collect(),
     }
-}
-
-/// The public view as JSON.
-pub fn public_json(l: &Loaded, env: &Env) -> Value {
-    serde_json::to_value(public_view(l, env)).unwrap_or(Value::Null)
 }
 
 /// Beijing time in the form people read: 2026年12月4日 15:10.
