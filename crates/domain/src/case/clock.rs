@@ -108,6 +108,32 @@ impl Warning {
             Warning::Red => "红灯",
         }
     }
+
+    /// The light as styles and tests name it (`green`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Warning::Green => "green",
+            Warning::Yellow => "yellow",
+            Warning::Red => "red",
+        }
+    }
+
+    /// The staff's words for the light: red says the case is overdue.
+    pub fn staff_label(self) -> &'static str {
+        match self {
+            Warning::Red => "红灯（已超期）",
+            w => w.label(),
+        }
+    }
+
+    /// The applicant's plainer words for the light.
+    pub fn plain_words(self) -> &'static str {
+        match self {
+            Warning::Green => "正常",
+            Warning::Yellow => "即将到期",
+            Warning::Red => "已超期",
+        }
+    }
 }
 
 /// What a clock shows on a given day.

@@ -506,14 +506,15 @@ async fn query_failed(st: &AppState, key: &str, address: &str) -> Result<(), Err
 /// numbers cannot be probed, and wrong answers are throttled ([`query_guard`]).
 /// What a public query found: a case, or a bundle (一件事) by the number on its notice.
 pub(crate) enum Found {
-    Case(Box<service::Loaded>, Value),
-    Bundle(Value),
+    Case(Box<service::Loaded>, view::PublicCaseView),
+    Bundle(bundles::PublicBundleView),
 }
 
 impl Found {
     pub fn json(self) -> Value {
         match self {
-            Found::Case(_, v) | Found::Bundle(v) => v,
+            Found::Case(_, v) => bundles::to_json(&v),
+            Found::Bundle(v) => bundles::to_json(&v),
         }
     }
 }
@@ -545,7 +546,7 @@ pub(crate) async fn public_lookup(
         };
         let l = service::load(st, &number).await?;
         let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
-        let v = view::public_json(&l, &env);
+        let v = view::public_view(&l, &env);
         return Ok(Found::Case(Box::new(l), v));
     }
     let last4 = q.last4.trim().to_uppercase();
@@ -579,7 +580,7 @@ pub(crate) async fn public_lookup(
         return Err(nope());
     }
     let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
-    let v = view::public_json(&l, &env);
+    let v = view::public_view(&l, &env);
     Ok(Found::Case(Box::new(l), v))
 }
 
@@ -631,7 +632,10 @@ async fn show_bundle_case(
     CurrentActor(actor): CurrentActor,
     Path(number): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(axum::Json(bundles::view_for(&st, &actor, &number).await?).into_response())
+    Ok(axum::Json(bundles::to_json(
+        &bundles::view_for(&st, &actor, &number).await?,
+    ))
+    .into_response())
 }
 
 async fn supplement_bundle_case(

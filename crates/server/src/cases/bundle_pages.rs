@@ -13,13 +13,11 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::Value;
 use yichuang_domain::case::{Applicant, ApplicantKind};
 use yichuang_domain::catalogue::{Bundle, Situation};
 use yichuang_domain::{Actor, Error, Kind, Role};
 
-use super::bundles::{self, BundleApplication, BundleDelivery, ChecklistEntry};
-use super::page_view::{JsonView, text, warning_label};
+use super::bundles::{self, BundleApplication, BundleDelivery, BundleView, ChecklistEntry};
 use crate::accounts::{FormErrors, Page, forbidden_page, require_page_actor};
 use crate::auth::MaybeActor;
 use crate::extract::{Path, Query};
@@ -263,7 +261,7 @@ async fn staff_bundle(
     actor: &Actor,
     uri: &axum::http::Uri,
     number: &str,
-) -> Result<Value, Response> {
+) -> Result<BundleView, Response> {
     match bundles::view_for(st, actor, number).await {
         Ok(v) => Ok(v),
         Err(e) if e.kind == Kind::NotFound => {
@@ -277,7 +275,7 @@ async fn staff_bundle(
 #[template(path = "bundle_case_page.html")]
 struct BundlePage {
     layout: Layout,
-    b: Value,
+    b: BundleView,
     can_front_desk: bool,
     can_issue: bool,
     errors: FormErrors,
@@ -363,7 +361,7 @@ async fn bundle_act(
 #[template(path = "bundle_case_receipt.html")]
 struct ReceiptPage {
     layout: Layout,
-    b: Value,
+    b: BundleView,
     /// The hall's name, telephone and address as the paper prints them (issue 10 item 2).
     paper: crate::pages::paper::Paper,
     /// When it was received, in Chinese form: 2026年12月4日 15:10.
@@ -384,56 +382,16 @@ async fn receipt_page(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let paper = crate::pages::paper::Paper::of_hall(&st.db, b["hall"].as_str()).await;
+    let paper = crate::pages::paper::Paper::of_hall(&st.db, b.hall.as_deref()).await;
     Ok(render(&ReceiptPage {
         layout: Layout::new("一件事回执", Some(actor)),
         paper,
-        received_label: crate::pages::paper::chinese_minute_of(
-            b["received_at"].as_str().unwrap_or_default(),
-        ),
+        received_label: b.received_text(),
         qr: crate::qr::svg(&format!("http://{host}/my"), 140, "手机查看办理进度")
             .unwrap_or_default(),
         b,
     }))
 }
-
-// --- reading the parent's JSON in templates ------------------------------------------------------
-
-/// What the bundle pages read beyond the view's values.
-trait BundleView: JsonView {
-    /// A time of the view (RFC 3339 in the hall's zone) as the hall reads it:
-    /// 2026年3月2日 09:05.
-    fn when(&self, path: &str) -> String {
-        crate::pages::paper::chinese_minute_of(&text(self.json(), path))
-    }
-
-    fn warning_of(&self, v: &Value, path: &str) -> &'static str {
-        warning_label(&text(v, path))
-    }
-
-    /// Whether the member's item holds the parent up.
-    fn holds_up(&self, member: &Value) -> bool {
-        let item = text(member, "/item");
-        self.list("/holding_up")
-            .iter()
-            .any(|h| text(h, "/item") == item)
-    }
-}
-
-impl JsonView for BundlePage {
-    fn json(&self) -> &Value {
-        &self.b
-    }
-}
-
-impl JsonView for ReceiptPage {
-    fn json(&self) -> &Value {
-        &self.b
-    }
-}
-
-impl BundleView for BundlePage {}
-impl BundleView for ReceiptPage {}
 
 impl BundlePage {
     fn filled(&self, k: &str) -> String {

@@ -9,12 +9,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use yichuang_domain::agency::{MandateAction, MandateTarget};
 use yichuang_domain::case::applicant::required_materials;
 use yichuang_domain::case::bundle::{MemberStage, bundle_progress};
 use yichuang_domain::case::process::StepAction;
+use yichuang_domain::case::state::{Decision, DeemedStep, Issuance};
 use yichuang_domain::case::{
     Applicant, Case, CaseStatus, Command, Delivery, Outcome, Receipt, Warning,
 };
@@ -28,7 +30,6 @@ use yichuang_store::events::{self, NewEvent};
 use super::items;
 use super::service::{self, Env, status_name};
 use super::time::utc;
-use super::view;
 use crate::clock::hall_time;
 
 use crate::state::AppState;
@@ -645,9 +646,9 @@ fn worse(a: Option<Warning>, b: Option<Warning>) -> Option<Warning> {
 }
 
 /// The parent as `actor` may see it: hall staff see their own hall's bundles (as with cases).
-pub async fn view_for(state: &AppState, actor: &Actor, number: &str) -> Result<Value> {
-    let v = view(state, number).await?;
-    if let Some(hall) = v["hall"].as_str()
+pub async fn view_for(state: &AppState, actor: &Actor, number: &str) -> Result<BundleView> {
+    let v = bundle_view(state, number).await?;
+    if let Some(hall) = v.hall.as_deref()
         && actor.role.needs_hall()
     {
         actor.require_hall(hall, "查看")?;
@@ -655,39 +656,316 @@ pub async fn view_for(state: &AppState, actor: &Actor, number: &str) -> Result<V
     Ok(v)
 }
 
+/// A view as the API's JSON (keys in order, as the API always gave them).
+pub fn to_json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// A 一件事 as anyone holding its number and the last four digits sees it (issue 10 item 9).
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicBundleView {
+    pub number: String,
+    /// Always `true`: tells a bundle from a single case in the query's answer.
+    pub bundle: bool,
+    pub item_name: String,
+    pub status: BundleStatus,
+    pub status_label: &'static str,
+    pub due_date: Option<String>,
+    pub working_days_left: Option<i64>,
+    pub members: Vec<PublicMember>,
+    /// The names of the materials still missing.
+    pub missing: Vec<String>,
+}
+
+/// A member of a 一件事 as the public sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicMember {
+    pub item_name: String,
+    pub number: Option<String>,
+    pub stage_label: &'static str,
+    pub status_label: Option<&'static str>,
+    pub due_date: Option<NaiveDate>,
+}
+
 /// What anyone holding a 一件事's number and the last four digits may see (issue 10 item 9):
 /// its status, each member's status and due date, and the materials still missing; no
 /// personal data.
-pub async fn public_view(state: &AppState, number: &str) -> Result<Value> {
-    let v = view(state, number).await?;
-    let members: Vec<Value> = v["members"]
-        .as_array()
-        .map(|ms| {
-            ms.iter()
-                .map(|m| {
-                    json!({"item_name": m["item_name"], "number": m["number"],
-                           "stage_label": m["stage_label"], "status_label": m["status_label"],
-                           "due_date": m["due_date"]})
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let missing: Vec<Value> = v["one_time_notice"]["materials"]
-        .as_array()
-        .map(|ls| ls.iter().map(|l| l["name"].clone()).collect())
-        .unwrap_or_default();
-    Ok(json!({
-        "number": v["number"], "bundle": true, "item_name": v["bundle_name"],
-        "status": v["status"], "status_label": v["status_label"],
-        "due_date": v["clock"]["due_date"], "working_days_left": v["clock"]["working_days_left"],
-        "members": members, "missing": missing,
-    }))
+pub async fn public_view(state: &AppState, number: &str) -> Result<PublicBundleView> {
+    let v = bundle_view(state, number).await?;
+    Ok(PublicBundleView {
+        number: v.number,
+        bundle: true,
+        item_name: v.bundle_name,
+        status: v.status,
+        status_label: v.status_label,
+        due_date: v.clock.due_date,
+        working_days_left: v.clock.working_days_left,
+        members: v
+            .members
+            .into_iter()
+            .map(|m| PublicMember {
+                item_name: m.item_name,
+                number: m.number,
+                stage_label: m.stage_label,
+                status_label: m.status_label,
+                due_date: m.due_date,
+            })
+            .collect(),
+        missing: v
+            .one_time_notice
+            .map(|n| n.materials.into_iter().map(|l| l.name).collect())
+            .unwrap_or_default(),
+    })
+}
+
+impl PublicMember {
+    pub fn status_text(&self) -> &'static str {
+        self.status_label.unwrap_or_default()
+    }
+
+    pub fn due_text(&self) -> String {
+        self.due_date
+            .map(super::view::chinese_day)
+            .unwrap_or_default()
+    }
+}
+
+/// Where a 一件事 as a whole stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BundleStatus {
+    Failed,
+    AwaitingSupplement,
+    Issued,
+    Concluded,
+    InProgress,
+}
+
+impl BundleStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            BundleStatus::Failed => "未获准予",
+            BundleStatus::AwaitingSupplement => "待补正",
+            BundleStatus::Issued => "已出件",
+            BundleStatus::Concluded => "已办结",
+            BundleStatus::InProgress => "办理中",
+        }
+    }
+}
+
+/// A 一件事 (the parent of its members' cases) as the API and pages show it (issue 10, typed
+/// views): `GET /api/v1/bundle-cases/{number}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleView {
+    pub number: String,
+    /// The bundle's code.
+    pub bundle: String,
+    pub bundle_name: String,
+    pub hall: Option<String>,
+    pub status: BundleStatus,
+    pub status_label: &'static str,
+    pub received_at: String,
+    pub applicant: Option<Applicant>,
+    pub warnings: Vec<String>,
+    pub materials: Vec<String>,
+    pub answers: BTreeMap<String, String>,
+    pub members: Vec<MemberView>,
+    pub holding_up: Vec<HoldingUp>,
+    pub complete: bool,
+    pub failed: bool,
+    /// The numbers of the members denied.
+    pub denied: Vec<String>,
+    pub clock: BundleClock,
+    pub one_time_notice: Option<BundleNotice>,
+    pub issued_at: Option<String>,
+}
+
+/// A member of a 一件事 with its case's progress.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberView {
+    pub item: String,
+    pub item_name: String,
+    pub number: Option<String>,
+    pub stage: MemberStage,
+    pub stage_label: &'static str,
+    pub status: Option<String>,
+    pub status_label: Option<&'static str>,
+    pub waiting_for: Vec<String>,
+    pub waiting_for_names: Vec<String>,
+    pub due_date: Option<NaiveDate>,
+    pub warning: Option<Warning>,
+    pub deemed_steps: Option<Vec<DeemedStep>>,
+    pub decision: Option<Decision>,
+    pub issuance: Option<Issuance>,
+}
+
+/// A member whose case holds the others up.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingUp {
+    pub item: String,
+    pub item_name: String,
+    pub number: Option<String>,
+}
+
+/// One clock for the whole: the latest due date of the members still running, the worst light.
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleClock {
+    pub due_date: Option<String>,
+    pub working_days_left: Option<i64>,
+    pub warning: Option<Warning>,
+}
+
+/// The one-time notice of everything still missing: the codes by member item, and the lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleNotice {
+    pub missing: BTreeMap<String, Vec<String>>,
+    pub materials: Vec<ChecklistEntry>,
+}
+
+impl BundleStatus {
+    /// The status as the API names it (`awaiting_supplement`), for tests and styles.
+    pub fn code(self) -> &'static str {
+        match self {
+            BundleStatus::Failed => "failed",
+            BundleStatus::AwaitingSupplement => "awaiting_supplement",
+            BundleStatus::Issued => "issued",
+            BundleStatus::Concluded => "concluded",
+            BundleStatus::InProgress => "in_progress",
+        }
+    }
+}
+
+/// A light's class suffix (`green`), empty without one.
+fn light_code(w: Option<Warning>) -> &'static str {
+    w.map_or("", Warning::code)
+}
+
+/// The staff's words for a light (the applicant's pages use plainer ones).
+fn light_label(w: Option<Warning>) -> &'static str {
+    w.map_or("", Warning::staff_label)
+}
+
+impl BundleView {
+    pub fn is_awaiting_supplement(&self) -> bool {
+        self.status == BundleStatus::AwaitingSupplement
+    }
+
+    pub fn applicant_name(&self) -> &str {
+        self.applicant.as_ref().map_or("", |a| a.name.as_str())
+    }
+
+    pub fn applicant_id_number(&self) -> &str {
+        self.applicant.as_ref().map_or("", |a| a.id_number.as_str())
+    }
+
+    pub fn applicant_phone(&self) -> &str {
+        self.applicant.as_ref().map_or("", |a| a.phone.as_str())
+    }
+
+    /// 收件 as the hall reads it: 2026年3月2日 09:05.
+    pub fn received_text(&self) -> String {
+        crate::pages::paper::chinese_minute_of(&self.received_at)
+    }
+
+    /// The whole's due date in Chinese form.
+    pub fn due_text(&self) -> String {
+        self.clock
+            .due_date
+            .as_deref()
+            .and_then(|d| d.parse::<NaiveDate>().ok())
+            .map(super::view::chinese_day)
+            .unwrap_or_default()
+    }
+
+    pub fn days_left_text(&self) -> String {
+        self.clock
+            .working_days_left
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn warning_code(&self) -> &'static str {
+        light_code(self.clock.warning)
+    }
+
+    pub fn warning_label(&self) -> &'static str {
+        light_label(self.clock.warning)
+    }
+
+    /// The applicant's words for the whole's light.
+    pub fn warning_words(&self) -> &'static str {
+        self.clock.warning.map_or("", Warning::plain_words)
+    }
+
+    /// Whether the member's item holds the parent up.
+    pub fn holds_up(&self, m: &MemberView) -> bool {
+        self.holding_up.iter().any(|h| h.item == m.item)
+    }
+
+    /// The lines of the one-time notice (none when nothing is missing).
+    pub fn notice_lines(&self) -> &[ChecklistEntry] {
+        self.one_time_notice
+            .as_ref()
+            .map_or(&[], |n| n.materials.as_slice())
+    }
+}
+
+impl MemberView {
+    pub fn number_text(&self) -> &str {
+        self.number.as_deref().unwrap_or_default()
+    }
+
+    /// The stage as the API names it (`waiting`), for tests and styles.
+    pub fn stage_code(&self) -> String {
+        serde_json::to_value(self.stage)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    pub fn status_code(&self) -> &str {
+        self.status.as_deref().unwrap_or_default()
+    }
+
+    pub fn status_text(&self) -> &'static str {
+        self.status_label.unwrap_or_default()
+    }
+
+    pub fn due_text(&self) -> String {
+        self.due_date
+            .map(super::view::chinese_day)
+            .unwrap_or_default()
+    }
+
+    pub fn warning_code(&self) -> &'static str {
+        light_code(self.warning)
+    }
+
+    pub fn warning_label(&self) -> &'static str {
+        light_label(self.warning)
+    }
+
+    /// The applicant's words for the member's light.
+    pub fn warning_words(&self) -> &'static str {
+        self.warning.map_or("", Warning::plain_words)
+    }
+}
+
+impl HoldingUp {
+    pub fn number_text(&self) -> &str {
+        self.number.as_deref().unwrap_or_default()
+    }
+}
+
+/// The parent as JSON (see [`BundleView`]).
+pub async fn view(state: &AppState, number: &str) -> Result<Value> {
+    Ok(to_json(&bundle_view(state, number).await?))
 }
 
 /// The parent as the API and pages show it: members with their clocks, who holds it up, one
 /// clock for the whole (the latest due date of the members still running, the worst light),
 /// the one-time notice of everything still missing, and the parent's status.
-pub async fn view(state: &AppState, number: &str) -> Result<Value> {
+pub async fn bundle_view(state: &AppState, number: &str) -> Result<BundleView> {
     let row = bundles::load(&state.db, number.trim()).await?;
     let bundle = bundle_of(state, &row).await?;
     let members_items = member_items(state, &bundle).await?;
@@ -715,12 +993,13 @@ pub async fn view(state: &AppState, number: &str) -> Result<Value> {
     let mut clock_due: Option<String> = None;
     let mut clock_left: Option<i64> = None;
     let mut clock_warning: Option<Warning> = None;
-    let members: Vec<Value> = progress
+    let members: Vec<MemberView> = progress
         .members
         .iter()
         .map(|m| {
-            let l = loaded.iter().find(|l| Some(&l.case.number) == m.number.as_ref());
-            let c = l.map(|l| view::case_json(l, &env));
+            let l = loaded
+                .iter()
+                .find(|l| Some(&l.case.number) == m.number.as_ref());
             let reading = l.and_then(|l| {
                 env.with_ctx(&l.item, &l.process, |ctx| {
                     l.case.reading(ctx.calendar, env.today(), ctx.settings)
@@ -732,40 +1011,51 @@ pub async fn view(state: &AppState, number: &str) -> Result<Value> {
                 if clock_due.as_ref().is_none_or(|x| &d > x) {
                     clock_due = Some(d);
                 }
-                clock_left = Some(clock_left.map_or(r.working_days_left, |x| x.min(r.working_days_left)));
+                clock_left =
+                    Some(clock_left.map_or(r.working_days_left, |x| x.min(r.working_days_left)));
                 clock_warning = worse(clock_warning, Some(r.warning));
             }
-            json!({"item": m.item, "item_name": name_of(&m.item), "number": m.number,
-                   "stage": m.stage, "stage_label": m.stage.label(),
-                   "status": m.status.map(status_name), "status_label": m.status.map(|s| s.label()),
-                   "waiting_for": m.waiting_for,
-                   "waiting_for_names": m.waiting_for.iter().map(|i| name_of(i)).collect::<Vec<_>>(),
-                   "due_date": reading.as_ref().map(|r| r.due_date),
-                   "warning": reading.as_ref().map(|r| r.warning),
-                   "deemed_steps": c.as_ref().map(|c| c["deemed_steps"].clone()),
-                   "decision": c.as_ref().map(|c| c["decision"].clone()),
-                   "issuance": c.as_ref().map(|c| c["issuance"].clone())})
+            MemberView {
+                item: m.item.clone(),
+                item_name: name_of(&m.item),
+                number: m.number.clone(),
+                stage: m.stage,
+                stage_label: m.stage.label(),
+                status: m.status.map(status_name),
+                status_label: m.status.map(|s| s.label()),
+                waiting_for: m.waiting_for.clone(),
+                waiting_for_names: m.waiting_for.iter().map(|i| name_of(i)).collect(),
+                due_date: reading.as_ref().map(|r| r.due_date),
+                warning: reading.as_ref().map(|r| r.warning),
+                deemed_steps: l.map(|l| l.case.deemed_steps.clone()),
+                decision: l.and_then(|l| l.case.decision.clone()),
+                issuance: l.and_then(|l| l.case.issuance.clone()),
+            }
         })
         .collect();
-    let holding_up: Vec<Value> = progress
+    let holding_up: Vec<HoldingUp> = progress
         .holding_up
         .iter()
-        .map(|i| json!({"item": i, "item_name": name_of(i), "number": number_of(i)}))
+        .map(|i| HoldingUp {
+            item: i.clone(),
+            item_name: name_of(i),
+            number: number_of(i),
+        })
         .collect();
     let issued_all = !loaded.is_empty()
         && loaded.len() == bundle.items.len()
         && loaded.iter().all(|l| l.case.issuance.is_some());
     let approved_all = progress.complete;
-    let (status, status_label) = if progress.failed {
-        ("failed", "未获准予")
+    let status = if progress.failed {
+        BundleStatus::Failed
     } else if !missing.is_empty() {
-        ("awaiting_supplement", "待补正")
+        BundleStatus::AwaitingSupplement
     } else if issued_all {
-        ("issued", "已出件")
+        BundleStatus::Issued
     } else if approved_all {
-        ("concluded", "已办结")
+        BundleStatus::Concluded
     } else {
-        ("in_progress", "办理中")
+        BundleStatus::InProgress
     };
     let first = loaded.first();
     let lines = notice_lines(&bundle, &members_items, &missing);
@@ -779,27 +1069,39 @@ pub async fn view(state: &AppState, number: &str) -> Result<Value> {
         })
         .map(|l| l.case.number.clone())
         .collect();
-    Ok(json!({
-        "number": row.number,
-        "bundle": bundle.code,
-        "bundle_name": bundle.name,
-        "hall": row.hall,
-        "status": status,
-        "status_label": status_label,
-        "received_at": hall_time(yichuang_store::from_micros(row.created_at)),
-        "applicant": first.map(|l| l.case.applicant.masked()),
-        "warnings": first.map(|l| l.case.warnings.clone()).unwrap_or_default(),
-        "materials": row.materials(),
-        "answers": row.answers(),
-        "members": members,
-        "holding_up": holding_up,
-        "complete": progress.complete,
-        "failed": progress.failed,
-        "denied": denied,
-        "clock": {"due_date": clock_due, "working_days_left": clock_left, "warning": clock_warning},
-        "one_time_notice": if missing.is_empty() { Value::Null } else {
-            json!({"missing": missing, "materials": lines})
+    Ok(BundleView {
+        number: row.number.clone(),
+        bundle: bundle.code.clone(),
+        bundle_name: bundle.name.clone(),
+        hall: row.hall.clone(),
+        status,
+        status_label: status.label(),
+        received_at: hall_time(yichuang_store::from_micros(row.created_at)),
+        applicant: first.map(|l| l.case.applicant.masked()),
+        warnings: first.map(|l| l.case.warnings.clone()).unwrap_or_default(),
+        materials: row.materials(),
+        answers: row.answers(),
+        members,
+        holding_up,
+        complete: progress.complete,
+        failed: progress.failed,
+        denied,
+        clock: BundleClock {
+            due_date: clock_due,
+            working_days_left: clock_left,
+            warning: clock_warning,
         },
-        "issued_at": loaded.iter().filter_map(|l| l.case.issuance.as_ref().map(|i| hall_time(utc(i.at)))).max(),
-    }))
+        one_time_notice: if missing.is_empty() {
+            None
+        } else {
+            Some(BundleNotice {
+                missing,
+                materials: lines,
+            })
+        },
+        issued_at: loaded
+            .iter()
+            .filter_map(|l| l.case.issuance.as_ref().map(|i| hall_time(utc(i.at))))
+            .max(),
+    })
 }

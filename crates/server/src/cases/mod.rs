@@ -8,7 +8,6 @@ pub mod items;
 pub mod my;
 pub mod notify;
 pub mod online;
-pub mod page_view;
 pub mod pages;
 pub mod sender;
 pub mod service;

@@ -20,9 +20,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::Value;
 use yichuang_domain::case::events::{Change, Delivery, Outcome};
-use yichuang_domain::case::{Applicant, ApplicantKind, CaseEvent, Receipt, WINDOW_NODE};
+use yichuang_domain::case::{Applicant, ApplicantKind, CaseEvent, Receipt, WINDOW_NODE, Warning};
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::pii::mask_phone;
 use yichuang_domain::{Actor, Error, Role};
@@ -30,7 +29,6 @@ use yichuang_store::cases::{bundles as bundle_rows, issuance, phone_login, vault
 use yichuang_store::catalogue::{self, ItemQuery, ItemStatus};
 
 use super::bundles;
-use super::page_view::{JsonView, text};
 use super::service::{self, Application, Channel, Env, Loaded};
 use super::vault::{Upload, blob_store, store_all};
 use crate::accounts::FormErrors;
@@ -218,7 +216,7 @@ struct Line {
     name: String,
     status_label: String,
     due_date: String,
-    warning: String,
+    warning: Option<Warning>,
     /// The one-time notice waits for the applicant.
     needs_me: bool,
     bundle: bool,
@@ -230,15 +228,6 @@ struct ListPage {
     layout: Layout,
     phone_masked: String,
     lines: Vec<Line>,
-}
-
-fn warning_words(w: &str) -> &'static str {
-    match w {
-        "green" => "正常",
-        "yellow" => "即将到期",
-        "red" => "已超期",
-        _ => "",
-    }
 }
 
 async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
@@ -255,17 +244,14 @@ async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
         .await
         .unwrap_or_default()
     {
-        if let Ok(v) = bundles::view(&st, &number).await {
+        if let Ok(v) = bundles::bundle_view(&st, &number).await {
             lines.push(Line {
                 number,
-                name: text(&v, "/bundle_name"),
-                status_label: text(&v, "/status_label"),
-                due_date: super::page_view::text(&v, "/clock/due_date")
-                    .parse()
-                    .map(super::view::chinese_day)
-                    .unwrap_or_default(),
-                warning: text(&v, "/clock/warning"),
-                needs_me: text(&v, "/status") == "awaiting_supplement",
+                due_date: v.due_text(),
+                needs_me: v.is_awaiting_supplement(),
+                name: v.bundle_name,
+                status_label: v.status_label.to_string(),
+                warning: v.clock.warning,
                 bundle: true,
             });
         }
@@ -284,16 +270,13 @@ async fn home(State(st): State<AppState>, MyPhone(phone): MyPhone) -> Response {
         let Ok(env) = Env::at(&st, st.now(), l.row.hall.as_deref()).await else {
             continue;
         };
-        let v = super::view::case_json(&l, &env);
+        let v = super::view::case_view(&l, &env);
         lines.push(Line {
             number,
             name: l.item.name.clone(),
             status_label: l.case.status.label().to_string(),
-            due_date: super::page_view::text(&v, "/due_date")
-                .parse()
-                .map(super::view::chinese_day)
-                .unwrap_or_default(),
-            warning: text(&v, "/warning"),
+            due_date: v.due_text(),
+            warning: v.warning,
             needs_me: l.case.open_notice().is_some(),
             bundle: false,
         });
@@ -326,7 +309,7 @@ struct Wanted {
 #[template(path = "my_case.html")]
 struct CasePage {
     layout: Layout,
-    c: Value,
+    c: super::view::CaseView,
     steps: Vec<Step>,
     wanted: Vec<Wanted>,
     electronic: bool,
@@ -345,7 +328,7 @@ struct CasePage {
 #[template(path = "my_bundle.html")]
 struct BundlePage {
     layout: Layout,
-    b: Value,
+    b: bundles::BundleView,
     wanted: Vec<Wanted>,
     errors: FormErrors,
 }
@@ -499,7 +482,7 @@ pub(super) async fn my_case(st: &AppState, phone: &str, number: &str) -> Option<
 }
 
 /// The bundle's view, if it is one of this phone's.
-async fn my_bundle(st: &AppState, phone: &str, number: &str) -> Option<Value> {
+async fn my_bundle(st: &AppState, phone: &str, number: &str) -> Option<bundles::BundleView> {
     if !bundle_rows::exists(&st.db, number.trim()).await.ok()? {
         return None;
     }
@@ -509,7 +492,7 @@ async fn my_bundle(st: &AppState, phone: &str, number: &str) -> Option<Value> {
         .into_iter()
         .next()?;
     my_case(st, phone, &first).await?;
-    bundles::view(st, number).await.ok()
+    bundles::bundle_view(st, number).await.ok()
 }
 
 async fn department_name(st: &AppState, code: &str) -> String {
@@ -522,7 +505,7 @@ async fn department_name(st: &AppState, code: &str) -> String {
 
 async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<CasePage, Error> {
     let env = Env::at(st, st.now(), l.row.hall.as_deref()).await?;
-    let c = super::view::case_json(l, &env);
+    let c = super::view::case_view(l, &env);
     let steps = plain_steps(st, l).await;
     let wanted = l
         .case
@@ -570,32 +553,20 @@ async fn case_view(st: &AppState, l: &Loaded, errors: FormErrors) -> Result<Case
     })
 }
 
-fn bundle_wanted(b: &Value) -> Vec<Wanted> {
-    b.pointer("/one_time_notice/materials")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|l| Wanted {
-                    key: text(l, "/key"),
-                    name: text(l, "/name"),
-                    serves: l["items"]
-                        .as_array()
-                        .map(|i| {
-                            i.iter()
-                                .filter_map(Value::as_str)
-                                .collect::<Vec<_>>()
-                                .join("、")
-                        })
-                        .unwrap_or_default(),
-                })
-                .collect()
+fn bundle_wanted(b: &bundles::BundleView) -> Vec<Wanted> {
+    b.notice_lines()
+        .iter()
+        .map(|l| Wanted {
+            key: l.key.clone(),
+            name: l.name.clone(),
+            serves: l.items.join("、"),
         })
-        .unwrap_or_default()
+        .collect()
 }
 
-fn bundle_view_page(b: Value, errors: FormErrors) -> BundlePage {
+fn bundle_view_page(b: bundles::BundleView, errors: FormErrors) -> BundlePage {
     BundlePage {
-        layout: layout(format!("我的办件 {}", text(&b, "/number"))),
+        layout: layout(format!("我的办件 {}", b.number)),
         wanted: bundle_wanted(&b),
         b,
         errors,
@@ -726,7 +697,7 @@ async fn supplement(
         return match result {
             Ok(()) => Redirect::to(&format!("/my/cases/{number}")).into_response(),
             Err(e) => {
-                let b = bundles::view(&st, &number).await.unwrap_or(b);
+                let b = bundles::bundle_view(&st, &number).await.unwrap_or(b);
                 with_status(render(&bundle_view_page(b, FormErrors::of(&e))), &e)
             }
         };
@@ -851,7 +822,7 @@ pub(super) async fn supplement_case(
 /// The bundle's supplement with the uploaded files (each shared material once).
 async fn supplement_bundle(
     st: &AppState,
-    b: &Value,
+    b: &bundles::BundleView,
     files: BTreeMap<String, Vec<u8>>,
 ) -> Result<(), Error> {
     check_files(&files)?;
@@ -873,8 +844,8 @@ async fn supplement_bundle(
             valid_until: None,
         })
         .collect();
-    let number = text(b, "/number");
-    let actor = phone_actor(b["hall"].as_str().map(str::to_string));
+    let number = b.number.clone();
+    let actor = phone_actor(b.hall.clone());
     let blobs = blob_store(st).await?;
     let now = st.now();
     let mut written = Vec::new();
@@ -1170,32 +1141,6 @@ async fn apply(
 
 // --- templates ----------------------------------------------------------------------------------
 
-/// What the applicant's pages read beyond the view's values: plain words for the light.
-trait MyView: JsonView {
-    fn words(&self, path: &str) -> &'static str {
-        warning_words(&text(self.json(), path))
-    }
-
-    fn words_at(&self, v: &Value, path: &str) -> &'static str {
-        warning_words(&text(v, path))
-    }
-}
-
-impl JsonView for CasePage {
-    fn json(&self) -> &Value {
-        &self.c
-    }
-}
-
-impl JsonView for BundlePage {
-    fn json(&self) -> &Value {
-        &self.b
-    }
-}
-
-impl MyView for CasePage {}
-impl MyView for BundlePage {}
-
 impl CasePage {
     fn file_error(&self, key: &str) -> Option<&str> {
         self.errors.get(&format!("f_{key}"))
@@ -1211,6 +1156,10 @@ impl BundlePage {
 /// Used by the list template.
 impl Line {
     fn words(&self) -> &'static str {
-        warning_words(&self.warning)
+        self.warning.map_or("", Warning::plain_words)
+    }
+
+    fn warning_code(&self) -> &'static str {
+        self.warning.map_or("", Warning::code)
     }
 }

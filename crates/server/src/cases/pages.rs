@@ -21,7 +21,6 @@ use yichuang_store::cases::records;
 use yichuang_store::catalogue::{self, ItemQuery, ItemStatus, ItemSummary};
 
 use super::api::{StepBody, step_command};
-use super::page_view::JsonView;
 use super::service::{self, Application, Env, Loaded};
 use super::view;
 use crate::accounts::{Page, forbidden_page, require_page_actor};
@@ -848,7 +847,7 @@ async fn worklist_page(
 struct QueryPage {
     layout: Layout,
     number: String,
-    result: Option<Value>,
+    result: Option<QueryAnswer>,
     error: Option<String>,
     /// A single case's timeline in plain words and the materials it waits for (issue 10
     /// item 9); a bundle's members and missing materials come in `result`.
@@ -872,18 +871,11 @@ async fn query_page(
             Ok(super::api::Found::Case(l, v)) => {
                 steps = super::my::plain_steps(&st, &l).await;
                 missing = super::my::missing_names(&l);
-                (Some(v), None)
+                (Some(QueryAnswer::case(v)), None)
             }
             Ok(super::api::Found::Bundle(v)) => {
-                missing = v["missing"]
-                    .as_array()
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (Some(v), None)
+                missing = v.missing.clone();
+                (Some(QueryAnswer::bundle(v)), None)
             }
             Err(e) => (
                 None,
@@ -905,12 +897,56 @@ async fn query_page(
     })
 }
 
-// --- reading the case's JSON in templates ---------------------------------------------------
+/// What the query page shows of a case or a 一件事 (from their public views).
+struct QueryAnswer {
+    item_name: String,
+    number: String,
+    status_label: &'static str,
+    due_date: Option<chrono::NaiveDate>,
+    /// Still counting: the working days left are worth saying.
+    running: bool,
+    working_days_left: Option<i64>,
+    /// A 一件事's members (none for a single case).
+    bundle: Option<Vec<super::bundles::PublicMember>>,
+}
 
-static NULL: Value = Value::Null;
+impl QueryAnswer {
+    fn case(v: super::view::PublicCaseView) -> Self {
+        QueryAnswer {
+            running: v.decision.is_none()
+                && !matches!(
+                    v.status,
+                    CaseStatus::Refused | CaseStatus::Issued | CaseStatus::Concluded
+                ),
+            item_name: v.item_name,
+            number: v.number,
+            status_label: v.status_label,
+            due_date: v.due_date,
+            working_days_left: v.working_days_left,
+            bundle: None,
+        }
+    }
 
-impl JsonView for QueryPage {
-    fn json(&self) -> &Value {
-        self.result.as_ref().unwrap_or(&NULL)
+    fn bundle(v: super::bundles::PublicBundleView) -> Self {
+        use super::bundles::BundleStatus;
+        QueryAnswer {
+            running: !matches!(v.status, BundleStatus::Issued | BundleStatus::Concluded),
+            item_name: v.item_name,
+            number: v.number,
+            status_label: v.status_label,
+            due_date: v.due_date.as_deref().and_then(|d| d.parse().ok()),
+            working_days_left: v.working_days_left,
+            bundle: Some(v.members),
+        }
+    }
+
+    fn due_text(&self) -> String {
+        self.due_date.map(view::chinese_day).unwrap_or_default()
+    }
+
+    fn days_left_text(&self) -> String {
+        self.working_days_left
+            .map(|d| d.to_string())
+            .unwrap_or_default()
     }
 }

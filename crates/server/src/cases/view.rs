@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use yichuang_domain::case::CaseEvent;
 use yichuang_domain::case::applicant::Applicant;
 use yichuang_domain::case::clock::{ClockReading, Extension, Suspension, Warning};
@@ -20,11 +20,37 @@ use super::time::utc;
 use crate::clock::hall_time;
 use crate::people::People;
 
-/// One timeline entry: the masked event with its time as RFC 3339 in the hall's zone.
-pub fn timeline_entry(e: &CaseEvent) -> Value {
-    let mut v = e.log_payload();
-    v["at"] = json!(hall_time(utc(e.at)));
-    v
+/// One entry of the API's timeline: the masked event (R-PII) as the event log records it,
+/// with its time as RFC 3339 in the hall's zone. Serialises flat: `at`, `by`, `on_behalf_of`
+/// (when there is one), `kind` and the change's own fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<yichuang_domain::agency::OnBehalf>,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+impl TimelineEntry {
+    pub fn of(e: &CaseEvent) -> Self {
+        let mut change = e.change.clone();
+        if let Change::Received { applicant, .. } = &mut change {
+            *applicant = applicant.masked();
+        }
+        TimelineEntry {
+            at: hall_time(utc(e.at)),
+            by: e.by.clone(),
+            on_behalf_of: e.on_behalf_of.clone(),
+            change,
+        }
+    }
+
+    /// The event's kind as the log names it (`case_accepted`).
+    pub fn kind(&self) -> &'static str {
+        self.change.kind()
+    }
 }
 
 fn accepted_local(l: &Loaded) -> Option<chrono::NaiveDateTime> {
@@ -106,7 +132,7 @@ pub struct CaseView {
     pub process: ProcessRef,
     pub warnings: Vec<String>,
     /// The masked events as the event log records them (the page shows [`TimelineRow`]s).
-    pub timeline: Vec<Value>,
+    pub timeline: Vec<TimelineEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub one_time_notice: Option<NoticeView>,
     /// Beijing wall-clock times the page shows in Chinese form (not in the API's JSON).
@@ -188,7 +214,7 @@ pub fn case_view(l: &Loaded, env: &Env) -> CaseView {
             version: c.process_version,
         },
         warnings: c.warnings.clone(),
-        timeline: l.events.iter().map(timeline_entry).collect(),
+        timeline: l.events.iter().map(TimelineEntry::of).collect(),
         one_time_notice: notice,
         received_local: c.received_at,
         accepted_local: accepted,
@@ -288,21 +314,79 @@ impl CaseView {
 
     /// The staff's words for the case's light.
     pub fn warning_label(&self) -> &'static str {
-        match self.warning {
-            Some(Warning::Red) => "红灯（已超期）",
-            Some(w) => w.label(),
-            None => "",
-        }
+        self.warning.map_or("", Warning::staff_label)
+    }
+
+    /// The applicant's words for the case's light.
+    pub fn warning_words(&self) -> &'static str {
+        self.warning.map_or("", Warning::plain_words)
     }
 
     /// The light's class suffix (`warn-green`), empty without a clock.
     pub fn warning_class(&self) -> &'static str {
-        match self.warning {
-            Some(Warning::Green) => "green",
-            Some(Warning::Yellow) => "yellow",
-            Some(Warning::Red) => "red",
-            None => "",
+        self.warning.map_or("", Warning::code)
+    }
+
+    /// The case that this one is a member of (a 一件事), or nothing.
+    pub fn parent_text(&self) -> &str {
+        self.parent.as_deref().unwrap_or_default()
+    }
+
+    /// 受理日期 in Chinese form.
+    pub fn accepted_on_text(&self) -> String {
+        day_text(self.accepted_on)
+    }
+
+    /// The clock still counts for the applicant: no decision and not closed.
+    pub fn still_counting(&self) -> bool {
+        self.decision.is_none()
+            && !matches!(
+                self.status,
+                CaseStatus::Refused | CaseStatus::Issued | CaseStatus::Concluded
+            )
+    }
+
+    fn delivery(&self) -> Option<&Delivery> {
+        self.issuance.as_ref().map(|i| &i.delivery)
+    }
+
+    pub fn is_issued(&self) -> bool {
+        self.issuance.is_some()
+    }
+
+    pub fn is_mailed(&self) -> bool {
+        matches!(self.delivery(), Some(Delivery::Mail { .. }))
+    }
+
+    pub fn is_picked_up(&self) -> bool {
+        matches!(self.delivery(), Some(Delivery::Pickup { .. }))
+    }
+
+    pub fn is_in_locker(&self) -> bool {
+        matches!(self.delivery(), Some(Delivery::Locker { .. }))
+    }
+
+    /// Where, by whom and under which tracking number the result was mailed.
+    pub fn mail(&self) -> (&str, &str, &str) {
+        match self.delivery() {
+            Some(Delivery::Mail {
+                address,
+                carrier,
+                tracking_number,
+            }) => (address, carrier, tracking_number),
+            _ => ("", "", ""),
         }
+    }
+
+    pub fn locker_door(&self) -> &str {
+        match self.delivery() {
+            Some(Delivery::Locker { door, .. }) => door,
+            _ => "",
+        }
+    }
+
+    pub fn certificate_text(&self) -> &str {
+        self.certificate().unwrap_or_default()
     }
 
     pub fn days_left_text(&self) -> String {
@@ -312,25 +396,77 @@ impl CaseView {
     }
 }
 
-/// What anyone holding the case number and the last 4 digits may see: no personal data.
-pub fn public_json(l: &Loaded, env: &Env) -> Value {
+/// What anyone holding the case number and the last 4 digits may see: no personal data
+/// (`GET /api/v1/query`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicCaseView {
+    pub number: String,
+    pub item_name: String,
+    pub status: CaseStatus,
+    pub status_label: &'static str,
+    pub received_at: String,
+    pub accepted_at: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub working_days_left: Option<i64>,
+    pub warning: Option<Warning>,
+    pub one_time_notice: Option<NoticeView>,
+    pub decision: Option<PublicDecision>,
+    pub issuance: Option<PublicIssuance>,
+    pub timeline: Vec<PublicStep>,
+}
+
+/// The decision as the public sees it: its outcome and day.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicDecision {
+    pub outcome: Outcome,
+    pub on: NaiveDate,
+}
+
+/// How and when the result went out (`method` in words: 窗口领取, 邮寄…).
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicIssuance {
+    pub method: &'static str,
+    pub at: String,
+}
+
+/// One step of the public timeline: when and what kind, nothing more.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicStep {
+    pub at: String,
+    pub kind: &'static str,
+}
+
+pub fn public_view(l: &Loaded, env: &Env) -> PublicCaseView {
     let full = case_view(l, env);
     let c = &l.case;
-    json!({
-        "number": c.number,
-        "item_name": l.item.name,
-        "status": full.status,
-        "status_label": c.status.label(),
-        "received_at": full.received_at,
-        "accepted_at": full.accepted_at,
-        "due_date": full.due_date,
-        "working_days_left": full.working_days_left,
-        "warning": full.warning,
-        "one_time_notice": full.one_time_notice,
-        "decision": c.decision.as_ref().map(|d| json!({"outcome": d.outcome, "on": d.on})),
-        "issuance": c.issuance.as_ref().map(|i| json!({"method": i.delivery.label(), "at": hall_time(utc(i.at))})),
-        "timeline": l.events.iter().map(|e| json!({"at": hall_time(utc(e.at)), "kind": e.change.kind()})).collect::<Vec<_>>(),
-    })
+    PublicCaseView {
+        number: c.number.clone(),
+        item_name: l.item.name.clone(),
+        status: full.status,
+        status_label: c.status.label(),
+        received_at: full.received_at,
+        accepted_at: full.accepted_at,
+        due_date: full.due_date,
+        working_days_left: full.working_days_left,
+        warning: full.warning,
+        one_time_notice: full.one_time_notice,
+        decision: c.decision.as_ref().map(|d| PublicDecision {
+            outcome: d.outcome,
+            on: d.on,
+        }),
+        issuance: c.issuance.as_ref().map(|i| PublicIssuance {
+            method: i.delivery.label(),
+            at: hall_time(utc(i.at)),
+        }),
+        timeline: l
+            .events
+            .iter()
+            .map(|e| PublicStep {
+                at: hall_time(utc(e.at)),
+                kind: e.change.kind(),
+            })
+            .collect(),
+    }
 }
 
 /// Beijing time in the form people read: 2026年12月4日 15:10.
@@ -470,4 +606,148 @@ pub fn timeline_rows(l: &Loaded, people: &People) -> Vec<TimelineRow> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use serde_json::json;
+    use yichuang_domain::case::applicant::{Applicant, ApplicantKind};
+
+    /// The entry as it was built before it had a type: the log payload with `at` replaced.
+    fn as_before(e: &CaseEvent) -> Value {
+        let mut v = e.log_payload();
+        v["at"] = json!(hall_time(utc(e.at)));
+        v
+    }
+
+    fn at(h: u32, m: u32) -> chrono::NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 3, 2)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    fn events() -> Vec<CaseEvent> {
+        let ev = |h, by: &str, change| CaseEvent {
+            at: at(h, 30),
+            by: by.into(),
+            on_behalf_of: None,
+            change,
+        };
+        vec![
+            ev(
+                9,
+                "clerk:li",
+                Change::Received {
+                    number: "C1".into(),
+                    item: "I1".into(),
+                    department: "D1".into(),
+                    applicant: Applicant {
+                        kind: ApplicantKind::Person,
+                        name: "张三".into(),
+                        id_number: "110101199001011234".into(),
+                        phone: "13800001234".into(),
+                    },
+                    materials: vec!["M1".into()],
+                    answers: BTreeMap::from([("q".into(), "a".into())]),
+                    statutory_limit_days: 20,
+                    committed_limit_days: 10,
+                    deemed_approval: false,
+                    process_code: "P".into(),
+                    process_version: 1,
+                    parent: None,
+                    warnings: vec!["w".into()],
+                },
+            ),
+            ev(
+                10,
+                "clerk:li",
+                Change::OneTimeNoticeGiven {
+                    items: vec!["M2".into()],
+                    note: "补身份证".into(),
+                },
+            ),
+            ev(
+                11,
+                "clerk:phone",
+                Change::MaterialsReceived {
+                    materials: vec!["M2".into()],
+                },
+            ),
+            ev(
+                12,
+                "system",
+                Change::Accepted {
+                    on: at(12, 0).date(),
+                    deemed: true,
+                },
+            ),
+            ev(
+                14,
+                "clerk:wang",
+                Change::Decided {
+                    node: "approve".into(),
+                    outcome: Outcome::Approved,
+                    document_number: "许字〔2026〕1号".into(),
+                    reasons: vec![],
+                    on: at(14, 0).date(),
+                },
+            ),
+            CaseEvent {
+                on_behalf_of: Some(yichuang_domain::agency::OnBehalf {
+                    mandate: "WT202612040001".into(),
+                    agent_name: "张三".into(),
+                    principal: "李*英".into(),
+                }),
+                ..ev(
+                    15,
+                    "agent:zhang",
+                    Change::Issued {
+                        node: "issue".into(),
+                        delivery: Delivery::Mail {
+                            address: "北京市".into(),
+                            carrier: "EMS".into(),
+                            tracking_number: "E1".into(),
+                        },
+                    },
+                )
+            },
+        ]
+    }
+
+    #[test]
+    fn a_typed_timeline_entry_serialises_exactly_as_the_untyped_one_did() {
+        for e in events() {
+            let typed = serde_json::to_value(TimelineEntry::of(&e)).unwrap();
+            assert_eq!(typed, as_before(&e), "{}", e.change.kind());
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&as_before(&e)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn the_timeline_keeps_the_hall_time_and_masks_the_applicants_numbers() {
+        let e = &events()[0];
+        let v = serde_json::to_value(TimelineEntry::of(e)).unwrap();
+        assert_eq!(v["kind"], "received");
+        assert_eq!(v["by"], "clerk:li");
+        assert_eq!(v["at"], "2026-03-02T09:30:00+08:00");
+        assert!(v.get("on_behalf_of").is_none());
+        let id = v["applicant"]["id_number"].as_str().unwrap();
+        assert_ne!(id, "110101199001011234");
+        assert!(id.ends_with("1234"));
+        let accepted = serde_json::to_value(TimelineEntry::of(&events()[3])).unwrap();
+        assert_eq!(accepted["kind"], "accepted");
+        assert_eq!(accepted["on"], "2026-03-02");
+        assert_eq!(accepted["deemed"], true);
+        assert_eq!(accepted["by"], "system");
+        let issued = serde_json::to_value(TimelineEntry::of(&events()[5])).unwrap();
+        assert_eq!(issued["kind"], "issued");
+        assert_eq!(issued["delivery"]["method"], "mail");
+        assert_eq!(issued["on_behalf_of"]["mandate"], "WT202612040001");
+    }
 }
