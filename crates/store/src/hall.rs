@@ -943,6 +943,20 @@ pub struct AppointmentRow {
     pub ticket_id: Option<i64>,
 }
 
+impl AppointmentRow {
+    /// The stored status as the domain's enum (`None` for a value no version ever wrote).
+    pub fn appointment_status(
+        &self,
+    ) -> Option<yichuang_domain::queue::appointments::AppointmentStatus> {
+        yichuang_domain::queue::appointments::AppointmentStatus::parse(&self.status)
+    }
+
+    /// Booked and still open.
+    pub fn is_booked(&self) -> bool {
+        self.appointment_status().is_some_and(|s| s.is_booked())
+    }
+}
+
 const APPOINTMENT_COLUMNS: &str = "SELECT id, hall_id, queue_id, slot_date, slot_start, slot_end, status, holder, \
      person_hash, reschedules, ticket_id FROM appointments";
 
