@@ -43,6 +43,14 @@ pub struct WindowRow {
     pub staff_name: Option<String>,
 }
 
+impl WindowRow {
+    /// The stored session as the domain's enum; a value no version wrote reads as closed.
+    pub fn session(&self) -> yichuang_domain::queue::window::WindowStatus {
+        yichuang_domain::queue::window::WindowStatus::parse(&self.status)
+            .unwrap_or(yichuang_domain::queue::window::WindowStatus::Closed)
+    }
+}
+
 const HALL_COLUMNS: &str = "SELECT id, code, name, region, settings, notice FROM halls";
 const WINDOW_COLUMNS: &str = "SELECT w.id, w.hall_id, h.code AS hall_code, w.code, w.name, w.kind, w.status, \
      w.staff_id, w.staff_name FROM windows w JOIN halls h ON h.id = w.hall_id";
