@@ -105,7 +105,34 @@ pub struct AccountScope<'a> {
     pub hall: Option<&'a str>,
 }
 
-/// The signed-in account making a request.
+/// Who an [`Actor`] is: a signed-in account, or one of the actors no account stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// A person signed in with an account (`Actor::id` is the account's id).
+    #[default]
+    Person,
+    /// The applicant acting on their phone (`/my`): a supplement, a locker drop-off.
+    Applicant,
+    /// The 网上办事大厅's inbox, which receives online applications.
+    OnlineDesk,
+    /// 一件事联办: receives a bundle's later members on the parent's behalf.
+    BundleDesk,
+    /// The system itself: timers and 电子监察.
+    System,
+}
+
+impl ActorKind {
+    pub fn is_person(&self) -> bool {
+        *self == ActorKind::Person
+    }
+}
+
+/// Who makes a request or causes an event: a signed-in account, or (see [`ActorKind`]) the
+/// applicant, a desk or the system. The latter have no account (`id` 0, see
+/// [`Actor::account_id`]); they carry the front-desk role the case engine asks of whoever
+/// receives, and keep the event names stored events already use (`clerk:phone`, `clerk:online`,
+/// `clerk:bundle`, `supervisor:supervision`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     pub id: i64,
@@ -127,6 +154,78 @@ pub struct Actor {
     /// case event the actor causes then records both (see `agency::OnBehalf`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf: Option<crate::agency::OnBehalf>,
+    /// Who this is (a person unless built by one of the constructors below).
+    #[serde(default, skip_serializing_if = "ActorKind::is_person")]
+    pub kind: ActorKind,
+}
+
+impl Actor {
+    fn without_account(
+        kind: ActorKind,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        hall: Option<String>,
+    ) -> Actor {
+        Actor {
+            id: 0,
+            username: username.into(),
+            display_name: display_name.into(),
+            role,
+            department: None,
+            hall,
+            region: None,
+            scope_halls: None,
+            on_behalf: None,
+            kind,
+        }
+    }
+
+    /// The applicant on their phone, in the case's hall (a supplement given on the phone is
+    /// received there). Recorded as `clerk:phone`.
+    pub fn applicant(hall: Option<String>) -> Actor {
+        Actor::without_account(
+            ActorKind::Applicant,
+            "phone",
+            "申请人（手机）",
+            Role::Clerk,
+            hall,
+        )
+    }
+
+    /// The 网上办事大厅's inbox that signs online receipts. Recorded as `clerk:online`.
+    pub fn online_desk() -> Actor {
+        Actor::without_account(
+            ActorKind::OnlineDesk,
+            "online",
+            "网上办事大厅",
+            Role::Clerk,
+            None,
+        )
+    }
+
+    /// 一件事联办: receives a bundle's later members (the parent's receipt covered them).
+    /// Recorded as `clerk:bundle`.
+    pub fn bundle_desk(hall: Option<String>) -> Actor {
+        Actor::without_account(
+            ActorKind::BundleDesk,
+            "bundle",
+            "一件事联办",
+            Role::Clerk,
+            hall,
+        )
+    }
+
+    /// The system acting under `name` with the powers of `role` (电子监察 files ledger
+    /// entries as `supervisor:supervision`).
+    pub fn system(name: &str, display_name: &str, role: Role, hall: Option<String>) -> Actor {
+        Actor::without_account(ActorKind::System, name, display_name, role, hall)
+    }
+
+    /// The account behind the actor; none for the applicant, a desk or the system.
+    pub fn account_id(&self) -> Option<i64> {
+        self.kind.is_person().then_some(self.id)
+    }
 }
 
 impl Actor {
@@ -223,7 +322,37 @@ mod tests {
             region: None,
             scope_halls: None,
             on_behalf: None,
+            kind: ActorKind::Person,
         }
+    }
+
+    #[test]
+    fn the_applicant_a_desk_and_the_system_are_actors_without_an_account_under_their_old_names() {
+        let a = Actor::applicant(Some("H1".into()));
+        assert_eq!(a.kind, ActorKind::Applicant);
+        assert_eq!(a.account_id(), None);
+        assert_eq!(a.event_name(), "clerk:phone");
+        assert_eq!(a.hall.as_deref(), Some("H1"));
+        assert_eq!(Actor::online_desk().event_name(), "clerk:online");
+        assert_eq!(Actor::online_desk().kind, ActorKind::OnlineDesk);
+        assert_eq!(Actor::bundle_desk(None).event_name(), "clerk:bundle");
+        let s = Actor::system("supervision", "电子监察", Role::Supervisor, None);
+        assert_eq!(s.kind, ActorKind::System);
+        assert_eq!(s.event_name(), "supervisor:supervision");
+        assert_eq!(actor(Role::Clerk, None).account_id(), Some(1));
+    }
+
+    #[test]
+    fn a_persons_actor_serialises_as_before_and_reads_back_as_a_person() {
+        let p = actor(Role::Clerk, None);
+        let v = serde_json::to_value(&p).unwrap();
+        assert!(v.get("kind").is_none());
+        assert_eq!(
+            serde_json::from_value::<Actor>(v).unwrap().kind,
+            ActorKind::Person
+        );
+        let a = serde_json::to_value(Actor::applicant(None)).unwrap();
+        assert_eq!(a["kind"], "applicant");
     }
 
     fn scope(role: Role, hall: Option<&'static str>) -> AccountScope<'static> {

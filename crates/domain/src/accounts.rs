@@ -363,6 +363,7 @@ mod tests {
             region: None,
             scope_halls: None,
             on_behalf: None,
+            kind: crate::ActorKind::Person,
         }
     }
 

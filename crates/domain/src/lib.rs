@@ -21,5 +21,5 @@ pub mod supervision;
 pub mod work_order;
 pub mod workdays;
 
-pub use access::{Actor, Role};
+pub use access::{Actor, ActorKind, Role};
 pub use error::{Error, FieldError, Kind, Problems, Result};

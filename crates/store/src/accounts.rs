@@ -68,6 +68,7 @@ impl AccountRow {
             region: self.region.clone(),
             scope_halls: None,
             on_behalf: None,
+            kind: yichuang_domain::ActorKind::Person,
         })
     }
 }

@@ -44,6 +44,14 @@ pub struct WindowRow {
     pub staff_name: Option<String>,
 }
 
+impl WindowRow {
+    /// The stored session as the domain's enum; a value no version wrote reads as closed.
+    pub fn session(&self) -> yichuang_domain::queue::window::WindowStatus {
+        yichuang_domain::queue::window::WindowStatus::parse(&self.status)
+            .unwrap_or(yichuang_domain::queue::window::WindowStatus::Closed)
+    }
+}
+
 const HALL_COLUMNS: &str = "SELECT id, code, name, region, settings, notice FROM halls";
 const WINDOW_COLUMNS: &str = "SELECT w.id, w.hall_id, h.code AS hall_code, w.code, w.name, w.kind, w.status, \
      w.staff_id, w.staff_name FROM windows w JOIN halls h ON h.id = w.hall_id";
@@ -966,6 +974,20 @@ pub struct AppointmentRow {
     pub person_hash: String,
     pub reschedules: i64,
     pub ticket_id: Option<i64>,
+}
+
+impl AppointmentRow {
+    /// The stored status as the domain's enum (`None` for a value no version ever wrote).
+    pub fn appointment_status(
+        &self,
+    ) -> Option<yichuang_domain::queue::appointments::AppointmentStatus> {
+        yichuang_domain::queue::appointments::AppointmentStatus::parse(&self.status)
+    }
+
+    /// Booked and still open.
+    pub fn is_booked(&self) -> bool {
+        self.appointment_status().is_some_and(|s| s.is_booked())
+    }
 }
 
 const APPOINTMENT_COLUMNS: &str = "SELECT id, hall_id, queue_id, slot_date, slot_start, slot_end, status, holder, \

@@ -38,6 +38,35 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
+    pub const ALL: [CaseStatus; 8] = [
+        CaseStatus::Received,
+        CaseStatus::AwaitingSupplement,
+        CaseStatus::Accepted,
+        CaseStatus::Refused,
+        CaseStatus::Routed,
+        CaseStatus::InProgress,
+        CaseStatus::Concluded,
+        CaseStatus::Issued,
+    ];
+
+    /// The status as it is stored and the API names it (`awaiting_supplement`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Received => "received",
+            CaseStatus::AwaitingSupplement => "awaiting_supplement",
+            CaseStatus::Accepted => "accepted",
+            CaseStatus::Refused => "refused",
+            CaseStatus::Routed => "routed",
+            CaseStatus::InProgress => "in_progress",
+            CaseStatus::Concluded => "concluded",
+            CaseStatus::Issued => "issued",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CaseStatus> {
+        CaseStatus::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             CaseStatus::Received => "已收件",
@@ -534,5 +563,19 @@ impl Case {
     /// Whether every thread of the process has reached an end.
     pub fn is_finished(&self) -> bool {
         self.status.is_final() && self.tokens.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod status_names {
+    use super::CaseStatus;
+
+    #[test]
+    fn a_case_status_is_stored_under_the_name_serde_gives_it() {
+        for s in CaseStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(CaseStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(CaseStatus::parse("closed"), None);
     }
 }

@@ -390,5 +390,6 @@ pub fn actor(id: i64, username: &str, role: Role, department: Option<&str>) -> A
         region: None,
         scope_halls: None,
         on_behalf: None,
+        kind: crate::ActorKind::Person,
     }
 }

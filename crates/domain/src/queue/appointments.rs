@@ -276,6 +276,32 @@ pub enum AppointmentStatus {
 }
 
 impl AppointmentStatus {
+    pub const ALL: [AppointmentStatus; 4] = [
+        AppointmentStatus::Booked,
+        AppointmentStatus::CheckedIn,
+        AppointmentStatus::Cancelled,
+        AppointmentStatus::NoShow,
+    ];
+
+    /// The status as it is stored and the API names it (`checked_in`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppointmentStatus::Booked => "booked",
+            AppointmentStatus::CheckedIn => "checked_in",
+            AppointmentStatus::Cancelled => "cancelled",
+            AppointmentStatus::NoShow => "no_show",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AppointmentStatus> {
+        AppointmentStatus::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Booked and not yet checked in, cancelled or missed: it may still be used or changed.
+    pub fn is_booked(self) -> bool {
+        self == AppointmentStatus::Booked
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             AppointmentStatus::Booked => "已预约",
@@ -765,5 +791,21 @@ mod tests {
             fields,
             ["slot_minutes", "capacity_per_slot", "horizon_working_days"]
         );
+    }
+}
+
+#[cfg(test)]
+mod status_names {
+    use super::AppointmentStatus;
+
+    #[test]
+    fn an_appointment_status_is_stored_under_the_name_serde_gives_it() {
+        for s in AppointmentStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(AppointmentStatus::parse(s.as_str()), Some(s));
+        }
+        assert!(AppointmentStatus::Booked.is_booked());
+        assert!(!AppointmentStatus::NoShow.is_booked());
+        assert_eq!(AppointmentStatus::parse("late"), None);
     }
 }

@@ -29,6 +29,7 @@ pub mod policy;
 pub mod simulation;
 pub mod stats;
 pub mod ticket;
+pub mod window;
 
 use serde::{Deserialize, Serialize};
 

@@ -21,7 +21,7 @@ use yichuang_domain::case::{
     Applicant, Case, CaseStatus, Command, Delivery, Outcome, Receipt, Warning,
 };
 use yichuang_domain::catalogue::{Bundle, ServiceItem, Situation};
-use yichuang_domain::{Actor, Error, Problems, Result, Role};
+use yichuang_domain::{Actor, Error, Problems, Result};
 use yichuang_store::Tx;
 use yichuang_store::cases::bundles::{self, BundleCaseRow, NewBundleCase};
 use yichuang_store::cases::{applicants, definitions, records};
@@ -170,17 +170,7 @@ pub fn checklist(bundle: &Bundle, members: &[ServiceItem]) -> Vec<ChecklistEntry
 /// The clerk that receives later members on the bundle's behalf (the parent's receipt
 /// covered them).
 fn bundle_clerk(hall: Option<&str>) -> Actor {
-    Actor {
-        id: 0,
-        username: "bundle".into(),
-        display_name: "一件事联办".into(),
-        role: Role::Clerk,
-        department: None,
-        hall: hall.map(str::to_string),
-        region: None,
-        scope_halls: None,
-        on_behalf: None,
-    }
+    Actor::bundle_desk(hall.map(str::to_string))
 }
 
 async fn bundle_of(state: &AppState, row: &BundleCaseRow) -> Result<Bundle> {

@@ -24,7 +24,7 @@ use yichuang_domain::case::events::{Change, Delivery, Outcome};
 use yichuang_domain::case::{Applicant, ApplicantKind, CaseEvent, Receipt, WINDOW_NODE, Warning};
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::pii::mask_phone;
-use yichuang_domain::{Actor, Error, Role};
+use yichuang_domain::{Actor, Error};
 use yichuang_store::cases::{bundles as bundle_rows, issuance, phone_login, vault as vault_store};
 use yichuang_store::catalogue::{self, ItemQuery, ItemStatus};
 
@@ -107,17 +107,7 @@ impl axum::extract::FromRequestParts<AppState> for MyPhone {
 /// Whoever acts for the applicant in the case engine: the front desk's online inbox, in the
 /// case's hall (a supplement given on the phone is received there).
 fn phone_actor(hall: Option<String>) -> Actor {
-    Actor {
-        id: 0,
-        username: "phone".into(),
-        display_name: "申请人（手机）".into(),
-        role: Role::Clerk,
-        department: None,
-        hall,
-        region: None,
-        scope_halls: None,
-        on_behalf: None,
-    }
+    Actor::applicant(hall)
 }
 
 fn with_status(mut r: Response, e: &Error) -> Response {

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use yichuang_domain::case::{Applicant, ApplicantKind, Command, Receipt};
 use yichuang_domain::identity::parse_mobile;
 use yichuang_domain::pii::mask_phone;
-use yichuang_domain::{Actor, Error, Kind, Role};
+use yichuang_domain::{Actor, Error, Kind};
 use yichuang_store::cases::{outbox, phone_login};
 
 use super::service::{self, Application, Channel};
@@ -214,17 +214,7 @@ struct ApplyBody {
 
 /// The front desk's online inbox signs online receipts: the domain records who received it.
 pub fn online_desk() -> Actor {
-    Actor {
-        id: 0,
-        username: "online".into(),
-        display_name: "网上办事大厅".into(),
-        role: Role::Clerk,
-        department: None,
-        hall: None,
-        region: None,
-        scope_halls: None,
-        on_behalf: None,
-    }
+    Actor::online_desk()
 }
 
 async fn apply(

@@ -266,7 +266,7 @@ async fn persist(
             hall: row.hall.as_deref(),
             applicant_id: row.applicant_id,
             events_before: row.events,
-            before_final: matches!(row.status.as_str(), "issued" | "refused"),
+            before_final: CaseStatus::parse(&row.status).is_some_and(CaseStatus::is_final),
             after: &d.effects.after,
             by: events.last().map_or("system", |e| e.by.as_str()),
             calendar: &env.calendar,

@@ -283,13 +283,7 @@ pub fn domain(row: &AppointmentRow) -> Result<Appointment> {
     let bad = || Error::internal(format!("appointment {} has bad fields", row.id));
     let date = NaiveDate::parse_from_str(&row.slot_date, "%Y-%m-%d").map_err(|_| bad())?;
     let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| bad());
-    let status = match row.status.as_str() {
-        "booked" => AppointmentStatus::Booked,
-        "checked_in" => AppointmentStatus::CheckedIn,
-        "cancelled" => AppointmentStatus::Cancelled,
-        "no_show" => AppointmentStatus::NoShow,
-        _ => return Err(bad()),
-    };
+    let status = row.appointment_status().ok_or_else(bad)?;
     Ok(Appointment {
         id: row.id,
         queue: row.queue_id,
@@ -305,12 +299,7 @@ pub fn domain(row: &AppointmentRow) -> Result<Appointment> {
 }
 
 pub fn status_name(s: AppointmentStatus) -> &'static str {
-    match s {
-        AppointmentStatus::Booked => "booked",
-        AppointmentStatus::CheckedIn => "checked_in",
-        AppointmentStatus::Cancelled => "cancelled",
-        AppointmentStatus::NoShow => "no_show",
-    }
+    s.as_str()
 }
 
 fn view(a: &Appointment, queue: &str) -> Value {
@@ -344,12 +333,10 @@ fn holder_view(
 /// What the caller counted about a person's other appointments.
 fn person_bookings(mine: &[AppointmentRow], queue_id: i64, date: NaiveDate) -> PersonBookings {
     PersonBookings {
-        open: mine.iter().filter(|a| a.status == "booked").count() as u32,
+        open: mine.iter().filter(|a| a.is_booked()).count() as u32,
         same_queue_same_date: mine
             .iter()
-            .filter(|a| {
-                a.status == "booked" && a.queue_id == queue_id && a.slot_date == date.to_string()
-            })
+            .filter(|a| a.is_booked() && a.queue_id == queue_id && a.slot_date == date.to_string())
             .count() as u32,
         no_show_dates: no_show_dates(mine),
     }
@@ -357,7 +344,7 @@ fn person_bookings(mine: &[AppointmentRow], queue_id: i64, date: NaiveDate) -> P
 
 fn no_show_dates(mine: &[AppointmentRow]) -> Vec<NaiveDate> {
     mine.iter()
-        .filter(|a| a.status == "no_show")
+        .filter(|a| a.appointment_status() == Some(AppointmentStatus::NoShow))
         .filter_map(|a| NaiveDate::parse_from_str(&a.slot_date, "%Y-%m-%d").ok())
         .collect()
 }
@@ -743,7 +730,7 @@ pub async fn check_in_at_hall(
         let today: Vec<Appointment> = store::appointments_of_person(&mut tx, hall.id, &hash)
             .await?
             .iter()
-            .filter(|a| a.status == "booked" && a.slot_date == now.date().to_string())
+            .filter(|a| a.is_booked() && a.slot_date == now.date().to_string())
             .map(domain)
             .collect::<Result<_>>()?;
         let s = &settings.appointments;
@@ -796,7 +783,7 @@ pub async fn fire_no_show(tx: &mut Tx, subject: &str, now: DateTime<Utc>) -> Res
     let Some(row) = store::appointment_in_tx(tx, id).await? else {
         return Ok(());
     };
-    if row.status != "booked" {
+    if !row.is_booked() {
         return Ok(());
     }
     let hall = store::hall_by_id_in_tx(tx, row.hall_id).await?;

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use chrono::NaiveTime;
 use serde::Deserialize;
 use yichuang_domain::demo::WindowKind;
+use yichuang_domain::queue::window::WindowStatus;
 use yichuang_domain::{Actor, Error, Problems, Result, Role};
 use yichuang_store::hall as store;
 
@@ -465,11 +466,7 @@ impl Default for Outcome {
 
 /// A window's status as people read it (issue 10 item 3: not `open`/`closed`).
 pub fn window_status_label(status: &str) -> &'static str {
-    match status {
-        "open" => "服务中",
-        "paused" => "暂停",
-        _ => "未开放",
-    }
+    WindowStatus::parse(status).map_or(WindowStatus::Closed.label(), WindowStatus::label)
 }
 
 /// The name of the hall's queue `code` in the hall's view (its code if it has none).

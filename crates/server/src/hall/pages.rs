@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::Value;
+use yichuang_domain::queue::ticket::TicketStatus;
 use yichuang_store::hall as store;
 
 use super::setup::hall_view;
@@ -125,7 +126,7 @@ async fn phone(State(st): State<AppState>, Path(link): Path<String>) -> ApiResul
         queue_name: row.queue_name.clone(),
         status: row.status.clone(),
         status_label: text("status_label"),
-        wait_line: if row.status == "waiting" {
+        wait_line: if TicketStatus::parse(&row.status) == Some(TicketStatus::Waiting) {
             wait_text(
                 v["ahead"].as_i64().unwrap_or(0),
                 v["estimated_wait_minutes"].as_i64(),
@@ -209,12 +210,13 @@ async fn desk(
     let r = hall_report(&st.db, &hall, today, today).await?;
     let mine = r.by_window.get(&id);
     let v = hall_view(&st.db, &hall).await?;
+    let status = w.session().label().to_string();
     Ok(render(&DeskPage {
         layout: Layout::new(format!("{} · 窗口工作台", w.name), Some(actor)),
         hall: w.hall_code,
         window_id: id,
+        status,
         name: w.name,
-        status: super::manage::window_status_label(&w.status).to_string(),
         staff: w.staff_name.unwrap_or_default(),
         queues: queue_lines(&v),
         served_today: mine.map_or(0, |f| f.finished),

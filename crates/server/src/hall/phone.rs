@@ -14,6 +14,7 @@ use axum::routing::get;
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use serde_json::Value;
+use yichuang_domain::queue::appointments::AppointmentStatus;
 use yichuang_domain::{Error, Result};
 use yichuang_store::hall::{self as store, HallRow};
 
@@ -317,7 +318,7 @@ struct AppointmentPage {
     date_label: String,
     start: String,
     end: String,
-    status: String,
+    status: AppointmentStatus,
     status_label: String,
     holder: String,
     check_in_from: String,
@@ -362,7 +363,9 @@ async fn appointment_page_of(
     let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
     let hall = store::hall(&st.db, &s("hall")).await?;
     let date = parse_date(&s("date"))?;
-    let booked = s("status") == "booked";
+    let status = AppointmentStatus::parse(&s("status"))
+        .ok_or_else(|| Error::internal("an appointment without a status"))?;
+    let booked = status.is_booked();
     let (dates, slots, new_date_label) = if booked {
         choices(st, &hall, &s("queue"), new_date).await?
     } else {
@@ -391,7 +394,7 @@ async fn appointment_page_of(
         date_label: date_label(date),
         start: s("start"),
         end: s("end"),
-        status: s("status"),
+        status,
         status_label: s("status_label"),
         holder: s("holder"),
         check_in_from: hm("check_in_from"),

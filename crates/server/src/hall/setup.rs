@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use yichuang_domain::demo::WindowKind;
 use yichuang_domain::queue::number::validate_prefix;
+use yichuang_domain::queue::window::WindowStatus;
 use yichuang_domain::{Actor, Error, Problems, Result, Role};
 use yichuang_store::hall::{self as store, HallRow, WindowRow};
 use yichuang_store::{Db, Tx};
@@ -593,14 +594,14 @@ async fn change_session(
     st: &AppState,
     actor: &Actor,
     id: i64,
-    to: &str,
+    to: WindowStatus,
     kind: &str,
 ) -> ApiResult<Response> {
     let now = st.now();
     let mut tx = st.db.begin().await?;
     let w = store::window_in_tx(&mut tx, id).await?;
     match to {
-        "open" if w.status == "closed" => {
+        WindowStatus::Open if w.session() == WindowStatus::Closed => {
             require_may_sit(actor, &w)?;
             if let Some(other) = store::window_of_staff(&mut tx, actor.id).await? {
                 return Err(Error::conflict(
@@ -611,7 +612,7 @@ async fn change_session(
             }
         }
         _ => {
-            if w.status == "closed" {
+            if w.session() == WindowStatus::Closed {
                 return Err(Error::conflict("window_closed", "该窗口尚无人签到").into());
             }
             let own = w.staff_id == Some(actor.id);
@@ -619,8 +620,8 @@ async fn change_session(
                 require_window_operator(actor, &w)?;
                 actor.require_role(&[Role::Admin, Role::HallManager], "替他人签退或暂停")?;
             }
-            if to == w.status {
-                let label = if to == "paused" {
+            if to == w.session() {
+                let label = if to == WindowStatus::Paused {
                     "已暂停"
                 } else {
                     "已开放"
@@ -630,14 +631,16 @@ async fn change_session(
         }
     }
     let staff = match to {
-        "closed" => None,
-        "open" if w.status == "closed" => Some((actor.id, actor.display_name.clone())),
+        WindowStatus::Closed => None,
+        WindowStatus::Open if w.session() == WindowStatus::Closed => {
+            Some((actor.id, actor.display_name.clone()))
+        }
         _ => w.staff_id.zip(w.staff_name.clone()),
     };
     store::set_window_status(
         &mut tx,
         id,
-        to,
+        to.as_str(),
         staff.as_ref().map(|(i, n)| (*i, n.as_str())),
         now,
     )
@@ -650,7 +653,7 @@ async fn change_session(
         kind,
         ("window", id),
         json!({"before": {"status": w.status, "staff": w.staff_name},
-               "after": {"status": to, "staff": staff.as_ref().map(|s| &s.1)}}),
+               "after": {"status": to.as_str(), "staff": staff.as_ref().map(|s| &s.1)}}),
     )
     .await?;
     tx.commit().await?;
@@ -665,13 +668,13 @@ async fn sign_in(
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     let w = store::window(&st.db, id).await?;
-    if w.status != "closed" {
+    if w.session() != WindowStatus::Closed {
         let who = w.staff_name.unwrap_or_default();
         return Err(
             Error::conflict("window_taken", format!("窗口 {} 已由{}签到", w.code, who)).into(),
         );
     }
-    change_session(&st, &actor, id, "open", "window_signed_in").await
+    change_session(&st, &actor, id, WindowStatus::Open, "window_signed_in").await
 }
 
 async fn sign_out(
@@ -679,7 +682,7 @@ async fn sign_out(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    change_session(&st, &actor, id, "closed", "window_signed_out").await
+    change_session(&st, &actor, id, WindowStatus::Closed, "window_signed_out").await
 }
 
 async fn pause(
@@ -687,7 +690,7 @@ async fn pause(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    change_session(&st, &actor, id, "paused", "window_paused").await
+    change_session(&st, &actor, id, WindowStatus::Paused, "window_paused").await
 }
 
 async fn resume(
@@ -696,8 +699,8 @@ async fn resume(
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     let w = store::window(&st.db, id).await?;
-    if w.status == "closed" {
+    if w.session() == WindowStatus::Closed {
         return Err(Error::conflict("window_closed", "该窗口尚无人签到，请先签到").into());
     }
-    change_session(&st, &actor, id, "open", "window_resumed").await
+    change_session(&st, &actor, id, WindowStatus::Open, "window_resumed").await
 }

@@ -15,6 +15,7 @@ use yichuang_domain::queue::estimate::{
 };
 use yichuang_domain::queue::limits::{Requester, TakenToday, check_ticket_limits};
 use yichuang_domain::queue::policy::{Claim, rank_instant};
+use yichuang_domain::queue::window::WindowStatus;
 use yichuang_domain::queue::{
     Categories, Category, Channel, Holder, NewTicket, Ticket, TicketNumber, Transition, next_ticket,
 };
@@ -457,7 +458,7 @@ pub fn announcement(number: &str, window_code: &str) -> String {
 pub async fn call_next(st: &AppState, actor: &Actor, window_id: i64) -> Result<Option<Value>> {
     let w = store::window(&st.db, window_id).await?;
     require_window_operator(actor, &w)?;
-    if w.status == "paused" && w.staff_id == Some(actor.id) {
+    if w.session() == WindowStatus::Paused && w.staff_id == Some(actor.id) {
         return Err(Error::conflict(
             "window_paused",
             "窗口已暂停服务，请先恢复再叫号",

@@ -95,6 +95,11 @@ impl From<&Placed> for ParcelView {
 }
 
 impl ParcelView {
+    /// A result waiting in its compartment for the applicant to pick up.
+    pub fn awaits_pickup(&self) -> bool {
+        self.status == ParcelStatus::Deposited && self.kind == ParcelKind::Pickup
+    }
+
     /// An uncollected result waiting to be taken back to the issuance window.
     pub fn to_retrieve(&self) -> bool {
         self.kind == ParcelKind::Pickup && self.status == ParcelStatus::Expired

@@ -10,6 +10,7 @@ use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use yichuang_domain::queue::window::WindowStatus;
 use yichuang_domain::{Actor, Role};
 use yichuang_store::cases::records;
 use yichuang_store::hall as store;
@@ -77,12 +78,8 @@ pub struct WindowChoice {
     pub taken: bool,
 }
 
-pub fn window_status_label(status: &str) -> &'static str {
-    match status {
-        "open" => "服务中",
-        "paused" => "暂停服务",
-        _ => "未开放",
-    }
+pub fn window_status_label(status: WindowStatus) -> &'static str {
+    status.service_label()
 }
 
 #[derive(Template)]
@@ -117,8 +114,8 @@ async fn choose_window(
         windows.extend(ws.into_iter().map(|w| WindowChoice {
             id: w.id,
             hall_name: h.name.clone(),
-            status_label: window_status_label(&w.status),
-            taken: w.status != "closed" && w.staff_id.is_some_and(|s| s != actor.id),
+            status_label: window_status_label(w.session()),
+            taken: w.session() != WindowStatus::Closed && w.staff_id.is_some_and(|s| s != actor.id),
             staff: w.staff_name.unwrap_or_default(),
             name: w.name,
         }));

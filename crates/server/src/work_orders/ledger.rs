@@ -183,17 +183,12 @@ pub async fn from_escalation(
     };
     let cal = super::calendar_of(st, hall).await?;
     let deadline = cal.add_working_days(local(now).date(), i64::from(s.ledger_days));
-    let system = Actor {
-        id: 0,
-        username: "supervision".into(),
-        display_name: "电子监察".into(),
-        role: Role::Supervisor,
-        department: None,
-        hall: hall.map(str::to_string),
-        region: None,
-        scope_halls: None,
-        on_behalf: None,
-    };
+    let system = Actor::system(
+        "supervision",
+        "电子监察",
+        Role::Supervisor,
+        hall.map(str::to_string),
+    );
     let body = NewEntryBody {
         source: LedgerSource::Supervision.as_str().into(),
         point: point.code.clone(),
