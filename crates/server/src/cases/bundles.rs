@@ -28,7 +28,7 @@ use yichuang_store::cases::{applicants, definitions, records};
 use yichuang_store::events::{self, NewEvent};
 
 use super::items;
-use super::service::{self, Env, status_name};
+use super::service::{self, Env};
 use super::time::utc;
 use crate::clock::hall_time;
 
@@ -778,7 +778,7 @@ pub struct MemberView {
     pub number: Option<String>,
     pub stage: MemberStage,
     pub stage_label: &'static str,
-    pub status: Option<String>,
+    pub status: Option<CaseStatus>,
     pub status_label: Option<&'static str>,
     pub waiting_for: Vec<String>,
     pub waiting_for_names: Vec<String>,
@@ -913,8 +913,8 @@ impl MemberView {
             .unwrap_or_default()
     }
 
-    pub fn status_code(&self) -> &str {
-        self.status.as_deref().unwrap_or_default()
+    pub fn status_code(&self) -> &'static str {
+        self.status.map(CaseStatus::as_str).unwrap_or_default()
     }
 
     pub fn status_text(&self) -> &'static str {
@@ -1011,7 +1011,7 @@ pub async fn bundle_view(state: &AppState, number: &str) -> Result<BundleView> {
                 number: m.number.clone(),
                 stage: m.stage,
                 stage_label: m.stage.label(),
-                status: m.status.map(status_name),
+                status: m.status,
                 status_label: m.status.map(|s| s.label()),
                 waiting_for: m.waiting_for.clone(),
                 waiting_for_names: m.waiting_for.iter().map(|i| name_of(i)).collect(),

@@ -240,7 +240,7 @@ async fn apply(
     let l = service::receive_as(&st, &online_desk(), app, Channel::Online).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"number": l.case.number, "status": service::status_name(l.case.status)})),
+        axum::Json(json!({"number": l.case.number, "status": l.case.status.as_str()})),
     )
         .into_response())
 }
@@ -266,7 +266,7 @@ async fn upload(
         .map(|n| n.outstanding())
         .unwrap_or_default();
     Ok(axum::Json(json!({"number": l.case.number,
-        "status": service::status_name(l.case.status), "missing": missing}))
+        "status": l.case.status.as_str(), "missing": missing}))
     .into_response())
 }
 

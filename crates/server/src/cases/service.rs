@@ -181,13 +181,6 @@ struct Derived {
     messages: Vec<notify::Message>,
 }
 
-pub fn status_name(s: CaseStatus) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The open work as the worklists' rows.
 fn step_rows(work: &[OpenWork]) -> Vec<StepRow> {
     work.iter()
@@ -206,7 +199,7 @@ fn step_rows(work: &[OpenWork]) -> Vec<StepRow> {
 fn derive(before: Option<&Case>, events: &[CaseEvent], ctx: &Context) -> Result<Derived> {
     let effects = Effects::of(before, events, ctx)?;
     Ok(Derived {
-        status: status_name(effects.after.status),
+        status: effects.after.status.as_str().to_string(),
         messages: notify::messages(events, &effects.after, ctx.item, effects.due_date),
         effects,
     })

@@ -270,8 +270,8 @@ impl CaseView {
     }
 
     /// The status as the API names it (`awaiting_supplement`), for tests and styles.
-    pub fn status_code(&self) -> String {
-        super::service::status_name(self.status)
+    pub fn status_code(&self) -> &'static str {
+        self.status.as_str()
     }
 
     pub fn is(&self, status: CaseStatus) -> bool {

@@ -298,15 +298,11 @@ pub fn domain(row: &AppointmentRow) -> Result<Appointment> {
     })
 }
 
-pub fn status_name(s: AppointmentStatus) -> &'static str {
-    s.as_str()
-}
-
 fn view(a: &Appointment, queue: &str) -> Value {
     json!({
         "id": a.id, "queue": queue, "date": a.slot.date.to_string(),
         "start": hhmm(a.slot.start), "end": hhmm(a.slot.end),
-        "status": status_name(a.status), "status_label": a.status.label(), "holder": a.holder,
+        "status": a.status.as_str(), "status_label": a.status.label(), "holder": a.holder,
         "reschedules": a.reschedules,
     })
 }
