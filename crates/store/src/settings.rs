@@ -8,19 +8,19 @@ use crate::db::{db_err, micros};
 use crate::kept::Kept;
 use crate::{Db, Tx, db_run, tx_run};
 
+const VALUE_OF: &str = "SELECT value FROM settings WHERE key = $1";
+
 /// Settings are read by many requests and changed rarely: kept (see [`crate::kept`]); `put`
 /// moves the change counter.
 static KEPT: Kept<String, Option<serde_json::Value>> = Kept::new();
 
 pub async fn get(db: &Db, key: &str) -> Result<Option<serde_json::Value>> {
     KEPT.get_or_read(db, key.to_string(), async {
-        let v: Option<String> = db_run!(db, |c| sqlx::query_scalar(
-            "SELECT value FROM settings WHERE key = $1"
-        )
-        .bind(key)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?);
+        let v: Option<String> = db_run!(db, |c| sqlx::query_scalar(VALUE_OF)
+            .bind(key)
+            .fetch_optional(c)
+            .await
+            .map_err(db_err)?);
         Ok(decode(v))
     })
     .await
@@ -55,12 +55,10 @@ pub async fn put(
 
 /// A setting read inside a write transaction (on SQLite another connection would wait for it).
 pub async fn get_in(tx: &mut Tx, key: &str) -> Result<Option<serde_json::Value>> {
-    let v: Option<String> = tx_run!(tx, |c| sqlx::query_scalar(
-        "SELECT value FROM settings WHERE key = $1"
-    )
-    .bind(key)
-    .fetch_optional(c)
-    .await
-    .map_err(db_err)?);
+    let v: Option<String> = tx_run!(tx, |c| sqlx::query_scalar(VALUE_OF)
+        .bind(key)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err)?);
     Ok(decode(v))
 }
