@@ -173,3 +173,111 @@ async fn a_halls_notice_and_a_new_queue_made_through_one_instance_are_seen_by_an
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_session_signed_out_a_role_changed_and_a_token_revoked_on_one_instance_hold_on_another_at_once()
+ {
+    on_each_backend(|url| async move {
+        let a = TestServer::start(&url).await;
+        let b = TestServer::start(&url).await;
+        let admin = a.admin_token().await;
+        let body = json!({"username": "zhaoliu", "display_name": "赵六", "role": "clerk",
+                   "hall": "H1", "password": "clerk2026pw"});
+        crate::support::ensure_account_scope(&a, &admin, &body).await;
+        let (st, v) = a.post_json("/api/v1/accounts", Some(&admin), &body).await;
+        assert_eq!(st, 201, "{v}");
+        let session = a.token("zhaoliu", "clerk2026pw").await;
+        let (st, t) = a
+            .post_json(
+                "/api/v1/tokens",
+                Some(&admin),
+                &json!({"name": "一号窗口评价器", "account": "zhaoliu"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{t}");
+        let api_token = t["token"].as_str().unwrap().to_string();
+        // B finds (and keeps) both credentials first, twice, so the second use is from memory.
+        for _ in 0..2 {
+            let (st, me) = b.get_json("/api/v1/auth/me", Some(&session)).await;
+            assert_eq!((st, me["role"].as_str()), (200, Some("clerk")), "{me}");
+            let (st, _) = b.get_json("/api/v1/auth/me", Some(&api_token)).await;
+            assert_eq!(st, 200);
+        }
+
+        let (st, v) = a
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/accounts/zhaoliu",
+                Some(&admin),
+                &json!({"role": "issuance"}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let (_, me) = b.get_json("/api/v1/auth/me", Some(&session)).await;
+        assert_eq!(
+            me["role"],
+            "issuance",
+            "{} sees the new role: {me}",
+            b.backend()
+        );
+
+        let (st, v) = a
+            .send_json(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/tokens/{}", t["id"]),
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 204, "{v}");
+        let (st, _) = b.get_json("/api/v1/auth/me", Some(&api_token)).await;
+        assert_eq!(st, 401, "{} refuses the revoked token", b.backend());
+
+        let (st, v) = a
+            .post_json("/api/v1/auth/logout", Some(&session), &json!({}))
+            .await;
+        assert!(st < 300, "{st} {v}");
+        let (st, _) = b.get_json("/api/v1/auth/me", Some(&session)).await;
+        assert_eq!(st, 401, "{} refuses the signed-out session", b.backend());
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_commands_answer_shows_events_another_instance_added_since_this_one_last_saw_the_case() {
+    on_each_backend(|url| async move {
+        let a = TestServer::start(&url).await;
+        let b = TestServer::start(&url).await;
+        let (staff, n) = crate::cases::routed_case(&a, &crate::cases::item("X001", false)).await;
+        let c = |p: &str| format!("/api/v1/cases/{n}{p}");
+        // A keeps the history it answered with; B then adds an event A has not seen.
+        let seen_by_a = crate::cases::case(&a, &staff.approver, &n).await;
+        crate::cases::post(&b, &staff.approver, &c("/confirm"), json!({})).await;
+        let answer =
+            crate::cases::post(&a, &staff.approver, &c("/steps/review/claim"), json!({})).await;
+        let stored = crate::cases::case(&b, &staff.approver, &n).await;
+        assert_eq!(
+            answer["timeline"],
+            stored["timeline"],
+            "{}: A's answer is the stored history",
+            a.backend()
+        );
+        let kinds = |v: &serde_json::Value| -> Vec<String> {
+            v["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["kind"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(!kinds(&seen_by_a).contains(&"route_confirmed".to_string()));
+        let mut expected = kinds(&seen_by_a);
+        expected.extend(["route_confirmed", "tokens_moved", "step_claimed"].map(String::from));
+        assert_eq!(kinds(&answer), expected, "{answer}");
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}

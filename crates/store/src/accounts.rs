@@ -9,6 +9,7 @@ use yichuang_domain::accounts::Profile;
 use yichuang_domain::{Actor, Error, Kind, Result, Role};
 
 use crate::db::{db_err, micros};
+use crate::kept::Kept;
 use crate::{Db, Tx, db_run, tx_run};
 
 /// The columns of [`AccountRow`], for queries that alias `accounts` as `a`.
@@ -81,6 +82,8 @@ pub struct CredentialRow {
     pub last_used_at: Option<i64>,
     /// Who made an API token (sessions: none).
     pub created_by: Option<String>,
+    /// When an API token expires (sessions: none; they expire by idleness).
+    pub expires_at: Option<i64>,
     #[sqlx(flatten)]
     pub account: AccountRow,
 }
@@ -177,6 +180,8 @@ pub async fn update_profile(
     .await
     .map_err(db_err)?
     .rows_affected());
+    // Kept credentials carry the account: a change is seen at once (see credential_account).
+    crate::calendar::bump(tx).await?;
     Ok(())
 }
 
@@ -197,13 +202,15 @@ pub async fn set_password(
     .await
     .map_err(db_err)?
     .rows_affected());
+    // Kept credentials carry the account: a change is seen at once (see credential_account).
+    crate::calendar::bump(tx).await?;
     Ok(())
 }
 
 // --- credentials: sessions and API tokens ---------------------------------------------------
 
 /// The two ways a request proves who it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Credential {
     Session,
     ApiToken,
@@ -211,34 +218,63 @@ pub enum Credential {
 
 /// The active account behind a credential digest. `bound` is, for a session, the instant it
 /// must have been used after (idle expiry); for an API token, now (its expiry must be later).
+///
+/// A credential found is kept in this process against the change counter, which ending a
+/// session, revoking a token and changing an account move (R-SEC: a signed-out session is
+/// refused at once on every instance); a request then reads no credential row. A kept row
+/// that fails the bound is read again, since another instance may have noted a later use.
 pub async fn credential_account(
     db: &Db,
     kind: Credential,
     token_hash: &str,
     bound: DateTime<Utc>,
 ) -> Result<Option<CredentialRow>> {
+    let key = (kind, token_hash.to_string());
+    if let Some(row) = CREDENTIALS.get(db, &key).await?
+        && row.valid_after(kind, micros(bound))
+    {
+        return Ok(Some(row));
+    }
     let sql = match kind {
         Credential::Session => concat!(
             "SELECT s.id AS credential_id, s.last_seen_at AS last_used_at, \
-             CAST(NULL AS TEXT) AS created_by, ",
+             CAST(NULL AS TEXT) AS created_by, CAST(NULL AS BIGINT) AS expires_at, ",
             account_columns!(),
             " FROM sessions s JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.last_seen_at > $2 AND a.active"
         ),
         Credential::ApiToken => concat!(
-            "SELECT t.id AS credential_id, t.last_used_at, t.created_by, ",
+            "SELECT t.id AS credential_id, t.last_used_at, t.created_by, t.expires_at, ",
             account_columns!(),
             " FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
              AND (t.expires_at IS NULL OR t.expires_at > $2) AND a.active"
         ),
     };
-    db_run!(db, |c| sqlx::query_as::<_, CredentialRow>(sql)
+    let row = db_run!(db, |c| sqlx::query_as::<_, CredentialRow>(sql)
         .bind(token_hash)
         .bind(micros(bound))
         .fetch_optional(c)
         .await
-        .map_err(db_err))
+        .map_err(db_err))?;
+    match &row {
+        Some(found) => CREDENTIALS.put(db, key, found.clone()).await?,
+        None => CREDENTIALS.forget(db, &key).await?,
+    }
+    Ok(row)
+}
+
+/// Credentials found, by kind and digest (see [`credential_account`]).
+static CREDENTIALS: Kept<(Credential, String), CredentialRow> = Kept::new();
+
+impl CredentialRow {
+    /// Whether the credential is still good at `bound` (micros), as the lookup's query asks.
+    fn valid_after(&self, kind: Credential, bound: i64) -> bool {
+        match kind {
+            Credential::Session => self.last_used_at.is_some_and(|t| t > bound),
+            Credential::ApiToken => self.expires_at.is_none_or(|t| t > bound),
+        }
+    }
 }
 
 /// Notes that a credential was used (which slides a session's expiry), only when the last note
@@ -247,6 +283,7 @@ pub async fn credential_account(
 pub async fn touch_credential(
     db: &Db,
     kind: Credential,
+    token_hash: &str,
     id: i64,
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
@@ -268,6 +305,11 @@ pub async fn touch_credential(
         .await
         .map_err(db_err)?
         .rows_affected());
+    let key = (kind, token_hash.to_string());
+    if let Some(mut row) = CREDENTIALS.get(db, &key).await? {
+        row.last_used_at = Some(micros(now));
+        CREDENTIALS.put(db, key, row).await?;
+    }
     Ok(())
 }
 
@@ -295,7 +337,7 @@ pub async fn create_session(
 
 /// Ends one session; returns its account id if it was open.
 pub async fn end_session(tx: &mut Tx, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
-    tx_run!(tx, |c| sqlx::query_scalar(
+    let account: Option<i64> = tx_run!(tx, |c| sqlx::query_scalar(
         "UPDATE sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL \
          RETURNING account_id"
     )
@@ -303,7 +345,11 @@ pub async fn end_session(tx: &mut Tx, token_hash: &str, now: DateTime<Utc>) -> R
     .bind(token_hash)
     .fetch_optional(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err))?;
+    if account.is_some() {
+        crate::calendar::bump(tx).await?;
+    }
+    Ok(account)
 }
 
 /// Ends every open session of an account except `keep` (the one changing its own password).
@@ -313,7 +359,7 @@ pub async fn end_sessions_of(
     keep: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    tx_run!(tx, |c| Ok(sqlx::query(
+    let ended = tx_run!(tx, |c| sqlx::query(
         "UPDATE sessions SET ended_at = $1 WHERE account_id = $2 AND ended_at IS NULL \
          AND ($3 IS NULL OR token_hash <> $3)"
     )
@@ -323,7 +369,11 @@ pub async fn end_sessions_of(
     .execute(c)
     .await
     .map_err(db_err)?
-    .rows_affected()))
+    .rows_affected());
+    if ended > 0 {
+        crate::calendar::bump(tx).await?;
+    }
+    Ok(ended)
 }
 
 /// Forgets sessions that ended or expired before `before`: the events keep their history.
@@ -427,6 +477,7 @@ pub async fn revoke_token(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<()
     .await
     .map_err(db_err)?
     .rows_affected());
+    crate::calendar::bump(tx).await?;
     Ok(())
 }
 

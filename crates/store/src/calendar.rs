@@ -100,7 +100,8 @@ pub async fn version_scope<F: std::future::Future>(f: F) -> F::Output {
     MEMO.scope(Memo::default(), f).await
 }
 
-/// The change counter of the calendar, the settings and the halls' regions: one indexed read,
+/// The change counter of the calendar, the settings, the halls and queues, and the accounts and
+/// their credentials: one indexed read,
 /// at most once per request (see [`version_scope`]). Every instance's caches of those compare
 /// it, so a change any instance commits is seen by all at their next request.
 pub async fn version(db: &Db) -> Result<i64> {

@@ -11,6 +11,9 @@ use yichuang_domain::Result;
 
 use crate::Db;
 
+/// At most this many values are kept per kind and database.
+const MAX_KEPT: usize = 20_000;
+
 /// Values by key, per database, valid at one version of the change counter.
 pub(crate) struct Kept<K, V> {
     by_db: LazyLock<Mutex<HashMap<String, (i64, HashMap<K, V>)>>>,
@@ -43,12 +46,34 @@ impl<K: Eq + Hash, V: Clone> Kept<K, V> {
         Ok(v)
     }
 
+    /// The value kept for `key`, if any (nothing is read but the change counter).
+    pub(crate) async fn get(&self, db: &Db, key: &K) -> Result<Option<V>> {
+        let version = crate::calendar::version(db).await?;
+        Ok(self.with(&db.identity(), version, |m| m.get(key).cloned()))
+    }
+
+    /// Keeps `value` for `key`; `value` must have been read after the change counter was.
+    pub(crate) async fn put(&self, db: &Db, key: K, value: V) -> Result<()> {
+        let version = crate::calendar::version(db).await?;
+        self.with(&db.identity(), version, |m| m.insert(key, value));
+        Ok(())
+    }
+
+    /// Forgets what is kept for `key`.
+    pub(crate) async fn forget(&self, db: &Db, key: &K) -> Result<()> {
+        let version = crate::calendar::version(db).await?;
+        self.with(&db.identity(), version, |m| m.remove(key));
+        Ok(())
+    }
+
     fn with<T>(&self, db: &str, version: i64, f: impl FnOnce(&mut HashMap<K, V>) -> T) -> T {
         let mut all = self.by_db.lock().unwrap_or_else(|e| e.into_inner());
         let (at, values) = all
             .entry(db.to_string())
             .or_insert_with(|| (version, HashMap::new()));
-        if *at != version {
+        // Keys such as credentials grow with use, not with the catalogue: past the bound the
+        // rows are read again rather than memory growing without end.
+        if *at != version || values.len() >= MAX_KEPT {
             *at = version;
             values.clear();
         }

@@ -51,8 +51,15 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Authen
         .last_used_at
         .is_none_or(|t| from_micros(t) < stale_before)
     {
-        store::touch_credential(&state.db, credential, row.credential_id, now, stale_before)
-            .await?;
+        store::touch_credential(
+            &state.db,
+            credential,
+            &digest,
+            row.credential_id,
+            now,
+            stale_before,
+        )
+        .await?;
     }
     let via = (kind == TokenKind::Api)
         .then(|| json!({"token": row.credential_id, "created_by": row.created_by}));

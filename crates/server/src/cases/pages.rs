@@ -719,7 +719,7 @@ async fn case_act(
                 .await
                 .map(|_| ())
         }
-        (_, Ok(c)) => service::run(&st, &number, &actor, &c).await.map(|_| ()),
+        (_, Ok(c)) => service::apply(&st, &number, &actor, &c).await.map(|_| ()),
         (_, Err(e)) => Err(e),
     };
     match result {

@@ -205,9 +205,9 @@ fn derive(before: Option<&Case>, events: &[CaseEvent], ctx: &Context) -> Result<
     })
 }
 
-/// Replaces the case's pending timers: the next deadline and the next change of its warning
-/// light (a timer that fired early, or a deadline that moved, is set again).
-async fn reschedule(tx: &mut Tx, number: &str, d: &Derived, now: DateTime<Utc>) -> Result<()> {
+/// The case's pending timers after a change: the next deadline and the next change of its
+/// warning light (kind, due time, payload).
+fn next_timers(d: &Derived) -> Vec<(&'static str, DateTime<Utc>, serde_json::Value)> {
     let mut next = Vec::new();
     if let Some(at) = d.effects.next_deadline {
         next.push((DEADLINE_TIMER, utc(at), json!({})));
@@ -215,10 +215,21 @@ async fn reschedule(tx: &mut Tx, number: &str, d: &Derived, now: DateTime<Utc>) 
     if let Some((at, level)) = d.effects.next_warning {
         next.push((WARNING_TIMER, utc(at), json!({"warning": level})));
     }
-    timers::replace(tx, &[DEADLINE_TIMER, WARNING_TIMER], number, &next, now).await
+    next
+}
+
+/// The pending timers as the case row notes them, to tell whether a change moved them.
+fn timer_plan(next: &[(&str, DateTime<Utc>, serde_json::Value)]) -> String {
+    next.iter()
+        .map(|(kind, at, payload)| format!("{kind}@{}:{payload}", micros(*at)))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// Writes a change: events, summary, steps, next timer, notifications, certificate.
+/// `planned`: the pending timers as the row noted them before a person's command (`None` for a
+/// new case or a timer's own change: write them).
+#[allow(clippy::too_many_arguments)]
 async fn persist(
     tx: &mut Tx,
     env: &Env,
@@ -227,10 +238,23 @@ async fn persist(
     events: &[CaseEvent],
     d: &Derived,
     department: Option<&str>,
+    planned: Option<&str>,
 ) -> Result<()> {
     let now = env.now;
-    reschedule(tx, &row.number, d, now).await?;
+    let next = next_timers(d);
+    let plan = timer_plan(&next);
+    // Most commands leave the deadline and the next light where they were: then no timer row
+    // is written. A timer's own change (`planned` is None) always sets them again, since the
+    // one firing is among them.
+    let moved = planned != Some(plan.as_str());
+    if moved {
+        let kinds = [DEADLINE_TIMER, WARNING_TIMER];
+        timers::replace(tx, &kinds, &row.number, &next, now).await?;
+    }
     if events.is_empty() {
+        if moved {
+            records::set_timer_plan(tx, row.id, &plan).await?;
+        }
         return Ok(());
     }
     records::append(tx, row, events, department, hall_zone()).await?;
@@ -243,6 +267,7 @@ async fn persist(
             due_date: d.effects.due_date,
             events: row.events + events.len() as i64,
             state: &d.effects.after,
+            timer_plan: &plan,
         },
         now,
     )
@@ -577,6 +602,7 @@ pub async fn receive_with(
         &events,
         &derived,
         actor.department.as_deref(),
+        None,
     )
     .await?;
     Ok(Loaded {
@@ -637,15 +663,42 @@ pub async fn receive_on_the_spot(
     Ok(l)
 }
 
-/// Runs one command on a case, as `actor`.
+/// Runs one command on a case, as `actor`; the answer carries the case's whole history.
 pub async fn run(
     state: &AppState,
     number: &str,
     actor: &Actor,
     command: &Command,
 ) -> Result<Loaded> {
-    change(state, number, actor, |case, ctx| {
-        case.handle(command, actor, ctx)
+    let mut l = apply(state, number, actor, command).await?;
+    // Outside the writer's turn: the history kept in this process, or read after the commit.
+    let before = l.row.events - l.events.len() as i64;
+    l.events = records::history_after(&state.db, l.row.id, before, &l.events).await?;
+    Ok(l)
+}
+
+/// Runs one command on a case, as `actor`, for a caller that shows the case afresh (a page's
+/// post answers with a redirect): the answer's `events` are only the ones it added.
+pub async fn apply(
+    state: &AppState,
+    number: &str,
+    actor: &Actor,
+    command: &Command,
+) -> Result<Loaded> {
+    // A connection lost before the commit rolled everything back: run it again once.
+    yichuang_store::retry_once(|| async move {
+        let mut tx = state.db.begin().await?;
+        let l = change_in(
+            &mut tx,
+            state,
+            state.now(),
+            number,
+            Some(actor),
+            |case, ctx| case.handle(command, actor, ctx),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(l)
     })
     .await
 }
@@ -661,26 +714,6 @@ pub async fn tick_in(
     Ok(())
 }
 
-async fn change(
-    state: &AppState,
-    number: &str,
-    actor: &Actor,
-    f: impl Fn(&Case, &Context) -> Result<Vec<CaseEvent>>,
-) -> Result<Loaded> {
-    // A connection lost before the commit rolled everything back: run it again once.
-    let f = &f;
-    let mut l = yichuang_store::retry_once(|| async move {
-        let mut tx = state.db.begin().await?;
-        let l = change_in(&mut tx, state, state.now(), number, Some(actor), f).await?;
-        tx.commit().await?;
-        Ok(l)
-    })
-    .await?;
-    // The answer shows the whole history: read after the commit, outside the writer's turn.
-    l.events = records::history(&state.db, l.row.id).await?;
-    Ok(l)
-}
-
 /// One change of a case inside the caller's transaction, starting from the case's kept state.
 /// An approved sub-case of a bundle starts the members that waited for it (serial, 串联). The
 /// answer's `events` are only the ones this change added.
@@ -692,7 +725,12 @@ pub async fn change_in(
     actor: Option<&Actor>,
     f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
-    let records::CaseState { row, case } = records::load_for_update(tx, number.trim()).await?;
+    let records::CaseState {
+        row,
+        case,
+        timer_plan,
+    } = records::load_for_update(tx, number.trim()).await?;
+    let planned = timer_plan.as_deref().filter(|_| actor.is_some());
     let env = &Env::at(state, now, row.hall.as_deref()).await?;
     if let Some(a) = actor {
         hall_scope(a, &row)?;
@@ -705,7 +743,7 @@ pub async fn change_in(
         let d = derive(Some(&case), &events, ctx)?;
         Ok((events, d))
     })?;
-    persist(tx, env, &item, &row, &events, &d, department).await?;
+    persist(tx, env, &item, &row, &events, &d, department, planned).await?;
     let approved = events.iter().any(|e| {
         matches!(
             e.change,

@@ -124,12 +124,7 @@ pub async fn append(
     }
     let mut rows = Vec::with_capacity(events_in.len());
     for (i, e) in events_in.iter().enumerate() {
-        let mut stored = e.clone();
-        if let Change::Received { applicant, .. } = &mut stored.change {
-            // R-PII: the full numbers stay in `applicants`.
-            *applicant = applicant.masked();
-        }
-        let body = serde_json::to_string(&stored).map_err(Error::internal)?;
+        let body = serde_json::to_string(&stored_form(e)).map_err(Error::internal)?;
         let dept = (e.by != SYSTEM).then_some(department).flatten();
         rows.push((
             row.events + i as i64 + 1,
@@ -175,6 +170,15 @@ pub async fn append(
     events::append_all(tx, entries).await
 }
 
+/// An event as the stream keeps it. R-PII: the applicant's full numbers stay in `applicants`.
+fn stored_form(e: &CaseEvent) -> CaseEvent {
+    let mut stored = e.clone();
+    if let Change::Received { applicant, .. } = &mut stored.change {
+        *applicant = applicant.masked();
+    }
+    stored
+}
+
 /// The hall-local time of an event as a UTC instant.
 pub fn utc(local: NaiveDateTime, zone: FixedOffset) -> DateTime<Utc> {
     (local - chrono::Duration::seconds(i64::from(zone.local_minus_utc()))).and_utc()
@@ -188,6 +192,8 @@ pub struct Summary<'a> {
     pub due_date: Option<NaiveDate>,
     pub events: i64,
     pub state: &'a Case,
+    /// The pending timers as just written or left (see [`CaseState::timer_plan`]).
+    pub timer_plan: &'a str,
 }
 
 pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -> Result<()> {
@@ -195,7 +201,7 @@ pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -
     tx_run!(tx, |c| {
         sqlx::query(
         "UPDATE cases SET status = $1, accepted_on = $2, due_date = $3, events = $4, updated_at = $5, \
-         state = $6 WHERE id = $7"
+         state = $6, timer_plan = $8 WHERE id = $7"
     )
     .bind(s.status)
     .bind(s.accepted_on.map(|d| d.to_string()))
@@ -204,11 +210,26 @@ pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -
     .bind(micros(now))
     .bind(&state)
     .bind(id)
+    .bind(s.timer_plan)
     .execute(c)
     .await
     .map_err(db_err)?
     .rows_affected()
     });
+    Ok(())
+}
+
+/// Notes the pending timers written by a change that added no events.
+pub async fn set_timer_plan(tx: &mut Tx, id: i64, plan: &str) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "UPDATE cases SET timer_plan = $1 WHERE id = $2"
+    )
+    .bind(plan)
+    .bind(id)
+    .execute(c)
+    .await
+    .map_err(db_err)?
+    .rows_affected());
     Ok(())
 }
 
@@ -255,13 +276,12 @@ fn not_found(number: &str) -> Error {
 const EVENTS_OF: &str = "SELECT body FROM case_events WHERE case_id = $1 ORDER BY seq";
 const APPLICANT_OF: &str = "SELECT id_number, phone FROM applicants WHERE id = $1";
 
-fn restore(row: CaseRow, bodies: Vec<String>, applicant: ApplicantRow) -> Result<StoredCase> {
-    let mut events = decode(&bodies)?;
+fn restore(row: CaseRow, mut events: Vec<CaseEvent>, applicant: ApplicantRow) -> StoredCase {
     if let Some(Change::Received { applicant: a, .. }) = events.first_mut().map(|e| &mut e.change) {
         a.id_number = applicant.id_number;
         a.phone = applicant.phone;
     }
-    Ok(StoredCase { row, events })
+    StoredCase { row, events }
 }
 
 /// The number of the case a query code belongs to.
@@ -284,17 +304,13 @@ pub async fn load(db: &Db, number: &str) -> Result<StoredCase> {
         .await
         .map_err(db_err)?);
     let row = row.ok_or_else(|| not_found(number))?;
-    let bodies: Vec<String> = db_run!(db, |c| sqlx::query_scalar(EVENTS_OF)
-        .bind(row.id)
-        .fetch_all(c)
-        .await
-        .map_err(db_err)?);
+    let events = history(db, row.id, row.events).await?;
     let applicant: ApplicantRow = db_run!(db, |c| sqlx::query_as(APPLICANT_OF)
         .bind(row.applicant_id)
         .fetch_one(c)
         .await
         .map_err(db_err)?);
-    restore(row, bodies, applicant)
+    Ok(restore(row, events, applicant))
 }
 
 /// The folded case as the row keeps it. R-PII: the applicant's full numbers stay in
@@ -310,6 +326,8 @@ fn snapshot(case: &Case) -> Result<String> {
 pub struct CaseState {
     pub row: CaseRow,
     pub case: Case,
+    /// The pending timers as last written ([`Summary::timer_plan`]); `None` when unknown.
+    pub timer_plan: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -317,6 +335,7 @@ struct StateRow {
     #[sqlx(flatten)]
     row: CaseRow,
     state: Option<String>,
+    timer_plan: Option<String>,
     id_number: String,
     phone: String,
 }
@@ -337,7 +356,7 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<CaseState> {
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "SELECT {columns}, c.state, a.id_number, a.phone FROM cases c \
+        "SELECT {columns}, c.state, c.timer_plan, a.id_number, a.phone FROM cases c \
          JOIN applicants a ON a.id = c.applicant_id WHERE c.number = $1{lock}"
     );
     let found: Option<StateRow> = tx_run!(&mut *tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
@@ -364,18 +383,70 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<CaseState> {
     Ok(CaseState {
         row: found.row,
         case,
+        timer_plan: found.timer_plan,
     })
 }
 
-/// A case's history, oldest first (for showing it after a change; the applicant's numbers in
-/// it stay masked).
-pub async fn history(db: &Db, case_id: i64) -> Result<Vec<CaseEvent>> {
+/// A case's history, oldest first, as it stood with `count` events (the applicant's numbers
+/// in it masked). A stream is only ever appended to, so a history kept with as many events as
+/// the row counts is the stored one, and is served without a read.
+pub async fn history(db: &Db, case_id: i64, count: i64) -> Result<Vec<CaseEvent>> {
+    if let Some(kept) = HISTORIES.get(db, case_id, count) {
+        return Ok(kept);
+    }
     let bodies: Vec<String> = db_run!(db, |c| sqlx::query_scalar(EVENTS_OF)
         .bind(case_id)
         .fetch_all(c)
         .await
         .map_err(db_err)?);
-    decode(&bodies)
+    let events = decode(&bodies)?;
+    HISTORIES.keep(db, case_id, &events);
+    Ok(events)
+}
+
+/// A case's history after a change that added `added` to the `before` events its row counted:
+/// the kept history and the new events, or read when none is kept.
+pub async fn history_after(
+    db: &Db,
+    case_id: i64,
+    before: i64,
+    added: &[CaseEvent],
+) -> Result<Vec<CaseEvent>> {
+    if let Some(mut events) = HISTORIES.get(db, case_id, before) {
+        events.extend(added.iter().map(stored_form));
+        HISTORIES.keep(db, case_id, &events);
+        return Ok(events);
+    }
+    history(db, case_id, before + added.len() as i64).await
+}
+
+/// Histories lately read or written, per database and case.
+static HISTORIES: Histories = Histories(std::sync::LazyLock::new(Default::default));
+
+/// At most this many histories are kept (about 10 kB each): the cases being worked on.
+const MAX_HISTORIES: usize = 4096;
+
+type HistoryKey = (String, i64);
+
+struct Histories(
+    std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<HistoryKey, Vec<CaseEvent>>>>,
+);
+
+impl Histories {
+    fn get(&self, db: &Db, case_id: i64, count: i64) -> Option<Vec<CaseEvent>> {
+        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        all.get(&(db.identity(), case_id))
+            .filter(|h| h.len() as i64 == count)
+            .cloned()
+    }
+
+    fn keep(&self, db: &Db, case_id: i64, events: &[CaseEvent]) {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if all.len() >= MAX_HISTORIES {
+            all.clear();
+        }
+        all.insert((db.identity(), case_id), events.to_vec());
+    }
 }
 
 fn decode(bodies: &[String]) -> Result<Vec<CaseEvent>> {
