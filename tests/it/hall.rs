@@ -415,6 +415,19 @@ async fn numbers_restart_the_next_day_and_day_end_closes_open_tickets_with_a_rea
     .await;
 }
 
+/// A call's or an act's answer (built from what was just saved, not read again) is the ticket
+/// as a fresh read shows it.
+async fn assert_answer_is_the_stored_ticket(s: &TestServer, answer: &Value) {
+    let (st, mut stored) = s
+        .get_json(&format!("/api/v1/tickets/{}", answer["id"]), None)
+        .await;
+    assert_eq!(st, 200, "{stored}");
+    let fresh = stored.as_object_mut().unwrap();
+    fresh.remove("history");
+    fresh.remove("hall");
+    assert_eq!(&Value::Object(fresh.clone()), answer);
+}
+
 #[tokio::test]
 async fn a_clerk_calls_recalls_starts_and_finishes_and_every_interval_is_recorded() {
     on_each_backend(|url| async move {
@@ -469,15 +482,20 @@ async fn a_clerk_calls_recalls_starts_and_finishes_and_every_interval_is_recorde
             call(&s, &clerk, w1).await.is_none(),
             "nobody else waits: 204"
         );
+        assert_answer_is_the_stored_ticket(&s, &c).await;
         let (st, v) = act(&s, &clerk, id, "recall").await;
         assert_eq!((st, v["recalls"].as_i64()), (200, Some(1)));
+        assert_answer_is_the_stored_ticket(&s, &v).await;
         let (st, v) = act(&s, &clerk, id, "finish").await;
         assert_eq!(st, 409, "finish before start: {v}");
         s.set_clock("2026-03-02T09:06:00+08:00").await;
-        assert_eq!(act(&s, &clerk, id, "start").await.0, 200);
+        let (st, v) = act(&s, &clerk, id, "start").await;
+        assert_eq!(st, 200);
+        assert_answer_is_the_stored_ticket(&s, &v).await;
         s.set_clock("2026-03-02T09:16:00+08:00").await;
         let (st, v) = act(&s, &clerk, id, "finish").await;
         assert_eq!((st, v["status"].as_str()), (200, Some("finished")));
+        assert_answer_is_the_stored_ticket(&s, &v).await;
         let (_, v) = s.get_json(&format!("/api/v1/tickets/{id}"), None).await;
         let kinds: Vec<&str> = v["history"]
             .as_array()

@@ -514,6 +514,25 @@ const TICKET_COLUMNS: &str = "SELECT t.id, t.hall_id, t.queue_id, q.code AS queu
      t.close_reason, t.link FROM tickets t JOIN queues q ON q.id = t.queue_id";
 
 impl TicketRow {
+    /// The row as [`save_ticket`] leaves it after `t` (in `queue`), without reading it again.
+    pub fn saved(&self, t: &Ticket, rank_at: DateTime<Utc>, queue: &QueueRow) -> TicketRow {
+        TicketRow {
+            queue_id: t.queue,
+            queue_code: queue.code.clone(),
+            queue_name: queue.name.clone(),
+            status: t.status.as_str().into(),
+            waiting_since: micros(t.waiting_since),
+            rank_at: micros(rank_at),
+            since: micros(t.since),
+            window_id: t.window,
+            staff_id: t.staff,
+            recalls: i64::from(t.recalls),
+            transfers: i64::from(t.transfers),
+            close_reason: t.close_reason.clone(),
+            ..self.clone()
+        }
+    }
+
     /// The ticket as the domain's state machine sees it.
     pub fn ticket(&self) -> Result<Ticket> {
         let bad = |what: &str| Error::internal(format!("ticket {} has bad {what}", self.id));

@@ -487,14 +487,15 @@ pub async fn call_next(st: &AppState, actor: &Actor, window_id: i64) -> Result<O
                 .find(|(_, t)| t.id == id)
                 .ok_or_else(|| Error::internal("chosen ticket not in the line head"))?;
             let tr = t.call(now, window_id, Some(actor.id))?;
+            let rank_at = rank_instant(
+                tr.ticket.categories,
+                tr.ticket.waiting_since,
+                &settings.policy,
+            );
             store::save_ticket(
                 &mut tx,
                 &tr.ticket,
-                rank_instant(
-                    tr.ticket.categories,
-                    tr.ticket.waiting_since,
-                    &settings.policy,
-                ),
+                rank_at,
                 tr.closed.as_ref(),
                 tr.opened.as_ref(),
             )
@@ -517,17 +518,16 @@ pub async fn call_next(st: &AppState, actor: &Actor, window_id: i64) -> Result<O
             )
             .await?;
             tx.commit().await?;
-            return Ok(Some(id));
+            return Ok(Some(row.saved(&tr.ticket, rank_at, q)));
         }
         tx.commit().await?;
         Ok(None)
     })
     .await?;
-    let Some(id) = called else {
+    let Some(row) = called else {
         return Ok(None);
     };
     st.hall_feed.wake();
-    let row = store::ticket(&st.db, id).await?;
     Ok(Some(ticket_view(&st.db, &row, settings, Some(w)).await?))
 }
 
@@ -597,7 +597,7 @@ async fn transition(
     let now = st.now();
     // A connection lost before the commit rolled everything back: run it again once.
     let change = &change;
-    let (settings, id) = yichuang_store::retry_once(|| async move {
+    let answer = yichuang_store::retry_once(|| async move {
     let mut tx = st.db.begin().await?;
     let row = store::ticket_for_update(&mut tx, id).await?;
     // The hall and its queues as this process keeps them (they change rarely; see
@@ -626,20 +626,28 @@ async fn transition(
     let settings = HallSettings::of(&hall)?;
     let queues = store::queues(&st.db, hall.id).await?;
     let tr = change(&t, &settings, &queues, now)?;
+    let rank_at = rank_instant(
+        tr.ticket.categories,
+        tr.ticket.waiting_since,
+        &settings.policy,
+    );
     store::save_ticket(
         &mut tx,
         &tr.ticket,
-        rank_instant(
-            tr.ticket.categories,
-            tr.ticket.waiting_since,
-            &settings.policy,
-        ),
+        rank_at,
         tr.closed.as_ref(),
         tr.opened.as_ref(),
     )
     .await?;
     let mut changed = vec![];
-    for qid in [t.queue, tr.ticket.queue] {
+    // Only a ticket that joins or leaves a line changes what the boards show as waiting.
+    let waiting = yichuang_domain::queue::TicketStatus::Waiting;
+    let lines = if t.status == waiting || tr.ticket.status == waiting {
+        vec![t.queue, tr.ticket.queue]
+    } else {
+        vec![]
+    };
+    for qid in lines {
         if changed.iter().any(|(id, _)| *id == qid) {
             continue;
         }
@@ -690,12 +698,26 @@ async fn transition(
         }
     }
     tx.commit().await?;
-    Ok((settings, id))
+    // The answer shows the ticket as just saved and the window it was at, when it still is:
+    // neither needs reading again.
+    let after = queues
+        .iter()
+        .find(|q| q.id == tr.ticket.queue)
+        .map(|q| row.saved(&tr.ticket, rank_at, q));
+    let window = window.filter(|w| tr.ticket.window == Some(w.id));
+    Ok((settings, id, after, window))
     })
     .await?;
+    let (settings, id, after, window) = answer;
     st.hall_feed.wake();
-    let row = store::ticket(&st.db, id).await?;
-    let w = window_of(&st.db, &row).await?;
+    let row = match after {
+        Some(row) => row,
+        None => store::ticket(&st.db, id).await?,
+    };
+    let w = match window {
+        Some(w) => Some(w),
+        None => window_of(&st.db, &row).await?,
+    };
     ticket_view(&st.db, &row, &settings, w.as_ref()).await
 }
 
