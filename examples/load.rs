@@ -595,6 +595,7 @@ async fn main() {
         .unwrap_or(0);
     yichuang_store::statements::set_breakdown(top > 0);
     let statements_before = yichuang_store::statements::total();
+    let trips_before = yichuang_store::statements::round_trips();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..args.concurrency {
@@ -626,14 +627,17 @@ async fn main() {
     }
     let secs = started.elapsed().as_secs_f64();
     let statements = yichuang_store::statements::total() - statements_before;
+    let trips = yichuang_store::statements::round_trips() - trips_before;
     let n = all.len();
     let (p50, p99) = percentiles(all);
     // Statements per step and per HTTP request, over all steps begun (failed ones included) and
     // everything the process ran meanwhile (the background worker too).
     let steps = (n as u64 + failed).max(1);
     let per_step = statements as f64 / steps as f64;
+    // Round trips: statements a SQLite transaction deferred go to the database together.
+    let trips_per_request = trips as f64 / steps as f64 / requests_per_step(&args.scenario) as f64;
     println!(
-        "scenario={} backend={} concurrency={} requests={} failed={} seconds={:.1} rps={:.0} p50_ms={:.2} p99_ms={:.2} statements_per_step={:.1} statements_per_request={:.1}",
+        "scenario={} backend={} concurrency={} requests={} failed={} seconds={:.1} rps={:.0} p50_ms={:.2} p99_ms={:.2} statements_per_step={:.1} statements_per_request={:.1} round_trips_per_request={:.1}",
         args.scenario,
         args.backend,
         args.concurrency,
@@ -644,7 +648,8 @@ async fn main() {
         p50,
         p99,
         per_step,
-        per_step / requests_per_step(&args.scenario) as f64
+        per_step / requests_per_step(&args.scenario) as f64,
+        trips_per_request
     );
     for (text, count) in yichuang_store::statements::breakdown()
         .into_iter()

@@ -886,7 +886,7 @@ async fn db_conn(db: &Db) -> Result<PoolConn> {
 
 fn tx_conn(tx: &mut Tx) -> Conn<'_> {
     match tx {
-        Tx::Sqlite(t, _) => Conn::Sqlite(t),
+        Tx::Sqlite(t, ..) => Conn::Sqlite(t),
         Tx::Postgres(t) => Conn::Pg(t),
     }
 }

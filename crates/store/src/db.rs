@@ -37,10 +37,129 @@ pub enum Db {
 }
 
 /// A write transaction: the one way to write. Commit explicitly; dropping it rolls back. On
-/// SQLite it also holds the database's writer turn (see [`Db::begin`]) until it ends.
+/// SQLite it also holds the database's writer turn (see [`Db::begin`]) until it ends, and the
+/// writes it has deferred ([`Tx::write`]).
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, WriterTurn),
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        WriterTurn,
+        Deferred,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// One bound value of a deferred write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(bool),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Arg {
+        Arg::Int(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Arg {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Arg {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Arg {
+        Arg::Text(v.map(str::to_string))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Arg {
+        Arg::Text(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Arg {
+        Arg::Bool(v)
+    }
+}
+
+/// Binds `args` to a query of either backend (expanded per backend, so each is checked).
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+                Arg::Bool(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+/// The writes a SQLite transaction has deferred: statements that answer nothing, kept as one
+/// statement list with its parameters numbered through, sent to the connection's thread in one
+/// hand-off (sqlx-sqlite runs each call on that thread; a hand-off costs more than SQLite's own
+/// work for a small statement, issue 9).
+#[derive(Default)]
+pub struct Deferred {
+    sql: String,
+    args: Vec<Arg>,
+    texts: Vec<String>,
+}
+
+impl Deferred {
+    fn push(&mut self, sql: &str, args: Vec<Arg>) {
+        if !self.sql.is_empty() {
+            self.sql.push_str(";\n");
+        }
+        self.sql.push_str(&renumbered(sql, self.args.len()));
+        self.args.extend(args);
+        if crate::statements::counting() {
+            self.texts.push(sql.to_string());
+        }
+    }
+}
+
+/// `sql` with each parameter `$N` shifted to `$(N + by)` (statements here carry no `$` in
+/// literals: values are always bound).
+pub(crate) fn renumbered(sql: &str, by: usize) -> String {
+    if by == 0 {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(ch) = chars.next() {
+        out.push(ch);
+        if ch != '$' {
+            continue;
+        }
+        let mut n = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            n.push(*d);
+            chars.next();
+        }
+        match n.parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&n),
+        }
+    }
+    out
 }
 
 /// The turn of the one writer a SQLite file has, held by a write transaction.
@@ -62,8 +181,11 @@ fn writer_of(file: &std::path::Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
 #[macro_export]
 macro_rules! tx_run {
     ($tx:expr, |$c:ident| $body:expr) => {{
-        match $tx {
-            $crate::Tx::Sqlite(__t, _) => {
+        let __tx: &mut $crate::Tx = $tx;
+        // What the transaction deferred runs first, so every statement sees it.
+        __tx.flush().await?;
+        match __tx {
+            $crate::Tx::Sqlite(__t, _, _) => {
                 let $c = &mut **__t;
                 $body
             }
@@ -252,7 +374,7 @@ impl Db {
                     .await
                     .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?;
                 let tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-                Tx::Sqlite(tx, WriterTurn(turn))
+                Tx::Sqlite(tx, WriterTurn(turn), Deferred::default())
             }
             Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?),
         })
@@ -270,9 +392,10 @@ impl Tx {
     /// Commits. A connection lost here is not [`CONNECTION_LOST`]: the server may have
     /// committed before the acknowledgement was lost, so running the work again could do it
     /// twice; the caller is told to check instead.
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        self.flush().await?;
         match self {
-            Tx::Sqlite(t, _turn) => t.commit().await,
+            Tx::Sqlite(t, _turn, _) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
         .map_err(|e| {
@@ -289,6 +412,39 @@ impl Tx {
                 e
             }
         })
+    }
+
+    /// A write that answers nothing (no rows, no count the caller needs). On SQLite it is
+    /// deferred to the transaction's next statement or its commit and sent with the other
+    /// deferred writes in one hand-off; its error then surfaces there, failing the whole
+    /// transaction as it would have here. On PostgreSQL it runs at once.
+    pub async fn write(&mut self, sql: &str, args: Vec<Arg>) -> Result<()> {
+        match self {
+            Tx::Sqlite(_, _, d) => {
+                d.push(sql, args);
+                Ok(())
+            }
+            Tx::Postgres(t) => {
+                let q = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())), &args);
+                q.execute(&mut **t).await.map_err(db_err)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends what the transaction deferred (see [`Tx::write`]).
+    pub async fn flush(&mut self) -> Result<()> {
+        let Tx::Sqlite(t, _, d) = self else {
+            return Ok(());
+        };
+        if d.sql.is_empty() {
+            return Ok(());
+        }
+        let Deferred { sql, args, texts } = std::mem::take(d);
+        let q = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &args);
+        q.execute(&mut **t).await.map_err(db_err)?;
+        crate::statements::sent_together(&texts);
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

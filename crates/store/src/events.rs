@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use yichuang_domain::Result;
 
-use crate::db::{db_err, from_micros, micros};
+use crate::db::{Arg, db_err, from_micros, micros};
 use crate::{Db, Tx, db_run, tx_run};
 
 /// What happened, to what, by whom. `payload` holds the details (before/after where a record
@@ -80,24 +80,18 @@ pub async fn append_all(tx: &mut Tx, entries: Vec<(DateTime<Utc>, NewEvent<'_>)>
         "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload) VALUES {}",
         crate::db::placeholders(entries.len(), 6)
     );
-    let rows: Vec<_> = entries
-        .into_iter()
-        .map(|(at, e)| (micros(at), stamped(e.payload.clone()), e))
-        .collect();
-    tx_run!(tx, |c| {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-        for (at, payload, e) in &rows {
-            q = q
-                .bind(*at)
-                .bind(e.actor)
-                .bind(e.kind)
-                .bind(e.subject_type)
-                .bind(e.subject_id)
-                .bind(payload);
-        }
-        q.execute(c).await.map_err(db_err)?.rows_affected()
-    });
-    Ok(())
+    let mut args: Vec<Arg> = Vec::with_capacity(entries.len() * 6);
+    for (at, e) in entries {
+        args.extend([
+            micros(at).into(),
+            e.actor.into(),
+            e.kind.into(),
+            e.subject_type.into(),
+            e.subject_id.into(),
+            stamped(e.payload).into(),
+        ]);
+    }
+    tx.write(&sql, args).await
 }
 
 /// The events of one subject, oldest first (a timeline).

@@ -706,27 +706,24 @@ pub async fn save_ticket(
     closed: Option<&Interval>,
     opened: Option<&Interval>,
 ) -> Result<()> {
-    tx_run!(tx, |c| {
-        sqlx::query(
+    tx.write(
         "UPDATE tickets SET queue_id = $1, status = $2, waiting_since = $3, rank_at = $4, since = $5, \
-         window_id = $6, staff_id = $7, recalls = $8, transfers = $9, close_reason = $10 WHERE id = $11"
+         window_id = $6, staff_id = $7, recalls = $8, transfers = $9, close_reason = $10 WHERE id = $11",
+        vec![
+            t.queue.into(),
+            t.status.as_str().into(),
+            micros(t.waiting_since).into(),
+            micros(rank_at).into(),
+            micros(t.since).into(),
+            t.window.into(),
+            t.staff.into(),
+            i64::from(t.recalls).into(),
+            i64::from(t.transfers).into(),
+            t.close_reason.clone().into(),
+            t.id.into(),
+        ],
     )
-    .bind(t.queue)
-    .bind(t.status.as_str())
-    .bind(micros(t.waiting_since))
-    .bind(micros(rank_at))
-    .bind(micros(t.since))
-    .bind(t.window)
-    .bind(t.staff)
-    .bind(i64::from(t.recalls))
-    .bind(i64::from(t.transfers))
-    .bind(&t.close_reason)
-    .bind(t.id)
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected()
-    });
+    .await?;
     record_intervals(tx, closed, opened).await
 }
 
@@ -736,33 +733,26 @@ pub async fn record_intervals(
     opened: Option<&Interval>,
 ) -> Result<()> {
     if let Some(i) = closed {
-        tx_run!(tx, |c| sqlx::query(
-            "UPDATE ticket_intervals SET end_at = $1 WHERE ticket_id = $2 AND end_at IS NULL"
+        tx.write(
+            "UPDATE ticket_intervals SET end_at = $1 WHERE ticket_id = $2 AND end_at IS NULL",
+            vec![i.end.map(micros).into(), i.ticket.into()],
         )
-        .bind(i.end.map(micros))
-        .bind(i.ticket)
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected());
+        .await?;
     }
     if let Some(i) = opened {
-        tx_run!(tx, |c| {
-            sqlx::query(
+        tx.write(
             "INSERT INTO ticket_intervals (ticket_id, queue_id, kind, start_at, window_id, staff_id) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                i.ticket.into(),
+                i.queue.into(),
+                i.kind.as_str().into(),
+                micros(i.start).into(),
+                i.window.into(),
+                i.staff.into(),
+            ],
         )
-        .bind(i.ticket)
-        .bind(i.queue)
-        .bind(i.kind.as_str())
-        .bind(micros(i.start))
-        .bind(i.window)
-        .bind(i.staff)
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-        });
+        .await?;
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub mod testing;
 pub mod timers;
 pub mod work_orders;
 
-pub use db::{Backend, Db, Tx, db_err, from_micros, micros, retry_once};
+pub use db::{Arg, Backend, Db, Tx, db_err, from_micros, micros, retry_once};
 
 #[cfg(test)]
 mod tests;

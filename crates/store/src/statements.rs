@@ -22,6 +22,7 @@ use tracing_subscriber::layer::Context;
 static TOTAL: AtomicU64 = AtomicU64::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 static BREAKDOWN: AtomicBool = AtomicBool::new(false);
+static TOGETHER: AtomicU64 = AtomicU64::new(0);
 static BY_TEXT: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
 
 const TARGET: &str = "sqlx::query";
@@ -29,6 +30,32 @@ const TARGET: &str = "sqlx::query";
 /// Statements executed by this process since it started counting (0 when not counting).
 pub fn total() -> u64 {
     TOTAL.load(Ordering::Relaxed)
+}
+
+/// Round trips to the database since this process started counting: statements sent together
+/// ([`sent_together`]) make one.
+pub fn round_trips() -> u64 {
+    total() - TOGETHER.load(Ordering::Relaxed)
+}
+
+/// Notes statements sent to the database as one list (a SQLite transaction's deferred writes):
+/// sqlx reports the list once, under its first statement, so the others are counted here, each
+/// under its own text.
+pub fn sent_together(texts: &[String]) {
+    if !counting() || texts.len() < 2 {
+        return;
+    }
+    let more = texts.len() as u64 - 1;
+    TOTAL.fetch_add(more, Ordering::Relaxed);
+    TOGETHER.fetch_add(more, Ordering::Relaxed);
+    if BREAKDOWN.load(Ordering::Relaxed) {
+        let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = m.as_mut() {
+            for t in &texts[1..] {
+                *m.entry(key_of(t)).or_insert(0) += 1;
+            }
+        }
+    }
 }
 
 /// Whether this process counts statements (the layer is installed).
@@ -113,16 +140,21 @@ impl<S: Subscriber> Layer<S> for Counter {
         } else {
             t.statement
         };
-        let key: String = full
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .chars()
-            .take(90)
-            .collect();
+        let key = key_of(&full);
         let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = m.as_mut() {
             *m.entry(key).or_insert(0) += 1;
         }
     }
+}
+
+/// A statement's tally key: its first 90 characters, whitespace folded.
+fn key_of(statement: &str) -> String {
+    statement
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(90)
+        .collect()
 }

@@ -49,6 +49,12 @@ async fn sqlite_syncs_every_commit_to_disk_unless_the_url_asks_for_normal() {
     assert!(e.title.contains("full 或 normal"), "{}", e.title);
 }
 
+/// Runs `sql` in `tx` and commits: the error, if the database refused it at either point.
+async fn rejected(mut tx: crate::Tx, sql: &str) -> Result<(), Error> {
+    tx.write(sql, vec![]).await?;
+    tx.commit().await
+}
+
 #[tokio::test]
 async fn events_are_appended_and_can_never_be_changed_or_deleted() {
     for db in testing::fresh_dbs().await {
@@ -74,27 +80,19 @@ async fn events_are_appended_and_can_never_be_changed_or_deleted() {
         assert_eq!(rows[0].at(), now);
 
         let mut tx = db.begin().await.unwrap();
-        let upd = tx_run!(&mut tx, |c| sqlx::query("UPDATE events SET actor = 'x'")
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()));
+        let upd = rejected(tx, "UPDATE events SET actor = 'x'").await;
         assert!(
             upd.is_err(),
             "UPDATE on events must fail on {:?}",
             db.backend()
         );
-        drop(tx);
         let mut tx = db.begin().await.unwrap();
-        let del = tx_run!(&mut tx, |c| sqlx::query("DELETE FROM events")
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()));
+        let del = rejected(tx, "DELETE FROM events").await;
         assert!(
             del.is_err(),
             "DELETE on events must fail on {:?}",
             db.backend()
         );
-        drop(tx);
         assert_eq!(
             events::for_subject(&db, "item", "X1").await.unwrap().len(),
             1
@@ -469,4 +467,67 @@ async fn many_more_writers_than_connections_all_commit_and_on_sqlite_each_in_its
             assert_eq!(seen, (0..200).collect::<Vec<i64>>());
         }
     }
+}
+
+/// The settings rows the deferral test wrote, as its transaction sees them.
+async fn count(tx: &mut crate::Tx) -> Result<i64, Error> {
+    tx_run!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM settings WHERE key LIKE 'deferred.%'"
+    )
+    .fetch_one(c)
+    .await
+    .map_err(crate::db_err))
+}
+
+#[tokio::test]
+async fn deferred_writes_are_seen_by_the_transactions_next_read_vanish_on_rollback_and_a_bad_one_fails_the_commit()
+ {
+    use crate::Arg;
+    let put = "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)";
+    let row = |k: &str| -> Vec<Arg> { vec![k.into(), "1".into(), 0i64.into()] };
+    for db in testing::fresh_dbs().await {
+        // Three writes numbered $1..$3 each, sent together on SQLite as $1..$9.
+        let mut tx = db.begin().await.unwrap();
+        for k in ["deferred.a", "deferred.b", "deferred.c"] {
+            tx.write(put, row(k)).await.unwrap();
+        }
+        assert_eq!(count(&mut tx).await.unwrap(), 3, "{:?}", db.backend());
+        tx.write(put, row("deferred.d")).await.unwrap();
+        drop(tx);
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(
+            count(&mut tx).await.unwrap(),
+            0,
+            "rolled back: {:?}",
+            db.backend()
+        );
+        tx.write(put, row("deferred.e")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // A duplicate key fails the commit on SQLite (where the write was deferred) and the
+        // write itself on PostgreSQL; either way nothing of the transaction is kept.
+        let mut tx = db.begin().await.unwrap();
+        tx.write(put, row("deferred.f")).await.unwrap();
+        let failed = match tx.write(put, row("deferred.e")).await {
+            Err(e) => Err(e),
+            Ok(()) => tx.commit().await,
+        };
+        assert!(failed.is_err(), "{:?}", db.backend());
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(
+            count(&mut tx).await.unwrap(),
+            1,
+            "only e: {:?}",
+            db.backend()
+        );
+    }
+}
+
+#[test]
+fn a_deferred_statements_parameters_are_numbered_after_those_before_it() {
+    assert_eq!(
+        crate::db::renumbered("UPDATE t SET a = $1, b = $12 WHERE id = $2", 3),
+        "UPDATE t SET a = $4, b = $15 WHERE id = $5"
+    );
+    assert_eq!(crate::db::renumbered("SELECT $1", 0), "SELECT $1");
 }

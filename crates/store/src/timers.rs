@@ -11,7 +11,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use yichuang_domain::Result;
 
-use crate::db::{Backend, db_err, from_micros, micros};
+use crate::db::{Arg, Backend, db_err, from_micros, micros};
 use crate::{Db, Tx, db_run, tx_run};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -101,15 +101,9 @@ pub async fn replace(
              AND fired_at IS NULL AND cancelled_at IS NULL",
             list.join(", ")
         );
-        tx_run!(&mut *tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(micros(now))
-                .bind(subject);
-            for k in kinds {
-                q = q.bind(*k);
-            }
-            q.execute(c).await.map_err(db_err)?.rows_affected()
-        });
+        let mut args: Vec<Arg> = vec![micros(now).into(), subject.into()];
+        args.extend(kinds.iter().map(|k| Arg::from(*k)));
+        tx.write(&sql, args).await?;
     }
     if next.is_empty() {
         return Ok(());
@@ -124,16 +118,15 @@ pub async fn replace(
         "INSERT INTO timers (kind, subject, due_at, payload, created_at) VALUES {}",
         rows.join(", ")
     );
-    tx_run!(&mut *tx, |c| {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(subject)
-            .bind(micros(now));
-        for (kind, due, payload) in next {
-            q = q.bind(*kind).bind(micros(*due)).bind(payload.to_string());
-        }
-        q.execute(c).await.map_err(db_err)?.rows_affected()
-    });
-    Ok(())
+    let mut args: Vec<Arg> = vec![subject.into(), micros(now).into()];
+    for (kind, due, payload) in next {
+        args.extend([
+            Arg::from(*kind),
+            micros(*due).into(),
+            payload.to_string().into(),
+        ]);
+    }
+    tx.write(&sql, args).await
 }
 
 /// How many timers are due and not yet fired (cheap, indexed; no write lock).

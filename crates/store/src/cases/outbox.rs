@@ -34,19 +34,19 @@ pub async fn enqueue(
     recipient: &str,
     body: &str,
     now: DateTime<Utc>,
-) -> Result<i64> {
-    tx_run!(tx, |c| sqlx::query_scalar(
+) -> Result<()> {
+    tx.write(
         "INSERT INTO outbox (kind, subject, recipient, body, created_at, due_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $5)",
+        vec![
+            kind.into(),
+            subject.into(),
+            recipient.into(),
+            body.into(),
+            micros(now).into(),
+        ],
     )
-    .bind(kind)
-    .bind(subject)
-    .bind(recipient)
-    .bind(body)
-    .bind(micros(now))
-    .fetch_one(c)
     .await
-    .map_err(db_err))
 }
 
 /// A message as lists show it: (kind, body, sent).

@@ -6,7 +6,7 @@ use yichuang_domain::case::{Case, CaseEvent, Change};
 use yichuang_domain::{Error, Result};
 
 use super::applicants::ApplicantRow;
-use crate::db::{Backend, db_err, micros, placeholders};
+use crate::db::{Arg, Backend, db_err, micros, placeholders};
 use crate::events::{self, NewEvent};
 use crate::{Db, Tx, db_run, tx_run};
 
@@ -138,20 +138,19 @@ pub async fn append(
         "INSERT INTO case_events (case_id, seq, at, actor, department, kind, body) VALUES {}",
         placeholders(rows.len(), 7)
     );
-    tx_run!(&mut *tx, |c| {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-        for (seq, at, e, dept, body) in &rows {
-            q = q
-                .bind(row.id)
-                .bind(*seq)
-                .bind(*at)
-                .bind(&e.by)
-                .bind(*dept)
-                .bind(e.change.kind())
-                .bind(body);
-        }
-        q.execute(c).await.map_err(db_err)?.rows_affected()
-    });
+    let mut args: Vec<Arg> = Vec::with_capacity(rows.len() * 7);
+    for (seq, at, e, dept, body) in rows {
+        args.extend([
+            row.id.into(),
+            seq.into(),
+            at.into(),
+            e.by.as_str().into(),
+            dept.into(),
+            e.change.kind().into(),
+            body.into(),
+        ]);
+    }
+    tx.write(&sql, args).await?;
     let entries = events_in
         .iter()
         .map(|e| {
@@ -198,51 +197,39 @@ pub struct Summary<'a> {
 
 pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -> Result<()> {
     let state = snapshot(s.state)?;
-    tx_run!(tx, |c| {
-        sqlx::query(
+    tx.write(
         "UPDATE cases SET status = $1, accepted_on = $2, due_date = $3, events = $4, updated_at = $5, \
-         state = $6, timer_plan = $8 WHERE id = $7"
+         state = $6, timer_plan = $8 WHERE id = $7",
+        vec![
+            s.status.into(),
+            s.accepted_on.map(|d| d.to_string()).into(),
+            s.due_date.map(|d| d.to_string()).into(),
+            s.events.into(),
+            micros(now).into(),
+            state.into(),
+            id.into(),
+            s.timer_plan.into(),
+        ],
     )
-    .bind(s.status)
-    .bind(s.accepted_on.map(|d| d.to_string()))
-    .bind(s.due_date.map(|d| d.to_string()))
-    .bind(s.events)
-    .bind(micros(now))
-    .bind(&state)
-    .bind(id)
-    .bind(s.timer_plan)
-    .execute(c)
     .await
-    .map_err(db_err)?
-    .rows_affected()
-    });
-    Ok(())
 }
 
 /// Notes the pending timers written by a change that added no events.
 pub async fn set_timer_plan(tx: &mut Tx, id: i64, plan: &str) -> Result<()> {
-    tx_run!(tx, |c| sqlx::query(
-        "UPDATE cases SET timer_plan = $1 WHERE id = $2"
+    tx.write(
+        "UPDATE cases SET timer_plan = $1 WHERE id = $2",
+        vec![plan.into(), id.into()],
     )
-    .bind(plan)
-    .bind(id)
-    .execute(c)
     .await
-    .map_err(db_err)?
-    .rows_affected());
-    Ok(())
 }
 
 /// Replaces the open steps of a case with `steps`: one delete and one multi-row insert.
 pub async fn replace_steps(tx: &mut Tx, case_id: i64, steps: &[StepRow]) -> Result<()> {
-    tx_run!(&mut *tx, |c| sqlx::query(
-        "DELETE FROM case_steps WHERE case_id = $1"
+    tx.write(
+        "DELETE FROM case_steps WHERE case_id = $1",
+        vec![case_id.into()],
     )
-    .bind(case_id)
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected());
+    .await?;
     if steps.is_empty() {
         return Ok(());
     }
@@ -251,22 +238,20 @@ pub async fn replace_steps(tx: &mut Tx, case_id: i64, steps: &[StepRow]) -> Resu
          VALUES {}",
         placeholders(steps.len(), 8)
     );
-    tx_run!(&mut *tx, |c| {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-        for s in steps {
-            q = q
-                .bind(case_id)
-                .bind(&s.node)
-                .bind(&s.name)
-                .bind(&s.department)
-                .bind(&s.role)
-                .bind(s.since)
-                .bind(&s.due)
-                .bind(&s.claimed_by);
-        }
-        q.execute(c).await.map_err(db_err)?.rows_affected()
-    });
-    Ok(())
+    let mut args: Vec<Arg> = Vec::with_capacity(steps.len() * 8);
+    for s in steps {
+        args.extend([
+            case_id.into(),
+            s.node.as_str().into(),
+            s.name.as_str().into(),
+            s.department.clone().into(),
+            s.role.as_str().into(),
+            s.since.into(),
+            s.due.as_str().into(),
+            s.claimed_by.clone().into(),
+        ]);
+    }
+    tx.write(&sql, args).await
 }
 
 fn not_found(number: &str) -> Error {
