@@ -97,7 +97,11 @@ fn parse_args() -> Args {
 
 async fn database_url(backend: &str) -> String {
     match backend {
-        "sqlite" => yichuang_store::testing::sqlite_url(),
+        // `LOAD_SQLITE_SYNCHRONOUS=normal`: measure what syncing at every commit costs.
+        "sqlite" => match std::env::var("LOAD_SQLITE_SYNCHRONOUS") {
+            Ok(v) => format!("{}?synchronous={v}", yichuang_store::testing::sqlite_url()),
+            Err(_) => yichuang_store::testing::sqlite_url(),
+        },
         "postgres" => yichuang_store::testing::postgres_url()
             .await
             .expect("set YICHUANG_TEST_DATABASE_URL for --backend postgres"),
@@ -663,7 +667,10 @@ async fn main() {
 
 /// A million-case SQLite file is gigabytes; the figures are printed, the file is not needed.
 fn remove_sqlite_files(url: &str) {
-    if let Some(path) = url.strip_prefix("sqlite://") {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .map(|p| p.split('?').next().unwrap_or(p))
+    {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
         }

@@ -182,6 +182,37 @@ pub async fn append_in_hall(
     Ok(id)
 }
 
+/// [`append_in_hall`] for a caller that needs no id: on SQLite deferred with the transaction's
+/// other writes ([`Tx::write`]); on PostgreSQL the row and the boards' notification in one
+/// statement.
+pub async fn write_in_hall(
+    tx: &mut Tx,
+    at: DateTime<Utc>,
+    hall: &str,
+    e: NewEvent<'_>,
+) -> Result<()> {
+    let sql = match tx.backend() {
+        crate::Backend::Sqlite => {
+            "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        }
+        crate::Backend::Postgres => {
+            "WITH e AS (INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)) SELECT pg_notify('yichuang_hall_events', $7)"
+        }
+    };
+    let args: Vec<Arg> = vec![
+        micros(at).into(),
+        e.actor.into(),
+        e.kind.into(),
+        e.subject_type.into(),
+        e.subject_id.into(),
+        stamped(e.payload).into(),
+        hall.into(),
+    ];
+    tx.write(sql, args).await
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct HallEventRow {
     pub id: i64,

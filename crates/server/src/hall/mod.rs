@@ -188,8 +188,8 @@ pub async fn record(
     kind: &str,
     subject: (&str, i64),
     payload: serde_json::Value,
-) -> Result<i64> {
-    events::append_in_hall(
+) -> Result<()> {
+    events::write_in_hall(
         tx,
         now,
         hall,
