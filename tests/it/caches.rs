@@ -264,14 +264,7 @@ async fn a_commands_answer_shows_events_another_instance_added_since_this_one_la
             "{}: A's answer is the stored history",
             a.backend()
         );
-        let kinds = |v: &serde_json::Value| -> Vec<String> {
-            v["timeline"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["kind"].as_str().unwrap().to_string())
-                .collect()
-        };
+        let kinds = crate::cases::kinds;
         assert!(!kinds(&seen_by_a).contains(&"route_confirmed".to_string()));
         let mut expected = kinds(&seen_by_a);
         expected.extend(["route_confirmed", "tokens_moved", "step_claimed"].map(String::from));

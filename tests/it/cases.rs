@@ -246,7 +246,7 @@ pub async fn assert_kept_state_is_the_history_folded(s: &TestServer, number: &st
     assert_eq!(kept.row.events as usize, history.len());
 }
 
-fn kinds(v: &Value) -> Vec<String> {
+pub fn kinds(v: &Value) -> Vec<String> {
     v["timeline"]
         .as_array()
         .unwrap()

@@ -82,16 +82,21 @@ pub async fn append_all(tx: &mut Tx, entries: Vec<(DateTime<Utc>, NewEvent<'_>)>
     );
     let mut args: Vec<Arg> = Vec::with_capacity(entries.len() * 6);
     for (at, e) in entries {
-        args.extend([
-            micros(at).into(),
-            e.actor.into(),
-            e.kind.into(),
-            e.subject_type.into(),
-            e.subject_id.into(),
-            stamped(e.payload).into(),
-        ]);
+        args.extend(values(at, e));
     }
     tx.write(&sql, args).await
+}
+
+/// An entry's six values, in the order of the log's columns.
+fn values(at: DateTime<Utc>, e: NewEvent<'_>) -> [Arg; 6] {
+    [
+        micros(at).into(),
+        e.actor.into(),
+        e.kind.into(),
+        e.subject_type.into(),
+        e.subject_id.into(),
+        stamped(e.payload).into(),
+    ]
 }
 
 /// The events of one subject, oldest first (a timeline).
@@ -201,15 +206,8 @@ pub async fn write_in_hall(
              VALUES ($1, $2, $3, $4, $5, $6, $7)) SELECT pg_notify('yichuang_hall_events', $7)"
         }
     };
-    let args: Vec<Arg> = vec![
-        micros(at).into(),
-        e.actor.into(),
-        e.kind.into(),
-        e.subject_type.into(),
-        e.subject_id.into(),
-        stamped(e.payload).into(),
-        hall.into(),
-    ];
+    let mut args = values(at, e).to_vec();
+    args.push(hall.into());
     tx.write(sql, args).await
 }
 
