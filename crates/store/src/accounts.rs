@@ -297,14 +297,15 @@ pub async fn touch_credential(
              AND (last_used_at IS NULL OR last_used_at < $3)"
         }
     };
-    db_run!(db, |c| sqlx::query(sql)
-        .bind(micros(now))
-        .bind(id)
-        .bind(micros(stale_before))
-        .execute(c)
-        .await
-        .map_err(db_err)?
-        .rows_affected());
+    // Through the writer's turn like every write: on SQLite a write from the pool would poll
+    // for the lock while the turn's shared transactions hold it.
+    let mut tx = db.begin().await?;
+    tx.write(
+        sql,
+        vec![micros(now).into(), id.into(), micros(stale_before).into()],
+    )
+    .await?;
+    tx.commit().await?;
     let key = (kind, token_hash.to_string());
     if let Some(mut row) = CREDENTIALS.get(db, &key).await? {
         row.last_used_at = Some(micros(now));

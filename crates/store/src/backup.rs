@@ -759,7 +759,7 @@ pub async fn restore(file: &Path, db: &Db, database_url: &str) -> Result<Summary
     let mut tx = db.begin().await?;
     let mut summary = Summary::default();
     {
-        let mut dst = tx_conn(&mut tx);
+        let mut dst = tx_conn(&mut tx).await?;
         // Checked again inside the transaction: nothing may have started on it meanwhile.
         if let Some(t) = first_nonempty(&mut dst).await? {
             return Err(not_empty(&t));
@@ -884,9 +884,10 @@ async fn db_conn(db: &Db) -> Result<PoolConn> {
     })
 }
 
-fn tx_conn(tx: &mut Tx) -> Conn<'_> {
-    match tx {
-        Tx::Sqlite(t, ..) => Conn::Sqlite(t),
+async fn tx_conn(tx: &mut Tx) -> Result<Conn<'_>> {
+    tx.flush().await?;
+    Ok(match tx {
+        Tx::Sqlite(w) => Conn::Sqlite(w.conn()),
         Tx::Postgres(t) => Conn::Pg(t),
-    }
+    })
 }

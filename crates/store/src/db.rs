@@ -40,11 +40,7 @@ pub enum Db {
 /// SQLite it also holds the database's writer turn (see [`Db::begin`]) until it ends, and the
 /// writes it has deferred ([`Tx::write`]).
 pub enum Tx {
-    Sqlite(
-        sqlx::Transaction<'static, sqlx::Sqlite>,
-        WriterTurn,
-        Deferred,
-    ),
+    Sqlite(SqliteWrite),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -121,6 +117,7 @@ pub struct Deferred {
     sql: String,
     args: Vec<Arg>,
     texts: Vec<String>,
+    count: usize,
 }
 
 impl Deferred {
@@ -130,9 +127,24 @@ impl Deferred {
         }
         self.sql.push_str(&renumbered(sql, self.args.len()));
         self.args.extend(args);
+        self.count += 1;
         if crate::statements::counting() {
             self.texts.push(sql.to_string());
         }
+    }
+
+    /// Sends the statements on `c` in one call.
+    async fn send(&mut self, c: &mut sqlx::SqliteConnection) -> Result<()> {
+        if self.sql.is_empty() {
+            return Ok(());
+        }
+        let Deferred {
+            sql, args, texts, ..
+        } = std::mem::take(self);
+        let q = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &args);
+        q.execute(c).await.map_err(db_err)?;
+        crate::statements::sent_together(&texts);
+        Ok(())
     }
 }
 
@@ -162,14 +174,216 @@ pub(crate) fn renumbered(sql: &str, by: usize) -> String {
     out
 }
 
-/// The turn of the one writer a SQLite file has, held by a write transaction.
-pub struct WriterTurn(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>);
+/// The writer of one SQLite file in this process. Its mutex is the writer's turn (first come,
+/// first served); while the turn passes between transactions it keeps the one SQLite
+/// transaction they share open (group commit, issue 9).
+///
+/// A transaction that finds no shared transaction open opens one (`BEGIN IMMEDIATE`); one that
+/// finds it open joins it in a savepoint of its own. Committing sends the transaction's writes
+/// and passes the turn on without committing the shared transaction: the transactions that were
+/// waiting for the turn join it. Then the committer queues for the turn again behind them; the
+/// first of the shared transaction's members to get it back commits it (one `COMMIT`, one sync
+/// of the log, for all) and tells the others how it ended. Nobody is answered before the
+/// `COMMIT` that holds their writes. A member that fails or is dropped is rolled back to its
+/// savepoint and leaves the others' writes be.
+#[derive(Default)]
+pub struct Writer {
+    open: Option<Shared>,
+    opened: u64,
+}
 
-/// The writer turn of each SQLite file this process writes (two handles on one file share it).
-fn writer_of(file: &std::path::Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+/// The SQLite transaction the members of one group commit share.
+struct Shared {
+    id: u64,
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    /// A member ended without committing and its savepoint is still to be undone.
+    undo: bool,
+    /// How the shared transaction ended, for the members waiting on it.
+    done: tokio::sync::watch::Sender<Option<Result<()>>>,
+}
+
+/// The savepoint of a member that joined a shared transaction.
+const MEMBER_SAVEPOINT: &str = "SAVEPOINT yichuang_member";
+const MEMBER_RELEASE: &str = "RELEASE yichuang_member";
+const MEMBER_UNDO: &str = "ROLLBACK TO yichuang_member; RELEASE yichuang_member";
+
+type Turn = tokio::sync::OwnedMutexGuard<Writer>;
+
+/// A SQLite write transaction: a member of its file's shared transaction, holding the
+/// writer's turn until it commits or is dropped.
+pub struct SqliteWrite {
+    turn: Option<Turn>,
+    /// It opened the shared transaction, so it has no savepoint: nobody else is in it yet.
+    opener: bool,
+    /// Its savepoint has been sent (it goes first in its first deferred batch).
+    saved: bool,
+    deferred: Deferred,
+}
+
+impl SqliteWrite {
+    /// The connection of the shared transaction.
+    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        let shared = self
+            .turn
+            .as_mut()
+            .and_then(|t| t.open.as_mut())
+            .expect("a member holds the turn of an open shared transaction until it ends");
+        &mut shared.tx
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        if self.deferred.count == 0 {
+            return Ok(());
+        }
+        if !self.opener {
+            self.saved = true;
+        }
+        let mut deferred = std::mem::take(&mut self.deferred);
+        deferred.send(self.conn()).await
+    }
+
+    /// Commits this member's part: its writes are in the shared transaction, which is committed
+    /// by the first member to get the turn back; the answer waits for that `COMMIT`.
+    async fn commit(mut self) -> Result<()> {
+        let nothing_sent = !self.opener && !self.saved && self.deferred.count == 1;
+        if nothing_sent {
+            self.deferred = Deferred::default();
+        } else if !self.opener {
+            self.deferred.push(MEMBER_RELEASE, vec![]);
+        }
+        if let Err(e) = self.flush().await {
+            let turn = self.turn.take().expect("held until the end");
+            undo(turn, self.opener, self.saved).await;
+            return Err(e);
+        }
+        let turn = self.turn.take().expect("held until the end");
+        let shared = turn
+            .open
+            .as_ref()
+            .expect("open while a member holds the turn");
+        let (id, done) = (shared.id, shared.done.subscribe());
+        let writer = tokio::sync::OwnedMutexGuard::mutex(&turn).clone();
+        drop(turn);
+        // Its own task, so that a caller that stops waiting (a client gone) cannot leave the
+        // shared transaction open with nobody to commit it.
+        tokio::spawn(finish(writer, id, done))
+            .await
+            .map_err(|e| Error::internal(format!("group commit task failed: {e}")))?
+    }
+}
+
+impl Drop for SqliteWrite {
+    fn drop(&mut self) {
+        if let Some(turn) = self.turn.take() {
+            forget(turn, self.opener, self.saved);
+        }
+    }
+}
+
+/// Ends a member that did not commit, without waiting: the opener takes the shared transaction
+/// with it (nobody else is in it yet; sqlx rolls it back); a member that sent its savepoint
+/// leaves it to be undone by the next holder of the turn, before anything else runs.
+fn forget(mut turn: Turn, opener: bool, saved: bool) {
+    if opener {
+        turn.open = None;
+    } else if let Some(shared) = turn.open.as_mut() {
+        shared.undo |= saved;
+    }
+}
+
+/// Rolls a failed member back now (see [`forget`]), and passes the turn on.
+async fn undo(mut turn: Turn, opener: bool, saved: bool) {
+    if opener {
+        turn.open = None;
+        return;
+    }
+    if let Some(shared) = turn.open.as_mut() {
+        shared.undo |= saved;
+    }
+    settle(&mut turn).await;
+}
+
+/// Undoes a savepoint a member left. If that fails the shared transaction can no longer be
+/// trusted: it is rolled back and its members are told.
+async fn settle(turn: &mut Turn) {
+    let Some(shared) = turn.open.as_mut().filter(|s| s.undo) else {
+        return;
+    };
+    match sqlx::query(MEMBER_UNDO).execute(&mut *shared.tx).await {
+        Ok(_) => shared.undo = false,
+        Err(e) => {
+            let shared = turn.open.take().expect("checked above");
+            let mut failed = Error::new(
+                Kind::Unavailable,
+                COMMIT_UNKNOWN,
+                "数据库保存失败，本次操作没有保存，请重试",
+            );
+            failed.detail = Some(format!("undoing a member's savepoint failed: {e}"));
+            shared.done.send_replace(Some(Err(failed)));
+        }
+    }
+}
+
+/// Waits for the shared transaction `id` to end; commits it if this member gets the turn back
+/// while it is still open.
+async fn finish(
+    writer: std::sync::Arc<tokio::sync::Mutex<Writer>>,
+    id: u64,
+    mut done: tokio::sync::watch::Receiver<Option<Result<()>>>,
+) -> Result<()> {
+    let mut turn = tokio::select! {
+        biased;
+        ended = done.wait_for(Option::is_some) => return ended_as(ended.map(|v| v.clone())),
+        turn = writer.lock_owned() => turn,
+    };
+    if turn.open.as_ref().is_some_and(|s| s.id == id) {
+        settle(&mut turn).await;
+    }
+    if let Some(shared) = turn.open.take_if(|s| s.id == id) {
+        let ended = shared.tx.commit().await.map_err(commit_failed);
+        shared.done.send_replace(Some(ended.clone()));
+        return ended;
+    }
+    drop(turn);
+    ended_as(done.wait_for(Option::is_some).await.map(|v| v.clone()))
+}
+
+fn ended_as(
+    ended: std::result::Result<Option<Result<()>>, tokio::sync::watch::error::RecvError>,
+) -> Result<()> {
+    match ended {
+        Ok(Some(r)) => r,
+        // The shared transaction went away untold (its task panicked): sqlx rolled it back.
+        _ => Err(Error::new(
+            Kind::Unavailable,
+            COMMIT_UNKNOWN,
+            "数据库保存失败，本次操作没有保存，请重试",
+        )),
+    }
+}
+
+/// How many shared transactions this process has opened on `db`'s file.
+#[cfg(test)]
+pub(crate) async fn shared_transactions_opened(db: &Db) -> u64 {
+    match db {
+        Db::Sqlite(p) => {
+            writer_of(p.connect_options().get_filename())
+                .lock()
+                .await
+                .opened
+        }
+        Db::Postgres(_) => 0,
+    }
+}
+
+/// The writer of each SQLite file this process writes (two handles on one file share it).
+fn writer_of(file: &std::path::Path) -> std::sync::Arc<tokio::sync::Mutex<Writer>> {
     static WRITERS: std::sync::LazyLock<
         std::sync::Mutex<
-            std::collections::HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>,
+            std::collections::HashMap<
+                std::path::PathBuf,
+                std::sync::Arc<tokio::sync::Mutex<Writer>>,
+            >,
         >,
     > = std::sync::LazyLock::new(Default::default);
     let mut all = WRITERS.lock().unwrap_or_else(|p| p.into_inner());
@@ -185,8 +399,8 @@ macro_rules! tx_run {
         // What the transaction deferred runs first, so every statement sees it.
         __tx.flush().await?;
         match __tx {
-            $crate::Tx::Sqlite(__t, _, _) => {
-                let $c = &mut **__t;
+            $crate::Tx::Sqlite(__w) => {
+                let $c = __w.conn();
                 $body
             }
             $crate::Tx::Postgres(__t) => {
@@ -360,21 +574,41 @@ impl Db {
     /// SQLite has one writer. Waiting for its lock inside `BEGIN IMMEDIATE` would hold a pooled
     /// connection while the busy handler sleeps and polls (late, unfair, and enough waiters take
     /// every connection the writer needs for its reads). So the writers of this process first
-    /// queue, first come first served and holding no connection, for the file's writer turn;
-    /// the transaction keeps the turn until it commits or rolls back. `BEGIN IMMEDIATE` then
-    /// still guards against other processes on the same file, and means a transaction that
-    /// reads before it writes cannot fail half-way with SQLITE_BUSY. A transaction begun while
-    /// the same task already holds one would wait for itself: it gives up after the busy
-    /// timeout as `database_busy` instead.
+    /// queue, first come first served and holding no connection, for the file's writer turn,
+    /// and the transactions that waited for one turn commit together ([`Writer`]).
+    /// `BEGIN IMMEDIATE` still guards against other processes on the same file, and means a
+    /// transaction that reads before it writes cannot fail half-way with SQLITE_BUSY. A
+    /// transaction begun while the same task already holds one would wait for itself: it gives
+    /// up after the busy timeout as `database_busy` instead.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
             Db::Sqlite(p) => {
                 let writer = writer_of(p.connect_options().get_filename());
-                let turn = tokio::time::timeout(WRITER_WAIT, writer.lock_owned())
+                let mut turn = tokio::time::timeout(WRITER_WAIT, writer.lock_owned())
                     .await
                     .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?;
-                let tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-                Tx::Sqlite(tx, WriterTurn(turn), Deferred::default())
+                settle(&mut turn).await;
+                let mut w = SqliteWrite {
+                    turn: None,
+                    opener: turn.open.is_none(),
+                    saved: false,
+                    deferred: Deferred::default(),
+                };
+                if w.opener {
+                    let tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+                    turn.opened += 1;
+                    turn.open = Some(Shared {
+                        id: turn.opened,
+                        tx,
+                        undo: false,
+                        done: tokio::sync::watch::Sender::new(None),
+                    });
+                } else {
+                    // Sent with the member's first statements, not on its own.
+                    w.deferred.push(MEMBER_SAVEPOINT, vec![]);
+                }
+                w.turn = Some(turn);
+                Tx::Sqlite(w)
             }
             Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?),
         })
@@ -389,29 +623,13 @@ impl Db {
 }
 
 impl Tx {
-    /// Commits. A connection lost here is not [`CONNECTION_LOST`]: the server may have
-    /// committed before the acknowledgement was lost, so running the work again could do it
-    /// twice; the caller is told to check instead.
-    pub async fn commit(mut self) -> Result<()> {
-        self.flush().await?;
+    /// Commits (a lost connection: see [`commit_failed`]). On SQLite it answers once the
+    /// shared transaction holding its writes has committed ([`Writer`]).
+    pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t, _turn, _) => t.commit().await,
-            Tx::Postgres(t) => t.commit().await,
+            Tx::Sqlite(w) => w.commit().await,
+            Tx::Postgres(t) => t.commit().await.map_err(commit_failed),
         }
-        .map_err(|e| {
-            let e = db_err(e);
-            if e.code == CONNECTION_LOST {
-                let mut u = Error::new(
-                    Kind::Unavailable,
-                    COMMIT_UNKNOWN,
-                    "数据库连接在保存时中断，无法确认是否已保存，请刷新后核对再操作",
-                );
-                u.detail = e.detail;
-                u
-            } else {
-                e
-            }
-        })
     }
 
     /// A write that answers nothing (no rows, no count the caller needs). On SQLite it is
@@ -420,8 +638,8 @@ impl Tx {
     /// transaction as it would have here. On PostgreSQL it runs at once.
     pub async fn write(&mut self, sql: &str, args: Vec<Arg>) -> Result<()> {
         match self {
-            Tx::Sqlite(_, _, d) => {
-                d.push(sql, args);
+            Tx::Sqlite(w) => {
+                w.deferred.push(sql, args);
                 Ok(())
             }
             Tx::Postgres(t) => {
@@ -434,17 +652,10 @@ impl Tx {
 
     /// Sends what the transaction deferred (see [`Tx::write`]).
     pub async fn flush(&mut self) -> Result<()> {
-        let Tx::Sqlite(t, _, d) = self else {
-            return Ok(());
-        };
-        if d.sql.is_empty() {
-            return Ok(());
+        match self {
+            Tx::Sqlite(w) => w.flush().await,
+            Tx::Postgres(_) => Ok(()),
         }
-        let Deferred { sql, args, texts } = std::mem::take(d);
-        let q = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &args);
-        q.execute(&mut **t).await.map_err(db_err)?;
-        crate::statements::sent_together(&texts);
-        Ok(())
     }
 
     pub fn backend(&self) -> Backend {
@@ -452,6 +663,24 @@ impl Tx {
             Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
+    }
+}
+
+/// A commit that failed. A connection lost here is not [`CONNECTION_LOST`]: the server may
+/// have committed before the acknowledgement was lost, so running the work again could do it
+/// twice; the caller is told to check instead.
+fn commit_failed(e: sqlx::Error) -> Error {
+    let e = db_err(e);
+    if e.code == CONNECTION_LOST {
+        let mut u = Error::new(
+            Kind::Unavailable,
+            COMMIT_UNKNOWN,
+            "数据库连接在保存时中断，无法确认是否已保存，请刷新后核对再操作",
+        );
+        u.detail = e.detail;
+        u
+    } else {
+        e
     }
 }
 

@@ -79,14 +79,14 @@ async fn events_are_appended_and_can_never_be_changed_or_deleted() {
         assert_eq!(rows[0].id, id);
         assert_eq!(rows[0].at(), now);
 
-        let mut tx = db.begin().await.unwrap();
+        let tx = db.begin().await.unwrap();
         let upd = rejected(tx, "UPDATE events SET actor = 'x'").await;
         assert!(
             upd.is_err(),
             "UPDATE on events must fail on {:?}",
             db.backend()
         );
-        let mut tx = db.begin().await.unwrap();
+        let tx = db.begin().await.unwrap();
         let del = rejected(tx, "DELETE FROM events").await;
         assert!(
             del.is_err(),
@@ -530,4 +530,88 @@ fn a_deferred_statements_parameters_are_numbered_after_those_before_it() {
         "UPDATE t SET a = $4, b = $15 WHERE id = $5"
     );
     assert_eq!(crate::db::renumbered("SELECT $1", 0), "SELECT $1");
+}
+
+#[tokio::test]
+async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_failed_or_dropped_one_leaves_the_others_writes()
+ {
+    use crate::Arg;
+    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)";
+    fn row(k: &str) -> Vec<Arg> {
+        vec![k.into(), "1".into(), 0i64.into()]
+    }
+    let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
+    db.migrate().await.unwrap();
+    let opened_before = crate::db::shared_transactions_opened(&db).await;
+
+    // One transaction holds the writer's turn while twenty queue for it.
+    let mut first = db.begin().await.unwrap();
+    first.write(PUT, row("deferred.first")).await.unwrap();
+    let waiting: Vec<_> = (0..20)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await?;
+                tx.write(PUT, row(&format!("deferred.{i:02}"))).await?;
+                match i {
+                    // Breaks a unique key: fails when its writes are sent.
+                    5 => tx.write(PUT, row("deferred.first")).await?,
+                    // Sends its writes (the read flushes them), then is dropped uncommitted.
+                    7 => {
+                        assert_eq!(
+                            count(&mut tx).await?,
+                            8,
+                            "sees the writes before it but 5's"
+                        );
+                        return Ok(false);
+                    }
+                    _ => {}
+                }
+                tx.commit().await.map(|()| true)
+            })
+        })
+        .collect();
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    first.commit().await.unwrap();
+
+    let mut ended = Vec::new();
+    for w in waiting {
+        ended.push(w.await.unwrap());
+    }
+    for (i, e) in ended.iter().enumerate() {
+        match i {
+            5 => assert!(e.is_err(), "the duplicate failed"),
+            7 => assert_eq!(e, &Ok(false)),
+            _ => assert_eq!(e, &Ok(true), "member {i}"),
+        }
+    }
+    // Everyone who queued joined the first one's transaction: one COMMIT for all.
+    assert_eq!(
+        crate::db::shared_transactions_opened(&db).await - opened_before,
+        1
+    );
+    // Committed: seen from outside, without the failed and the dropped member's writes.
+    let crate::Db::Sqlite(pool) = &db else {
+        unreachable!("a SQLite URL")
+    };
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE 'deferred.%' ORDER BY key")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let mut expected: Vec<String> = (0..20)
+        .filter(|i| *i != 5 && *i != 7)
+        .map(|i| format!("deferred.{i:02}"))
+        .collect();
+    expected.push("deferred.first".into());
+    assert_eq!(keys, expected);
+
+    // A transaction alone still commits on its own.
+    let mut tx = db.begin().await.unwrap();
+    tx.write(PUT, row("deferred.alone")).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(count(&mut tx).await.unwrap(), 20);
 }
