@@ -202,10 +202,12 @@ struct Shared {
     done: tokio::sync::watch::Sender<Option<Result<()>>>,
 }
 
-/// The savepoint of a member that joined a shared transaction.
+/// The savepoint a joining member works in. The member before it opens it at the end of its
+/// own writes, in the same round trip, so joining costs no statement of its own; `ROLLBACK TO`
+/// undoes a member and leaves the savepoint open for the next.
 const MEMBER_SAVEPOINT: &str = "SAVEPOINT yichuang_member";
 const MEMBER_RELEASE: &str = "RELEASE yichuang_member";
-const MEMBER_UNDO: &str = "ROLLBACK TO yichuang_member; RELEASE yichuang_member";
+const MEMBER_UNDO: &str = "ROLLBACK TO yichuang_member";
 
 type Turn = tokio::sync::OwnedMutexGuard<Writer>;
 
@@ -213,16 +215,18 @@ type Turn = tokio::sync::OwnedMutexGuard<Writer>;
 /// writer's turn until it commits or is dropped.
 pub struct SqliteWrite {
     turn: Option<Turn>,
-    /// It opened the shared transaction, so it has no savepoint: nobody else is in it yet.
+    /// It opened the shared transaction, so it works outside any savepoint: nobody else is in
+    /// it yet, and a failure rolls the whole of it back.
     opener: bool,
-    /// Its savepoint has been sent (it goes first in its first deferred batch).
-    saved: bool,
+    /// It has run a statement: dropped uncommitted, it has something to undo.
+    touched: bool,
     deferred: Deferred,
 }
 
 impl SqliteWrite {
     /// The connection of the shared transaction.
     pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        self.touched = true;
         let shared = self
             .turn
             .as_mut()
@@ -235,9 +239,6 @@ impl SqliteWrite {
         if self.deferred.count == 0 {
             return Ok(());
         }
-        if !self.opener {
-            self.saved = true;
-        }
         let mut deferred = std::mem::take(&mut self.deferred);
         deferred.send(self.conn()).await
     }
@@ -245,15 +246,14 @@ impl SqliteWrite {
     /// Commits this member's part: its writes are in the shared transaction, which is committed
     /// by the first member to get the turn back; the answer waits for that `COMMIT`.
     async fn commit(mut self) -> Result<()> {
-        let nothing_sent = !self.opener && !self.saved && self.deferred.count == 1;
-        if nothing_sent {
-            self.deferred = Deferred::default();
-        } else if !self.opener {
+        if !self.opener {
             self.deferred.push(MEMBER_RELEASE, vec![]);
         }
+        // The next member's savepoint.
+        self.deferred.push(MEMBER_SAVEPOINT, vec![]);
         if let Err(e) = self.flush().await {
             let turn = self.turn.take().expect("held until the end");
-            undo(turn, self.opener, self.saved).await;
+            undo(turn, self.opener).await;
             return Err(e);
         }
         let turn = self.turn.take().expect("held until the end");
@@ -274,32 +274,26 @@ impl SqliteWrite {
 
 impl Drop for SqliteWrite {
     fn drop(&mut self) {
-        if let Some(turn) = self.turn.take() {
-            forget(turn, self.opener, self.saved);
+        if let Some(mut turn) = self.turn.take() {
+            forget(&mut turn, self.opener, self.touched);
         }
     }
 }
 
 /// Ends a member that did not commit, without waiting: the opener takes the shared transaction
-/// with it (nobody else is in it yet; sqlx rolls it back); a member that sent its savepoint
-/// leaves it to be undone by the next holder of the turn, before anything else runs.
-fn forget(mut turn: Turn, opener: bool, saved: bool) {
+/// with it (nobody else is in it yet; sqlx rolls it back); a member that ran statements leaves
+/// its savepoint to be undone by the next holder of the turn, before anything else runs.
+fn forget(turn: &mut Turn, opener: bool, touched: bool) {
     if opener {
         turn.open = None;
     } else if let Some(shared) = turn.open.as_mut() {
-        shared.undo |= saved;
+        shared.undo |= touched;
     }
 }
 
 /// Rolls a failed member back now (see [`forget`]), and passes the turn on.
-async fn undo(mut turn: Turn, opener: bool, saved: bool) {
-    if opener {
-        turn.open = None;
-        return;
-    }
-    if let Some(shared) = turn.open.as_mut() {
-        shared.undo |= saved;
-    }
+async fn undo(mut turn: Turn, opener: bool) {
+    forget(&mut turn, opener, true);
     settle(&mut turn).await;
 }
 
@@ -591,7 +585,7 @@ impl Db {
                 let mut w = SqliteWrite {
                     turn: None,
                     opener: turn.open.is_none(),
-                    saved: false,
+                    touched: false,
                     deferred: Deferred::default(),
                 };
                 if w.opener {
@@ -603,9 +597,6 @@ impl Db {
                         undo: false,
                         done: tokio::sync::watch::Sender::new(None),
                     });
-                } else {
-                    // Sent with the member's first statements, not on its own.
-                    w.deferred.push(MEMBER_SAVEPOINT, vec![]);
                 }
                 w.turn = Some(turn);
                 Tx::Sqlite(w)

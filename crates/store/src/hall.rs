@@ -781,6 +781,20 @@ pub async fn waiting_count(tx: &mut Tx, queue_id: i64) -> Result<i64> {
     .map_err(db_err))
 }
 
+/// Whether anyone waits in a queue the window serves: read outside the writer's turn, so that
+/// a window calling when nobody waits costs no write transaction.
+pub async fn anyone_waiting_for(db: &Db, window_id: i64) -> Result<bool> {
+    db_run!(db, |c| {
+        sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM window_queues wq JOIN tickets t          ON t.queue_id = wq.queue_id AND t.status = 'waiting' WHERE wq.window_id = $1)"
+    )
+    .bind(window_id)
+    .fetch_one(c)
+    .await
+    .map_err(db_err)
+    })
+}
+
 /// Waiting tickets per queue of a hall: (queue id, count).
 pub async fn waiting_counts(db: &Db, hall_id: i64) -> Result<Vec<(i64, i64)>> {
     db_run!(db, |c| {

@@ -464,6 +464,11 @@ pub async fn call_next(st: &AppState, actor: &Actor, window_id: i64) -> Result<O
             "窗口已暂停服务，请先恢复再叫号",
         ));
     }
+    // Nobody waiting: answered from a read, without the writer's turn. A ticket taken a moment
+    // later is the window's next call, as it would be had the clerk pressed a moment sooner.
+    if !store::anyone_waiting_for(&st.db, window_id).await? {
+        return Ok(None);
+    }
     let queues = store::window_queues(&st.db, window_id).await?;
     let hall = store::hall(&st.db, &w.hall_code).await?;
     let settings = HallSettings::of(&hall)?;
