@@ -41,7 +41,8 @@ pub enum Db {
 /// writes it has deferred ([`Tx::write`]).
 pub enum Tx {
     Sqlite(SqliteWrite),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    /// The transaction, and the handle it was begun on (for the kept rows, see [`Tx::db`]).
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>, Db),
 }
 
 /// One bound value of a deferred write.
@@ -186,6 +187,10 @@ pub(crate) fn renumbered(sql: &str, by: usize) -> String {
 /// of the log, for all) and tells the others how it ended. Nobody is answered before the
 /// `COMMIT` that holds their writes. A member that fails or is dropped is rolled back to its
 /// savepoint and leaves the others' writes be.
+///
+/// A member sees the writes of the members before it before they are committed. Code that finds
+/// another's row in its transaction and then reads it from the pool (an idempotent replay)
+/// commits its transaction first, not drops it: the commit waits for that row's `COMMIT`.
 #[derive(Default)]
 pub struct Writer {
     open: Option<Shared>,
@@ -221,6 +226,7 @@ pub struct SqliteWrite {
     /// It has run a statement: dropped uncommitted, it has something to undo.
     touched: bool,
     deferred: Deferred,
+    db: Db,
 }
 
 impl SqliteWrite {
@@ -397,7 +403,7 @@ macro_rules! tx_run {
                 let $c = __w.conn();
                 $body
             }
-            $crate::Tx::Postgres(__t) => {
+            $crate::Tx::Postgres(__t, _) => {
                 let $c = &mut **__t;
                 $body
             }
@@ -587,6 +593,7 @@ impl Db {
                     opener: turn.open.is_none(),
                     touched: false,
                     deferred: Deferred::default(),
+                    db: self.clone(),
                 };
                 if w.opener {
                     let tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
@@ -601,7 +608,7 @@ impl Db {
                 w.turn = Some(turn);
                 Tx::Sqlite(w)
             }
-            Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?, self.clone()),
         })
     }
 
@@ -619,7 +626,7 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(w) => w.commit().await,
-            Tx::Postgres(t) => t.commit().await.map_err(commit_failed),
+            Tx::Postgres(t, _) => t.commit().await.map_err(commit_failed),
         }
     }
 
@@ -633,7 +640,7 @@ impl Tx {
                 w.deferred.push(sql, args);
                 Ok(())
             }
-            Tx::Postgres(t) => {
+            Tx::Postgres(t, _) => {
                 let q = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())), &args);
                 q.execute(&mut **t).await.map_err(db_err)?;
                 Ok(())
@@ -645,14 +652,23 @@ impl Tx {
     pub async fn flush(&mut self) -> Result<()> {
         match self {
             Tx::Sqlite(w) => w.flush().await,
-            Tx::Postgres(_) => Ok(()),
+            Tx::Postgres(..) => Ok(()),
         }
     }
 
     pub fn backend(&self) -> Backend {
         match self {
             Tx::Sqlite(..) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+            Tx::Postgres(..) => Backend::Postgres,
+        }
+    }
+
+    /// The database the transaction writes, for what is kept of it (settings, halls): rows
+    /// read through it come from outside the transaction, as of the last commit.
+    pub fn db(&self) -> &Db {
+        match self {
+            Tx::Sqlite(w) => &w.db,
+            Tx::Postgres(_, db) => db,
         }
     }
 }

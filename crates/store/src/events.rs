@@ -177,7 +177,7 @@ pub async fn append_in_hall(
     .await
     .map_err(db_err)?
     });
-    if let Tx::Postgres(t) = tx {
+    if let Tx::Postgres(t, _) = tx {
         sqlx::query("SELECT pg_notify('yichuang_hall_events', $1)")
             .bind(hall)
             .execute(&mut **t)

@@ -53,12 +53,9 @@ pub async fn put(
     Ok(())
 }
 
-/// A setting read inside a write transaction (on SQLite another connection would wait for it).
+/// A setting read by code that runs inside a write transaction: the kept value, as of the last
+/// commit (no setting is changed in the same transaction as it is read).
 pub async fn get_in(tx: &mut Tx, key: &str) -> Result<Option<serde_json::Value>> {
-    let v: Option<String> = tx_run!(tx, |c| sqlx::query_scalar(VALUE_OF)
-        .bind(key)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err)?);
-    Ok(decode(v))
+    let db = tx.db().clone();
+    get(&db, key).await
 }

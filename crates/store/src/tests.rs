@@ -565,6 +565,22 @@ async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_fail
                         );
                         return Ok(false);
                     }
+                    // What a member saw of the others is committed once its own commit answers.
+                    9 => {
+                        let seen = count(&mut tx).await?;
+                        tx.commit().await?;
+                        let crate::Db::Sqlite(pool) = &db else {
+                            unreachable!("a SQLite URL")
+                        };
+                        let outside: i64 = sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM settings WHERE key LIKE 'deferred.%'",
+                        )
+                        .fetch_one(pool)
+                        .await
+                        .map_err(crate::db_err)?;
+                        assert!(outside >= seen, "saw {seen}, committed {outside}");
+                        return Ok(true);
+                    }
                     _ => {}
                 }
                 tx.commit().await.map(|()| true)

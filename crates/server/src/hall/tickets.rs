@@ -280,14 +280,16 @@ pub async fn take_ticket(
         a.require_hall(hall_code, "为")?;
     }
     let (person, channel) = validate_take(b, hall_code, actor, now)?;
+    // The hall and its lines as kept (they change rarely, and every change moves the change
+    // counter): read before the writer's turn, not in it.
+    let hall = store::hall(&st.db, hall_code).await?;
+    let queues = store::queues(&st.db, hall.id).await?;
+    let queue = find_queue(&queues, &b.queue)?.clone();
     // A connection lost before the commit rolled everything back: run it again once.
-    let person = &person;
+    let (person, hall, queue) = (&person, &hall, &queue);
     let (ticket, rate, settings) = yichuang_store::retry_once(|| async move {
         let mut tx = st.db.begin().await?;
-        let hall = store::hall_in_tx(&mut tx, hall_code).await?;
-        let settings = HallSettings::of(&hall)?;
-        let queues = store::queues_in_tx(&mut tx, hall.id).await?;
-        let queue = find_queue(&queues, &b.queue)?.clone();
+        let settings = HallSettings::of(hall)?;
         let address_hash = person_hash(&hall.code, "address", address);
         let requester = match actor {
             Some(_) => Requester::Staff,

@@ -170,7 +170,9 @@ pub async fn handle(st: &AppState, bank: &BankRow, m: Message) -> Result<Answer>
     let now = st.now();
     let mut tx = st.db.begin().await?;
     if !store::claim_message(&mut tx, bank.id, &id, m.body.kind(), now).await? {
-        drop(tx);
+        // Committed (it wrote nothing), not dropped: the claim it found may be another
+        // transaction's in the same group commit, which the answer read below needs committed.
+        tx.commit().await?;
         return replay(st, bank, &id, m.body.kind()).await;
     }
     let answer = match &m.body {

@@ -248,7 +248,7 @@ pub async fn on_ticket_finished(
     Ok(())
 }
 
-/// Settings read inside a write transaction (on SQLite another connection would wait).
+/// Settings, for code running inside a write transaction (kept, as of the last commit).
 async fn settings_in(tx: &mut Tx) -> Result<RatingSettings> {
     Ok(yichuang_store::settings::get_in(tx, SETTINGS_KEY)
         .await?

@@ -236,7 +236,9 @@ pub async fn create(st: &AppState, who: &Who, n: &NewOrder) -> Result<(WorkOrder
     let mut tx = st.db.begin().await?;
     if let Some(x) = n.external_id.as_deref().filter(|x| !x.is_empty()) {
         if let Some(number) = store::id_of_external(&mut tx, x).await? {
-            drop(tx);
+            // Committed (it wrote nothing), not dropped: the order it found may be another
+            // transaction's in the same group commit, which the read below needs committed.
+            tx.commit().await?;
             return Ok((store::by_number(&st.db, &number).await?, false));
         }
     }
