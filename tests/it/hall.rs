@@ -871,6 +871,14 @@ async fn the_board_feed_shows_a_call_within_a_second_and_resumes_without_gaps_or
             (q["queue"].as_str(), q["waiting"].as_i64()),
             (Some("a"), Some(1))
         );
+        // A take counts itself among those waiting.
+        take_ok(&s, None, "a").await;
+        let taken = read_events(&mut feed, "queue_changed", 1).await;
+        let (_, q) = taken.iter().find(|(n, _)| n == "queue_changed").unwrap();
+        assert_eq!(
+            (q["queue"].as_str(), q["waiting"].as_i64()),
+            (Some("a"), Some(2))
+        );
         let last_id = evs
             .iter()
             .rev()

@@ -508,10 +508,32 @@ pub struct TicketRow {
     pub link: Option<String>,
 }
 
-const TICKET_COLUMNS: &str = "SELECT t.id, t.hall_id, t.queue_id, q.code AS queue_code, q.name AS queue_name, \
-     t.service_date, t.number, t.channel, t.categories, t.holder, t.status, t.issued_at, \
-     t.waiting_since, t.rank_at, t.since, t.window_id, t.staff_id, t.recalls, t.transfers, \
-     t.close_reason, t.link FROM tickets t JOIN queues q ON q.id = t.queue_id";
+/// A ticket row's columns (`t` the ticket, `q` its queue).
+macro_rules! ticket_fields {
+    () => {
+        "t.id, t.hall_id, t.queue_id, q.code AS queue_code, q.name AS queue_name, \
+         t.service_date, t.number, t.channel, t.categories, t.holder, t.status, t.issued_at, \
+         t.waiting_since, t.rank_at, t.since, t.window_id, t.staff_id, t.recalls, t.transfers, \
+         t.close_reason, t.link"
+    };
+}
+
+const TICKET_COLUMNS: &str = concat!(
+    "SELECT ",
+    ticket_fields!(),
+    " FROM tickets t JOIN queues q ON q.id = t.queue_id"
+);
+
+/// A ticket and the window it is at ([`TicketAtWindow`]).
+const TICKET_AT_WINDOW: &str = concat!(
+    "SELECT ",
+    ticket_fields!(),
+    ", tw.id AS w_id, tw.hall_id AS w_hall_id, th.code AS w_hall_code, tw.code AS w_code, \
+     tw.name AS w_name, tw.kind AS w_kind, tw.status AS w_status, tw.staff_id AS w_staff_id, \
+     tw.staff_name AS w_staff_name \
+     FROM tickets t JOIN queues q ON q.id = t.queue_id \
+     LEFT JOIN windows tw ON tw.id = t.window_id LEFT JOIN halls th ON th.id = tw.hall_id"
+);
 
 impl TicketRow {
     /// The row as [`save_ticket`] leaves it after `t` (in `queue`), without reading it again.
@@ -597,22 +619,29 @@ pub struct NewTicketRow<'a> {
     pub link: &'a str,
 }
 
-/// Inserts a waiting ticket (its first interval is written by [`record_intervals`]).
+/// Inserts a waiting ticket (its first interval is written by [`record_intervals`]); returns
+/// the row as stored, not read again, and how many wait in its line with it, counted in the
+/// same statement (the board's figure, without a round trip of its own in the writer's turn).
 pub async fn insert_ticket(
     tx: &mut Tx,
     new: &NewTicketRow<'_>,
-    queue_id: i64,
+    queue: &QueueRow,
     number: &str,
     now: DateTime<Utc>,
     rank_at: DateTime<Utc>,
-) -> Result<i64> {
+) -> Result<(TicketRow, i64)> {
+    let queue_id = queue.id;
     let at = micros(now);
-    tx_run!(tx, |c| {
-        sqlx::query_scalar::<_, i64>(
+    // The count leaves the new row out by its id: SQLite's RETURNING sees the row just
+    // inserted and PostgreSQL's does not; the new ticket is added back as one.
+    let (id, others): (i64, i64) = tx_run!(tx, |c| {
+        sqlx::query_as(
         "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, channel, \
          categories, holder, person_hash, address_hash, status, issued_at, waiting_since, rank_at, since, \
          appointment_id, link) \
-         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, $12, $11, $13, $14) RETURNING id"
+         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, $12, $11, $13, $14) \
+         RETURNING id, (SELECT COUNT(*) FROM tickets o WHERE o.queue_id = $2 AND o.status = 'waiting' \
+         AND o.id <> tickets.id)"
     )
     .bind(new.hall_id)
     .bind(queue_id)
@@ -631,7 +660,33 @@ pub async fn insert_ticket(
     .fetch_one(c)
     .await
     .map_err(db_err)
-    })
+    })?;
+    let row = TicketRow {
+        id,
+        hall_id: new.hall_id,
+        queue_id,
+        queue_code: queue.code.clone(),
+        queue_name: queue.name.clone(),
+        service_date: new.service_date.to_string(),
+        number: number.to_string(),
+        channel: new.channel.as_str().to_string(),
+        categories: i64::from(new.categories.bits()),
+        holder: new.holder.map(str::to_string),
+        status: yichuang_domain::queue::TicketStatus::Waiting
+            .as_str()
+            .to_string(),
+        issued_at: at,
+        waiting_since: at,
+        rank_at: micros(rank_at),
+        since: at,
+        window_id: None,
+        staff_id: None,
+        recalls: 0,
+        transfers: 0,
+        close_reason: None,
+        link: Some(new.link.to_string()),
+    };
+    Ok((row, others + 1))
 }
 
 pub async fn ticket(db: &Db, id: i64) -> Result<TicketRow> {
@@ -663,39 +718,108 @@ pub async fn ticket_by_link(db: &Db, link: &str) -> Result<TicketRow> {
 
 /// The ticket, locked for the rest of the transaction on PostgreSQL (SQLite's write
 /// transaction already holds the database).
-pub async fn ticket_for_update(tx: &mut Tx, id: i64) -> Result<TicketRow> {
+/// A ticket and the window that holds it, if one does, read in one statement; on PostgreSQL
+/// the ticket stays locked until commit.
+pub async fn ticket_at_window_for_update(
+    tx: &mut Tx,
+    id: i64,
+) -> Result<(TicketRow, Option<WindowRow>)> {
     let lock = match tx.backend() {
         Backend::Postgres => " FOR UPDATE OF t",
         Backend::Sqlite => "",
     };
-    let sql = sqlx::AssertSqlSafe(format!("{TICKET_COLUMNS} WHERE t.id = $1{lock}"));
-    tx_run!(tx, |c| sqlx::query_as::<_, TicketRow>(sql)
+    let sql = sqlx::AssertSqlSafe(format!("{TICKET_AT_WINDOW} WHERE t.id = $1{lock}"));
+    let row = tx_run!(tx, |c| sqlx::query_as::<_, TicketAtWindow>(sql)
         .bind(id)
         .fetch_optional(c)
         .await
         .map_err(db_err))?
-    .ok_or_else(|| not_found_ticket(id))
+    .ok_or_else(|| not_found_ticket(id))?;
+    Ok(row.split())
+}
+
+#[derive(sqlx::FromRow)]
+struct TicketAtWindow {
+    #[sqlx(flatten)]
+    ticket: TicketRow,
+    w_id: Option<i64>,
+    w_hall_id: Option<i64>,
+    w_hall_code: Option<String>,
+    w_code: Option<String>,
+    w_name: Option<String>,
+    w_kind: Option<String>,
+    w_status: Option<String>,
+    w_staff_id: Option<i64>,
+    w_staff_name: Option<String>,
+}
+
+impl TicketAtWindow {
+    fn split(self) -> (TicketRow, Option<WindowRow>) {
+        let window = match (
+            self.w_id,
+            self.w_hall_id,
+            self.w_hall_code,
+            self.w_code,
+            self.w_name,
+            self.w_kind,
+            self.w_status,
+        ) {
+            (
+                Some(id),
+                Some(hall_id),
+                Some(hall_code),
+                Some(code),
+                Some(name),
+                Some(kind),
+                Some(status),
+            ) => Some(WindowRow {
+                id,
+                hall_id,
+                hall_code,
+                code,
+                name,
+                kind,
+                status,
+                staff_id: self.w_staff_id,
+                staff_name: self.w_staff_name,
+            }),
+            _ => None,
+        };
+        (self.ticket, window)
+    }
 }
 
 /// The head of a queue's line: up to `k` waiting tickets in rank order that no other
-/// transaction holds. On PostgreSQL they stay locked (`FOR UPDATE SKIP LOCKED`) until commit,
-/// so windows calling at the same time take different tickets; on SQLite the write
-/// transaction serialises calls.
-pub async fn line_head(tx: &mut Tx, queue_id: i64, k: i64) -> Result<Vec<TicketRow>> {
+/// transaction holds, and how many wait in the line in all (read in the same statement). On
+/// PostgreSQL the tickets stay locked (`FOR UPDATE SKIP LOCKED`) until commit, so windows
+/// calling at the same time take different tickets; on SQLite the write transaction
+/// serialises calls.
+pub async fn line_head(tx: &mut Tx, queue_id: i64, k: i64) -> Result<(Vec<TicketRow>, i64)> {
     let lock = match tx.backend() {
         Backend::Postgres => " FOR UPDATE OF t SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let sql = sqlx::AssertSqlSafe(format!(
-        "{TICKET_COLUMNS} WHERE t.queue_id = $1 AND t.status = 'waiting' \
-         ORDER BY t.rank_at, t.id LIMIT $2{lock}"
+        "SELECT {}, (SELECT COUNT(*) FROM tickets l WHERE l.queue_id = $1 AND l.status = 'waiting') \
+         AS line_waiting FROM tickets t JOIN queues q ON q.id = t.queue_id \
+         WHERE t.queue_id = $1 AND t.status = 'waiting' ORDER BY t.rank_at, t.id LIMIT $2{lock}",
+        ticket_fields!()
     ));
-    tx_run!(tx, |c| sqlx::query_as::<_, TicketRow>(sql)
+    let rows = tx_run!(tx, |c| sqlx::query_as::<_, LineRow>(sql)
         .bind(queue_id)
         .bind(k)
         .fetch_all(c)
         .await
-        .map_err(db_err))
+        .map_err(db_err))?;
+    let waiting = rows.first().map_or(0, |r| r.line_waiting);
+    Ok((rows.into_iter().map(|r| r.ticket).collect(), waiting))
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    #[sqlx(flatten)]
+    ticket: TicketRow,
+    line_waiting: i64,
 }
 
 /// Writes a ticket's new state and the intervals its transition closed and opened.

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use yichuang_domain::Result;
 
-use crate::db::{db_err, micros};
+use crate::db::{Arg, db_err, micros};
 use crate::{Db, Tx, db_run, tx_run};
 
 /// Who and what a rating concerns: the dimensions the numbers are grouped by.
@@ -71,35 +71,54 @@ const TOKEN_COLUMNS: &str = "SELECT id, token, subject_type, subject_id, stage, 
 
 /// Creates the token of a subject and stage unless it exists (a retried command keeps the
 /// first). Returns whether it was created.
-pub async fn insert_token(tx: &mut Tx, t: &NewToken<'_>, now: DateTime<Utc>) -> Result<bool> {
-    let n = tx_run!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO rating_tokens (token, subject_type, subject_id, stage, label, hall, department, item, \
-         window_id, staff, applicant_id, phone, created_at, ready_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         ON CONFLICT (subject_type, subject_id, stage) DO NOTHING"
+pub async fn insert_token(tx: &mut Tx, t: &NewToken<'_>, now: DateTime<Utc>) -> Result<()> {
+    // Deferred: nothing is read back, so it goes to the database with the transaction's other
+    // writes (a subject's token for a stage is made once; a second is ignored).
+    tx.write(
+        &format!("{TOKEN_INSERT} ON CONFLICT (subject_type, subject_id, stage) DO NOTHING"),
+        token_args(t, now),
     )
-    .bind(t.token)
-    .bind(t.subject_type)
-    .bind(t.subject_id)
-    .bind(t.stage)
-    .bind(t.label)
-    .bind(&t.dims.hall)
-    .bind(&t.dims.department)
-    .bind(&t.dims.item)
-    .bind(t.dims.window_id)
-    .bind(&t.dims.staff)
-    .bind(t.applicant_id)
-    .bind(t.phone)
-    .bind(micros(now))
-    .bind(t.ready_at.map(micros))
-    .bind(micros(t.expires_at))
-    .execute(c)
     .await
-    .map_err(db_err)?
-    .rows_affected()
-    });
-    Ok(n == 1)
+}
+
+/// Makes a visit's conclusion token ready to be rated on the window's pad: the slip's token
+/// when the ticket has one not yet ready, else `t` as a new token (a ticket taken before slips
+/// carried one). Deferred like [`insert_token`].
+pub async fn invite_visit_rating(tx: &mut Tx, t: &NewToken<'_>, now: DateTime<Utc>) -> Result<()> {
+    tx.write(
+        &format!(
+            "{TOKEN_INSERT} ON CONFLICT (subject_type, subject_id, stage) DO UPDATE SET \
+             ready_at = excluded.ready_at, expires_at = excluded.expires_at, \
+             window_id = excluded.window_id, staff = excluded.staff, label = excluded.label \
+             WHERE rating_tokens.ready_at IS NULL"
+        ),
+        token_args(t, now),
+    )
+    .await
+}
+
+const TOKEN_INSERT: &str = "INSERT INTO rating_tokens (token, subject_type, subject_id, stage, label, hall, \
+     department, item, window_id, staff, applicant_id, phone, created_at, ready_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+fn token_args(t: &NewToken<'_>, now: DateTime<Utc>) -> Vec<Arg> {
+    vec![
+        t.token.into(),
+        t.subject_type.into(),
+        t.subject_id.into(),
+        t.stage.into(),
+        t.label.into(),
+        t.dims.hall.clone().into(),
+        t.dims.department.clone().into(),
+        t.dims.item.clone().into(),
+        t.dims.window_id.into(),
+        t.dims.staff.clone().into(),
+        t.applicant_id.into(),
+        t.phone.into(),
+        micros(now).into(),
+        t.ready_at.map(micros).into(),
+        micros(t.expires_at).into(),
+    ]
 }
 
 pub async fn token(db: &Db, token: &str) -> Result<Option<TokenRow>> {
@@ -960,35 +979,4 @@ pub async fn window_of_username(tx: &mut Tx, username: &str) -> Result<Option<i6
     .fetch_optional(c)
     .await
     .map_err(db_err))
-}
-
-/// A visit was served: its slip's token becomes usable and shows on the window's pad.
-/// False when the ticket has no token yet.
-#[allow(clippy::too_many_arguments)]
-pub async fn serve_visit_token(
-    tx: &mut Tx,
-    ticket: &str,
-    window_id: i64,
-    staff: Option<&str>,
-    label: &str,
-    now: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-) -> Result<bool> {
-    let n = tx_run!(tx, |c| {
-        sqlx::query(
-        "UPDATE rating_tokens SET ready_at = $1, expires_at = $2, window_id = $3, staff = $4, label = $5 \
-         WHERE subject_type = 'visit' AND subject_id = $6 AND stage = 'conclusion' AND ready_at IS NULL"
-    )
-    .bind(micros(now))
-    .bind(micros(expires_at))
-    .bind(window_id)
-    .bind(staff)
-    .bind(label)
-    .bind(ticket)
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected()
-    });
-    Ok(n == 1)
 }

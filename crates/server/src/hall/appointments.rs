@@ -655,7 +655,7 @@ async fn check_in_row(
         address_hash: None,
         appointment_id: Some(row.id),
     };
-    let ticket = issue_in(tx, hall, &settings, &queue, issue, &actor_name(actor), now).await?;
+    let (ticket, _) = issue_in(tx, hall, &settings, &queue, issue, &actor_name(actor), now).await?;
     store::set_appointment_status(tx, row.id, "checked_in", Some(ticket.id)).await?;
     timers::cancel(tx, NO_SHOW_TIMER, &row.id.to_string(), now).await?;
     record(

@@ -184,7 +184,7 @@ pub async fn issue_in(
     issue: Issue,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<Ticket> {
+) -> Result<(Ticket, TicketRow)> {
     let date = service_date(now);
     let seq = store::next_seq(tx, queue.id, date).await?;
     let number = TicketNumber::next_today(&queue.prefix, u32::try_from(seq - 1).ok())?;
@@ -201,7 +201,9 @@ pub async fn issue_in(
         appointment_id: issue.appointment_id,
         link: &crate::ratings::new_token()?,
     };
-    let id = store::insert_ticket(tx, &row, queue.id, &number.to_string(), now, rank_at).await?;
+    let (stored, waiting) =
+        store::insert_ticket(tx, &row, queue, &number.to_string(), now, rank_at).await?;
+    let id = stored.id;
     let tr = Ticket::issue(
         NewTicket {
             id,
@@ -214,7 +216,6 @@ pub async fn issue_in(
         now,
     );
     store::record_intervals(tx, None, tr.opened.as_ref()).await?;
-    let waiting = store::waiting_count(tx, queue.id).await?;
     record(
         tx,
         now,
@@ -241,7 +242,7 @@ pub async fn issue_in(
         )
         .await?;
     }
-    Ok(tr.ticket)
+    Ok((tr.ticket, stored))
 }
 
 async fn take(
@@ -287,7 +288,7 @@ pub async fn take_ticket(
     let queue = find_queue(&queues, &b.queue)?.clone();
     // A connection lost before the commit rolled everything back: run it again once.
     let (person, hall, queue) = (&person, &hall, &queue);
-    let (ticket, rate, settings) = yichuang_store::retry_once(|| async move {
+    let (row, rate, settings) = yichuang_store::retry_once(|| async move {
         let mut tx = st.db.begin().await?;
         let settings = HallSettings::of(hall)?;
         let address_hash = person_hash(&hall.code, "address", address);
@@ -322,7 +323,7 @@ pub async fn take_ticket(
             address_hash: Some(address_hash),
             appointment_id: None,
         };
-        let ticket = issue_in(
+        let (ticket, row) = issue_in(
             &mut tx,
             &hall,
             &settings,
@@ -342,11 +343,11 @@ pub async fn take_ticket(
         )
         .await?;
         tx.commit().await?;
-        Ok((ticket, rate, settings))
+        Ok((row, rate, settings))
     })
     .await?;
     st.hall_feed.wake();
-    let row = store::ticket(&st.db, ticket.id).await?;
+    // The row as stored: nothing to read again.
     let mut v = ticket_view(&st.db, &row, &settings, None).await?;
     v["rating_link"] = json!(rate);
     Ok(v)
@@ -480,7 +481,7 @@ pub async fn call_next(st: &AppState, actor: &Actor, window_id: i64) -> Result<O
     let called = yichuang_store::retry_once(|| async move {
         let mut tx = st.db.begin().await?;
         for q in queues {
-            let head = store::line_head(&mut tx, q.id, LINE_HEAD).await?;
+            let (head, waiting) = store::line_head(&mut tx, q.id, LINE_HEAD).await?;
             if head.is_empty() {
                 continue;
             }
@@ -507,7 +508,8 @@ pub async fn call_next(st: &AppState, actor: &Actor, window_id: i64) -> Result<O
                 tr.opened.as_ref(),
             )
             .await?;
-            let waiting = store::waiting_count(&mut tx, q.id).await?;
+            // Counted with the head, before the called ticket left the line.
+            let waiting = waiting - 1;
             record(
                 &mut tx,
                 now,
@@ -606,16 +608,12 @@ async fn transition(
     let change = &change;
     let answer = yichuang_store::retry_once(|| async move {
     let mut tx = st.db.begin().await?;
-    let row = store::ticket_for_update(&mut tx, id).await?;
+    let (row, window) = store::ticket_at_window_for_update(&mut tx, id).await?;
     // The hall and its queues as this process keeps them (they change rarely; see
     // `store::hall`): reading them costs no statement while nothing changed.
     let hall = store::hall_by_id(&st.db, row.hall_id).await?;
     actor.require_hall(&hall.code, "处理")?;
     let t = row.ticket()?;
-    let window = match row.window_id {
-        Some(w) => Some(store::window_in_tx(&mut tx, w).await?),
-        None => None,
-    };
     match &window {
         Some(w) => require_window_operator(actor, w)?,
         // A waiting ticket belongs to no window: staff of the hall may move it.

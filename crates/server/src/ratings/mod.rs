@@ -185,30 +185,8 @@ pub async fn on_ticket_finished(
     let s = settings_in(tx).await?;
     let (_, _, expires) = rating::schedule(local(now), &s);
     let subject = ticket_id.to_string();
-    let served = store::serve_visit_token(
-        tx,
-        &subject,
-        window.0,
-        staff,
-        &format!("{number} 号 · {}", window.1),
-        now,
-        utc(expires),
-    )
-    .await?;
-    if served {
-        log(
-            tx,
-            now,
-            Some(hall),
-            "system",
-            "rating_invited",
-            ("visit", &subject),
-            json!({"window": window.0, "channel": "pad"}),
-        )
-        .await?;
-        return Ok(());
-    }
-    // A ticket taken before slips carried a token (or checked in from an appointment).
+    // The slip's token, or a new one for a ticket taken before slips carried one (or checked
+    // in from an appointment): one deferred upsert, nothing read back in the writer's turn.
     let token = new_token()?;
     let dims = Dims {
         hall: Some(hall.to_string()),
@@ -218,12 +196,12 @@ pub async fn on_ticket_finished(
         staff: staff.map(str::to_string),
     };
     let label = format!("{number} 号 · {}", window.1);
-    store::insert_token(
+    store::invite_visit_rating(
         tx,
         &store::NewToken {
             token: &token,
             subject_type: SubjectKind::Visit.as_str(),
-            subject_id: &ticket_id.to_string(),
+            subject_id: &subject,
             stage: Stage::Conclusion.as_str(),
             label: &label,
             dims: &dims,
@@ -241,7 +219,7 @@ pub async fn on_ticket_finished(
         Some(hall),
         "system",
         "rating_invited",
-        ("visit", &ticket_id.to_string()),
+        ("visit", &subject),
         json!({"window": window.0, "channel": "pad"}),
     )
     .await?;
