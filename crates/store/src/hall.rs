@@ -716,10 +716,9 @@ pub async fn ticket_by_link(db: &Db, link: &str) -> Result<TicketRow> {
     })
 }
 
-/// The ticket, locked for the rest of the transaction on PostgreSQL (SQLite's write
-/// transaction already holds the database).
 /// A ticket and the window that holds it, if one does, read in one statement; on PostgreSQL
-/// the ticket stays locked until commit.
+/// the ticket stays locked until commit (SQLite's write transaction already holds the
+/// database).
 pub async fn ticket_at_window_for_update(
     tx: &mut Tx,
     id: i64,
@@ -754,37 +753,19 @@ struct TicketAtWindow {
 }
 
 impl TicketAtWindow {
+    /// The window's columns are all set when the join found one (they are `NOT NULL`).
     fn split(self) -> (TicketRow, Option<WindowRow>) {
-        let window = match (
-            self.w_id,
-            self.w_hall_id,
-            self.w_hall_code,
-            self.w_code,
-            self.w_name,
-            self.w_kind,
-            self.w_status,
-        ) {
-            (
-                Some(id),
-                Some(hall_id),
-                Some(hall_code),
-                Some(code),
-                Some(name),
-                Some(kind),
-                Some(status),
-            ) => Some(WindowRow {
-                id,
-                hall_id,
-                hall_code,
-                code,
-                name,
-                kind,
-                status,
-                staff_id: self.w_staff_id,
-                staff_name: self.w_staff_name,
-            }),
-            _ => None,
-        };
+        let window = self.w_id.map(|id| WindowRow {
+            id,
+            hall_id: self.w_hall_id.unwrap_or_default(),
+            hall_code: self.w_hall_code.unwrap_or_default(),
+            code: self.w_code.unwrap_or_default(),
+            name: self.w_name.unwrap_or_default(),
+            kind: self.w_kind.unwrap_or_default(),
+            status: self.w_status.unwrap_or_default(),
+            staff_id: self.w_staff_id,
+            staff_name: self.w_staff_name,
+        });
         (self.ticket, window)
     }
 }
