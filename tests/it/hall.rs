@@ -620,6 +620,54 @@ async fn a_transferred_ticket_keeps_its_waiting_time_and_goes_before_later_arriv
 }
 
 #[tokio::test]
+async fn the_wait_estimate_follows_the_pace_of_the_lines_recent_services() {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (admin, _, _) = demo_hall(&s).await;
+        let clerk = clerk_token(&s, &admin, "wang").await;
+        let w = window(&s, &admin, "W3", &["a"]).await;
+        let (st, v) = s
+            .post_json(
+                &format!("/api/v1/windows/{w}/sign-in"),
+                Some(&clerk),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        take_ok(&s, None, "a").await;
+        take_ok(&s, None, "a").await;
+        let a3 = take_ok(&s, None, "a").await;
+        // Before anyone was served, the default of ten minutes a visitor: two before it, one
+        // window.
+        let (_, v) = s
+            .get_json(&format!("/api/v1/tickets/{}", a3["id"]), None)
+            .await;
+        assert_eq!(
+            (v["ahead"].as_i64(), v["estimated_wait_minutes"].as_i64()),
+            (Some(2), Some(20))
+        );
+        let first = call(&s, &clerk, w).await.unwrap();
+        let id = first["id"].as_i64().unwrap();
+        assert_eq!(act(&s, &clerk, id, "start").await.0, 200);
+        s.set_clock("2026-03-02T09:04:00+08:00").await;
+        assert_eq!(act(&s, &clerk, id, "finish").await.0, 200);
+        // A002 is next with the window free; A003 waits for A002's service, at this line's
+        // pace of four minutes.
+        let (_, v) = s
+            .get_json(&format!("/api/v1/tickets/{}", a3["id"]), None)
+            .await;
+        assert_eq!(
+            (v["ahead"].as_i64(), v["estimated_wait_minutes"].as_i64()),
+            (Some(1), Some(4)),
+            "{v}"
+        );
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn priority_tickets_go_ahead_but_only_by_their_head_start() {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;

@@ -862,18 +862,55 @@ pub async fn record_intervals(
     Ok(())
 }
 
-/// Waiting tickets of a queue ranked before (`rank_at`, `id`).
-pub async fn count_ahead(db: &Db, queue_id: i64, rank_at: i64, id: i64) -> Result<i64> {
-    db_run!(db, |c| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
-         AND (rank_at < $2 OR (rank_at = $2 AND id < $3))"
+/// What a waiting ticket's estimate needs, read in one statement: the tickets ranked before
+/// it, the line's open windows and how many of them are busy, and the line's most recent
+/// `sample` service times in minutes, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinePosition {
+    pub ahead: i64,
+    pub windows_open: i64,
+    pub windows_busy: i64,
+    pub recent_service_minutes: Vec<f64>,
+}
+
+pub async fn line_position(db: &Db, row: &TicketRow, sample: i64) -> Result<LinePosition> {
+    // One row of counts joined to the recent service times (none for a new line: the counts
+    // still come back, with a NULL time).
+    let rows: Vec<(i64, i64, i64, Option<i64>)> = db_run!(db, |c| {
+        sqlx::query_as(
+        "SELECT p.ahead, p.open, p.busy, r.us FROM ( \
+           SELECT (SELECT COUNT(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
+                    AND (rank_at < $2 OR (rank_at = $2 AND id < $3))) AS ahead, \
+                  (SELECT COUNT(*) FROM windows w JOIN window_queues wq ON wq.window_id = w.id \
+                    WHERE wq.queue_id = $1 AND w.status = 'open') AS open, \
+                  (SELECT COUNT(*) FROM windows w JOIN window_queues wq ON wq.window_id = w.id \
+                    WHERE wq.queue_id = $1 AND w.status = 'open' AND EXISTS (SELECT 1 FROM tickets t \
+                    WHERE t.window_id = w.id AND t.status IN ('called', 'serving', 'parked'))) AS busy \
+         ) p LEFT JOIN ( \
+           SELECT end_at - start_at AS us, end_at FROM ticket_intervals WHERE queue_id = $1 \
+             AND kind = 'serving' AND end_at IS NOT NULL ORDER BY end_at DESC LIMIT $4 \
+         ) r ON 1 = 1 ORDER BY r.end_at"
     )
-    .bind(queue_id)
-    .bind(rank_at)
-    .bind(id)
-    .fetch_one(c)
+    .bind(row.queue_id)
+    .bind(row.rank_at)
+    .bind(row.id)
+    .bind(sample)
+    .fetch_all(c)
     .await
-    .map_err(db_err))
+    .map_err(db_err)
+    })?;
+    let (ahead, windows_open, windows_busy) =
+        rows.first().map_or((0, 0, 0), |&(a, o, b, _)| (a, o, b));
+    Ok(LinePosition {
+        ahead,
+        windows_open,
+        windows_busy,
+        recent_service_minutes: rows
+            .iter()
+            .filter_map(|r| r.3)
+            .map(|us| us as f64 / 60e6)
+            .collect(),
+    })
 }
 
 pub async fn waiting_count(tx: &mut Tx, queue_id: i64) -> Result<i64> {
@@ -933,39 +970,6 @@ pub async fn taken_today(
     .fetch_one(c)
     .await
     .map_err(db_err))
-}
-
-/// For the wait estimate: windows open for a queue, and those of them holding a visitor.
-pub async fn queue_windows_load(db: &Db, queue_id: i64) -> Result<(i64, i64)> {
-    db_run!(db, |c| {
-        sqlx::query_as::<_, (i64, i64)>(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM tickets t WHERE t.window_id = w.id \
-           AND t.status IN ('called', 'serving', 'parked')) THEN 1 ELSE 0 END), 0) \
-         FROM windows w JOIN window_queues wq ON wq.window_id = w.id \
-         WHERE wq.queue_id = $1 AND w.status = 'open'"
-    )
-    .bind(queue_id)
-    .fetch_one(c)
-    .await
-    .map_err(db_err)
-    })
-}
-
-/// The most recent `limit` service times of a queue in minutes, oldest first.
-pub async fn recent_service_minutes(db: &Db, queue_id: i64, limit: i64) -> Result<Vec<f64>> {
-    let mut v: Vec<i64> = db_run!(db, |c| {
-        sqlx::query_scalar::<_, i64>(
-        "SELECT end_at - start_at FROM ticket_intervals WHERE queue_id = $1 AND kind = 'serving' \
-         AND end_at IS NOT NULL ORDER BY end_at DESC LIMIT $2"
-    )
-    .bind(queue_id)
-    .bind(limit)
-    .fetch_all(c)
-    .await
-    .map_err(db_err)
-    })?;
-    v.reverse();
-    Ok(v.into_iter().map(|us| us as f64 / 60e6).collect())
 }
 
 /// Open tickets of a hall from service days before `before` (or all open ones when `None`),

@@ -384,22 +384,23 @@ pub async fn ticket_view(
         "link": row.link.as_ref().map(|l| format!("/t/{l}")),
     });
     if t.status == yichuang_domain::queue::TicketStatus::Waiting {
-        let ahead = store::count_ahead(db, row.queue_id, row.rank_at, row.id).await?;
-        let (open, busy) = store::queue_windows_load(db, row.queue_id).await?;
-        let recent = store::recent_service_minutes(
+        let p = store::line_position(
             db,
-            row.queue_id,
+            row,
             i64::try_from(settings.estimate.sample_size).unwrap_or(100),
         )
         .await?;
         let load = QueueLoad {
-            ahead: u32::try_from(ahead).unwrap_or(u32::MAX),
-            busy: u32::try_from(busy).unwrap_or(0),
-            windows_open: u32::try_from(open).unwrap_or(0),
+            ahead: u32::try_from(p.ahead).unwrap_or(u32::MAX),
+            busy: u32::try_from(p.windows_busy).unwrap_or(0),
+            windows_open: u32::try_from(p.windows_open).unwrap_or(0),
         };
-        let minutes = estimate_wait_minutes(load, service_minutes(&recent, &settings.estimate))
-            .map(display_minutes);
-        v["ahead"] = json!(ahead);
+        let minutes = estimate_wait_minutes(
+            load,
+            service_minutes(&p.recent_service_minutes, &settings.estimate),
+        )
+        .map(display_minutes);
+        v["ahead"] = json!(p.ahead);
         v["estimated_wait_minutes"] = json!(minutes);
     } else {
         v["ahead"] = json!(0);
