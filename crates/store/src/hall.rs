@@ -878,26 +878,27 @@ pub async fn line_position(db: &Db, row: &TicketRow, sample: i64) -> Result<Line
     // still come back, with a NULL time).
     let rows: Vec<(i64, i64, i64, Option<i64>)> = db_run!(db, |c| {
         sqlx::query_as(
-        "SELECT p.ahead, p.open, p.busy, r.us FROM ( \
-           SELECT (SELECT COUNT(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
-                    AND (rank_at < $2 OR (rank_at = $2 AND id < $3))) AS ahead, \
-                  (SELECT COUNT(*) FROM windows w JOIN window_queues wq ON wq.window_id = w.id \
-                    WHERE wq.queue_id = $1 AND w.status = 'open') AS open, \
-                  (SELECT COUNT(*) FROM windows w JOIN window_queues wq ON wq.window_id = w.id \
-                    WHERE wq.queue_id = $1 AND w.status = 'open' AND EXISTS (SELECT 1 FROM tickets t \
-                    WHERE t.window_id = w.id AND t.status IN ('called', 'serving', 'parked'))) AS busy \
-         ) p LEFT JOIN ( \
+            "SELECT a.ahead, l.open, l.busy, r.us FROM ( \
+           SELECT COUNT(*) AS ahead FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
+             AND (rank_at < $2 OR (rank_at = $2 AND id < $3)) \
+         ) a CROSS JOIN ( \
+           SELECT COUNT(*) AS open, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM tickets t \
+             WHERE t.window_id = w.id AND t.status IN ('called', 'serving', 'parked')) \
+             THEN 1 ELSE 0 END), 0) AS busy \
+           FROM windows w JOIN window_queues wq ON wq.window_id = w.id \
+           WHERE wq.queue_id = $1 AND w.status = 'open' \
+         ) l LEFT JOIN ( \
            SELECT end_at - start_at AS us, end_at FROM ticket_intervals WHERE queue_id = $1 \
              AND kind = 'serving' AND end_at IS NOT NULL ORDER BY end_at DESC LIMIT $4 \
-         ) r ON 1 = 1 ORDER BY r.end_at"
-    )
-    .bind(row.queue_id)
-    .bind(row.rank_at)
-    .bind(row.id)
-    .bind(sample)
-    .fetch_all(c)
-    .await
-    .map_err(db_err)
+         ) r ON 1 = 1 ORDER BY r.end_at",
+        )
+        .bind(row.queue_id)
+        .bind(row.rank_at)
+        .bind(row.id)
+        .bind(sample)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)
     })?;
     let (ahead, windows_open, windows_busy) =
         rows.first().map_or((0, 0, 0), |&(a, o, b, _)| (a, o, b));
