@@ -228,16 +228,8 @@ async fn tickets_are_numbered_per_queue_and_show_people_ahead_and_an_estimated_w
             (Some("A002"), Some(1))
         );
         // With a clerk signed in, one window is open: A002 waits for A001's service.
-        let clerk = clerk_token(&s, &admin, "wang").await;
         let w = window(&s, &admin, "W3", &["a"]).await;
-        let (st, v) = s
-            .post_json(
-                &format!("/api/v1/windows/{w}/sign-in"),
-                Some(&clerk),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(st, 200, "{v}");
+        clerk_at(&s, &admin, "wang", w).await;
         let (_, v) = s
             .get_json(&format!("/api/v1/tickets/{}", a2["id"]), None)
             .await;
@@ -625,16 +617,8 @@ async fn the_wait_estimate_follows_the_pace_of_the_lines_recent_services() {
         let s = TestServer::start(&url).await;
         s.set_clock("2026-03-02T09:00:00+08:00").await;
         let (admin, _, _) = demo_hall(&s).await;
-        let clerk = clerk_token(&s, &admin, "wang").await;
         let w = window(&s, &admin, "W3", &["a"]).await;
-        let (st, v) = s
-            .post_json(
-                &format!("/api/v1/windows/{w}/sign-in"),
-                Some(&clerk),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(st, 200, "{v}");
+        let clerk = clerk_at(&s, &admin, "wang", w).await;
         take_ok(&s, None, "a").await;
         take_ok(&s, None, "a").await;
         let a3 = take_ok(&s, None, "a").await;
