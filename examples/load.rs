@@ -299,6 +299,54 @@ async fn board_clients(c: &reqwest::Client, base: &str, token: &str, clients: us
     }
 }
 
+/// `--scenario statement-trip`: what one statement costs through the server's own pool, with
+/// no HTTP: `--concurrency` tasks run `SELECT 1` for `--seconds`. `scripts/sqlite_in_process.py`
+/// runs the same statement in process, for SQLite's own cost beside it.
+async fn statement_trip(db: &yichuang_store::Db, args: &Args) {
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let tasks: Vec<_> = (0..args.concurrency)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut took = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let one: i64 = match &db {
+                        yichuang_store::Db::Sqlite(p) => {
+                            sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+                                .fetch_one(p)
+                                .await
+                        }
+                        yichuang_store::Db::Postgres(p) => {
+                            sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+                                .fetch_one(p)
+                                .await
+                        }
+                    }
+                    .expect("SELECT 1");
+                    assert_eq!(one, 1);
+                    took.push(t.elapsed().as_micros() as u64);
+                }
+                took
+            })
+        })
+        .collect();
+    let mut took = Vec::new();
+    for t in tasks {
+        took.extend(t.await.unwrap());
+    }
+    let n = took.len();
+    let (p50, p99) = percentiles(took);
+    println!(
+        "scenario=statement-trip backend={} concurrency={} statements={n} per_s={:.0} p50_us={:.0} p99_us={:.0}",
+        args.backend,
+        args.concurrency,
+        n as f64 / args.seconds as f64,
+        p50 * 1000.0,
+        p99 * 1000.0,
+    );
+}
+
 /// HTTP requests one step of a scenario makes (statements are reported per request and per step).
 fn requests_per_step(scenario: &str) -> u64 {
     match scenario {
@@ -337,6 +385,12 @@ async fn main() {
         let token = login(&client, &base).await;
         let windows = seed_hall(&client, &base, &token).await;
         soak::run(&client, &base, &token, &windows, args.minutes, args.rate).await;
+        running.stop().await;
+        remove_sqlite_files(&url);
+        return;
+    }
+    if args.scenario == "statement-trip" {
+        statement_trip(&running.state.db, &args).await;
         running.stop().await;
         remove_sqlite_files(&url);
         return;
