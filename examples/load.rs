@@ -23,7 +23,9 @@
 //! Soak: `--scenario soak --minutes 30 --rate 20` holds a mixed hall load and prints memory,
 //! descriptors and latency every minute (see `load/soak.rs`).
 //! Peak day: `--scenario peak-day` replays 耒阳's busiest day (11,700 visitors, 238 windows) through
-//! the API as fast as it goes and prints the wall time.
+//! the API as fast as it goes and prints the wall time; idle windows follow the hall's feed.
+//! Statement trip: `--scenario statement-trip --concurrency N` times `SELECT 1` through the
+//! server's own pool, without HTTP (its in-process peer: `scripts/sqlite_in_process.py`).
 //! Supervision: `--scenario supervision --halls 100 --years 5 --cases 10000000` generates a
 //! province (see `load/supervision.rs`) and times the director's dashboard and monthly report.
 //! Work orders: `--scenario work-order-create` records 办不成事 orders through the API;
