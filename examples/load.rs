@@ -605,6 +605,7 @@ async fn main() {
             Arc::new(move |c: reqwest::Client, base: String, i: u64| {
                 let (token, w) = (token.clone(), windows[(i % WINDOWS as u64) as usize]);
                 Box::pin(async move {
+                    let t = Instant::now();
                     let r = post(
                         &c,
                         format!("{base}/api/v1/windows/{w}/call"),
@@ -612,6 +613,10 @@ async fn main() {
                         json!({}),
                     )
                     .await;
+                    CALL_MICROS
+                        .lock()
+                        .unwrap()
+                        .push(t.elapsed().as_micros() as u64);
                     if r.status().as_u16() != 200 {
                         return false;
                     }
@@ -655,6 +660,8 @@ async fn main() {
         .unwrap_or(0);
     yichuang_store::statements::set_breakdown(top > 0);
     let statements_before = yichuang_store::statements::total();
+    let turn_before = yichuang_store::db::turn_use();
+    CALL_MICROS.lock().unwrap().clear();
     let trips_before = yichuang_store::statements::round_trips();
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -686,6 +693,8 @@ async fn main() {
         failed += f;
     }
     let secs = started.elapsed().as_secs_f64();
+    let turn = turn_span(turn_before, yichuang_store::db::turn_use(), secs);
+    let calls = percentiles(std::mem::take(&mut *CALL_MICROS.lock().unwrap()));
     let statements = yichuang_store::statements::total() - statements_before;
     let trips = yichuang_store::statements::round_trips() - trips_before;
     let n = all.len();
@@ -711,6 +720,12 @@ async fn main() {
         per_step / requests_per_step(&args.scenario) as f64,
         trips_per_request
     );
+    if args.scenario == "call-finish" {
+        println!("call_p50_ms={:.2} call_p99_ms={:.2}", calls.0, calls.1);
+    }
+    if let Some(turn) = turn {
+        println!("{turn}");
+    }
     for (text, count) in yichuang_store::statements::breakdown()
         .into_iter()
         .take(top)
@@ -719,6 +734,32 @@ async fn main() {
     }
     running.stop().await;
     remove_sqlite_files(&url);
+}
+
+/// Each call's time in `--scenario call-finish` (the target is a call's p99).
+static CALL_MICROS: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// How busy the SQLite writer's turn was over `secs` (None when nothing took it: PostgreSQL).
+/// A turn held all the time is what bounds the write rate: transactions wait for it in line.
+fn turn_span(
+    before: yichuang_store::db::TurnUse,
+    after: yichuang_store::db::TurnUse,
+    secs: f64,
+) -> Option<String> {
+    let members = after.members - before.members;
+    let commits = after.commits - before.commits;
+    if members == 0 {
+        return None;
+    }
+    let held = after.member_seconds - before.member_seconds;
+    let committing = after.commit_seconds - before.commit_seconds;
+    Some(format!(
+        "writer_turn_busy={:.0}% members_held_ms={:.3} commits={commits} members_per_commit={:.1} commit_ms={:.3}",
+        100.0 * (held + committing) / secs,
+        1000.0 * held / members as f64,
+        members as f64 / commits.max(1) as f64,
+        1000.0 * committing / commits.max(1) as f64,
+    ))
 }
 
 /// A million-case SQLite file is gigabytes; the figures are printed, the file is not needed.
@@ -981,15 +1022,18 @@ mod cases {
         ];
         let count = "SELECT COUNT(*) FROM cases";
         let max_id = "SELECT MAX(id) FROM cases";
+        // SQLite: `BEGIN IMMEDIATE`, so the batch waits for the server's writer (its background
+        // worker writes meanwhile) instead of failing when its first write finds the snapshot
+        // it read stale.
         macro_rules! run {
-            ($pool:expr) => {{
+            ($pool:expr, $begin:expr) => {{
                 let pool = $pool;
                 let template: i64 = sqlx::query_scalar(max_id).fetch_one(pool).await.unwrap();
                 let mut have: i64 = sqlx::query_scalar(count).fetch_one(pool).await.unwrap();
                 let t0 = std::time::Instant::now();
                 while have < total as i64 {
                     let n = BATCH.min(total as i64 - have);
-                    let mut tx = pool.begin().await.unwrap();
+                    let mut tx = pool.begin_with($begin).await.unwrap();
                     let last: i64 = sqlx::query_scalar(max_id)
                         .fetch_one(&mut *tx)
                         .await
@@ -1030,7 +1074,7 @@ mod cases {
         }
         match db {
             yichuang_store::Db::Sqlite(p) => {
-                run!(p);
+                run!(p, "BEGIN IMMEDIATE");
                 // A bulk load leaves gigabytes in the write-ahead log that a hall's steady
                 // trickle of writes never would (auto-checkpoints keep it near 4 MB); reads
                 // would search it. Fold it into the database first.
@@ -1040,7 +1084,7 @@ mod cases {
                     .unwrap();
             }
             yichuang_store::Db::Postgres(p) => {
-                run!(p);
+                run!(p, "BEGIN");
                 sqlx::query("ANALYZE").execute(p).await.unwrap();
             }
         }

@@ -888,6 +888,6 @@ async fn tx_conn(tx: &mut Tx) -> Result<Conn<'_>> {
     tx.flush().await?;
     Ok(match tx {
         Tx::Sqlite(w) => Conn::Sqlite(w.conn()),
-        Tx::Postgres(t, _) => Conn::Pg(t),
+        Tx::Postgres(w) => Conn::Pg(w.conn()),
     })
 }

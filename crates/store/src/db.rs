@@ -41,8 +41,28 @@ pub enum Db {
 /// writes it has deferred ([`Tx::write`]).
 pub enum Tx {
     Sqlite(SqliteWrite),
-    /// The transaction, and the handle it was begun on (for the kept rows, see [`Tx::db`]).
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>, Db),
+    Postgres(PgWrite),
+}
+
+/// A PostgreSQL write transaction, with the writes it has deferred ([`Tx::write`]).
+pub struct PgWrite {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    deferred: Deferred,
+    /// The handle it was begun on (for the kept rows, see [`Tx::db`]).
+    db: Db,
+}
+
+impl PgWrite {
+    /// The transaction's connection, for a statement that must run now (what was deferred has
+    /// not been sent: use [`tx_run!`] to send it first).
+    pub fn conn(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.tx
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        let mut deferred = std::mem::take(&mut self.deferred);
+        deferred.send_inlined(&mut self.tx).await
+    }
 }
 
 /// One bound value of a deferred write.
@@ -134,6 +154,34 @@ impl Deferred {
         }
     }
 
+    /// Adds a statement with its values written into it as literals ([`inlined`]), for a list
+    /// sent as one simple query: PostgreSQL binds parameters to one statement at a time.
+    fn push_inlined(&mut self, sql: &str, args: &[Arg]) -> Result<()> {
+        if !self.sql.is_empty() {
+            self.sql.push_str(";\n");
+        }
+        self.sql.push_str(&inlined(sql, args)?);
+        self.count += 1;
+        if crate::statements::counting() {
+            self.texts.push(sql.to_string());
+        }
+        Ok(())
+    }
+
+    /// Sends the statements pushed with [`Deferred::push_inlined`] on `c` in one round trip.
+    async fn send_inlined(&mut self, c: &mut sqlx::PgConnection) -> Result<()> {
+        if self.sql.is_empty() {
+            return Ok(());
+        }
+        let Deferred { sql, texts, .. } = std::mem::take(self);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(c)
+            .await
+            .map_err(db_err)?;
+        crate::statements::sent_together(&texts);
+        Ok(())
+    }
+
     /// Sends the statements on `c` in one call.
     async fn send(&mut self, c: &mut sqlx::SqliteConnection) -> Result<()> {
         if self.sql.is_empty() {
@@ -149,17 +197,69 @@ impl Deferred {
     }
 }
 
+/// `sql` with each parameter `$N` replaced by `args[N - 1]` as a literal of the type sqlx would
+/// bind it as (`int8`, `text`, `bool`), so the statement means what it meant with the values
+/// bound. Text goes in dollar quotes, inside which nothing is an escape, with a tag that first
+/// occurs after the text: no value can end its literal early, whatever it holds. A NUL cannot be
+/// sent in a query (nor stored in `text`), so a value holding one is refused.
+pub(crate) fn inlined(sql: &str, args: &[Arg]) -> Result<String> {
+    let literal = |n: usize| -> Result<String> {
+        let arg = args.get(n.wrapping_sub(1)).ok_or_else(|| {
+            Error::internal(format!(
+                "deferred write names ${n} of {} values",
+                args.len()
+            ))
+        })?;
+        Ok(match arg {
+            Arg::Int(Some(v)) => format!("({v})::int8"),
+            Arg::Int(None) => "NULL::int8".into(),
+            Arg::Bool(v) => if *v { "TRUE" } else { "FALSE" }.into(),
+            Arg::Text(None) => "NULL::text".into(),
+            Arg::Text(Some(t)) => {
+                if t.contains('\0') {
+                    return Err(Error::new(
+                        Kind::Invalid,
+                        "invalid_text",
+                        "内容含有不可保存的控制字符，请删除后重试",
+                    ));
+                }
+                // The first place the tag occurs after the opening one must be the closing
+                // one: not inside the text, nor where the text's end runs into it ("…$v2"
+                // followed by "$v2$").
+                let mut tag = String::from("$v$");
+                let mut k = 0;
+                while format!("{t}{tag}").find(&tag) != Some(t.len()) {
+                    k += 1;
+                    tag = format!("$v{k}$");
+                }
+                format!("{tag}{t}{tag}::text")
+            }
+        })
+    };
+    each_parameter(sql, literal)
+}
+
 /// `sql` with each parameter `$N` shifted to `$(N + by)` (statements here carry no `$` in
 /// literals: values are always bound).
 pub(crate) fn renumbered(sql: &str, by: usize) -> String {
-    if by == 0 {
-        return sql.to_string();
+    match each_parameter(sql, |n| {
+        Ok::<_, std::convert::Infallible>(format!("${}", n + by))
+    }) {
+        Ok(s) => s,
+        Err(never) => match never {},
     }
-    let mut out = String::with_capacity(sql.len() + 8);
+}
+
+/// `sql` with each parameter `$N` replaced by `with(N)`.
+fn each_parameter<E>(
+    sql: &str,
+    mut with: impl FnMut(usize) -> std::result::Result<String, E>,
+) -> std::result::Result<String, E> {
+    let mut out = String::with_capacity(sql.len() + 16);
     let mut chars = sql.chars().peekable();
     while let Some(ch) = chars.next() {
-        out.push(ch);
         if ch != '$' {
+            out.push(ch);
             continue;
         }
         let mut n = String::new();
@@ -168,11 +268,11 @@ pub(crate) fn renumbered(sql: &str, by: usize) -> String {
             chars.next();
         }
         match n.parse::<usize>() {
-            Ok(n) => out.push_str(&(n + by).to_string()),
-            Err(_) => out.push_str(&n),
+            Ok(n) => out.push_str(&with(n)?),
+            Err(_) => out.push('$'),
         }
     }
-    out
+    Ok(out)
 }
 
 /// The writer of one SQLite file in this process. Its mutex is the writer's turn (first come,
@@ -216,10 +316,73 @@ const MEMBER_UNDO: &str = "ROLLBACK TO yichuang_member";
 
 type Turn = tokio::sync::OwnedMutexGuard<Writer>;
 
+/// How the writer's turn has been used in this process, on every SQLite file: the load tool
+/// prints it, since a turn busy all the time is what bounds the write rate (issue 9).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TurnUse {
+    /// Transactions that held the turn (each once, from `begin` to handing on its writes).
+    pub members: u64,
+    /// Time they held it, in seconds.
+    pub member_seconds: f64,
+    /// Shared transactions committed, and the time their `COMMIT`s held the turn.
+    pub commits: u64,
+    pub commit_seconds: f64,
+}
+
+struct TurnCounters {
+    members: std::sync::atomic::AtomicU64,
+    member_nanos: std::sync::atomic::AtomicU64,
+    commits: std::sync::atomic::AtomicU64,
+    commit_nanos: std::sync::atomic::AtomicU64,
+}
+
+static TURN: TurnCounters = TurnCounters {
+    members: std::sync::atomic::AtomicU64::new(0),
+    member_nanos: std::sync::atomic::AtomicU64::new(0),
+    commits: std::sync::atomic::AtomicU64::new(0),
+    commit_nanos: std::sync::atomic::AtomicU64::new(0),
+};
+
+impl TurnCounters {
+    fn member(&self, since: std::time::Instant) {
+        Self::add(&self.members, &self.member_nanos, since);
+    }
+
+    fn commit(&self, since: std::time::Instant) {
+        Self::add(&self.commits, &self.commit_nanos, since);
+    }
+
+    fn add(
+        count: &std::sync::atomic::AtomicU64,
+        nanos: &std::sync::atomic::AtomicU64,
+        since: std::time::Instant,
+    ) {
+        use std::sync::atomic::Ordering::Relaxed;
+        count.fetch_add(1, Relaxed);
+        nanos.fetch_add(
+            u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
+    }
+}
+
+/// The writer's turn as used so far (see [`TurnUse`]); subtract two readings for a span.
+pub fn turn_use() -> TurnUse {
+    use std::sync::atomic::Ordering::Relaxed;
+    TurnUse {
+        members: TURN.members.load(Relaxed),
+        member_seconds: TURN.member_nanos.load(Relaxed) as f64 / 1e9,
+        commits: TURN.commits.load(Relaxed),
+        commit_seconds: TURN.commit_nanos.load(Relaxed) as f64 / 1e9,
+    }
+}
+
 /// A SQLite write transaction: a member of its file's shared transaction, holding the
 /// writer's turn until it commits or is dropped.
 pub struct SqliteWrite {
     turn: Option<Turn>,
+    /// When it got the turn, for [`turn_use`].
+    since: std::time::Instant,
     /// It opened the shared transaction, so it works outside any savepoint: nobody else is in
     /// it yet, and a failure rolls the whole of it back.
     opener: bool,
@@ -260,6 +423,7 @@ impl SqliteWrite {
         if let Err(e) = self.flush().await {
             let turn = self.turn.take().expect("held until the end");
             undo(turn, self.opener).await;
+            TURN.member(self.since);
             return Err(e);
         }
         let turn = self.turn.take().expect("held until the end");
@@ -270,6 +434,7 @@ impl SqliteWrite {
         let (id, done) = (shared.id, shared.done.subscribe());
         let writer = tokio::sync::OwnedMutexGuard::mutex(&turn).clone();
         drop(turn);
+        TURN.member(self.since);
         // Its own task, so that a caller that stops waiting (a client gone) cannot leave the
         // shared transaction open with nobody to commit it.
         tokio::spawn(finish(writer, id, done))
@@ -281,6 +446,7 @@ impl SqliteWrite {
 impl Drop for SqliteWrite {
     fn drop(&mut self) {
         if let Some(mut turn) = self.turn.take() {
+            TURN.member(self.since);
             forget(&mut turn, self.opener, self.touched);
         }
     }
@@ -340,7 +506,9 @@ async fn finish(
         settle(&mut turn).await;
     }
     if let Some(shared) = turn.open.take_if(|s| s.id == id) {
+        let since = std::time::Instant::now();
         let ended = shared.tx.commit().await.map_err(commit_failed);
+        TURN.commit(since);
         shared.done.send_replace(Some(ended.clone()));
         return ended;
     }
@@ -403,8 +571,8 @@ macro_rules! tx_run {
                 let $c = __w.conn();
                 $body
             }
-            $crate::Tx::Postgres(__t, _) => {
-                let $c = &mut **__t;
+            $crate::Tx::Postgres(__w) => {
+                let $c = __w.conn();
                 $body
             }
         }
@@ -590,6 +758,7 @@ impl Db {
                 settle(&mut turn).await;
                 let mut w = SqliteWrite {
                     turn: None,
+                    since: std::time::Instant::now(),
                     opener: turn.open.is_none(),
                     touched: false,
                     deferred: Deferred::default(),
@@ -608,7 +777,11 @@ impl Db {
                 w.turn = Some(turn);
                 Tx::Sqlite(w)
             }
-            Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?, self.clone()),
+            Db::Postgres(p) => Tx::Postgres(PgWrite {
+                tx: p.begin().await.map_err(db_err)?,
+                deferred: Deferred::default(),
+                db: self.clone(),
+            }),
         })
     }
 
@@ -626,33 +799,31 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(w) => w.commit().await,
-            Tx::Postgres(t, _) => t.commit().await.map_err(commit_failed),
+            Tx::Postgres(mut w) => {
+                w.flush().await?;
+                w.tx.commit().await.map_err(commit_failed)
+            }
         }
     }
 
-    /// A write that answers nothing (no rows, no count the caller needs). On SQLite it is
-    /// deferred to the transaction's next statement or its commit and sent with the other
-    /// deferred writes in one hand-off; its error then surfaces there, failing the whole
-    /// transaction as it would have here. On PostgreSQL it runs at once.
+    /// A write that answers nothing (no rows, no count the caller needs). It is deferred to
+    /// the transaction's next statement or its commit and sent with the other deferred writes
+    /// in one round trip (on SQLite one hand-off to the connection's thread, on PostgreSQL one
+    /// simple query with the values as literals); its error then surfaces there, failing the
+    /// whole transaction as it would have here.
     pub async fn write(&mut self, sql: &str, args: Vec<Arg>) -> Result<()> {
         match self {
-            Tx::Sqlite(w) => {
-                w.deferred.push(sql, args);
-                Ok(())
-            }
-            Tx::Postgres(t, _) => {
-                let q = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())), &args);
-                q.execute(&mut **t).await.map_err(db_err)?;
-                Ok(())
-            }
+            Tx::Sqlite(w) => w.deferred.push(sql, args),
+            Tx::Postgres(w) => w.deferred.push_inlined(sql, &args)?,
         }
+        Ok(())
     }
 
     /// Sends what the transaction deferred (see [`Tx::write`]).
     pub async fn flush(&mut self) -> Result<()> {
         match self {
             Tx::Sqlite(w) => w.flush().await,
-            Tx::Postgres(..) => Ok(()),
+            Tx::Postgres(w) => w.flush().await,
         }
     }
 
@@ -668,7 +839,7 @@ impl Tx {
     pub fn db(&self) -> &Db {
         match self {
             Tx::Sqlite(w) => &w.db,
-            Tx::Postgres(_, db) => db,
+            Tx::Postgres(w) => &w.db,
         }
     }
 }

@@ -177,10 +177,10 @@ pub async fn append_in_hall(
     .await
     .map_err(db_err)?
     });
-    if let Tx::Postgres(t, _) = tx {
+    if let Tx::Postgres(w) = tx {
         sqlx::query("SELECT pg_notify('yichuang_hall_events', $1)")
             .bind(hall)
-            .execute(&mut **t)
+            .execute(w.conn())
             .await
             .map_err(db_err)?;
     }

@@ -504,15 +504,12 @@ async fn deferred_writes_are_seen_by_the_transactions_next_read_vanish_on_rollba
         tx.write(put, row("deferred.e")).await.unwrap();
         tx.commit().await.unwrap();
 
-        // A duplicate key fails the commit on SQLite (where the write was deferred) and the
-        // write itself on PostgreSQL; either way nothing of the transaction is kept.
+        // A duplicate key fails the commit, where the deferred write is sent; nothing of the
+        // transaction is kept.
         let mut tx = db.begin().await.unwrap();
         tx.write(put, row("deferred.f")).await.unwrap();
-        let failed = match tx.write(put, row("deferred.e")).await {
-            Err(e) => Err(e),
-            Ok(()) => tx.commit().await,
-        };
-        assert!(failed.is_err(), "{:?}", db.backend());
+        tx.write(put, row("deferred.e")).await.unwrap();
+        assert!(tx.commit().await.is_err(), "{:?}", db.backend());
         let mut tx = db.begin().await.unwrap();
         assert_eq!(
             count(&mut tx).await.unwrap(),
@@ -521,6 +518,77 @@ async fn deferred_writes_are_seen_by_the_transactions_next_read_vanish_on_rollba
             db.backend()
         );
     }
+}
+
+#[tokio::test]
+async fn deferred_values_come_back_exactly_as_written_whatever_they_hold() {
+    use crate::Arg;
+    // On PostgreSQL these go into the statement as literals: none may end its quoting early.
+    let texts = [
+        "it's",
+        "$v$",
+        "$v$ and $v1$ and $v2",
+        "'); DELETE FROM settings; --",
+        "back\\slash \\' and $1 and $$",
+        "第一行\n第二行\t制表 😀",
+        "",
+    ];
+    for db in testing::fresh_dbs().await {
+        let mut tx = db.begin().await.unwrap();
+        for (i, t) in texts.iter().enumerate() {
+            let args: Vec<Arg> = vec![
+                format!("literal.{i}").into(),
+                (*t).into(),
+                (-5 - i as i64).into(),
+            ];
+            tx.write(
+                "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)",
+                args,
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let rows: Vec<(String, String, i64)> = crate::db_run!(&db, |c| {
+            sqlx::query_as(
+            "SELECT key, value, updated_at FROM settings WHERE key LIKE 'literal.%' ORDER BY key"
+        )
+        .fetch_all(c)
+        .await
+        .unwrap()
+        });
+        assert_eq!(rows.len(), texts.len(), "{:?}", db.backend());
+        for (i, t) in texts.iter().enumerate() {
+            assert_eq!(
+                rows[i],
+                (format!("literal.{i}"), t.to_string(), -5 - i as i64),
+                "{:?}",
+                db.backend()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_value_written_into_a_deferred_statement_keeps_its_type_and_a_nul_is_refused() {
+    use crate::Arg;
+    let sql = "UPDATE t SET a = $1, b = $2, c = $3, d = $4, e = $5 WHERE id = $6";
+    let args = vec![
+        Arg::Int(Some(-3)),
+        Arg::Int(None),
+        Arg::Text(None),
+        Arg::Bool(true),
+        Arg::Text(Some("a $v$ b".into())),
+        Arg::Int(Some(7)),
+    ];
+    assert_eq!(
+        crate::db::inlined(sql, &args).unwrap(),
+        "UPDATE t SET a = (-3)::int8, b = NULL::int8, c = NULL::text, d = TRUE, \
+         e = $v1$a $v$ b$v1$::text WHERE id = (7)::int8"
+    );
+    let nul = crate::db::inlined("SELECT $1", &[Arg::Text(Some("a\0b".into()))]);
+    assert_eq!(nul.unwrap_err().code, "invalid_text");
+    assert!(crate::db::inlined("SELECT $2", &[Arg::Int(Some(1))]).is_err());
 }
 
 #[test]

@@ -199,10 +199,10 @@ impl BlobStore {
 /// Holds the blob `sha` for the rest of the transaction (PostgreSQL: an advisory lock on the
 /// hash), so a writer that finds the file and a discard that would remove it never interleave.
 async fn lock_blob(tx: &mut Tx, sha: &str) -> Result<()> {
-    if let Tx::Postgres(t, _) = tx {
+    if let Tx::Postgres(w) = tx {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind(sha)
-            .execute(&mut **t)
+            .execute(w.conn())
             .await
             .map_err(db_err)?;
     }
