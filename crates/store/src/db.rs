@@ -36,9 +36,9 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// A write transaction: the one way to write. Commit explicitly; dropping it rolls back. On
-/// SQLite it also holds the database's writer turn (see [`Db::begin`]) until it ends, and the
-/// writes it has deferred ([`Tx::write`]).
+/// A write transaction: the one way to write. Commit explicitly; dropping it rolls back. It
+/// keeps the writes it has deferred ([`Tx::write`]); on SQLite it also holds the database's
+/// writer turn (see [`Db::begin`]) until it ends.
 pub enum Tx {
     Sqlite(SqliteWrite),
     Postgres(PgWrite),
@@ -129,10 +129,12 @@ macro_rules! bind_args {
     }};
 }
 
-/// The writes a SQLite transaction has deferred: statements that answer nothing, kept as one
-/// statement list with its parameters numbered through, sent to the connection's thread in one
-/// hand-off (sqlx-sqlite runs each call on that thread; a hand-off costs more than SQLite's own
-/// work for a small statement, issue 9).
+/// The writes a transaction has deferred: statements that answer nothing, kept as one statement
+/// list and sent in one round trip. On SQLite the parameters are numbered through and bound,
+/// and the list goes to the connection's thread in one hand-off (sqlx-sqlite runs each call on
+/// that thread; a hand-off costs more than SQLite's own work for a small statement, issue 9).
+/// On PostgreSQL, which binds parameters to one statement at a time, the values are written
+/// into the list ([`inlined`]) and it goes as one simple query.
 #[derive(Default)]
 pub struct Deferred {
     sql: String,
@@ -239,8 +241,8 @@ pub(crate) fn inlined(sql: &str, args: &[Arg]) -> Result<String> {
     each_parameter(sql, literal)
 }
 
-/// `sql` with each parameter `$N` shifted to `$(N + by)` (statements here carry no `$` in
-/// literals: values are always bound).
+/// `sql` with each parameter `$N` shifted to `$(N + by)` (statements here carry no `$` of their
+/// own: values are bound, or written in by [`inlined`]).
 pub(crate) fn renumbered(sql: &str, by: usize) -> String {
     match each_parameter(sql, |n| {
         Ok::<_, std::convert::Infallible>(format!("${}", n + by))

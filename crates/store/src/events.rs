@@ -187,9 +187,8 @@ pub async fn append_in_hall(
     Ok(id)
 }
 
-/// [`append_in_hall`] for a caller that needs no id: on SQLite deferred with the transaction's
-/// other writes ([`Tx::write`]); on PostgreSQL the row and the boards' notification in one
-/// statement.
+/// [`append_in_hall`] for a caller that needs no id: deferred with the transaction's other
+/// writes ([`Tx::write`]); on PostgreSQL the row and the boards' notification are one statement.
 pub async fn write_in_hall(
     tx: &mut Tx,
     at: DateTime<Utc>,

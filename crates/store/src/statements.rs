@@ -38,7 +38,7 @@ pub fn round_trips() -> u64 {
     total() - TOGETHER.load(Ordering::Relaxed)
 }
 
-/// Notes statements sent to the database as one list (a SQLite transaction's deferred writes):
+/// Notes statements sent to the database as one list (a transaction's deferred writes):
 /// sqlx reports the list once, under its first statement, so the others are counted here, each
 /// under its own text.
 pub fn sent_together(texts: &[String]) {
