@@ -672,6 +672,10 @@ impl Db {
                 .pragma("cache_size", "-32768");
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // sqlx pings an idle connection before lending it, to find one the server
+                // dropped. A SQLite connection is a file in this process: nothing can drop it,
+                // and the ping is one more hand-off to its thread on every read (issue 9).
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await
                 .map_err(|e| {
