@@ -60,8 +60,7 @@ impl PgWrite {
     }
 
     async fn flush(&mut self) -> Result<()> {
-        let mut deferred = std::mem::take(&mut self.deferred);
-        deferred.send_inlined(&mut self.tx).await
+        self.deferred.send_inlined(&mut self.tx).await
     }
 }
 
@@ -145,29 +144,29 @@ pub struct Deferred {
 
 impl Deferred {
     fn push(&mut self, sql: &str, args: Vec<Arg>) {
-        if !self.sql.is_empty() {
-            self.sql.push_str(";\n");
-        }
-        self.sql.push_str(&renumbered(sql, self.args.len()));
+        let numbered = renumbered(sql, self.args.len());
+        self.append(sql, &numbered);
         self.args.extend(args);
-        self.count += 1;
-        if crate::statements::counting() {
-            self.texts.push(sql.to_string());
-        }
     }
 
     /// Adds a statement with its values written into it as literals ([`inlined`]), for a list
     /// sent as one simple query: PostgreSQL binds parameters to one statement at a time.
     fn push_inlined(&mut self, sql: &str, args: &[Arg]) -> Result<()> {
+        let written = inlined(sql, args)?;
+        self.append(sql, &written);
+        Ok(())
+    }
+
+    /// Adds `text` (the statement `sql` as it is sent) to the list.
+    fn append(&mut self, sql: &str, text: &str) {
         if !self.sql.is_empty() {
             self.sql.push_str(";\n");
         }
-        self.sql.push_str(&inlined(sql, args)?);
+        self.sql.push_str(text);
         self.count += 1;
         if crate::statements::counting() {
             self.texts.push(sql.to_string());
         }
-        Ok(())
     }
 
     /// Sends the statements pushed with [`Deferred::push_inlined`] on `c` in one round trip.
