@@ -177,12 +177,15 @@ pub async fn append_in_hall(
     .await
     .map_err(db_err)?
     });
-    if let Tx::Postgres(w) = tx {
-        sqlx::query("SELECT pg_notify('yichuang_hall_events', $1)")
-            .bind(hall)
-            .execute(w.conn())
-            .await
-            .map_err(db_err)?;
+    if tx.backend() == crate::Backend::Postgres {
+        tx_run!(tx, |c| sqlx::query(
+            "SELECT pg_notify('yichuang_hall_events', $1)"
+        )
+        .bind(hall)
+        .execute(c)
+        .await
+        .map(|_| ())
+        .map_err(db_err))?;
     }
     Ok(id)
 }

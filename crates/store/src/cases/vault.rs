@@ -198,13 +198,17 @@ impl BlobStore {
 
 /// Holds the blob `sha` for the rest of the transaction (PostgreSQL: an advisory lock on the
 /// hash), so a writer that finds the file and a discard that would remove it never interleave.
+/// Through [`tx_run!`], so the writes deferred before it are sent first and run in call order.
 async fn lock_blob(tx: &mut Tx, sha: &str) -> Result<()> {
-    if let Tx::Postgres(w) = tx {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(sha)
-            .execute(w.conn())
-            .await
-            .map_err(db_err)?;
+    if tx.backend() == crate::Backend::Postgres {
+        tx_run!(tx, |c| sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+        )
+        .bind(sha)
+        .execute(c)
+        .await
+        .map(|_| ())
+        .map_err(db_err))?;
     }
     Ok(())
 }
