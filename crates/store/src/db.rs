@@ -832,6 +832,20 @@ impl Tx {
         }
     }
 
+    /// Runs a statement only PostgreSQL has (a lock, a notification) with one text value; on
+    /// SQLite it does nothing. What was deferred is sent first, so it runs in call order.
+    pub async fn on_postgres(&mut self, sql: &'static str, value: &str) -> Result<()> {
+        if let Tx::Postgres(w) = self {
+            w.flush().await?;
+            sqlx::query(sql)
+                .bind(value)
+                .execute(w.conn())
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Tx::Sqlite(..) => Backend::Sqlite,

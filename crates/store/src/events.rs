@@ -177,16 +177,8 @@ pub async fn append_in_hall(
     .await
     .map_err(db_err)?
     });
-    if tx.backend() == crate::Backend::Postgres {
-        tx_run!(tx, |c| sqlx::query(
-            "SELECT pg_notify('yichuang_hall_events', $1)"
-        )
-        .bind(hall)
-        .execute(c)
-        .await
-        .map(|_| ())
-        .map_err(db_err))?;
-    }
+    tx.on_postgres("SELECT pg_notify('yichuang_hall_events', $1)", hall)
+        .await?;
     Ok(id)
 }
 

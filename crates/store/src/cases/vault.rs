@@ -198,18 +198,10 @@ impl BlobStore {
 
 /// Holds the blob `sha` for the rest of the transaction (PostgreSQL: an advisory lock on the
 /// hash), so a writer that finds the file and a discard that would remove it never interleave.
-/// Through [`tx_run!`], so the writes deferred before it are sent first and run in call order.
+/// In call order: the writes deferred before it are sent first.
 async fn lock_blob(tx: &mut Tx, sha: &str) -> Result<()> {
-    if tx.backend() == crate::Backend::Postgres {
-        tx_run!(tx, |c| sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-        )
-        .bind(sha)
-        .execute(c)
-        .await
-        .map(|_| ())
-        .map_err(db_err))?;
-    }
+    tx.on_postgres("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", sha)
+        .await?;
     Ok(())
 }
 
