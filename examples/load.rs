@@ -728,11 +728,16 @@ async fn main() {
     if let Some(turn) = turn {
         println!("{turn}");
     }
-    for (text, count) in yichuang_store::statements::breakdown()
+    for t in yichuang_store::statements::breakdown()
         .into_iter()
         .take(top)
     {
-        println!("{:8.2}/step  {text}", count as f64 / steps as f64);
+        println!(
+            "{:8.2}/step {:7.3} ms/step  {}",
+            t.count as f64 / steps as f64,
+            1000.0 * t.seconds / steps as f64,
+            t.text
+        );
     }
     running.stop().await;
     remove_sqlite_files(&url);
@@ -755,10 +760,15 @@ fn turn_span(
     }
     let held = after.member_seconds - before.member_seconds;
     let committing = after.commit_seconds - before.commit_seconds;
+    let opening = after.opening_seconds - before.opening_seconds;
+    let statements = after.statement_seconds - before.statement_seconds;
     Some(format!(
-        "writer_turn_busy={:.0}% members_held_ms={:.3} commits={commits} members_per_commit={:.1} commit_ms={:.3}",
+        "writer_turn_busy={:.0}% members_held_ms={:.3} (opening={:.3} statements={:.3} rest={:.3}) commits={commits} members_per_commit={:.1} commit_ms={:.3}",
         100.0 * (held + committing) / secs,
         1000.0 * held / members as f64,
+        1000.0 * opening / members as f64,
+        1000.0 * statements / members as f64,
+        1000.0 * (held - opening - statements) / members as f64,
         members as f64 / commits.max(1) as f64,
         1000.0 * committing / commits.max(1) as f64,
     ))

@@ -328,6 +328,11 @@ pub struct TurnUse {
     /// Shared transactions committed, and the time their `COMMIT`s held the turn.
     pub commits: u64,
     pub commit_seconds: f64,
+    /// Of the members' time, what openers spent opening the shared transaction (a pooled
+    /// connection and `BEGIN IMMEDIATE`), and what members spent waiting for their statements
+    /// (reads and the deferred writes): the rest is the holder's own work and its waits to run.
+    pub opening_seconds: f64,
+    pub statement_seconds: f64,
 }
 
 struct TurnCounters {
@@ -335,6 +340,8 @@ struct TurnCounters {
     member_nanos: std::sync::atomic::AtomicU64,
     commits: std::sync::atomic::AtomicU64,
     commit_nanos: std::sync::atomic::AtomicU64,
+    opening_nanos: std::sync::atomic::AtomicU64,
+    statement_nanos: std::sync::atomic::AtomicU64,
 }
 
 static TURN: TurnCounters = TurnCounters {
@@ -342,6 +349,8 @@ static TURN: TurnCounters = TurnCounters {
     member_nanos: std::sync::atomic::AtomicU64::new(0),
     commits: std::sync::atomic::AtomicU64::new(0),
     commit_nanos: std::sync::atomic::AtomicU64::new(0),
+    opening_nanos: std::sync::atomic::AtomicU64::new(0),
+    statement_nanos: std::sync::atomic::AtomicU64::new(0),
 };
 
 impl TurnCounters {
@@ -351,6 +360,13 @@ impl TurnCounters {
 
     fn commit(&self, since: std::time::Instant) {
         Self::add(&self.commits, &self.commit_nanos, since);
+    }
+
+    fn elapsed(nanos: &std::sync::atomic::AtomicU64, since: std::time::Instant) {
+        nanos.fetch_add(
+            u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     fn add(
@@ -367,6 +383,12 @@ impl TurnCounters {
     }
 }
 
+/// Counts time a member of the writer's turn waited for a statement (for [`tx_run!`]).
+#[doc(hidden)]
+pub fn statement_waited(since: std::time::Instant) {
+    TurnCounters::elapsed(&TURN.statement_nanos, since);
+}
+
 /// The writer's turn as used so far (see [`TurnUse`]); subtract two readings for a span.
 pub fn turn_use() -> TurnUse {
     use std::sync::atomic::Ordering::Relaxed;
@@ -375,6 +397,8 @@ pub fn turn_use() -> TurnUse {
         member_seconds: TURN.member_nanos.load(Relaxed) as f64 / 1e9,
         commits: TURN.commits.load(Relaxed),
         commit_seconds: TURN.commit_nanos.load(Relaxed) as f64 / 1e9,
+        opening_seconds: TURN.opening_nanos.load(Relaxed) as f64 / 1e9,
+        statement_seconds: TURN.statement_nanos.load(Relaxed) as f64 / 1e9,
     }
 }
 
@@ -409,8 +433,11 @@ impl SqliteWrite {
         if self.deferred.count == 0 {
             return Ok(());
         }
+        let since = std::time::Instant::now();
         let mut deferred = std::mem::take(&mut self.deferred);
-        deferred.send(self.conn()).await
+        let sent = deferred.send(self.conn()).await;
+        TurnCounters::elapsed(&TURN.statement_nanos, since);
+        sent
     }
 
     /// Commits this member's part: its writes are in the shared transaction, which is committed
@@ -569,8 +596,13 @@ macro_rules! tx_run {
         __tx.flush().await?;
         match __tx {
             $crate::Tx::Sqlite(__w) => {
-                let $c = __w.conn();
-                $body
+                let __since = ::std::time::Instant::now();
+                let __r = {
+                    let $c = __w.conn();
+                    $body
+                };
+                $crate::db::statement_waited(__since);
+                __r
             }
             $crate::Tx::Postgres(__w) => {
                 let $c = __w.conn();
@@ -770,7 +802,9 @@ impl Db {
                     db: self.clone(),
                 };
                 if w.opener {
+                    let since = std::time::Instant::now();
                     let tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+                    TurnCounters::elapsed(&TURN.opening_nanos, since);
                     turn.opened += 1;
                     turn.open = Some(Shared {
                         id: turn.opened,

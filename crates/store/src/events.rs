@@ -214,6 +214,42 @@ pub struct HallEventRow {
     pub payload: String,
 }
 
+/// The hall events (of every hall) that may be new to a reader that has read up to `cursor`,
+/// oldest first, at most `limit`; `is_new` tells which ids it has not had. They run from the
+/// first id it has not had, so rows it had after that one come along for it to pass over.
+///
+/// On PostgreSQL ids are handed out at insert, not at commit, so an event can become visible
+/// after one with a higher id: the reader looks back `lookback` ids below its cursor. The look-
+/// back reads ids only (from the feed's index, without the payloads), and rows are read from
+/// the first id the reader has not had. On SQLite there is one writer at a time and ids are
+/// never reused (`AUTOINCREMENT`), so every id below a visible one is visible already: nothing
+/// to look back at, and a busy hall's feed does not re-read its last rows at every commit.
+pub async fn hall_events_new_to(
+    db: &Db,
+    cursor: i64,
+    lookback: i64,
+    is_new: impl Fn(i64) -> bool,
+    limit: i64,
+) -> Result<Vec<HallEventRow>> {
+    let first = match db {
+        Db::Sqlite(_) => Some(cursor + 1),
+        Db::Postgres(p) => sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM events WHERE hall IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(cursor - lookback)
+        .bind(lookback + limit)
+        .fetch_all(p)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .find(|id| is_new(*id)),
+    };
+    match first {
+        Some(first) => since_in_hall(db, None, first - 1, limit).await,
+        None => Ok(vec![]),
+    }
+}
+
 /// Hall events after `after_id` (of one hall, or of every hall), oldest first, at most `limit`.
 pub async fn since_in_hall(
     db: &Db,

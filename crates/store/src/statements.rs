@@ -23,7 +23,9 @@ static TOTAL: AtomicU64 = AtomicU64::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 static BREAKDOWN: AtomicBool = AtomicBool::new(false);
 static TOGETHER: AtomicU64 = AtomicU64::new(0);
-static BY_TEXT: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
+/// Per statement text: how many ran, and the seconds sqlx timed them for (on SQLite, on the
+/// connection's own thread: the database's work, without the hand-offs to and from it).
+static BY_TEXT: Mutex<Option<HashMap<String, (u64, f64)>>> = Mutex::new(None);
 
 const TARGET: &str = "sqlx::query";
 
@@ -52,7 +54,7 @@ pub fn sent_together(texts: &[String]) {
         let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = m.as_mut() {
             for t in &texts[1..] {
-                *m.entry(key_of(t)).or_insert(0) += 1;
+                m.entry(key_of(t)).or_insert((0, 0.0)).0 += 1;
             }
         }
     }
@@ -70,14 +72,32 @@ pub fn set_breakdown(on: bool) {
     BREAKDOWN.store(on, Ordering::Relaxed);
 }
 
+/// One statement text's tally.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    pub text: String,
+    pub count: u64,
+    /// The time sqlx timed it for, in seconds. Statements sent together are timed as one,
+    /// under the first of them.
+    pub seconds: f64,
+}
+
 /// The tally per statement text, most frequent first.
-pub fn breakdown() -> Vec<(String, u64)> {
+pub fn breakdown() -> Vec<Tally> {
     let m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
-    let mut v: Vec<(String, u64)> = m
+    let mut v: Vec<Tally> = m
         .as_ref()
-        .map(|m| m.iter().map(|(k, n)| (k.clone(), *n)).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, &(count, seconds))| Tally {
+                    text: k.clone(),
+                    count,
+                    seconds,
+                })
+                .collect()
+        })
         .unwrap_or_default();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.text.cmp(&b.text)));
     v
 }
 
@@ -107,9 +127,15 @@ impl Counter {
 struct Text {
     summary: String,
     statement: String,
+    seconds: f64,
 }
 
 impl Visit for Text {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.seconds = value;
+        }
+    }
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
             "summary" => self.summary = value.to_string(),
@@ -143,7 +169,9 @@ impl<S: Subscriber> Layer<S> for Counter {
         let key = key_of(&full);
         let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = m.as_mut() {
-            *m.entry(key).or_insert(0) += 1;
+            let e = m.entry(key).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += t.seconds;
         }
     }
 }

@@ -699,3 +699,69 @@ async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_fail
     let mut tx = db.begin().await.unwrap();
     assert_eq!(count(&mut tx).await.unwrap(), 20);
 }
+
+async fn hall_event(tx: &mut crate::Tx, subject: &str) -> i64 {
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+    events::append_in_hall(
+        tx,
+        at,
+        "H1",
+        NewEvent {
+            actor: "staff:1",
+            kind: "ticket_called",
+            subject_type: "ticket",
+            subject_id: subject,
+            payload: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_hall_feed_reads_what_is_new_to_it_and_on_postgresql_an_event_that_became_visible_late()
+{
+    for db in testing::fresh_dbs().await {
+        let backend = db.backend();
+        let ids_of =
+            |rows: Vec<events::HallEventRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        let mut tx = db.begin().await.unwrap();
+        let first = hall_event(&mut tx, "1").await;
+        let second = hall_event(&mut tx, "2").await;
+        tx.commit().await.unwrap();
+        // A reader that has had everything up to the first event gets the second, and only it.
+        let is_new = |id: i64| id > first;
+        let rows = events::hall_events_new_to(&db, first, 256, is_new, 1000)
+            .await
+            .unwrap();
+        assert_eq!(ids_of(rows), vec![second], "on {backend:?}");
+        // A reader that has had both gets nothing: no row is read again.
+        let rows = events::hall_events_new_to(&db, second, 256, |_| false, 1000)
+            .await
+            .unwrap();
+        assert!(rows.is_empty(), "on {backend:?}");
+
+        if backend == crate::Backend::Postgres {
+            // PostgreSQL hands the id out at insert: an event inserted first and committed last
+            // is visible only after a higher one. The reader that read past it still gets it.
+            let mut slow = db.begin().await.unwrap();
+            let late = hall_event(&mut slow, "late").await;
+            let mut quick = db.begin().await.unwrap();
+            let early = hall_event(&mut quick, "early").await;
+            quick.commit().await.unwrap();
+            assert!(late < early);
+            let rows = events::hall_events_new_to(&db, second, 256, |id| id > second, 1000)
+                .await
+                .unwrap();
+            assert_eq!(ids_of(rows), vec![early]);
+            slow.commit().await.unwrap();
+            let rows =
+                events::hall_events_new_to(&db, early, 256, |id| id > second && id != early, 1000)
+                    .await
+                    .unwrap();
+            // Read from the first id it had not had: what it had after that comes along, and the
+            // feed passes over it.
+            assert_eq!(ids_of(rows), vec![late, early]);
+        }
+    }
+}

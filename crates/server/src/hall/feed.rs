@@ -116,7 +116,9 @@ impl Hub {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
             loop {
-                let rows = match events::since_in_hall(&db, None, cursor - LOOKBACK, 1000).await {
+                let read =
+                    events::hall_events_new_to(&db, cursor, LOOKBACK, |id| seen.is_new(id), 1000);
+                let rows = match read.await {
                     Ok(r) => r,
                     Err(e) => {
                         tracing::error!(error = %e, "hall feed: reading the event log");
@@ -146,8 +148,13 @@ struct Seen {
 }
 
 impl Seen {
+    /// Whether `id` would be delivered now ([`Seen::first_time`] without noting it).
+    fn is_new(&self, id: i64) -> bool {
+        id > self.high - LOOKBACK && !self.ids.contains(&id)
+    }
+
     fn first_time(&mut self, id: i64) -> bool {
-        if id <= self.high - LOOKBACK || !self.ids.insert(id) {
+        if !self.is_new(id) || !self.ids.insert(id) {
             return false;
         }
         self.high = self.high.max(id);
