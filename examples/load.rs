@@ -14,8 +14,10 @@
 //! Client and server share the machine's cores, so the figures are a floor for a dedicated server.
 //! Every scenario that measures a rate also prints the SQL statements the process ran per step
 //! and per HTTP request (`yichuang_store::statements`); `LOAD_STATEMENTS=N` lists the N most
-//! frequent statements per step. On SQLite it prints how busy the writer's turn was
-//! (`writer_turn_busy`, the time each transaction held it, transactions per `COMMIT`), and
+//! frequent statements per step, with the time sqlx timed them for per step (on SQLite on the
+//! connection's thread: the database's own work). On SQLite it prints how busy the writer's turn
+//! was (`writer_turn_busy`, the time each transaction held it, split into opening the shared
+//! transaction, waiting for statements and the rest, transactions per `COMMIT`), and
 //! `call-finish` prints the call's own p50 and p99.
 //!
 //! Cases: `--scenario case-lifecycle` runs whole cases (accept → route → confirm → two parallel
