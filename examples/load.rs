@@ -1451,6 +1451,7 @@ mod peak_day {
             })
         };
         let start = Instant::now();
+        let turn_before = yichuang_store::db::turn_use();
         let kiosks: Vec<_> = (0..8usize)
             .map(|k| {
                 let (c, base, token, taken, failed) = (
@@ -1571,5 +1572,8 @@ mod peak_day {
             empty.load(Ordering::Relaxed),
             (visitors * 4) as f64 / wall,
         );
+        if let Some(turn) = super::turn_span(turn_before, yichuang_store::db::turn_use(), wall) {
+            println!("{turn}");
+        }
     }
 }
