@@ -374,12 +374,8 @@ impl TurnCounters {
         nanos: &std::sync::atomic::AtomicU64,
         since: std::time::Instant,
     ) {
-        use std::sync::atomic::Ordering::Relaxed;
-        count.fetch_add(1, Relaxed);
-        nanos.fetch_add(
-            u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX),
-            Relaxed,
-        );
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self::elapsed(nanos, since);
     }
 }
 
