@@ -379,7 +379,8 @@ impl TurnCounters {
     }
 }
 
-/// Counts time a member of the writer's turn waited for a statement (for [`tx_run!`]).
+/// Counts time a member of the writer's turn waited for a statement ([`tx_run!`] and the flush
+/// of deferred writes).
 #[doc(hidden)]
 pub fn statement_waited(since: std::time::Instant) {
     TurnCounters::elapsed(&TURN.statement_nanos, since);
@@ -432,7 +433,7 @@ impl SqliteWrite {
         let since = std::time::Instant::now();
         let mut deferred = std::mem::take(&mut self.deferred);
         let sent = deferred.send(self.conn()).await;
-        TurnCounters::elapsed(&TURN.statement_nanos, since);
+        statement_waited(since);
         sent
     }
 
