@@ -128,45 +128,40 @@ macro_rules! bind_args {
     }};
 }
 
-/// The writes a transaction has deferred: statements that answer nothing, kept as one statement
-/// list and sent in one round trip. On SQLite the parameters are numbered through and bound,
-/// and the list goes to the connection's thread in one hand-off (sqlx-sqlite runs each call on
-/// that thread; a hand-off costs more than SQLite's own work for a small statement, issue 9).
-/// On PostgreSQL, which binds parameters to one statement at a time, the values are written
-/// into the list ([`inlined`]) and it goes as one simple query.
+/// The writes a transaction has deferred: statements that answer nothing, sent together. On
+/// SQLite the turn's holder runs them itself on the connection lent to it ([`crate::direct`]),
+/// each with its values bound. On PostgreSQL, which binds parameters to one statement at a time,
+/// the values are written into the list ([`inlined`]) and it goes as one simple query: one
+/// round trip.
 #[derive(Default)]
 pub struct Deferred {
+    /// PostgreSQL: the list as one text.
     sql: String,
-    args: Vec<Arg>,
     texts: Vec<String>,
+    /// SQLite: each statement with its values.
+    list: Vec<(String, Vec<Arg>)>,
     count: usize,
 }
 
 impl Deferred {
     fn push(&mut self, sql: &str, args: Vec<Arg>) {
-        let numbered = renumbered(sql, self.args.len());
-        self.append(sql, &numbered);
-        self.args.extend(args);
+        self.list.push((sql.to_string(), args));
+        self.count += 1;
     }
 
     /// Adds a statement with its values written into it as literals ([`inlined`]), for a list
     /// sent as one simple query: PostgreSQL binds parameters to one statement at a time.
     fn push_inlined(&mut self, sql: &str, args: &[Arg]) -> Result<()> {
         let written = inlined(sql, args)?;
-        self.append(sql, &written);
-        Ok(())
-    }
-
-    /// Adds `text` (the statement `sql` as it is sent) to the list.
-    fn append(&mut self, sql: &str, text: &str) {
         if !self.sql.is_empty() {
             self.sql.push_str(";\n");
         }
-        self.sql.push_str(text);
+        self.sql.push_str(&written);
         self.count += 1;
         if crate::statements::counting() {
             self.texts.push(sql.to_string());
         }
+        Ok(())
     }
 
     /// Sends the statements pushed with [`Deferred::push_inlined`] on `c` in one round trip.
@@ -179,20 +174,6 @@ impl Deferred {
             .execute(c)
             .await
             .map_err(db_err)?;
-        crate::statements::sent_together(&texts);
-        Ok(())
-    }
-
-    /// Sends the statements on `c` in one call.
-    async fn send(&mut self, c: &mut sqlx::SqliteConnection) -> Result<()> {
-        if self.sql.is_empty() {
-            return Ok(());
-        }
-        let Deferred {
-            sql, args, texts, ..
-        } = std::mem::take(self);
-        let q = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &args);
-        q.execute(c).await.map_err(db_err)?;
         crate::statements::sent_together(&texts);
         Ok(())
     }
@@ -240,17 +221,6 @@ pub(crate) fn inlined(sql: &str, args: &[Arg]) -> Result<String> {
     each_parameter(sql, literal)
 }
 
-/// `sql` with each parameter `$N` shifted to `$(N + by)` (statements here carry no `$` of their
-/// own: values are bound, or written in by [`inlined`]).
-pub(crate) fn renumbered(sql: &str, by: usize) -> String {
-    match each_parameter(sql, |n| {
-        Ok::<_, std::convert::Infallible>(format!("${}", n + by))
-    }) {
-        Ok(s) => s,
-        Err(never) => match never {},
-    }
-}
-
 /// `sql` with each parameter `$N` replaced by `with(N)`.
 fn each_parameter<E>(
     sql: &str,
@@ -292,16 +262,19 @@ fn each_parameter<E>(
 /// A member sees the writes of the members before it before they are committed. Code that finds
 /// another's row in its transaction and then reads it from the pool (an idempotent replay)
 /// commits its transaction first, not drops it: the commit waits for that row's `COMMIT`.
+///
+/// The shared transactions run on the writer's own connection ([`crate::direct`]), opened at
+/// the first write and kept until [`Db::close`].
 #[derive(Default)]
 pub struct Writer {
     open: Option<Shared>,
     opened: u64,
+    conn: Option<crate::direct::WriterConn>,
 }
 
-/// The SQLite transaction the members of one group commit share.
+/// The SQLite transaction the members of one group commit share (on the writer's connection).
 struct Shared {
     id: u64,
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     /// A member ended without committing and its savepoint is still to be undone.
     undo: bool,
     /// How the shared transaction ended, for the members waiting on it.
@@ -328,9 +301,10 @@ pub struct TurnUse {
     /// Shared transactions committed, and the time their `COMMIT`s held the turn.
     pub commits: u64,
     pub commit_seconds: f64,
-    /// Of the members' time, what openers spent opening the shared transaction (a pooled
-    /// connection and `BEGIN IMMEDIATE`), and what members spent waiting for their statements
-    /// (reads and the deferred writes): the rest is the holder's own work and its waits to run.
+    /// Of the members' time, what openers spent opening the shared transaction (`BEGIN
+    /// IMMEDIATE`, and the writer's connection when it is first opened), and what members spent
+    /// on their statements (reads and the deferred writes, run on the holder's thread, and those
+    /// sent through sqlx): the rest is the holder's own work and its waits to run.
     pub opening_seconds: f64,
     pub statement_seconds: f64,
 }
@@ -415,26 +389,39 @@ pub struct SqliteWrite {
 }
 
 impl SqliteWrite {
-    /// The connection of the shared transaction.
-    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+    fn writer(&mut self) -> &mut crate::direct::WriterConn {
         self.touched = true;
-        let shared = self
-            .turn
+        self.turn
             .as_mut()
-            .and_then(|t| t.open.as_mut())
-            .expect("a member holds the turn of an open shared transaction until it ends");
-        &mut shared.tx
+            .filter(|t| t.open.is_some())
+            .and_then(|t| t.conn.as_mut())
+            .expect("a member holds the turn of an open shared transaction until it ends")
+    }
+
+    /// The connection of the shared transaction, for a statement through sqlx.
+    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        self.writer().sqlx()
+    }
+
+    /// Runs `f` on the shared transaction's connection on this thread ([`crate::direct`]);
+    /// counted as waiting for a statement.
+    async fn direct<R>(&mut self, f: impl FnOnce(&rusqlite::Connection) -> Result<R>) -> Result<R> {
+        let since = std::time::Instant::now();
+        let r = match self.writer().here().await {
+            Ok(c) => f(c),
+            Err(e) => Err(e),
+        };
+        statement_waited(since);
+        r
     }
 
     async fn flush(&mut self) -> Result<()> {
         if self.deferred.count == 0 {
             return Ok(());
         }
-        let since = std::time::Instant::now();
-        let mut deferred = std::mem::take(&mut self.deferred);
-        let sent = deferred.send(self.conn()).await;
-        statement_waited(since);
-        sent
+        let deferred = std::mem::take(&mut self.deferred);
+        self.direct(|c| crate::direct::execute(c, &deferred.list))
+            .await
     }
 
     /// Commits this member's part: its writes are in the shared transaction, which is committed
@@ -478,11 +465,14 @@ impl Drop for SqliteWrite {
 }
 
 /// Ends a member that did not commit, without waiting: the opener takes the shared transaction
-/// with it (nobody else is in it yet; sqlx rolls it back); a member that ran statements leaves
+/// with it (nobody else is in it yet: it is rolled back); a member that ran statements leaves
 /// its savepoint to be undone by the next holder of the turn, before anything else runs.
 fn forget(turn: &mut Turn, opener: bool, touched: bool) {
     if opener {
         turn.open = None;
+        if let Some(c) = turn.conn.as_mut() {
+            c.roll_back_now();
+        }
     } else if let Some(shared) = turn.open.as_mut() {
         shared.undo |= touched;
     }
@@ -497,13 +487,22 @@ async fn undo(mut turn: Turn, opener: bool) {
 /// Undoes a savepoint a member left. If that fails the shared transaction can no longer be
 /// trusted: it is rolled back and its members are told.
 async fn settle(turn: &mut Turn) {
-    let Some(shared) = turn.open.as_mut().filter(|s| s.undo) else {
+    let turn = &mut **turn;
+    let (Some(shared), Some(conn)) = (turn.open.as_mut().filter(|s| s.undo), turn.conn.as_mut())
+    else {
         return;
     };
-    match sqlx::query(MEMBER_UNDO).execute(&mut *shared.tx).await {
-        Ok(_) => shared.undo = false,
+    let undone = match conn.here().await {
+        Ok(c) => c
+            .execute_batch(MEMBER_UNDO)
+            .map_err(crate::direct::direct_err),
+        Err(e) => Err(e),
+    };
+    match undone {
+        Ok(()) => shared.undo = false,
         Err(e) => {
             let shared = turn.open.take().expect("checked above");
+            conn.roll_back().await;
             let mut failed = Error::new(
                 Kind::Unavailable,
                 COMMIT_UNKNOWN,
@@ -532,7 +531,11 @@ async fn finish(
     }
     if let Some(shared) = turn.open.take_if(|s| s.id == id) {
         let since = std::time::Instant::now();
-        let ended = shared.tx.commit().await.map_err(commit_failed);
+        let conn = turn
+            .conn
+            .as_mut()
+            .expect("a shared transaction is open on the writer's connection");
+        let ended = conn.commit().await;
         TURN.commit(since);
         shared.done.send_replace(Some(ended.clone()));
         return ended;
@@ -800,12 +803,18 @@ impl Db {
                 };
                 if w.opener {
                     let since = std::time::Instant::now();
-                    let tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+                    let file = p.connect_options().get_filename().to_path_buf();
+                    if !turn.conn.as_ref().is_some_and(|c| c.writes(&file)) {
+                        if let Some(old) = turn.conn.take() {
+                            old.close().await;
+                        }
+                        turn.conn = Some(crate::direct::WriterConn::open(p).await?);
+                    }
+                    turn.conn.as_mut().expect("opened above").begin().await?;
                     TurnCounters::elapsed(&TURN.opening_nanos, since);
                     turn.opened += 1;
                     turn.open = Some(Shared {
                         id: turn.opened,
-                        tx,
                         undo: false,
                         done: tokio::sync::watch::Sender::new(None),
                     });
@@ -823,7 +832,20 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p) => {
+                // The writer's connection too; a shared transaction still open is committed
+                // first (its members wait for that).
+                let writer = writer_of(p.connect_options().get_filename());
+                let mut turn = writer.lock().await;
+                if let Some(mut conn) = turn.conn.take() {
+                    if let Some(shared) = turn.open.take() {
+                        shared.done.send_replace(Some(conn.commit().await));
+                    }
+                    conn.close().await;
+                }
+                drop(turn);
+                p.close().await
+            }
             Db::Postgres(p) => p.close().await,
         }
     }
@@ -853,6 +875,44 @@ impl Tx {
             Tx::Postgres(w) => w.deferred.push_inlined(sql, &args)?,
         }
         Ok(())
+    }
+
+    /// Reads rows inside the transaction, each into a `T` by column name; what was deferred is
+    /// sent first. On SQLite the turn's holder runs it itself ([`crate::direct`]): the reads of
+    /// the hot paths (calling, serving) go through here rather than [`tx_run!`], so their
+    /// transaction costs the turn no hand-off to the connection's thread.
+    pub async fn read<T>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>>
+    where
+        T: serde::de::DeserializeOwned
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        self.flush().await?;
+        match self {
+            Tx::Sqlite(w) => w.direct(|c| crate::direct::read(c, sql, &args)).await,
+            Tx::Postgres(w) => {
+                let q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.to_string()));
+                bind_args!(q, &args)
+                    .fetch_all(w.conn())
+                    .await
+                    .map_err(db_err)
+            }
+        }
+    }
+
+    /// Runs a statement that answers one value named `value` (`RETURNING id AS value`) inside
+    /// the transaction, as [`Tx::read`] runs reads.
+    pub async fn returning(&mut self, sql: &str, args: Vec<Arg>) -> Result<i64> {
+        #[derive(sqlx::FromRow, serde::Deserialize)]
+        struct Answer {
+            value: i64,
+        }
+        self.read::<Answer>(sql, args)
+            .await?
+            .pop()
+            .map(|a| a.value)
+            .ok_or_else(|| Error::internal(format!("no answer from {sql}")))
     }
 
     /// Sends what the transaction deferred (see [`Tx::write`]).
@@ -897,7 +957,7 @@ impl Tx {
 /// A commit that failed. A connection lost here is not [`CONNECTION_LOST`]: the server may
 /// have committed before the acknowledgement was lost, so running the work again could do it
 /// twice; the caller is told to check instead.
-fn commit_failed(e: sqlx::Error) -> Error {
+pub(crate) fn commit_failed(e: sqlx::Error) -> Error {
     let e = db_err(e);
     if e.code == CONNECTION_LOST {
         let mut u = Error::new(

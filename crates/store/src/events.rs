@@ -6,7 +6,7 @@ use serde::Serialize;
 use yichuang_domain::Result;
 
 use crate::db::{Arg, db_err, from_micros, micros};
-use crate::{Db, Tx, db_run, tx_run};
+use crate::{Db, Tx, db_run};
 
 /// What happened, to what, by whom. `payload` holds the details (before/after where a record
 /// changed); personal data in it is masked by the caller (R-PII).
@@ -53,22 +53,12 @@ fn stamped(mut payload: serde_json::Value) -> String {
 }
 
 pub async fn append(tx: &mut Tx, at: DateTime<Utc>, e: NewEvent<'_>) -> Result<i64> {
-    let payload = stamped(e.payload);
-    let id: i64 = tx_run!(tx, |c| {
-        sqlx::query_scalar(
-        "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+    tx.returning(
+        "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id AS value",
+        values(at, e).to_vec(),
     )
-    .bind(micros(at))
-    .bind(e.actor)
-    .bind(e.kind)
-    .bind(e.subject_type)
-    .bind(e.subject_id)
-    .bind(payload)
-    .fetch_one(c)
     .await
-    .map_err(db_err)?
-    });
-    Ok(id)
 }
 
 /// Appends several entries in one statement (a command's events), in order.
@@ -161,22 +151,15 @@ pub async fn append_in_hall(
     hall: &str,
     e: NewEvent<'_>,
 ) -> Result<i64> {
-    let payload = stamped(e.payload);
-    let id: i64 = tx_run!(tx, |c| {
-        sqlx::query_scalar(
-        "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
-    )
-    .bind(micros(at))
-    .bind(e.actor)
-    .bind(e.kind)
-    .bind(e.subject_type)
-    .bind(e.subject_id)
-    .bind(payload)
-    .bind(hall)
-    .fetch_one(c)
-    .await
-    .map_err(db_err)?
-    });
+    let mut args = values(at, e).to_vec();
+    args.push(hall.into());
+    let id = tx
+        .returning(
+            "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id AS value",
+            args,
+        )
+        .await?;
     tx.on_postgres("SELECT pg_notify('yichuang_hall_events', $1)", hall)
         .await?;
     Ok(id)

@@ -482,7 +482,7 @@ pub async fn set_window_status(
 // ---------------------------------------------------------------------------------------------
 // Tickets
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct TicketRow {
     pub id: i64,
     pub hall_id: i64,
@@ -590,18 +590,13 @@ fn not_found_ticket(id: i64) -> Error {
 /// The next sequence of a queue on a service day. The counter row is created or bumped in one
 /// statement, which also locks it until commit on PostgreSQL: two takes never get one number.
 pub async fn next_seq(tx: &mut Tx, queue_id: i64, service_date: NaiveDate) -> Result<i64> {
-    tx_run!(tx, |c| {
-        sqlx::query_scalar::<_, i64>(
+    tx.returning(
         "INSERT INTO ticket_counters (queue_id, service_date, last_seq) VALUES ($1, $2, 1) \
          ON CONFLICT (queue_id, service_date) DO UPDATE SET last_seq = ticket_counters.last_seq + 1 \
-         RETURNING last_seq"
+         RETURNING last_seq AS value",
+        vec![queue_id.into(), service_date.to_string().into()],
     )
-    .bind(queue_id)
-    .bind(service_date.to_string())
-    .fetch_one(c)
     .await
-    .map_err(db_err)
-    })
 }
 
 /// What a new ticket row holds besides the domain ticket.
@@ -634,33 +629,39 @@ pub async fn insert_ticket(
     let at = micros(now);
     // The count leaves the new row out by its id: SQLite's RETURNING sees the row just
     // inserted and PostgreSQL's does not; the new ticket is added back as one.
-    let (id, others): (i64, i64) = tx_run!(tx, |c| {
-        sqlx::query_as(
-        "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, channel, \
-         categories, holder, person_hash, address_hash, status, issued_at, waiting_since, rank_at, since, \
-         appointment_id, link) \
-         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, $12, $11, $13, $14) \
-         RETURNING id, (SELECT COUNT(*) FROM tickets o WHERE o.queue_id = $2 AND o.status = 'waiting' \
-         AND o.id <> tickets.id)"
-    )
-    .bind(new.hall_id)
-    .bind(queue_id)
-    .bind(new.service_date.to_string())
-    .bind(new.seq)
-    .bind(number)
-    .bind(new.channel.as_str())
-    .bind(i64::from(new.categories.bits()))
-    .bind(new.holder)
-    .bind(new.person_hash)
-    .bind(new.address_hash)
-    .bind(at)
-    .bind(micros(rank_at))
-    .bind(new.appointment_id)
-    .bind(new.link)
-    .fetch_one(c)
-    .await
-    .map_err(db_err)
-    })?;
+    #[derive(sqlx::FromRow, serde::Deserialize)]
+    struct Inserted {
+        id: i64,
+        others: i64,
+    }
+    let Inserted { id, others } = tx
+        .read(
+            "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, channel, \
+             categories, holder, person_hash, address_hash, status, issued_at, waiting_since, rank_at, since, \
+             appointment_id, link) \
+             VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, $12, $11, $13, $14) \
+             RETURNING id, (SELECT COUNT(*) FROM tickets o WHERE o.queue_id = $2 AND o.status = 'waiting' \
+             AND o.id <> tickets.id) AS others",
+            vec![
+                new.hall_id.into(),
+                queue_id.into(),
+                new.service_date.to_string().into(),
+                new.seq.into(),
+                number.into(),
+                new.channel.as_str().into(),
+                i64::from(new.categories.bits()).into(),
+                new.holder.into(),
+                new.person_hash.into(),
+                new.address_hash.into(),
+                at.into(),
+                micros(rank_at).into(),
+                new.appointment_id.into(),
+                new.link.into(),
+            ],
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("inserting a ticket answered no row"))?;
     let row = TicketRow {
         id,
         hall_id: new.hall_id,
@@ -727,19 +728,19 @@ pub async fn ticket_at_window_for_update(
         Backend::Postgres => " FOR UPDATE OF t",
         Backend::Sqlite => "",
     };
-    let sql = sqlx::AssertSqlSafe(format!("{TICKET_AT_WINDOW} WHERE t.id = $1{lock}"));
-    let row = tx_run!(tx, |c| sqlx::query_as::<_, TicketAtWindow>(sql)
-        .bind(id)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))?
-    .ok_or_else(|| not_found_ticket(id))?;
+    let sql = format!("{TICKET_AT_WINDOW} WHERE t.id = $1{lock}");
+    let row = tx
+        .read::<TicketAtWindow>(&sql, vec![id.into()])
+        .await?
+        .pop()
+        .ok_or_else(|| not_found_ticket(id))?;
     Ok(row.split())
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct TicketAtWindow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     ticket: TicketRow,
     w_id: Option<i64>,
     w_hall_id: Option<i64>,
@@ -780,25 +781,23 @@ pub async fn line_head(tx: &mut Tx, queue_id: i64, k: i64) -> Result<(Vec<Ticket
         Backend::Postgres => " FOR UPDATE OF t SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {}, (SELECT COUNT(*) FROM tickets l WHERE l.queue_id = $1 AND l.status = 'waiting') \
          AS line_waiting FROM tickets t JOIN queues q ON q.id = t.queue_id \
          WHERE t.queue_id = $1 AND t.status = 'waiting' ORDER BY t.rank_at, t.id LIMIT $2{lock}",
         ticket_fields!()
-    ));
-    let rows = tx_run!(tx, |c| sqlx::query_as::<_, LineRow>(sql)
-        .bind(queue_id)
-        .bind(k)
-        .fetch_all(c)
-        .await
-        .map_err(db_err))?;
+    );
+    let rows = tx
+        .read::<LineRow>(&sql, vec![queue_id.into(), k.into()])
+        .await?;
     let waiting = rows.first().map_or(0, |r| r.line_waiting);
     Ok((rows.into_iter().map(|r| r.ticket).collect(), waiting))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct LineRow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     ticket: TicketRow,
     line_waiting: i64,
 }

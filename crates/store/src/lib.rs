@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cases;
 pub mod catalogue;
 pub mod db;
+mod direct;
 pub mod events;
 pub mod hall;
 mod kept;

@@ -35,7 +35,7 @@ pub fn total() -> u64 {
 }
 
 /// Round trips to the database since this process started counting: statements sent together
-/// ([`sent_together`]) make one.
+/// ([`sent_together`]) make one, and those the writer's turn ran itself ([`ran_here`]) none.
 pub fn round_trips() -> u64 {
     total() - TOGETHER.load(Ordering::Relaxed)
 }
@@ -57,6 +57,40 @@ pub fn sent_together(texts: &[String]) {
                 m.entry(key_of(t)).or_insert((0, 0.0)).0 += 1;
             }
         }
+    }
+}
+
+/// Notes a statement the writer's turn ran on its own thread ([`crate::direct`]): sqlx did not
+/// see it, and it cost no round trip.
+pub(crate) fn ran_here(text: &str, since: std::time::Instant) {
+    if !counting() {
+        return;
+    }
+    TOTAL.fetch_add(1, Ordering::Relaxed);
+    TOGETHER.fetch_add(1, Ordering::Relaxed);
+    if BREAKDOWN.load(Ordering::Relaxed) {
+        let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = m.as_mut() {
+            let e = m.entry(key_of(text)).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += since.elapsed().as_secs_f64();
+        }
+    }
+}
+
+/// Notes in the tally (not in the count: it is no statement) the writer's connection lent to
+/// the turn's holder ([`crate::direct`]): one hand-off to the connection's thread.
+pub(crate) fn lent_here(since: std::time::Instant) {
+    if !counting() || !BREAKDOWN.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(m) = m.as_mut() {
+        let e = m
+            .entry("(the writer's connection lent to the turn)".to_string())
+            .or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += since.elapsed().as_secs_f64();
     }
 }
 

@@ -591,15 +591,6 @@ fn a_value_written_into_a_deferred_statement_keeps_its_type_and_a_nul_is_refused
     assert!(crate::db::inlined("SELECT $2", &[Arg::Int(Some(1))]).is_err());
 }
 
-#[test]
-fn a_deferred_statements_parameters_are_numbered_after_those_before_it() {
-    assert_eq!(
-        crate::db::renumbered("UPDATE t SET a = $1, b = $12 WHERE id = $2", 3),
-        "UPDATE t SET a = $4, b = $15 WHERE id = $5"
-    );
-    assert_eq!(crate::db::renumbered("SELECT $1", 0), "SELECT $1");
-}
-
 #[tokio::test]
 async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_failed_or_dropped_one_leaves_the_others_writes()
  {
@@ -764,4 +755,179 @@ async fn the_hall_feed_reads_what_is_new_to_it_and_on_postgresql_an_event_that_b
             assert_eq!(ids_of(rows), vec![late, early]);
         }
     }
+}
+
+#[derive(Debug, PartialEq, sqlx::FromRow, serde::Deserialize)]
+struct Setting {
+    key: String,
+    value: String,
+}
+
+async fn settings_like(tx: &mut crate::Tx, prefix: &str) -> Result<Vec<Setting>> {
+    tx.read(
+        "SELECT key, value FROM settings WHERE key LIKE $1 ORDER BY key",
+        vec![format!("{prefix}%").into()],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_transactions_reads_see_its_deferred_writes_and_a_broken_key_there_is_a_conflict_on_both_backends()
+ {
+    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)";
+    for db in testing::fresh_dbs().await {
+        let backend = db.backend();
+        let mut tx = db.begin().await.unwrap();
+        tx.write(PUT, vec!["read.a".into(), "1".into(), 0i64.into()])
+            .await
+            .unwrap();
+        // `$2` before `$1`, and `$1` twice: values bind by their numbers.
+        tx.write(
+            "INSERT INTO settings (updated_at, key, value) VALUES ($2, $1, $1 || '!')",
+            vec!["read.b".into(), 0i64.into()],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            settings_like(&mut tx, "read.").await.unwrap(),
+            vec![
+                Setting {
+                    key: "read.a".into(),
+                    value: "1".into()
+                },
+                Setting {
+                    key: "read.b".into(),
+                    value: "read.b!".into()
+                },
+            ],
+            "{backend:?}"
+        );
+        let first = events::append(
+            &mut tx,
+            Utc::now(),
+            NewEvent {
+                actor: "staff:1",
+                kind: "read_tested",
+                subject_type: "test",
+                subject_id: "1",
+                payload: serde_json::json!({}),
+            },
+        )
+        .await
+        .unwrap();
+        let next = tx
+            .returning(
+                "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload) \
+                 VALUES (0, 'staff:1', 'read_tested', 'test', '2', '{}') RETURNING id AS value",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(next > first, "{backend:?}: {first} then {next}");
+        tx.write(PUT, vec!["read.a".into(), "2".into(), 0i64.into()])
+            .await
+            .unwrap();
+        let broken = settings_like(&mut tx, "read.").await.unwrap_err();
+        assert_eq!(broken.code, "duplicate", "{backend:?}: {broken:?}");
+        drop(tx);
+
+        // Nothing of the dropped transaction was kept, and the next one works.
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(
+            settings_like(&mut tx, "read.").await.unwrap(),
+            vec![],
+            "{backend:?}"
+        );
+        tx.commit().await.unwrap();
+    }
+}
+
+async fn put_through_sqlx(tx: &mut crate::Tx, key: &str) -> Result<()> {
+    tx_run!(tx, |c| sqlx::query(
+        "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)"
+    )
+    .bind(key)
+    .execute(c)
+    .await
+    .map(|_| ())
+    .map_err(crate::db_err))
+}
+
+#[tokio::test]
+async fn a_dropped_sqlite_transaction_is_rolled_back_whether_its_last_statement_ran_on_the_writers_thread_or_the_connections()
+ {
+    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
+    let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
+    db.migrate().await.unwrap();
+
+    // Its last statement ran here (the connection lent to the turn): rolled back on drop.
+    let mut tx = db.begin().await.unwrap();
+    tx.write(PUT, vec!["drop.here".into()]).await.unwrap();
+    assert_eq!(settings_like(&mut tx, "drop.").await.unwrap().len(), 1);
+    drop(tx);
+    // Its last statement went through sqlx: rolled back when the next transaction begins.
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(settings_like(&mut tx, "drop.").await.unwrap(), vec![]);
+    put_through_sqlx(&mut tx, "drop.there").await.unwrap();
+    drop(tx);
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(settings_like(&mut tx, "drop.").await.unwrap(), vec![]);
+    tx.write(PUT, vec!["drop.kept".into()]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let crate::Db::Sqlite(pool) = &db else {
+        unreachable!("a SQLite URL")
+    };
+    let kept: Vec<String> = sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE 'drop.%'")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, vec!["drop.kept".to_string()]);
+}
+
+#[tokio::test]
+async fn after_a_sqlite_database_is_closed_or_its_file_replaced_the_writer_writes_the_file_that_is_there()
+ {
+    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
+    let url = testing::sqlite_url();
+    let keys = |db: crate::Db| async move {
+        let crate::Db::Sqlite(pool) = &db else {
+            unreachable!("a SQLite URL")
+        };
+        let keys: Vec<String> =
+            sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE 'file.%' ORDER BY key")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        keys
+    };
+    let put = |db: crate::Db, key: &'static str| async move {
+        let mut tx = db.begin().await.unwrap();
+        tx.write(PUT, vec![key.into()]).await.unwrap();
+        tx.commit().await.unwrap();
+    };
+
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    put(db.clone(), "file.before").await;
+    db.close().await;
+
+    // Opened again: the writer opens its connection again.
+    let db = crate::Db::connect(&url).await.unwrap();
+    put(db.clone(), "file.after_close").await;
+    assert_eq!(
+        keys(db.clone()).await,
+        vec!["file.after_close", "file.before"]
+    );
+
+    // The file deleted and made anew under the same path, without a close: the writer's
+    // connection to the old file is not used for the new one.
+    let path = url.trim_start_matches("sqlite://").to_string();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+    }
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    put(db.clone(), "file.new").await;
+    assert_eq!(keys(db.clone()).await, vec!["file.new"]);
 }

@@ -213,17 +213,20 @@ pub async fn on_ticket_finished(
         now,
     )
     .await?;
-    log(
+    // Written with the other deferred writes: nothing needs its id.
+    events::write_in_hall(
         tx,
         now,
-        Some(hall),
-        "system",
-        "rating_invited",
-        ("visit", &subject),
-        json!({"window": window.0, "channel": "pad"}),
+        hall,
+        NewEvent {
+            actor: "system",
+            kind: "rating_invited",
+            subject_type: "visit",
+            subject_id: &subject,
+            payload: json!({"window": window.0, "channel": "pad"}),
+        },
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Settings, for code running inside a write transaction (kept, as of the last commit).
