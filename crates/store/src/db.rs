@@ -407,10 +407,7 @@ impl SqliteWrite {
     /// counted as waiting for a statement.
     async fn direct<R>(&mut self, f: impl FnOnce(&rusqlite::Connection) -> Result<R>) -> Result<R> {
         let since = std::time::Instant::now();
-        let r = match self.writer().here().await {
-            Ok(c) => f(c),
-            Err(e) => Err(e),
-        };
+        let r = self.writer().here().await.and_then(f);
         statement_waited(since);
         r
     }
@@ -492,12 +489,10 @@ async fn settle(turn: &mut Turn) {
     else {
         return;
     };
-    let undone = match conn.here().await {
-        Ok(c) => c
-            .execute_batch(MEMBER_UNDO)
-            .map_err(crate::direct::direct_err),
-        Err(e) => Err(e),
-    };
+    let undone = conn.here().await.and_then(|c| {
+        c.execute_batch(MEMBER_UNDO)
+            .map_err(crate::direct::direct_err)
+    });
     match undone {
         Ok(()) => shared.undo = false,
         Err(e) => {
@@ -529,19 +524,25 @@ async fn finish(
     if turn.open.as_ref().is_some_and(|s| s.id == id) {
         settle(&mut turn).await;
     }
-    if let Some(shared) = turn.open.take_if(|s| s.id == id) {
-        let since = std::time::Instant::now();
-        let conn = turn
-            .conn
-            .as_mut()
-            .expect("a shared transaction is open on the writer's connection");
-        let ended = conn.commit().await;
-        TURN.commit(since);
-        shared.done.send_replace(Some(ended.clone()));
-        return ended;
+    if turn.open.as_ref().is_some_and(|s| s.id == id) {
+        return commit_open(&mut turn).await.expect("checked open above");
     }
     drop(turn);
     ended_as(done.wait_for(Option::is_some).await.map(|v| v.clone()))
+}
+
+/// Commits the open shared transaction, if any, and tells its members how it ended.
+async fn commit_open(writer: &mut Writer) -> Option<Result<()>> {
+    let shared = writer.open.take()?;
+    let since = std::time::Instant::now();
+    let conn = writer
+        .conn
+        .as_mut()
+        .expect("a shared transaction is open on the writer's connection");
+    let ended = conn.commit().await;
+    TURN.commit(since);
+    shared.done.send_replace(Some(ended.clone()));
+    Some(ended)
 }
 
 fn ended_as(
@@ -716,6 +717,19 @@ impl Db {
                         format!("无法打开数据库文件 {path}：{e}"),
                     )
                 })?;
+            // A file made anew under a path this process wrote before: the writer's connection
+            // to the old file is not the new file's. Checked here, not at every write; a turn
+            // held meanwhile is a live transaction on the file (and waiting for it could be
+            // waiting for ourselves), so that case is left be.
+            let writer = writer_of(pool.connect_options().get_filename());
+            if let Ok(mut turn) = writer.try_lock() {
+                if let Some(old) = turn
+                    .conn
+                    .take_if(|c| !c.writes(pool.connect_options().get_filename()))
+                {
+                    old.close().await;
+                }
+            }
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
@@ -803,11 +817,7 @@ impl Db {
                 };
                 if w.opener {
                     let since = std::time::Instant::now();
-                    let file = p.connect_options().get_filename().to_path_buf();
-                    if !turn.conn.as_ref().is_some_and(|c| c.writes(&file)) {
-                        if let Some(old) = turn.conn.take() {
-                            old.close().await;
-                        }
+                    if turn.conn.is_none() {
                         turn.conn = Some(crate::direct::WriterConn::open(p).await?);
                     }
                     turn.conn.as_mut().expect("opened above").begin().await?;
@@ -837,10 +847,8 @@ impl Db {
                 // first (its members wait for that).
                 let writer = writer_of(p.connect_options().get_filename());
                 let mut turn = writer.lock().await;
-                if let Some(mut conn) = turn.conn.take() {
-                    if let Some(shared) = turn.open.take() {
-                        shared.done.send_replace(Some(conn.commit().await));
-                    }
+                let _ = commit_open(&mut turn).await;
+                if let Some(conn) = turn.conn.take() {
                     conn.close().await;
                 }
                 drop(turn);
@@ -901,6 +909,17 @@ impl Tx {
         }
     }
 
+    /// The one row of a statement that answers at most one, read as [`Tx::read`] reads.
+    pub async fn read_one<T>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<T>>
+    where
+        T: serde::de::DeserializeOwned
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(self.read(sql, args).await?.pop())
+    }
+
     /// Runs a statement that answers one value named `value` (`RETURNING id AS value`) inside
     /// the transaction, as [`Tx::read`] runs reads.
     pub async fn returning(&mut self, sql: &str, args: Vec<Arg>) -> Result<i64> {
@@ -908,9 +927,8 @@ impl Tx {
         struct Answer {
             value: i64,
         }
-        self.read::<Answer>(sql, args)
+        self.read_one::<Answer>(sql, args)
             .await?
-            .pop()
             .map(|a| a.value)
             .ok_or_else(|| Error::internal(format!("no answer from {sql}")))
     }
@@ -1001,14 +1019,7 @@ pub fn db_err(e: sqlx::Error) -> Error {
     };
     match &e {
         sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => return lost().with_detail(&e),
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
-            return Error::new(
-                Kind::Unavailable,
-                DATABASE_BUSY,
-                "数据库暂时不可用，请稍后重试",
-            )
-            .with_detail(&e);
-        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => return busy(&e),
         _ => {}
     }
     if let Some(d) = e.as_database_error() {
@@ -1016,18 +1027,36 @@ pub fn db_err(e: sqlx::Error) -> Error {
             return lost().with_detail(d.message());
         }
         if d.is_unique_violation() {
-            return Error::conflict("duplicate", "记录已存在（编码或名称重复）")
-                .with_detail(d.message());
+            return duplicate(d.message());
         }
         if d.is_foreign_key_violation() {
-            return Error::invalid("unknown_reference", "引用的记录不存在")
-                .with_detail(d.message());
+            return unknown_reference(d.message());
         }
     }
     if matches!(e, sqlx::Error::RowNotFound) {
         return Error::not_found("not_found", "记录不存在");
     }
     Error::internal(e)
+}
+
+/// A unique key broken: a conflict the caller can explain (both drivers' errors map here).
+pub(crate) fn duplicate(detail: impl std::fmt::Display) -> Error {
+    Error::conflict("duplicate", "记录已存在（编码或名称重复）").with_detail(detail)
+}
+
+/// A foreign key broken.
+pub(crate) fn unknown_reference(detail: impl std::fmt::Display) -> Error {
+    Error::invalid("unknown_reference", "引用的记录不存在").with_detail(detail)
+}
+
+/// No connection or lock could be had in time.
+pub(crate) fn busy(detail: impl std::fmt::Display) -> Error {
+    Error::new(
+        Kind::Unavailable,
+        DATABASE_BUSY,
+        "数据库暂时不可用，请稍后重试",
+    )
+    .with_detail(detail)
 }
 
 /// Runs a unit of work (its own transaction, begun and committed inside `work`) and runs it again

@@ -18,7 +18,7 @@ use std::os::unix::fs::MetadataExt;
 use rusqlite::types::ValueRef;
 use serde::de::DeserializeOwned;
 use sqlx::ConnectOptions;
-use yichuang_domain::{Error, Kind, Result};
+use yichuang_domain::{Error, Result};
 
 use crate::db::{Arg, db_err};
 
@@ -30,8 +30,8 @@ pub(crate) struct WriterConn {
     prepared: Option<rusqlite::Connection>,
     lent: Option<Lent>,
     conn: sqlx::SqliteConnection,
-    /// The file it opened (device and inode): a file replaced under the same path is not the
-    /// one this connection writes.
+    /// The file it opened (device and inode): a file made anew under the same path is not the
+    /// one this connection writes (checked by `Db::connect`).
     file: (u64, u64),
     /// A transaction is open on it (begun, and neither committed nor rolled back yet).
     in_tx: bool,
@@ -253,24 +253,16 @@ pub(crate) fn direct_err(e: rusqlite::Error) -> Error {
         let detail = msg.clone().unwrap_or_else(|| f.to_string());
         match f.extended_code {
             ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                return Error::conflict("duplicate", "记录已存在（编码或名称重复）")
-                    .with_detail(detail);
+                return crate::db::duplicate(detail);
             }
-            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
-                return Error::invalid("unknown_reference", "引用的记录不存在").with_detail(detail);
-            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return crate::db::unknown_reference(detail),
             _ => {}
         }
         if matches!(
             f.code,
             ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked
         ) {
-            return Error::new(
-                Kind::Unavailable,
-                crate::db::DATABASE_BUSY,
-                "数据库暂时不可用，请稍后重试",
-            )
-            .with_detail(detail);
+            return crate::db::busy(detail);
         }
     }
     Error::internal(e)

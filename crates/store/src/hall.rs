@@ -635,7 +635,7 @@ pub async fn insert_ticket(
         others: i64,
     }
     let Inserted { id, others } = tx
-        .read(
+        .read_one(
             "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, channel, \
              categories, holder, person_hash, address_hash, status, issued_at, waiting_since, rank_at, since, \
              appointment_id, link) \
@@ -660,7 +660,6 @@ pub async fn insert_ticket(
             ],
         )
         .await?
-        .pop()
         .ok_or_else(|| Error::internal("inserting a ticket answered no row"))?;
     let row = TicketRow {
         id,
@@ -730,9 +729,8 @@ pub async fn ticket_at_window_for_update(
     };
     let sql = format!("{TICKET_AT_WINDOW} WHERE t.id = $1{lock}");
     let row = tx
-        .read::<TicketAtWindow>(&sql, vec![id.into()])
+        .read_one::<TicketAtWindow>(&sql, vec![id.into()])
         .await?
-        .pop()
         .ok_or_else(|| not_found_ticket(id))?;
     Ok(row.split())
 }

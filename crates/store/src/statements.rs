@@ -50,13 +50,8 @@ pub fn sent_together(texts: &[String]) {
     let more = texts.len() as u64 - 1;
     TOTAL.fetch_add(more, Ordering::Relaxed);
     TOGETHER.fetch_add(more, Ordering::Relaxed);
-    if BREAKDOWN.load(Ordering::Relaxed) {
-        let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(m) = m.as_mut() {
-            for t in &texts[1..] {
-                m.entry(key_of(t)).or_insert((0, 0.0)).0 += 1;
-            }
-        }
+    for t in &texts[1..] {
+        tally(t, 0.0);
     }
 }
 
@@ -68,29 +63,31 @@ pub(crate) fn ran_here(text: &str, since: std::time::Instant) {
     }
     TOTAL.fetch_add(1, Ordering::Relaxed);
     TOGETHER.fetch_add(1, Ordering::Relaxed);
-    if BREAKDOWN.load(Ordering::Relaxed) {
-        let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(m) = m.as_mut() {
-            let e = m.entry(key_of(text)).or_insert((0, 0.0));
-            e.0 += 1;
-            e.1 += since.elapsed().as_secs_f64();
-        }
-    }
+    tally(text, since.elapsed().as_secs_f64());
 }
 
 /// Notes in the tally (not in the count: it is no statement) the writer's connection lent to
 /// the turn's holder ([`crate::direct`]): one hand-off to the connection's thread.
 pub(crate) fn lent_here(since: std::time::Instant) {
-    if !counting() || !BREAKDOWN.load(Ordering::Relaxed) {
+    if counting() {
+        tally(
+            "(the writer's connection lent to the turn)",
+            since.elapsed().as_secs_f64(),
+        );
+    }
+}
+
+/// Adds one run of `text`, and the seconds it took, to the tally per statement text (when it is
+/// kept, [`set_breakdown`]).
+fn tally(text: &str, seconds: f64) {
+    if !BREAKDOWN.load(Ordering::Relaxed) {
         return;
     }
     let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(m) = m.as_mut() {
-        let e = m
-            .entry("(the writer's connection lent to the turn)".to_string())
-            .or_insert((0, 0.0));
+        let e = m.entry(key_of(text)).or_insert((0, 0.0));
         e.0 += 1;
-        e.1 += since.elapsed().as_secs_f64();
+        e.1 += seconds;
     }
 }
 
@@ -200,13 +197,7 @@ impl<S: Subscriber> Layer<S> for Counter {
         } else {
             t.statement
         };
-        let key = key_of(&full);
-        let mut m = BY_TEXT.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(m) = m.as_mut() {
-            let e = m.entry(key).or_insert((0, 0.0));
-            e.0 += 1;
-            e.1 += t.seconds;
-        }
+        tally(&full, t.seconds);
     }
 }
 
