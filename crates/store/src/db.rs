@@ -859,6 +859,21 @@ impl Db {
     }
 }
 
+/// A row [`Tx::read`] can read on both backends: by column name through serde on SQLite
+/// ([`crate::direct`]), through sqlx on PostgreSQL.
+pub trait ReadRow:
+    serde::de::DeserializeOwned + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin
+{
+}
+
+impl<T> ReadRow for T where
+    T: serde::de::DeserializeOwned
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
 impl Tx {
     /// Commits (a lost connection: see [`commit_failed`]). On SQLite it answers once the
     /// shared transaction holding its writes has committed ([`Writer`]).
@@ -889,13 +904,7 @@ impl Tx {
     /// sent first. On SQLite the turn's holder runs it itself ([`crate::direct`]): the reads of
     /// the hot paths (calling, serving) go through here rather than [`tx_run!`], so their
     /// transaction costs the turn no hand-off to the connection's thread.
-    pub async fn read<T>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>>
-    where
-        T: serde::de::DeserializeOwned
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    pub async fn read<T: ReadRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>> {
         self.flush().await?;
         match self {
             Tx::Sqlite(w) => w.direct(|c| crate::direct::read(c, sql, &args)).await,
@@ -910,13 +919,7 @@ impl Tx {
     }
 
     /// The one row of a statement that answers at most one, read as [`Tx::read`] reads.
-    pub async fn read_one<T>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<T>>
-    where
-        T: serde::de::DeserializeOwned
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    pub async fn read_one<T: ReadRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<T>> {
         Ok(self.read(sql, args).await?.pop())
     }
 

@@ -668,14 +668,7 @@ async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_fail
         1
     );
     // Committed: seen from outside, without the failed and the dropped member's writes.
-    let crate::Db::Sqlite(pool) = &db else {
-        unreachable!("a SQLite URL")
-    };
-    let keys: Vec<String> =
-        sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE 'deferred.%' ORDER BY key")
-            .fetch_all(pool)
-            .await
-            .unwrap();
+    let keys = committed_keys(&db, "deferred.").await;
     let mut expected: Vec<String> = (0..20)
         .filter(|i| *i != 5 && *i != 7)
         .map(|i| format!("deferred.{i:02}"))
@@ -842,6 +835,18 @@ async fn a_transactions_reads_see_its_deferred_writes_and_a_broken_key_there_is_
     }
 }
 
+/// The keys of settings starting with `prefix`, as committed (read from the pool, in order).
+async fn committed_keys(db: &crate::Db, prefix: &str) -> Vec<String> {
+    let crate::Db::Sqlite(pool) = db else {
+        unreachable!("a SQLite URL")
+    };
+    sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE $1 ORDER BY key")
+        .bind(format!("{prefix}%"))
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
 async fn put_through_sqlx(tx: &mut crate::Tx, key: &str) -> Result<()> {
     tx_run!(tx, |c| sqlx::query(
         "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)"
@@ -875,14 +880,10 @@ async fn a_dropped_sqlite_transaction_is_rolled_back_whether_its_last_statement_
     tx.write(PUT, vec!["drop.kept".into()]).await.unwrap();
     tx.commit().await.unwrap();
 
-    let crate::Db::Sqlite(pool) = &db else {
-        unreachable!("a SQLite URL")
-    };
-    let kept: Vec<String> = sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE 'drop.%'")
-        .fetch_all(pool)
-        .await
-        .unwrap();
-    assert_eq!(kept, vec!["drop.kept".to_string()]);
+    assert_eq!(
+        committed_keys(&db, "drop.").await,
+        vec!["drop.kept".to_string()]
+    );
 }
 
 #[tokio::test]
@@ -890,17 +891,6 @@ async fn after_a_sqlite_database_is_closed_or_its_file_replaced_the_writer_write
  {
     const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
     let url = testing::sqlite_url();
-    let keys = |db: crate::Db| async move {
-        let crate::Db::Sqlite(pool) = &db else {
-            unreachable!("a SQLite URL")
-        };
-        let keys: Vec<String> =
-            sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE 'file.%' ORDER BY key")
-                .fetch_all(pool)
-                .await
-                .unwrap();
-        keys
-    };
     let put = |db: crate::Db, key: &'static str| async move {
         let mut tx = db.begin().await.unwrap();
         tx.write(PUT, vec![key.into()]).await.unwrap();
@@ -916,7 +906,7 @@ async fn after_a_sqlite_database_is_closed_or_its_file_replaced_the_writer_write
     let db = crate::Db::connect(&url).await.unwrap();
     put(db.clone(), "file.after_close").await;
     assert_eq!(
-        keys(db.clone()).await,
+        committed_keys(&db, "file.").await,
         vec!["file.after_close", "file.before"]
     );
 
@@ -929,5 +919,5 @@ async fn after_a_sqlite_database_is_closed_or_its_file_replaced_the_writer_write
     let db = crate::Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     put(db.clone(), "file.new").await;
-    assert_eq!(keys(db.clone()).await, vec!["file.new"]);
+    assert_eq!(committed_keys(&db, "file.").await, vec!["file.new"]);
 }
