@@ -47,6 +47,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+/// The binary's allocator (src/main.rs), so the figures are the server's as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ADMIN_PASSWORD: &str = "Load-Test-2026";
 
 struct Args {

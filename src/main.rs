@@ -2,6 +2,12 @@
 
 mod cli;
 
+/// A request allocates and frees many small values (JSON, rows, strings) on whichever worker
+/// thread runs it: `perf` showed glibc's malloc taking a fifth of the server's CPU under load,
+/// mimalloc's thread-local heaps much less (issue 9, docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

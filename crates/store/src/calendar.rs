@@ -100,6 +100,20 @@ pub async fn version_scope<F: std::future::Future>(f: F) -> F::Output {
     MEMO.scope(Memo::default(), f).await
 }
 
+/// Reads the change counter now if this request is in a [`version_scope`] and has not read it
+/// yet: a write transaction does so before it waits for the SQLite writer's turn, so that the
+/// kept things its command checks (calendar, settings, halls) cost the turn no read through the
+/// pool. Outside a scope it does nothing (nothing would keep the answer).
+pub async fn read_ahead(db: &Db) -> Result<()> {
+    let unread = MEMO
+        .try_with(|m| !m.spoilt.get() && m.version.get().is_none())
+        .unwrap_or(false);
+    if unread {
+        version(db).await?;
+    }
+    Ok(())
+}
+
 /// The change counter of the calendar, the settings, the halls and queues, and the accounts and
 /// their credentials: one indexed read,
 /// at most once per request (see [`version_scope`]). Every instance's caches of those compare

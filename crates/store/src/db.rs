@@ -802,6 +802,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
             Db::Sqlite(p) => {
+                crate::calendar::read_ahead(self).await?;
                 let writer = writer_of(p.connect_options().get_filename());
                 let mut turn = tokio::time::timeout(WRITER_WAIT, writer.lock_owned())
                     .await
@@ -926,14 +927,31 @@ impl Tx {
     /// Runs a statement that answers one value named `value` (`RETURNING id AS value`) inside
     /// the transaction, as [`Tx::read`] runs reads.
     pub async fn returning(&mut self, sql: &str, args: Vec<Arg>) -> Result<i64> {
+        self.returning_optional(sql, args)
+            .await?
+            .ok_or_else(|| Error::internal(format!("no answer from {sql}")))
+    }
+
+    /// The value named `value` of a statement that answers at most one row (a conditional
+    /// update's `RETURNING id AS value`, a lookup's `SELECT id AS value`), as [`Tx::read`] runs
+    /// reads.
+    pub async fn returning_optional(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<i64>> {
         #[derive(sqlx::FromRow, serde::Deserialize)]
         struct Answer {
             value: i64,
         }
-        self.read_one::<Answer>(sql, args)
-            .await?
-            .map(|a| a.value)
-            .ok_or_else(|| Error::internal(format!("no answer from {sql}")))
+        Ok(self.read_one::<Answer>(sql, args).await?.map(|a| a.value))
+    }
+
+    /// The texts named `value` of a statement's rows (`SELECT name AS value`), as [`Tx::read`]
+    /// runs reads.
+    pub async fn texts(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<String>> {
+        #[derive(sqlx::FromRow, serde::Deserialize)]
+        struct Answer {
+            value: String,
+        }
+        let rows: Vec<Answer> = self.read(sql, args).await?;
+        Ok(rows.into_iter().map(|a| a.value).collect())
     }
 
     /// Sends what the transaction deferred (see [`Tx::write`]).

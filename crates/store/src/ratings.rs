@@ -33,7 +33,7 @@ pub struct NewToken<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct TokenRow {
     pub id: i64,
     pub token: String,
@@ -133,25 +133,16 @@ pub async fn token(db: &Db, token: &str) -> Result<Option<TokenRow>> {
 }
 
 pub async fn token_in_tx(tx: &mut Tx, token: &str) -> Result<Option<TokenRow>> {
-    let q = format!("{TOKEN_COLUMNS} WHERE token = $1");
-    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(
-        q.clone()
-    ))
-    .bind(token)
-    .fetch_optional(c)
+    tx.read_one(
+        &format!("{TOKEN_COLUMNS} WHERE token = $1"),
+        vec![token.into()],
+    )
     .await
-    .map_err(db_err))
 }
 
 pub async fn token_by_id(tx: &mut Tx, id: i64) -> Result<Option<TokenRow>> {
-    let q = format!("{TOKEN_COLUMNS} WHERE id = $1");
-    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(sqlx::AssertSqlSafe(
-        q.clone()
-    ))
-    .bind(id)
-    .fetch_optional(c)
-    .await
-    .map_err(db_err))
+    tx.read_one(&format!("{TOKEN_COLUMNS} WHERE id = $1"), vec![id.into()])
+        .await
 }
 
 pub async fn token_of_subject(
@@ -186,30 +177,30 @@ pub async fn make_ready(
              WHERE subject_type = $4 AND subject_id = $5 AND stage = $6 AND ready_at IS NULL \
              RETURNING id, token, subject_type, subject_id, stage, label, hall, department, item, \
              window_id, staff, applicant_id, phone, created_at, ready_at, expires_at, used_at";
-    tx_run!(tx, |c| sqlx::query_as::<_, TokenRow>(q)
-        .bind(micros(now))
-        .bind(micros(expires_at))
-        .bind(window_id)
-        .bind(subject_type)
-        .bind(subject_id)
-        .bind(stage)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))
+    tx.read_one(
+        q,
+        vec![
+            micros(now).into(),
+            micros(expires_at).into(),
+            window_id.into(),
+            subject_type.into(),
+            subject_id.into(),
+            stage.into(),
+        ],
+    )
+    .await
 }
 
 /// Spends a token; false when it was spent already (a concurrent rating won).
 pub async fn spend_token(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<bool> {
-    let n = tx_run!(tx, |c| sqlx::query(
-        "UPDATE rating_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL"
-    )
-    .bind(micros(now))
-    .bind(id)
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected());
-    Ok(n == 1)
+    let spent = tx
+        .returning_optional(
+            "UPDATE rating_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL \
+             RETURNING id AS value",
+            vec![micros(now).into(), id.into()],
+        )
+        .await?;
+    Ok(spent.is_some())
 }
 
 /// What a window's pad should show: the newest unspent token made ready there since `since`.
@@ -971,12 +962,10 @@ pub async fn first_token_of_subject(
 
 /// The window a staff member (by username) is signed in to, if any.
 pub async fn window_of_username(tx: &mut Tx, username: &str) -> Result<Option<i64>> {
-    tx_run!(tx, |c| sqlx::query_scalar(
-        "SELECT w.id FROM windows w JOIN accounts s ON s.id = w.staff_id \
-         WHERE s.username = $1 AND w.status <> 'closed' LIMIT 1"
+    tx.returning_optional(
+        "SELECT w.id AS value FROM windows w JOIN accounts s ON s.id = w.staff_id \
+         WHERE s.username = $1 AND w.status <> 'closed' LIMIT 1",
+        vec![username.into()],
     )
-    .bind(username)
-    .fetch_optional(c)
     .await
-    .map_err(db_err))
 }

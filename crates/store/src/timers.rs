@@ -51,37 +51,28 @@ pub async fn schedule(
     payload: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let payload = payload.to_string();
-    tx_run!(tx, |c| {
-        sqlx::query_scalar(
-        "INSERT INTO timers (kind, subject, due_at, payload, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
+    tx.returning(
+        "INSERT INTO timers (kind, subject, due_at, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id AS value",
+        vec![
+            kind.into(),
+            subject.into(),
+            micros(due).into(),
+            payload.to_string().into(),
+            micros(now).into(),
+        ],
     )
-    .bind(kind)
-    .bind(subject)
-    .bind(micros(due))
-    .bind(payload)
-    .bind(micros(now))
-    .fetch_one(c)
     .await
-    .map_err(db_err)
-    })
 }
 
 /// Cancels the pending timers of a kind for a subject (e.g. the department confirmed in time).
-pub async fn cancel(tx: &mut Tx, kind: &str, subject: &str, now: DateTime<Utc>) -> Result<u64> {
-    let r = tx_run!(tx, |c| {
-        sqlx::query(
-        "UPDATE timers SET cancelled_at = $1 WHERE kind = $2 AND subject = $3 AND fired_at IS NULL AND cancelled_at IS NULL"
+pub async fn cancel(tx: &mut Tx, kind: &str, subject: &str, now: DateTime<Utc>) -> Result<()> {
+    tx.write(
+        "UPDATE timers SET cancelled_at = $1 \
+         WHERE kind = $2 AND subject = $3 AND fired_at IS NULL AND cancelled_at IS NULL",
+        vec![micros(now).into(), kind.into(), subject.into()],
     )
-    .bind(micros(now))
-    .bind(kind)
-    .bind(subject)
-    .execute(c)
     .await
-    .map_err(db_err)?
-    .rows_affected()
-    });
-    Ok(r)
 }
 
 /// Replaces a subject's pending timers of the given kinds with `next` (kind, due time, payload):

@@ -5,7 +5,7 @@ use yichuang_domain::Result;
 use yichuang_domain::case::{Applicant, ApplicantKind};
 
 use crate::db::{db_err, micros};
-use crate::{Db, Tx, db_run, tx_run};
+use crate::{Db, Tx, db_run};
 
 pub fn kind_name(kind: ApplicantKind) -> &'static str {
     match kind {
@@ -18,24 +18,22 @@ pub fn kind_name(kind: ApplicantKind) -> &'static str {
 /// given is the one notices go to).
 pub async fn upsert(tx: &mut Tx, a: &Applicant, now: DateTime<Utc>) -> Result<i64> {
     let masked = a.masked();
-    tx_run!(tx, |c| {
-        sqlx::query_scalar(
+    tx.returning(
         "INSERT INTO applicants (kind, id_number, name, phone, id_masked, phone_masked, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
          ON CONFLICT (kind, id_number) DO UPDATE SET name = excluded.name, phone = excluded.phone, \
-         phone_masked = excluded.phone_masked, updated_at = excluded.updated_at RETURNING id"
+         phone_masked = excluded.phone_masked, updated_at = excluded.updated_at RETURNING id AS value",
+        vec![
+            kind_name(a.kind).into(),
+            a.id_number.as_str().into(),
+            a.name.as_str().into(),
+            a.phone.as_str().into(),
+            masked.id_number.into(),
+            masked.phone.into(),
+            micros(now).into(),
+        ],
     )
-    .bind(kind_name(a.kind))
-    .bind(&a.id_number)
-    .bind(&a.name)
-    .bind(&a.phone)
-    .bind(&masked.id_number)
-    .bind(&masked.phone)
-    .bind(micros(now))
-    .fetch_one(c)
     .await
-    .map_err(db_err)
-    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

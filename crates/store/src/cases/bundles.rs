@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use yichuang_domain::{Error, Result};
 
 use crate::db::{Backend, db_err, micros};
-use crate::{Db, Tx, db_run, tx_run};
+use crate::{Db, Tx, db_run};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct BundleCaseRow {
     pub id: i64,
     pub number: String,
@@ -44,23 +44,21 @@ pub struct NewBundleCase<'a> {
 pub async fn insert(tx: &mut Tx, b: &NewBundleCase<'_>, now: DateTime<Utc>) -> Result<i64> {
     let materials = serde_json::to_string(b.materials).map_err(Error::internal)?;
     let answers = serde_json::to_string(b.answers).map_err(Error::internal)?;
-    tx_run!(tx, |c| {
-        sqlx::query_scalar(
+    tx.returning(
         "INSERT INTO bundle_cases (number, bundle, bundle_version, applicant_id, hall, materials, answers, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id AS value",
+        vec![
+            b.number.into(),
+            b.bundle.into(),
+            b.bundle_version.into(),
+            b.applicant_id.into(),
+            b.hall.into(),
+            materials.into(),
+            answers.into(),
+            micros(now).into(),
+        ],
     )
-    .bind(b.number)
-    .bind(b.bundle)
-    .bind(b.bundle_version)
-    .bind(b.applicant_id)
-    .bind(b.hall)
-    .bind(&materials)
-    .bind(&answers)
-    .bind(micros(now))
-    .fetch_one(c)
     .await
-    .map_err(db_err)
-    })
 }
 
 pub async fn set_materials(
@@ -70,16 +68,11 @@ pub async fn set_materials(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let materials = serde_json::to_string(materials).map_err(Error::internal)?;
-    tx_run!(tx, |c| sqlx::query(
-        "UPDATE bundle_cases SET materials = $1, updated_at = $2 WHERE id = $3"
+    tx.write(
+        "UPDATE bundle_cases SET materials = $1, updated_at = $2 WHERE id = $3",
+        vec![materials.into(), micros(now).into(), id.into()],
     )
-    .bind(&materials)
-    .bind(micros(now))
-    .bind(id)
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected());
+    .await?;
     Ok(())
 }
 
@@ -110,12 +103,7 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<BundleCaseRow>
         Backend::Sqlite => "",
     };
     let sql = format!("SELECT {COLUMNS}{lock}");
-    let row: Option<BundleCaseRow> =
-        tx_run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(number)
-            .fetch_optional(c)
-            .await
-            .map_err(db_err)?);
+    let row: Option<BundleCaseRow> = tx.read_one(&sql, vec![number.into()]).await?;
     row.ok_or_else(|| not_found(number))
 }
 

@@ -5,7 +5,7 @@ use yichuang_domain::Result;
 use yichuang_domain::case::Delivery;
 
 use crate::db::{db_err, micros};
-use crate::{Db, Tx, db_run, tx_run};
+use crate::{Db, Tx, db_run};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Certificate {
@@ -37,35 +37,32 @@ pub async fn record_certificate(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let number = certificate_number(c_.case_number);
-    tx_run!(tx, |c| {
-        sqlx::query(
+    tx.write(
         "INSERT INTO certificates (number, case_number, item, applicant_id, issued_on, valid_until, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        vec![
+            number.as_str().into(),
+            c_.case_number.into(),
+            c_.item.into(),
+            c_.applicant_id.into(),
+            c_.issued_on.to_string().into(),
+            c_.valid_until.map(|d| d.to_string()).into(),
+            micros(now).into(),
+        ],
     )
-    .bind(&number)
-    .bind(c_.case_number)
-    .bind(c_.item)
-    .bind(c_.applicant_id)
-    .bind(c_.issued_on.to_string())
-    .bind(c_.valid_until.map(|d| d.to_string()))
-    .bind(micros(now))
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected()
-    });
+    .await?;
     Ok(number)
 }
 
 /// The name a certificate gives its issuer: the department's, in the caller's transaction.
 pub async fn department_name(tx: &mut Tx, code: &str) -> Result<Option<String>> {
-    tx_run!(tx, |c| sqlx::query_scalar(
-        "SELECT name FROM departments WHERE code = $1"
-    )
-    .bind(code)
-    .fetch_optional(c)
-    .await
-    .map_err(db_err))
+    Ok(tx
+        .texts(
+            "SELECT name AS value FROM departments WHERE code = $1",
+            vec![code.into()],
+        )
+        .await?
+        .pop())
 }
 
 pub async fn certificate_of(db: &Db, case_number: &str) -> Result<Option<Certificate>> {
@@ -109,23 +106,20 @@ pub async fn record_issuance(
             None,
         ),
     };
-    tx_run!(tx, |c| {
-        sqlx::query(
+    tx.write(
         "INSERT INTO issuances (case_number, method, pickup_code, carrier, tracking_number, certificate, address, issued_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            case_number.into(),
+            method.into(),
+            pickup.into(),
+            carrier.into(),
+            tracking.into(),
+            certificate.into(),
+            address.into(),
+            micros(now).into(),
+        ],
     )
-    .bind(case_number)
-    .bind(method)
-    .bind(pickup)
-    .bind(carrier)
-    .bind(tracking)
-    .bind(certificate)
-    .bind(address)
-    .bind(micros(now))
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected()
-    });
+    .await?;
     Ok(())
 }

@@ -25,7 +25,7 @@ pub struct NewCase<'a> {
     pub query_code: &'a str,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct CaseRow {
     pub id: i64,
     pub number: String,
@@ -71,41 +71,39 @@ pub struct StepRow {
 /// 9999), unique because the per-day counter is raised in the same transaction.
 pub async fn next_number(tx: &mut Tx, day: NaiveDate) -> Result<String> {
     let key = day.format("%y%m%d").to_string();
-    let n: i64 = tx_run!(tx, |c| sqlx::query_scalar(
-        "INSERT INTO case_numbers (day, last) VALUES ($1, 1) \
-         ON CONFLICT (day) DO UPDATE SET last = case_numbers.last + 1 RETURNING last"
-    )
-    .bind(&key)
-    .fetch_one(c)
-    .await
-    .map_err(db_err)?);
+    let n = tx
+        .returning(
+            "INSERT INTO case_numbers (day, last) VALUES ($1, 1) \
+             ON CONFLICT (day) DO UPDATE SET last = case_numbers.last + 1 RETURNING last AS value",
+            vec![key.as_str().into()],
+        )
+        .await?;
     Ok(format!("YC{key}{n:04}"))
 }
 
 pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Result<i64> {
-    tx_run!(tx, |c| {
-        sqlx::query_scalar(
+    tx.returning(
         "INSERT INTO cases (number, item, item_version, department, hall, applicant_id, status, \
          process_code, process_version, parent, received_at, events, created_at, updated_at, \
          query_code) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8, $9, $10, 0, $11, $11, $12) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8, $9, $10, 0, $11, $11, $12) \
+         RETURNING id AS value",
+        vec![
+            new.number.into(),
+            new.item.into(),
+            new.item_version.into(),
+            new.department.into(),
+            new.hall.into(),
+            new.applicant_id.into(),
+            new.process_code.into(),
+            new.process_version.into(),
+            new.parent.into(),
+            micros(new.received_at).into(),
+            micros(now).into(),
+            new.query_code.into(),
+        ],
     )
-    .bind(new.number)
-    .bind(new.item)
-    .bind(new.item_version)
-    .bind(new.department)
-    .bind(new.hall)
-    .bind(new.applicant_id)
-    .bind(new.process_code)
-    .bind(new.process_version)
-    .bind(new.parent)
-    .bind(micros(new.received_at))
-    .bind(micros(now))
-    .bind(new.query_code)
-    .fetch_one(c)
     .await
-    .map_err(db_err)
-    })
 }
 
 /// Appends events to a case's stream (numbered after the `row.events` already there) and the
@@ -315,9 +313,10 @@ pub struct CaseState {
     pub timer_plan: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct StateRow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     row: CaseRow,
     state: Option<String>,
     timer_plan: Option<String>,
@@ -344,13 +343,7 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<CaseState> {
         "SELECT {columns}, c.state, c.timer_plan, a.id_number, a.phone FROM cases c \
          JOIN applicants a ON a.id = c.applicant_id WHERE c.number = $1{lock}"
     );
-    let found: Option<StateRow> = tx_run!(&mut *tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
-        sql.clone()
-    ))
-    .bind(number)
-    .fetch_optional(c)
-    .await
-    .map_err(db_err)?);
+    let found: Option<StateRow> = tx.read_one(&sql, vec![number.into()]).await?;
     let found = found.ok_or_else(|| not_found(number))?;
     let mut case = match &found.state {
         Some(state) => serde_json::from_str::<Case>(state).map_err(Error::internal)?,
@@ -453,11 +446,11 @@ pub async fn children(db: &Db, parent: &str) -> Result<Vec<String>> {
 }
 
 pub async fn children_in(tx: &mut Tx, parent: &str) -> Result<Vec<String>> {
-    tx_run!(tx, |c| sqlx::query_scalar(CHILDREN)
-        .bind(parent)
-        .fetch_all(c)
-        .await
-        .map_err(db_err))
+    tx.texts(
+        "SELECT number AS value FROM cases WHERE parent = $1 ORDER BY id",
+        vec![parent.into()],
+    )
+    .await
 }
 
 /// One line of a department worklist.
@@ -542,16 +535,13 @@ pub async fn count(db: &Db) -> Result<i64> {
 
 /// The payloads of the shared log's entries of `kind` for a case, read in the transaction.
 pub async fn logged(tx: &mut Tx, number: &str, kind: &str) -> Result<Vec<serde_json::Value>> {
-    let rows: Vec<String> = tx_run!(tx, |c| {
-        sqlx::query_scalar(
-        "SELECT payload FROM events WHERE subject_type = 'case' AND subject_id = $1 AND kind = $2 ORDER BY id"
-    )
-    .bind(number)
-    .bind(kind)
-    .fetch_all(c)
-    .await
-    .map_err(db_err)?
-    });
+    let rows = tx
+        .texts(
+            "SELECT payload AS value FROM events WHERE subject_type = 'case' AND subject_id = $1 \
+             AND kind = $2 ORDER BY id",
+            vec![number.into(), kind.into()],
+        )
+        .await?;
     Ok(rows
         .iter()
         .filter_map(|p| serde_json::from_str(p).ok())
