@@ -143,8 +143,7 @@ pub async fn since(db: &Db, after_id: i64, limit: i64) -> Result<Vec<EventRow>> 
 }
 
 /// Appends an event that belongs to a hall, so the hall's live feed (`since_in_hall`) finds it.
-/// On PostgreSQL it also notifies the channel `yichuang_hall_events`, delivered at commit to
-/// every server instance listening (boards connected to another instance see it too).
+/// Other server instances learn of it from [`announce_hall_events`], sent after the commit.
 pub async fn append_in_hall(
     tx: &mut Tx,
     at: DateTime<Utc>,
@@ -153,39 +152,53 @@ pub async fn append_in_hall(
 ) -> Result<i64> {
     let mut args = values(at, e).to_vec();
     args.push(hall.into());
-    let id = tx
-        .returning(
-            "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id AS value",
-            args,
-        )
-        .await?;
-    tx.on_postgres("SELECT pg_notify('yichuang_hall_events', $1)", hall)
-        .await?;
-    Ok(id)
+    tx.returning(
+        "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id AS value",
+        args,
+    )
+    .await
 }
 
 /// [`append_in_hall`] for a caller that needs no id: deferred with the transaction's other
-/// writes ([`Tx::write`]); on PostgreSQL the row and the boards' notification are one statement.
+/// writes ([`Tx::write`]).
 pub async fn write_in_hall(
     tx: &mut Tx,
     at: DateTime<Utc>,
     hall: &str,
     e: NewEvent<'_>,
 ) -> Result<()> {
-    let sql = match tx.backend() {
-        crate::Backend::Sqlite => {
-            "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        }
-        crate::Backend::Postgres => {
-            "WITH e AS (INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)) SELECT pg_notify('yichuang_hall_events', $7)"
-        }
-    };
     let mut args = values(at, e).to_vec();
     args.push(hall.into());
-    tx.write(sql, args).await
+    tx.write(
+        "INSERT INTO events (at, actor, kind, subject_type, subject_id, payload, hall) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args,
+    )
+    .await
+}
+
+/// The channel on which server instances tell each other that hall events were committed.
+const HALL_EVENTS_CHANNEL: &str = "yichuang_hall_events";
+
+/// On PostgreSQL: tells the other server instances that hall events were committed, so their
+/// boards' feeds look now rather than at their next tick; `instance` names the sender, whose
+/// own listener passes over it. On SQLite (one process writes) it does nothing.
+///
+/// Sent on its own after the commit, not by the writing transaction: PostgreSQL serializes the
+/// commits of every transaction that notifies (the queue's lock is held through the sync of
+/// the log), which made the hall's writes wait in line for each other (issue 9). One
+/// notification may stand for many commits.
+pub async fn announce_hall_events(db: &Db, instance: &str) -> Result<()> {
+    if let Db::Postgres(p) = db {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(HALL_EVENTS_CHANNEL)
+            .bind(instance)
+            .execute(p)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -287,10 +300,11 @@ pub async fn last_id(db: &Db) -> Result<i64> {
     })
 }
 
-/// On PostgreSQL: listens for hall events committed by any instance and calls `on` for each
-/// notification, reconnecting after a failure; never returns. On SQLite (one process writes)
-/// there is nothing to listen to and it returns at once.
-pub async fn listen_hall_events(db: &Db, on: impl Fn() + Send) {
+/// On PostgreSQL: listens for hall events announced by the other instances
+/// ([`announce_hall_events`]) and calls `on` for each announcement not sent by `instance`,
+/// reconnecting after a failure; never returns. On SQLite (one process writes) there is nothing
+/// to listen to and it returns at once.
+pub async fn listen_hall_events(db: &Db, instance: &str, on: impl Fn() + Send) {
     let Db::Postgres(pool) = db else { return };
     loop {
         let mut l = match sqlx::postgres::PgListener::connect_with(pool).await {
@@ -301,15 +315,17 @@ pub async fn listen_hall_events(db: &Db, on: impl Fn() + Send) {
                 continue;
             }
         };
-        if let Err(e) = l.listen("yichuang_hall_events").await {
+        if let Err(e) = l.listen(HALL_EVENTS_CHANNEL).await {
             tracing::error!(error = %e, "hall events: LISTEN");
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             continue;
         }
         // A reconnect may have missed notifications: wake once to look.
         on();
-        while l.recv().await.is_ok() {
-            on();
+        while let Ok(n) = l.recv().await {
+            if n.payload() != instance {
+                on();
+            }
         }
     }
 }

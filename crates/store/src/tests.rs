@@ -750,6 +750,47 @@ async fn the_hall_feed_reads_what_is_new_to_it_and_on_postgresql_an_event_that_b
     }
 }
 
+#[tokio::test]
+async fn hall_events_announced_by_one_instance_wake_the_listener_of_another_on_postgresql_and_sqlite_has_none()
+ {
+    for url in testing::backends().await {
+        let here = crate::Db::connect(&url).await.unwrap();
+        here.migrate().await.unwrap();
+        let there = crate::Db::connect(&url).await.unwrap();
+        let (woke, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let listening = tokio::spawn({
+            let there = there.clone();
+            async move {
+                events::listen_hall_events(&there, "there", move || {
+                    let _ = woke.send(());
+                })
+                .await
+            }
+        });
+        if here.backend() == crate::Backend::Sqlite {
+            // One process writes a SQLite file: nothing to listen to, it returns at once.
+            listening.await.unwrap();
+            assert!(rx.try_recv().is_err());
+            events::announce_hall_events(&here, "here").await.unwrap();
+            continue;
+        }
+        // It looks once when it starts listening, for what it may have missed.
+        assert_eq!(woken(&mut rx).await, Some(()));
+        events::announce_hall_events(&here, "here").await.unwrap();
+        assert_eq!(woken(&mut rx).await, Some(()));
+        listening.abort();
+        here.close().await;
+        there.close().await;
+    }
+}
+
+/// The listener's next wake-up (a wait for it, bounded so a missing one fails the test).
+async fn woken(rx: &mut tokio::sync::mpsc::UnboundedReceiver<()>) -> Option<()> {
+    tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+        .await
+        .expect("the listener is woken")
+}
+
 #[derive(Debug, PartialEq, sqlx::FromRow, serde::Deserialize)]
 struct Setting {
     key: String,

@@ -7,8 +7,11 @@
 //! Live delivery: one fetcher task per instance reads new hall events from the log when woken
 //! and broadcasts them to the instance's clients (`tokio::sync::broadcast`). It is woken by the
 //! handlers of this instance after each commit, and on PostgreSQL by `LISTEN
-//! yichuang_hall_events` (the event insert notifies at commit), so a call made on one instance
-//! reaches boards connected to another; a one-second tick covers a lost notification.
+//! yichuang_hall_events`: the same wake-up has an announcer task `NOTIFY` the other instances
+//! (one notification for however many commits came meanwhile, sent outside the writing
+//! transactions, which PostgreSQL would otherwise make commit one at a time), so a call made on
+//! one instance reaches boards connected to another; a one-second tick covers a lost
+//! notification.
 //!
 //! On PostgreSQL ids are handed out at insert, not at commit, so an event may become visible
 //! after one with a higher id. The fetcher therefore looks back `LOOKBACK` ids and remembers
@@ -46,6 +49,10 @@ pub fn routes() -> Router<AppState> {
 pub struct Hub {
     tx: broadcast::Sender<Arc<HallEventRow>>,
     bell: Arc<Notify>,
+    /// Rung with the bell: the announcer tells the other instances (PostgreSQL).
+    announce: Arc<Notify>,
+    /// This instance's name in its announcements, so its own listener passes over them.
+    instance: Arc<str>,
     /// Set when the server shuts down: open streams end so a graceful shutdown completes.
     closing: tokio::sync::watch::Sender<bool>,
 }
@@ -62,6 +69,10 @@ impl Hub {
         Hub {
             tx,
             bell: Arc::new(Notify::new()),
+            announce: Arc::new(Notify::new()),
+            instance: crate::ratings::new_token()
+                .unwrap_or_else(|_| format!("instance-{}", std::process::id()))
+                .into(),
             closing: tokio::sync::watch::channel(false).0,
         }
     }
@@ -74,6 +85,7 @@ impl Hub {
     /// Called after a commit that wrote hall events.
     pub fn wake(&self) {
         self.bell.notify_one();
+        self.announce.notify_one();
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<HallEventRow>> {
@@ -85,13 +97,25 @@ impl Hub {
         self.closing.subscribe()
     }
 
-    /// Starts the fetcher (and on PostgreSQL the listener); the handles stop them.
+    /// Starts the fetcher (and on PostgreSQL the listener and the announcer); the handles stop
+    /// them.
     pub fn spawn(&self, db: Db) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = vec![];
         if let Db::Postgres(_) = &db {
-            let (db, bell) = (db.clone(), self.bell.clone());
+            let (db_, bell, instance) = (db.clone(), self.bell.clone(), self.instance.clone());
             tasks.push(tokio::spawn(async move {
-                events::listen_hall_events(&db, || bell.notify_one()).await
+                events::listen_hall_events(&db_, &instance, || bell.notify_one()).await
+            }));
+            let (db_, announce, instance) =
+                (db.clone(), self.announce.clone(), self.instance.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    // Wake-ups while a notification is on its way make one more, not one each.
+                    announce.notified().await;
+                    if let Err(e) = events::announce_hall_events(&db_, &instance).await {
+                        tracing::error!(error = %e, "hall feed: announcing to other instances");
+                    }
+                }
             }));
         }
         let hub = self.clone();
