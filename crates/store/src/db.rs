@@ -701,7 +701,13 @@ impl Db {
                 // SQLite's own page cache is 2 MB per connection by default; with a million
                 // cases the indexes an acceptance touches no longer fit and every statement
                 // copies pages in from the OS. 32 MB per connection (at most 8) keeps them.
-                .pragma("cache_size", "-32768");
+                .pragma("cache_size", "-32768")
+                // Each member of a shared transaction is a savepoint, so SQLite keeps the pages
+                // it changes in a sub-journal, a temporary file once past 64 kB: `perf` showed
+                // the turn's statements writing it to disk (`subjournalPageIfRequired` →
+                // `pwrite`). It is undone or dropped before the commit and nothing recovers
+                // from it after a crash (the log does that), so it lives in memory.
+                .pragma("temp_store", "memory");
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 // sqlx pings an idle connection before lending it, to find one the server
