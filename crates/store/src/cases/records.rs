@@ -434,7 +434,7 @@ fn decode(bodies: &[String]) -> Result<Vec<CaseEvent>> {
         .collect()
 }
 
-const CHILDREN: &str = "SELECT number FROM cases WHERE parent = $1 ORDER BY id";
+const CHILDREN: &str = "SELECT number AS value FROM cases WHERE parent = $1 ORDER BY id";
 
 /// The numbers of a bundle's sub-cases, in the order they were received.
 pub async fn children(db: &Db, parent: &str) -> Result<Vec<String>> {
@@ -446,11 +446,7 @@ pub async fn children(db: &Db, parent: &str) -> Result<Vec<String>> {
 }
 
 pub async fn children_in(tx: &mut Tx, parent: &str) -> Result<Vec<String>> {
-    tx.texts(
-        "SELECT number AS value FROM cases WHERE parent = $1 ORDER BY id",
-        vec![parent.into()],
-    )
-    .await
+    tx.texts(CHILDREN, vec![parent.into()]).await
 }
 
 /// One line of a department worklist.
