@@ -121,7 +121,14 @@ async fn restore_and_check(
         backend.name()
     );
 
-    let s = TestServer::start(&target).await;
+    // No timer worker: the restored hall stays on the backup's day (its day end would close
+    // the line the end of this check looks at).
+    let s = TestServer::start_with(yichuang_server::Config {
+        workers: false,
+        ..crate::support::config(&target)
+    })
+    .await;
+    s.set_clock("2026-03-02T09:30:00+08:00").await;
     let admin = s.admin_token().await;
     let (st, v) = s
         .get_json(&format!("/api/v1/cases/{case_number}"), Some(&admin))
@@ -150,7 +157,30 @@ async fn restore_and_check(
         )
         .await;
     assert_eq!(st, 201, "a new write after the restore: {v}");
+    // The restored line goes on: a take counts the two who waited before the backup and
+    // itself (SQLite's per-queue figure is rebuilt from the tickets, not copied).
+    crate::hall::take_ok(&s, None, "a").await;
+    assert_eq!(
+        last_taken_waiting(&target).await,
+        3,
+        "the board's figure after a restore into {}",
+        backend.name()
+    );
     s.stop().await;
+}
+
+/// The waiting figure the newest take announced to the boards.
+async fn last_taken_waiting(url: &str) -> i64 {
+    let db = Db::connect(url).await.unwrap();
+    let payload: String = yichuang_store::db_run!(&db, |c| sqlx::query_scalar(
+        "SELECT payload FROM events WHERE kind = 'ticket_taken' ORDER BY id DESC LIMIT 1"
+    )
+    .fetch_one(c)
+    .await
+    .unwrap());
+    db.close().await;
+    let v: Value = serde_json::from_str(&payload).unwrap();
+    v["queues"][0]["waiting"].as_i64().unwrap()
 }
 
 #[tokio::test]
@@ -174,6 +204,12 @@ async fn a_backup_taken_under_write_load_restores_every_acknowledged_write_on_ea
         assert_eq!(r.status(), 201);
         let stored: Value = r.json().await.unwrap();
         let sha = stored["sha256"].as_str().unwrap().to_string();
+        // A line of three, one of them called: two wait in queue a of hall YL.
+        let (hall_admin, w1, _) = crate::hall::demo_hall(&s).await;
+        for _ in 0..3 {
+            crate::hall::take_ok(&s, None, "a").await;
+        }
+        crate::hall::call(&s, &hall_admin, w1).await.unwrap();
 
         // Writers create accounts for as long as the test lets them; each name is recorded
         // once its 201 has come back, i.e. once its transaction has committed.

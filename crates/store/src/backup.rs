@@ -39,6 +39,10 @@ pub struct Summary {
 /// Written by the migrations themselves, so an otherwise empty database has it.
 const SEEDED_BY_MIGRATIONS: &str = "calendar_version";
 
+/// Kept by SQLite's triggers from other tables (`queue_waiting` from `tickets`), so never
+/// copied: the copy's inserts rebuild it, and PostgreSQL has no such table.
+const DERIVED: &str = "queue_waiting";
+
 /// A chunk of rows goes to the target in one statement while it stays under both limits
 /// (bind parameters, and memory when the rows carry vault files of up to 20 MB).
 const MAX_PARAMS: usize = 900;
@@ -133,8 +137,9 @@ fn bad_file(detail: impl std::fmt::Display) -> Error {
 async fn plan(file: &mut SqliteConnection) -> Result<Vec<(String, Option<(String, String)>)>> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' \
-         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
+         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' AND name <> $1 ORDER BY name",
     )
+    .bind(DERIVED)
     .fetch_all(&mut *file)
     .await
     .map_err(bad_file)?;

@@ -615,8 +615,8 @@ pub struct NewTicketRow<'a> {
 }
 
 /// Inserts a waiting ticket (its first interval is written by [`record_intervals`]); returns
-/// the row as stored, not read again, and how many wait in its line with it, counted in the
-/// same statement (the board's figure, without a round trip of its own in the writer's turn).
+/// the row as stored, not read again, and how many wait in its line with it (the board's
+/// figure, see [`waiting_in`]).
 pub async fn insert_ticket(
     tx: &mut Tx,
     new: &NewTicketRow<'_>,
@@ -627,21 +627,29 @@ pub async fn insert_ticket(
 ) -> Result<(TicketRow, i64)> {
     let queue_id = queue.id;
     let at = micros(now);
-    // The count leaves the new row out by its id: SQLite's RETURNING sees the row just
-    // inserted and PostgreSQL's does not; the new ticket is added back as one.
+    // PostgreSQL counts in the same statement, leaving the new row out by its id (its
+    // RETURNING does not see it) and adding it back as one.
     #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Inserted {
         id: i64,
         others: i64,
     }
+    // SQLite's figure comes from the row its trigger moved, read after the insert: RETURNING
+    // runs before AFTER triggers.
+    let others = match tx.backend() {
+        Backend::Sqlite => "0",
+        Backend::Postgres => {
+            "(SELECT COUNT(*) FROM tickets o WHERE o.queue_id = $2 AND o.status = 'waiting' \
+             AND o.id <> tickets.id)"
+        }
+    };
     let Inserted { id, others } = tx
         .read_one(
-            "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, channel, \
+            &format!("INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, channel, \
              categories, holder, person_hash, address_hash, status, issued_at, waiting_since, rank_at, since, \
              appointment_id, link) \
              VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11, $11, $12, $11, $13, $14) \
-             RETURNING id, (SELECT COUNT(*) FROM tickets o WHERE o.queue_id = $2 AND o.status = 'waiting' \
-             AND o.id <> tickets.id) AS others",
+             RETURNING id, {others} AS others"),
             vec![
                 new.hall_id.into(),
                 queue_id.into(),
@@ -686,7 +694,11 @@ pub async fn insert_ticket(
         close_reason: None,
         link: Some(new.link.to_string()),
     };
-    Ok((row, others + 1))
+    let waiting = match tx.backend() {
+        Backend::Sqlite => waiting_count(tx, queue_id).await?,
+        Backend::Postgres => others + 1,
+    };
+    Ok((row, waiting))
 }
 
 pub async fn ticket(db: &Db, id: i64) -> Result<TicketRow> {
@@ -780,10 +792,10 @@ pub async fn line_head(tx: &mut Tx, queue_id: i64, k: i64) -> Result<(Vec<Ticket
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "SELECT {}, (SELECT COUNT(*) FROM tickets l WHERE l.queue_id = $1 AND l.status = 'waiting') \
-         AS line_waiting FROM tickets t JOIN queues q ON q.id = t.queue_id \
+        "SELECT {}, {} AS line_waiting FROM tickets t JOIN queues q ON q.id = t.queue_id \
          WHERE t.queue_id = $1 AND t.status = 'waiting' ORDER BY t.rank_at, t.id LIMIT $2{lock}",
-        ticket_fields!()
+        ticket_fields!(),
+        waiting_in(tx.backend())
     );
     let rows = tx
         .read::<LineRow>(&sql, vec![queue_id.into(), k.into()])
@@ -911,14 +923,23 @@ pub async fn line_position(db: &Db, row: &TicketRow, sample: i64) -> Result<Line
     })
 }
 
+/// How many tickets wait in queue `$1`, as an SQL expression: SQLite reads the one row its
+/// triggers keep (`queue_waiting`, migration 0019); PostgreSQL counts the line, since a counter
+/// row there would make windows calling at once wait for each other's commit.
+fn waiting_in(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "COALESCE((SELECT w.waiting FROM queue_waiting w WHERE w.queue_id = $1), 0)"
+        }
+        Backend::Postgres => {
+            "(SELECT COUNT(*) FROM tickets l WHERE l.queue_id = $1 AND l.status = 'waiting')"
+        }
+    }
+}
+
 pub async fn waiting_count(tx: &mut Tx, queue_id: i64) -> Result<i64> {
-    tx_run!(tx, |c| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM tickets WHERE queue_id = $1 AND status = 'waiting'"
-    )
-    .bind(queue_id)
-    .fetch_one(c)
-    .await
-    .map_err(db_err))
+    let sql = format!("SELECT {} AS value", waiting_in(tx.backend()));
+    tx.returning(&sql, vec![queue_id.into()]).await
 }
 
 /// Whether anyone waits in a queue the window serves: read outside the writer's turn, so that

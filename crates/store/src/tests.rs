@@ -962,3 +962,100 @@ async fn after_a_sqlite_database_is_closed_or_its_file_replaced_the_writer_write
     put(db.clone(), "file.new").await;
     assert_eq!(committed_keys(&db, "file.").await, vec!["file.new"]);
 }
+
+/// Each queue's waiting figure as the store gives it, beside a count of the line itself.
+async fn waiting_both_ways(tx: &mut crate::Tx, queues: &[i64]) -> Vec<(i64, i64)> {
+    let mut out = vec![];
+    for q in queues {
+        let kept = crate::hall::waiting_count(tx, *q).await.unwrap();
+        let counted = tx
+            .returning(
+                "SELECT COUNT(*) AS value FROM tickets WHERE queue_id = $1 AND status = 'waiting'",
+                vec![(*q).into()],
+            )
+            .await
+            .unwrap();
+        out.push((kept, counted));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_queues_waiting_figure_follows_every_ticket_joining_moving_and_leaving_its_line_and_a_rollback()
+ {
+    use crate::Arg;
+    for db in testing::fresh_dbs().await {
+        let now = Utc::now();
+        let mut tx = db.begin().await.unwrap();
+        let hall = crate::hall::insert_hall(&mut tx, "H1", "大厅", None, "{}", now)
+            .await
+            .unwrap();
+        let a = crate::hall::insert_queue(&mut tx, hall, "a", "综合", "A", now)
+            .await
+            .unwrap();
+        let b = crate::hall::insert_queue(&mut tx, hall, "b", "不动产", "B", now)
+            .await
+            .unwrap();
+        for seq in 1..=4_i64 {
+            tx.write(
+                "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, \
+                 channel, status, issued_at, waiting_since, rank_at, since) \
+                 VALUES ($1, $2, $2, '2026-12-06', $3, $4, 'kiosk', 'waiting', 0, 0, $3, 0)",
+                vec![hall.into(), a.into(), seq.into(), format!("A{seq:03}").into()],
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(waiting_both_ways(&mut tx, &[a, b]).await, [(4, 4), (0, 0)]);
+        let set = |sql: &'static str, args: Vec<Arg>| (sql, args);
+        let steps = [
+            // Called: leaves the line.
+            set("UPDATE tickets SET status = 'called' WHERE seq = 1", vec![]),
+            // Transferred while waiting: leaves one line, joins the other.
+            set(
+                "UPDATE tickets SET queue_id = $1 WHERE seq = 2",
+                vec![b.into()],
+            ),
+            // Sent back to wait, in the other queue at once.
+            set(
+                "UPDATE tickets SET status = 'waiting', queue_id = $1 WHERE seq = 1",
+                vec![b.into()],
+            ),
+            // Changes that keep a ticket where it was move nothing.
+            set(
+                "UPDATE tickets SET rank_at = 9, status = 'waiting' WHERE seq = 3",
+                vec![],
+            ),
+            set(
+                "UPDATE tickets SET status = 'serving' WHERE seq = 4",
+                vec![],
+            ),
+            set("UPDATE tickets SET status = 'done' WHERE seq = 4", vec![]),
+            set("DELETE FROM tickets WHERE seq = 2", vec![]),
+        ];
+        let after = [
+            [(3, 3), (0, 0)],
+            [(2, 2), (1, 1)],
+            [(2, 2), (2, 2)],
+            [(2, 2), (2, 2)],
+            [(1, 1), (2, 2)],
+            [(1, 1), (2, 2)],
+            [(1, 1), (1, 1)],
+        ];
+        for ((sql, args), want) in steps.into_iter().zip(after) {
+            tx.write(sql, args).await.unwrap();
+            assert_eq!(waiting_both_ways(&mut tx, &[a, b]).await, want, "{sql}");
+        }
+        drop(tx);
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(
+            waiting_both_ways(&mut tx, &[a, b]).await,
+            [(4, 4), (0, 0)],
+            "a rolled-back transaction leaves the figures as they were"
+        );
+        drop(tx);
+        db.close().await;
+    }
+}
