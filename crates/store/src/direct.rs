@@ -15,7 +15,6 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use rusqlite::types::ValueRef;
 use serde::de::DeserializeOwned;
 use sqlx::ConnectOptions;
 use yichuang_domain::{Error, Result};
@@ -197,12 +196,9 @@ pub(crate) fn read<T: DeserializeOwned>(
     let mut rows = st.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(direct_err)? {
-        let mut fields = serde_json::Map::with_capacity(names.len());
-        for (i, name) in names.iter().enumerate() {
-            fields.insert(name.clone(), json_of(row.get_ref(i).map_err(direct_err)?)?);
-        }
+        let row = crate::cells::Row { names: &names, row };
         out.push(
-            serde_json::from_value(serde_json::Value::Object(fields))
+            T::deserialize(row)
                 .map_err(|e| Error::internal(format!("reading a row of {sql}: {e}")))?,
         );
     }
@@ -232,18 +228,6 @@ fn bind(st: &mut rusqlite::Statement<'_>, args: &[Arg]) -> Result<()> {
         bound.map_err(direct_err)?;
     }
     Ok(())
-}
-
-/// A column's value as serde reads it: SQLite's integers, reals, texts and nulls (nothing read
-/// through here has a blob).
-fn json_of(v: ValueRef<'_>) -> Result<serde_json::Value> {
-    Ok(match v {
-        ValueRef::Null => serde_json::Value::Null,
-        ValueRef::Integer(i) => i.into(),
-        ValueRef::Real(f) => f.into(),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-        ValueRef::Blob(_) => return Err(Error::internal("a blob column read directly")),
-    })
 }
 
 /// Maps rusqlite's error onto the platform's, as [`crate::db::db_err`] maps sqlx's.

@@ -112,16 +112,16 @@ pub async fn recent_of_kind(
     limit: i64,
 ) -> Result<Vec<EventRow>> {
     db_run!(db, |c| {
-        sqlx::query_as::<_, EventRow>(
+        sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
             "SELECT id, at, actor, kind, subject_type, subject_id, payload FROM events \
          WHERE subject_type = $1 AND subject_id = $2 AND kind = $3 AND at >= $4 \
-         ORDER BY id DESC LIMIT $5",
-        )
+         ORDER BY id DESC {}",
+            crate::db::limit(limit)
+        )))
         .bind(subject.0)
         .bind(subject.1)
         .bind(kind)
         .bind(crate::db::micros(since))
-        .bind(limit)
         .fetch_all(c)
         .await
         .map_err(db_err)
@@ -132,10 +132,9 @@ pub async fn recent_of_kind(
 pub async fn since(db: &Db, after_id: i64, limit: i64) -> Result<Vec<EventRow>> {
     db_run!(db, |c| {
         sqlx::query_as::<_, EventRow>(
-        "SELECT id, at, actor, kind, subject_type, subject_id, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2"
+        sqlx::AssertSqlSafe(format!("SELECT id, at, actor, kind, subject_type, subject_id, payload FROM events WHERE id > $1 ORDER BY id {}", crate::db::limit(limit)))
     )
     .bind(after_id)
-    .bind(limit)
     .fetch_all(c)
     .await
     .map_err(db_err)
@@ -229,11 +228,11 @@ pub async fn hall_events_new_to(
 ) -> Result<Vec<HallEventRow>> {
     let first = match db {
         Db::Sqlite(_) => Some(cursor + 1),
-        Db::Postgres(p) => sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM events WHERE hall IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
-        )
+        Db::Postgres(p) => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM events WHERE hall IS NOT NULL AND id > $1 ORDER BY id {}",
+            crate::db::limit(lookback + limit)
+        )))
         .bind(cursor - lookback)
-        .bind(lookback + limit)
         .fetch_all(p)
         .await
         .map_err(db_err)?
@@ -254,13 +253,13 @@ pub async fn since_in_hall(
     limit: i64,
 ) -> Result<Vec<HallEventRow>> {
     db_run!(db, |c| {
-        sqlx::query_as::<_, HallEventRow>(
+        sqlx::query_as::<_, HallEventRow>(sqlx::AssertSqlSafe(format!(
             "SELECT id, at, kind, hall, payload FROM events \
-             WHERE hall IS NOT NULL AND ($1 IS NULL OR hall = $1) AND id > $2 ORDER BY id LIMIT $3",
-        )
+             WHERE hall IS NOT NULL AND ($1 IS NULL OR hall = $1) AND id > $2 ORDER BY id {}",
+            crate::db::limit(limit)
+        )))
         .bind(hall)
         .bind(after_id)
-        .bind(limit)
         .fetch_all(c)
         .await
         .map_err(db_err)
@@ -276,14 +275,14 @@ pub async fn hall_calls_since(
     limit: i64,
 ) -> Result<Vec<HallEventRow>> {
     db_run!(db, |c| {
-        sqlx::query_as::<_, HallEventRow>(
+        sqlx::query_as::<_, HallEventRow>(sqlx::AssertSqlSafe(format!(
             "SELECT id, at, kind, hall, payload FROM events \
              WHERE hall = $1 AND kind IN ('ticket_called', 'ticket_recalled') AND at >= $2 \
-             ORDER BY id DESC LIMIT $3",
-        )
+             ORDER BY id DESC {}",
+            crate::db::limit(limit)
+        )))
         .bind(hall)
         .bind(crate::db::micros(since))
-        .bind(limit)
         .fetch_all(c)
         .await
         .map_err(db_err)

@@ -793,13 +793,12 @@ pub async fn line_head(tx: &mut Tx, queue_id: i64, k: i64) -> Result<(Vec<Ticket
     };
     let sql = format!(
         "SELECT {}, {} AS line_waiting FROM tickets t JOIN queues q ON q.id = t.queue_id \
-         WHERE t.queue_id = $1 AND t.status = 'waiting' ORDER BY t.rank_at, t.id LIMIT $2{lock}",
+         WHERE t.queue_id = $1 AND t.status = 'waiting' ORDER BY t.rank_at, t.id {}{lock}",
         ticket_fields!(),
-        waiting_in(tx.backend())
+        waiting_in(tx.backend()),
+        crate::db::limit(k)
     );
-    let rows = tx
-        .read::<LineRow>(&sql, vec![queue_id.into(), k.into()])
-        .await?;
+    let rows = tx.read::<LineRow>(&sql, vec![queue_id.into()]).await?;
     let waiting = rows.first().map_or(0, |r| r.line_waiting);
     Ok((rows.into_iter().map(|r| r.ticket).collect(), waiting))
 }
@@ -886,7 +885,7 @@ pub async fn line_position(db: &Db, row: &TicketRow, sample: i64) -> Result<Line
     // One row of counts joined to the recent service times (none for a new line: the counts
     // still come back, with a NULL time).
     let rows: Vec<(i64, i64, i64, Option<i64>)> = db_run!(db, |c| {
-        sqlx::query_as(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT a.ahead, l.open, l.busy, r.us FROM ( \
            SELECT COUNT(*) AS ahead FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
              AND (rank_at < $2 OR (rank_at = $2 AND id < $3)) \
@@ -898,13 +897,13 @@ pub async fn line_position(db: &Db, row: &TicketRow, sample: i64) -> Result<Line
            WHERE wq.queue_id = $1 AND w.status = 'open' \
          ) l LEFT JOIN ( \
            SELECT end_at - start_at AS us, end_at FROM ticket_intervals WHERE queue_id = $1 \
-             AND kind = 'serving' AND end_at IS NOT NULL ORDER BY end_at DESC LIMIT $4 \
+             AND kind = 'serving' AND end_at IS NOT NULL ORDER BY end_at DESC {} \
          ) r ON 1 = 1 ORDER BY r.end_at",
-        )
+            crate::db::limit(sample)
+        )))
         .bind(row.queue_id)
         .bind(row.rank_at)
         .bind(row.id)
-        .bind(sample)
         .fetch_all(c)
         .await
         .map_err(db_err)

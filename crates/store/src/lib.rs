@@ -8,6 +8,7 @@ pub mod backup;
 pub mod calendar;
 pub mod cases;
 pub mod catalogue;
+mod cells;
 pub mod db;
 mod direct;
 pub mod events;

@@ -352,7 +352,8 @@ pub async fn ratings(db: &Db, f: &RatingFilter) -> Result<Vec<RatingRow>> {
     let q = format!(
         "{RATING_COLUMNS} WHERE ($1 IS NULL OR r.hall = $1) AND ($2 IS NULL OR r.department = $2) \
          AND ($3 IS NULL OR r.month = $3) AND ($4 IS NULL OR r.level = $4) AND ($5 IS NULL OR r.bad = $5) \
-         AND ($6 IS NULL OR r.channel = $6) ORDER BY r.id DESC LIMIT $7"
+         AND ($6 IS NULL OR r.channel = $6) ORDER BY r.id DESC {}",
+        crate::db::limit(f.limit)
     );
     db_run!(db, |c| sqlx::query_as::<_, RatingRow>(sqlx::AssertSqlSafe(
         q.clone()
@@ -363,7 +364,6 @@ pub async fn ratings(db: &Db, f: &RatingFilter) -> Result<Vec<RatingRow>> {
     .bind(f.level)
     .bind(f.bad.map(i64::from))
     .bind(&f.channel)
-    .bind(f.limit)
     .fetch_all(c)
     .await
     .map_err(db_err))
@@ -583,7 +583,8 @@ pub struct RectificationFilter {
 pub async fn rectifications(db: &Db, f: &RectificationFilter) -> Result<Vec<RectificationRow>> {
     let q = format!(
         "{RECTIFICATION_COLUMNS} WHERE ($1 IS NULL OR hall = $1) AND ($2 IS NULL OR department = $2) \
-         AND ($3 IS NULL OR status = $3) ORDER BY CASE WHEN status = 'closed' THEN 1 ELSE 0 END, deadline, id LIMIT $4"
+         AND ($3 IS NULL OR status = $3) ORDER BY CASE WHEN status = 'closed' THEN 1 ELSE 0 END, deadline, id {}",
+        crate::db::limit(f.limit)
     );
     db_run!(db, |c| sqlx::query_as::<_, RectificationRow>(
         sqlx::AssertSqlSafe(q.clone())
@@ -591,7 +592,6 @@ pub async fn rectifications(db: &Db, f: &RectificationFilter) -> Result<Vec<Rect
     .bind(&f.hall)
     .bind(&f.department)
     .bind(&f.status)
-    .bind(f.limit)
     .fetch_all(c)
     .await
     .map_err(db_err))
@@ -729,14 +729,14 @@ pub struct CallbackFilter {
 pub async fn callbacks(db: &Db, f: &CallbackFilter) -> Result<Vec<CallbackRow>> {
     let q = format!(
         "{CALLBACK_COLUMNS} WHERE ($1 IS NULL OR hall = $1) AND ($2 = 0 OR status = 'open') \
-         ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, due_at, id LIMIT $3"
+         ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, due_at, id {}",
+        crate::db::limit(f.limit)
     );
     db_run!(db, |c| sqlx::query_as::<_, CallbackRow>(
         sqlx::AssertSqlSafe(q.clone())
     )
     .bind(&f.hall)
     .bind(i64::from(f.open))
-    .bind(f.limit)
     .fetch_all(c)
     .await
     .map_err(db_err))

@@ -234,13 +234,13 @@ pub async fn list(
     let sql = format!(
         "SELECT {RECORD_COLUMNS} FROM supervision_records \
          WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR opened_on >= $2) \
-         AND ($3 IS NULL OR opened_on <= $3) ORDER BY id DESC LIMIT $4"
+         AND ($3 IS NULL OR opened_on <= $3) ORDER BY id DESC {}",
+        crate::db::limit(limit)
     );
     db_run!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(state)
         .bind(from)
         .bind(to)
-        .bind(limit)
         .fetch_all(c)
         .await
         .map_err(db_err))
@@ -294,12 +294,12 @@ pub async fn cases_changed_after(
     after: i64,
     limit: i64,
 ) -> Result<(Vec<String>, i64)> {
-    let rows: Vec<(i64, String)> = tx_run!(tx, |c| sqlx::query_as(
+    let rows: Vec<(i64, String)> = tx_run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT e.id, c.number FROM case_events e JOIN cases c ON c.id = e.case_id \
-         WHERE e.id > $1 ORDER BY e.id LIMIT $2"
-    )
+         WHERE e.id > $1 ORDER BY e.id {}",
+        crate::db::limit(limit)
+    )))
     .bind(after)
-    .bind(limit)
     .fetch_all(c)
     .await
     .map_err(db_err))?;

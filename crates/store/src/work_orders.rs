@@ -353,24 +353,24 @@ pub async fn duplicate_candidates(
 ) -> Result<Vec<CandidateRow>> {
     let standing = "received_on >= $1 AND id <> $2 AND status NOT IN ('merged', 'declined')";
     // Each branch walks its index newest first and stops at the limit.
+    let limit = crate::db::limit(limit);
     let q = match category {
         Some(_) => format!(
-            "WITH same_category AS (SELECT id FROM work_orders WHERE category = $4 AND {standing} \
-             ORDER BY id DESC LIMIT $3), \
+            "WITH same_category AS (SELECT id FROM work_orders WHERE category = $3 AND {standing} \
+             ORDER BY id DESC {limit}), \
              unclassified AS (SELECT id FROM work_orders WHERE category IS NULL AND {standing} \
-             ORDER BY id DESC LIMIT $3), \
-             same_phone AS (SELECT id FROM work_orders WHERE requester_phone = $5 AND {standing} \
-             ORDER BY id DESC LIMIT $3) \
+             ORDER BY id DESC {limit}), \
+             same_phone AS (SELECT id FROM work_orders WHERE requester_phone = $4 AND {standing} \
+             ORDER BY id DESC {limit}) \
              {CANDIDATE_COLUMNS} WHERE id IN (SELECT id FROM same_category UNION SELECT id FROM unclassified \
-             UNION SELECT id FROM same_phone) ORDER BY id DESC LIMIT $3"
+             UNION SELECT id FROM same_phone) ORDER BY id DESC {limit}"
         ),
-        None => format!("{CANDIDATE_COLUMNS} WHERE {standing} ORDER BY id DESC LIMIT $3"),
+        None => format!("{CANDIDATE_COLUMNS} WHERE {standing} ORDER BY id DESC {limit}"),
     };
     db_run!(db, |c| {
         let x = sqlx::query_as::<_, CandidateRow>(sqlx::AssertSqlSafe(q.clone()))
             .bind(since.to_string())
-            .bind(exclude)
-            .bind(limit);
+            .bind(exclude);
         let x = match category {
             Some(cat) => x.bind(cat).bind(phone),
             None => x,

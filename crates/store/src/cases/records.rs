@@ -474,15 +474,15 @@ pub async fn open_steps(
 ) -> Result<Vec<WorkRow>> {
     let from = due_from.map_or_else(|| "0000-00-00".to_string(), |d| d.to_string());
     let to = due_to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string());
-    db_run!(db, |c| sqlx::query_as(
+    db_run!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT c.number, c.item, c.status, s.node, s.name, s.since, s.due, s.claimed_by, \
          c.due_date AS case_due FROM case_steps s JOIN cases c ON c.id = s.case_id \
-         WHERE s.department = $1 AND s.due >= $2 AND s.due <= $3 ORDER BY s.due, c.id LIMIT $4"
-    )
+         WHERE s.department = $1 AND s.due >= $2 AND s.due <= $3 ORDER BY s.due, c.id {}",
+        crate::db::limit(limit)
+    )))
     .bind(department)
     .bind(from)
     .bind(to)
-    .bind(limit)
     .fetch_all(c)
     .await
     .map_err(db_err))
@@ -491,13 +491,13 @@ pub async fn open_steps(
 /// 待出件: the open issuance steps (制证出件) of the cases of `hall`, earliest due first — the
 /// list an issuance clerk works from.
 pub async fn issuance_steps(db: &Db, hall: &str, limit: i64) -> Result<Vec<WorkRow>> {
-    db_run!(db, |c| sqlx::query_as(
+    db_run!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT c.number, c.item, c.status, s.node, s.name, s.since, s.due, s.claimed_by, \
          c.due_date AS case_due FROM case_steps s JOIN cases c ON c.id = s.case_id \
-         WHERE s.role = 'issuance' AND c.hall = $1 ORDER BY s.due, c.id LIMIT $2"
-    )
+         WHERE s.role = 'issuance' AND c.hall = $1 ORDER BY s.due, c.id {}",
+        crate::db::limit(limit)
+    )))
     .bind(hall)
-    .bind(limit)
     .fetch_all(c)
     .await
     .map_err(db_err))
@@ -507,14 +507,13 @@ pub async fn issuance_steps(db: &Db, hall: &str, limit: i64) -> Result<Vec<WorkR
 pub async fn done(db: &Db, department: &str, limit: i64) -> Result<Vec<WorkRow>> {
     db_run!(db, |c| {
         sqlx::query_as(
-        "SELECT c.number, c.item, c.status, NULL AS node, NULL AS name, CAST(NULL AS BIGINT) AS since, \
+        sqlx::AssertSqlSafe(format!("SELECT c.number, c.item, c.status, NULL AS node, NULL AS name, CAST(NULL AS BIGINT) AS since, \
          NULL AS due, NULL AS claimed_by, c.due_date AS case_due FROM cases c \
          WHERE EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.department = $1) \
          AND NOT EXISTS (SELECT 1 FROM case_steps s WHERE s.case_id = c.id AND s.department = $1) \
-         ORDER BY c.updated_at DESC LIMIT $2"
+         ORDER BY c.updated_at DESC {}", crate::db::limit(limit)))
     )
     .bind(department)
-    .bind(limit)
     .fetch_all(c)
     .await
     .map_err(db_err)

@@ -195,15 +195,14 @@ pub async fn list_items(db: &Db, query: &ItemQuery) -> Result<(i64, Vec<ItemSumm
         f.matches(q);
     }
     let count_sql = format!("SELECT COUNT(*) FROM items i WHERE {}", f.sql);
-    let n = f.binds.len();
     let page_sql = format!(
         "SELECT i.code, i.name, i.department, d.name AS department_name, i.item_type, i.kind, \
          i.statutory_limit_days, i.committed_limit_days, i.online, i.active \
          FROM items i JOIN departments d ON d.code = i.department WHERE {} \
-         ORDER BY i.code LIMIT ${} OFFSET ${}",
+         ORDER BY i.code {} OFFSET {}",
         f.sql,
-        n + 1,
-        n + 2
+        crate::db::limit(query.limit),
+        query.offset
     );
     let total: i64 = db_run!(db, |c| {
         let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()));
@@ -217,11 +216,7 @@ pub async fn list_items(db: &Db, query: &ItemQuery) -> Result<(i64, Vec<ItemSumm
         for b in &f.binds {
             q = q.bind(b.clone());
         }
-        q.bind(query.limit)
-            .bind(query.offset)
-            .fetch_all(c)
-            .await
-            .map_err(db_err)?
+        q.fetch_all(c).await.map_err(db_err)?
     });
     let items = rows
         .into_iter()
