@@ -48,40 +48,46 @@ async fn latest_of<T: DeserializeOwned>(
         .transpose()
 }
 
-/// Bodies of item, process and bundle versions already read, by database, table, code and
+/// Item, process and bundle versions already read, parsed, by database, table, code and
 /// version: a version is written once and never changed (a changed definition is a new
-/// version), so a body read once serves every later command of every case that runs it.
-type Bodies = std::collections::HashMap<(String, &'static str, String, i64), String>;
-static BODIES: std::sync::Mutex<Option<Bodies>> = std::sync::Mutex::new(None);
+/// version), so one read serves every later command of every case that runs it. Kept parsed:
+/// a case command looks its item and process up inside the writer's turn, and parsing the
+/// item's JSON there each time was the larger part of the lookup (issue 9).
+type Parsed = std::collections::HashMap<
+    (String, &'static str, String, i64),
+    std::sync::Arc<dyn std::any::Any + Send + Sync>,
+>;
+static PARSED: std::sync::Mutex<Option<Parsed>> = std::sync::Mutex::new(None);
 /// Enough for every version a province's running cases use; past it the cache starts over.
-const BODIES_MAX: usize = 20_000;
+const PARSED_MAX: usize = 20_000;
 
-async fn version_of<T: DeserializeOwned>(
+async fn version_of<T: DeserializeOwned + Clone + Send + Sync + 'static>(
     db: &Db,
     table: Table,
     code: &str,
     version: i64,
 ) -> Result<Option<T>> {
     let key = (db.identity(), table.name(), code.to_string(), version);
-    let known = BODIES
+    let known = PARSED
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .as_ref()
         .and_then(|m| m.get(&key).cloned());
-    if let Some(b) = known {
-        return serde_json::from_str(&b).map(Some).map_err(Error::internal);
+    // A table's entries are all of its one type, so the downcast fails for none of them.
+    if let Some(v) = known.as_ref().and_then(|v| v.downcast_ref::<T>()) {
+        return Ok(Some(v.clone()));
     }
-    let body = read_version(db, table, code, version).await?;
-    if let Some(b) = &body {
-        let mut m = BODIES.lock().unwrap_or_else(|e| e.into_inner());
-        let m = m.get_or_insert_with(Default::default);
-        if m.len() >= BODIES_MAX {
-            m.clear();
-        }
-        m.insert(key, b.clone());
+    let Some(body) = read_version(db, table, code, version).await? else {
+        return Ok(None);
+    };
+    let parsed: T = serde_json::from_str(&body).map_err(Error::internal)?;
+    let mut m = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    let m = m.get_or_insert_with(Default::default);
+    if m.len() >= PARSED_MAX {
+        m.clear();
     }
-    body.map(|b| serde_json::from_str(&b).map_err(Error::internal))
-        .transpose()
+    m.insert(key, std::sync::Arc::new(parsed.clone()));
+    Ok(Some(parsed))
 }
 
 async fn read_version(db: &Db, table: Table, code: &str, version: i64) -> Result<Option<String>> {
