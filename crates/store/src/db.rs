@@ -876,7 +876,7 @@ impl Db {
 }
 
 /// A row [`Tx::read`] can read on both backends: by column name through serde on SQLite
-/// ([`crate::direct`]), through sqlx on PostgreSQL.
+/// ([`crate::direct`], straight from the cells: [`crate::cells`]), through sqlx on PostgreSQL.
 pub trait ReadRow:
     serde::de::DeserializeOwned + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin
 {
