@@ -183,7 +183,8 @@ impl Deferred {
 /// is a bound parameter again at every run, since its planner reads the value:
 /// `sqlite3_stmt_status(…, SQLITE_STMTSTATUS_REPREPARE)` counted one per run, and `perf` put
 /// 8 % of call-finish in `sqlite3Reprepare` under the line head (issue 9). A number carries
-/// no SQL, and the few limits the platform uses keep the prepared statements few.
+/// no SQL, and the few limits the platform uses keep the prepared statements few. A bound
+/// `OFFSET` is prepared again the same way, so the catalogue's paging writes its offset in too.
 pub(crate) fn limit(n: i64) -> String {
     format!("LIMIT {n}")
 }

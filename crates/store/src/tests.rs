@@ -1009,42 +1009,50 @@ async fn a_queues_waiting_figure_follows_every_ticket_joining_moving_and_leaving
         tx.commit().await.unwrap();
         let mut tx = db.begin().await.unwrap();
         assert_eq!(waiting_both_ways(&mut tx, &[a, b]).await, [(4, 4), (0, 0)]);
-        let set = |sql: &'static str, args: Vec<Arg>| (sql, args);
+        // Each change, and the figures (kept, counted) of queues a and b after it.
+        let none = Vec::<Arg>::new;
         let steps = [
             // Called: leaves the line.
-            set("UPDATE tickets SET status = 'called' WHERE seq = 1", vec![]),
+            (
+                "UPDATE tickets SET status = 'called' WHERE seq = 1",
+                none(),
+                [(3, 3), (0, 0)],
+            ),
             // Transferred while waiting: leaves one line, joins the other.
-            set(
+            (
                 "UPDATE tickets SET queue_id = $1 WHERE seq = 2",
                 vec![b.into()],
+                [(2, 2), (1, 1)],
             ),
             // Sent back to wait, in the other queue at once.
-            set(
+            (
                 "UPDATE tickets SET status = 'waiting', queue_id = $1 WHERE seq = 1",
                 vec![b.into()],
+                [(2, 2), (2, 2)],
             ),
             // Changes that keep a ticket where it was move nothing.
-            set(
+            (
                 "UPDATE tickets SET rank_at = 9, status = 'waiting' WHERE seq = 3",
-                vec![],
+                none(),
+                [(2, 2), (2, 2)],
             ),
-            set(
+            (
                 "UPDATE tickets SET status = 'serving' WHERE seq = 4",
-                vec![],
+                none(),
+                [(1, 1), (2, 2)],
             ),
-            set("UPDATE tickets SET status = 'done' WHERE seq = 4", vec![]),
-            set("DELETE FROM tickets WHERE seq = 2", vec![]),
+            (
+                "UPDATE tickets SET status = 'done' WHERE seq = 4",
+                none(),
+                [(1, 1), (2, 2)],
+            ),
+            (
+                "DELETE FROM tickets WHERE seq = 2",
+                none(),
+                [(1, 1), (1, 1)],
+            ),
         ];
-        let after = [
-            [(3, 3), (0, 0)],
-            [(2, 2), (1, 1)],
-            [(2, 2), (2, 2)],
-            [(2, 2), (2, 2)],
-            [(1, 1), (2, 2)],
-            [(1, 1), (2, 2)],
-            [(1, 1), (1, 1)],
-        ];
-        for ((sql, args), want) in steps.into_iter().zip(after) {
+        for (sql, args, want) in steps {
             tx.write(sql, args).await.unwrap();
             assert_eq!(waiting_both_ways(&mut tx, &[a, b]).await, want, "{sql}");
         }
