@@ -226,9 +226,16 @@ fn timer_plan(next: &[(&str, DateTime<Utc>, serde_json::Value)]) -> String {
         .join(";")
 }
 
+/// What the case row noted of its last change, so that a change writes only what moved.
+struct Written<'a> {
+    /// The pending timers as the row noted them before a person's command (`None` for a new
+    /// case or a timer's own change: write them).
+    timers: Option<&'a str>,
+    /// The open steps as last written (`None` when unknown: write them afresh).
+    steps: Option<&'a [StepRow]>,
+}
+
 /// Writes a change: events, summary, steps, next timer, notifications, certificate.
-/// `planned`: the pending timers as the row noted them before a person's command (`None` for a
-/// new case or a timer's own change: write them).
 #[allow(clippy::too_many_arguments)]
 async fn persist(
     tx: &mut Tx,
@@ -238,11 +245,12 @@ async fn persist(
     events: &[CaseEvent],
     d: &Derived,
     department: Option<&str>,
-    planned: Option<&str>,
+    written: Written<'_>,
 ) -> Result<()> {
     let now = env.now;
     let next = next_timers(d);
     let plan = timer_plan(&next);
+    let planned = written.timers;
     // Most commands leave the deadline and the next light where they were: then no timer row
     // is written. A timer's own change (`planned` is None) always sets them again, since the
     // one firing is among them.
@@ -257,6 +265,7 @@ async fn persist(
         }
         return Ok(());
     }
+    let steps = step_rows(&d.effects.work);
     records::append(tx, row, events, department, hall_zone()).await?;
     records::update(
         tx,
@@ -268,11 +277,12 @@ async fn persist(
             events: row.events + events.len() as i64,
             state: &d.effects.after,
             timer_plan: &plan,
+            steps: &steps,
         },
         now,
     )
     .await?;
-    records::replace_steps(tx, row.id, &step_rows(&d.effects.work)).await?;
+    records::write_steps(tx, row.id, written.steps, &steps).await?;
     crate::ratings::on_case_changed(
         tx,
         now,
@@ -495,6 +505,8 @@ pub async fn receive_as(
     )
     .await?;
     tx.commit().await?;
+    // Committed: the id is the case's for good.
+    records::keep_received(&state.db, l.row.id, &l.events);
     Ok(l)
 }
 
@@ -602,7 +614,10 @@ pub async fn receive_with(
         &events,
         &derived,
         actor.department.as_deref(),
-        None,
+        Written {
+            timers: None,
+            steps: Some(&[]),
+        },
     )
     .await?;
     Ok(Loaded {
@@ -729,6 +744,7 @@ pub async fn change_in(
         row,
         case,
         timer_plan,
+        steps,
     } = records::load_for_update(tx, number.trim()).await?;
     let planned = timer_plan.as_deref().filter(|_| actor.is_some());
     let env = &Env::at(state, now, row.hall.as_deref()).await?;
@@ -743,7 +759,11 @@ pub async fn change_in(
         let d = derive(Some(&case), &events, ctx)?;
         Ok((events, d))
     })?;
-    persist(tx, env, &item, &row, &events, &d, department, planned).await?;
+    let written = Written {
+        timers: planned,
+        steps: steps.as_deref(),
+    };
+    persist(tx, env, &item, &row, &events, &d, department, written).await?;
     let approved = events.iter().any(|e| {
         matches!(
             e.change,

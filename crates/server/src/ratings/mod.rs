@@ -324,8 +324,16 @@ pub async fn on_case_changed(tx: &mut Tx, now: DateTime<Utc>, c: &CaseChange<'_>
         return Ok(());
     };
     let id = t.id.to_string();
-    yichuang_store::timers::schedule(tx, INVITE_TIMER, &id, utc(invite), json!({}), now).await?;
-    yichuang_store::timers::schedule(tx, DEFAULT_TIMER, &id, utc(default), json!({}), now).await?;
+    yichuang_store::timers::schedule_all(
+        tx,
+        &id,
+        &[
+            (INVITE_TIMER, utc(invite), json!({})),
+            (DEFAULT_TIMER, utc(default), json!({})),
+        ],
+        now,
+    )
+    .await?;
     log(
         tx,
         now,

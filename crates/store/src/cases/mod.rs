@@ -16,3 +16,6 @@ pub mod records;
 pub mod vault;
 
 pub use records::{CaseRow, NewCase, StepRow, StoredCase};
+
+#[cfg(test)]
+mod tests;

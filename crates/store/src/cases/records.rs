@@ -7,7 +7,7 @@ use yichuang_domain::{Error, Result};
 
 use super::applicants::ApplicantRow;
 use crate::db::{Arg, Backend, db_err, micros, placeholders};
-use crate::events::{self, NewEvent};
+use crate::events;
 use crate::{Db, Tx, db_run, tx_run};
 
 pub struct NewCase<'a> {
@@ -56,7 +56,7 @@ pub struct StoredCase {
 }
 
 /// One open step of a case, as the worklists show it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct StepRow {
     pub node: String,
     pub name: String,
@@ -108,8 +108,9 @@ pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Resul
 
 /// Appends events to a case's stream (numbered after the `row.events` already there) and the
 /// masked entry of each to the shared event log, in the caller's transaction: one multi-row
-/// statement each. `department` is the acting person's department (what "已办" lists by);
-/// deadline events carry none.
+/// statement into `case_event_entries`, whose trigger writes both rows (migration 0021).
+/// `department` is the acting person's department (what "已办" lists by); deadline events carry
+/// none.
 pub async fn append(
     tx: &mut Tx,
     row: &CaseRow,
@@ -120,51 +121,29 @@ pub async fn append(
     if events_in.is_empty() {
         return Ok(());
     }
-    let mut rows = Vec::with_capacity(events_in.len());
+    const COLUMNS: usize = 9;
+    let sql = format!(
+        "INSERT INTO case_event_entries \
+         (case_id, seq, at, actor, department, kind, body, subject_id, payload) VALUES {}",
+        placeholders(events_in.len(), COLUMNS)
+    );
+    let mut args: Vec<Arg> = Vec::with_capacity(events_in.len() * COLUMNS);
     for (i, e) in events_in.iter().enumerate() {
         let body = serde_json::to_string(&stored_form(e)).map_err(Error::internal)?;
         let dept = (e.by != SYSTEM).then_some(department).flatten();
-        rows.push((
-            row.events + i as i64 + 1,
-            micros(utc(e.at, zone)),
-            e,
-            dept,
-            body,
-        ));
-    }
-    let sql = format!(
-        "INSERT INTO case_events (case_id, seq, at, actor, department, kind, body) VALUES {}",
-        placeholders(rows.len(), 7)
-    );
-    let mut args: Vec<Arg> = Vec::with_capacity(rows.len() * 7);
-    for (seq, at, e, dept, body) in rows {
         args.extend([
             row.id.into(),
-            seq.into(),
-            at.into(),
+            (row.events + i as i64 + 1).into(),
+            micros(utc(e.at, zone)).into(),
             e.by.as_str().into(),
             dept.into(),
             e.change.kind().into(),
             body.into(),
+            row.number.as_str().into(),
+            events::stamped(e.log_payload()).into(),
         ]);
     }
-    tx.write(&sql, args).await?;
-    let entries = events_in
-        .iter()
-        .map(|e| {
-            (
-                utc(e.at, zone),
-                NewEvent {
-                    actor: &e.by,
-                    kind: e.change.kind(),
-                    subject_type: "case",
-                    subject_id: &row.number,
-                    payload: e.log_payload(),
-                },
-            )
-        })
-        .collect();
-    events::append_all(tx, entries).await
+    tx.write(&sql, args).await
 }
 
 /// An event as the stream keeps it. R-PII: the applicant's full numbers stay in `applicants`.
@@ -191,13 +170,16 @@ pub struct Summary<'a> {
     pub state: &'a Case,
     /// The pending timers as just written or left (see [`CaseState::timer_plan`]).
     pub timer_plan: &'a str,
+    /// The open steps as [`write_steps`] leaves them (see [`CaseState::steps`]).
+    pub steps: &'a [StepRow],
 }
 
 pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -> Result<()> {
     let state = snapshot(s.state)?;
+    let steps = serde_json::to_string(s.steps).map_err(Error::internal)?;
     tx.write(
         "UPDATE cases SET status = $1, accepted_on = $2, due_date = $3, events = $4, updated_at = $5, \
-         state = $6, timer_plan = $8 WHERE id = $7",
+         state = $6, timer_plan = $8, open_steps = $9 WHERE id = $7",
         vec![
             s.status.into(),
             s.accepted_on.map(|d| d.to_string()).into(),
@@ -207,6 +189,7 @@ pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -
             state.into(),
             id.into(),
             s.timer_plan.into(),
+            steps.into(),
         ],
     )
     .await
@@ -221,19 +204,55 @@ pub async fn set_timer_plan(tx: &mut Tx, id: i64, plan: &str) -> Result<()> {
     .await
 }
 
-/// Replaces the open steps of a case with `steps`: one delete and one multi-row insert.
-pub async fn replace_steps(tx: &mut Tx, case_id: i64, steps: &[StepRow]) -> Result<()> {
-    tx.write(
-        "DELETE FROM case_steps WHERE case_id = $1",
-        vec![case_id.into()],
-    )
-    .await?;
+/// Brings the open steps of a case from `before` (as last written, [`CaseState::steps`]; `None`
+/// when unknown) to `after`, writing only what changed (issue 9): one delete of the steps that
+/// closed and one multi-row upsert of those that opened or changed, each only when there are
+/// any. Most commands close or open a step, or claim one: one statement, not the delete and
+/// insert of every open step.
+pub async fn write_steps(
+    tx: &mut Tx,
+    case_id: i64,
+    before: Option<&[StepRow]>,
+    after: &[StepRow],
+) -> Result<()> {
+    let Some(before) = before else {
+        tx.write(
+            "DELETE FROM case_steps WHERE case_id = $1",
+            vec![case_id.into()],
+        )
+        .await?;
+        return upsert_steps(tx, case_id, &after.iter().collect::<Vec<_>>()).await;
+    };
+    let closed: Vec<&str> = before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.node == b.node))
+        .map(|b| b.node.as_str())
+        .collect();
+    if !closed.is_empty() {
+        let sql = format!(
+            "DELETE FROM case_steps WHERE case_id = $1 AND node IN ({})",
+            (2..closed.len() + 2)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut args: Vec<Arg> = vec![case_id.into()];
+        args.extend(closed.into_iter().map(Arg::from));
+        tx.write(&sql, args).await?;
+    }
+    let changed: Vec<&StepRow> = after.iter().filter(|a| !before.contains(a)).collect();
+    upsert_steps(tx, case_id, &changed).await
+}
+
+async fn upsert_steps(tx: &mut Tx, case_id: i64, steps: &[&StepRow]) -> Result<()> {
     if steps.is_empty() {
         return Ok(());
     }
     let sql = format!(
         "INSERT INTO case_steps (case_id, node, name, department, role, since, due, claimed_by) \
-         VALUES {}",
+         VALUES {} ON CONFLICT (case_id, node) DO UPDATE SET name = excluded.name, \
+         department = excluded.department, role = excluded.role, since = excluded.since, \
+         due = excluded.due, claimed_by = excluded.claimed_by",
         placeholders(steps.len(), 8)
     );
     let mut args: Vec<Arg> = Vec::with_capacity(steps.len() * 8);
@@ -311,6 +330,9 @@ pub struct CaseState {
     pub case: Case,
     /// The pending timers as last written ([`Summary::timer_plan`]); `None` when unknown.
     pub timer_plan: Option<String>,
+    /// The open steps as last written ([`Summary::steps`]); `None` when unknown (a row written
+    /// before they were kept): then they are written afresh.
+    pub steps: Option<Vec<StepRow>>,
 }
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
@@ -320,6 +342,7 @@ struct StateRow {
     row: CaseRow,
     state: Option<String>,
     timer_plan: Option<String>,
+    open_steps: Option<String>,
     id_number: String,
     phone: String,
 }
@@ -340,7 +363,7 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<CaseState> {
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "SELECT {columns}, c.state, c.timer_plan, a.id_number, a.phone FROM cases c \
+        "SELECT {columns}, c.state, c.timer_plan, c.open_steps, a.id_number, a.phone FROM cases c \
          JOIN applicants a ON a.id = c.applicant_id WHERE c.number = $1{lock}"
     );
     let found: Option<StateRow> = tx.read_one(&sql, vec![number.into()]).await?;
@@ -358,10 +381,15 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<CaseState> {
     };
     case.applicant.id_number = found.id_number;
     case.applicant.phone = found.phone;
+    let steps = match &found.open_steps {
+        Some(kept) => Some(serde_json::from_str(kept).map_err(Error::internal)?),
+        None => None,
+    };
     Ok(CaseState {
         row: found.row,
         case,
         timer_plan: found.timer_plan,
+        steps,
     })
 }
 
@@ -396,6 +424,13 @@ pub async fn history_after(
         return Ok(events);
     }
     history(db, case_id, before + added.len() as i64).await
+}
+
+/// Keeps the history of a case just received and committed (its first events), so that the
+/// first command on it need not read them back.
+pub fn keep_received(db: &Db, case_id: i64, events: &[CaseEvent]) {
+    let stored: Vec<CaseEvent> = events.iter().map(stored_form).collect();
+    HISTORIES.keep(db, case_id, &stored);
 }
 
 /// Histories lately read or written, per database and case.
