@@ -75,10 +75,9 @@ pub async fn cancel(tx: &mut Tx, kind: &str, subject: &str, now: DateTime<Utc>) 
     .await
 }
 
-/// Replaces a subject's pending timers of the given kinds with `next` (kind, due time, payload;
-/// at most one of each of `kinds`, none of another): one multi-row statement into
-/// `timer_plans`, whose trigger cancels the pending timer of each kind and sets the new one, if
-/// any (migration 0022).
+/// Replaces a subject's pending timers of the given kinds with `next` (kind, due time, payload):
+/// one update that cancels them all and, when there is anything to set, one multi-row insert —
+/// instead of a cancel and an insert per kind.
 pub async fn replace(
     tx: &mut Tx,
     kinds: &[&str],
@@ -86,26 +85,18 @@ pub async fn replace(
     next: &[(&str, DateTime<Utc>, serde_json::Value)],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let stray = next.iter().find(|(kind, ..)| {
-        !kinds.contains(kind) || next.iter().filter(|(k, ..)| k == kind).count() > 1
-    });
-    if let Some((kind, ..)) = stray {
-        return Err(yichuang_domain::Error::internal(format!(
-            "timers of {subject}: {kind} is not one of {kinds:?}, or is set twice"
-        )));
+    if !kinds.is_empty() {
+        let list: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE timers SET cancelled_at = $1 WHERE subject = $2 AND kind IN ({}) \
+             AND fired_at IS NULL AND cancelled_at IS NULL",
+            list.join(", ")
+        );
+        let mut args: Vec<Arg> = vec![micros(now).into(), subject.into()];
+        args.extend(kinds.iter().map(|k| Arg::from(*k)));
+        tx.write(&sql, args).await?;
     }
-    let rows = kinds
-        .iter()
-        .map(|kind| {
-            let set = next.iter().find(|(k, ..)| k == kind);
-            (
-                *kind,
-                set.map(|(_, due, _)| micros(*due)),
-                set.map(|(.., payload)| payload.to_string()),
-            )
-        })
-        .collect();
-    insert_rows(tx, "timer_plans", subject, rows, now).await
+    schedule_all(tx, subject, next, now).await
 }
 
 /// Adds timers of one subject in one multi-row statement, deferred with the transaction's other
@@ -116,38 +107,26 @@ pub async fn schedule_all(
     next: &[(&str, DateTime<Utc>, serde_json::Value)],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let rows = next
-        .iter()
-        .map(|(kind, due, payload)| (*kind, Some(micros(*due)), Some(payload.to_string())))
-        .collect();
-    insert_rows(tx, "timers", subject, rows, now).await
-}
-
-/// One multi-row insert of `rows` (kind, due time, payload) of one subject into `target`
-/// (`timers`, or the view `timer_plans`), deferred.
-async fn insert_rows(
-    tx: &mut Tx,
-    target: &str,
-    subject: &str,
-    rows: Vec<(&str, Option<i64>, Option<String>)>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    if rows.is_empty() {
+    if next.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = (0..rows.len())
+    let rows: Vec<String> = (0..next.len())
         .map(|i| {
             let b = i * 3;
             format!("(${}, $1, ${}, ${}, $2)", b + 3, b + 4, b + 5)
         })
         .collect();
     let sql = format!(
-        "INSERT INTO {target} (kind, subject, due_at, payload, created_at) VALUES {}",
-        values.join(", ")
+        "INSERT INTO timers (kind, subject, due_at, payload, created_at) VALUES {}",
+        rows.join(", ")
     );
     let mut args: Vec<Arg> = vec![subject.into(), micros(now).into()];
-    for (kind, due, payload) in rows {
-        args.extend([Arg::from(kind), due.into(), payload.into()]);
+    for (kind, due, payload) in next {
+        args.extend([
+            Arg::from(*kind),
+            micros(*due).into(),
+            payload.to_string().into(),
+        ]);
     }
     tx.write(&sql, args).await
 }

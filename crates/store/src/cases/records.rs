@@ -7,7 +7,7 @@ use yichuang_domain::{Error, Result};
 
 use super::applicants::ApplicantRow;
 use crate::db::{Arg, Backend, db_err, micros, placeholders};
-use crate::events;
+use crate::events::{self, NewEvent};
 use crate::{Db, Tx, db_run, tx_run};
 
 pub struct NewCase<'a> {
@@ -108,9 +108,8 @@ pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Resul
 
 /// Appends events to a case's stream (numbered after the `row.events` already there) and the
 /// masked entry of each to the shared event log, in the caller's transaction: one multi-row
-/// statement into `case_event_entries`, whose trigger writes both rows (migration 0021).
-/// `department` is the acting person's department (what "已办" lists by); deadline events carry
-/// none.
+/// statement each. `department` is the acting person's department (what "已办" lists by);
+/// deadline events carry none.
 pub async fn append(
     tx: &mut Tx,
     row: &CaseRow,
@@ -121,29 +120,51 @@ pub async fn append(
     if events_in.is_empty() {
         return Ok(());
     }
-    const COLUMNS: usize = 9;
-    let sql = format!(
-        "INSERT INTO case_event_entries \
-         (case_id, seq, at, actor, department, kind, body, subject_id, payload) VALUES {}",
-        placeholders(events_in.len(), COLUMNS)
-    );
-    let mut args: Vec<Arg> = Vec::with_capacity(events_in.len() * COLUMNS);
+    let mut rows = Vec::with_capacity(events_in.len());
     for (i, e) in events_in.iter().enumerate() {
         let body = serde_json::to_string(&stored_form(e)).map_err(Error::internal)?;
         let dept = (e.by != SYSTEM).then_some(department).flatten();
+        rows.push((
+            row.events + i as i64 + 1,
+            micros(utc(e.at, zone)),
+            e,
+            dept,
+            body,
+        ));
+    }
+    let sql = format!(
+        "INSERT INTO case_events (case_id, seq, at, actor, department, kind, body) VALUES {}",
+        placeholders(rows.len(), 7)
+    );
+    let mut args: Vec<Arg> = Vec::with_capacity(rows.len() * 7);
+    for (seq, at, e, dept, body) in rows {
         args.extend([
             row.id.into(),
-            (row.events + i as i64 + 1).into(),
-            micros(utc(e.at, zone)).into(),
+            seq.into(),
+            at.into(),
             e.by.as_str().into(),
             dept.into(),
             e.change.kind().into(),
             body.into(),
-            row.number.as_str().into(),
-            events::stamped(e.log_payload()).into(),
         ]);
     }
-    tx.write(&sql, args).await
+    tx.write(&sql, args).await?;
+    let entries = events_in
+        .iter()
+        .map(|e| {
+            (
+                utc(e.at, zone),
+                NewEvent {
+                    actor: &e.by,
+                    kind: e.change.kind(),
+                    subject_type: "case",
+                    subject_id: &row.number,
+                    payload: e.log_payload(),
+                },
+            )
+        })
+        .collect();
+    events::append_all(tx, entries).await
 }
 
 /// An event as the stream keeps it. R-PII: the applicant's full numbers stay in `applicants`.
