@@ -295,7 +295,8 @@ struct Shared {
 /// own writes, in the same round trip, so joining costs no statement of its own; `ROLLBACK TO`
 /// undoes a member and leaves the savepoint open for the next. Each member releases its own:
 /// leaving them open, nested, saved the `RELEASE` statement but made the turn's statements and
-/// the `COMMIT` slower (call-finish 904–956 against 916–1,046 steps/s, issue 9).
+/// the `COMMIT` slower (call-finish 761–1,024 against 916–1,221 steps/s; docs/performance.md,
+/// issue 9's twelfth part).
 const MEMBER_SAVEPOINT: &str = "SAVEPOINT yichuang_member";
 const MEMBER_RELEASE: &str = "RELEASE yichuang_member";
 const MEMBER_UNDO: &str = "ROLLBACK TO yichuang_member";

@@ -45,7 +45,7 @@ tokio::task_local! {
 }
 
 /// The payload as stored: with the acting token, when there is one.
-pub(crate) fn stamped(mut payload: serde_json::Value) -> String {
+fn stamped(mut payload: serde_json::Value) -> String {
     if let (Ok(via), Some(map)) = (VIA_TOKEN.try_with(|v| v.clone()), payload.as_object_mut()) {
         map.insert("via_token".into(), via);
     }
