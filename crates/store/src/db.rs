@@ -1138,6 +1138,15 @@ pub fn placeholders(rows: usize, columns: usize) -> String {
         .join(", ")
 }
 
+/// `$first, $first+1, …`: `count` numbered parameters, for an `IN (…)` list bound after the
+/// statement's own parameters.
+pub(crate) fn parameter_list(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Timestamps are stored as UTC microseconds since the epoch (BIGINT on both backends): one
 /// representation, exact, and the same bind code everywhere.
 pub fn micros(t: DateTime<Utc>) -> i64 {

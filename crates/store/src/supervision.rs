@@ -541,10 +541,7 @@ fn in_halls(col: &str, first: usize, halls: Option<&[String]>) -> String {
         Some([]) => " AND 1 = 0".to_string(),
         Some(h) => format!(
             " AND {col} IN ({})",
-            (0..h.len())
-                .map(|i| format!("${}", i + first))
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::db::parameter_list(first, h.len())
         ),
     }
 }

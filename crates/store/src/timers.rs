@@ -86,11 +86,10 @@ pub async fn replace(
     now: DateTime<Utc>,
 ) -> Result<()> {
     if !kinds.is_empty() {
-        let list: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
             "UPDATE timers SET cancelled_at = $1 WHERE subject = $2 AND kind IN ({}) \
              AND fired_at IS NULL AND cancelled_at IS NULL",
-            list.join(", ")
+            crate::db::parameter_list(3, kinds.len())
         );
         let mut args: Vec<Arg> = vec![micros(now).into(), subject.into()];
         args.extend(kinds.iter().map(|k| Arg::from(*k)));

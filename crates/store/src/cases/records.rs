@@ -6,7 +6,7 @@ use yichuang_domain::case::{Case, CaseEvent, Change};
 use yichuang_domain::{Error, Result};
 
 use super::applicants::ApplicantRow;
-use crate::db::{Arg, Backend, db_err, micros, placeholders};
+use crate::db::{Arg, Backend, db_err, micros, parameter_list, placeholders};
 use crate::events::{self, NewEvent};
 use crate::{Db, Tx, db_run, tx_run};
 
@@ -252,10 +252,7 @@ pub async fn write_steps(
     if !closed.is_empty() {
         let sql = format!(
             "DELETE FROM case_steps WHERE case_id = $1 AND node IN ({})",
-            (2..closed.len() + 2)
-                .map(|n| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            parameter_list(2, closed.len())
         );
         let mut args: Vec<Arg> = vec![case_id.into()];
         args.extend(closed.into_iter().map(Arg::from));

@@ -56,7 +56,7 @@ async fn a_case(tx: &mut Tx, number: &str) -> CaseRow {
         process_code: "P".into(),
         process_version: 1,
         parent: None,
-        received_at: 0,
+        received_at: crate::micros(at()),
         accepted_on: None,
         due_date: None,
         events: 0,
