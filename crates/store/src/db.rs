@@ -643,9 +643,12 @@ macro_rules! db_run {
     }};
 }
 
+/// How long a SQLite statement waits for a lock another process holds on the file.
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long a write waits for the SQLite writer's turn before answering `database_busy`: the
 /// same as the busy timeout it replaces.
-const WRITER_WAIT: Duration = Duration::from_secs(10);
+const WRITER_WAIT: Duration = SQLITE_BUSY_TIMEOUT;
 
 pub(crate) static SQLITE_MIGRATIONS: sqlx::migrate::Migrator =
     sqlx::migrate!("./migrations/sqlite");
@@ -709,7 +712,7 @@ impl Db {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
                 // SQLite's own page cache is 2 MB per connection by default; with a million
                 // cases the indexes an acceptance touches no longer fit and every statement

@@ -10,8 +10,10 @@
 //! borrows it from its thread (sqlx's `lock_handle`, made for this) and runs the transaction's
 //! reads and writes through rusqlite on the same handle. The connection's thread waits,
 //! blocked, until it is given the handle back, which happens before any statement goes through
-//! sqlx again: a statement through [`crate::tx_run!`], and the `COMMIT`, whose sync of the log
-//! is the one wait long enough to keep off the async runtime's threads.
+//! sqlx again ([`crate::tx_run!`], a rollback, a `BEGIN IMMEDIATE` that must wait for another
+//! process). `BEGIN IMMEDIATE` and `COMMIT` run on the lent handle too, so a write path with
+//! no statement through sqlx (the case commands, the hall's calls) keeps the handle lent from
+//! one shared transaction to the next.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -101,11 +103,22 @@ impl WriterConn {
     }
 
     /// Begins a shared transaction, rolling back first one a member dropped while the handle was
-    /// not lent ([`WriterConn::roll_back_now`]). Through sqlx: `BEGIN IMMEDIATE` may wait for
-    /// another process's writer, and that wait belongs on the connection's own thread.
+    /// not lent ([`WriterConn::roll_back_now`]).
+    ///
+    /// On the lent handle, not through sqlx: the turn's first statements need the handle here
+    /// anyway, and sending `BEGIN IMMEDIATE` to the connection's thread first cost the turn
+    /// hand-offs between threads (opening a shared transaction took about 0.25 ms while both
+    /// cores were busy, 0.02 ms here; docs/performance.md, issue 9's thirteenth part). It is
+    /// tried without waiting for the file's lock: only another process writing the file holds
+    /// it, and that wait (up to the busy timeout) belongs on the connection's own thread, so a
+    /// busy file begins there.
     pub(crate) async fn begin(&mut self) -> Result<()> {
         if self.in_tx {
             self.roll_back().await;
+        }
+        if self.begin_here().await? {
+            self.in_tx = true;
+            return Ok(());
         }
         sqlx::query("BEGIN IMMEDIATE")
             .execute(self.sqlx())
@@ -115,15 +128,46 @@ impl WriterConn {
         Ok(())
     }
 
-    /// Commits the shared transaction on the connection's own thread: the sync of the log is
-    /// the longest wait of the turn. A `COMMIT` that fails leaves nothing half done: what it
-    /// did not commit is rolled back.
+    /// `BEGIN IMMEDIATE` on this thread, if the file's write lock is free now: whether it began.
+    async fn begin_here(&mut self) -> Result<bool> {
+        let c = self.here().await?;
+        let since = std::time::Instant::now();
+        c.busy_timeout(std::time::Duration::ZERO)
+            .map_err(direct_err)?;
+        let began = c.execute_batch("BEGIN IMMEDIATE");
+        c.busy_timeout(crate::db::SQLITE_BUSY_TIMEOUT)
+            .map_err(direct_err)?;
+        crate::statements::ran_here("BEGIN IMMEDIATE", since);
+        match began {
+            Ok(()) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(
+                    f.code,
+                    rusqlite::ffi::ErrorCode::DatabaseBusy
+                        | rusqlite::ffi::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(direct_err(e)),
+        }
+    }
+
+    /// Commits the shared transaction on the lent handle, so the handle stays here for the
+    /// next shared transaction instead of going back to its thread and being lent again. The
+    /// sync of the log is the longest wait of the turn: the runtime is told this thread blocks
+    /// ([`blocking`]), so its other tasks move on. A `COMMIT` that fails leaves nothing half
+    /// done: what it did not commit is rolled back.
     pub(crate) async fn commit(&mut self) -> Result<()> {
-        let ended = sqlx::query("COMMIT")
-            .execute(self.sqlx())
-            .await
-            .map(|_| ())
-            .map_err(crate::db::commit_failed);
+        let ended = match self.here().await {
+            Ok(c) => {
+                let since = std::time::Instant::now();
+                let ended = blocking(|| c.execute_batch("COMMIT")).map_err(direct_err);
+                crate::statements::ran_here("COMMIT", since);
+                ended
+            }
+            Err(e) => Err(e),
+        };
         match ended {
             Ok(()) => self.in_tx = false,
             Err(_) => self.roll_back().await,
@@ -164,6 +208,15 @@ impl WriterConn {
         }
         self.lent = None;
         let _ = sqlx::Connection::close(self.conn).await;
+    }
+}
+
+/// Runs `f`, which waits on the disk, telling a multi-threaded runtime to move this thread's
+/// other tasks elsewhere meanwhile.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

@@ -1149,3 +1149,54 @@ fn no_statement_of_the_store_binds_its_limit_or_offset() {
     );
     assert!(found.is_empty(), "bound LIMIT or OFFSET at {found:?}");
 }
+
+#[tokio::test]
+async fn a_sqlite_write_waits_while_another_process_holds_the_files_lock_and_then_commits_after_it()
+{
+    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
+    let url = testing::sqlite_url();
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let path = url.trim_start_matches("sqlite://").to_string();
+
+    // Another process's writer (its own connection to the file) holds the write lock until told.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let other = std::thread::spawn(move || {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.execute_batch(
+            "BEGIN IMMEDIATE; \
+             INSERT INTO settings (key, value, updated_at) VALUES ('lock.other', '1', 0);",
+        )
+        .unwrap();
+        locked.send(()).unwrap();
+        released.recv().unwrap();
+        c.execute_batch("COMMIT").unwrap();
+    });
+    is_locked.recv().unwrap();
+
+    let writer = db.clone();
+    let mut ours = tokio::spawn(async move {
+        let mut tx = writer.begin().await?;
+        let seen = settings_like(&mut tx, "lock.").await?.len();
+        tx.write(PUT, vec!["lock.ours".into()]).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(seen)
+    });
+    // It neither fails nor goes ahead while the lock is held: it waits (real time, since the
+    // wait is SQLite's own for a lock another connection holds).
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(150), &mut ours)
+            .await
+            .is_err(),
+        "the write ended while another process held the lock"
+    );
+    release.send(()).unwrap();
+    other.join().unwrap();
+    // Then it begins after the other's commit (it sees that row) and commits its own.
+    assert_eq!(ours.await.unwrap().unwrap(), 1);
+    assert_eq!(
+        committed_keys(&db, "lock.").await,
+        vec!["lock.other", "lock.ours"]
+    );
+}

@@ -247,18 +247,19 @@ pub async fn store_blob(
     let content_type = check_upload(bytes)?;
     let sha = sha256_hex(bytes);
     lock_blob(tx, &sha).await?;
-    tx_run!(&mut *tx, |c| sqlx::query(
+    // Deferred, and the material's row through `Tx::returning`: on SQLite both run on the
+    // writer's turn without handing its connection back to its thread (issue 9).
+    tx.write(
         "INSERT INTO vault_blobs (sha256, size, content_type, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (sha256) DO NOTHING"
+         ON CONFLICT (sha256) DO NOTHING",
+        vec![
+            sha.as_str().into(),
+            (bytes.len() as i64).into(),
+            content_type.into(),
+            micros(now).into(),
+        ],
     )
-    .bind(&sha)
-    .bind(bytes.len() as i64)
-    .bind(content_type)
-    .bind(micros(now))
-    .execute(c)
-    .await
-    .map_err(db_err)?
-    .rows_affected());
+    .await?;
     let new_file = blobs.put(tx, &sha, bytes).await?;
     Ok((sha, new_file))
 }
@@ -272,22 +273,21 @@ pub async fn store(
     now: DateTime<Utc>,
 ) -> Result<Stored> {
     let (sha, new_file) = store_blob(tx, blobs, bytes, now).await?;
-    let id: i64 = tx_run!(&mut *tx, |c| {
-        sqlx::query_scalar(
-        "INSERT INTO vault_materials (applicant_id, material_code, name, sha256, valid_until, source_case, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
-    )
-    .bind(m.applicant_id)
-    .bind(m.material_code)
-    .bind(m.name)
-    .bind(&sha)
-    .bind(m.valid_until.map(|d| d.to_string()))
-    .bind(m.source_case)
-    .bind(micros(now))
-    .fetch_one(c)
-    .await
-    .map_err(db_err)
-    })?;
+    let id = tx
+        .returning(
+            "INSERT INTO vault_materials (applicant_id, material_code, name, sha256, valid_until, \
+             source_case, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id AS value",
+            vec![
+                m.applicant_id.into(),
+                m.material_code.into(),
+                m.name.into(),
+                sha.as_str().into(),
+                m.valid_until.map(|d| d.to_string()).into(),
+                m.source_case.into(),
+                micros(now).into(),
+            ],
+        )
+        .await?;
     Ok(Stored {
         id,
         sha256: sha,
