@@ -768,9 +768,11 @@ fn turn_span(
     let committing = after.commit_seconds - before.commit_seconds;
     let opening = after.opening_seconds - before.opening_seconds;
     let statements = after.statement_seconds - before.statement_seconds;
+    let handoff = after.handoff_seconds - before.handoff_seconds;
     Some(format!(
-        "writer_turn_busy={:.0}% members_held_ms={:.3} (opening={:.3} statements={:.3} rest={:.3}) commits={commits} members_per_commit={:.1} commit_ms={:.3}",
+        "writer_turn_busy={:.0}% handoff={:.0}% members_held_ms={:.3} (opening={:.3} statements={:.3} rest={:.3}) commits={commits} members_per_commit={:.1} commit_ms={:.3}",
         100.0 * (held + committing) / secs,
+        100.0 * handoff / secs,
         1000.0 * held / members as f64,
         1000.0 * opening / members as f64,
         1000.0 * statements / members as f64,

@@ -280,6 +280,22 @@ pub struct Writer {
     open: Option<Shared>,
     opened: u64,
     conn: Option<crate::direct::WriterConn>,
+    /// When the last holder handed the turn on, for [`TurnUse::handoff_seconds`].
+    handed_on: Option<std::time::Instant>,
+}
+
+impl Writer {
+    /// Notes that the holder is done with the turn (it is dropped next).
+    fn hand_on(&mut self) {
+        self.handed_on = Some(std::time::Instant::now());
+    }
+
+    /// Notes that the turn was taken: the time since it was handed on counts as hand-off.
+    fn taken(&mut self) {
+        if let Some(at) = self.handed_on.take() {
+            TurnCounters::elapsed(&TURN.handoff_nanos, at);
+        }
+    }
 }
 
 /// The SQLite transaction the members of one group commit share (on the writer's connection).
@@ -287,6 +303,9 @@ struct Shared {
     id: u64,
     /// A member ended without committing and its savepoint is still to be undone.
     undo: bool,
+    /// A member's `finish` waits in line for the turn to commit it: the members after it only
+    /// wait to be told (see [`finish`]).
+    committer: bool,
     /// How the shared transaction ended, for the members waiting on it.
     done: tokio::sync::watch::Sender<Option<Result<()>>>,
 }
@@ -320,6 +339,9 @@ pub struct TurnUse {
     /// sent through sqlx): the rest is the holder's own work and its waits to run.
     pub opening_seconds: f64,
     pub statement_seconds: f64,
+    /// Time the turn spent between holders: from one handing it on to the next running with it
+    /// (the next holder's task woken and scheduled on a thread).
+    pub handoff_seconds: f64,
 }
 
 struct TurnCounters {
@@ -329,6 +351,7 @@ struct TurnCounters {
     commit_nanos: std::sync::atomic::AtomicU64,
     opening_nanos: std::sync::atomic::AtomicU64,
     statement_nanos: std::sync::atomic::AtomicU64,
+    handoff_nanos: std::sync::atomic::AtomicU64,
 }
 
 static TURN: TurnCounters = TurnCounters {
@@ -338,6 +361,7 @@ static TURN: TurnCounters = TurnCounters {
     commit_nanos: std::sync::atomic::AtomicU64::new(0),
     opening_nanos: std::sync::atomic::AtomicU64::new(0),
     statement_nanos: std::sync::atomic::AtomicU64::new(0),
+    handoff_nanos: std::sync::atomic::AtomicU64::new(0),
 };
 
 impl TurnCounters {
@@ -383,6 +407,7 @@ pub fn turn_use() -> TurnUse {
         commit_seconds: TURN.commit_nanos.load(Relaxed) as f64 / 1e9,
         opening_seconds: TURN.opening_nanos.load(Relaxed) as f64 / 1e9,
         statement_seconds: TURN.statement_nanos.load(Relaxed) as f64 / 1e9,
+        handoff_seconds: TURN.handoff_nanos.load(Relaxed) as f64 / 1e9,
     }
 }
 
@@ -448,18 +473,28 @@ impl SqliteWrite {
             TURN.member(self.since);
             return Err(e);
         }
-        let turn = self.turn.take().expect("held until the end");
+        let mut turn = self.turn.take().expect("held until the end");
+        turn.hand_on();
         let shared = turn
             .open
-            .as_ref()
+            .as_mut()
             .expect("open while a member holds the turn");
+        let commits = !std::mem::replace(&mut shared.committer, true);
         let (id, done) = (shared.id, shared.done.subscribe());
+        if !commits {
+            drop(turn);
+            TURN.member(self.since);
+            return told(done).await;
+        }
         let writer = tokio::sync::OwnedMutexGuard::mutex(&turn).clone();
+        // Its own task, so that a caller that stops waiting (a client gone) cannot leave the
+        // shared transaction open with nobody to commit it. Spawned before the turn is handed
+        // on: tokio runs the task it woke last on this thread first, and that should be the
+        // next holder of the turn, not this commit waiting in line behind it.
+        let finished = tokio::spawn(finish(writer, id, done));
         drop(turn);
         TURN.member(self.since);
-        // Its own task, so that a caller that stops waiting (a client gone) cannot leave the
-        // shared transaction open with nobody to commit it.
-        tokio::spawn(finish(writer, id, done))
+        finished
             .await
             .map_err(|e| Error::internal(format!("group commit task failed: {e}")))?
     }
@@ -522,8 +557,18 @@ async fn settle(turn: &mut Turn) {
     }
 }
 
-/// Waits for the shared transaction `id` to end; commits it if this member gets the turn back
-/// while it is still open.
+/// How a shared transaction ended, once it has.
+async fn told(mut done: tokio::sync::watch::Receiver<Option<Result<()>>>) -> Result<()> {
+    ended_as(done.wait_for(Option::is_some).await.map(|v| v.clone()))
+}
+
+/// For the first member of the shared transaction `id` to commit its part: queues for the turn
+/// again and commits the shared transaction when it gets it, if it is still open (every member
+/// that joined before then was in line before it), or waits to be told how it ended. The
+/// members after the first only wait to be told: when each queued too, each took the turn in
+/// its place in line after the `COMMIT` only to hand it on, and a hand-off between tasks costs
+/// the turn about 0.07 ms on this machine's two busy cores (docs/performance.md, issue 9's
+/// thirteenth part).
 async fn finish(
     writer: std::sync::Arc<tokio::sync::Mutex<Writer>>,
     id: u64,
@@ -534,14 +579,22 @@ async fn finish(
         ended = done.wait_for(Option::is_some) => return ended_as(ended.map(|v| v.clone())),
         turn = writer.lock_owned() => turn,
     };
+    turn.taken();
+    // Taken: should this task fail to commit, the next member to commit its part queues again.
+    if let Some(shared) = turn.open.as_mut().filter(|s| s.id == id) {
+        shared.committer = false;
+    }
     if turn.open.as_ref().is_some_and(|s| s.id == id) {
         settle(&mut turn).await;
     }
     if turn.open.as_ref().is_some_and(|s| s.id == id) {
-        return commit_open(&mut turn).await.expect("checked open above");
+        let ended = commit_open(&mut turn).await.expect("checked open above");
+        turn.hand_on();
+        return ended;
     }
+    turn.hand_on();
     drop(turn);
-    ended_as(done.wait_for(Option::is_some).await.map(|v| v.clone()))
+    told(done).await
 }
 
 /// Commits the open shared transaction, if any, and tells its members how it ended.
@@ -829,6 +882,7 @@ impl Db {
                 let mut turn = tokio::time::timeout(WRITER_WAIT, writer.lock_owned())
                     .await
                     .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?;
+                turn.taken();
                 settle(&mut turn).await;
                 let mut w = SqliteWrite {
                     turn: None,
@@ -849,6 +903,7 @@ impl Db {
                     turn.open = Some(Shared {
                         id: turn.opened,
                         undo: false,
+                        committer: false,
                         done: tokio::sync::watch::Sender::new(None),
                     });
                 }
