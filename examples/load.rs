@@ -17,8 +17,9 @@
 //! frequent statements per step, with the time sqlx timed them for per step (on SQLite on the
 //! connection's thread: the database's own work). On SQLite it prints how busy the writer's turn
 //! was (`writer_turn_busy`, the time each transaction held it, split into opening the shared
-//! transaction, waiting for statements and the rest, transactions per `COMMIT`), and
-//! `call-finish` prints the call's own p50 and p99.
+//! transaction, waiting for statements and the rest, transactions per `COMMIT`) and how much of
+//! the time it passed between holders (`handoff`: from one handing it on to the next running
+//! with it), and `call-finish` prints the call's own p50 and p99.
 //!
 //! Cases: `--scenario case-lifecycle` runs whole cases (accept → route → confirm → two parallel
 //! department reviews → decide → issue by mail, 13 requests each; the figures are per case);

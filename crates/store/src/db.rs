@@ -263,9 +263,9 @@ fn each_parameter<E>(
 /// A transaction that finds no shared transaction open opens one (`BEGIN IMMEDIATE`); one that
 /// finds it open joins it in a savepoint of its own. Committing sends the transaction's writes
 /// and passes the turn on without committing the shared transaction: the transactions that were
-/// waiting for the turn join it. Then the committer queues for the turn again behind them; the
-/// first of the shared transaction's members to get it back commits it (one `COMMIT`, one sync
-/// of the log, for all) and tells the others how it ended. Nobody is answered before the
+/// waiting for the turn join it. The first member to commit its part then queues for the turn
+/// again behind them, commits the shared transaction when it gets it (one `COMMIT`, one sync of
+/// the log, for all) and tells the others how it ended ([`finish`]). Nobody is answered before the
 /// `COMMIT` that holds their writes. A member that fails or is dropped is rolled back to its
 /// savepoint and leaves the others' writes be.
 ///
