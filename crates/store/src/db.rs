@@ -339,8 +339,9 @@ pub struct TurnUse {
     /// sent through sqlx): the rest is the holder's own work and its waits to run.
     pub opening_seconds: f64,
     pub statement_seconds: f64,
-    /// Time the turn spent between holders: from one handing it on to the next running with it
-    /// (the next holder's task woken and scheduled on a thread).
+    /// Time the turn spent between holders: from one handing it on to the next running with it.
+    /// While transactions wait in line that is the hand-off (the next holder's task woken and
+    /// scheduled on a thread); when none waits, the turn's idle time is counted here too.
     pub handoff_seconds: f64,
 }
 
