@@ -107,8 +107,8 @@ impl WriterConn {
     ///
     /// On the lent handle, not through sqlx: the turn's first statements need the handle here
     /// anyway, and sending `BEGIN IMMEDIATE` to the connection's thread first cost the turn
-    /// hand-offs between threads (opening a shared transaction took about 0.25 ms while both
-    /// cores were busy, 0.02 ms here; docs/performance.md, issue 9's thirteenth part). It is
+    /// hand-offs between threads (opening a shared transaction took about 0.2 ms while both
+    /// cores were busy, about 0.015 ms here; docs/performance.md, issue 9's thirteenth part). It is
     /// tried without waiting for the file's lock: only another process writing the file holds
     /// it, and that wait (up to the busy timeout) belongs on the connection's own thread, so a
     /// busy file begins there.
@@ -138,18 +138,10 @@ impl WriterConn {
         c.busy_timeout(crate::db::SQLITE_BUSY_TIMEOUT)
             .map_err(direct_err)?;
         crate::statements::ran_here("BEGIN IMMEDIATE", since);
-        match began {
+        match began.map_err(direct_err) {
             Ok(()) => Ok(true),
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if matches!(
-                    f.code,
-                    rusqlite::ffi::ErrorCode::DatabaseBusy
-                        | rusqlite::ffi::ErrorCode::DatabaseLocked
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(direct_err(e)),
+            Err(e) if e.code == crate::db::DATABASE_BUSY => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -159,15 +151,12 @@ impl WriterConn {
     /// ([`blocking`]), so its other tasks move on. A `COMMIT` that fails leaves nothing half
     /// done: what it did not commit is rolled back.
     pub(crate) async fn commit(&mut self) -> Result<()> {
-        let ended = match self.here().await {
-            Ok(c) => {
-                let since = std::time::Instant::now();
-                let ended = blocking(|| c.execute_batch("COMMIT")).map_err(direct_err);
-                crate::statements::ran_here("COMMIT", since);
-                ended
-            }
-            Err(e) => Err(e),
-        };
+        let ended = self.here().await.and_then(|c| {
+            let since = std::time::Instant::now();
+            let ended = blocking(|| c.execute_batch("COMMIT")).map_err(direct_err);
+            crate::statements::ran_here("COMMIT", since);
+            ended
+        });
         match ended {
             Ok(()) => self.in_tx = false,
             Err(_) => self.roll_back().await,
