@@ -932,6 +932,11 @@ mod cases {
             .await
             .ok()?;
         if !r.status().is_success() {
+            // `LOAD_FAILURES=1`: say why a step failed.
+            if std::env::var_os("LOAD_FAILURES").is_some() {
+                let status = r.status();
+                eprintln!("{path}: {status} {}", r.text().await.unwrap_or_default());
+            }
             return None;
         }
         r.json().await.ok()

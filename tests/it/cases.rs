@@ -241,9 +241,75 @@ pub async fn assert_kept_state_is_the_history_folded(s: &TestServer, number: &st
     let folded = yichuang_domain::case::Case::replay(&history).unwrap();
     let mut tx = db.begin().await.unwrap();
     let kept = records::load_for_update(&mut tx, number).await.unwrap();
+    // What this process kept after the last change (SQLite), if anything, is the row's own.
+    let (in_process, from_kept) = records::load_for_change(&mut tx, number, records::Source::Kept)
+        .await
+        .unwrap();
     drop(tx);
     assert_eq!(kept.case, folded, "{number}");
     assert_eq!(kept.row.events as usize, history.len());
+    if from_kept {
+        assert_eq!(in_process.case, kept.case, "{number}");
+        assert_eq!(
+            (in_process.timer_plan, in_process.steps),
+            (kept.timer_plan, kept.steps),
+            "{number}"
+        );
+        assert_eq!(
+            format!("{:?}", in_process.row),
+            format!("{:?}", kept.row),
+            "{number}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_command_begun_from_a_kept_state_the_row_has_left_runs_again_from_the_row_and_writes_nothing_twice()
+ {
+    use yichuang_store::cases::records;
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let (staff, n) = routed_case(&s, &item("X001", false)).await;
+        let c = |p: &str| format!("/api/v1/cases/{n}{p}");
+        let db = &s.running.state.db;
+        let state_now = || async {
+            let mut tx = db.begin().await.unwrap();
+            records::load_for_update(&mut tx, &n).await.unwrap()
+        };
+        // As another process would see it: the state before the department confirmed.
+        let routed = state_now().await;
+        post(&s, &staff.approver, &c("/confirm"), json!({})).await;
+        let confirmed = state_now().await;
+
+        // Claiming the review is refused by the routed state (no review step is open yet) and
+        // allowed by the row: the refusal of the past is not the answer.
+        records::forget_state(db, &n);
+        records::keep_state(db, routed.clone());
+        let v = post(&s, &staff.approver, &c("/steps/review/claim"), json!({})).await;
+        assert_eq!(v["status"], "in_progress", "{v}");
+        let claimed = state_now().await;
+        assert_eq!(claimed.row.events, confirmed.row.events + 1, "one claim");
+
+        // Confirming is allowed by the routed state, but the row has moved on: its guarded
+        // write fails, and the command run again from the row is refused for what it is now.
+        records::forget_state(db, &n);
+        records::keep_state(db, routed.clone());
+        let (st, v) = s
+            .post_json(&c("/confirm"), Some(&staff.approver), &json!({}))
+            .await;
+        assert_eq!(st, 409, "{v}");
+        // The domain's own refusal: not the guard's, nor the stream's numbers clashing.
+        assert!(
+            !["stale_row", "duplicate"].contains(&v["code"].as_str().unwrap()),
+            "{v}"
+        );
+        let after = state_now().await;
+        assert_eq!(after.row.events, claimed.row.events, "nothing written");
+        assert_kept_state_is_the_history_folded(&s, &n).await;
+        s.stop().await;
+    })
+    .await;
 }
 
 pub fn kinds(v: &Value) -> Vec<String> {

@@ -138,14 +138,19 @@ pub struct Deferred {
     /// PostgreSQL: the list as one text.
     sql: String,
     texts: Vec<String>,
-    /// SQLite: each statement with its values.
-    list: Vec<(String, Vec<Arg>)>,
+    /// SQLite: each statement with its values, and whether it must change exactly one row.
+    list: Vec<(String, Vec<Arg>, bool)>,
     count: usize,
 }
 
 impl Deferred {
     fn push(&mut self, sql: &str, args: Vec<Arg>) {
-        self.list.push((sql.to_string(), args));
+        self.push_guarded(sql, args, false);
+    }
+
+    /// Adds a statement that, `guarded`, must change exactly one row ([`Tx::write_guarded`]).
+    fn push_guarded(&mut self, sql: &str, args: Vec<Arg>, guarded: bool) {
+        self.list.push((sql.to_string(), args, guarded));
         self.count += 1;
     }
 
@@ -413,7 +418,10 @@ pub fn turn_use() -> TurnUse {
 }
 
 /// A SQLite write transaction: a member of its file's shared transaction, holding the
-/// writer's turn until it commits or is dropped.
+/// writer's turn from its first statement until it commits or is dropped. Its deferred writes
+/// ([`Tx::write`]) wait outside the turn: a command that only writes (a case command starting
+/// from a kept state, [`crate::cases::records::Source::Kept`]) does its own work (deciding,
+/// the events' and state's JSON) before it queues, and holds the turn only to send them.
 pub struct SqliteWrite {
     turn: Option<Turn>,
     /// When it got the turn, for [`turn_use`].
@@ -428,6 +436,41 @@ pub struct SqliteWrite {
 }
 
 impl SqliteWrite {
+    /// Queues for the writer's turn, if it does not hold it yet, and joins the shared
+    /// transaction (opening one if none is open).
+    async fn take_turn(&mut self) -> Result<()> {
+        if self.turn.is_some() {
+            return Ok(());
+        }
+        let Db::Sqlite(p) = &self.db else {
+            unreachable!("a SQLite write belongs to a SQLite database")
+        };
+        let writer = writer_of(p.connect_options().get_filename());
+        let mut turn = tokio::time::timeout(WRITER_WAIT, writer.lock_owned())
+            .await
+            .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?;
+        turn.taken();
+        settle(&mut turn).await;
+        self.since = std::time::Instant::now();
+        self.opener = turn.open.is_none();
+        if self.opener {
+            if turn.conn.is_none() {
+                turn.conn = Some(crate::direct::WriterConn::open(p).await?);
+            }
+            turn.conn.as_mut().expect("opened above").begin().await?;
+            TurnCounters::elapsed(&TURN.opening_nanos, self.since);
+            turn.opened += 1;
+            turn.open = Some(Shared {
+                id: turn.opened,
+                undo: false,
+                committer: false,
+                done: tokio::sync::watch::Sender::new(None),
+            });
+        }
+        self.turn = Some(turn);
+        Ok(())
+    }
+
     fn writer(&mut self) -> &mut crate::direct::WriterConn {
         self.touched = true;
         self.turn
@@ -445,13 +488,17 @@ impl SqliteWrite {
     /// Runs `f` on the shared transaction's connection on this thread ([`crate::direct`]);
     /// counted as waiting for a statement.
     async fn direct<R>(&mut self, f: impl FnOnce(&rusqlite::Connection) -> Result<R>) -> Result<R> {
+        self.take_turn().await?;
         let since = std::time::Instant::now();
         let r = self.writer().here().await.and_then(f);
         statement_waited(since);
         r
     }
 
+    /// Sends what was deferred; it holds the turn after, so that a statement through sqlx
+    /// ([`tx_run!`]) can follow.
     async fn flush(&mut self) -> Result<()> {
+        self.take_turn().await?;
         if self.deferred.count == 0 {
             return Ok(());
         }
@@ -463,6 +510,12 @@ impl SqliteWrite {
     /// Commits this member's part: its writes are in the shared transaction, which is committed
     /// by the first member to get the turn back; the answer waits for that `COMMIT`.
     async fn commit(mut self) -> Result<()> {
+        if self.turn.is_none() && self.deferred.count == 0 {
+            // It neither read nor wrote: there is nothing to commit.
+            return Ok(());
+        }
+        // Joins the shared transaction first: whether it opened it decides its savepoint.
+        self.take_turn().await?;
         if !self.opener {
             self.deferred.push(MEMBER_RELEASE, vec![]);
         }
@@ -697,6 +750,15 @@ macro_rules! db_run {
     }};
 }
 
+/// The code of the error a guarded write ([`Tx::write_guarded`]) fails with when its row has
+/// changed since it was read: the caller reads it again and retries.
+pub const STALE: &str = "stale_row";
+
+/// The error of a change begun from a row that has since moved on ([`STALE`]).
+pub fn stale_row() -> Error {
+    Error::conflict(STALE, "记录已被他人更新，请刷新后重试")
+}
+
 /// How long a SQLite statement waits for a lock another process holds on the file.
 pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -870,46 +932,26 @@ impl Db {
     /// connection while the busy handler sleeps and polls (late, unfair, and enough waiters take
     /// every connection the writer needs for its reads). So the writers of this process first
     /// queue, first come first served and holding no connection, for the file's writer turn,
-    /// and the transactions that waited for one turn commit together ([`Writer`]).
+    /// and the transactions that waited for one turn commit together ([`Writer`]). A
+    /// transaction queues at its first statement, not here ([`SqliteWrite`]): what it only
+    /// writes waits outside the turn until then.
     /// `BEGIN IMMEDIATE` still guards against other processes on the same file, and means a
     /// transaction that reads before it writes cannot fail half-way with SQLITE_BUSY. A
-    /// transaction begun while the same task already holds one would wait for itself: it gives
-    /// up after the busy timeout as `database_busy` instead.
+    /// transaction that runs a statement while the same task's other transaction holds the
+    /// turn would wait for itself: it gives up after the busy timeout as `database_busy`
+    /// instead.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => {
+            Db::Sqlite(_) => {
                 crate::calendar::read_ahead(self).await?;
-                let writer = writer_of(p.connect_options().get_filename());
-                let mut turn = tokio::time::timeout(WRITER_WAIT, writer.lock_owned())
-                    .await
-                    .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?;
-                turn.taken();
-                settle(&mut turn).await;
-                let mut w = SqliteWrite {
+                Tx::Sqlite(SqliteWrite {
                     turn: None,
                     since: std::time::Instant::now(),
-                    opener: turn.open.is_none(),
+                    opener: false,
                     touched: false,
                     deferred: Deferred::default(),
                     db: self.clone(),
-                };
-                if w.opener {
-                    let since = std::time::Instant::now();
-                    if turn.conn.is_none() {
-                        turn.conn = Some(crate::direct::WriterConn::open(p).await?);
-                    }
-                    turn.conn.as_mut().expect("opened above").begin().await?;
-                    TurnCounters::elapsed(&TURN.opening_nanos, since);
-                    turn.opened += 1;
-                    turn.open = Some(Shared {
-                        id: turn.opened,
-                        undo: false,
-                        committer: false,
-                        done: tokio::sync::watch::Sender::new(None),
-                    });
-                }
-                w.turn = Some(turn);
-                Tx::Sqlite(w)
+                })
             }
             Db::Postgres(p) => Tx::Postgres(PgWrite {
                 tx: p.begin().await.map_err(db_err)?,
@@ -974,6 +1016,19 @@ impl Tx {
     pub async fn write(&mut self, sql: &str, args: Vec<Arg>) -> Result<()> {
         match self {
             Tx::Sqlite(w) => w.deferred.push(sql, args),
+            Tx::Postgres(w) => w.deferred.push_inlined(sql, &args)?,
+        }
+        Ok(())
+    }
+
+    /// A deferred write ([`Tx::write`]) whose `WHERE` names the row as it was read: on SQLite,
+    /// if it changes no row (someone changed that row since), the transaction fails with
+    /// [`STALE`] when the write is sent, and nothing of it is written. On PostgreSQL the
+    /// callers hold the row locked (`FOR UPDATE`), so the condition holds by construction
+    /// and the write goes with the others.
+    pub async fn write_guarded(&mut self, sql: &str, args: Vec<Arg>) -> Result<()> {
+        match self {
+            Tx::Sqlite(w) => w.deferred.push_guarded(sql, args, true),
             Tx::Postgres(w) => w.deferred.push_inlined(sql, &args)?,
         }
         Ok(())

@@ -214,13 +214,16 @@ fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
 }
 
 /// Runs statements that answer nothing, in order.
-pub(crate) fn execute(c: &rusqlite::Connection, list: &[(String, Vec<Arg>)]) -> Result<()> {
-    for (sql, args) in list {
+pub(crate) fn execute(c: &rusqlite::Connection, list: &[(String, Vec<Arg>, bool)]) -> Result<()> {
+    for (sql, args, guarded) in list {
         let since = std::time::Instant::now();
         let mut st = c.prepare_cached(sql).map_err(direct_err)?;
         bind(&mut st, args)?;
-        st.raw_execute().map_err(direct_err)?;
+        let changed = st.raw_execute().map_err(direct_err)?;
         crate::statements::ran_here(sql, since);
+        if *guarded && changed != 1 {
+            return Err(crate::db::stale_row());
+        }
     }
     Ok(())
 }

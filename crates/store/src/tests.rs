@@ -603,8 +603,10 @@ async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_fail
     db.migrate().await.unwrap();
     let opened_before = crate::db::shared_transactions_opened(&db).await;
 
-    // One transaction holds the writer's turn while twenty queue for it.
+    // One transaction holds the writer's turn while twenty queue for it: it took the turn
+    // with its first statement (a transaction queues at its first statement, not at `begin`).
     let mut first = db.begin().await.unwrap();
+    assert_eq!(count(&mut first).await.unwrap(), 0);
     first.write(PUT, row("deferred.first")).await.unwrap();
     let waiting: Vec<_> = (0..20)
         .map(|i| {
@@ -1198,5 +1200,84 @@ async fn a_sqlite_write_waits_while_another_process_holds_the_files_lock_and_the
     assert_eq!(
         committed_keys(&db, "lock.").await,
         vec!["lock.other", "lock.ours"]
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_write_guarded_by_its_rows_past_fails_as_stale_once_the_row_moved_on_and_leaves_nothing_of_its_transaction()
+ {
+    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
+    const MOVE: &str = "UPDATE settings SET value = $2 WHERE key = $1 AND value = $3";
+    let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
+    db.migrate().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    tx.write(PUT, vec!["guard.row".into()]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // The row as it stands: the guarded write goes through with the others.
+    let mut tx = db.begin().await.unwrap();
+    tx.write(PUT, vec!["guard.a".into()]).await.unwrap();
+    let (from, to) = ("1", "2");
+    tx.write_guarded(MOVE, vec!["guard.row".into(), to.into(), from.into()])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // The row as it was: stale, and the write before it goes too.
+    let mut tx = db.begin().await.unwrap();
+    tx.write(PUT, vec!["guard.b".into()]).await.unwrap();
+    tx.write_guarded(MOVE, vec!["guard.row".into(), "3".into(), from.into()])
+        .await
+        .unwrap();
+    let e = tx.commit().await.unwrap_err();
+    assert_eq!(e.code, crate::db::STALE);
+    assert_eq!(e.kind, yichuang_domain::Kind::Conflict);
+    assert_eq!(
+        committed_keys(&db, "guard.").await,
+        ["guard.a", "guard.row"]
+    );
+    let crate::Db::Sqlite(pool) = &db else {
+        unreachable!("a SQLite URL")
+    };
+    let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'guard.row'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(value, to);
+}
+
+#[tokio::test]
+async fn a_sqlite_transaction_that_only_writes_waits_for_the_writers_turn_at_its_commit_not_at_begin()
+ {
+    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
+    let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
+    db.migrate().await.unwrap();
+    // The first holds the turn: it has read.
+    let mut first = db.begin().await.unwrap();
+    assert_eq!(count(&mut first).await.unwrap(), 0);
+    // The second begins and writes meanwhile (nothing waits for the turn yet)...
+    let mut second = tokio::time::timeout(std::time::Duration::from_secs(5), db.begin())
+        .await
+        .expect("begins without the turn")
+        .unwrap();
+    second
+        .write(PUT, vec!["deferred.second".into()])
+        .await
+        .unwrap();
+    // ...and its commit waits in line behind the first, and commits once the first has.
+    let committing = tokio::spawn(async move { second.commit().await });
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!committing.is_finished(), "waits for the turn");
+    first
+        .write(PUT, vec!["deferred.first".into()])
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    committing.await.unwrap().unwrap();
+    assert_eq!(
+        committed_keys(&db, "deferred.").await,
+        ["deferred.first", "deferred.second"]
     );
 }

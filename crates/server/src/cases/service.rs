@@ -18,7 +18,7 @@ use yichuang_domain::case::{
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Result, Role};
 use yichuang_store::Tx;
-use yichuang_store::cases::records::{self, CaseRow, NewCase, Summary};
+use yichuang_store::cases::records::{self, CaseRow, NewCase, Source, Summary};
 use yichuang_store::cases::{StepRow, applicants, definitions, issuance, outbox};
 use yichuang_store::{micros, timers};
 
@@ -152,6 +152,31 @@ pub struct Loaded {
     pub case: Case,
     pub item: ServiceItem,
     pub process: ProcessDefinition,
+    /// What a change left in the row beside `row` and `case` (`None` for a case read): kept
+    /// once the change commits, for the next command on the case ([`records::Source::Kept`]).
+    pub left: Option<Left>,
+}
+
+/// The timer plan and open steps a change left in the case row.
+pub struct Left {
+    timer_plan: String,
+    steps: Option<Vec<StepRow>>,
+}
+
+impl Loaded {
+    /// Keeps the case's state as this change, now committed, left it.
+    pub fn keep(&self, db: &yichuang_store::Db) {
+        let Some(left) = &self.left else { return };
+        records::keep_state(
+            db,
+            records::CaseState {
+                row: self.row.clone(),
+                case: self.case.clone(),
+                timer_plan: Some(left.timer_plan.clone()),
+                steps: left.steps.clone(),
+            },
+        );
+    }
 }
 
 async fn complete(state: &AppState, stored: records::StoredCase) -> Result<Loaded> {
@@ -164,6 +189,7 @@ async fn complete(state: &AppState, stored: records::StoredCase) -> Result<Loade
         case,
         item,
         process,
+        left: None,
     })
 }
 
@@ -228,6 +254,8 @@ fn timer_plan(next: &[(&str, DateTime<Utc>, serde_json::Value)]) -> String {
 
 /// What the case row noted of its last change, so that a change writes only what moved.
 struct Written<'a> {
+    /// The row as the change started from it: its writes are guarded by it.
+    before: records::Before<'a>,
     /// The pending timers as the row noted them before a person's command (`None` for a new
     /// case or a timer's own change: write them).
     timers: Option<&'a str>,
@@ -235,7 +263,8 @@ struct Written<'a> {
     steps: Option<&'a [StepRow]>,
 }
 
-/// Writes a change: events, summary, steps, next timer, notifications, certificate.
+/// Writes a change: events, summary, steps, next timer, notifications, certificate. Answers
+/// what it left in the row beside the case.
 #[allow(clippy::too_many_arguments)]
 async fn persist(
     tx: &mut Tx,
@@ -246,7 +275,7 @@ async fn persist(
     d: &Derived,
     department: Option<&str>,
     written: Written<'_>,
-) -> Result<()> {
+) -> Result<Left> {
     let now = env.now;
     let next = next_timers(d);
     let plan = timer_plan(&next);
@@ -255,33 +284,42 @@ async fn persist(
     // is written. A timer's own change (`planned` is None) always sets them again, since the
     // one firing is among them.
     let moved = planned != Some(plan.as_str());
+    // The row first: its guard stops a change begun from a state the row has since left
+    // before anything else of it is written (the stream's next number would clash first).
+    let steps = (!events.is_empty()).then(|| step_rows(&d.effects.work));
+    match &steps {
+        Some(steps) => {
+            records::update(
+                tx,
+                row.id,
+                written.before,
+                &Summary {
+                    status: &d.status,
+                    accepted_on: d.effects.after.accepted_on,
+                    due_date: d.effects.due_date,
+                    events: row.events + events.len() as i64,
+                    state: &d.effects.after,
+                    timer_plan: &plan,
+                    steps,
+                },
+                now,
+            )
+            .await?
+        }
+        None if moved => records::set_timer_plan(tx, row.id, written.before, &plan).await?,
+        None => {}
+    }
     if moved {
         let kinds = [DEADLINE_TIMER, WARNING_TIMER];
         timers::replace(tx, &kinds, &row.number, &next, now).await?;
     }
-    if events.is_empty() {
-        if moved {
-            records::set_timer_plan(tx, row.id, &plan).await?;
-        }
-        return Ok(());
-    }
-    let steps = step_rows(&d.effects.work);
+    let Some(steps) = steps else {
+        return Ok(Left {
+            timer_plan: plan,
+            steps: written.steps.map(<[StepRow]>::to_vec),
+        });
+    };
     records::append(tx, row, events, department, hall_zone()).await?;
-    records::update(
-        tx,
-        row.id,
-        &Summary {
-            status: &d.status,
-            accepted_on: d.effects.after.accepted_on,
-            due_date: d.effects.due_date,
-            events: row.events + events.len() as i64,
-            state: &d.effects.after,
-            timer_plan: &plan,
-            steps: &steps,
-        },
-        now,
-    )
-    .await?;
     records::write_steps(tx, row.id, written.steps, &steps).await?;
     crate::ratings::on_case_changed(
         tx,
@@ -364,7 +402,10 @@ async fn persist(
             keep_certificate(tx, env, item, row, &e.by, &doc).await?;
         }
     }
-    Ok(())
+    Ok(Left {
+        timer_plan: plan,
+        steps: Some(steps),
+    })
 }
 
 /// 证照名称: the item's declared result, or its own name.
@@ -507,6 +548,7 @@ pub async fn receive_as(
     tx.commit().await?;
     // Committed: the id is the case's for good.
     records::keep_received(&state.db, l.row.id, &l.events);
+    l.keep(&state.db);
     Ok(l)
 }
 
@@ -606,7 +648,7 @@ pub async fn receive_with(
         events: 0,
         query_code: Some(query_code),
     };
-    persist(
+    let left = persist(
         tx,
         env,
         &item,
@@ -615,6 +657,11 @@ pub async fn receive_with(
         &derived,
         actor.department.as_deref(),
         Written {
+            // As `records::insert` wrote it.
+            before: records::Before {
+                events: 0,
+                timer_plan: None,
+            },
             timers: None,
             steps: Some(&[]),
         },
@@ -626,6 +673,7 @@ pub async fn receive_with(
         case: derived.effects.after,
         item,
         process,
+        left: Some(left),
     })
 }
 
@@ -700,20 +748,33 @@ pub async fn apply(
     actor: &Actor,
     command: &Command,
 ) -> Result<Loaded> {
-    // A connection lost before the commit rolled everything back: run it again once.
-    yichuang_store::retry_once(|| async move {
+    let attempt = |source: Source| async move {
         let mut tx = state.db.begin().await?;
-        let l = change_in(
+        let l = change_from(
             &mut tx,
             state,
             state.now(),
             number,
             Some(actor),
+            source,
             |case, ctx| case.handle(command, actor, ctx),
         )
         .await?;
         tx.commit().await?;
-        Ok(l)
+        l.keep(&state.db);
+        Ok::<_, yichuang_domain::Error>(l)
+    };
+    let (_working, source) = records::working_on(&state.db, number.trim());
+    // A connection lost before the commit rolled everything back: run it again once.
+    yichuang_store::retry_once(|| async move {
+        match attempt(source).await {
+            Err(e) if e.code == yichuang_store::db::STALE => {
+                // Nothing of it was written: run it again from the row.
+                records::forget_state(&state.db, number.trim());
+                attempt(Source::Stored).await
+            }
+            r => r,
+        }
     })
     .await
 }
@@ -740,12 +801,32 @@ pub async fn change_in(
     actor: Option<&Actor>,
     f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
 ) -> Result<Loaded> {
-    let records::CaseState {
-        row,
-        case,
-        timer_plan,
-        steps,
-    } = records::load_for_update(tx, number.trim()).await?;
+    change_from(tx, state, now, number, actor, Source::Stored, f).await
+}
+
+/// [`change_in`] from the case's state as `source` gives it.
+async fn change_from(
+    tx: &mut Tx,
+    state: &AppState,
+    now: DateTime<Utc>,
+    number: &str,
+    actor: Option<&Actor>,
+    source: Source,
+    f: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>>,
+) -> Result<Loaded> {
+    let (
+        records::CaseState {
+            row,
+            case,
+            timer_plan,
+            steps,
+        },
+        kept,
+    ) = records::load_for_change(tx, number.trim(), source).await?;
+    if !kept {
+        // What is kept of the case is about to be behind the row; `apply` keeps it again.
+        records::forget_state(&state.db, &row.number);
+    }
     let planned = timer_plan.as_deref().filter(|_| actor.is_some());
     let env = &Env::at(state, now, row.hall.as_deref()).await?;
     if let Some(a) = actor {
@@ -754,16 +835,26 @@ pub async fn change_in(
     let item = items::item_of(&state.db, &row.item, row.item_version).await?;
     let process = items::process_of(&state.db, &case).await?;
     let department = actor.and_then(|a| a.department.as_deref());
-    let (events, d) = env.with_ctx(&item, &process, |ctx| -> Result<_> {
+    let decided = env.with_ctx(&item, &process, |ctx| -> Result<_> {
         let events = f(&case, ctx)?;
         let d = derive(Some(&case), &events, ctx)?;
         Ok((events, d))
-    })?;
+    });
+    let (events, d) = match decided {
+        // A refusal of a state kept in this process may be a refusal of the past (the row
+        // moved on, another process): the caller asks the row itself before saying no.
+        Err(_) if kept => return Err(yichuang_store::db::stale_row()),
+        r => r?,
+    };
     let written = Written {
+        before: records::Before {
+            events: row.events,
+            timer_plan: timer_plan.as_deref(),
+        },
         timers: planned,
         steps: steps.as_deref(),
     };
-    persist(tx, env, &item, &row, &events, &d, department, written).await?;
+    let left = persist(tx, env, &item, &row, &events, &d, department, written).await?;
     let approved = events.iter().any(|e| {
         matches!(
             e.change,
@@ -782,6 +873,7 @@ pub async fn change_in(
         case: d.effects.after,
         item,
         process,
+        left: Some(left),
     })
 }
 

@@ -195,12 +195,29 @@ pub struct Summary<'a> {
     pub steps: &'a [StepRow],
 }
 
-pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -> Result<()> {
+/// The case row as the change started from it: its two writes change the row only if it still
+/// stands so ([`Tx::write_guarded`]), since a command may start from a state kept in this
+/// process ([`load_for_change`]) rather than one read under the writer's turn. The event count
+/// moves with every change that adds events, the timer plan with every change that does not.
+#[derive(Debug, Clone, Copy)]
+pub struct Before<'a> {
+    pub events: i64,
+    pub timer_plan: Option<&'a str>,
+}
+
+pub async fn update(
+    tx: &mut Tx,
+    id: i64,
+    before: Before<'_>,
+    s: &Summary<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let state = snapshot(s.state)?;
     let steps = serde_json::to_string(s.steps).map_err(Error::internal)?;
-    tx.write(
+    tx.write_guarded(
         "UPDATE cases SET status = $1, accepted_on = $2, due_date = $3, events = $4, updated_at = $5, \
-         state = $6, timer_plan = $8, open_steps = $9 WHERE id = $7",
+         state = $6, timer_plan = $8, open_steps = $9 \
+         WHERE id = $7 AND events = $10 AND timer_plan IS NOT DISTINCT FROM $11",
         vec![
             s.status.into(),
             s.accepted_on.map(|d| d.to_string()).into(),
@@ -211,16 +228,24 @@ pub async fn update(tx: &mut Tx, id: i64, s: &Summary<'_>, now: DateTime<Utc>) -
             id.into(),
             s.timer_plan.into(),
             steps.into(),
+            before.events.into(),
+            before.timer_plan.into(),
         ],
     )
     .await
 }
 
 /// Notes the pending timers written by a change that added no events.
-pub async fn set_timer_plan(tx: &mut Tx, id: i64, plan: &str) -> Result<()> {
-    tx.write(
-        "UPDATE cases SET timer_plan = $1 WHERE id = $2",
-        vec![plan.into(), id.into()],
+pub async fn set_timer_plan(tx: &mut Tx, id: i64, before: Before<'_>, plan: &str) -> Result<()> {
+    tx.write_guarded(
+        "UPDATE cases SET timer_plan = $1 \
+         WHERE id = $2 AND events = $3 AND timer_plan IS NOT DISTINCT FROM $4",
+        vec![
+            plan.into(),
+            id.into(),
+            before.events.into(),
+            before.timer_plan.into(),
+        ],
     )
     .await
 }
@@ -409,6 +434,129 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<CaseState> {
         timer_plan: found.timer_plan,
         steps,
     })
+}
+
+/// Where a command's case comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Read in the transaction (on PostgreSQL, locked until it ends).
+    Stored,
+    /// On SQLite, the state this process kept after the case's last committed change, when it
+    /// has one: no statement, no decoding of the state under the writer's turn (issue 9). The
+    /// change's guarded writes ([`Before`]) fail with [`crate::db::STALE`] if the row has moved
+    /// on since (another process, or a change committed but not yet kept); the caller then runs
+    /// it again from [`Source::Stored`]. PostgreSQL always reads: its row lock is what orders
+    /// two commands on one case there.
+    Kept,
+}
+
+/// A case for changing, from `source`; the flag says whether it came from what was kept.
+pub async fn load_for_change(
+    tx: &mut Tx,
+    number: &str,
+    source: Source,
+) -> Result<(CaseState, bool)> {
+    if source == Source::Kept
+        && tx.backend() == Backend::Sqlite
+        && let Some(kept) = STATES.get(tx.db(), number)
+    {
+        return Ok((kept, true));
+    }
+    Ok((load_for_update(tx, number).await?, false))
+}
+
+/// Keeps a case's state as a change just committed it, for the next command on it
+/// ([`Source::Kept`]). A state with fewer events than the one kept is older and is dropped.
+pub fn keep_state(db: &Db, state: CaseState) {
+    if db.backend() != Backend::Sqlite {
+        return;
+    }
+    STATES.keep(db, state);
+}
+
+/// Forgets the state kept for a case (a change from it failed, or a change that keeps nothing
+/// is under way).
+pub fn forget_state(db: &Db, number: &str) {
+    STATES
+        .lock()
+        .kept
+        .remove(&(db.identity(), number.to_string()));
+}
+
+/// A command on a case, from its start until it is dropped (after its state is kept).
+pub struct Working {
+    key: StateKey,
+}
+
+/// Marks a command on `number` as under way, and says where it should start from: from the
+/// kept state when no other command on the case is under way in this process, else from the
+/// row. Two commands on one case at once (two parallel reviews) would otherwise both start
+/// from the same kept state, and the second would fail its guard and run again.
+pub fn working_on(db: &Db, number: &str) -> (Working, Source) {
+    let key = (db.identity(), number.to_string());
+    let mut states = STATES.lock();
+    let n = states.working.entry(key.clone()).or_default();
+    *n += 1;
+    let source = if *n == 1 {
+        Source::Kept
+    } else {
+        Source::Stored
+    };
+    (Working { key }, source)
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        let mut states = STATES.lock();
+        if let Some(n) = states.working.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                states.working.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Case states lately changed, per database and case number, and the commands under way.
+static STATES: States = States(std::sync::LazyLock::new(Default::default));
+
+type StateKey = (String, String);
+
+#[derive(Default)]
+struct Kept {
+    kept: std::collections::HashMap<StateKey, CaseState>,
+    working: std::collections::HashMap<StateKey, usize>,
+}
+
+struct States(std::sync::LazyLock<std::sync::Mutex<Kept>>);
+
+impl States {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, db: &Db, number: &str) -> Option<CaseState> {
+        self.lock()
+            .kept
+            .get(&(db.identity(), number.to_string()))
+            .cloned()
+    }
+
+    fn keep(&self, db: &Db, state: CaseState) {
+        let all = &mut self.lock().kept;
+        // The same bound as the histories: the cases being worked on.
+        if all.len() >= MAX_HISTORIES {
+            all.clear();
+        }
+        let key = (db.identity(), state.row.number.clone());
+        if all
+            .get(&key)
+            .is_some_and(|k| k.row.events > state.row.events)
+        {
+            return;
+        }
+        all.insert(key, state);
+    }
 }
 
 /// A case's history, oldest first, as it stood with `count` events (the applicant's numbers
