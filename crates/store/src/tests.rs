@@ -340,6 +340,45 @@ async fn a_failed_upload_leaves_the_file_that_a_concurrent_upload_of_the_same_by
     db.close().await;
 }
 
+#[tokio::test]
+async fn on_sqlite_a_failed_uploads_clean_up_waits_for_a_store_of_the_same_bytes_that_found_its_file()
+ {
+    use crate::cases::vault::{self, BlobStore, DirBlobs};
+    let url = testing::sqlite_url();
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let root = std::env::temp_dir()
+        .join(format!("yc-vault-{}", std::process::id()))
+        .join(url.rsplit('/').next().unwrap());
+    let dir = || BlobStore::Dir(DirBlobs { root: root.clone() });
+    let now = Utc::now();
+    let bytes = b"%PDF-1.4\n% the same scan twice\n";
+
+    // A writes the new file, then its transaction fails.
+    let mut a = db.begin().await.unwrap();
+    let (sha, new_file) = vault::store_blob(&mut a, &dir(), bytes, now).await.unwrap();
+    assert!(new_file);
+    drop(a);
+    // B finds the file; its blob row is not yet sent when A cleans up.
+    let mut b = db.begin().await.unwrap();
+    let (_, new_file) = vault::store_blob(&mut b, &dir(), bytes, now).await.unwrap();
+    assert!(!new_file);
+    let (db2, blobs, written) = (db.clone(), dir(), sha.clone());
+    let cleanup = tokio::spawn(async move { blobs.discard(&db2, &[written]).await });
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!cleanup.is_finished(), "the clean-up waits for B");
+    b.commit().await.unwrap();
+    cleanup.await.unwrap();
+    assert_eq!(
+        dir().get(&db, &sha).await.unwrap(),
+        bytes.to_vec(),
+        "B's row has its bytes"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 /// The pending timers of a subject: (kind, due, payload), by kind.
 async fn pending(db: &crate::Db, subject: &str) -> Vec<(String, i64, String)> {
     crate::db_run!(db, |c| sqlx::query_as(

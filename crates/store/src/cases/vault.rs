@@ -153,7 +153,7 @@ impl BlobStore {
     /// Another transaction may be storing the same bytes at this moment, having found this
     /// file already there; it holds the blob's lock (see [`lock_blob`]) until it ends, so the
     /// check waits for it and then sees its row. On SQLite the writers of a process take turns,
-    /// and a discard runs inside its writer's turn.
+    /// and both the store and the discard take the turn before they look for the file.
     pub async fn discard(&self, db: &Db, written: &[String]) {
         let BlobStore::Dir(d) = self else { return };
         for sha in written {
@@ -200,6 +200,9 @@ impl BlobStore {
 /// hash), so a writer that finds the file and a discard that would remove it never interleave.
 /// In call order: the writes deferred before it are sent first.
 async fn lock_blob(tx: &mut Tx, sha: &str) -> Result<()> {
+    // On SQLite the writer's turn is the lock: a transaction takes it at its first statement,
+    // so it is taken here, before the file is looked for (a discard of the same file waits).
+    tx.flush().await?;
     tx.on_postgres("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", sha)
         .await?;
     Ok(())
