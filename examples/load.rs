@@ -19,7 +19,8 @@
 //! was (`writer_turn_busy`, the time each transaction held it, split into opening the shared
 //! transaction, waiting for statements and the rest, transactions per `COMMIT`) and how much of
 //! the time it passed between holders (`handoff`: from one handing it on to the next running
-//! with it), and `call-finish` prints the call's own p50 and p99.
+//! with it), and `call-finish` prints the call's own p50 and p99. `LOAD_FAILURES=1` prints why
+//! each failed request of the case scenarios failed (its path, status and problem).
 //!
 //! Cases: `--scenario case-lifecycle` runs whole cases (accept → route → confirm → two parallel
 //! department reviews → decide → issue by mail, 13 requests each; the figures are per case);

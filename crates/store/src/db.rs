@@ -133,13 +133,21 @@ macro_rules! bind_args {
 /// each with its values bound. On PostgreSQL, which binds parameters to one statement at a time,
 /// the values are written into the list ([`inlined`]) and it goes as one simple query: one
 /// round trip.
+/// One deferred SQLite statement.
+pub(crate) struct DeferredWrite {
+    pub(crate) sql: String,
+    pub(crate) args: Vec<Arg>,
+    /// It must change exactly one row ([`Tx::write_guarded`]).
+    pub(crate) guarded: bool,
+}
+
 #[derive(Default)]
 pub struct Deferred {
     /// PostgreSQL: the list as one text.
     sql: String,
     texts: Vec<String>,
-    /// SQLite: each statement with its values, and whether it must change exactly one row.
-    list: Vec<(String, Vec<Arg>, bool)>,
+    /// SQLite: each statement with its values.
+    list: Vec<DeferredWrite>,
     count: usize,
 }
 
@@ -150,7 +158,11 @@ impl Deferred {
 
     /// Adds a statement that, `guarded`, must change exactly one row ([`Tx::write_guarded`]).
     fn push_guarded(&mut self, sql: &str, args: Vec<Arg>, guarded: bool) {
-        self.list.push((sql.to_string(), args, guarded));
+        self.list.push(DeferredWrite {
+            sql: sql.to_string(),
+            args,
+            guarded,
+        });
         self.count += 1;
     }
 

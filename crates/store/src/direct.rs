@@ -214,8 +214,8 @@ fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
 }
 
 /// Runs statements that answer nothing, in order.
-pub(crate) fn execute(c: &rusqlite::Connection, list: &[(String, Vec<Arg>, bool)]) -> Result<()> {
-    for (sql, args, guarded) in list {
+pub(crate) fn execute(c: &rusqlite::Connection, list: &[crate::db::DeferredWrite]) -> Result<()> {
+    for crate::db::DeferredWrite { sql, args, guarded } in list {
         let since = std::time::Instant::now();
         let mut st = c.prepare_cached(sql).map_err(direct_err)?;
         bind(&mut st, args)?;
