@@ -116,7 +116,8 @@ pub async fn read_ahead(db: &Db) -> Result<()> {
 
 /// The change counter of the calendar, the settings, the halls and queues, and the accounts and
 /// their credentials: one indexed read,
-/// at most once per request (see [`version_scope`]). Every instance's caches of those compare
+/// at most once per request (see [`version_scope`]); on SQLite on the asking thread
+/// ([`crate::counter_read`]), not through the pool's connection threads. Every instance's caches of those compare
 /// it, so a change any instance commits is seen by all at their next request.
 pub async fn version(db: &Db) -> Result<i64> {
     if let Ok(Some(v)) = MEMO.try_with(|m| {
@@ -128,12 +129,19 @@ pub async fn version(db: &Db) -> Result<i64> {
     }) {
         return Ok(v);
     }
-    let v: i64 = db_run!(db, |c| sqlx::query_scalar(
-        "SELECT version FROM calendar_version WHERE id = 1"
-    )
-    .fetch_one(c)
-    .await
-    .map_err(db_err))?;
+    let here = match db {
+        Db::Sqlite(p) => crate::counter_read::version(p.connect_options().get_filename()),
+        Db::Postgres(_) => None,
+    };
+    let v: i64 = match here {
+        Some(v) => v,
+        None => db_run!(db, |c| sqlx::query_scalar(
+            "SELECT version FROM calendar_version WHERE id = 1"
+        )
+        .fetch_one(c)
+        .await
+        .map_err(db_err))?,
+    };
     let _ = MEMO.try_with(|m| {
         if !m.spoilt.get() {
             m.version.set(Some(v));

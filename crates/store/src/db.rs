@@ -985,6 +985,7 @@ impl Db {
                     conn.close().await;
                 }
                 drop(turn);
+                crate::counter_read::close(p.connect_options().get_filename());
                 p.close().await
             }
             Db::Postgres(p) => p.close().await,

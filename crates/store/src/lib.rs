@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cases;
 pub mod catalogue;
 mod cells;
+mod counter_read;
 pub mod db;
 mod direct;
 pub mod events;

@@ -74,7 +74,10 @@ pub(crate) async fn answer(
     status: StatusCode,
 ) -> ApiResult<Response> {
     let env = Env::at(state, state.now(), l.row.hall.as_deref()).await?;
-    Ok((status, axum::Json(view::case_json(l, &env))).into_response())
+    // Serialized straight from the view: a `serde_json::Value` in between cost every command
+    // a tree of maps and strings as large as the case's timeline (docs/performance.md, issue
+    // 9's fifteenth part).
+    Ok((status, axum::Json(view::case_view(l, &env))).into_response())
 }
 
 async fn create(

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use serde_json::Value;
 use yichuang_domain::case::CaseEvent;
 use yichuang_domain::case::applicant::Applicant;
 use yichuang_domain::case::clock::{ClockReading, Extension, Suspension, Warning};
@@ -219,11 +218,6 @@ pub fn case_view(l: &Loaded, env: &Env) -> CaseView {
         received_local: c.received_at,
         accepted_local: accepted,
     }
-}
-
-/// The full case as JSON (API-V1 `GET /api/v1/cases/{number}`).
-pub fn case_json(l: &Loaded, env: &Env) -> Value {
-    serde_json::to_value(case_view(l, env)).unwrap_or(Value::Null)
 }
 
 /// A day as people read it: 2026年12月4日.
@@ -612,7 +606,7 @@ pub fn timeline_rows(l: &Loaded, people: &People) -> Vec<TimelineRow> {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use yichuang_domain::case::applicant::{Applicant, ApplicantKind};
 
     /// The entry as it was built before it had a type: the log payload with `at` replaced.
