@@ -169,7 +169,24 @@ impl Deferred {
     /// Adds a statement with its values written into it as literals ([`inlined`]), for a list
     /// sent as one simple query: PostgreSQL binds parameters to one statement at a time.
     fn push_inlined(&mut self, sql: &str, args: &[Arg]) -> Result<()> {
+        self.push_inlined_guarded(sql, args, false)
+    }
+
+    /// [`Deferred::push_inlined`] for an `UPDATE` that, `guarded`, must change exactly one row
+    /// ([`Tx::write_guarded`]). A simple query answers no row counts, so the guarded update
+    /// fails the list itself when it changed none: its count is cast to a number through a
+    /// text that is no number unless the count is one ([`PG_STALE`]), and the error of that
+    /// cast ends the list and the transaction, as the guard's failure does on SQLite.
+    fn push_inlined_guarded(&mut self, sql: &str, args: &[Arg], guarded: bool) -> Result<()> {
         let written = inlined(sql, args)?;
+        let written = if guarded {
+            format!(
+                "WITH guarded AS ({written} RETURNING 1) \
+                 SELECT (CASE WHEN count(*) = 1 THEN '1' ELSE '{PG_STALE}' END)::int FROM guarded"
+            )
+        } else {
+            written
+        };
         if !self.sql.is_empty() {
             self.sql.push_str(";\n");
         }
@@ -190,7 +207,12 @@ impl Deferred {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(c)
             .await
-            .map_err(db_err)?;
+            .map_err(|e| {
+                let stale = e
+                    .as_database_error()
+                    .is_some_and(|d| d.message().contains(PG_STALE));
+                if stale { stale_row() } else { db_err(e) }
+            })?;
         crate::statements::sent_together(&texts);
         Ok(())
     }
@@ -766,6 +788,10 @@ macro_rules! db_run {
 /// changed since it was read: the caller reads it again and retries.
 pub const STALE: &str = "stale_row";
 
+/// What a guarded update on PostgreSQL that changed no row fails its list with
+/// ([`Deferred::push_inlined_guarded`]): the text in the failed cast's message.
+const PG_STALE: &str = "yichuang_stale_row";
+
 /// The error of a change begun from a row that has since moved on ([`STALE`]).
 pub fn stale_row() -> Error {
     Error::conflict(STALE, "记录已被他人更新，请刷新后重试")
@@ -1034,15 +1060,15 @@ impl Tx {
         Ok(())
     }
 
-    /// A deferred write ([`Tx::write`]) whose `WHERE` names the row as it was read: on SQLite,
-    /// if it changes no row (someone changed that row since), the transaction fails with
-    /// [`STALE`] when the write is sent, and nothing of it is written. On PostgreSQL the
-    /// callers hold the row locked (`FOR UPDATE`), so the condition holds by construction
-    /// and the write goes with the others.
+    /// A deferred `UPDATE` ([`Tx::write`]) whose `WHERE` names the row as it was read: if it
+    /// changes no row (someone changed that row since), the transaction fails with [`STALE`]
+    /// when the write is sent, and nothing of it is written. On PostgreSQL an update that
+    /// finds the row locked waits for that transaction and then tests its `WHERE` against the
+    /// row as that one left it.
     pub async fn write_guarded(&mut self, sql: &str, args: Vec<Arg>) -> Result<()> {
         match self {
             Tx::Sqlite(w) => w.deferred.push_guarded(sql, args, true),
-            Tx::Postgres(w) => w.deferred.push_inlined(sql, &args)?,
+            Tx::Postgres(w) => w.deferred.push_inlined_guarded(sql, &args, true)?,
         }
         Ok(())
     }

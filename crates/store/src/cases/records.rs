@@ -441,12 +441,13 @@ pub async fn load_for_update(tx: &mut Tx, number: &str) -> Result<CaseState> {
 pub enum Source {
     /// Read in the transaction (on PostgreSQL, locked until it ends).
     Stored,
-    /// On SQLite, the state this process kept after the case's last committed change, when it
-    /// has one: no statement, no decoding of the state under the writer's turn (issue 9). The
-    /// change's guarded writes ([`Before`]) fail with [`crate::db::STALE`] if the row has moved
-    /// on since (another process, or a change committed but not yet kept); the caller then runs
-    /// it again from [`Source::Stored`]. PostgreSQL always reads: its row lock is what orders
-    /// two commands on one case there.
+    /// The state this process kept after the case's last committed change, when it has one:
+    /// no statement, and on SQLite no decoding of the state under the writer's turn (issue 9).
+    /// The change's guarded writes ([`Before`]) fail with [`crate::db::STALE`] if the row has
+    /// moved on since (another process or instance, or a change committed but not yet kept);
+    /// the caller then runs it again from [`Source::Stored`]. On PostgreSQL the row is then
+    /// not locked from the start: the guarded update, the change's first write, locks it, and
+    /// a command on the same case that holds it first makes the guard fail.
     Kept,
 }
 
@@ -457,7 +458,6 @@ pub async fn load_for_change(
     source: Source,
 ) -> Result<(CaseState, bool)> {
     if source == Source::Kept
-        && tx.backend() == Backend::Sqlite
         && let Some(kept) = STATES.get(tx.db(), number)
     {
         return Ok((kept, true));
@@ -468,9 +468,6 @@ pub async fn load_for_change(
 /// Keeps a case's state as a change just committed it, for the next command on it
 /// ([`Source::Kept`]). A state with fewer events than the one kept is older and is dropped.
 pub fn keep_state(db: &Db, state: CaseState) {
-    if db.backend() != Backend::Sqlite {
-        return;
-    }
     STATES.keep(db, state);
 }
 
