@@ -919,14 +919,24 @@ async fn a_transactions_reads_see_its_deferred_writes_and_a_broken_key_there_is_
 
 /// The keys of settings starting with `prefix`, as committed (read from the pool, in order).
 async fn committed_keys(db: &crate::Db, prefix: &str) -> Vec<String> {
-    let crate::Db::Sqlite(pool) = db else {
-        unreachable!("a SQLite URL")
-    };
-    sqlx::query_scalar("SELECT key FROM settings WHERE key LIKE $1 ORDER BY key")
-        .bind(format!("{prefix}%"))
-        .fetch_all(pool)
-        .await
-        .unwrap()
+    crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT key FROM settings WHERE key LIKE $1 ORDER BY key"
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_all(c)
+    .await
+    .unwrap())
+}
+
+/// The value of the setting `key` as committed.
+async fn committed_value(db: &crate::Db, key: &str) -> String {
+    crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_one(c)
+    .await
+    .unwrap())
 }
 
 async fn put_through_sqlx(tx: &mut crate::Tx, key: &str) -> Result<()> {
@@ -1243,46 +1253,109 @@ async fn a_sqlite_write_waits_while_another_process_holds_the_files_lock_and_the
 }
 
 #[tokio::test]
-async fn a_sqlite_write_guarded_by_its_rows_past_fails_as_stale_once_the_row_moved_on_and_leaves_nothing_of_its_transaction()
+async fn a_write_guarded_by_its_rows_past_fails_as_stale_once_the_row_moved_on_and_leaves_nothing_of_its_transaction()
  {
-    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
-    const MOVE: &str = "UPDATE settings SET value = $2 WHERE key = $1 AND value = $3";
-    let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
+    for db in testing::fresh_dbs().await {
+        let backend = db.backend().name();
+        let mut tx = db.begin().await.unwrap();
+        tx.write(GUARD_PUT, vec!["guard.row".into()]).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // The row as it stands: the guarded write goes through with the others.
+        let mut tx = db.begin().await.unwrap();
+        tx.write(GUARD_PUT, vec!["guard.a".into()]).await.unwrap();
+        let (from, to) = ("1", "2");
+        tx.write_guarded(GUARD_MOVE, vec!["guard.row".into(), to.into(), from.into()])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // The row as it was: stale, and the write before it goes too.
+        let mut tx = db.begin().await.unwrap();
+        tx.write(GUARD_PUT, vec!["guard.b".into()]).await.unwrap();
+        tx.write_guarded(
+            GUARD_MOVE,
+            vec!["guard.row".into(), "3".into(), from.into()],
+        )
+        .await
+        .unwrap();
+        let e = tx.commit().await.unwrap_err();
+        assert_eq!(e.code, crate::db::STALE, "{backend}: {e:?}");
+        assert_eq!(e.kind, yichuang_domain::Kind::Conflict);
+        assert_eq!(
+            committed_keys(&db, "guard.").await,
+            ["guard.a", "guard.row"],
+            "{backend}"
+        );
+        assert_eq!(committed_value(&db, "guard.row").await, to, "{backend}");
+    }
+}
+
+const GUARD_PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
+const GUARD_MOVE: &str = "UPDATE settings SET value = $2 WHERE key = $1 AND value = $3";
+
+/// On PostgreSQL a command from a kept state takes no row lock before its guarded update, so
+/// that update may find the row locked by a command that started from the row: it waits, and
+/// its guard then tests the row as the other left it.
+#[tokio::test]
+async fn on_postgres_a_guarded_write_that_waited_for_the_rows_lock_fails_as_stale_once_the_holder_moved_the_row()
+ {
+    let Some(url) = testing::postgres_url().await else {
+        assert!(
+            std::env::var("YICHUANG_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "YICHUANG_REQUIRE_POSTGRES=1 but YICHUANG_TEST_DATABASE_URL is not set"
+        );
+        return;
+    };
+    let db = crate::Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    tx.write(PUT, vec!["guard.row".into()]).await.unwrap();
+    tx.write(GUARD_PUT, vec!["guard.row".into()]).await.unwrap();
     tx.commit().await.unwrap();
 
-    // The row as it stands: the guarded write goes through with the others.
-    let mut tx = db.begin().await.unwrap();
-    tx.write(PUT, vec!["guard.a".into()]).await.unwrap();
-    let (from, to) = ("1", "2");
-    tx.write_guarded(MOVE, vec!["guard.row".into(), to.into(), from.into()])
+    // The holder moves the row and keeps it locked.
+    let mut holder = db.begin().await.unwrap();
+    holder
+        .write(GUARD_MOVE, vec!["guard.row".into(), "2".into(), "1".into()])
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+    holder.flush().await.unwrap();
 
-    // The row as it was: stale, and the write before it goes too.
-    let mut tx = db.begin().await.unwrap();
-    tx.write(PUT, vec!["guard.b".into()]).await.unwrap();
-    tx.write_guarded(MOVE, vec!["guard.row".into(), "3".into(), from.into()])
-        .await
-        .unwrap();
-    let e = tx.commit().await.unwrap_err();
-    assert_eq!(e.code, crate::db::STALE);
-    assert_eq!(e.kind, yichuang_domain::Kind::Conflict);
-    assert_eq!(
-        committed_keys(&db, "guard.").await,
-        ["guard.a", "guard.row"]
-    );
-    let crate::Db::Sqlite(pool) = &db else {
-        unreachable!("a SQLite URL")
+    // A change from the row as it was waits for the lock.
+    let waiter = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.begin().await?;
+            tx.write(GUARD_PUT, vec!["guard.waiter".into()]).await?;
+            tx.write_guarded(GUARD_MOVE, vec!["guard.row".into(), "3".into(), "1".into()])
+                .await?;
+            tx.commit().await
+        })
     };
-    let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'guard.row'")
+    let crate::Db::Postgres(pool) = &db else {
+        unreachable!("a PostgreSQL URL")
+    };
+    let mut waiting = 0;
+    for _ in 0..10_000 {
+        waiting = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(value, to);
+        if waiting > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(waiting, 1, "the guarded write waits for the row's lock");
+    holder.commit().await.unwrap();
+
+    let e = waiter.await.unwrap().unwrap_err();
+    assert_eq!(e.code, crate::db::STALE, "{e:?}");
+    assert_eq!(committed_keys(&db, "guard.").await, ["guard.row"]);
+    assert_eq!(committed_value(&db, "guard.row").await, "2");
 }
 
 #[tokio::test]
