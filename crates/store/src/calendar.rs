@@ -115,10 +115,10 @@ pub async fn read_ahead(db: &Db) -> Result<()> {
 }
 
 /// The change counter of the calendar, the settings, the halls and queues, and the accounts and
-/// their credentials: one indexed read,
-/// at most once per request (see [`version_scope`]); on SQLite on the asking thread
-/// ([`crate::counter_read`]), not through the pool's connection threads. Every instance's caches of those compare
-/// it, so a change any instance commits is seen by all at their next request.
+/// their credentials: one indexed read, at most once per request (see [`version_scope`]); on
+/// SQLite on the asking thread ([`crate::counter_read`]), not through the pool's connection
+/// threads. Every instance's caches of those compare it, so a change any instance commits is
+/// seen by all at their next request.
 pub async fn version(db: &Db) -> Result<i64> {
     if let Ok(Some(v)) = MEMO.try_with(|m| {
         if m.spoilt.get() {

@@ -208,9 +208,10 @@ impl Deferred {
             .execute(c)
             .await
             .map_err(|e| {
-                let stale = e
-                    .as_database_error()
-                    .is_some_and(|d| d.message().contains(PG_STALE));
+                // The cast's own error (invalid_text_representation) naming the marker.
+                let stale = e.as_database_error().is_some_and(|d| {
+                    d.code().as_deref() == Some("22P02") && d.message().contains(PG_STALE)
+                });
                 if stale { stale_row() } else { db_err(e) }
             })?;
         crate::statements::sent_together(&texts);
