@@ -10,6 +10,9 @@ use crate::events::{self, NewEvent};
 use crate::timers::{self, Timer, TimerHandler};
 use crate::{Tx, testing, tx_run};
 
+/// A setting written with the value '1': the rows the writer's tests commit and look for.
+const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
+
 #[test]
 fn both_backends_have_the_same_migration_versions() {
     let (sqlite, postgres) = crate::db::migration_versions();
@@ -953,7 +956,6 @@ async fn put_through_sqlx(tx: &mut crate::Tx, key: &str) -> Result<()> {
 #[tokio::test]
 async fn a_dropped_sqlite_transaction_is_rolled_back_whether_its_last_statement_ran_on_the_writers_thread_or_the_connections()
  {
-    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
     let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
     db.migrate().await.unwrap();
 
@@ -981,7 +983,6 @@ async fn a_dropped_sqlite_transaction_is_rolled_back_whether_its_last_statement_
 #[tokio::test]
 async fn after_a_sqlite_database_is_closed_or_its_file_replaced_the_writer_writes_the_file_that_is_there()
  {
-    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
     let url = testing::sqlite_url();
     let put = |db: crate::Db, key: &'static str| async move {
         let mut tx = db.begin().await.unwrap();
@@ -1204,7 +1205,6 @@ fn no_statement_of_the_store_binds_its_limit_or_offset() {
 #[tokio::test]
 async fn a_sqlite_write_waits_while_another_process_holds_the_files_lock_and_then_commits_after_it()
 {
-    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
     let url = testing::sqlite_url();
     let db = crate::Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
@@ -1258,12 +1258,12 @@ async fn a_write_guarded_by_its_rows_past_fails_as_stale_once_the_row_moved_on_a
     for db in testing::fresh_dbs().await {
         let backend = db.backend().name();
         let mut tx = db.begin().await.unwrap();
-        tx.write(GUARD_PUT, vec!["guard.row".into()]).await.unwrap();
+        tx.write(PUT, vec!["guard.row".into()]).await.unwrap();
         tx.commit().await.unwrap();
 
         // The row as it stands: the guarded write goes through with the others.
         let mut tx = db.begin().await.unwrap();
-        tx.write(GUARD_PUT, vec!["guard.a".into()]).await.unwrap();
+        tx.write(PUT, vec!["guard.a".into()]).await.unwrap();
         let (from, to) = ("1", "2");
         tx.write_guarded(GUARD_MOVE, vec!["guard.row".into(), to.into(), from.into()])
             .await
@@ -1272,7 +1272,7 @@ async fn a_write_guarded_by_its_rows_past_fails_as_stale_once_the_row_moved_on_a
 
         // The row as it was: stale, and the write before it goes too.
         let mut tx = db.begin().await.unwrap();
-        tx.write(GUARD_PUT, vec!["guard.b".into()]).await.unwrap();
+        tx.write(PUT, vec!["guard.b".into()]).await.unwrap();
         tx.write_guarded(
             GUARD_MOVE,
             vec!["guard.row".into(), "3".into(), from.into()],
@@ -1291,7 +1291,6 @@ async fn a_write_guarded_by_its_rows_past_fails_as_stale_once_the_row_moved_on_a
     }
 }
 
-const GUARD_PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
 const GUARD_MOVE: &str = "UPDATE settings SET value = $2 WHERE key = $1 AND value = $3";
 
 /// On PostgreSQL a command from a kept state takes no row lock before its guarded update, so
@@ -1310,7 +1309,7 @@ async fn on_postgres_a_guarded_write_that_waited_for_the_rows_lock_fails_as_stal
     let db = crate::Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    tx.write(GUARD_PUT, vec!["guard.row".into()]).await.unwrap();
+    tx.write(PUT, vec!["guard.row".into()]).await.unwrap();
     tx.commit().await.unwrap();
 
     // The holder moves the row and keeps it locked.
@@ -1326,7 +1325,7 @@ async fn on_postgres_a_guarded_write_that_waited_for_the_rows_lock_fails_as_stal
         let db = db.clone();
         tokio::spawn(async move {
             let mut tx = db.begin().await?;
-            tx.write(GUARD_PUT, vec!["guard.waiter".into()]).await?;
+            tx.write(PUT, vec!["guard.waiter".into()]).await?;
             tx.write_guarded(GUARD_MOVE, vec!["guard.row".into(), "3".into(), "1".into()])
                 .await?;
             tx.commit().await
@@ -1363,7 +1362,6 @@ async fn on_postgres_a_guarded_write_that_waited_for_the_rows_lock_fails_as_stal
 #[tokio::test]
 async fn a_sqlite_transaction_that_only_writes_waits_for_the_writers_turn_at_its_commit_not_at_begin()
  {
-    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
     let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
     db.migrate().await.unwrap();
     // The first holds the turn: it has read.
