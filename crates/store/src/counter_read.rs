@@ -37,6 +37,11 @@ type Idle = Arc<Mutex<Vec<Reader>>>;
 fn idle_of(path: &Path) -> Idle {
     static ALL: LazyLock<Mutex<HashMap<PathBuf, Idle>>> = LazyLock::new(Default::default);
     let mut all = ALL.lock().unwrap_or_else(|p| p.into_inner());
+    // Looked up before it is entered: every request reads the counter, and the key's copy is
+    // needed only once per file.
+    if let Some(idle) = all.get(path) {
+        return idle.clone();
+    }
     all.entry(path.to_path_buf()).or_default().clone()
 }
 
