@@ -248,6 +248,15 @@ pub async fn assert_kept_state_is_the_history_folded(s: &TestServer, number: &st
     drop(tx);
     assert_eq!(kept.case, folded, "{number}");
     assert_eq!(kept.row.events as usize, history.len());
+    // The row's list columns are written only when they move: they still stand as folded.
+    assert_eq!(
+        (kept.row.status.as_str(), kept.row.accepted_on.clone()),
+        (
+            folded.status.as_str(),
+            folded.accepted_on.map(|d| d.to_string())
+        ),
+        "{number}"
+    );
     if from_kept {
         assert_eq!(in_process.case, kept.case, "{number}");
         assert_eq!(

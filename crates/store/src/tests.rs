@@ -1393,3 +1393,62 @@ async fn a_sqlite_transaction_that_only_writes_waits_for_the_writers_turn_at_its
         ["deferred.first", "deferred.second"]
     );
 }
+
+#[tokio::test]
+async fn the_display_boards_look_up_by_hall_uses_the_hall_index_which_holds_hall_events_only() {
+    // The board's query (`events::hall_calls_since`) with its values written in.
+    const BOARD: &str = "SELECT id, at, kind, hall, payload FROM events \
+         WHERE hall = 'H1' AND kind IN ('ticket_called', 'ticket_recalled') AND at >= 0 \
+         ORDER BY id DESC LIMIT 200";
+    for db in testing::fresh_dbs().await {
+        let (definition, plan) = match &db {
+            crate::Db::Sqlite(p) => {
+                let definition: String = sqlx::query_scalar(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'events_hall'",
+                )
+                .fetch_one(p)
+                .await
+                .unwrap();
+                let plan: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {BOARD}")))
+                        .fetch_all(p)
+                        .await
+                        .unwrap();
+                (
+                    definition,
+                    plan.into_iter().map(|r| r.3).collect::<Vec<_>>(),
+                )
+            }
+            crate::Db::Postgres(p) => {
+                let definition: String = sqlx::query_scalar(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'events_hall'",
+                )
+                .fetch_one(p)
+                .await
+                .unwrap();
+                let mut c = p.acquire().await.unwrap();
+                // An empty table is read whole otherwise: the question is whether the index
+                // can serve the query at all.
+                sqlx::query("SET enable_seqscan = off")
+                    .execute(&mut *c)
+                    .await
+                    .unwrap();
+                let plan: Vec<String> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {BOARD}")))
+                        .fetch_all(&mut *c)
+                        .await
+                        .unwrap();
+                (definition, plan)
+            }
+        };
+        assert!(
+            definition.contains("WHERE hall IS NOT NULL")
+                || definition.contains("WHERE (hall IS NOT NULL)"),
+            "case and account events have no hall and stay out of the index: {definition}"
+        );
+        assert!(
+            plan.iter().any(|line| line.contains("events_hall")),
+            "{plan:?}"
+        );
+    }
+}

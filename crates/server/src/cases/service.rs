@@ -658,10 +658,7 @@ pub async fn receive_with(
         actor.department.as_deref(),
         Written {
             // As `records::insert` wrote it.
-            before: records::Before {
-                events: 0,
-                timer_plan: None,
-            },
+            before: records::Before::of(&row, None),
             timers: None,
             steps: Some(&[]),
         },
@@ -847,10 +844,7 @@ async fn change_from(
         r => r?,
     };
     let written = Written {
-        before: records::Before {
-            events: row.events,
-            timer_plan: timer_plan.as_deref(),
-        },
+        before: records::Before::of(&row, timer_plan.as_deref()),
         timers: planned,
         steps: steps.as_deref(),
     };
