@@ -373,7 +373,7 @@ async fn persist(
                 now,
             )
             .await?;
-            let issuer = issuance::department_name(tx, &item.department)
+            let issuer = issuance::department_name(&env.state.db, &item.department)
                 .await?
                 .unwrap_or_else(|| item.department.clone());
             let masked = d.effects.after.applicant.masked();

@@ -146,6 +146,8 @@ async fn save<T: Serialize>(
     .await
     .map_err(db_err)?
     .rows_affected());
+    // The latest process of each code is kept against the change counter (`latest_process`).
+    crate::calendar::bump(tx).await?;
     Ok(version)
 }
 
@@ -211,13 +213,23 @@ pub async fn save_process(
     Ok(body)
 }
 
+/// The latest process of each code as last read, kept against the change counter, which a
+/// new version moves (`save`): a receipt does not read it while none was saved (issue 9).
+static LATEST_PROCESSES: crate::kept::Kept<String, Option<ProcessDefinition>> =
+    crate::kept::Kept::new();
+
 pub async fn latest_process(db: &Db, code: &str) -> Result<Option<ProcessDefinition>> {
-    Ok(latest_of::<ProcessDefinition>(db, Table::Processes, code)
-        .await?
-        .map(|(v, mut d)| {
-            d.version = v as u32;
-            d
-        }))
+    let read = async {
+        Ok(latest_of::<ProcessDefinition>(db, Table::Processes, code)
+            .await?
+            .map(|(v, mut d)| {
+                d.version = v as u32;
+                d
+            }))
+    };
+    LATEST_PROCESSES
+        .get_or_read(db, code.to_string(), read)
+        .await
 }
 
 pub async fn process_version(

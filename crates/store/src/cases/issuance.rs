@@ -54,15 +54,28 @@ pub async fn record_certificate(
     Ok(number)
 }
 
-/// The name a certificate gives its issuer: the department's, in the caller's transaction.
-pub async fn department_name(tx: &mut Tx, code: &str) -> Result<Option<String>> {
-    Ok(tx
-        .texts(
-            "SELECT name AS value FROM departments WHERE code = $1",
-            vec![code.into()],
+/// Department names as last read, kept against the change counter, which every write of a
+/// department moves in its transaction (`catalogue::write::insert_department`,
+/// `update_department`).
+static DEPARTMENT_NAMES: crate::kept::Kept<String, Option<String>> = crate::kept::Kept::new();
+
+/// The name a certificate gives its issuer: the department's. Kept in memory while no
+/// department changes, so the issue's transaction does not read it under the SQLite writer's
+/// turn (issue 9). Read as committed, like every kept thing: a value read inside a transaction
+/// could be one that never commits.
+pub async fn department_name(db: &Db, code: &str) -> Result<Option<String>> {
+    let read = async {
+        db_run!(db, |c| sqlx::query_scalar(
+            "SELECT name FROM departments WHERE code = $1"
         )
-        .await?
-        .pop())
+        .bind(code)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err))
+    };
+    DEPARTMENT_NAMES
+        .get_or_read(db, code.to_string(), read)
+        .await
 }
 
 pub async fn certificate_of(db: &Db, case_number: &str) -> Result<Option<Certificate>> {

@@ -96,9 +96,16 @@ pub(crate) async fn exists(conn: &mut Conn<'_>, entity: Entity, code: &str) -> R
     Ok(n > 0)
 }
 
+/// Items by code as last read, kept against the change counter, which every write of an item
+/// moves in its transaction (`write::insert_item`, `update_item`, `set_item_active`): a
+/// receipt reads its item and materials from memory while the catalogue stands (issue 9).
+static ITEMS: crate::kept::Kept<String, Option<ItemRecord>> = crate::kept::Kept::new();
+
 /// One item by code, active or retired.
 pub async fn item(db: &Db, code: &str) -> Result<Option<ItemRecord>> {
-    load_item(&mut Conn::Db(db), code).await
+    ITEMS
+        .get_or_read(db, code.to_string(), load_item(&mut Conn::Db(db), code))
+        .await
 }
 
 pub(crate) async fn load_item(conn: &mut Conn<'_>, code: &str) -> Result<Option<ItemRecord>> {

@@ -385,3 +385,76 @@ async fn bundles_are_created_replaced_with_their_version_and_found_from_their_it
         assert_eq!(bundles(&db).await.unwrap().len(), 2);
     }
 }
+
+#[tokio::test]
+async fn an_item_a_department_and_a_process_kept_in_memory_are_read_afresh_once_changed() {
+    use crate::cases::{definitions, issuance};
+    use yichuang_domain::case::process::default_process;
+    // Each change alone, in its own transaction, after everything was read (and kept) again.
+    async fn read_all(
+        db: &Db,
+    ) -> (
+        Option<ItemRecord>,
+        Option<ItemRecord>,
+        Option<String>,
+        Option<u32>,
+    ) {
+        (
+            item(db, "SCJG-001").await.unwrap(),
+            item(db, "NEW-001").await.unwrap(),
+            issuance::department_name(db, "SCJG").await.unwrap(),
+            definitions::latest_process(db, "P-CACHE")
+                .await
+                .unwrap()
+                .map(|p| p.version),
+        )
+    }
+    for db in seeded().await {
+        let (first, new, department, process) = read_all(&db).await;
+        assert_eq!(first.unwrap().version, 1);
+        assert!(new.is_none());
+        assert_eq!(department.as_deref(), Some("市场监督管理局"));
+        assert_eq!(process, None);
+
+        let mut it = sample_item();
+        it.fee = "免费".into();
+        let mut tx = db.begin().await.unwrap();
+        replace_item(&mut tx, "SCJG-001", &it, 1, ACTOR, t0())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let stored = read_all(&db).await.0.unwrap();
+        assert_eq!((stored.version, stored.item.fee.as_str()), (2, "免费"));
+
+        let mut renamed = export_catalogue(&db).await.unwrap();
+        renamed.departments[0].name = "市场监管局".into();
+        import_catalogue(&db, &renamed, ACTOR, t0()).await.unwrap();
+        assert_eq!(read_all(&db).await.2.as_deref(), Some("市场监管局"));
+
+        let mut added = export_catalogue(&db).await.unwrap();
+        let mut new_item = sample_item();
+        new_item.code = "NEW-001".into();
+        added.items.push(new_item);
+        import_catalogue(&db, &added, ACTOR, t0()).await.unwrap();
+        assert!(read_all(&db).await.1.is_some(), "no longer unknown");
+
+        let mut process = default_process(5);
+        process.code = "P-CACHE".into();
+        for (name, version) in [("一个流程", 1), ("另一流程", 2)] {
+            process.name = name.into();
+            let mut tx = db.begin().await.unwrap();
+            definitions::save_process(&mut tx, &process, t0())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(read_all(&db).await.3, Some(version));
+        }
+
+        let mut tx = db.begin().await.unwrap();
+        set_item_active(&mut tx, "NEW-001", false, ACTOR, t0())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(!read_all(&db).await.1.unwrap().active);
+    }
+}

@@ -162,7 +162,8 @@ pub(crate) async fn insert_department(
     .map_err(db_err)?
     .rows_affected()
     });
-    Ok(())
+    // Department names are kept against the change counter (a certificate names its issuer).
+    crate::calendar::bump(tx).await
 }
 
 pub(crate) async fn update_department(
@@ -181,7 +182,7 @@ pub(crate) async fn update_department(
     .await
     .map_err(db_err)?
     .rows_affected());
-    Ok(())
+    crate::calendar::bump(tx).await
 }
 
 /// Validates an item against the stored departments (within the transaction).
@@ -313,6 +314,8 @@ pub async fn set_item_active(
         } else {
             "item_retired"
         }, code, json!({ "before": {"active": !active}, "after": {"active": active}, "version": version })).await?;
+    // Items are kept against the change counter (`read::item`).
+    crate::calendar::bump(tx).await?;
     record.active = active;
     record.version = version;
     record.updated_at = now;
@@ -396,6 +399,9 @@ pub(crate) async fn insert_item(
     .map_err(db_err)?);
     insert_materials(tx, id, item).await?;
     insert_grams(tx, id, &cols.search_text).await?;
+    // Items are kept against the change counter (`read::item`): a code looked up before it
+    // existed was kept as unknown.
+    crate::calendar::bump(tx).await?;
     Ok(id)
 }
 
@@ -449,6 +455,7 @@ pub(crate) async fn update_item(
     .map_err(db_err)?
     .rows_affected());
     insert_grams(tx, id, &cols.search_text).await?;
+    crate::calendar::bump(tx).await?;
     Ok(new_version)
 }
 
