@@ -55,8 +55,8 @@ pub async fn record_certificate(
 }
 
 /// Department names as last read, kept against the change counter, which every write of a
-/// department moves in its transaction (`catalogue::write::insert_department`,
-/// `update_department`).
+/// department moves in its transaction (`catalogue::write::create_department`, and an import
+/// once).
 static DEPARTMENT_NAMES: crate::kept::Kept<String, Option<String>> = crate::kept::Kept::new();
 
 /// The name a certificate gives its issuer: the department's. Kept in memory while no

@@ -221,6 +221,9 @@ async fn apply(
     }
 
     if summary.changed() {
+        // Once for the whole import: items and department names are kept against the change
+        // counter (`read::item`, `issuance::department_name`).
+        crate::calendar::bump(tx).await?;
         let payload = serde_json::to_value(summary).unwrap_or_default();
         audit
             .record(tx, "catalogue_imported", "catalogue", payload)

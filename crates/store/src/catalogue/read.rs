@@ -97,8 +97,9 @@ pub(crate) async fn exists(conn: &mut Conn<'_>, entity: Entity, code: &str) -> R
 }
 
 /// Items by code as last read, kept against the change counter, which every write of an item
-/// moves in its transaction (`write::insert_item`, `update_item`, `set_item_active`): a
-/// receipt reads its item and materials from memory while the catalogue stands (issue 9).
+/// moves in its transaction (`write::create_item`, `replace_item`, `set_item_active`, and an
+/// import once): a receipt reads its item and materials from memory while the catalogue
+/// stands (issue 9).
 static ITEMS: crate::kept::Kept<String, Option<ItemRecord>> = crate::kept::Kept::new();
 
 /// One item by code, active or retired.

@@ -456,5 +456,37 @@ async fn an_item_a_department_and_a_process_kept_in_memory_are_read_afresh_once_
             .unwrap();
         tx.commit().await.unwrap();
         assert!(!read_all(&db).await.1.unwrap().active);
+
+        // Made one at a time, not by an import.
+        assert!(
+            issuance::department_name(&db, "NEWD")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let department = Department {
+            code: "NEWD".into(),
+            name: "新部门".into(),
+            region: None,
+        };
+        let mut tx = db.begin().await.unwrap();
+        create_department(&mut tx, &department, ACTOR, t0())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            issuance::department_name(&db, "NEWD")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("新部门")
+        );
+        assert!(item(&db, "NEW-002").await.unwrap().is_none());
+        let mut another = sample_item();
+        another.code = "NEW-002".into();
+        let mut tx = db.begin().await.unwrap();
+        create_item(&mut tx, &another, ACTOR, t0()).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(item(&db, "NEW-002").await.unwrap().is_some());
     }
 }

@@ -139,6 +139,8 @@ pub async fn create_department(
         return Err(duplicate("部门", &d.code));
     }
     insert_department(tx, d, now).await?;
+    // Department names are kept against the change counter (a certificate names its issuer).
+    crate::calendar::bump(tx).await?;
     audit
         .record(tx, "department_created", &d.code, json!({ "after": d }))
         .await
@@ -162,8 +164,7 @@ pub(crate) async fn insert_department(
     .map_err(db_err)?
     .rows_affected()
     });
-    // Department names are kept against the change counter (a certificate names its issuer).
-    crate::calendar::bump(tx).await
+    Ok(())
 }
 
 pub(crate) async fn update_department(
@@ -182,7 +183,7 @@ pub(crate) async fn update_department(
     .await
     .map_err(db_err)?
     .rows_affected());
-    crate::calendar::bump(tx).await
+    Ok(())
 }
 
 /// Validates an item against the stored departments (within the transaction).
@@ -208,6 +209,9 @@ pub async fn create_item(
         return Err(duplicate("事项", &item.code));
     }
     insert_item(tx, item, now).await?;
+    // Items are kept against the change counter (`read::item`): a code looked up before it
+    // existed was kept as unknown.
+    crate::calendar::bump(tx).await?;
     audit
         .record(
             tx,
@@ -251,6 +255,7 @@ pub async fn replace_item(
         return Ok(before);
     }
     let version = update_item(tx, item, before.active, before.version, now).await?;
+    crate::calendar::bump(tx).await?;
     audit
         .record(
             tx,
@@ -399,9 +404,6 @@ pub(crate) async fn insert_item(
     .map_err(db_err)?);
     insert_materials(tx, id, item).await?;
     insert_grams(tx, id, &cols.search_text).await?;
-    // Items are kept against the change counter (`read::item`): a code looked up before it
-    // existed was kept as unknown.
-    crate::calendar::bump(tx).await?;
     Ok(id)
 }
 
@@ -455,7 +457,6 @@ pub(crate) async fn update_item(
     .map_err(db_err)?
     .rows_affected());
     insert_grams(tx, id, &cols.search_text).await?;
-    crate::calendar::bump(tx).await?;
     Ok(new_version)
 }
 
