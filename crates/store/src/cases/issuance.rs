@@ -65,13 +65,9 @@ static DEPARTMENT_NAMES: crate::kept::Kept<String, Option<String>> = crate::kept
 /// could be one that never commits.
 pub async fn department_name(db: &Db, code: &str) -> Result<Option<String>> {
     let read = async {
-        db_run!(db, |c| sqlx::query_scalar(
-            "SELECT name FROM departments WHERE code = $1"
-        )
-        .bind(code)
-        .fetch_optional(c)
-        .await
-        .map_err(db_err))
+        Ok(crate::catalogue::department(db, code)
+            .await?
+            .map(|d| d.name))
     };
     DEPARTMENT_NAMES
         .get_or_read(db, code.to_string(), read)
