@@ -266,16 +266,18 @@ async fn every_deadline_timer_fires_exactly_once_across_a_sigkill_and_a_restart(
     assert_eq!(count(&v, "step_deemed_approved"), 1, "{v}");
     b.kill();
 
-    // The masked log agrees: one entry per deemed event, none lost, none doubled.
+    // The stored stream agrees: one event per deemed change, none lost, none doubled.
     let db = yichuang_store::Db::connect(&db_url).await.unwrap();
     for n in routed.iter().chain([&deemed]) {
-        let log = yichuang_store::events::for_subject(&db, "case", n)
-            .await
-            .unwrap();
-        let deemed_kinds = log
+        let stored = yichuang_store::cases::records::load(&db, n).await.unwrap();
+        let deemed_kinds = stored
+            .events
             .iter()
-            .filter(|e| e.kind == "case_route_confirmed" || e.kind == "case_step_deemed_approved")
-            .filter(|e| e.actor == "system")
+            .filter(|e| {
+                let kind = e.change.kind();
+                kind == "case_route_confirmed" || kind == "case_step_deemed_approved"
+            })
+            .filter(|e| e.by == "system")
             .count();
         assert_eq!(deemed_kinds, 1, "{n}");
     }

@@ -7,7 +7,6 @@ use yichuang_domain::{Error, Result};
 
 use super::applicants::ApplicantRow;
 use crate::db::{Arg, Backend, db_err, micros, parameter_list, placeholders};
-use crate::events::{self, NewEvent};
 use crate::{Db, Tx, db_run, tx_run};
 
 pub struct NewCase<'a> {
@@ -106,10 +105,14 @@ pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Resul
     .await
 }
 
-/// Appends events to a case's stream (numbered after the `row.events` already there) and the
-/// masked entry of each to the shared event log, in the caller's transaction: one multi-row
-/// statement each. `department` is the acting person's department (what "已办" lists by);
-/// deadline events carry none.
+/// Appends events to a case's stream (numbered after the `row.events` already there), in the
+/// caller's transaction, in one multi-row statement. `department` is the acting person's
+/// department (what "已办" lists by); deadline events carry none.
+///
+/// The stream is the case's part of the event log: its rows are append-only and masked
+/// (R-PII), so they are not copied into the shared `events` table as well. The copy held the
+/// same actor, kind, time and masked body, was read by nothing but tests, and cost every case
+/// command a statement and its pages in the commit (issue 9).
 pub async fn append(
     tx: &mut Tx,
     row: &CaseRow,
@@ -148,23 +151,7 @@ pub async fn append(
             body.into(),
         ]);
     }
-    tx.write(&sql, args).await?;
-    let entries = events_in
-        .iter()
-        .map(|e| {
-            (
-                utc(e.at, zone),
-                NewEvent {
-                    actor: &e.by,
-                    kind: e.change.kind(),
-                    subject_type: "case",
-                    subject_id: &row.number,
-                    payload: e.log_payload(),
-                },
-            )
-        })
-        .collect();
-    events::append_all(tx, entries).await
+    tx.write(&sql, args).await
 }
 
 /// An event as the stream keeps it. R-PII: the applicant's full numbers stay in `applicants`.
