@@ -395,21 +395,21 @@ async fn pending(db: &crate::Db, subject: &str) -> Vec<(String, i64, String)> {
 }
 
 #[tokio::test]
-async fn replacing_a_subjects_timers_leaves_exactly_the_new_ones_pending() {
+async fn replacing_a_cases_timers_moves_them_in_place_and_leaves_exactly_the_new_ones_pending() {
     for db in testing::fresh_dbs().await {
         let t0 = Utc.with_ymd_and_hms(2026, 12, 4, 1, 0, 0).unwrap();
         let h = |n: i64| t0 + Duration::hours(n);
         let mut tx = db.begin().await.unwrap();
-        timers::schedule(&mut tx, "deadline", "C2", h(5), serde_json::json!({}), t0)
+        timers::schedule(&mut tx, "case_deadline", "C2", h(5), serde_json::json!({}), t0)
             .await
             .unwrap();
         timers::replace(
             &mut tx,
-            &["deadline", "warning"],
+            &["case_deadline", "case_warning"],
             "C1",
             &[
-                ("deadline", h(1), serde_json::json!({})),
-                ("warning", h(2), serde_json::json!({"warning": "yellow"})),
+                ("case_deadline", h(1), serde_json::json!({})),
+                ("case_warning", h(2), serde_json::json!({"case_warning": "yellow"})),
             ],
             t0,
         )
@@ -420,23 +420,23 @@ async fn replacing_a_subjects_timers_leaves_exactly_the_new_ones_pending() {
             pending(&db, "C1").await,
             vec![
                 (
-                    "deadline".to_string(),
+                    "case_deadline".to_string(),
                     crate::micros(h(1)),
                     "{}".to_string()
                 ),
                 (
-                    "warning".to_string(),
+                    "case_warning".to_string(),
                     crate::micros(h(2)),
-                    r#"{"warning":"yellow"}"#.to_string()
+                    r#"{"case_warning":"yellow"}"#.to_string()
                 ),
             ]
         );
         let mut tx = db.begin().await.unwrap();
         timers::replace(
             &mut tx,
-            &["deadline", "warning"],
+            &["case_deadline", "case_warning"],
             "C1",
-            &[("warning", h(3), serde_json::json!({"warning": "red"}))],
+            &[("case_warning", h(3), serde_json::json!({"case_warning": "red"}))],
             t0,
         )
         .await
@@ -445,19 +445,94 @@ async fn replacing_a_subjects_timers_leaves_exactly_the_new_ones_pending() {
         assert_eq!(
             pending(&db, "C1").await,
             vec![(
-                "warning".to_string(),
+                "case_warning".to_string(),
                 crate::micros(h(3)),
-                r#"{"warning":"red"}"#.to_string()
+                r#"{"case_warning":"red"}"#.to_string()
             )]
         );
         let mut tx = db.begin().await.unwrap();
-        timers::replace(&mut tx, &["deadline", "warning"], "C1", &[], t0)
+        timers::replace(&mut tx, &["case_deadline", "case_warning"], "C1", &[], t0)
             .await
             .unwrap();
         tx.commit().await.unwrap();
         assert!(pending(&db, "C1").await.is_empty());
         // Another subject's timer is not touched.
         assert_eq!(pending(&db, "C2").await.len(), 1);
+        // Moved in place: C1's two kinds took two rows in all, none inserted per move.
+        let rows: i64 = crate::db_run!(&db, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM timers WHERE subject = 'C1'"
+        )
+        .fetch_one(c)
+        .await
+        .unwrap());
+        assert_eq!(rows, 2);
+        // A kind with no index to be moved in place by is refused, and nothing is written.
+        let mut tx = db.begin().await.unwrap();
+        let refused = timers::replace(
+            &mut tx,
+            &["no_show"],
+            "C1",
+            &[("no_show", h(1), serde_json::json!({}))],
+            t0,
+        )
+        .await;
+        assert!(refused.is_err());
+        drop(tx);
+        assert!(pending(&db, "C1").await.is_empty());
+    }
+}
+
+/// Fires a case's deadline by setting it again a day later, as a deemed step's change does.
+struct Rescheduling;
+
+impl TimerHandler for Rescheduling {
+    async fn handle(&self, tx: &mut Tx, timer: &Timer, _now: chrono::DateTime<Utc>) -> Result<()> {
+        let later = timer.due() + Duration::days(1);
+        timers::replace(
+            tx,
+            &["case_deadline", "case_warning"],
+            &timer.subject,
+            &[("case_deadline", later, serde_json::json!({}))],
+            timer.due(),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_timer_that_sets_its_own_kind_again_fires_once_and_leaves_the_new_one_pending() {
+    for db in testing::fresh_dbs().await {
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 4, 1, 0, 0).unwrap();
+        let mut tx = db.begin().await.unwrap();
+        timers::replace(
+            &mut tx,
+            &["case_deadline", "case_warning"],
+            "C1",
+            &[("case_deadline", t0, serde_json::json!({}))],
+            t0,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let at = t0 + Duration::minutes(1);
+        assert_eq!(timers::fire_due(&db, at, "w1", &Rescheduling, 10).await.unwrap(), 1);
+        assert_eq!(
+            pending(&db, "C1").await,
+            vec![(
+                "case_deadline".to_string(),
+                crate::micros(t0 + Duration::days(1)),
+                "{}".to_string()
+            )]
+        );
+        // Nothing more is due until the new time, and then it fires once.
+        assert_eq!(timers::fire_due(&db, at, "w1", &Rescheduling, 10).await.unwrap(), 0);
+        let fired: i64 = crate::db_run!(&db, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM timers WHERE subject = 'C1' AND fired_at IS NOT NULL"
+        )
+        .fetch_one(c)
+        .await
+        .unwrap());
+        assert_eq!(fired, 1);
     }
 }
 

@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use yichuang_domain::Result;
+use yichuang_domain::{Error, Result};
 
 use crate::db::{Arg, Backend, db_err, from_micros, micros};
 use crate::{Db, Tx, db_run, tx_run};
@@ -75,9 +75,23 @@ pub async fn cancel(tx: &mut Tx, kind: &str, subject: &str, now: DateTime<Utc>) 
     .await
 }
 
-/// Replaces a subject's pending timers of the given kinds with `next` (kind, due time, payload):
-/// one update that cancels them all and, when there is anything to set, one multi-row insert —
-/// instead of a cancel and an insert per kind.
+/// The kinds of timer [`replace`] rewrites in place: a case's deadline and its next light.
+/// Migration 0022's unique index holds at most one pending row of each per subject, which the
+/// upsert finds; any other kind is scheduled and cancelled row by row.
+pub const IN_PLACE: [&str; 2] = ["case_deadline", "case_warning"];
+
+/// The predicate of that index, which an upsert must name to be matched with it.
+const IN_PLACE_PENDING: &str = "kind IN ('case_deadline', 'case_warning') \
+     AND fired_at IS NULL AND cancelled_at IS NULL";
+
+/// Replaces a subject's pending timers of the given kinds (of [`IN_PLACE`]) with `next` (kind,
+/// due time, payload): the pending row of each kind in `next` is moved in place, or added, in
+/// one multi-row upsert, and the kinds `next` leaves out are cancelled in one update. A case
+/// command that moves its deadline and light so writes one statement, not a cancel and an
+/// insert, and leaves no cancelled row behind (issue 9).
+///
+/// A timer firing is marked fired before its effect runs ([`fire_due`]), so a handler that
+/// sets its own kind again adds a new pending row rather than moving the one it fires.
 pub async fn replace(
     tx: &mut Tx,
     kinds: &[&str],
@@ -85,17 +99,39 @@ pub async fn replace(
     next: &[(&str, DateTime<Utc>, serde_json::Value)],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if !kinds.is_empty() {
+    let named = kinds.iter().chain(next.iter().map(|(kind, ..)| kind));
+    if let Some(kind) = named.clone().find(|k| !IN_PLACE.contains(k)) {
+        return Err(Error::internal(format!(
+            "timer kind {kind} has no index to be rewritten in place"
+        )));
+    }
+    let gone: Vec<&str> = kinds
+        .iter()
+        .filter(|k| !next.iter().any(|(kind, ..)| kind == *k))
+        .copied()
+        .collect();
+    if !gone.is_empty() {
         let sql = format!(
             "UPDATE timers SET cancelled_at = $1 WHERE subject = $2 AND kind IN ({}) \
              AND fired_at IS NULL AND cancelled_at IS NULL",
-            crate::db::parameter_list(3, kinds.len())
+            crate::db::parameter_list(3, gone.len())
         );
         let mut args: Vec<Arg> = vec![micros(now).into(), subject.into()];
-        args.extend(kinds.iter().map(|k| Arg::from(*k)));
+        args.extend(gone.iter().map(|k| Arg::from(*k)));
         tx.write(&sql, args).await?;
     }
-    schedule_all(tx, subject, next, now).await
+    insert_rows(
+        tx,
+        subject,
+        next,
+        now,
+        &format!(
+            " ON CONFLICT (subject, kind) WHERE {IN_PLACE_PENDING} DO UPDATE SET \
+             due_at = excluded.due_at, payload = excluded.payload, \
+             created_at = excluded.created_at, attempts = 0, last_error = NULL"
+        ),
+    )
+    .await
 }
 
 /// Adds timers of one subject in one multi-row statement, deferred with the transaction's other
@@ -105,6 +141,17 @@ pub async fn schedule_all(
     subject: &str,
     next: &[(&str, DateTime<Utc>, serde_json::Value)],
     now: DateTime<Utc>,
+) -> Result<()> {
+    insert_rows(tx, subject, next, now, "").await
+}
+
+/// The multi-row insert of [`schedule_all`] and [`replace`], `then` its conflict clause.
+async fn insert_rows(
+    tx: &mut Tx,
+    subject: &str,
+    next: &[(&str, DateTime<Utc>, serde_json::Value)],
+    now: DateTime<Utc>,
+    then: &str,
 ) -> Result<()> {
     if next.is_empty() {
         return Ok(());
@@ -116,7 +163,7 @@ pub async fn schedule_all(
         })
         .collect();
     let sql = format!(
-        "INSERT INTO timers (kind, subject, due_at, payload, created_at) VALUES {}",
+        "INSERT INTO timers (kind, subject, due_at, payload, created_at) VALUES {}{then}",
         rows.join(", ")
     );
     let mut args: Vec<Arg> = vec![subject.into(), micros(now).into()];
@@ -176,20 +223,16 @@ pub async fn fire_due<H: TimerHandler>(
             .await
             .map_err(db_err)?);
         let Some(timer) = timer else { break };
+        // Marked fired first, in the transaction that carries the effect: a failed effect
+        // rolls the mark back with it, and an effect that sets this kind again for the same
+        // subject ([`replace`]) adds a pending row instead of moving this one.
+        tx.write(
+            "UPDATE timers SET fired_at = $1, claimed_by = $2, attempts = attempts + 1 WHERE id = $3",
+            vec![micros(now).into(), worker.into(), timer.id.into()],
+        )
+        .await?;
         match handler.handle(&mut tx, &timer, now).await {
             Ok(()) => {
-                tx_run!(&mut tx, |c| {
-                    sqlx::query(
-                    "UPDATE timers SET fired_at = $1, claimed_by = $2, attempts = attempts + 1 WHERE id = $3"
-                )
-                .bind(micros(now))
-                .bind(worker)
-                .bind(timer.id)
-                .execute(c)
-                .await
-                .map_err(db_err)?
-                .rows_affected()
-                });
                 tx.commit().await?;
                 fired += 1;
             }

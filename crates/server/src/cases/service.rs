@@ -252,6 +252,17 @@ fn timer_plan(next: &[(&str, DateTime<Utc>, serde_json::Value)]) -> String {
         .join(";")
 }
 
+/// The kinds of timer a plan of [`timer_plan`] lists.
+fn planned_kinds(plan: &str) -> Vec<&'static str> {
+    [DEADLINE_TIMER, WARNING_TIMER]
+        .into_iter()
+        .filter(|kind| {
+            plan.split(';')
+                .any(|entry| entry.split_once('@').is_some_and(|(k, _)| k == *kind))
+        })
+        .collect()
+}
+
 /// What the case row noted of its last change, so that a change writes only what moved.
 struct Written<'a> {
     /// The row as the change started from it: its writes are guarded by it.
@@ -310,7 +321,12 @@ async fn persist(
         None => {}
     }
     if moved {
-        let kinds = [DEADLINE_TIMER, WARNING_TIMER];
+        // What may be pending: the kinds the row noted, or both when it does not know. A kind
+        // the plan left out has no pending row to cancel (only its own firing ends one).
+        let kinds = match planned {
+            Some(plan) => planned_kinds(plan),
+            None => vec![DEADLINE_TIMER, WARNING_TIMER],
+        };
         timers::replace(tx, &kinds, &row.number, &next, now).await?;
     }
     let Some(steps) = steps else {
@@ -933,5 +949,28 @@ pub fn query_path(origin: &str, row: &CaseRow) -> String {
     match &row.query_code {
         Some(code) => format!("{origin}/query?code={code}"),
         None => format!("{origin}/query?number={}", row.number),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timer_plan_gives_back_the_kinds_it_was_made_of_and_an_empty_plan_none() {
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 1, 0, 0).unwrap();
+        let both = [
+            (DEADLINE_TIMER, at, json!({})),
+            (WARNING_TIMER, at, json!({"warning": "yellow"})),
+        ];
+        assert_eq!(
+            planned_kinds(&timer_plan(&both)),
+            vec![DEADLINE_TIMER, WARNING_TIMER]
+        );
+        assert_eq!(
+            planned_kinds(&timer_plan(&both[1..])),
+            vec![WARNING_TIMER]
+        );
+        assert!(planned_kinds(&timer_plan(&[])).is_empty());
     }
 }
