@@ -157,7 +157,7 @@ pub async fn start(config: Config) -> Result<Running> {
     } else {
         Clock::system()
     };
-    let state = AppState {
+    let state = AppState::new(state::Shared {
         db,
         clock,
         config: Arc::new(config),
@@ -165,7 +165,7 @@ pub async fn start(config: Config) -> Result<Running> {
         calendar: calendar::Cache::default(),
         caches: Arc::new(caches::Caches::default()),
         requests: Arc::new(metrics::Requests::default()),
-    };
+    });
     let listener = tokio::net::TcpListener::bind(state.config.addr)
         .await
         .map_err(|e| {
