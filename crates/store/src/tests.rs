@@ -400,16 +400,27 @@ async fn replacing_a_cases_timers_moves_them_in_place_and_leaves_exactly_the_new
         let t0 = Utc.with_ymd_and_hms(2026, 12, 4, 1, 0, 0).unwrap();
         let h = |n: i64| t0 + Duration::hours(n);
         let mut tx = db.begin().await.unwrap();
-        timers::schedule(&mut tx, "case_deadline", "C2", h(5), serde_json::json!({}), t0)
-            .await
-            .unwrap();
+        timers::schedule(
+            &mut tx,
+            "case_deadline",
+            "C2",
+            h(5),
+            serde_json::json!({}),
+            t0,
+        )
+        .await
+        .unwrap();
         timers::replace(
             &mut tx,
             &["case_deadline", "case_warning"],
             "C1",
             &[
                 ("case_deadline", h(1), serde_json::json!({})),
-                ("case_warning", h(2), serde_json::json!({"case_warning": "yellow"})),
+                (
+                    "case_warning",
+                    h(2),
+                    serde_json::json!({"warning": "yellow"}),
+                ),
             ],
             t0,
         )
@@ -427,7 +438,7 @@ async fn replacing_a_cases_timers_moves_them_in_place_and_leaves_exactly_the_new
                 (
                     "case_warning".to_string(),
                     crate::micros(h(2)),
-                    r#"{"case_warning":"yellow"}"#.to_string()
+                    r#"{"warning":"yellow"}"#.to_string()
                 ),
             ]
         );
@@ -436,7 +447,7 @@ async fn replacing_a_cases_timers_moves_them_in_place_and_leaves_exactly_the_new
             &mut tx,
             &["case_deadline", "case_warning"],
             "C1",
-            &[("case_warning", h(3), serde_json::json!({"case_warning": "red"}))],
+            &[("case_warning", h(3), serde_json::json!({"warning": "red"}))],
             t0,
         )
         .await
@@ -447,7 +458,7 @@ async fn replacing_a_cases_timers_moves_them_in_place_and_leaves_exactly_the_new
             vec![(
                 "case_warning".to_string(),
                 crate::micros(h(3)),
-                r#"{"case_warning":"red"}"#.to_string()
+                r#"{"warning":"red"}"#.to_string()
             )]
         );
         let mut tx = db.begin().await.unwrap();
@@ -515,7 +526,12 @@ async fn a_timer_that_sets_its_own_kind_again_fires_once_and_leaves_the_new_one_
         .unwrap();
         tx.commit().await.unwrap();
         let at = t0 + Duration::minutes(1);
-        assert_eq!(timers::fire_due(&db, at, "w1", &Rescheduling, 10).await.unwrap(), 1);
+        assert_eq!(
+            timers::fire_due(&db, at, "w1", &Rescheduling, 10)
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(
             pending(&db, "C1").await,
             vec![(
@@ -525,7 +541,12 @@ async fn a_timer_that_sets_its_own_kind_again_fires_once_and_leaves_the_new_one_
             )]
         );
         // Nothing more is due until the new time, and then it fires once.
-        assert_eq!(timers::fire_due(&db, at, "w1", &Rescheduling, 10).await.unwrap(), 0);
+        assert_eq!(
+            timers::fire_due(&db, at, "w1", &Rescheduling, 10)
+                .await
+                .unwrap(),
+            0
+        );
         let fired: i64 = crate::db_run!(&db, |c| sqlx::query_scalar(
             "SELECT COUNT(*) FROM timers WHERE subject = 'C1' AND fired_at IS NOT NULL"
         )

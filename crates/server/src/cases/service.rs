@@ -967,10 +967,7 @@ mod tests {
             planned_kinds(&timer_plan(&both)),
             vec![DEADLINE_TIMER, WARNING_TIMER]
         );
-        assert_eq!(
-            planned_kinds(&timer_plan(&both[1..])),
-            vec![WARNING_TIMER]
-        );
+        assert_eq!(planned_kinds(&timer_plan(&both[1..])), vec![WARNING_TIMER]);
         assert!(planned_kinds(&timer_plan(&[])).is_empty());
     }
 }

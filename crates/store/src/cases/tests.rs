@@ -107,7 +107,7 @@ async fn count(db: &crate::Db, sql: &str, number: &str) -> i64 {
 
 #[tokio::test]
 async fn a_cases_events_go_to_its_stream_in_order_not_again_to_the_shared_log_and_a_rollback_keeps_none()
-{
+ {
     for db in testing::fresh_dbs().await {
         let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
         let mut tx = db.begin().await.unwrap();
