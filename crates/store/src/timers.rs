@@ -75,14 +75,17 @@ pub async fn cancel(tx: &mut Tx, kind: &str, subject: &str, now: DateTime<Utc>) 
     .await
 }
 
+/// The timer kind of a case's next deadline; its subject is the case number.
+pub const CASE_DEADLINE: &str = "case_deadline";
+
+/// The timer kind of the moment a case's light turns yellow or red; its subject is the case
+/// number.
+pub const CASE_WARNING: &str = "case_warning";
+
 /// The kinds of timer [`replace`] rewrites in place: a case's deadline and its next light.
 /// Migration 0022's unique index holds at most one pending row of each per subject, which the
 /// upsert finds; any other kind is scheduled and cancelled row by row.
-pub const IN_PLACE: [&str; 2] = ["case_deadline", "case_warning"];
-
-/// The predicate of that index, which an upsert must name to be matched with it.
-const IN_PLACE_PENDING: &str = "kind IN ('case_deadline', 'case_warning') \
-     AND fired_at IS NULL AND cancelled_at IS NULL";
+pub const IN_PLACE: [&str; 2] = [CASE_DEADLINE, CASE_WARNING];
 
 /// Replaces a subject's pending timers of the given kinds (of [`IN_PLACE`]) with `next` (kind,
 /// due time, payload): the pending row of each kind in `next` is moved in place, or added, in
@@ -99,8 +102,8 @@ pub async fn replace(
     next: &[(&str, DateTime<Utc>, serde_json::Value)],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let named = kinds.iter().chain(next.iter().map(|(kind, ..)| kind));
-    if let Some(kind) = named.clone().find(|k| !IN_PLACE.contains(k)) {
+    let mut named = kinds.iter().chain(next.iter().map(|(kind, ..)| kind));
+    if let Some(kind) = named.find(|k| !IN_PLACE.contains(k)) {
         return Err(Error::internal(format!(
             "timer kind {kind} has no index to be rewritten in place"
         )));
@@ -125,8 +128,11 @@ pub async fn replace(
         subject,
         next,
         now,
+        // The conflict target repeats the index's predicate: both databases match a partial
+        // index only so.
         &format!(
-            " ON CONFLICT (subject, kind) WHERE {IN_PLACE_PENDING} DO UPDATE SET \
+            " ON CONFLICT (subject, kind) WHERE kind IN ('{CASE_DEADLINE}', '{CASE_WARNING}') \
+             AND fired_at IS NULL AND cancelled_at IS NULL DO UPDATE SET \
              due_at = excluded.due_at, payload = excluded.payload, \
              created_at = excluded.created_at, attempts = 0, last_error = NULL"
         ),

@@ -29,10 +29,10 @@ use crate::clock::hall_zone;
 use crate::state::AppState;
 
 /// The timer kind of a case's next deadline; its subject is the case number.
-pub const DEADLINE_TIMER: &str = "case_deadline";
+pub const DEADLINE_TIMER: &str = timers::CASE_DEADLINE;
 
 /// The timer kind of the moment a case's light turns yellow or red (supervision, 电子监察).
-pub const WARNING_TIMER: &str = "case_warning";
+pub const WARNING_TIMER: &str = timers::CASE_WARNING;
 
 /// The warning timer fired: if the light really changed (the due date may have moved), log it
 /// for supervision; either way set the next one.

@@ -1,7 +1,7 @@
 -- A case's deadline and warning timers are rewritten in place when they move (issue 9):
 -- `timers::replace` upserts the one pending row of each kind, found by this index, instead of
 -- cancelling the old rows and inserting new ones. The index predicate is repeated word for word
--- in the upsert's conflict target (`timers::IN_PLACE_PENDING`), which both databases match.
+-- in the upsert's conflict target (`timers::replace`), which both databases match.
 --
 -- Every earlier move cancelled the pending rows before inserting, so at most one of each kind
 -- is pending per case; should any more be, the older are cancelled, keeping the newest.
