@@ -394,6 +394,16 @@ async fn pending(db: &crate::Db, subject: &str) -> Vec<(String, i64, String)> {
     .unwrap())
 }
 
+/// How many timer rows of a subject meet `condition`, pending or not.
+async fn timer_rows(db: &crate::Db, subject: &str, condition: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM timers WHERE subject = $1 AND {condition}");
+    crate::db_run!(db, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(subject)
+        .fetch_one(c)
+        .await
+        .unwrap())
+}
+
 #[tokio::test]
 async fn replacing_a_cases_timers_moves_them_in_place_and_leaves_exactly_the_new_ones_pending() {
     for db in testing::fresh_dbs().await {
@@ -470,13 +480,7 @@ async fn replacing_a_cases_timers_moves_them_in_place_and_leaves_exactly_the_new
         // Another subject's timer is not touched.
         assert_eq!(pending(&db, "C2").await.len(), 1);
         // Moved in place: C1's two kinds took two rows in all, none inserted per move.
-        let rows: i64 = crate::db_run!(&db, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM timers WHERE subject = 'C1'"
-        )
-        .fetch_one(c)
-        .await
-        .unwrap());
-        assert_eq!(rows, 2);
+        assert_eq!(timer_rows(&db, "C1", "TRUE").await, 2);
         // A kind with no index to be moved in place by is refused, and nothing is written.
         let mut tx = db.begin().await.unwrap();
         let refused = timers::replace(
@@ -547,13 +551,7 @@ async fn a_timer_that_sets_its_own_kind_again_fires_once_and_leaves_the_new_one_
                 .unwrap(),
             0
         );
-        let fired: i64 = crate::db_run!(&db, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM timers WHERE subject = 'C1' AND fired_at IS NOT NULL"
-        )
-        .fetch_one(c)
-        .await
-        .unwrap());
-        assert_eq!(fired, 1);
+        assert_eq!(timer_rows(&db, "C1", "fired_at IS NOT NULL").await, 1);
     }
 }
 
