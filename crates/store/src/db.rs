@@ -341,21 +341,31 @@ impl Writer {
 /// The SQLite transaction the members of one group commit share (on the writer's connection).
 struct Shared {
     id: u64,
-    /// A member ended without committing and its savepoint is still to be undone.
+    /// A member ended without committing and is still to be undone.
     undo: bool,
     /// A member's `finish` waits in line for the turn to commit it: the members after it only
     /// wait to be told (see [`finish`]).
     committer: bool,
     /// How the shared transaction ended, for the members waiting on it.
     done: tokio::sync::watch::Sender<Option<Result<()>>>,
+    /// The writes of the members that joined since the savepoint was last set and ran nothing
+    /// but their deferred writes, in order: undoing a member rolls back to the savepoint and
+    /// runs these again (see [`MEMBER_SAVEPOINT`]).
+    replay: Vec<DeferredWrite>,
 }
 
-/// The savepoint a joining member works in. The member before it opens it at the end of its
-/// own writes, in the same round trip, so joining costs no statement of its own; `ROLLBACK TO`
-/// undoes a member and leaves the savepoint open for the next. Each member releases its own:
-/// leaving them open, nested, saved the `RELEASE` statement but made the turn's statements and
-/// the `COMMIT` slower (call-finish 761–1,024 against 916–1,221 steps/s; docs/performance.md,
-/// issue 9's twelfth part).
+/// The savepoint that undoes a member without undoing the members before it. The opener sets
+/// it at the end of its own writes, in the same round trip. A member that ran nothing before
+/// its commit (a command that only writes, most of them) adds no statement: its writes are
+/// kept in [`Shared::replay`], and undoing a later member rolls back to the savepoint and runs
+/// them again. That is exact: the turn keeps the file's write lock all along, so the same
+/// writes meet the same rows. A member that read or wrote in the turn before its commit cannot
+/// be run again, so it moves the savepoint past itself when it commits (`RELEASE` and
+/// `SAVEPOINT`, in its own round trip). Each such member used to release its own savepoint and
+/// open the next one: 1.5 statements per request of case-lifecycle (docs/performance.md, issue
+/// 9's eighteenth part). Leaving savepoints open, nested, made the turn's statements and the
+/// `COMMIT` slower (call-finish 761–1,024 against 916–1,221 steps/s; the twelfth part): one is
+/// open at a time here too.
 const MEMBER_SAVEPOINT: &str = "SAVEPOINT yichuang_member";
 const MEMBER_RELEASE: &str = "RELEASE yichuang_member";
 const MEMBER_UNDO: &str = "ROLLBACK TO yichuang_member";
@@ -500,6 +510,7 @@ impl SqliteWrite {
                 undo: false,
                 committer: false,
                 done: tokio::sync::watch::Sender::new(None),
+                replay: Vec::new(),
             });
         }
         self.turn = Some(turn);
@@ -551,18 +562,41 @@ impl SqliteWrite {
         }
         // Joins the shared transaction first: whether it opened it decides its savepoint.
         self.take_turn().await?;
-        if !self.opener {
-            self.deferred.push(MEMBER_RELEASE, vec![]);
+        // Nothing of it has run yet: its deferred writes are all it does, and they can be run
+        // again (see [`MEMBER_SAVEPOINT`]).
+        let replayable = !self.opener && !self.touched;
+        if !replayable {
+            if !self.opener {
+                self.deferred.push(MEMBER_RELEASE, vec![]);
+            }
+            self.deferred.push(MEMBER_SAVEPOINT, vec![]);
         }
-        // The next member's savepoint.
-        self.deferred.push(MEMBER_SAVEPOINT, vec![]);
-        if let Err(e) = self.flush().await {
-            let turn = self.turn.take().expect("held until the end");
-            undo(turn, self.opener).await;
-            TURN.member(self.since);
-            return Err(e);
-        }
+        let sent = if replayable {
+            let list = std::mem::take(&mut self.deferred).list;
+            self.direct(|c| crate::direct::execute(c, &list))
+                .await
+                .map(|()| list)
+        } else {
+            self.flush().await.map(|()| Vec::new())
+        };
+        let sent = match sent {
+            Ok(sent) => sent,
+            Err(e) => {
+                let turn = self.turn.take().expect("held until the end");
+                undo(turn, self.opener).await;
+                TURN.member(self.since);
+                return Err(e);
+            }
+        };
         let mut turn = self.turn.take().expect("held until the end");
+        if let Some(shared) = turn.open.as_mut() {
+            if replayable {
+                shared.replay.extend(sent);
+            } else {
+                // The savepoint is past this member now, and past those before it.
+                shared.replay.clear();
+            }
+        }
         turn.hand_on();
         let shared = turn
             .open
@@ -618,8 +652,9 @@ async fn undo(mut turn: Turn, opener: bool) {
     settle(&mut turn).await;
 }
 
-/// Undoes a savepoint a member left. If that fails the shared transaction can no longer be
-/// trusted: it is rolled back and its members are told.
+/// Undoes a member that failed or was dropped: rolls back to the savepoint and runs again the
+/// writes of the members after it ([`MEMBER_SAVEPOINT`]). If that fails the shared transaction
+/// can no longer be trusted: it is rolled back and its members are told.
 async fn settle(turn: &mut Turn) {
     let turn = &mut **turn;
     let (Some(shared), Some(conn)) = (turn.open.as_mut().filter(|s| s.undo), turn.conn.as_mut())
@@ -628,7 +663,8 @@ async fn settle(turn: &mut Turn) {
     };
     let undone = conn.here().await.and_then(|c| {
         c.execute_batch(MEMBER_UNDO)
-            .map_err(crate::direct::direct_err)
+            .map_err(crate::direct::direct_err)?;
+        crate::direct::execute(c, &shared.replay)
     });
     match undone {
         Ok(()) => shared.undo = false,

@@ -960,12 +960,17 @@ pub async fn first_token_of_subject(
     .map_err(db_err))
 }
 
-/// The window a staff member (by username) is signed in to, if any.
-pub async fn window_of_username(tx: &mut Tx, username: &str) -> Result<Option<i64>> {
-    tx.returning_optional(
-        "SELECT w.id AS value FROM windows w JOIN accounts s ON s.id = w.staff_id \
-         WHERE s.username = $1 AND w.status <> 'closed' LIMIT 1",
-        vec![username.into()],
+/// The window a staff member (by username) is signed in to, if any. Read outside the caller's
+/// write, which it only labels (which pad a rating is invited on): in the write it would make a
+/// command that otherwise only writes a member of the SQLite writer's turn that reads, and
+/// that costs the turn its savepoint's two statements (issue 9).
+pub async fn window_of_username(db: &Db, username: &str) -> Result<Option<i64>> {
+    db_run!(db, |c| sqlx::query_scalar(
+        "SELECT w.id FROM windows w JOIN accounts s ON s.id = w.staff_id \
+         WHERE s.username = $1 AND w.status <> 'closed' LIMIT 1"
     )
+    .bind(username)
+    .fetch_optional(c)
     .await
+    .map_err(db_err))
 }

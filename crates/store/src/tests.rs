@@ -751,8 +751,12 @@ async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_fail
                 let mut tx = db.begin().await?;
                 tx.write(PUT, row(&format!("deferred.{i:02}"))).await?;
                 match i {
-                    // Breaks a unique key: fails when its writes are sent.
+                    // Breaks a unique key: fails when its writes are sent. The members
+                    // before it that only wrote are run again after it is rolled back.
                     5 => tx.write(PUT, row("deferred.first")).await?,
+                    // The same after a member that read (9) moved the savepoint past itself:
+                    // only the members after 9 are run again.
+                    12 => tx.write(PUT, row("deferred.03")).await?,
                     // Sends its writes (the read flushes them), then is dropped uncommitted.
                     7 => {
                         assert_eq!(
@@ -795,7 +799,7 @@ async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_fail
     }
     for (i, e) in ended.iter().enumerate() {
         match i {
-            5 => assert!(e.is_err(), "the duplicate failed"),
+            5 | 12 => assert!(e.is_err(), "the duplicate failed"),
             7 => assert_eq!(e, &Ok(false)),
             _ => assert_eq!(e, &Ok(true), "member {i}"),
         }
@@ -808,7 +812,7 @@ async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_fail
     // Committed: seen from outside, without the failed and the dropped member's writes.
     let keys = committed_keys(&db, "deferred.").await;
     let mut expected: Vec<String> = (0..20)
-        .filter(|i| *i != 5 && *i != 7)
+        .filter(|i| ![5, 7, 12].contains(i))
         .map(|i| format!("deferred.{i:02}"))
         .collect();
     expected.push("deferred.first".into());
@@ -819,7 +823,7 @@ async fn sqlite_transactions_that_wait_for_the_writer_commit_together_and_a_fail
     tx.write(PUT, row("deferred.alone")).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    assert_eq!(count(&mut tx).await.unwrap(), 20);
+    assert_eq!(count(&mut tx).await.unwrap(), 19);
 }
 
 async fn hall_event(tx: &mut crate::Tx, subject: &str) -> i64 {

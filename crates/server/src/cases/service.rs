@@ -777,7 +777,7 @@ pub async fn apply(
         l.keep(&state.db);
         Ok::<_, yichuang_domain::Error>(l)
     };
-    let (_working, source) = records::working_on(&state.db, number.trim());
+    let (_working, source) = records::working_on(&state.db, number.trim()).await;
     // A connection lost before the commit rolled everything back: run it again once.
     yichuang_store::retry_once(|| async move {
         match attempt(source).await {

@@ -367,7 +367,7 @@ async fn window_of_actor(tx: &mut Tx, by: &str) -> Result<Option<i64>> {
     let Some((_, username)) = by.split_once(':') else {
         return Ok(None);
     };
-    store::window_of_username(tx, username).await
+    store::window_of_username(tx.db(), username).await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -494,36 +494,59 @@ pub fn forget_state(db: &Db, number: &str) {
         .remove(&(db.identity(), number.to_string()));
 }
 
-/// A command on a case, from its start until it is dropped (after its state is kept).
+/// A command on a case, from its start until it is dropped (after its state is kept): the
+/// case's turn in this process.
 pub struct Working {
     key: StateKey,
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-/// Marks a command on `number` as under way, and says where it should start from: from the
-/// kept state when no other command on the case is under way in this process, else from the
-/// row. Two commands on one case at once (two parallel reviews) would otherwise both start
-/// from the same kept state, and the second would fail its guard and run again.
-pub fn working_on(db: &Db, number: &str) -> (Working, Source) {
+/// How long a command waits for another on the same case in this process before it starts
+/// beside it, from the row: the other one is stuck (waiting for the database), and this one
+/// will wait for the database too.
+const CASE_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Marks a command on `number` as under way, once any other command on the case in this
+/// process has ended, and says where it should start from: from the state that one kept. Two
+/// commands on one case at once (two parallel reviews) would otherwise both start from the
+/// same state, and the second would fail its guard and run again; started from the row
+/// instead, it read the row in the write, and on SQLite a member of the writer's turn that
+/// reads costs the turn its savepoint (issue 9's eighteenth part). They wait for each other in
+/// the database all the same: for SQLite's write lock, or for the row's lock on PostgreSQL.
+/// Past [`CASE_TURN_WAIT`] it starts from the row beside the other.
+pub async fn working_on(db: &Db, number: &str) -> (Working, Source) {
     let key = (db.identity(), number.to_string());
-    let mut states = STATES.lock();
-    let n = states.working.entry(key.clone()).or_default();
-    *n += 1;
-    let source = if *n == 1 {
-        Source::Kept
-    } else {
-        Source::Stored
-    };
-    (Working { key }, source)
+    let lock = STATES
+        .lock()
+        .working
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    match tokio::time::timeout(CASE_TURN_WAIT, lock.lock_owned()).await {
+        Ok(turn) => (
+            Working {
+                key,
+                turn: Some(turn),
+            },
+            Source::Kept,
+        ),
+        Err(_) => (Working { key, turn: None }, Source::Stored),
+    }
 }
 
 impl Drop for Working {
     fn drop(&mut self) {
         let mut states = STATES.lock();
-        if let Some(n) = states.working.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                states.working.remove(&self.key);
-            }
+        // Handed on under the map's lock, so that nobody takes the case's lock from the map
+        // between the count below and its removal.
+        self.turn.take();
+        // Nobody else holds it or waits for it: only the map's reference is left.
+        if states
+            .working
+            .get(&self.key)
+            .is_some_and(|l| std::sync::Arc::strong_count(l) == 1)
+        {
+            states.working.remove(&self.key);
         }
     }
 }
@@ -536,7 +559,8 @@ type StateKey = (String, String);
 #[derive(Default)]
 struct Kept {
     kept: std::collections::HashMap<StateKey, CaseState>,
-    working: std::collections::HashMap<StateKey, usize>,
+    /// Each case with a command under way: its turn ([`working_on`]).
+    working: std::collections::HashMap<StateKey, std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 struct States(std::sync::LazyLock<std::sync::Mutex<Kept>>);

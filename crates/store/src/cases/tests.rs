@@ -269,3 +269,37 @@ async fn a_change_writes_only_the_steps_that_closed_opened_or_changed_and_an_unk
         assert_eq!(steps_of(&db, row.id).await, vec![a]);
     }
 }
+
+#[tokio::test]
+async fn a_second_command_on_a_case_waits_for_the_first_and_starts_from_what_it_kept_and_a_stuck_one_is_passed_after_the_wait()
+ {
+    use records::{Source, working_on};
+    let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
+    // The clock moves only when the test moves it (the pool's own timeouts ran before).
+    tokio::time::pause();
+    let (first, source) = working_on(&db, "C1").await;
+    assert_eq!(source, Source::Kept);
+    // Another case is not held up by it.
+    let (_other, source) = working_on(&db, "C2").await;
+    assert_eq!(source, Source::Kept);
+
+    let second = tokio::spawn({
+        let db = db.clone();
+        async move { working_on(&db, "C1").await.1 }
+    });
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(!second.is_finished(), "waits while the first is under way");
+    drop(first);
+    assert_eq!(second.await.unwrap(), Source::Kept);
+
+    // One stuck past the wait is passed, and the one passing it starts from the row.
+    let (_stuck, _) = working_on(&db, "C1").await;
+    let passing = tokio::spawn({
+        let db = db.clone();
+        async move { working_on(&db, "C1").await.1 }
+    });
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(passing.await.unwrap(), Source::Stored);
+    tokio::time::resume();
+    db.close().await;
+}
