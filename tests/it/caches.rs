@@ -274,3 +274,66 @@ async fn a_commands_answer_shows_events_another_instance_added_since_this_one_la
     })
     .await;
 }
+
+/// Signs every session out and moves the change counter as another process would: on its own
+/// connection, past this process's writer and its note of the counter.
+async fn sign_out_from_another_process(url: &str) {
+    use sqlx::Connection;
+    const SQL: [&str; 2] = [
+        "UPDATE sessions SET ended_at = 1 WHERE ended_at IS NULL",
+        "UPDATE calendar_version SET version = version + 1 WHERE id = 1",
+    ];
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        for sql in SQL {
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        for sql in SQL {
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_write_whose_instance_last_read_the_counter_before_another_process_moved_it_runs_again_and_is_refused_with_the_session_signed_out()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let admin = s.admin_token().await;
+        // The instance reads the counter and keeps the session as valid.
+        for _ in 0..2 {
+            let (st, _) = s.get_json("/api/v1/auth/me", Some(&admin)).await;
+            assert_eq!(st, 200);
+        }
+        sign_out_from_another_process(&url).await;
+
+        // A write: on SQLite it takes the counter from the instance's last read, which its
+        // write finds moved in the writer's turn; it runs again and meets the signed-out session.
+        let region = json!({"code": "660000", "name": "测试省", "level": "province"});
+        let (st, v) = s.post_json("/api/v1/regions", Some(&admin), &region).await;
+        assert_eq!(st, 401, "{}: {v}", s.backend());
+        let db = &s.running.state.db;
+        let written: i64 = yichuang_store::db_run!(db, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM regions WHERE code = '660000'"
+        )
+        .fetch_one(c)
+        .await
+        .unwrap());
+        assert_eq!(written, 0, "{}: nothing of the refused write", s.backend());
+
+        // A request that writes nothing (its body is refused) is checked at its end instead:
+        // it answers as a signed-out session, not with the body's fault.
+        let admin = s.admin_token().await;
+        let (st, _) = s.get_json("/api/v1/auth/me", Some(&admin)).await;
+        assert_eq!(st, 200);
+        sign_out_from_another_process(&url).await;
+        let (st, v) = s
+            .post_json("/api/v1/regions", Some(&admin), &json!({"code": ""}))
+            .await;
+        assert_eq!(st, 401, "{}: {v}", s.backend());
+        s.stop().await;
+    })
+    .await;
+}

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
+pub mod counter;
 pub mod demo;
 pub mod error;
 pub mod extract;
@@ -72,11 +73,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::record,
         ))
-        // The database's change counter is read at most once per request.
-        .layer(axum::middleware::from_fn(
-            |req: axum::extract::Request, next: axum::middleware::Next| {
-                yichuang_store::calendar::version_scope(next.run(req))
-            },
+        // The database's change counter is read at most once per request, and a write on
+        // SQLite takes it from the last read and checks it in the writer's turn.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            counter::scope,
         ))
         .layer(
             tower::ServiceBuilder::new()

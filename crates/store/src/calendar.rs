@@ -85,6 +85,13 @@ struct Memo {
     version: std::cell::Cell<Option<i64>>,
     /// The request wrote a change: from then on it reads the counter afresh every time.
     spoilt: std::cell::Cell<bool>,
+    /// It may take the counter from what this process last read of it ([`guessing_scope`]).
+    may_guess: bool,
+    /// It took it so, on this database, and the value taken, while no write of it has checked
+    /// it yet.
+    guessed: std::cell::RefCell<Option<(Db, i64)>>,
+    /// A write found the counter moved past what it took: it must run again.
+    moved: std::cell::Cell<bool>,
 }
 
 tokio::task_local! {
@@ -98,6 +105,68 @@ tokio::task_local! {
 /// check reads the database.
 pub async fn version_scope<F: std::future::Future>(f: F) -> F::Output {
     MEMO.scope(Memo::default(), f).await
+}
+
+/// Runs a request that writes, as [`version_scope`], but on SQLite without reading the change
+/// counter at all when this process has read it before: it takes the value last read, and the
+/// request's first write checks it as it joins the writer's turn, against the counter as the
+/// shared transaction sees it ([`crate::db::SqliteWrite`]), at one read per group commit. A
+/// request that writes nothing reads it once at its end instead. Either way, when the counter
+/// had moved, the write fails before it runs anything, and the answer is `true`: the caller
+/// runs the request again, whole, in a [`version_scope`] (its credentials and every kept value
+/// it used may have changed, and nothing of it was written). Another instance's change is so seen at once, as
+/// before, and a request costs no statement for the counter (issue 9's eighteenth part).
+pub async fn guessing_scope<F: std::future::Future>(f: F) -> (F::Output, bool) {
+    let memo = Memo {
+        may_guess: true,
+        ..Memo::default()
+    };
+    MEMO.scope(memo, async {
+        let out = f.await;
+        let unchecked = MEMO.with(|m| m.guessed.borrow_mut().take());
+        let moved = match unchecked {
+            // A failed read runs the request again rather than trust the guess.
+            Some((db, guess)) => read_counter(&db, true).await.ok() != Some(guess),
+            None => MEMO.with(|m| m.moved.get()),
+        };
+        (out, moved)
+    })
+    .await
+}
+
+/// What this process last read of each database's change counter, for [`guessing_scope`].
+static LAST_READ: std::sync::LazyLock<std::sync::Mutex<HashMap<String, i64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn last_read() -> std::sync::MutexGuard<'static, HashMap<String, i64>> {
+    LAST_READ.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The counter this request took without reading it, if no write has checked it yet.
+pub(crate) fn unchecked(db: &Db) -> Option<i64> {
+    MEMO.try_with(|m| {
+        let guessed = m.guessed.borrow();
+        guessed
+            .as_ref()
+            .filter(|(g, _)| g.identity() == db.identity())
+            .map(|(_, v)| *v)
+    })
+    .ok()
+    .flatten()
+}
+
+/// A write found the counter as the request took it: it holds for the rest of the request,
+/// as a read would.
+pub(crate) fn checked() {
+    let _ = MEMO.try_with(|m| m.guessed.borrow_mut().take());
+}
+
+/// A write found the counter moved: the request runs again ([`guessing_scope`]).
+pub(crate) fn found_moved() {
+    let _ = MEMO.try_with(|m| {
+        m.guessed.borrow_mut().take();
+        m.moved.set(true);
+    });
 }
 
 /// Reads the change counter now if this request is in a [`version_scope`] and has not read it
@@ -115,33 +184,34 @@ pub async fn read_ahead(db: &Db) -> Result<()> {
 }
 
 /// The change counter of the calendar, the settings, the halls and queues, and the accounts and
-/// their credentials: one indexed read, at most once per request (see [`version_scope`]); on
-/// SQLite on the asking thread ([`crate::counter_read`]), not through the pool's connection
-/// threads. Every instance's caches of those compare it, so a change any instance commits is
-/// seen by all at their next request.
+/// their credentials: one indexed read, at most once per request (see [`version_scope`]), none
+/// in a [`guessing_scope`] that can take it from an earlier read; on SQLite on the asking
+/// thread ([`crate::counter_read`]), not through the pool's connection threads. Every
+/// instance's caches of those compare it, so a change any instance commits is seen by all at
+/// their next request.
 pub async fn version(db: &Db) -> Result<i64> {
-    if let Ok(Some(v)) = MEMO.try_with(|m| {
+    let remembered = MEMO.try_with(|m| {
         if m.spoilt.get() {
-            None
-        } else {
-            m.version.get()
+            return None;
         }
-    }) {
+        if let Some(v) = m.version.get() {
+            return Some(v);
+        }
+        if !m.may_guess || !matches!(db, Db::Sqlite(_)) {
+            return None;
+        }
+        let v = *last_read().get(&db.identity())?;
+        m.version.set(Some(v));
+        *m.guessed.borrow_mut() = Some((db.clone(), v));
+        Some(v)
+    });
+    if let Ok(Some(v)) = remembered {
         return Ok(v);
     }
-    let here = match db {
-        Db::Sqlite(p) => crate::counter_read::version(p.connect_options().get_filename()),
-        Db::Postgres(_) => None,
-    };
-    let v: i64 = match here {
-        Some(v) => v,
-        None => db_run!(db, |c| sqlx::query_scalar(
-            "SELECT version FROM calendar_version WHERE id = 1"
-        )
-        .fetch_one(c)
-        .await
-        .map_err(db_err))?,
-    };
+    // A request that moved the counter reads it before its change commits: that value is
+    // about to be old, and is not worth keeping as the last read.
+    let spoilt = MEMO.try_with(|m| m.spoilt.get()).unwrap_or(false);
+    let v = read_counter(db, !spoilt).await?;
     let _ = MEMO.try_with(|m| {
         if !m.spoilt.get() {
             m.version.set(Some(v));
@@ -150,12 +220,38 @@ pub async fn version(db: &Db) -> Result<i64> {
     Ok(v)
 }
 
+/// Reads the change counter from the database and, `note`, keeps it as this process's last
+/// read.
+async fn read_counter(db: &Db, note: bool) -> Result<i64> {
+    let here = match db {
+        Db::Sqlite(p) => crate::counter_read::version(p.connect_options().get_filename()),
+        Db::Postgres(_) => None,
+    };
+    let v: i64 = match here {
+        Some(v) => v,
+        None => db_run!(db, |c| sqlx::query_scalar(COUNTER)
+            .fetch_one(c)
+            .await
+            .map_err(db_err))?,
+    };
+    if note {
+        last_read().insert(db.identity(), v);
+    }
+    Ok(v)
+}
+
+/// The change counter's read.
+pub(crate) const COUNTER: &str = "SELECT version FROM calendar_version WHERE id = 1";
+
 /// Moves the change counter (in the transaction of the change).
 pub(crate) async fn bump(tx: &mut Tx) -> Result<()> {
     let _ = MEMO.try_with(|m| {
         m.spoilt.set(true);
         m.version.set(None);
     });
+    // Requests that would take the counter from the last read read it again until one has
+    // read the new value (one that read the old one meanwhile is checked at its commit).
+    last_read().remove(&tx.db().identity());
     tx_run!(tx, |c| sqlx::query(
         "UPDATE calendar_version SET version = version + 1 WHERE id = 1"
     )
@@ -163,6 +259,7 @@ pub(crate) async fn bump(tx: &mut Tx) -> Result<()> {
     .await
     .map_err(db_err)?
     .rows_affected());
+    tx.counter_moved();
     Ok(())
 }
 

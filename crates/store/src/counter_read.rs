@@ -18,7 +18,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 
-const SQL: &str = "SELECT version FROM calendar_version WHERE id = 1";
+const SQL: &str = crate::calendar::COUNTER;
 
 /// How long a read here waits for another process's lock before giving way to the pool.
 const BUSY: std::time::Duration = std::time::Duration::from_millis(20);

@@ -352,6 +352,10 @@ struct Shared {
     /// but their deferred writes, in order: undoing a member rolls back to the savepoint and
     /// runs these again (see [`MEMBER_SAVEPOINT`]).
     replay: Vec<DeferredWrite>,
+    /// The change counter as the shared transaction sees it, once a member has read it to check
+    /// what its request took without reading ([`crate::calendar::guessing_scope`]); forgotten
+    /// when a member moves it.
+    counter: Option<i64>,
 }
 
 /// The savepoint that undoes a member without undoing the members before it. The opener sets
@@ -511,10 +515,48 @@ impl SqliteWrite {
                 committer: false,
                 done: tokio::sync::watch::Sender::new(None),
                 replay: Vec::new(),
+                counter: None,
             });
         }
         self.turn = Some(turn);
+        // Checked before it runs anything: a request that took the counter from an earlier
+        // read and finds it moved runs again whole, and this member, having run nothing, is
+        // dropped with nothing to undo.
+        if let Some(guess) = crate::calendar::unchecked(&self.db) {
+            if self.counter_in_turn().await? != guess {
+                crate::calendar::found_moved();
+                return Err(Error::new(
+                    Kind::Conflict,
+                    COUNTER_MOVED,
+                    "数据已被他人更新，请重试",
+                ));
+            }
+            crate::calendar::checked();
+        }
         Ok(())
+    }
+
+    /// The change counter as the shared transaction sees it: read in the turn by the first
+    /// member that needs it, and kept for the others until a member moves it.
+    async fn counter_in_turn(&mut self) -> Result<i64> {
+        let Writer { open, conn, .. } = &mut **self.turn.as_mut().expect("joined");
+        let shared = open.as_mut().expect("open while a member holds the turn");
+        if let Some(v) = shared.counter {
+            return Ok(v);
+        }
+        let c = conn
+            .as_mut()
+            .expect("a shared transaction is open on the writer's connection")
+            .here()
+            .await?;
+        let since = std::time::Instant::now();
+        let v = c
+            .prepare_cached(crate::calendar::COUNTER)
+            .and_then(|mut st| st.query_row([], |row| row.get::<_, i64>(0)))
+            .map_err(crate::direct::direct_err)?;
+        crate::statements::ran_here(crate::calendar::COUNTER, since);
+        shared.counter = Some(v);
+        Ok(v)
     }
 
     fn writer(&mut self) -> &mut crate::direct::WriterConn {
@@ -828,6 +870,11 @@ pub const STALE: &str = "stale_row";
 /// What a guarded update on PostgreSQL that changed no row fails its list with
 /// ([`Deferred::push_inlined_guarded`]): the text in the failed cast's message.
 const PG_STALE: &str = "yichuang_stale_row";
+
+/// The code of the error a write fails with when its request took the change counter from an
+/// earlier read and the counter has moved since ([`crate::calendar::guessing_scope`]): the
+/// request runs again.
+pub const COUNTER_MOVED: &str = "counter_moved";
 
 /// The error of a change begun from a row that has since moved on ([`STALE`]).
 pub fn stale_row() -> Error {
@@ -1161,6 +1208,16 @@ impl Tx {
         }
         let rows: Vec<Answer> = self.read(sql, args).await?;
         Ok(rows.into_iter().map(|a| a.value).collect())
+    }
+
+    /// Notes that this transaction moved the change counter: the members after it in the
+    /// SQLite writer's turn read it again ([`crate::calendar::bump`]).
+    pub(crate) fn counter_moved(&mut self) {
+        if let Tx::Sqlite(w) = self
+            && let Some(shared) = w.turn.as_mut().and_then(|t| t.open.as_mut())
+        {
+            shared.counter = None;
+        }
     }
 
     /// Sends what the transaction deferred (see [`Tx::write`]).

@@ -1550,3 +1550,51 @@ async fn the_display_boards_look_up_by_hall_uses_the_hall_index_which_holds_hall
         );
     }
 }
+
+#[tokio::test]
+async fn a_request_that_took_the_change_counter_from_the_last_read_is_run_again_when_another_process_moved_it_and_its_write_is_refused_unwritten()
+ {
+    use crate::calendar::{guessing_scope, version, version_scope};
+    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
+    let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
+    db.migrate().await.unwrap();
+    let read = version(&db).await.unwrap();
+    let write = |key: &'static str| {
+        let db = db.clone();
+        async move {
+            assert_eq!(version(&db).await?, read, "taken from the last read");
+            let mut tx = db.begin().await?;
+            tx.write(PUT, vec![key.into()]).await?;
+            tx.commit().await
+        }
+    };
+    // Nothing moved it: the write commits, and the request is not run again.
+    let (written, again) = guessing_scope(write("guess.kept")).await;
+    assert_eq!((written, again), (Ok(()), false));
+
+    // Another process moves it, on a connection of its own.
+    let crate::Db::Sqlite(p) = &db else {
+        unreachable!("a SQLite URL")
+    };
+    let other = rusqlite::Connection::open(p.connect_options().get_filename()).unwrap();
+    other
+        .execute(
+            "UPDATE calendar_version SET version = version + 1 WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    let (written, again) = guessing_scope(write("guess.refused")).await;
+    assert_eq!(written.unwrap_err().code, crate::db::COUNTER_MOVED);
+    assert!(again, "runs again");
+    assert_eq!(committed_keys(&db, "guess.").await, vec!["guess.kept"]);
+
+    // A request that writes nothing is checked at its end.
+    let (_, again) = guessing_scope(async { version(&db).await }).await;
+    assert!(again, "the last read is still the old one");
+    // Run again with the counter read, the request sees the move, and its read is the last.
+    let seen = version_scope(async { version(&db).await }).await.unwrap();
+    assert_eq!(seen, read + 1);
+    let (taken, again) = guessing_scope(async { version(&db).await }).await;
+    assert_eq!((taken.unwrap(), again), (read + 1, false));
+    db.close().await;
+}
