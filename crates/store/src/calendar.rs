@@ -123,11 +123,12 @@ pub async fn guessing_scope<F: std::future::Future>(f: F) -> (F::Output, bool) {
     };
     MEMO.scope(memo, async {
         let out = f.await;
-        let unchecked = MEMO.with(|m| m.guessed.borrow_mut().take());
+        let (unchecked, moved) = MEMO.with(|m| (m.guessed.borrow_mut().take(), m.moved.get()));
         let moved = match unchecked {
+            _ if moved => true,
             // A failed read runs the request again rather than trust the guess.
             Some((db, guess)) => read_counter(&db, true).await.ok() != Some(guess),
-            None => MEMO.with(|m| m.moved.get()),
+            None => false,
         };
         (out, moved)
     })
@@ -161,12 +162,11 @@ pub(crate) fn checked() {
     let _ = MEMO.try_with(|m| m.guessed.borrow_mut().take());
 }
 
-/// A write found the counter moved: the request runs again ([`guessing_scope`]).
+/// A write found the counter moved: the request runs again ([`guessing_scope`]). What it took
+/// stays unchecked, so that any later write of the request (one a handler makes after the
+/// failure, say) is refused the same way.
 pub(crate) fn found_moved() {
-    let _ = MEMO.try_with(|m| {
-        m.guessed.borrow_mut().take();
-        m.moved.set(true);
-    });
+    let _ = MEMO.try_with(|m| m.moved.set(true));
 }
 
 /// Reads the change counter now if this request is in a [`version_scope`] and has not read it

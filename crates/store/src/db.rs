@@ -709,7 +709,11 @@ async fn settle(turn: &mut Turn) {
         crate::direct::execute(c, &shared.replay)
     });
     match undone {
-        Ok(()) => shared.undo = false,
+        Ok(()) => {
+            shared.undo = false;
+            // The member undone may have moved it.
+            shared.counter = None;
+        }
         Err(e) => {
             let shared = turn.open.take().expect("checked above");
             conn.roll_back().await;

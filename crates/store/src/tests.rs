@@ -1583,8 +1583,14 @@ async fn a_request_that_took_the_change_counter_from_the_last_read_is_run_again_
             [],
         )
         .unwrap();
-    let (written, again) = guessing_scope(write("guess.refused")).await;
-    assert_eq!(written.unwrap_err().code, crate::db::COUNTER_MOVED);
+    let (written, again) = guessing_scope(async {
+        let first = write("guess.refused").await;
+        // A handler that writes on after the refusal is refused the same way.
+        (first, write("guess.after").await)
+    })
+    .await;
+    assert_eq!(written.0.unwrap_err().code, crate::db::COUNTER_MOVED);
+    assert_eq!(written.1.unwrap_err().code, crate::db::COUNTER_MOVED);
     assert!(again, "runs again");
     assert_eq!(committed_keys(&db, "guess.").await, vec!["guess.kept"]);
 
