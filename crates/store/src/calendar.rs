@@ -114,8 +114,9 @@ pub async fn version_scope<F: std::future::Future>(f: F) -> F::Output {
 /// request that writes nothing reads it once at its end instead. Either way, when the counter
 /// had moved, the write fails before it runs anything, and the answer is `true`: the caller
 /// runs the request again, whole, in a [`version_scope`] (its credentials and every kept value
-/// it used may have changed, and nothing of it was written). Another instance's change is so seen at once, as
-/// before, and a request costs no statement for the counter (issue 9's eighteenth part).
+/// it used may have changed, and nothing of it was written). Another instance's change is so
+/// seen at once, as before, and a request costs no statement for the counter (issue 9's
+/// eighteenth part).
 pub async fn guessing_scope<F: std::future::Future>(f: F) -> (F::Output, bool) {
     let memo = Memo {
         may_guess: true,
