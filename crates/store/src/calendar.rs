@@ -87,9 +87,9 @@ struct Memo {
     spoilt: std::cell::Cell<bool>,
     /// It may take the counter from what this process last read of it ([`guessing_scope`]).
     may_guess: bool,
-    /// It took it so, on this database, and the value taken, while no write of it has checked
-    /// it yet.
-    guessed: std::cell::RefCell<Option<(Db, i64)>>,
+    /// It took it so, on this database (and its [`Db::identity`]), and the value taken, while
+    /// no write of it has checked it yet.
+    guessed: std::cell::RefCell<Option<(Db, String, i64)>>,
     /// A write found the counter moved past what it took: it must run again.
     moved: std::cell::Cell<bool>,
 }
@@ -128,7 +128,7 @@ pub async fn guessing_scope<F: std::future::Future>(f: F) -> (F::Output, bool) {
         let moved = match unchecked {
             _ if moved => true,
             // A failed read runs the request again rather than trust the guess.
-            Some((db, guess)) => read_counter(&db, true).await.ok() != Some(guess),
+            Some((db, _, guess)) => read_counter(&db, true).await.ok() != Some(guess),
             None => false,
         };
         (out, moved)
@@ -148,10 +148,8 @@ fn last_read() -> std::sync::MutexGuard<'static, HashMap<String, i64>> {
 pub(crate) fn unchecked(db: &Db) -> Option<i64> {
     MEMO.try_with(|m| {
         let guessed = m.guessed.borrow();
-        guessed
-            .as_ref()
-            .filter(|(g, _)| g.identity() == db.identity())
-            .map(|(_, v)| *v)
+        let (_, identity, v) = guessed.as_ref()?;
+        (*identity == db.identity()).then_some(*v)
     })
     .ok()
     .flatten()
@@ -201,9 +199,10 @@ pub async fn version(db: &Db) -> Result<i64> {
         if !m.may_guess || !matches!(db, Db::Sqlite(_)) {
             return None;
         }
-        let v = *last_read().get(&db.identity())?;
+        let identity = db.identity();
+        let v = *last_read().get(&identity)?;
         m.version.set(Some(v));
-        *m.guessed.borrow_mut() = Some((db.clone(), v));
+        *m.guessed.borrow_mut() = Some((db.clone(), identity, v));
         Some(v)
     });
     if let Ok(Some(v)) = remembered {

@@ -63,18 +63,23 @@ pub(crate) fn version(path: &Path) -> Option<i64> {
         Some(r) => r,
         None => open(path, file)?,
     };
-    let since = std::time::Instant::now();
-    let v = reader
-        .conn
-        .prepare_cached(SQL)
-        .and_then(|mut st| st.query_row([], |row| row.get::<_, i64>(0)));
-    crate::statements::ran_here(SQL, since);
-    let v = v.ok()?;
+    let v = read_on(&reader.conn).ok()?;
     let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
     if idle.len() < KEPT {
         idle.push(reader);
     }
     Some(v)
+}
+
+/// The change counter as `conn` sees it (in its transaction, if one is open), counted as a
+/// statement run on this thread.
+pub(crate) fn read_on(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    let since = std::time::Instant::now();
+    let v = conn
+        .prepare_cached(SQL)
+        .and_then(|mut st| st.query_row([], |row| row.get::<_, i64>(0)));
+    crate::statements::ran_here(SQL, since);
+    v
 }
 
 fn open(path: &Path, file: (u64, u64)) -> Option<Reader> {

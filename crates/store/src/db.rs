@@ -549,12 +549,7 @@ impl SqliteWrite {
             .expect("a shared transaction is open on the writer's connection")
             .here()
             .await?;
-        let since = std::time::Instant::now();
-        let v = c
-            .prepare_cached(crate::calendar::COUNTER)
-            .and_then(|mut st| st.query_row([], |row| row.get::<_, i64>(0)))
-            .map_err(crate::direct::direct_err)?;
-        crate::statements::ran_here(crate::calendar::COUNTER, since);
+        let v = crate::counter_read::read_on(c).map_err(crate::direct::direct_err)?;
         shared.counter = Some(v);
         Ok(v)
     }
