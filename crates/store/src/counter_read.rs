@@ -18,8 +18,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 
-const SQL: &str = crate::calendar::COUNTER;
-
 /// How long a read here waits for another process's lock before giving way to the pool.
 const BUSY: std::time::Duration = std::time::Duration::from_millis(20);
 
@@ -76,9 +74,9 @@ pub(crate) fn version(path: &Path) -> Option<i64> {
 pub(crate) fn read_on(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
     let since = std::time::Instant::now();
     let v = conn
-        .prepare_cached(SQL)
+        .prepare_cached(crate::calendar::COUNTER)
         .and_then(|mut st| st.query_row([], |row| row.get::<_, i64>(0)));
-    crate::statements::ran_here(SQL, since);
+    crate::statements::ran_here(crate::calendar::COUNTER, since);
     v
 }
 
