@@ -1,30 +1,28 @@
 //! The change counter's scope of every request (`yichuang_store::calendar::version`): what
 //! rarely changes (settings, calendar, halls, credentials) is kept in this process against it.
 //!
-//! A request that writes on SQLite takes the counter from this process's last read of it, and
-//! its write checks it in the writer's turn at one read per group commit
-//! (`calendar::guessing_scope`). When the counter had moved (another process changed something
+//! A request that writes takes the counter from this process's last read of it, and its write
+//! checks it: on SQLite in the writer's turn at one read per group commit, on PostgreSQL in a
+//! statement the write sends anyway (`calendar::guessing_scope`). When the counter had moved (another process changed something
 //! kept), nothing of the request was written, and it runs again here, whole, with the counter
 //! read: its credentials and every kept value it used are looked at afresh. So its body is
 //! kept, which bounds the requests that may guess to small bodies.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, Request};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use yichuang_store::Db;
 use yichuang_store::calendar::{guessing_scope, version_scope};
 
-use crate::AppState;
 use crate::error::Problem;
 
 /// The largest body a request that guesses the counter keeps for running again: forms and
 /// JSON commands, not uploads.
 const KEPT_BODY: usize = 64 * 1024;
 
-pub async fn scope(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    if !may_guess(&st.db, &req) {
+pub async fn scope(req: Request, next: Next) -> Response {
+    if !may_guess(&req) {
         return version_scope(next.run(req)).await;
     }
     let (parts, body) = req.into_parts();
@@ -41,8 +39,8 @@ pub async fn scope(State(st): State<AppState>, req: Request, next: Next) -> Resp
     version_scope(next.run(Request::from_parts(parts, Body::from(body)))).await
 }
 
-/// A write on SQLite whose body is small enough to keep.
-fn may_guess(db: &Db, req: &Request) -> bool {
+/// A write whose body is small enough to keep.
+fn may_guess(req: &Request) -> bool {
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let small = req
         .headers()
@@ -50,5 +48,5 @@ fn may_guess(db: &Db, req: &Request) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n <= KEPT_BODY);
-    matches!(db, Db::Sqlite(_)) && writes && small
+    writes && small
 }

@@ -73,12 +73,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::record,
         ))
-        // The database's change counter is read at most once per request, and a write on
-        // SQLite takes it from the last read and checks it in the writer's turn.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            counter::scope,
-        ))
+        // The database's change counter is read at most once per request, and a write takes
+        // it from the last read and checks it with its writes.
+        .layer(axum::middleware::from_fn(counter::scope))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

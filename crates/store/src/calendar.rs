@@ -107,16 +107,23 @@ pub async fn version_scope<F: std::future::Future>(f: F) -> F::Output {
     MEMO.scope(Memo::default(), f).await
 }
 
-/// Runs a request that writes, as [`version_scope`], but on SQLite without reading the change
-/// counter at all when this process has read it before: it takes the value last read, and the
-/// request's first write checks it as it joins the writer's turn, against the counter as the
-/// shared transaction sees it ([`crate::db::SqliteWrite`]), at one read per group commit. A
-/// request that writes nothing reads it once at its end instead. Either way, when the counter
-/// had moved, the write fails before it runs anything, and the answer is `true`: the caller
-/// runs the request again, whole, in a [`version_scope`] (its credentials and every kept value
-/// it used may have changed, and nothing of it was written). Another instance's change is so
-/// seen at once, as before, and a request costs no statement for the counter (issue 9's
-/// eighteenth part).
+/// Runs a request that writes, as [`version_scope`], but without reading the change counter
+/// at all when this process has read it before: it takes the value last read, and the
+/// request's writes check it.
+///
+/// - On SQLite the first write checks it as it joins the writer's turn, before it runs
+///   anything, against the counter as the shared transaction sees it
+///   ([`crate::db::SqliteWrite`]), at one read per group commit.
+/// - On PostgreSQL the first list of deferred writes a transaction sends carries the check in
+///   one of its statements, at no statement of its own; a transaction that sends none checks
+///   it on its own before it commits (`PgWrite::check_counter`).
+///
+/// A request that writes nothing reads the counter once at its end instead. Either way, when
+/// the counter had moved, the write fails and its transaction with it, and the answer is
+/// `true`: the caller runs the request again, whole, in a [`version_scope`] (its credentials
+/// and every kept value it used may have changed, and nothing of it was written). Another
+/// instance's change is so seen at once, as before, and a request costs no statement for the
+/// counter (issue 9's eighteenth and nineteenth parts).
 pub async fn guessing_scope<F: std::future::Future>(f: F) -> (F::Output, bool) {
     let memo = Memo {
         may_guess: true,
@@ -196,7 +203,7 @@ pub async fn version(db: &Db) -> Result<i64> {
         if let Some(v) = m.version.get() {
             return Some(v);
         }
-        if !m.may_guess || !matches!(db, Db::Sqlite(_)) {
+        if !m.may_guess {
             return None;
         }
         let identity = db.identity();
@@ -245,6 +252,7 @@ pub(crate) const COUNTER: &str = "SELECT version FROM calendar_version WHERE id 
 
 /// Moves the change counter (in the transaction of the change).
 pub(crate) async fn bump(tx: &mut Tx) -> Result<()> {
+    tx.check_counter().await?;
     let _ = MEMO.try_with(|m| {
         m.spoilt.set(true);
         m.version.set(None);

@@ -59,8 +59,33 @@ impl PgWrite {
         &mut self.tx
     }
 
+    /// Sends what was deferred. The first list a request that took the change counter from an
+    /// earlier read sends carries the counter's check ([`checking`]), so that the check costs
+    /// no statement of its own.
     async fn flush(&mut self) -> Result<()> {
-        self.deferred.send_inlined(&mut self.tx).await
+        if self.deferred.inlined.is_empty() {
+            return Ok(());
+        }
+        self.send(crate::calendar::unchecked(&self.db)).await
+    }
+
+    /// Checks the change counter the request took, if unchecked: in the deferred list, or on
+    /// its own when nothing is deferred. Before a commit, and before the request moves the
+    /// counter itself ([`crate::calendar::bump`]), which the check would take for another's.
+    async fn check_counter(&mut self) -> Result<()> {
+        let guess = crate::calendar::unchecked(&self.db);
+        if guess.is_none() && self.deferred.inlined.is_empty() {
+            return Ok(());
+        }
+        self.send(guess).await
+    }
+
+    async fn send(&mut self, guess: Option<i64>) -> Result<()> {
+        self.deferred.send_inlined(&mut self.tx, guess).await?;
+        if guess.is_some() {
+            crate::calendar::checked();
+        }
+        Ok(())
     }
 }
 
@@ -143,8 +168,8 @@ pub(crate) struct DeferredWrite {
 
 #[derive(Default)]
 pub struct Deferred {
-    /// PostgreSQL: the list as one text.
-    sql: String,
+    /// PostgreSQL: each statement with its values written in.
+    inlined: Vec<Inlined>,
     texts: Vec<String>,
     /// SQLite: each statement with its values.
     list: Vec<DeferredWrite>,
@@ -173,24 +198,19 @@ impl Deferred {
     }
 
     /// [`Deferred::push_inlined`] for an `UPDATE` that, `guarded`, must change exactly one row
-    /// ([`Tx::write_guarded`]). A simple query answers no row counts, so the guarded update
-    /// fails the list itself when it changed none: its count is cast to a number through a
-    /// text that is no number unless the count is one ([`PG_STALE`]), and the error of that
-    /// cast ends the list and the transaction, as the guard's failure does on SQLite.
+    /// ([`Tx::write_guarded`]); the guard is written in when the list is sent ([`checking`]).
     fn push_inlined_guarded(&mut self, sql: &str, args: &[Arg], guarded: bool) -> Result<()> {
-        let written = inlined(sql, args)?;
-        let written = if guarded {
-            format!(
-                "WITH guarded AS ({written} RETURNING 1) \
-                 SELECT (CASE WHEN count(*) = 1 THEN '1' ELSE '{PG_STALE}' END)::int FROM guarded"
-            )
-        } else {
-            written
-        };
-        if !self.sql.is_empty() {
-            self.sql.push_str(";\n");
+        let wraps = wraps(sql);
+        if guarded && !wraps {
+            return Err(Error::internal(format!(
+                "a guarded write must be an UPDATE: {sql}"
+            )));
         }
-        self.sql.push_str(&written);
+        self.inlined.push(Inlined {
+            written: inlined(sql, args)?,
+            guarded,
+            wraps,
+        });
         self.count += 1;
         if crate::statements::counting() {
             self.texts.push(sql.to_string());
@@ -199,24 +219,111 @@ impl Deferred {
     }
 
     /// Sends the statements pushed with [`Deferred::push_inlined`] on `c` in one round trip.
-    async fn send_inlined(&mut self, c: &mut sqlx::PgConnection) -> Result<()> {
-        if self.sql.is_empty() {
+    /// `counter`, the list also checks that the change counter stands there, failing with
+    /// [`COUNTER_MOVED`] if not ([`PgWrite::flush`]).
+    async fn send_inlined(
+        &mut self,
+        c: &mut sqlx::PgConnection,
+        counter: Option<i64>,
+    ) -> Result<()> {
+        if self.inlined.is_empty() && counter.is_none() {
             return Ok(());
         }
-        let Deferred { sql, texts, .. } = std::mem::take(self);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        let Deferred {
+            inlined, mut texts, ..
+        } = std::mem::take(self);
+        let mut list = Vec::with_capacity(inlined.len() + 1);
+        let mut counter = counter;
+        for one in inlined {
+            // The first statement that can carry the counter's check carries it.
+            let check = if one.wraps { counter.take() } else { None };
+            list.push(checking(one, check));
+        }
+        if let Some(v) = counter {
+            // No statement of the list can carry the check: it goes first, on its own.
+            list.insert(0, counter_check(v));
+            if crate::statements::counting() {
+                texts.insert(0, crate::calendar::COUNTER.to_string());
+            }
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(list.join(";\n")))
             .execute(c)
             .await
             .map_err(|e| {
-                // The cast's own error (invalid_text_representation) naming the marker.
-                let stale = e.as_database_error().is_some_and(|d| {
-                    d.code().as_deref() == Some("22P02") && d.message().contains(PG_STALE)
-                });
-                if stale { stale_row() } else { db_err(e) }
+                // The cast's own error (invalid_text_representation) naming a marker.
+                let marked = |marker: &str| {
+                    e.as_database_error().is_some_and(|d| {
+                        d.code().as_deref() == Some("22P02") && d.message().contains(marker)
+                    })
+                };
+                if marked(PG_COUNTER_MOVED) {
+                    crate::calendar::found_moved();
+                    counter_moved()
+                } else if marked(PG_STALE) {
+                    stale_row()
+                } else {
+                    db_err(e)
+                }
             })?;
         crate::statements::sent_together(&texts);
         Ok(())
     }
+}
+
+/// A deferred PostgreSQL statement.
+struct Inlined {
+    /// With its values written in ([`inlined`]).
+    written: String,
+    /// It must change exactly one row ([`Tx::write_guarded`]).
+    guarded: bool,
+    /// It can be wrapped to check something ([`wraps`]).
+    wraps: bool,
+}
+
+/// Whether a statement can be wrapped to check what it changed ([`checking`]): a plain
+/// `INSERT`, `UPDATE` or `DELETE`, one that answers nothing itself. Looked at before its values
+/// are written in, which may hold any word.
+fn wraps(sql: &str) -> bool {
+    let head = sql.trim_start().get(..7).unwrap_or("").to_ascii_uppercase();
+    ["INSERT ", "UPDATE ", "DELETE "].contains(&head.as_str())
+        && !sql.to_ascii_uppercase().contains("RETURNING")
+}
+
+/// `one`'s text as a statement that also fails the list when, guarded, it changed other than
+/// exactly one row ([`Tx::write_guarded`]) or, `counter`, the change counter is not that value
+/// ([`crate::calendar::guessing_scope`]). A simple query answers no row counts, so the
+/// statement answers a number cast from a text that is no number when a check fails
+/// ([`PG_STALE`], [`PG_COUNTER_MOVED`]): the error of that cast ends the list and the
+/// transaction, as the guard's failure does on SQLite. Its change is made either way and goes
+/// with the transaction. The counter is read in the statement's own snapshot, after every
+/// commit before the statement began.
+fn checking(one: Inlined, counter: Option<i64>) -> String {
+    if !one.guarded && counter.is_none() {
+        return one.written;
+    }
+    let mut cases = String::new();
+    if let Some(v) = counter {
+        cases.push_str(&format!(
+            "WHEN ({}) IS DISTINCT FROM {v} THEN '{PG_COUNTER_MOVED}' ",
+            crate::calendar::COUNTER
+        ));
+    }
+    if one.guarded {
+        cases.push_str(&format!("WHEN n <> 1 THEN '{PG_STALE}' "));
+    }
+    format!(
+        "WITH changed AS ({} RETURNING 1) \
+         SELECT (CASE {cases}ELSE '1' END)::int FROM (SELECT count(*) AS n FROM changed) c",
+        one.written
+    )
+}
+
+/// The change counter's check on its own, for a list whose statements cannot carry it.
+fn counter_check(v: i64) -> String {
+    format!(
+        "SELECT (CASE WHEN ({}) IS DISTINCT FROM {v} THEN '{PG_COUNTER_MOVED}' ELSE '1' END)::int",
+        crate::calendar::COUNTER
+    )
 }
 
 /// A statement's `LIMIT n`, written into its text. SQLite prepares a statement whose `LIMIT`
@@ -525,11 +632,7 @@ impl SqliteWrite {
         if let Some(guess) = crate::calendar::unchecked(&self.db) {
             if self.counter_in_turn().await? != guess {
                 crate::calendar::found_moved();
-                return Err(Error::new(
-                    Kind::Conflict,
-                    COUNTER_MOVED,
-                    "数据已被他人更新，请重试",
-                ));
+                return Err(counter_moved());
             }
             crate::calendar::checked();
         }
@@ -870,10 +973,19 @@ pub const STALE: &str = "stale_row";
 /// ([`Deferred::push_inlined_guarded`]): the text in the failed cast's message.
 const PG_STALE: &str = "yichuang_stale_row";
 
+/// What a PostgreSQL list that found the change counter moved fails with ([`checking`]).
+const PG_COUNTER_MOVED: &str = "yichuang_counter_moved";
+
 /// The code of the error a write fails with when its request took the change counter from an
 /// earlier read and the counter has moved since ([`crate::calendar::guessing_scope`]): the
 /// request runs again.
 pub const COUNTER_MOVED: &str = "counter_moved";
+
+/// The error of a write whose request took the change counter from an earlier read, and
+/// found it moved ([`COUNTER_MOVED`]). Nobody sees its message: the request runs again.
+fn counter_moved() -> Error {
+    Error::new(Kind::Conflict, COUNTER_MOVED, "数据已被他人更新，请重试")
+}
 
 /// The error of a change begun from a row that has since moved on ([`STALE`]).
 pub fn stale_row() -> Error {
@@ -1124,7 +1236,7 @@ impl Tx {
         match self {
             Tx::Sqlite(w) => w.commit().await,
             Tx::Postgres(mut w) => {
-                w.flush().await?;
+                w.check_counter().await?;
                 w.tx.commit().await.map_err(commit_failed)
             }
         }
@@ -1216,6 +1328,16 @@ impl Tx {
             && let Some(shared) = w.turn.as_mut().and_then(|t| t.open.as_mut())
         {
             shared.counter = None;
+        }
+    }
+
+    /// Checks now, on PostgreSQL, the change counter its request took from an earlier read
+    /// ([`crate::calendar::guessing_scope`]), if no write has checked it yet: before the request
+    /// moves the counter itself. On SQLite joining the writer's turn checks it.
+    pub(crate) async fn check_counter(&mut self) -> Result<()> {
+        match self {
+            Tx::Sqlite(_) => Ok(()),
+            Tx::Postgres(w) => w.check_counter().await,
         }
     }
 

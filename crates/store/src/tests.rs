@@ -1555,52 +1555,158 @@ async fn the_display_boards_look_up_by_hall_uses_the_hall_index_which_holds_hall
 async fn a_request_that_took_the_change_counter_from_the_last_read_is_run_again_when_another_process_moved_it_and_its_write_is_refused_unwritten()
  {
     use crate::calendar::{guessing_scope, version, version_scope};
-    const PUT: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, '1', 0)";
-    let db = crate::Db::connect(&testing::sqlite_url()).await.unwrap();
-    db.migrate().await.unwrap();
-    let read = version(&db).await.unwrap();
-    let write = |key: &'static str| {
-        let db = db.clone();
-        async move {
-            assert_eq!(version(&db).await?, read, "taken from the last read");
+    for db in testing::fresh_dbs().await {
+        let backend = db.backend().name();
+        let read = version(&db).await.unwrap();
+        let write = |key: &'static str| {
+            let db = db.clone();
+            async move {
+                assert_eq!(version(&db).await?, read, "taken from the last read");
+                let mut tx = db.begin().await?;
+                tx.write(PUT, vec![key.into()]).await?;
+                tx.commit().await
+            }
+        };
+        // Nothing moved it: the write commits, and the request is not run again.
+        let (written, again) = guessing_scope(write("guess.kept")).await;
+        assert_eq!((written, again), (Ok(()), false), "{backend}");
+
+        move_counter_elsewhere(&db).await;
+        let (written, again) = guessing_scope(async {
+            let first = write("guess.refused").await;
+            // A handler that writes on after the refusal is refused the same way.
+            (first, write("guess.after").await)
+        })
+        .await;
+        assert_eq!(
+            written.0.unwrap_err().code,
+            crate::db::COUNTER_MOVED,
+            "{backend}"
+        );
+        assert_eq!(
+            written.1.unwrap_err().code,
+            crate::db::COUNTER_MOVED,
+            "{backend}"
+        );
+        assert!(again, "{backend}: runs again");
+        assert_eq!(
+            committed_keys(&db, "guess.").await,
+            vec!["guess.kept"],
+            "{backend}"
+        );
+
+        // A request that writes nothing is checked at its end.
+        let (_, again) = guessing_scope(async { version(&db).await }).await;
+        assert!(again, "{backend}: the last read is still the old one");
+        // Run again with the counter read, the request sees the move, and its read is the last.
+        let seen = version_scope(async { version(&db).await }).await.unwrap();
+        assert_eq!(seen, read + 1, "{backend}");
+        let (taken, again) = guessing_scope(async { version(&db).await }).await;
+        assert_eq!((taken.unwrap(), again), (read + 1, false), "{backend}");
+        db.close().await;
+    }
+}
+
+/// Moves the change counter as another process would: on a connection of its own, without
+/// this process's knowing.
+async fn move_counter_elsewhere(db: &crate::Db) {
+    crate::db_run!(db, |c| sqlx::query(
+        "UPDATE calendar_version SET version = version + 1 WHERE id = 1"
+    )
+    .execute(c)
+    .await
+    .map(|_| ())
+    .unwrap());
+}
+
+/// On PostgreSQL the check of a counter taken from the last read rides in a statement the
+/// write sends anyway (the guarded update of a case command, say), or goes on its own before
+/// the commit of a transaction that deferred nothing; the request's own move of the counter
+/// is not taken for another's.
+#[tokio::test]
+async fn a_write_that_took_the_counter_tells_a_moved_counter_from_a_moved_row_checks_it_when_it_deferred_nothing_and_is_not_refused_for_its_own_move()
+ {
+    use crate::calendar::{guessing_scope, version, version_scope};
+    for db in testing::fresh_dbs().await {
+        let backend = db.backend().name();
+        let mut tx = db.begin().await.unwrap();
+        tx.write(PUT, vec!["guard.row".into()]).await.unwrap();
+        tx.commit().await.unwrap();
+        let fresh = || async { version_scope(version(&db)).await.unwrap() };
+        let guarded = |from: &'static str, to: &'static str| {
+            let db = db.clone();
+            async move {
+                version(&db).await?;
+                let mut tx = db.begin().await?;
+                tx.write_guarded(GUARD_MOVE, vec!["guard.row".into(), to.into(), from.into()])
+                    .await?;
+                tx.commit().await
+            }
+        };
+
+        // The counter moved, the row did not: refused as moved, and run again.
+        fresh().await;
+        move_counter_elsewhere(&db).await;
+        let (e, again) = guessing_scope(guarded("1", "2")).await;
+        assert_eq!(e.unwrap_err().code, crate::db::COUNTER_MOVED, "{backend}");
+        assert!(again, "{backend}");
+        assert_eq!(committed_value(&db, "guard.row").await, "1", "{backend}");
+
+        // The row moved, the counter did not: stale, and not run again.
+        fresh().await;
+        let (moved, _) = guessing_scope(guarded("1", "3")).await;
+        moved.unwrap();
+        let (e, again) = guessing_scope(guarded("1", "2")).await;
+        assert_eq!(e.unwrap_err().code, crate::db::STALE, "{backend}");
+        assert!(!again, "{backend}");
+        assert_eq!(committed_value(&db, "guard.row").await, "3", "{backend}");
+
+        // A transaction that deferred nothing is checked before it commits.
+        let returning = || {
+            let db = db.clone();
+            async move {
+                version(&db).await?;
+                let mut tx = db.begin().await?;
+                tx.returning(
+                    "INSERT INTO settings (key, value, updated_at) \
+                     VALUES ('guard.returned', '1', 7) RETURNING updated_at AS value",
+                    vec![],
+                )
+                .await?;
+                tx.commit().await
+            }
+        };
+        fresh().await;
+        move_counter_elsewhere(&db).await;
+        let (e, again) = guessing_scope(returning()).await;
+        assert_eq!(e.unwrap_err().code, crate::db::COUNTER_MOVED, "{backend}");
+        assert!(again, "{backend}");
+        assert!(
+            !committed_keys(&db, "guard.")
+                .await
+                .contains(&"guard.returned".to_string()),
+            "{backend}"
+        );
+
+        // The request's own move of the counter: written, not run again.
+        let before = fresh().await;
+        let (done, again) = guessing_scope(async {
+            version(&db).await?;
             let mut tx = db.begin().await?;
-            tx.write(PUT, vec![key.into()]).await?;
+            // Moved before anything is deferred, which could have carried the check.
+            crate::calendar::bump(&mut tx).await?;
+            tx.write(PUT, vec!["guard.own".into()]).await?;
             tx.commit().await
-        }
-    };
-    // Nothing moved it: the write commits, and the request is not run again.
-    let (written, again) = guessing_scope(write("guess.kept")).await;
-    assert_eq!((written, again), (Ok(()), false));
-
-    // Another process moves it, on a connection of its own.
-    let crate::Db::Sqlite(p) = &db else {
-        unreachable!("a SQLite URL")
-    };
-    let other = rusqlite::Connection::open(p.connect_options().get_filename()).unwrap();
-    other
-        .execute(
-            "UPDATE calendar_version SET version = version + 1 WHERE id = 1",
-            [],
-        )
-        .unwrap();
-    let (written, again) = guessing_scope(async {
-        let first = write("guess.refused").await;
-        // A handler that writes on after the refusal is refused the same way.
-        (first, write("guess.after").await)
-    })
-    .await;
-    assert_eq!(written.0.unwrap_err().code, crate::db::COUNTER_MOVED);
-    assert_eq!(written.1.unwrap_err().code, crate::db::COUNTER_MOVED);
-    assert!(again, "runs again");
-    assert_eq!(committed_keys(&db, "guess.").await, vec!["guess.kept"]);
-
-    // A request that writes nothing is checked at its end.
-    let (_, again) = guessing_scope(async { version(&db).await }).await;
-    assert!(again, "the last read is still the old one");
-    // Run again with the counter read, the request sees the move, and its read is the last.
-    let seen = version_scope(async { version(&db).await }).await.unwrap();
-    assert_eq!(seen, read + 1);
-    let (taken, again) = guessing_scope(async { version(&db).await }).await;
-    assert_eq!((taken.unwrap(), again), (read + 1, false));
-    db.close().await;
+        })
+        .await;
+        assert_eq!((done, again), (Ok(()), false), "{backend}");
+        assert_eq!(fresh().await, before + 1, "{backend}");
+        assert!(
+            committed_keys(&db, "guard.")
+                .await
+                .contains(&"guard.own".to_string()),
+            "{backend}"
+        );
+        db.close().await;
+    }
 }
