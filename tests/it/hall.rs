@@ -716,6 +716,57 @@ async fn a_parked_ticket_resumes_at_its_place_and_a_requeued_one_goes_to_the_bac
     .await;
 }
 
+/// A transition reads its ticket outside the write and writes it back guarded by what it read:
+/// two staff acting on one ticket at once must not both act on the ticket as it was.
+#[tokio::test]
+async fn staff_acting_on_one_ticket_at_once_each_act_on_what_the_other_left_and_a_visit_is_finished_once()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        let (admin, w1, _) = demo_hall(&s).await;
+        let t = take_ok(&s, None, "a").await;
+        let id = t["id"].as_i64().unwrap();
+        assert_eq!(call(&s, &admin, w1).await.unwrap()["id"], t["id"]);
+
+        // Three recalls at once: each counts.
+        let (a, b, c) = tokio::join!(
+            act(&s, &admin, id, "recall"),
+            act(&s, &admin, id, "recall"),
+            act(&s, &admin, id, "recall")
+        );
+        assert_eq!((a.0, b.0, c.0), (200, 200, 200), "{a:?} {b:?} {c:?}");
+        let (_, v) = s
+            .get_json(&format!("/api/v1/tickets/{id}"), Some(&admin))
+            .await;
+        assert_eq!(v["recalls"], 3, "{v}");
+
+        // Two finishes at once: one finishes the visit, the other is told it is over.
+        assert_eq!(act(&s, &admin, id, "start").await.0, 200);
+        let (a, b) = tokio::join!(act(&s, &admin, id, "finish"), act(&s, &admin, id, "finish"));
+        let mut answers = [a.0, b.0];
+        answers.sort_unstable();
+        assert_eq!(answers, [200, 409], "{a:?} {b:?}");
+        let refused = if a.0 == 409 { &a.1 } else { &b.1 };
+        assert!(
+            refused["title"].as_str().is_some_and(|t| !t.is_ascii()),
+            "a Chinese message: {refused}"
+        );
+        let db = yichuang_store::Db::connect(&url).await.unwrap();
+        let counts: (i64, i64) = yichuang_store::db_run!(&db, |c| sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM events WHERE kind = 'ticket_finished'), \
+             (SELECT COUNT(*) FROM ticket_intervals WHERE ticket_id = $1 AND kind = 'serving')"
+        )
+        .bind(id)
+        .fetch_one(c)
+        .await
+        .unwrap());
+        db.close().await;
+        assert_eq!(counts, (1, 1), "one finish, one service recorded");
+        s.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn twelve_windows_calling_at_once_on_600_waiting_tickets_call_each_exactly_once() {
     on_each_backend(|url| async move {

@@ -192,7 +192,7 @@ pub async fn read_ahead(db: &Db) -> Result<()> {
 /// The change counter of the calendar, the settings, the halls and queues, and the accounts and
 /// their credentials: one indexed read, at most once per request (see [`version_scope`]), none
 /// in a [`guessing_scope`] that can take it from an earlier read; on SQLite on the asking
-/// thread ([`crate::counter_read`]), not through the pool's connection threads. Every
+/// thread ([`crate::read_here`]), not through the pool's connection threads. Every
 /// instance's caches of those compare it, so a change any instance commits is seen by all at
 /// their next request.
 pub async fn version(db: &Db) -> Result<i64> {
@@ -231,7 +231,7 @@ pub async fn version(db: &Db) -> Result<i64> {
 /// read.
 async fn read_counter(db: &Db, note: bool) -> Result<i64> {
     let here = match db {
-        Db::Sqlite(p) => crate::counter_read::version(p.connect_options().get_filename()),
+        Db::Sqlite(p) => crate::read_here::version(p.connect_options().get_filename()),
         Db::Postgres(_) => None,
     };
     let v: i64 = match here {

@@ -652,7 +652,7 @@ impl SqliteWrite {
             .expect("a shared transaction is open on the writer's connection")
             .here()
             .await?;
-        let v = crate::counter_read::read_on(c).map_err(crate::direct::direct_err)?;
+        let v = crate::read_here::read_on(c).map_err(crate::direct::direct_err)?;
         shared.counter = Some(v);
         Ok(v)
     }
@@ -1127,6 +1127,26 @@ impl Db {
 
     /// Which database this handle reaches (the SQLite file, or PostgreSQL host, port and
     /// database): the key of process-wide caches of rows that never change once written.
+    /// Reads rows as last committed, each into a `T` by column name, outside any transaction:
+    /// on SQLite on the asking thread ([`crate::read_here`]) when it can, so that a hot path's
+    /// point read costs no hand-off to a pool connection's thread; otherwise through the pool.
+    pub async fn read<T>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>>
+    where
+        T: ReadRow + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    {
+        if let Db::Sqlite(p) = self
+            && let Some(rows) =
+                crate::read_here::rows(p.connect_options().get_filename(), sql, &args)
+        {
+            return Ok(rows);
+        }
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        db_run!(self, |c| {
+            let q = sqlx::query_as::<_, T>(sql);
+            bind_args!(q, &args).fetch_all(c).await.map_err(db_err)
+        })
+    }
+
     pub fn identity(&self) -> String {
         match self {
             Db::Sqlite(p) => format!("sqlite:{}", p.connect_options().get_filename().display()),
@@ -1206,7 +1226,7 @@ impl Db {
                     conn.close().await;
                 }
                 drop(turn);
-                crate::counter_read::close(p.connect_options().get_filename());
+                crate::read_here::close(p.connect_options().get_filename());
                 p.close().await
             }
             Db::Postgres(p) => p.close().await,

@@ -8,7 +8,7 @@ use yichuang_domain::queue::{
 };
 use yichuang_domain::{Error, Result};
 
-use crate::db::{Backend, db_err, from_micros, micros};
+use crate::db::{Arg, Backend, db_err, from_micros, micros};
 use crate::kept::Kept;
 use crate::{Db, Tx, db_run, tx_run};
 
@@ -728,21 +728,17 @@ pub async fn ticket_by_link(db: &Db, link: &str) -> Result<TicketRow> {
     })
 }
 
-/// A ticket and the window that holds it, if one does, read in one statement; on PostgreSQL
-/// the ticket stays locked until commit (SQLite's write transaction already holds the
-/// database).
-pub async fn ticket_at_window_for_update(
-    tx: &mut Tx,
-    id: i64,
-) -> Result<(TicketRow, Option<WindowRow>)> {
-    let lock = match tx.backend() {
-        Backend::Postgres => " FOR UPDATE OF t",
-        Backend::Sqlite => "",
-    };
-    let sql = format!("{TICKET_AT_WINDOW} WHERE t.id = $1{lock}");
-    let row = tx
-        .read_one::<TicketAtWindow>(&sql, vec![id.into()])
+/// A ticket and the window that holds it, if one does, read in one statement as last
+/// committed. A transition writes the ticket back guarded by the row as read here
+/// ([`save_ticket_from`]), so the read costs the SQLite writer's turn nothing and takes no lock.
+pub async fn ticket_at_window(db: &Db, id: i64) -> Result<(TicketRow, Option<WindowRow>)> {
+    let row = db
+        .read::<TicketAtWindow>(
+            &format!("{TICKET_AT_WINDOW} WHERE t.id = $1"),
+            vec![id.into()],
+        )
         .await?
+        .pop()
         .ok_or_else(|| not_found_ticket(id))?;
     Ok(row.split())
 }
@@ -811,6 +807,31 @@ struct LineRow {
     line_waiting: i64,
 }
 
+/// A ticket's new state (`$1`…`$10`) written to the ticket `$11`.
+macro_rules! save_ticket_sql {
+    () => {
+        "UPDATE tickets SET queue_id = $1, status = $2, waiting_since = $3, rank_at = $4, \
+         since = $5, window_id = $6, staff_id = $7, recalls = $8, transfers = $9, \
+         close_reason = $10 WHERE id = $11"
+    };
+}
+
+fn saved_values(t: &Ticket, rank_at: DateTime<Utc>) -> Vec<Arg> {
+    vec![
+        t.queue.into(),
+        t.status.as_str().into(),
+        micros(t.waiting_since).into(),
+        micros(rank_at).into(),
+        micros(t.since).into(),
+        t.window.into(),
+        t.staff.into(),
+        i64::from(t.recalls).into(),
+        i64::from(t.transfers).into(),
+        t.close_reason.clone().into(),
+        t.id.into(),
+    ]
+}
+
 /// Writes a ticket's new state and the intervals its transition closed and opened.
 pub async fn save_ticket(
     tx: &mut Tx,
@@ -819,22 +840,38 @@ pub async fn save_ticket(
     closed: Option<&Interval>,
     opened: Option<&Interval>,
 ) -> Result<()> {
-    tx.write(
-        "UPDATE tickets SET queue_id = $1, status = $2, waiting_since = $3, rank_at = $4, since = $5, \
-         window_id = $6, staff_id = $7, recalls = $8, transfers = $9, close_reason = $10 WHERE id = $11",
-        vec![
-            t.queue.into(),
-            t.status.as_str().into(),
-            micros(t.waiting_since).into(),
-            micros(rank_at).into(),
-            micros(t.since).into(),
-            t.window.into(),
-            t.staff.into(),
-            i64::from(t.recalls).into(),
-            i64::from(t.transfers).into(),
-            t.close_reason.clone().into(),
-            t.id.into(),
-        ],
+    tx.write(save_ticket_sql!(), saved_values(t, rank_at))
+        .await?;
+    record_intervals(tx, closed, opened).await
+}
+
+/// [`save_ticket`] for a ticket read outside the transaction ([`ticket_at_window`]), guarded
+/// by the row as read ([`Tx::write_guarded`]): every transition moves its status, its `since`,
+/// its line, or its count of recalls or transfers, so a transition another made meanwhile
+/// fails this one as stale ([`crate::db::STALE`]), with nothing of it written.
+pub async fn save_ticket_from(
+    tx: &mut Tx,
+    before: &TicketRow,
+    t: &Ticket,
+    rank_at: DateTime<Utc>,
+    closed: Option<&Interval>,
+    opened: Option<&Interval>,
+) -> Result<()> {
+    let mut args = saved_values(t, rank_at);
+    args.extend([
+        before.status.as_str().into(),
+        before.since.into(),
+        before.queue_id.into(),
+        before.recalls.into(),
+        before.transfers.into(),
+    ]);
+    tx.write_guarded(
+        concat!(
+            save_ticket_sql!(),
+            " AND status = $12 AND since = $13 AND queue_id = $14 AND recalls = $15 \
+             AND transfers = $16"
+        ),
+        args,
     )
     .await?;
     record_intervals(tx, closed, opened).await

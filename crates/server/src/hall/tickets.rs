@@ -595,8 +595,8 @@ impl Act {
     }
 }
 
-/// Loads the ticket locked, checks the actor may act on it, applies `change`, stores the
-/// transition and its event; returns the ticket as shown.
+/// Loads the ticket, checks the actor may act on it, applies `change`, stores the transition
+/// and its event; returns the ticket as shown.
 async fn transition(
     st: &AppState,
     actor: &Actor,
@@ -607,111 +607,125 @@ async fn transition(
     let now = st.now();
     // A connection lost before the commit rolled everything back: run it again once.
     let change = &change;
-    let answer = yichuang_store::retry_once(|| async move {
-    let mut tx = st.db.begin().await?;
-    let (row, window) = store::ticket_at_window_for_update(&mut tx, id).await?;
-    // The hall and its queues as this process keeps them (they change rarely; see
-    // `store::hall`): reading them costs no statement while nothing changed.
-    let hall = store::hall_by_id(&st.db, row.hall_id).await?;
-    actor.require_hall(&hall.code, "处理")?;
-    let t = row.ticket()?;
-    match &window {
-        Some(w) => require_window_operator(actor, w)?,
-        // A waiting ticket belongs to no window: staff of the hall may move it.
-        None => actor.require_role(
-            &[
-                Role::Admin,
-                Role::HallManager,
-                Role::Clerk,
-                Role::Issuance,
-                Role::Agent,
-            ],
-            "处理号票",
-        )?,
-    }
-    let settings = HallSettings::of(&hall)?;
-    let queues = store::queues(&st.db, hall.id).await?;
-    let tr = change(&t, &settings, &queues, now)?;
-    let rank_at = rank_instant(
-        tr.ticket.categories,
-        tr.ticket.waiting_since,
-        &settings.policy,
-    );
-    store::save_ticket(
-        &mut tx,
-        &tr.ticket,
-        rank_at,
-        tr.closed.as_ref(),
-        tr.opened.as_ref(),
-    )
-    .await?;
-    let mut changed = vec![];
-    // Only a ticket that joins or leaves a line changes what the boards show as waiting.
-    let waiting = yichuang_domain::queue::TicketStatus::Waiting;
-    let lines = if t.status == waiting || tr.ticket.status == waiting {
-        vec![t.queue, tr.ticket.queue]
-    } else {
-        vec![]
-    };
-    for qid in lines {
-        if changed.iter().any(|(id, _)| *id == qid) {
-            continue;
+    let attempt = || async move {
+        // Read as last committed, outside the write: the ticket is written back guarded by the row
+        // as read here (`store::save_ticket_from`).
+        let (row, window) = store::ticket_at_window(&st.db, id).await?;
+        // The hall and its queues as this process keeps them (they change rarely; see
+        // `store::hall`): reading them costs no statement while nothing changed.
+        let hall = store::hall_by_id(&st.db, row.hall_id).await?;
+        actor.require_hall(&hall.code, "处理")?;
+        let t = row.ticket()?;
+        match &window {
+            Some(w) => require_window_operator(actor, w)?,
+            // A waiting ticket belongs to no window: staff of the hall may move it.
+            None => actor.require_role(
+                &[
+                    Role::Admin,
+                    Role::HallManager,
+                    Role::Clerk,
+                    Role::Issuance,
+                    Role::Agent,
+                ],
+                "处理号票",
+            )?,
         }
-        let n = store::waiting_count(&mut tx, qid).await?;
-        changed.push((qid, n));
-    }
-    let queue_code = |qid: i64| {
-        queues
+        let settings = HallSettings::of(&hall)?;
+        let queues = store::queues(&st.db, hall.id).await?;
+        let tr = change(&t, &settings, &queues, now)?;
+        let rank_at = rank_instant(
+            tr.ticket.categories,
+            tr.ticket.waiting_since,
+            &settings.policy,
+        );
+        let mut tx = st.db.begin().await?;
+        store::save_ticket_from(
+            &mut tx,
+            &row,
+            &tr.ticket,
+            rank_at,
+            tr.closed.as_ref(),
+            tr.opened.as_ref(),
+        )
+        .await?;
+        let mut changed = vec![];
+        // Only a ticket that joins or leaves a line changes what the boards show as waiting.
+        let waiting = yichuang_domain::queue::TicketStatus::Waiting;
+        let lines = if t.status == waiting || tr.ticket.status == waiting {
+            vec![t.queue, tr.ticket.queue]
+        } else {
+            vec![]
+        };
+        for qid in lines {
+            if changed.iter().any(|(id, _)| *id == qid) {
+                continue;
+            }
+            let n = store::waiting_count(&mut tx, qid).await?;
+            changed.push((qid, n));
+        }
+        let queue_code = |qid: i64| {
+            queues
+                .iter()
+                .find(|q| q.id == qid)
+                .map(|q| q.code.clone())
+                .unwrap_or_default()
+        };
+        let mut payload = json!({
+            "ticket": {"id": id, "number": row.number, "queue": queue_code(tr.ticket.queue)},
+            "before": {"status": t.status, "queue": queue_code(t.queue), "recalls": t.recalls},
+            "after": {"status": tr.ticket.status, "queue": queue_code(tr.ticket.queue), "recalls": tr.ticket.recalls},
+            "queues": changed.iter().map(|(q, n)| json!({"code": queue_code(*q), "waiting": n})).collect::<Vec<_>>(),
+        });
+        if let Some(w) = &window {
+            payload["window"] = json!({"id": w.id, "code": w.code, "name": w.name});
+            payload["announce"] = json!(announcement(&row.number, &w.code));
+        }
+        record(
+            &mut tx,
+            now,
+            &hall.code,
+            &actor.event_name(),
+            kind,
+            ("ticket", id),
+            payload,
+        )
+        .await?;
+        // A served visit is rated on the window's pad (一次一评, R-EVAL-ONCE).
+        if let (Transition { ticket: after, .. }, Some(w)) = (&tr, &window) {
+            if after.status == yichuang_domain::queue::TicketStatus::Finished {
+                let staff = (w.staff_id == Some(actor.id)).then_some(actor.username.as_str());
+                crate::ratings::on_ticket_finished(
+                    &mut tx,
+                    now,
+                    &hall.code,
+                    id,
+                    &row.number,
+                    (w.id, &w.name),
+                    staff,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        // The answer shows the ticket as just saved and the window it was at, when it still is:
+        // neither needs reading again.
+        let after = queues
             .iter()
-            .find(|q| q.id == qid)
-            .map(|q| q.code.clone())
-            .unwrap_or_default()
+            .find(|q| q.id == tr.ticket.queue)
+            .map(|q| row.saved(&tr.ticket, rank_at, q));
+        let window = window.filter(|w| tr.ticket.window == Some(w.id));
+        Ok::<_, yichuang_domain::Error>((settings, id, after, window))
     };
-    let mut payload = json!({
-        "ticket": {"id": id, "number": row.number, "queue": queue_code(tr.ticket.queue)},
-        "before": {"status": t.status, "queue": queue_code(t.queue), "recalls": t.recalls},
-        "after": {"status": tr.ticket.status, "queue": queue_code(tr.ticket.queue), "recalls": tr.ticket.recalls},
-        "queues": changed.iter().map(|(q, n)| json!({"code": queue_code(*q), "waiting": n})).collect::<Vec<_>>(),
-    });
-    if let Some(w) = &window {
-        payload["window"] = json!({"id": w.id, "code": w.code, "name": w.name});
-        payload["announce"] = json!(announcement(&row.number, &w.code));
-    }
-    record(
-        &mut tx,
-        now,
-        &hall.code,
-        &actor.event_name(),
-        kind,
-        ("ticket", id),
-        payload,
-    )
-    .await?;
-    // A served visit is rated on the window's pad (一次一评, R-EVAL-ONCE).
-    if let (Transition { ticket: after, .. }, Some(w)) = (&tr, &window) {
-        if after.status == yichuang_domain::queue::TicketStatus::Finished {
-            let staff = (w.staff_id == Some(actor.id)).then_some(actor.username.as_str());
-            crate::ratings::on_ticket_finished(
-                &mut tx,
-                now,
-                &hall.code,
-                id,
-                &row.number,
-                (w.id, &w.name),
-                staff,
-            )
-            .await?;
+    let answer = yichuang_store::retry_once(|| async move {
+        // Another's transition of the ticket since it was read: nothing of this one was
+        // written, and it runs again from the ticket as that one left it.
+        let mut left = STALE_TRIES;
+        loop {
+            match attempt().await {
+                Err(e) if e.code == yichuang_store::db::STALE && left > 0 => left -= 1,
+                r => return r,
+            }
         }
-    }
-    tx.commit().await?;
-    // The answer shows the ticket as just saved and the window it was at, when it still is:
-    // neither needs reading again.
-    let after = queues
-        .iter()
-        .find(|q| q.id == tr.ticket.queue)
-        .map(|q| row.saved(&tr.ticket, rank_at, q));
-    let window = window.filter(|w| tr.ticket.window == Some(w.id));
-    Ok((settings, id, after, window))
     })
     .await?;
     let (settings, id, after, window) = answer;
@@ -726,6 +740,10 @@ async fn transition(
     };
     ticket_view(&st.db, &row, &settings, w.as_ref()).await
 }
+
+/// How many times a transition that found its ticket moved on runs again: two staff acting on
+/// one ticket at once, the second then acts on what the first left (or is refused by it).
+const STALE_TRIES: u32 = 3;
 
 async fn act(st: AppState, actor: Actor, id: i64, a: Act) -> ApiResult<Response> {
     let v = transition(&st, &actor, id, a.event(), |t, s, _, now| match a {

@@ -1,4 +1,5 @@
-//! The change counter read on the request's own thread, on SQLite (issue 9).
+//! Reads on the request's own thread, on SQLite (issue 9): the change counter, and the rows of
+//! a hot path's point reads ([`crate::Db::read`]).
 //!
 //! Every request reads the change counter once ([`crate::calendar::version`]). Through the
 //! pool, sqlx-sqlite sends that read to a connection's own thread and waits for the answer: two
@@ -6,9 +7,10 @@
 //! read itself (a `perf` call graph of case-lifecycle put 3 % of the process's samples under the
 //! counter's read, nearly all of it in the channel's send and wake-up; the read is a few
 //! microseconds). So a few plain connections of this process to each file run it here, through
-//! rusqlite, on whichever thread asks.
+//! rusqlite, on whichever thread asks. A ticket read by a transition outside its write is such
+//! a read too.
 //!
-//! The read is one indexed row in its own snapshot, so the thread it blocks is blocked for
+//! Each read is a few indexed rows in its own snapshot, so the thread it blocks is blocked for
 //! microseconds. A connection waits at most [`BUSY`] for a lock another process holds (a
 //! checkpoint that restarts the log); past that, or when the file cannot be opened, the caller
 //! reads through the pool as before.
@@ -51,6 +53,23 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
 /// read here (no such file, or another process holds it locked), and the caller reads it
 /// through the pool.
 pub(crate) fn version(path: &Path) -> Option<i64> {
+    with_reader(path, |c| read_on(c).ok())
+}
+
+/// The rows of a read on the file at `path`, run on this thread ([`crate::direct::read`]);
+/// `None` when it cannot be read here, or failed (the caller reads through the pool, and so
+/// meets a real error there).
+pub(crate) fn rows<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    sql: &str,
+    args: &[crate::db::Arg],
+) -> Option<Vec<T>> {
+    with_reader(path, |c| crate::direct::read(c, sql, args).ok())
+}
+
+/// Runs `read` on a connection of this process to the file at `path`, kept for the next read
+/// when it answered.
+fn with_reader<R>(path: &Path, read: impl FnOnce(&rusqlite::Connection) -> Option<R>) -> Option<R> {
     // Checked on every read, not once: a file restored under the same path is a new file, and
     // a connection to the old one would answer its counter for ever. A `stat` costs about a
     // microsecond.
@@ -61,7 +80,7 @@ pub(crate) fn version(path: &Path) -> Option<i64> {
         Some(r) => r,
         None => open(path, file)?,
     };
-    let v = read_on(&reader.conn).ok()?;
+    let v = read(&reader.conn)?;
     let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
     if idle.len() < KEPT {
         idle.push(reader);
