@@ -24,6 +24,7 @@ pub mod statements;
 pub mod supervision;
 pub mod testing;
 pub mod timers;
+mod turns;
 pub mod work_orders;
 
 pub use db::{Arg, Backend, Db, Tx, db_err, from_micros, micros, retry_once};

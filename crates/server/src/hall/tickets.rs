@@ -716,9 +716,11 @@ async fn transition(
         let window = window.filter(|w| tr.ticket.window == Some(w.id));
         Ok::<_, yichuang_domain::Error>((settings, id, after, window))
     };
+    let _turn = store::working_on_ticket(&st.db, id).await;
     let answer = yichuang_store::retry_once(|| async move {
-        // Another's transition of the ticket since it was read: nothing of this one was
-        // written, and it runs again from the ticket as that one left it.
+        // Another's transition of the ticket since it was read (another instance's, or one
+        // that went beside a stuck turn): nothing of this one was written, and it runs again
+        // from the ticket as that one left it.
         let mut left = STALE_TRIES;
         loop {
             match attempt().await {

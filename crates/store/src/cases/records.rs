@@ -496,10 +496,10 @@ pub fn forget_state(db: &Db, number: &str) {
 
 /// A command on a case, from its start until it is dropped (after its state is kept): the
 /// case's turn in this process.
-pub struct Working {
-    key: StateKey,
-    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
+pub type Working = crate::turns::Turn;
+
+/// The turns of commands on cases ([`working_on`]).
+static CASE_TURNS: crate::turns::Turns = crate::turns::Turns::new();
 
 /// How long a command waits for another on the same case in this process before it starts
 /// beside it, from the row: the other one is stuck (waiting for the database), and this one
@@ -511,44 +511,16 @@ const CASE_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// commands on one case at once (two parallel reviews) would otherwise both start from the
 /// same state, and the second would fail its guard and run again; started from the row
 /// instead, it read the row in the write, and on SQLite a member of the writer's turn that
-/// reads costs the turn its savepoint (issue 9's eighteenth part). They wait for each other in
-/// the database all the same: for SQLite's write lock, or for the row's lock on PostgreSQL.
-/// Past [`CASE_TURN_WAIT`] it starts from the row beside the other.
+/// reads costs the turn its savepoint (issue 9's eighteenth part). Past [`CASE_TURN_WAIT`] it
+/// starts from the row beside the other ([`crate::turns`]).
 pub async fn working_on(db: &Db, number: &str) -> (Working, Source) {
-    let key = (db.identity(), number.to_string());
-    let lock = STATES
-        .lock()
-        .working
-        .entry(key.clone())
-        .or_default()
-        .clone();
-    match tokio::time::timeout(CASE_TURN_WAIT, lock.lock_owned()).await {
-        Ok(turn) => (
-            Working {
-                key,
-                turn: Some(turn),
-            },
-            Source::Kept,
-        ),
-        Err(_) => (Working { key, turn: None }, Source::Stored),
-    }
-}
-
-impl Drop for Working {
-    fn drop(&mut self) {
-        let mut states = STATES.lock();
-        // Handed on under the map's lock, so that nobody takes the case's lock from the map
-        // between the count below and its removal.
-        self.turn.take();
-        // Nobody else holds it or waits for it: only the map's reference is left.
-        if states
-            .working
-            .get(&self.key)
-            .is_some_and(|l| std::sync::Arc::strong_count(l) == 1)
-        {
-            states.working.remove(&self.key);
-        }
-    }
+    let turn = CASE_TURNS.take(db, number, CASE_TURN_WAIT).await;
+    let source = if turn.held() {
+        Source::Kept
+    } else {
+        Source::Stored
+    };
+    (turn, source)
 }
 
 /// Case states lately changed, per database and case number, and the commands under way.
@@ -559,8 +531,6 @@ type StateKey = (String, String);
 #[derive(Default)]
 struct Kept {
     kept: std::collections::HashMap<StateKey, CaseState>,
-    /// Each case with a command under way: its turn ([`working_on`]).
-    working: std::collections::HashMap<StateKey, std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 struct States(std::sync::LazyLock<std::sync::Mutex<Kept>>);
