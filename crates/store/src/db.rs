@@ -1125,8 +1125,6 @@ impl Db {
         }
     }
 
-    /// Which database this handle reaches (the SQLite file, or PostgreSQL host, port and
-    /// database): the key of process-wide caches of rows that never change once written.
     /// Reads rows as last committed, each into a `T` by column name, outside any transaction:
     /// on SQLite on the asking thread ([`crate::read_here`]) when it can, so that a hot path's
     /// point read costs no hand-off to a pool connection's thread; otherwise through the pool.
@@ -1147,6 +1145,8 @@ impl Db {
         })
     }
 
+    /// Which database this handle reaches (the SQLite file, or PostgreSQL host, port and
+    /// database): the key of process-wide caches of rows that never change once written.
     pub fn identity(&self) -> String {
         match self {
             Db::Sqlite(p) => format!("sqlite:{}", p.connect_options().get_filename().display()),

@@ -605,7 +605,6 @@ async fn transition(
     change: impl Fn(&Ticket, &HallSettings, &[QueueRow], DateTime<Utc>) -> Result<Transition>,
 ) -> Result<Value> {
     let now = st.now();
-    // A connection lost before the commit rolled everything back: run it again once.
     let change = &change;
     let attempt = || async move {
         // Read as last committed, outside the write: the ticket is written back guarded by the row
@@ -717,6 +716,7 @@ async fn transition(
         Ok::<_, yichuang_domain::Error>((settings, id, after, window))
     };
     let _turn = store::working_on_ticket(&st.db, id).await;
+    // A connection lost before the commit rolled everything back: run it again once.
     let answer = yichuang_store::retry_once(|| async move {
         // Another's transition of the ticket since it was read (another instance's, or one
         // that went beside a stuck turn): nothing of this one was written, and it runs again

@@ -523,7 +523,7 @@ pub async fn working_on(db: &Db, number: &str) -> (Working, Source) {
     (turn, source)
 }
 
-/// Case states lately changed, per database and case number, and the commands under way.
+/// Case states lately changed, per database and case number.
 static STATES: States = States(std::sync::LazyLock::new(Default::default));
 
 type StateKey = (String, String);
