@@ -3,10 +3,11 @@
 //!
 //! A request that writes takes the counter from this process's last read of it, and its write
 //! checks it: on SQLite in the writer's turn at one read per group commit, on PostgreSQL in a
-//! statement the write sends anyway (`calendar::guessing_scope`). When the counter had moved (another process changed something
-//! kept), nothing of the request was written, and it runs again here, whole, with the counter
-//! read: its credentials and every kept value it used are looked at afresh. So its body is
-//! kept, which bounds the requests that may guess to small bodies.
+//! statement the write sends anyway (`calendar::guessing_scope`). When the counter had moved
+//! (another process changed something kept), nothing of the request was written, and it runs
+//! again here, whole, with the counter read: its credentials and every kept value it used are
+//! looked at afresh. So its body is kept, which bounds the requests that may guess to small
+//! bodies.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
