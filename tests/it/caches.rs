@@ -333,6 +333,35 @@ async fn a_write_whose_instance_last_read_the_counter_before_another_process_mov
             .post_json("/api/v1/regions", Some(&admin), &json!({"code": ""}))
             .await;
         assert_eq!(st, 401, "{}: {v}", s.backend());
+
+        // Each was one request, counted once, with the answer it got: not also as the run
+        // that found the counter moved.
+        let admin = s.admin_token().await;
+        let metrics = s
+            .client
+            .get(s.at("/metrics"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let counted: Vec<&str> = metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("yichuang_http_requests_total")
+                    && l.contains("route=\"/api/v1/regions\"")
+            })
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                "yichuang_http_requests_total{method=\"POST\",route=\"/api/v1/regions\",status=\"401\"} 2"
+            ],
+            "{}",
+            s.backend()
+        );
         s.stop().await;
     })
     .await;

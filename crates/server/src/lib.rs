@@ -69,13 +69,14 @@ pub fn router(state: AppState) -> Router {
             security::refuse_cross_site,
         ))
         .layer(axum::middleware::from_fn(security::headers))
+        // The database's change counter is read at most once per request, and a write takes
+        // it from the last read and checks it with its writes. Inside the metrics, which so
+        // count a request that ran again once, with the answer it got.
+        .layer(axum::middleware::from_fn(counter::scope))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::record,
         ))
-        // The database's change counter is read at most once per request, and a write takes
-        // it from the last read and checks it with its writes.
-        .layer(axum::middleware::from_fn(counter::scope))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
