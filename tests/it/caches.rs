@@ -337,17 +337,11 @@ async fn a_write_whose_instance_last_read_the_counter_before_another_process_mov
         // Each was one request, counted once, with the answer it got: not also as the run
         // that found the counter moved.
         let admin = s.admin_token().await;
-        let metrics = s
-            .client
-            .get(s.at("/metrics"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (st, metrics) = s.get_json("/metrics", Some(&admin)).await;
+        assert_eq!(st, 200);
         let counted: Vec<&str> = metrics
+            .as_str()
+            .expect("the metrics' text")
             .lines()
             .filter(|l| {
                 l.starts_with("yichuang_http_requests_total")
