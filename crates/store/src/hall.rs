@@ -734,12 +734,10 @@ static TICKET_TURNS: crate::turns::Turns = crate::turns::Turns::new();
 /// Marks a transition of ticket `id` as under way in this process, once any other one on it
 /// has ended ([`crate::turns`]): the ticket is read outside the write ([`ticket_at_window`]),
 /// so a second transition begun before the first committed would read the ticket as it was
-/// and fail its guard, again and again while the first's commit is on its way. Past 5 s it
-/// goes beside the other.
+/// and fail its guard, again and again while the first's commit is on its way. Past the
+/// turn's wait it goes beside the other.
 pub async fn working_on_ticket(db: &Db, id: i64) -> crate::turns::Turn {
-    TICKET_TURNS
-        .take(db, &id.to_string(), std::time::Duration::from_secs(5))
-        .await
+    TICKET_TURNS.take(db, &id.to_string()).await
 }
 
 /// A ticket and the window that holds it, if one does, read in one statement as last

@@ -11,6 +11,10 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 type Key = (String, String);
 
+/// How long a command waits for the one before it on the same thing before it goes beside it:
+/// the one before is stuck (waiting for the database), and this one would wait there too.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The turns of one kind of thing: each with a command under way, its lock.
 pub(crate) struct Turns(LazyLock<Mutex<HashMap<Key, Arc<AsyncMutex<()>>>>>);
 
@@ -30,18 +34,12 @@ impl Turns {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for the turn on `thing` in `db`, at most `wait`: past that the one before is stuck
-    /// (waiting for the database, where this one would wait too), and this one goes beside it,
-    /// with a turn that holds nothing ([`Turn::held`] is false).
-    pub(crate) async fn take(
-        &'static self,
-        db: &crate::Db,
-        thing: &str,
-        wait: std::time::Duration,
-    ) -> Turn {
+    /// Waits for the turn on `thing` in `db`, at most [`WAIT`]: past that this one goes beside
+    /// the one before, with a turn that holds nothing ([`Turn::held`] is false).
+    pub(crate) async fn take(&'static self, db: &crate::Db, thing: &str) -> Turn {
         let key = (db.identity(), thing.to_string());
         let lock = self.map().entry(key.clone()).or_default().clone();
-        let held = tokio::time::timeout(wait, lock.lock_owned()).await.ok();
+        let held = tokio::time::timeout(WAIT, lock.lock_owned()).await.ok();
         Turn {
             turns: self,
             key,

@@ -501,20 +501,15 @@ pub type Working = crate::turns::Turn;
 /// The turns of commands on cases ([`working_on`]).
 static CASE_TURNS: crate::turns::Turns = crate::turns::Turns::new();
 
-/// How long a command waits for another on the same case in this process before it starts
-/// beside it, from the row: the other one is stuck (waiting for the database), and this one
-/// will wait for the database too.
-const CASE_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Marks a command on `number` as under way, once any other command on the case in this
 /// process has ended, and says where it should start from: from the state that one kept. Two
 /// commands on one case at once (two parallel reviews) would otherwise both start from the
 /// same state, and the second would fail its guard and run again; started from the row
 /// instead, it read the row in the write, and on SQLite a member of the writer's turn that
-/// reads costs the turn its savepoint (issue 9's eighteenth part). Past [`CASE_TURN_WAIT`] it
+/// reads costs the turn its savepoint (issue 9's eighteenth part). Past the turn's wait it
 /// starts from the row beside the other ([`crate::turns`]).
 pub async fn working_on(db: &Db, number: &str) -> (Working, Source) {
-    let turn = CASE_TURNS.take(db, number, CASE_TURN_WAIT).await;
+    let turn = CASE_TURNS.take(db, number).await;
     let source = if turn.held() {
         Source::Kept
     } else {
