@@ -810,7 +810,7 @@ pub async fn restore(file: &Path, db: &Db, database_url: &str) -> Result<Summary
                         }
                         match blobs {
                             BlobStore::Dir(d) => {
-                                d.write(&sha, &bytes).await?;
+                                d.write(&sha, &bytes)?;
                             }
                             BlobStore::Db(_) => row[data_at] = Val::Bytes(bytes),
                         }

@@ -382,6 +382,55 @@ async fn on_sqlite_a_failed_uploads_clean_up_waits_for_a_store_of_the_same_bytes
     let _ = std::fs::remove_dir_all(&root);
 }
 
+#[tokio::test]
+async fn a_file_written_before_the_turn_and_removed_by_a_failed_uploads_clean_up_is_written_again_under_the_turn()
+ {
+    use crate::cases::vault::{self, BlobStore, DirBlobs};
+    let url = testing::sqlite_url();
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let root = std::env::temp_dir()
+        .join(format!("yc-vault-again-{}", std::process::id()))
+        .join(url.rsplit('/').next().unwrap());
+    let dir = || BlobStore::Dir(DirBlobs { root: root.clone() });
+    let now = Utc::now();
+    let bytes = b"%PDF-1.4\n% one certificate\n";
+
+    // A writes the new file and its transaction fails; B finds the file before the turn.
+    let mut a = db.begin().await.unwrap();
+    let (sha, a_wrote) = vault::store_blob(&mut a, &dir(), bytes, now).await.unwrap();
+    assert!(a_wrote);
+    drop(a);
+    let prepared = vault::prepare_blob(&dir(), bytes).await.unwrap();
+    // A's clean-up runs before B takes the turn: nothing refers to the file, so it goes.
+    dir().discard(&db, std::slice::from_ref(&sha)).await;
+    assert!(
+        dir().get(&db, &sha).await.is_err(),
+        "the clean-up removed it"
+    );
+
+    let mut b = db.begin().await.unwrap();
+    let b_wrote = vault::store_prepared(&mut b, &dir(), &prepared, now)
+        .await
+        .unwrap();
+    b.commit().await.unwrap();
+    assert!(
+        b_wrote,
+        "B wrote the file again, so its own failure would clean it up"
+    );
+    assert_eq!(
+        dir().get(&db, &sha).await.unwrap(),
+        bytes.to_vec(),
+        "B's row has its bytes"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(root.join(&sha[..2]))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(leftovers, vec![sha.clone()], "no temporary file is left");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 /// The pending timers of a subject: (kind, due, payload), by kind.
 async fn pending(db: &crate::Db, subject: &str) -> Vec<(String, i64, String)> {
     crate::db_run!(db, |c| sqlx::query_as(

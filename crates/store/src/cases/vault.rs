@@ -73,24 +73,21 @@ impl DirBlobs {
         self.root.join(&sha[..2]).join(sha)
     }
 
-    /// Writes the file unless it is there; true when written. Write then rename: a reader
-    /// never sees half a file.
-    pub(crate) async fn write(&self, sha: &str, bytes: &[u8]) -> Result<bool> {
+    /// Writes the file unless it is there; true when written. Written under a name of its own
+    /// and then renamed: a reader never sees half a file, and two writers of the same bytes
+    /// outside the writer's turn never write into one temporary file.
+    pub(crate) fn write(&self, sha: &str, bytes: &[u8]) -> Result<bool> {
         let path = self.path(sha);
-        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        if path.exists() {
             return Ok(false);
         }
         let dir = path.parent().expect("blob paths have a parent");
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(Error::internal)?;
-        let tmp = dir.join(format!("{sha}.part"));
-        tokio::fs::write(&tmp, bytes)
-            .await
-            .map_err(Error::internal)?;
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(Error::internal)?;
+        std::fs::create_dir_all(dir).map_err(Error::internal)?;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!("{sha}.{}-{n}.part", std::process::id()));
+        std::fs::write(&tmp, bytes).map_err(Error::internal)?;
+        std::fs::rename(&tmp, &path).map_err(Error::internal)?;
         Ok(true)
     }
 }
@@ -127,17 +124,19 @@ pub async fn blob_store(db: &Db, database_url: &str) -> Result<BlobStore> {
 }
 
 impl BlobStore {
-    /// Puts the bytes; true when this call wrote a new file (which [`BlobStore::discard`]
-    /// removes again if the transaction does not commit).
-    async fn put(&self, tx: &mut Tx, sha: &str, bytes: &[u8]) -> Result<bool> {
+    /// Puts the bytes under the blob's lock, after [`prepare_blob`]; true when a new file was
+    /// written (which [`BlobStore::discard`] removes again if the transaction does not commit).
+    async fn put(&self, tx: &mut Tx, p: &Prepared<'_>) -> Result<bool> {
         match self {
-            BlobStore::Dir(d) => d.write(sha, bytes).await,
+            // The file was written before the turn, but a discard of the same bytes may have
+            // removed it since: under the lock it is there for good, or written again here.
+            BlobStore::Dir(d) => Ok(d.write(&p.sha, p.bytes)? || p.new_file),
             BlobStore::Db(_) => {
                 tx_run!(tx, |c| sqlx::query(
                     "UPDATE vault_blobs SET data = $1 WHERE sha256 = $2 AND data IS NULL"
                 )
-                .bind(bytes)
-                .bind(sha)
+                .bind(p.bytes)
+                .bind(&p.sha)
                 .execute(c)
                 .await
                 .map_err(db_err)?
@@ -153,7 +152,8 @@ impl BlobStore {
     /// Another transaction may be storing the same bytes at this moment, having found this
     /// file already there; it holds the blob's lock (see [`lock_blob`]) until it ends, so the
     /// check waits for it and then sees its row. On SQLite the writers of a process take turns,
-    /// and both the store and the discard take the turn before they look for the file.
+    /// and both the store and the discard take the turn before they look for the file (the
+    /// store wrote it before, and looks again under the turn).
     pub async fn discard(&self, db: &Db, written: &[String]) {
         let BlobStore::Dir(d) = self else { return };
         for sha in written {
@@ -201,7 +201,8 @@ impl BlobStore {
 /// In call order: the writes deferred before it are sent first.
 async fn lock_blob(tx: &mut Tx, sha: &str) -> Result<()> {
     // On SQLite the writer's turn is the lock: a transaction takes it at its first statement,
-    // so it is taken here, before the file is looked for (a discard of the same file waits).
+    // so it is taken here, before the file is looked for again (a discard of the same file
+    // waits).
     tx.flush().await?;
     tx.on_postgres("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", sha)
         .await?;
@@ -238,33 +239,75 @@ pub struct Stored {
     pub new_file: bool,
 }
 
-/// Stores a checked file's bytes once (by their hash) inside the caller's transaction, for a
-/// row of the caller's that refers to the hash. Returns the hash and whether a new file was
-/// written (to [`BlobStore::discard`] if the transaction fails).
-pub async fn store_blob(
-    tx: &mut Tx,
-    blobs: &BlobStore,
-    bytes: &[u8],
-    now: DateTime<Utc>,
-) -> Result<(String, bool)> {
+/// A file's bytes checked, hashed and, in a directory, written: what [`store_prepared`] records.
+pub struct Prepared<'a> {
+    pub sha: String,
+    content_type: &'static str,
+    bytes: &'a [u8],
+    new_file: bool,
+}
+
+/// Checks a file and writes it to the directory store before its transaction takes the
+/// writer's turn: creating the file (the inode, the write, the rename) under the turn held every
+/// other write of the process waiting (issue 9). Nothing refers to the file until
+/// [`store_prepared`] records it.
+pub async fn prepare_blob<'a>(blobs: &BlobStore, bytes: &'a [u8]) -> Result<Prepared<'a>> {
     let content_type = check_upload(bytes)?;
     let sha = sha256_hex(bytes);
-    lock_blob(tx, &sha).await?;
+    let new_file = match blobs {
+        BlobStore::Dir(d) => {
+            let (root, key, owned) = (d.root.clone(), sha.clone(), bytes.to_vec());
+            tokio::task::spawn_blocking(move || DirBlobs { root }.write(&key, &owned))
+                .await
+                .map_err(Error::internal)??
+        }
+        BlobStore::Db(_) => false,
+    };
+    Ok(Prepared {
+        sha,
+        content_type,
+        bytes,
+        new_file,
+    })
+}
+
+/// Records prepared bytes once (by their hash) inside the caller's transaction, for a row of
+/// the caller's that refers to the hash. Returns whether a new file was written (to
+/// [`BlobStore::discard`] if the transaction fails).
+pub async fn store_prepared(
+    tx: &mut Tx,
+    blobs: &BlobStore,
+    p: &Prepared<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    lock_blob(tx, &p.sha).await?;
     // Deferred, and the material's row through `Tx::returning`: on SQLite both run on the
     // writer's turn without handing its connection back to its thread (issue 9).
     tx.write(
         "INSERT INTO vault_blobs (sha256, size, content_type, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (sha256) DO NOTHING",
         vec![
-            sha.as_str().into(),
-            (bytes.len() as i64).into(),
-            content_type.into(),
+            p.sha.as_str().into(),
+            (p.bytes.len() as i64).into(),
+            p.content_type.into(),
             micros(now).into(),
         ],
     )
     .await?;
-    let new_file = blobs.put(tx, &sha, bytes).await?;
-    Ok((sha, new_file))
+    blobs.put(tx, p).await
+}
+
+/// [`prepare_blob`] and [`store_prepared`]: stores a checked file's bytes once, returning the
+/// hash and whether a new file was written.
+pub async fn store_blob(
+    tx: &mut Tx,
+    blobs: &BlobStore,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(String, bool)> {
+    let p = prepare_blob(blobs, bytes).await?;
+    let new_file = store_prepared(tx, blobs, &p, now).await?;
+    Ok((p.sha, new_file))
 }
 
 /// Stores a checked file once and records it as the applicant's material.
