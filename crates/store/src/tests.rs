@@ -317,13 +317,15 @@ async fn a_failed_upload_leaves_the_file_that_a_concurrent_upload_of_the_same_by
 
     // A writes the new file, then its transaction fails.
     let mut a = db.begin().await.unwrap();
-    let stored = vault::store(&mut a, &dir(), &m, bytes, now).await.unwrap();
+    let file = vault::prepare_blob(&dir(), bytes).await.unwrap();
+    let stored = vault::store(&mut a, &dir(), &m, &file, now).await.unwrap();
     assert!(stored.new_file);
     drop(a);
     // B stores the same bytes, finds the file, and is still open when A cleans up.
     let mut b = db.begin().await.unwrap();
+    let file = vault::prepare_blob(&dir(), bytes).await.unwrap();
     assert!(
-        !vault::store(&mut b, &dir(), &m, bytes, now)
+        !vault::store(&mut b, &dir(), &m, &file, now)
             .await
             .unwrap()
             .new_file
@@ -346,7 +348,7 @@ async fn a_failed_upload_leaves_the_file_that_a_concurrent_upload_of_the_same_by
 #[tokio::test]
 async fn on_sqlite_a_failed_uploads_clean_up_waits_for_a_store_of_the_same_bytes_that_found_its_file()
  {
-    use crate::cases::vault::{self, BlobStore, DirBlobs};
+    use crate::cases::vault::{BlobStore, DirBlobs};
     let url = testing::sqlite_url();
     let db = crate::Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
@@ -359,12 +361,12 @@ async fn on_sqlite_a_failed_uploads_clean_up_waits_for_a_store_of_the_same_bytes
 
     // A writes the new file, then its transaction fails.
     let mut a = db.begin().await.unwrap();
-    let (sha, new_file) = vault::store_blob(&mut a, &dir(), bytes, now).await.unwrap();
+    let (sha, new_file) = store_blob(&mut a, &dir(), bytes, now).await;
     assert!(new_file);
     drop(a);
     // B finds the file; its blob row is not yet sent when A cleans up.
     let mut b = db.begin().await.unwrap();
-    let (_, new_file) = vault::store_blob(&mut b, &dir(), bytes, now).await.unwrap();
+    let (_, new_file) = store_blob(&mut b, &dir(), bytes, now).await;
     assert!(!new_file);
     let (db2, blobs, written) = (db.clone(), dir(), sha.clone());
     let cleanup = tokio::spawn(async move { blobs.discard(&db2, &[written]).await });
@@ -398,7 +400,7 @@ async fn a_file_written_before_the_turn_and_removed_by_a_failed_uploads_clean_up
 
     // A writes the new file and its transaction fails; B finds the file before the turn.
     let mut a = db.begin().await.unwrap();
-    let (sha, a_wrote) = vault::store_blob(&mut a, &dir(), bytes, now).await.unwrap();
+    let (sha, a_wrote) = store_blob(&mut a, &dir(), bytes, now).await;
     assert!(a_wrote);
     drop(a);
     let prepared = vault::prepare_blob(&dir(), bytes).await.unwrap();
@@ -429,6 +431,19 @@ async fn a_file_written_before_the_turn_and_removed_by_a_failed_uploads_clean_up
         .collect();
     assert_eq!(leftovers, vec![sha.clone()], "no temporary file is left");
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A file's bytes prepared and recorded in `tx`: the hash, and whether a new file was written.
+async fn store_blob(
+    tx: &mut crate::Tx,
+    blobs: &crate::cases::vault::BlobStore,
+    bytes: &[u8],
+    now: chrono::DateTime<Utc>,
+) -> (String, bool) {
+    use crate::cases::vault;
+    let p = vault::prepare_blob(blobs, bytes).await.unwrap();
+    let again = vault::store_prepared(tx, blobs, &p, now).await.unwrap();
+    (p.sha, p.new_file || again)
 }
 
 /// The pending timers of a subject: (kind, due, payload), by kind.

@@ -486,6 +486,10 @@ pub async fn create_mandate(
     let by = actor.event_name();
     let mut written = Vec::new();
     let saved = async {
+        let file = match document {
+            Some(bytes) => Some(prepare_document(&blobs, bytes, &mut written).await?),
+            None => None,
+        };
         let mut tx = st.db.begin().await?;
         let applicant_id = applicants::upsert(
             &mut tx,
@@ -498,11 +502,11 @@ pub async fn create_mandate(
             now,
         )
         .await?;
-        if let Some(bytes) = document {
+        if let Some(file) = &file {
             let doc = Document {
                 applicant_id,
                 valid_until: m.valid_until,
-                bytes,
+                file,
             };
             m.document = Some(store_document(&mut tx, &blobs, &doc, now, &mut written).await?);
         }
@@ -549,11 +553,24 @@ pub async fn create_mandate(
 struct Document<'a> {
     applicant_id: i64,
     valid_until: chrono::NaiveDate,
+    file: &'a vault::Prepared<'a>,
+}
+
+/// Writes the signed document's file before the transaction that records it begins (see
+/// [`vault::prepare_blob`]); a new file's hash goes to `written`, to discard if the write does
+/// not commit.
+async fn prepare_document<'a>(
+    blobs: &vault::BlobStore,
     bytes: &'a [u8],
+    written: &mut Vec<String>,
+) -> Result<vault::Prepared<'a>> {
+    let file = vault::prepare_blob(blobs, bytes).await?;
+    vault::note_written(written, &file.sha, file.new_file);
+    Ok(file)
 }
 
 /// Stores the signed document in the principal's vault (material `mandate`, valid as long as
-/// the mandate); a new file's hash goes to `written`, to discard if the write does not commit.
+/// the mandate); a file written again under the lock goes to `written` too.
 async fn store_document(
     tx: &mut Tx,
     blobs: &vault::BlobStore,
@@ -571,13 +588,11 @@ async fn store_document(
             valid_until: Some(d.valid_until),
             source_case: None,
         },
-        d.bytes,
+        d.file,
         now,
     )
     .await?;
-    if stored.new_file {
-        written.push(stored.sha256.clone());
-    }
+    vault::note_written(written, &stored.sha256, stored.new_file);
     Ok(stored.sha256)
 }
 
@@ -627,11 +642,12 @@ pub async fn attach_document(
     let by = actor.event_name();
     let mut written = Vec::new();
     let saved = async {
+        let file = prepare_document(&blobs, bytes, &mut written).await?;
         let mut tx = st.db.begin().await?;
         let doc = Document {
             applicant_id: row.applicant_id,
             valid_until: row.mandate.valid_until,
-            bytes,
+            file: &file,
         };
         let sha = store_document(&mut tx, &blobs, &doc, now, &mut written).await?;
         store::set_document(&mut tx, row.id, &sha).await?;

@@ -30,7 +30,7 @@ use yichuang_store::catalogue::{self, ItemQuery, ItemStatus};
 
 use super::bundles;
 use super::service::{self, Application, Channel, Env, Loaded};
-use super::vault::{Upload, blob_store, store_all};
+use super::vault::{Upload, blob_store, prepare_all, store_all};
 use crate::accounts::FormErrors;
 use crate::extract::{Path, Query};
 use crate::pages::{Layout, render};
@@ -778,6 +778,7 @@ pub(super) async fn supplement_case(
     let now = st.now();
     let mut written = Vec::new();
     let result = async {
+        let prepared = prepare_all(&blobs, &uploads, &mut written).await?;
         let mut tx = st.db.begin().await?;
         let after = service::change_in(
             &mut tx,
@@ -794,7 +795,7 @@ pub(super) async fn supplement_case(
             after.row.applicant_id,
             &after.case.number,
             &actor.event_name(),
-            &uploads,
+            &prepared,
             now,
             &mut written,
         )
@@ -840,6 +841,7 @@ async fn supplement_bundle(
     let now = st.now();
     let mut written = Vec::new();
     let result = async {
+        let prepared = prepare_all(&blobs, &uploads, &mut written).await?;
         let mut tx = st.db.begin().await?;
         let row = bundles::supplement_in(&mut tx, st, &actor, &number, keys).await?;
         store_all(
@@ -848,7 +850,7 @@ async fn supplement_bundle(
             row.applicant_id,
             &number,
             &actor.event_name(),
-            &uploads,
+            &prepared,
             now,
             &mut written,
         )
@@ -1096,6 +1098,7 @@ async fn apply(
     let env = Env::at(st, st.now(), None).await?;
     let mut written = Vec::new();
     let result = async {
+        let prepared = prepare_all(&blobs, &uploads, &mut written).await?;
         let mut tx = st.db.begin().await?;
         let l = service::receive_in(
             &mut tx,
@@ -1114,7 +1117,7 @@ async fn apply(
             l.row.applicant_id,
             &l.case.number,
             &actor.event_name(),
-            &uploads,
+            &prepared,
             env.now,
             &mut written,
         )

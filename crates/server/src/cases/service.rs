@@ -453,13 +453,17 @@ async fn keep_certificate(
     };
     let blobs = super::vault::blob_store(&env.state).await?;
     let mut written = Vec::new();
+    // A command from its kept state has only deferred its writes so far: this is before the
+    // SQLite writer's turn.
+    let prepared =
+        super::vault::prepare_all(&blobs, std::slice::from_ref(&upload), &mut written).await?;
     super::vault::store_all(
         tx,
         &blobs,
         row.applicant_id,
         &row.number,
         by,
-        std::slice::from_ref(&upload),
+        &prepared,
         env.now,
         &mut written,
     )

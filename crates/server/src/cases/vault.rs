@@ -85,6 +85,7 @@ async fn upload(
     };
     let mut written = Vec::new();
     let stored = async {
+        let prepared = prepare_all(&blobs, std::slice::from_ref(&upload), &mut written).await?;
         let mut tx = st.db.begin().await?;
         let ids = store_all(
             &mut tx,
@@ -92,7 +93,7 @@ async fn upload(
             l.row.applicant_id,
             &l.case.number,
             &actor.event_name(),
-            std::slice::from_ref(&upload),
+            &prepared,
             now,
             &mut written,
         )
@@ -127,9 +128,35 @@ pub struct Upload {
     pub valid_until: Option<NaiveDate>,
 }
 
-/// Stores `uploads` as the applicant's materials in the caller's transaction, with an event
-/// each. The hashes of new files go to `written`: if the transaction does not commit, the
-/// caller passes them to `BlobStore::discard`, so no orphan file stays behind.
+/// An upload checked and its file written, for [`store_all`] to record.
+pub struct Prepared<'a> {
+    upload: &'a Upload,
+    blob: vault::Prepared<'a>,
+}
+
+/// Checks `uploads` and writes their files, before the transaction that records them sends its
+/// first statement (see [`vault::prepare_blob`]). All are checked before any is written, and
+/// the hashes of new files go to `written` at once: if anything after fails, the caller passes
+/// them to `BlobStore::discard`, so no orphan file stays behind.
+pub async fn prepare_all<'a>(
+    blobs: &BlobStore,
+    uploads: &'a [Upload],
+    written: &mut Vec<String>,
+) -> Result<Vec<Prepared<'a>>, Error> {
+    for u in uploads {
+        vault::check_upload(&u.bytes)?;
+    }
+    let mut prepared = Vec::with_capacity(uploads.len());
+    for upload in uploads {
+        let blob = vault::prepare_blob(blobs, &upload.bytes).await?;
+        vault::note_written(written, &blob.sha, blob.new_file);
+        prepared.push(Prepared { upload, blob });
+    }
+    Ok(prepared)
+}
+
+/// Records prepared uploads as the applicant's materials in the caller's transaction, with an
+/// event each. A file written again under the lock goes to `written` too.
 #[allow(clippy::too_many_arguments)]
 pub async fn store_all(
     tx: &mut Tx,
@@ -137,12 +164,12 @@ pub async fn store_all(
     applicant_id: i64,
     case_number: &str,
     actor: &str,
-    uploads: &[Upload],
+    prepared: &[Prepared<'_>],
     now: DateTime<Utc>,
     written: &mut Vec<String>,
 ) -> Result<Vec<i64>, Error> {
     let mut ids = Vec::new();
-    for u in uploads {
+    for Prepared { upload: u, blob } in prepared {
         let stored = vault::store(
             tx,
             blobs,
@@ -153,13 +180,11 @@ pub async fn store_all(
                 valid_until: u.valid_until,
                 source_case: Some(case_number),
             },
-            &u.bytes,
+            blob,
             now,
         )
         .await?;
-        if stored.new_file {
-            written.push(stored.sha256.clone());
-        }
+        vault::note_written(written, &stored.sha256, stored.new_file);
         events::append(
             tx,
             now,

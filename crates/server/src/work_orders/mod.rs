@@ -25,7 +25,10 @@ use yichuang_domain::{Actor, Error, Result, Role};
 use yichuang_store::events::{self, NewEvent};
 use yichuang_store::timers;
 use yichuang_store::work_orders::{self as store, Change, NewWorkOrder, WorkOrderRow};
-use yichuang_store::{Tx, cases::outbox};
+use yichuang_store::{
+    Tx,
+    cases::{outbox, vault},
+};
 
 use crate::cases::time::{local, utc};
 use crate::state::AppState;
@@ -758,20 +761,25 @@ pub async fn attach(
             .field("file", "一次最多上传 10 个文件"));
     }
     for f in files {
-        yichuang_store::cases::vault::check_upload(&f.bytes)?;
+        vault::check_upload(&f.bytes)?;
     }
     let blobs = crate::cases::vault::blob_store(st).await?;
     let now = st.now();
     let mut written = Vec::new();
     let stored = async {
+        // Written before the transaction's first statement (see `vault::prepare_blob`).
+        let mut prepared = Vec::with_capacity(files.len());
+        for f in files {
+            let p = vault::prepare_blob(&blobs, &f.bytes).await?;
+            vault::note_written(&mut written, &p.sha, p.new_file);
+            prepared.push(p);
+        }
         let mut tx = st.db.begin().await?;
         let mut ids = Vec::new();
-        for f in files {
-            let (sha, new_file) =
-                yichuang_store::cases::vault::store_blob(&mut tx, &blobs, &f.bytes, now).await?;
-            if new_file {
-                written.push(sha.clone());
-            }
+        for (f, p) in files.iter().zip(&prepared) {
+            let new_file = vault::store_prepared(&mut tx, &blobs, p, now).await?;
+            vault::note_written(&mut written, &p.sha, new_file);
+            let sha = p.sha.clone();
             let name: String = f
                 .name
                 .trim()
@@ -789,7 +797,7 @@ pub async fn attach(
                     } else {
                         name
                     },
-                    content_type: yichuang_store::cases::vault::sniff(&f.bytes)
+                    content_type: vault::sniff(&f.bytes)
                         .unwrap_or("application/octet-stream")
                         .into(),
                     size: f.bytes.len() as i64,

@@ -244,13 +244,15 @@ pub struct Prepared<'a> {
     pub sha: String,
     content_type: &'static str,
     bytes: &'a [u8],
-    new_file: bool,
+    /// This call wrote the file: if nothing commits a row for it, pass the hash to
+    /// [`BlobStore::discard`].
+    pub new_file: bool,
 }
 
-/// Checks a file and writes it to the directory store before its transaction takes the
-/// writer's turn: creating the file (the inode, the write, the rename) under the turn held every
-/// other write of the process waiting (issue 9). Nothing refers to the file until
-/// [`store_prepared`] records it.
+/// Checks a file and writes it to the directory store. Call it before the transaction that
+/// records it sends its first statement: creating the file (the inode, the write, the rename)
+/// under the SQLite writer's turn held every other write of the process waiting (issue 9).
+/// Nothing refers to the file until [`store_prepared`] records it.
 pub async fn prepare_blob<'a>(blobs: &BlobStore, bytes: &'a [u8]) -> Result<Prepared<'a>> {
     let content_type = check_upload(bytes)?;
     let sha = sha256_hex(bytes);
@@ -269,6 +271,14 @@ pub async fn prepare_blob<'a>(blobs: &BlobStore, bytes: &'a [u8]) -> Result<Prep
         bytes,
         new_file,
     })
+}
+
+/// Adds the hash of a file a call wrote (`new_file`) to the list that is passed to
+/// [`BlobStore::discard`] if the transaction does not commit, once.
+pub fn note_written(written: &mut Vec<String>, sha: &str, new_file: bool) {
+    if new_file && !written.iter().any(|w| w == sha) {
+        written.push(sha.to_string());
+    }
 }
 
 /// Records prepared bytes once (by their hash) inside the caller's transaction, for a row of
@@ -297,28 +307,15 @@ pub async fn store_prepared(
     blobs.put(tx, p).await
 }
 
-/// [`prepare_blob`] and [`store_prepared`]: stores a checked file's bytes once, returning the
-/// hash and whether a new file was written.
-pub async fn store_blob(
-    tx: &mut Tx,
-    blobs: &BlobStore,
-    bytes: &[u8],
-    now: DateTime<Utc>,
-) -> Result<(String, bool)> {
-    let p = prepare_blob(blobs, bytes).await?;
-    let new_file = store_prepared(tx, blobs, &p, now).await?;
-    Ok((p.sha, new_file))
-}
-
-/// Stores a checked file once and records it as the applicant's material.
+/// Records a prepared file as the applicant's material.
 pub async fn store(
     tx: &mut Tx,
     blobs: &BlobStore,
     m: &NewMaterial<'_>,
-    bytes: &[u8],
+    p: &Prepared<'_>,
     now: DateTime<Utc>,
 ) -> Result<Stored> {
-    let (sha, new_file) = store_blob(tx, blobs, bytes, now).await?;
+    let new_file = store_prepared(tx, blobs, p, now).await?;
     let id = tx
         .returning(
             "INSERT INTO vault_materials (applicant_id, material_code, name, sha256, valid_until, \
@@ -327,7 +324,7 @@ pub async fn store(
                 m.applicant_id.into(),
                 m.material_code.into(),
                 m.name.into(),
-                sha.as_str().into(),
+                p.sha.as_str().into(),
                 m.valid_until.map(|d| d.to_string()).into(),
                 m.source_case.into(),
                 micros(now).into(),
@@ -336,7 +333,7 @@ pub async fn store(
         .await?;
     Ok(Stored {
         id,
-        sha256: sha,
+        sha256: p.sha.clone(),
         new_file,
     })
 }
