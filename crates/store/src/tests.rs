@@ -348,14 +348,8 @@ async fn a_failed_upload_leaves_the_file_that_a_concurrent_upload_of_the_same_by
 #[tokio::test]
 async fn on_sqlite_a_failed_uploads_clean_up_waits_for_a_store_of_the_same_bytes_that_found_its_file()
  {
-    use crate::cases::vault::{BlobStore, DirBlobs};
-    let url = testing::sqlite_url();
-    let db = crate::Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    let root = std::env::temp_dir()
-        .join(format!("yc-vault-{}", std::process::id()))
-        .join(url.rsplit('/').next().unwrap());
-    let dir = || BlobStore::Dir(DirBlobs { root: root.clone() });
+    let (db, root) = sqlite_with_vault().await;
+    let dir = || vault_dir(&root);
     let now = Utc::now();
     let bytes = b"%PDF-1.4\n% the same scan twice\n";
 
@@ -387,14 +381,9 @@ async fn on_sqlite_a_failed_uploads_clean_up_waits_for_a_store_of_the_same_bytes
 #[tokio::test]
 async fn a_file_written_before_the_turn_and_removed_by_a_failed_uploads_clean_up_is_written_again_under_the_turn()
  {
-    use crate::cases::vault::{self, BlobStore, DirBlobs};
-    let url = testing::sqlite_url();
-    let db = crate::Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    let root = std::env::temp_dir()
-        .join(format!("yc-vault-again-{}", std::process::id()))
-        .join(url.rsplit('/').next().unwrap());
-    let dir = || BlobStore::Dir(DirBlobs { root: root.clone() });
+    use crate::cases::vault;
+    let (db, root) = sqlite_with_vault().await;
+    let dir = || vault_dir(&root);
     let now = Utc::now();
     let bytes = b"%PDF-1.4\n% one certificate\n";
 
@@ -431,6 +420,23 @@ async fn a_file_written_before_the_turn_and_removed_by_a_failed_uploads_clean_up
         .collect();
     assert_eq!(leftovers, vec![sha.clone()], "no temporary file is left");
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A fresh SQLite database and a vault directory of its own beside it.
+async fn sqlite_with_vault() -> (crate::Db, std::path::PathBuf) {
+    let url = testing::sqlite_url();
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let root = std::env::temp_dir()
+        .join(format!("yc-vault-{}", std::process::id()))
+        .join(url.rsplit('/').next().unwrap());
+    (db, root)
+}
+
+fn vault_dir(root: &std::path::Path) -> crate::cases::vault::BlobStore {
+    crate::cases::vault::BlobStore::Dir(crate::cases::vault::DirBlobs {
+        root: root.to_path_buf(),
+    })
 }
 
 /// A file's bytes prepared and recorded in `tx`: the hash, and whether a new file was written.
