@@ -317,13 +317,17 @@ async fn a_failed_upload_leaves_the_file_that_a_concurrent_upload_of_the_same_by
 
     // A writes the new file, then its transaction fails.
     let mut a = db.begin().await.unwrap();
-    let file = vault::prepare_blob(&dir(), bytes).await.unwrap();
+    let file = vault::prepare_blob(&dir(), bytes, &mut Vec::new())
+        .await
+        .unwrap();
     let stored = vault::store(&mut a, &dir(), &m, &file, now).await.unwrap();
     assert!(stored.new_file);
     drop(a);
     // B stores the same bytes, finds the file, and is still open when A cleans up.
     let mut b = db.begin().await.unwrap();
-    let file = vault::prepare_blob(&dir(), bytes).await.unwrap();
+    let file = vault::prepare_blob(&dir(), bytes, &mut Vec::new())
+        .await
+        .unwrap();
     assert!(
         !vault::store(&mut b, &dir(), &m, &file, now)
             .await
@@ -392,7 +396,9 @@ async fn a_file_written_before_the_turn_and_removed_by_a_failed_uploads_clean_up
     let (sha, a_wrote) = store_blob(&mut a, &dir(), bytes, now).await;
     assert!(a_wrote);
     drop(a);
-    let prepared = vault::prepare_blob(&dir(), bytes).await.unwrap();
+    let prepared = vault::prepare_blob(&dir(), bytes, &mut Vec::new())
+        .await
+        .unwrap();
     // A's clean-up runs before B takes the turn: nothing refers to the file, so it goes.
     dir().discard(&db, std::slice::from_ref(&sha)).await;
     assert!(
@@ -447,7 +453,9 @@ async fn store_blob(
     now: chrono::DateTime<Utc>,
 ) -> (String, bool) {
     use crate::cases::vault;
-    let p = vault::prepare_blob(blobs, bytes).await.unwrap();
+    let p = vault::prepare_blob(blobs, bytes, &mut Vec::new())
+        .await
+        .unwrap();
     let again = vault::store_prepared(tx, blobs, &p, now).await.unwrap();
     (p.sha, p.new_file || again)
 }

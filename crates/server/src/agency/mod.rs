@@ -487,7 +487,7 @@ pub async fn create_mandate(
     let mut written = Vec::new();
     let saved = async {
         let file = match document {
-            Some(bytes) => Some(prepare_document(&blobs, bytes, &mut written).await?),
+            Some(bytes) => Some(vault::prepare_blob(&blobs, bytes, &mut written).await?),
             None => None,
         };
         let mut tx = st.db.begin().await?;
@@ -554,19 +554,6 @@ struct Document<'a> {
     applicant_id: i64,
     valid_until: chrono::NaiveDate,
     file: &'a vault::Prepared<'a>,
-}
-
-/// Writes the signed document's file before the transaction that records it begins (see
-/// [`vault::prepare_blob`]); a new file's hash goes to `written`, to discard if the write does
-/// not commit.
-async fn prepare_document<'a>(
-    blobs: &vault::BlobStore,
-    bytes: &'a [u8],
-    written: &mut Vec<String>,
-) -> Result<vault::Prepared<'a>> {
-    let file = vault::prepare_blob(blobs, bytes).await?;
-    vault::note_written(written, &file.sha, file.new_file);
-    Ok(file)
 }
 
 /// Stores the signed document in the principal's vault (material `mandate`, valid as long as
@@ -642,7 +629,7 @@ pub async fn attach_document(
     let by = actor.event_name();
     let mut written = Vec::new();
     let saved = async {
-        let file = prepare_document(&blobs, bytes, &mut written).await?;
+        let file = vault::prepare_blob(&blobs, bytes, &mut written).await?;
         let mut tx = st.db.begin().await?;
         let doc = Document {
             applicant_id: row.applicant_id,

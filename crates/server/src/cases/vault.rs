@@ -148,8 +148,7 @@ pub async fn prepare_all<'a>(
     }
     let mut prepared = Vec::with_capacity(uploads.len());
     for upload in uploads {
-        let blob = vault::prepare_blob(blobs, &upload.bytes).await?;
-        vault::note_written(written, &blob.sha, blob.new_file);
+        let blob = vault::prepare_blob(blobs, &upload.bytes, written).await?;
         prepared.push(Prepared { upload, blob });
     }
     Ok(prepared)

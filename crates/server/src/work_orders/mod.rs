@@ -770,9 +770,7 @@ pub async fn attach(
         // Written before the transaction's first statement (see `vault::prepare_blob`).
         let mut prepared = Vec::with_capacity(files.len());
         for f in files {
-            let p = vault::prepare_blob(&blobs, &f.bytes).await?;
-            vault::note_written(&mut written, &p.sha, p.new_file);
-            prepared.push(p);
+            prepared.push(vault::prepare_blob(&blobs, &f.bytes, &mut written).await?);
         }
         let mut tx = st.db.begin().await?;
         let mut ids = Vec::new();

@@ -252,8 +252,13 @@ pub struct Prepared<'a> {
 /// Checks a file and writes it to the directory store. Call it before the transaction that
 /// records it sends its first statement: creating the file (the inode, the write, the rename)
 /// under the SQLite writer's turn held every other write of the process waiting (issue 9).
-/// Nothing refers to the file until [`store_prepared`] records it.
-pub async fn prepare_blob<'a>(blobs: &BlobStore, bytes: &'a [u8]) -> Result<Prepared<'a>> {
+/// Nothing refers to the file until [`store_prepared`] records it: a new file's hash goes to
+/// `written` at once, for [`BlobStore::discard`] if anything after fails.
+pub async fn prepare_blob<'a>(
+    blobs: &BlobStore,
+    bytes: &'a [u8],
+    written: &mut Vec<String>,
+) -> Result<Prepared<'a>> {
     let content_type = check_upload(bytes)?;
     let sha = sha256_hex(bytes);
     let new_file = match blobs {
@@ -265,6 +270,7 @@ pub async fn prepare_blob<'a>(blobs: &BlobStore, bytes: &'a [u8]) -> Result<Prep
         }
         BlobStore::Db(_) => false,
     };
+    note_written(written, &sha, new_file);
     Ok(Prepared {
         sha,
         content_type,
