@@ -356,12 +356,7 @@ async fn on_sqlite_a_failed_uploads_clean_up_waits_for_a_store_of_the_same_bytes
     let dir = || vault_dir(&root);
     let now = Utc::now();
     let bytes = b"%PDF-1.4\n% the same scan twice\n";
-
-    // A writes the new file, then its transaction fails.
-    let mut a = db.begin().await.unwrap();
-    let (sha, new_file) = store_blob(&mut a, &dir(), bytes, now).await;
-    assert!(new_file);
-    drop(a);
+    let sha = written_by_a_failed_store(&db, &dir(), bytes, now).await;
     // B finds the file; its blob row is not yet sent when A cleans up.
     let mut b = db.begin().await.unwrap();
     let (_, new_file) = store_blob(&mut b, &dir(), bytes, now).await;
@@ -390,12 +385,8 @@ async fn a_file_written_before_the_turn_and_removed_by_a_failed_uploads_clean_up
     let dir = || vault_dir(&root);
     let now = Utc::now();
     let bytes = b"%PDF-1.4\n% one certificate\n";
-
-    // A writes the new file and its transaction fails; B finds the file before the turn.
-    let mut a = db.begin().await.unwrap();
-    let (sha, a_wrote) = store_blob(&mut a, &dir(), bytes, now).await;
-    assert!(a_wrote);
-    drop(a);
+    let sha = written_by_a_failed_store(&db, &dir(), bytes, now).await;
+    // B finds the file before the turn.
     let prepared = vault::prepare_blob(&dir(), bytes, &mut Vec::new())
         .await
         .unwrap();
@@ -443,6 +434,21 @@ fn vault_dir(root: &std::path::Path) -> crate::cases::vault::BlobStore {
     crate::cases::vault::BlobStore::Dir(crate::cases::vault::DirBlobs {
         root: root.to_path_buf(),
     })
+}
+
+/// A (the first store of these bytes) writes the new file, then its transaction fails: the
+/// file is left for A's clean-up. Its hash.
+async fn written_by_a_failed_store(
+    db: &crate::Db,
+    blobs: &crate::cases::vault::BlobStore,
+    bytes: &[u8],
+    now: chrono::DateTime<Utc>,
+) -> String {
+    let mut a = db.begin().await.unwrap();
+    let (sha, new_file) = store_blob(&mut a, blobs, bytes, now).await;
+    assert!(new_file, "A wrote the file");
+    drop(a);
+    sha
 }
 
 /// A file's bytes prepared and recorded in `tx`: the hash, and whether a new file was written.
