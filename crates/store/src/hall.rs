@@ -627,8 +627,8 @@ pub async fn insert_ticket(
 ) -> Result<(TicketRow, i64)> {
     let queue_id = queue.id;
     let at = micros(now);
-    // PostgreSQL counts in the same statement, leaving the new row out by its id (its
-    // RETURNING does not see it) and adding it back as one.
+    // PostgreSQL sums the parts in the same statement: its RETURNING sees the figure before its
+    // own trigger moved it, so the new ticket is added back as one.
     #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Inserted {
         id: i64,
@@ -637,11 +637,8 @@ pub async fn insert_ticket(
     // SQLite's figure comes from the row its trigger moved, read after the insert: RETURNING
     // runs before AFTER triggers.
     let others = match tx.backend() {
-        Backend::Sqlite => "0",
-        Backend::Postgres => {
-            "(SELECT COUNT(*) FROM tickets o WHERE o.queue_id = $2 AND o.status = 'waiting' \
-             AND o.id <> tickets.id)"
-        }
+        Backend::Sqlite => "0".to_string(),
+        Backend::Postgres => waiting_in(Backend::Postgres, "$2"),
     };
     let Inserted { id, others } = tx
         .read_one(
@@ -803,7 +800,7 @@ pub async fn line_head(tx: &mut Tx, queue_id: i64, k: i64) -> Result<(Vec<Ticket
         "SELECT {}, {} AS line_waiting FROM tickets t JOIN queues q ON q.id = t.queue_id \
          WHERE t.queue_id = $1 AND t.status = 'waiting' ORDER BY t.rank_at, t.id {}{lock}",
         ticket_fields!(),
-        waiting_in(tx.backend()),
+        waiting_in(tx.backend(), "$1"),
         crate::db::limit(k)
     );
     let rows = tx.read::<LineRow>(&sql, vec![queue_id.into()]).await?;
@@ -971,22 +968,48 @@ pub async fn line_position(db: &Db, row: &TicketRow, sample: i64) -> Result<Line
     })
 }
 
-/// How many tickets wait in queue `$1`, as an SQL expression: SQLite reads the one row its
-/// triggers keep (`queue_waiting`, migration 0019); PostgreSQL counts the line, since a counter
-/// row there would make windows calling at once wait for each other's commit.
-fn waiting_in(backend: Backend) -> &'static str {
+/// How many tickets wait in the queue the placeholder `queue` names, as an SQL expression, from
+/// the rows triggers keep (`queue_waiting`): SQLite's one row per queue (migration 0019),
+/// PostgreSQL's parts, one per connection, summed (migration 0023), so that windows calling at
+/// once do not wait for each other's commit.
+fn waiting_in(backend: Backend, queue: &str) -> String {
     match backend {
         Backend::Sqlite => {
-            "COALESCE((SELECT w.waiting FROM queue_waiting w WHERE w.queue_id = $1), 0)"
+            format!(
+                "COALESCE((SELECT w.waiting FROM queue_waiting w WHERE w.queue_id = {queue}), 0)"
+            )
         }
+        Backend::Postgres => format!(
+            "COALESCE((SELECT SUM(w.waiting) FROM queue_waiting w WHERE w.queue_id = {queue})::int8, 0)"
+        ),
+    }
+}
+
+/// Folds the waiting figure's parts kept by PostgreSQL connections that have gone into part 0,
+/// for the queues of a hall (the day end does it): each connection a pool ever opened leaves
+/// its part behind, and a queue's figure sums them all. The sum is unchanged: a part moved by a
+/// connection meanwhile is folded with what it holds then. SQLite keeps one row per queue.
+pub async fn fold_waiting(tx: &mut Tx, hall_id: i64) -> Result<()> {
+    match tx.backend() {
+        Backend::Sqlite => Ok(()),
         Backend::Postgres => {
-            "(SELECT COUNT(*) FROM tickets l WHERE l.queue_id = $1 AND l.status = 'waiting')"
+            tx.write(
+                "WITH gone AS (DELETE FROM queue_waiting w USING queues q \
+                   WHERE q.id = w.queue_id AND q.hall_id = $1 AND w.part <> 0 \
+                     AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.part) \
+                   RETURNING w.queue_id, w.waiting) \
+                 INSERT INTO queue_waiting (queue_id, part, waiting) \
+                 SELECT queue_id, 0, SUM(waiting) FROM gone GROUP BY queue_id \
+                 ON CONFLICT (queue_id, part) DO UPDATE SET waiting = queue_waiting.waiting + EXCLUDED.waiting",
+                vec![hall_id.into()],
+            )
+            .await
         }
     }
 }
 
 pub async fn waiting_count(tx: &mut Tx, queue_id: i64) -> Result<i64> {
-    let sql = format!("SELECT {} AS value", waiting_in(tx.backend()));
+    let sql = format!("SELECT {} AS value", waiting_in(tx.backend(), "$1"));
     tx.returning(&sql, vec![queue_id.into()]).await
 }
 

@@ -1794,3 +1794,89 @@ async fn a_write_that_took_the_counter_tells_a_moved_counter_from_a_moved_row_ch
         db.close().await;
     }
 }
+
+/// A waiting ticket of queue `queue` (hall 1), numbered `seq`.
+async fn waiting_ticket(tx: &mut Tx, queue: i64, seq: i64) {
+    tx.write(
+        "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, \
+         channel, status, issued_at, waiting_since, rank_at, since) \
+         VALUES (1, $1, $1, '2026-12-06', $2, $3, 'kiosk', 'waiting', 0, 0, 0, 0)",
+        vec![queue.into(), seq.into(), format!("A{seq:03}").into()],
+    )
+    .await
+    .unwrap();
+}
+
+/// How many parts other than part 0 keep queue `queue`'s figure (PostgreSQL).
+async fn parts_of(db: &crate::Db, queue: i64) -> i64 {
+    let mut tx = db.begin().await.unwrap();
+    let n = tx
+        .returning(
+            "SELECT COUNT(*) AS value FROM queue_waiting WHERE queue_id = $1 AND part <> 0",
+            vec![queue.into()],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn on_postgresql_a_lines_waiting_figure_is_kept_in_a_part_per_connection_and_the_day_end_folds_the_parts_of_connections_gone()
+ {
+    for db in testing::fresh_dbs().await {
+        if db.backend() != crate::Backend::Postgres {
+            continue;
+        }
+        let now = Utc::now();
+        let mut tx = db.begin().await.unwrap();
+        let hall = crate::hall::insert_hall(&mut tx, "H1", "大厅", None, "{}", now)
+            .await
+            .unwrap();
+        let a = crate::hall::insert_queue(&mut tx, hall, "a", "综合", "A", now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let figure = |db: crate::Db| async move {
+            let mut tx = db.begin().await.unwrap();
+            let both = waiting_both_ways(&mut tx, &[a]).await;
+            tx.commit().await.unwrap();
+            both
+        };
+
+        // Two connections at once each keep a part: neither waits for the other's row.
+        let mut one = db.begin().await.unwrap();
+        waiting_ticket(&mut one, a, 1).await;
+        waiting_ticket(&mut one, a, 2).await;
+        let mut other = db.begin().await.unwrap();
+        waiting_ticket(&mut other, a, 3).await;
+        other.commit().await.unwrap();
+        one.commit().await.unwrap();
+        assert_eq!(parts_of(&db, a).await, 2);
+        assert_eq!(figure(db.clone()).await, [(3, 3)]);
+
+        // As if both connections had gone (no live backend has a negative process id): the
+        // day end folds their parts into part 0, and the figure stays.
+        let mut tx = db.begin().await.unwrap();
+        tx.write("UPDATE queue_waiting SET part = -part", vec![])
+            .await
+            .unwrap();
+        crate::hall::fold_waiting(&mut tx, hall).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(parts_of(&db, a).await, 0);
+        assert_eq!(figure(db.clone()).await, [(3, 3)]);
+
+        // A live connection's part is left where it is.
+        let mut tx = db.begin().await.unwrap();
+        tx.write("UPDATE tickets SET status = 'called' WHERE seq = 1", vec![])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        crate::hall::fold_waiting(&mut tx, hall).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(parts_of(&db, a).await, 1);
+        assert_eq!(figure(db.clone()).await, [(2, 2)]);
+        db.close().await;
+    }
+}

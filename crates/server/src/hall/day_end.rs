@@ -81,6 +81,7 @@ pub async fn close_day(
         )
         .await?;
     }
+    store::fold_waiting(tx, hall.id).await?;
     let queues = store::queues_in_tx(tx, hall.id).await?;
     record(
         tx,
