@@ -232,6 +232,7 @@ pub async fn hall_events_new_to(
             "SELECT id FROM events WHERE hall IS NOT NULL AND id > $1 ORDER BY id {}",
             crate::db::limit(lookback + limit)
         )))
+        .persistent(kept_prepared(db))
         .bind(cursor - lookback)
         .fetch_all(p)
         .await
@@ -243,6 +244,17 @@ pub async fn hall_events_new_to(
         Some(first) => since_in_hall(db, None, first - 1, limit).await,
         None => Ok(vec![]),
     }
+}
+
+/// Whether the feed's reads are kept prepared: not on PostgreSQL. A prepared statement there
+/// keeps the plan it was given once, and the feed's first reads run against an events table of
+/// a few rows, where reading the whole table is cheapest. Without a fresh ANALYZE nothing
+/// replaces that plan: with autovacuum off (as on the machine issue 9 was measured on) every
+/// read of the feed then went through the whole event log, 98 million rows read in one
+/// call-finish run, a third of PostgreSQL's time. Planned at each run with the cursor's value,
+/// the read goes down the index. SQLite's plan does not depend on the values: kept.
+fn kept_prepared(db: &Db) -> bool {
+    matches!(db, Db::Sqlite(_))
 }
 
 /// Hall events after `after_id` (of one hall, or of every hall), oldest first, at most `limit`.
@@ -258,6 +270,7 @@ pub async fn since_in_hall(
              WHERE hall IS NOT NULL AND ($1 IS NULL OR hall = $1) AND id > $2 ORDER BY id {}",
             crate::db::limit(limit)
         )))
+        .persistent(kept_prepared(db))
         .bind(hall)
         .bind(after_id)
         .fetch_all(c)
