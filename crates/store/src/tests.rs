@@ -1821,6 +1821,14 @@ async fn parts_of(db: &crate::Db, queue: i64) -> i64 {
     n
 }
 
+/// Runs `sql`, then the day end's fold of hall `hall`'s parts, in one transaction.
+async fn fold_after(db: &crate::Db, hall: i64, sql: &str) {
+    let mut tx = db.begin().await.unwrap();
+    tx.write(sql, vec![]).await.unwrap();
+    crate::hall::fold_waiting(&mut tx, hall).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn on_postgresql_a_lines_waiting_figure_is_kept_in_a_part_per_connection_and_the_day_end_folds_the_parts_of_connections_gone()
  {
@@ -1857,24 +1865,17 @@ async fn on_postgresql_a_lines_waiting_figure_is_kept_in_a_part_per_connection_a
 
         // As if both connections had gone (no live backend has a negative process id): the
         // day end folds their parts into part 0, and the figure stays.
-        let mut tx = db.begin().await.unwrap();
-        tx.write("UPDATE queue_waiting SET part = -part", vec![])
-            .await
-            .unwrap();
-        crate::hall::fold_waiting(&mut tx, hall).await.unwrap();
-        tx.commit().await.unwrap();
+        fold_after(&db, hall, "UPDATE queue_waiting SET part = -part").await;
         assert_eq!(parts_of(&db, a).await, 0);
         assert_eq!(figure(db.clone()).await, [(3, 3)]);
 
         // A live connection's part is left where it is.
-        let mut tx = db.begin().await.unwrap();
-        tx.write("UPDATE tickets SET status = 'called' WHERE seq = 1", vec![])
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        let mut tx = db.begin().await.unwrap();
-        crate::hall::fold_waiting(&mut tx, hall).await.unwrap();
-        tx.commit().await.unwrap();
+        fold_after(
+            &db,
+            hall,
+            "UPDATE tickets SET status = 'called' WHERE seq = 1",
+        )
+        .await;
         assert_eq!(parts_of(&db, a).await, 1);
         assert_eq!(figure(db.clone()).await, [(2, 2)]);
         db.close().await;
