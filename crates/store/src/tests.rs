@@ -1197,6 +1197,17 @@ async fn after_a_sqlite_database_is_closed_or_its_file_replaced_the_writer_write
     assert_eq!(committed_keys(&db, "file.").await, vec!["file.new"]);
 }
 
+/// Hall H1 and its line `a`: (hall id, queue id).
+async fn hall_with_line(tx: &mut Tx, now: chrono::DateTime<Utc>) -> (i64, i64) {
+    let hall = crate::hall::insert_hall(tx, "H1", "大厅", None, "{}", now)
+        .await
+        .unwrap();
+    let a = crate::hall::insert_queue(tx, hall, "a", "综合", "A", now)
+        .await
+        .unwrap();
+    (hall, a)
+}
+
 /// Each queue's waiting figure as the store gives it, beside a count of the line itself.
 async fn waiting_both_ways(tx: &mut crate::Tx, queues: &[i64]) -> Vec<(i64, i64)> {
     let mut out = vec![];
@@ -1221,12 +1232,7 @@ async fn a_queues_waiting_figure_follows_every_ticket_joining_moving_and_leaving
     for db in testing::fresh_dbs().await {
         let now = Utc::now();
         let mut tx = db.begin().await.unwrap();
-        let hall = crate::hall::insert_hall(&mut tx, "H1", "大厅", None, "{}", now)
-            .await
-            .unwrap();
-        let a = crate::hall::insert_queue(&mut tx, hall, "a", "综合", "A", now)
-            .await
-            .unwrap();
+        let (hall, a) = hall_with_line(&mut tx, now).await;
         let b = crate::hall::insert_queue(&mut tx, hall, "b", "不动产", "B", now)
             .await
             .unwrap();
@@ -1838,12 +1844,7 @@ async fn on_postgresql_a_lines_waiting_figure_is_kept_in_a_part_per_connection_a
         }
         let now = Utc::now();
         let mut tx = db.begin().await.unwrap();
-        let hall = crate::hall::insert_hall(&mut tx, "H1", "大厅", None, "{}", now)
-            .await
-            .unwrap();
-        let a = crate::hall::insert_queue(&mut tx, hall, "a", "综合", "A", now)
-            .await
-            .unwrap();
+        let (hall, a) = hall_with_line(&mut tx, now).await;
         tx.commit().await.unwrap();
         let figure = |db: crate::Db| async move {
             let mut tx = db.begin().await.unwrap();
