@@ -74,7 +74,7 @@ token() {
 check() {
   local name=$1 base=$2
   shift 2
-  timeout 480 "$VENV/bin/schemathesis" run "$base/api/v1/openapi.json" --url "$base" "$@" \
+  timeout 720 "$VENV/bin/schemathesis" run "$base/api/v1/openapi.json" --url "$base" "$@" \
     --checks all --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
     --exclude-path-regex "$EXCLUDE" --no-color >"$work/$name.out" 2>&1
 }
