@@ -927,14 +927,42 @@ pub struct LinePosition {
     pub recent_service_minutes: Vec<f64>,
 }
 
-pub async fn line_position(db: &Db, row: &TicketRow, sample: i64) -> Result<LinePosition> {
+/// The end of the line a waiting ticket's place is counted from. Both give the same figure, the
+/// tickets ranked before it; the count reads only the tickets between the ticket and that end.
+/// A ticket just taken stands at the tail of its line, so its slip counts from the tail: at
+/// 8,000 waiting, counting from the head read every one of them at every take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountFrom {
+    Head,
+    Tail,
+}
+
+pub async fn line_position(
+    db: &Db,
+    row: &TicketRow,
+    sample: i64,
+    from: CountFrom,
+) -> Result<LinePosition> {
+    // The line's order compared as one row value: PostgreSQL bounds its index scan by it, where
+    // `rank_at < $2 OR (rank_at = $2 AND id < $3)` was only a filter over the whole line.
+    let ahead = match from {
+        CountFrom::Head => "SELECT COUNT(*) AS ahead FROM tickets WHERE queue_id = $1 \
+             AND status = 'waiting' AND (rank_at, id) < ($2, $3)"
+            .to_string(),
+        // The line's kept figure less the ticket itself and those behind it, read in the same
+        // statement, and so from the same committed state, as the figure.
+        CountFrom::Tail => format!(
+            "SELECT {} - (SELECT COUNT(*) FROM tickets WHERE queue_id = $1 \
+             AND status = 'waiting' AND (rank_at, id) >= ($2, $3)) AS ahead",
+            waiting_in(db.backend(), "$1")
+        ),
+    };
     // One row of counts joined to the recent service times (none for a new line: the counts
     // still come back, with a NULL time).
     let rows: Vec<(i64, i64, i64, Option<i64>)> = db_run!(db, |c| {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT a.ahead, l.open, l.busy, r.us FROM ( \
-           SELECT COUNT(*) AS ahead FROM tickets WHERE queue_id = $1 AND status = 'waiting' \
-             AND (rank_at < $2 OR (rank_at = $2 AND id < $3)) \
+           {ahead} \
          ) a CROSS JOIN ( \
            SELECT COUNT(*) AS open, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM tickets t \
              WHERE t.window_id = w.id AND t.status IN ('called', 'serving', 'parked')) \
@@ -943,9 +971,9 @@ pub async fn line_position(db: &Db, row: &TicketRow, sample: i64) -> Result<Line
            WHERE wq.queue_id = $1 AND w.status = 'open' \
          ) l LEFT JOIN ( \
            SELECT end_at - start_at AS us, end_at FROM ticket_intervals WHERE queue_id = $1 \
-             AND kind = 'serving' AND end_at IS NOT NULL ORDER BY end_at DESC {} \
+             AND kind = 'serving' AND end_at IS NOT NULL ORDER BY end_at DESC {limit} \
          ) r ON 1 = 1 ORDER BY r.end_at",
-            crate::db::limit(sample)
+            limit = crate::db::limit(sample)
         )))
         .bind(row.queue_id)
         .bind(row.rank_at)

@@ -1208,6 +1208,15 @@ async fn hall_with_line(tx: &mut Tx, now: chrono::DateTime<Utc>) -> (i64, i64) {
     (hall, a)
 }
 
+/// [`hall_with_line`] and a second line `b`.
+async fn hall_with_two_lines(tx: &mut Tx, now: chrono::DateTime<Utc>) -> (i64, i64, i64) {
+    let (hall, a) = hall_with_line(tx, now).await;
+    let b = crate::hall::insert_queue(tx, hall, "b", "不动产", "B", now)
+        .await
+        .unwrap();
+    (hall, a, b)
+}
+
 /// Each queue's waiting figure as the store gives it, beside a count of the line itself.
 async fn waiting_both_ways(tx: &mut crate::Tx, queues: &[i64]) -> Vec<(i64, i64)> {
     let mut out = vec![];
@@ -1232,10 +1241,7 @@ async fn a_queues_waiting_figure_follows_every_ticket_joining_moving_and_leaving
     for db in testing::fresh_dbs().await {
         let now = Utc::now();
         let mut tx = db.begin().await.unwrap();
-        let (hall, a) = hall_with_line(&mut tx, now).await;
-        let b = crate::hall::insert_queue(&mut tx, hall, "b", "不动产", "B", now)
-            .await
-            .unwrap();
+        let (hall, a, b) = hall_with_two_lines(&mut tx, now).await;
         for seq in 1..=4_i64 {
             tx.write(
                 "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, \
@@ -1304,6 +1310,64 @@ async fn a_queues_waiting_figure_follows_every_ticket_joining_moving_and_leaving
             "a rolled-back transaction leaves the figures as they were"
         );
         drop(tx);
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_waiting_tickets_place_is_the_same_counted_from_the_head_or_the_tail_of_its_line() {
+    use crate::hall::CountFrom;
+    for db in testing::fresh_dbs().await {
+        let now = Utc::now();
+        let mut tx = db.begin().await.unwrap();
+        let (hall, a, b) = hall_with_two_lines(&mut tx, now).await;
+        // (queue, rank, status): a priority ticket ranked before the others, two of one rank
+        // (told apart by their ids), an appointment ranked later, one already called and one
+        // waiting in another line ahead of everybody.
+        let line = [
+            (a, 5, "waiting"),
+            (a, 1, "waiting"),
+            (a, 5, "waiting"),
+            (a, 9, "waiting"),
+            (a, 3, "waiting"),
+            (a, 2, "called"),
+            (b, 0, "waiting"),
+        ];
+        let mut ids = vec![];
+        for (seq, (queue, rank, status)) in (1_i64..).zip(line) {
+            let id = tx
+                .returning(
+                    "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, \
+                     number, channel, status, issued_at, waiting_since, rank_at, since) \
+                     VALUES ($1, $2, $2, '2026-12-06', $3, $4, 'kiosk', $5, 0, 0, $6, 0) \
+                     RETURNING id AS value",
+                    vec![
+                        hall.into(),
+                        queue.into(),
+                        seq.into(),
+                        format!("A{seq:03}").into(),
+                        status.into(),
+                        i64::from(rank).into(),
+                    ],
+                )
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        tx.commit().await.unwrap();
+        let mut places = vec![];
+        for id in &ids[..5] {
+            let row = crate::hall::ticket(&db, *id).await.unwrap();
+            let head = crate::hall::line_position(&db, &row, 10, CountFrom::Head)
+                .await
+                .unwrap();
+            let tail = crate::hall::line_position(&db, &row, 10, CountFrom::Tail)
+                .await
+                .unwrap();
+            assert_eq!(head, tail, "ticket {id}");
+            places.push(head.ahead);
+        }
+        assert_eq!(places, [2, 0, 3, 4, 1]);
         db.close().await;
     }
 }

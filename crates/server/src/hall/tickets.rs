@@ -347,8 +347,8 @@ pub async fn take_ticket(
     })
     .await?;
     st.hall_feed.wake();
-    // The row as stored: nothing to read again.
-    let mut v = ticket_view(&st.db, &row, &settings, None).await?;
+    // The row as stored: nothing to read again. The new ticket stands at its line's tail.
+    let mut v = ticket_view_counted(&st.db, &row, &settings, None, store::CountFrom::Tail).await?;
     v["rating_link"] = json!(rate);
     Ok(v)
 }
@@ -359,6 +359,18 @@ pub async fn ticket_view(
     row: &TicketRow,
     settings: &HallSettings,
     window: Option<&store::WindowRow>,
+) -> Result<Value> {
+    ticket_view_counted(db, row, settings, window, store::CountFrom::Head).await
+}
+
+/// [`ticket_view`], its place in the line counted from the given end (the same figure either
+/// way: the end nearer the ticket reads fewer tickets).
+async fn ticket_view_counted(
+    db: &Db,
+    row: &TicketRow,
+    settings: &HallSettings,
+    window: Option<&store::WindowRow>,
+    from: store::CountFrom,
 ) -> Result<Value> {
     let t = row.ticket()?;
     let mut v = json!({
@@ -388,6 +400,7 @@ pub async fn ticket_view(
             db,
             row,
             i64::try_from(settings.estimate.sample_size).unwrap_or(100),
+            from,
         )
         .await?;
         let load = QueueLoad {
