@@ -143,15 +143,13 @@ pub async fn prepare_all<'a>(
     uploads: &'a [Upload],
     written: &mut Vec<String>,
 ) -> Result<Vec<Prepared<'a>>, Error> {
-    for u in uploads {
-        vault::check_upload(&u.bytes)?;
-    }
-    let mut prepared = Vec::with_capacity(uploads.len());
-    for upload in uploads {
-        let blob = vault::prepare_blob(blobs, &upload.bytes, written).await?;
-        prepared.push(Prepared { upload, blob });
-    }
-    Ok(prepared)
+    let files: Vec<&[u8]> = uploads.iter().map(|u| u.bytes.as_slice()).collect();
+    let blobs = vault::prepare_blobs(blobs, &files, written).await?;
+    Ok(uploads
+        .iter()
+        .zip(blobs)
+        .map(|(upload, blob)| Prepared { upload, blob })
+        .collect())
 }
 
 /// Records prepared uploads as the applicant's materials in the caller's transaction, with an

@@ -760,18 +760,13 @@ pub async fn attach(
         return Err(Error::invalid("too_many_files", "一次最多上传 10 个文件")
             .field("file", "一次最多上传 10 个文件"));
     }
-    for f in files {
-        vault::check_upload(&f.bytes)?;
-    }
     let blobs = crate::cases::vault::blob_store(st).await?;
     let now = st.now();
     let mut written = Vec::new();
     let stored = async {
         // Written before the transaction's first statement (see `vault::prepare_blob`).
-        let mut prepared = Vec::with_capacity(files.len());
-        for f in files {
-            prepared.push(vault::prepare_blob(&blobs, &f.bytes, &mut written).await?);
-        }
+        let bytes: Vec<&[u8]> = files.iter().map(|f| f.bytes.as_slice()).collect();
+        let prepared = vault::prepare_blobs(&blobs, &bytes, &mut written).await?;
         let mut tx = st.db.begin().await?;
         let mut ids = Vec::new();
         for (f, p) in files.iter().zip(&prepared) {

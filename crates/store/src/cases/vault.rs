@@ -279,6 +279,23 @@ pub async fn prepare_blob<'a>(
     })
 }
 
+/// [`prepare_blob`] for the files of one change: every file is checked before any is written,
+/// so that a bad one among good ones leaves nothing behind.
+pub async fn prepare_blobs<'a>(
+    blobs: &BlobStore,
+    files: &[&'a [u8]],
+    written: &mut Vec<String>,
+) -> Result<Vec<Prepared<'a>>> {
+    for bytes in files {
+        check_upload(bytes)?;
+    }
+    let mut prepared = Vec::with_capacity(files.len());
+    for bytes in files {
+        prepared.push(prepare_blob(blobs, bytes, written).await?);
+    }
+    Ok(prepared)
+}
+
 /// Adds the hash of a file a call wrote (`new_file`) to the list that is passed to
 /// [`BlobStore::discard`] if the transaction does not commit, once.
 pub fn note_written(written: &mut Vec<String>, sha: &str, new_file: bool) {
