@@ -1217,6 +1217,25 @@ async fn hall_with_two_lines(tx: &mut Tx, now: chrono::DateTime<Utc>) -> (i64, i
     (hall, a, b)
 }
 
+/// Inserts ticket `seq` of line `queue` in `status`, ranked at `rank`; returns its id.
+async fn ticket_row(tx: &mut Tx, hall: i64, queue: i64, seq: i64, rank: i64, status: &str) -> i64 {
+    tx.returning(
+        "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, \
+         channel, status, issued_at, waiting_since, rank_at, since) \
+         VALUES ($1, $2, $2, '2026-12-06', $3, $4, 'kiosk', $5, 0, 0, $6, 0) RETURNING id AS value",
+        vec![
+            hall.into(),
+            queue.into(),
+            seq.into(),
+            format!("A{seq:03}").into(),
+            status.into(),
+            rank.into(),
+        ],
+    )
+    .await
+    .unwrap()
+}
+
 /// Each queue's waiting figure as the store gives it, beside a count of the line itself.
 async fn waiting_both_ways(tx: &mut crate::Tx, queues: &[i64]) -> Vec<(i64, i64)> {
     let mut out = vec![];
@@ -1243,14 +1262,7 @@ async fn a_queues_waiting_figure_follows_every_ticket_joining_moving_and_leaving
         let mut tx = db.begin().await.unwrap();
         let (hall, a, b) = hall_with_two_lines(&mut tx, now).await;
         for seq in 1..=4_i64 {
-            tx.write(
-                "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, \
-                 channel, status, issued_at, waiting_since, rank_at, since) \
-                 VALUES ($1, $2, $2, '2026-12-06', $3, $4, 'kiosk', 'waiting', 0, 0, $3, 0)",
-                vec![hall.into(), a.into(), seq.into(), format!("A{seq:03}").into()],
-            )
-            .await
-            .unwrap();
+            ticket_row(&mut tx, hall, a, seq, seq, "waiting").await;
         }
         tx.commit().await.unwrap();
         let mut tx = db.begin().await.unwrap();
@@ -1335,24 +1347,7 @@ async fn a_waiting_tickets_place_is_the_same_counted_from_the_head_or_the_tail_o
         ];
         let mut ids = vec![];
         for (seq, (queue, rank, status)) in (1_i64..).zip(line) {
-            let id = tx
-                .returning(
-                    "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, \
-                     number, channel, status, issued_at, waiting_since, rank_at, since) \
-                     VALUES ($1, $2, $2, '2026-12-06', $3, $4, 'kiosk', $5, 0, 0, $6, 0) \
-                     RETURNING id AS value",
-                    vec![
-                        hall.into(),
-                        queue.into(),
-                        seq.into(),
-                        format!("A{seq:03}").into(),
-                        status.into(),
-                        i64::from(rank).into(),
-                    ],
-                )
-                .await
-                .unwrap();
-            ids.push(id);
+            ids.push(ticket_row(&mut tx, hall, queue, seq, rank, status).await);
         }
         tx.commit().await.unwrap();
         let mut places = vec![];
@@ -1865,18 +1860,6 @@ async fn a_write_that_took_the_counter_tells_a_moved_counter_from_a_moved_row_ch
     }
 }
 
-/// A waiting ticket of queue `queue` (hall 1), numbered `seq`.
-async fn waiting_ticket(tx: &mut Tx, queue: i64, seq: i64) {
-    tx.write(
-        "INSERT INTO tickets (hall_id, queue_id, number_queue_id, service_date, seq, number, \
-         channel, status, issued_at, waiting_since, rank_at, since) \
-         VALUES (1, $1, $1, '2026-12-06', $2, $3, 'kiosk', 'waiting', 0, 0, 0, 0)",
-        vec![queue.into(), seq.into(), format!("A{seq:03}").into()],
-    )
-    .await
-    .unwrap();
-}
-
 /// How many parts other than part 0 keep queue `queue`'s figure (PostgreSQL).
 async fn parts_of(db: &crate::Db, queue: i64) -> i64 {
     let mut tx = db.begin().await.unwrap();
@@ -1919,10 +1902,10 @@ async fn on_postgresql_a_lines_waiting_figure_is_kept_in_a_part_per_connection_a
 
         // Two connections at once each keep a part: neither waits for the other's row.
         let mut one = db.begin().await.unwrap();
-        waiting_ticket(&mut one, a, 1).await;
-        waiting_ticket(&mut one, a, 2).await;
+        ticket_row(&mut one, hall, a, 1, 0, "waiting").await;
+        ticket_row(&mut one, hall, a, 2, 0, "waiting").await;
         let mut other = db.begin().await.unwrap();
-        waiting_ticket(&mut other, a, 3).await;
+        ticket_row(&mut other, hall, a, 3, 0, "waiting").await;
         other.commit().await.unwrap();
         one.commit().await.unwrap();
         assert_eq!(parts_of(&db, a).await, 2);
