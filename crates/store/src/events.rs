@@ -251,8 +251,9 @@ pub async fn hall_events_new_to(
 /// a few rows, where reading the whole table is cheapest. Without a fresh ANALYZE nothing
 /// replaces that plan: with autovacuum off (as on the machine issue 9 was measured on) every
 /// read of the feed then went through the whole event log: 100 million rows read in one
-/// call-finish run, more than half of its statements' time. Planned at each run with the cursor's value,
-/// the read goes down the index. SQLite's plan does not depend on the values: kept.
+/// call-finish run, more than half of its statements' time. Planned at each run with the
+/// cursor's value, the read goes down the index. SQLite's plan does not depend on the values:
+/// kept.
 fn kept_prepared(db: &Db) -> bool {
     matches!(db, Db::Sqlite(_))
 }
