@@ -50,6 +50,8 @@ pub struct PgWrite {
     deferred: Deferred,
     /// The handle it was begun on (for the kept rows, see [`Tx::db`]).
     db: Db,
+    /// Its place among the writes that may hold a connection at once ([`PG_WRITERS`]).
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl PgWrite {
@@ -995,6 +997,37 @@ pub fn stale_row() -> Error {
 /// How long a SQLite statement waits for a lock another process holds on the file.
 pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// PostgreSQL: the connections a pool opens.
+const PG_CONNECTIONS: u32 = 16;
+
+/// PostgreSQL: how long a request waits for a connection, or a write for its place among
+/// [`PG_WRITERS`], before answering `database_busy`.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// PostgreSQL: how many write transactions hold a connection at once, of [`PG_CONNECTIONS`].
+///
+/// A write may read through the pool while it holds its own connection: a value kept in this
+/// process and read on its first use, a setting (`settings::get_in`). Were every connection
+/// held by a write that waits for one more, none could go on, and each would wait out the
+/// pool's timeout and answer 503: seen at 16 clients accepting their first cases at once. So
+/// writes hold at most 11 connections, the hall feed's listener holds one, and four are left
+/// for reads. A read waits for nothing but a connection, so a write's read always finds one
+/// soon. Writes beyond the 11 wait in line, first come first served, holding no connection;
+/// PostgreSQL on a few cores gains nothing from more of them at once.
+pub const PG_WRITERS: usize = 11;
+
+/// The places of the writes on one PostgreSQL database ([`PG_WRITERS`]), shared by the pools of
+/// this process that reach it (the tests run two instances on one database).
+fn pg_writers(db: &Db) -> std::sync::Arc<tokio::sync::Semaphore> {
+    static WRITERS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut all = WRITERS.lock().unwrap_or_else(|p| p.into_inner());
+    all.entry(db.identity())
+        .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(PG_WRITERS)))
+        .clone()
+}
+
 /// How long a write waits for the SQLite writer's turn before answering `database_busy`: the
 /// same as the busy timeout it replaces.
 const WRITER_WAIT: Duration = SQLITE_BUSY_TIMEOUT;
@@ -1104,8 +1137,8 @@ impl Db {
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(PG_CONNECTIONS)
+                .acquire_timeout(PG_ACQUIRE_TIMEOUT)
                 .connect(url)
                 .await
                 .map_err(|e| {
@@ -1206,11 +1239,19 @@ impl Db {
                     db: self.clone(),
                 })
             }
-            Db::Postgres(p) => Tx::Postgres(PgWrite {
-                tx: p.begin().await.map_err(db_err)?,
-                deferred: Deferred::default(),
-                db: self.clone(),
-            }),
+            Db::Postgres(p) => {
+                let slot =
+                    tokio::time::timeout(PG_ACQUIRE_TIMEOUT, pg_writers(self).acquire_owned())
+                        .await
+                        .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?
+                        .map_err(|_| db_err(sqlx::Error::PoolClosed))?;
+                Tx::Postgres(PgWrite {
+                    tx: p.begin().await.map_err(db_err)?,
+                    deferred: Deferred::default(),
+                    db: self.clone(),
+                    _slot: slot,
+                })
+            }
         })
     }
 

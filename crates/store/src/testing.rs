@@ -69,12 +69,19 @@ pub async fn postgres_url() -> Option<String> {
 /// silent skip.
 pub async fn backends() -> Vec<String> {
     let mut v = vec![sqlite_url()];
-    if let Some(pg) = postgres_url().await {
-        v.push(pg);
-    } else if std::env::var("YICHUANG_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+    v.extend(postgres_only().await);
+    v
+}
+
+/// A fresh PostgreSQL database's URL, for a test only PostgreSQL can run (concurrent
+/// instances, row locks): `None` when none is configured, a failure then with
+/// `YICHUANG_REQUIRE_POSTGRES=1`.
+pub async fn postgres_only() -> Option<String> {
+    let url = postgres_url().await;
+    if url.is_none() && std::env::var("YICHUANG_REQUIRE_POSTGRES").as_deref() == Ok("1") {
         panic!("YICHUANG_REQUIRE_POSTGRES=1 but YICHUANG_TEST_DATABASE_URL is not set");
     }
-    v
+    url
 }
 
 /// A migrated, empty database per backend.

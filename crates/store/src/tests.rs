@@ -279,11 +279,7 @@ async fn settings_are_stored_and_replaced() {
 #[tokio::test]
 async fn a_failed_upload_leaves_the_file_that_a_concurrent_upload_of_the_same_bytes_needs() {
     use crate::cases::vault::{self, BlobStore, DirBlobs, NewMaterial};
-    let Some(url) = testing::postgres_url().await else {
-        assert!(
-            std::env::var("YICHUANG_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "YICHUANG_REQUIRE_POSTGRES=1 but YICHUANG_TEST_DATABASE_URL is not set"
-        );
+    let Some(url) = testing::postgres_only().await else {
         eprintln!("skipped: concurrent instances need PostgreSQL (YICHUANG_TEST_DATABASE_URL)");
         return;
     };
@@ -1546,11 +1542,7 @@ const GUARD_MOVE: &str = "UPDATE settings SET value = $2 WHERE key = $1 AND valu
 #[tokio::test]
 async fn on_postgres_a_guarded_write_that_waited_for_the_rows_lock_fails_as_stale_once_the_holder_moved_the_row()
  {
-    let Some(url) = testing::postgres_url().await else {
-        assert!(
-            std::env::var("YICHUANG_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "YICHUANG_REQUIRE_POSTGRES=1 but YICHUANG_TEST_DATABASE_URL is not set"
-        );
+    let Some(url) = testing::postgres_only().await else {
         return;
     };
     let db = crate::Db::connect(&url).await.unwrap();
@@ -1604,6 +1596,52 @@ async fn on_postgres_a_guarded_write_that_waited_for_the_rows_lock_fails_as_stal
     assert_eq!(e.code, crate::db::STALE, "{e:?}");
     assert_eq!(committed_keys(&db, "guard.").await, ["guard.row"]);
     assert_eq!(committed_value(&db, "guard.row").await, "2");
+}
+
+/// On PostgreSQL a write may read through the pool while it holds its own connection (a value
+/// kept in the process and read on its first use). When more writes begin at once than the
+/// pool has connections, those reads still find one: the writes beyond `PG_WRITERS` wait for
+/// their place holding none, so every write commits. Without the places, the first sixteen
+/// writes held every connection and each waited for one more until the pool's timeout.
+#[tokio::test]
+async fn on_postgres_more_writes_at_once_than_the_pool_has_connections_still_read_through_the_pool_and_all_commit()
+ {
+    let Some(url) = testing::postgres_only().await else {
+        return;
+    };
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    tx.write(PUT, vec!["held.read".into()]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    const WRITES: usize = 24;
+    let (begun, mut begun_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (go, go_rx) = tokio::sync::watch::channel(false);
+    let writers: Vec<_> = (0..WRITES)
+        .map(|i| {
+            let (db, begun, mut go) = (db.clone(), begun.clone(), go_rx.clone());
+            tokio::spawn(async move {
+                let mut tx = db.begin().await?;
+                tx.write(PUT, vec![format!("held.{i:02}").into()]).await?;
+                tx.flush().await?;
+                let _ = begun.send(());
+                let _ = go.wait_for(|go| *go).await;
+                // The read through the pool, the transaction's own connection held meanwhile.
+                assert_eq!(committed_value(&db, "held.read").await, "1");
+                tx.commit().await
+            })
+        })
+        .collect();
+    // Every write that could begin holds its connection before any of them reads.
+    for _ in 0..crate::db::PG_WRITERS {
+        begun_rx.recv().await.unwrap();
+    }
+    go.send(true).unwrap();
+    for w in writers {
+        w.await.unwrap().unwrap();
+    }
+    assert_eq!(committed_keys(&db, "held.").await.len(), WRITES + 1);
 }
 
 #[tokio::test]
