@@ -57,7 +57,7 @@ fn material(code: &str, name: String, required_if: Option<RequiredIf>) -> Materi
 /// A realistic item: two questions, six materials (two conditional), one special procedure.
 fn item(n: usize, departments: usize) -> ServiceItem {
     let d = n % departments;
-    let immediate = n % 3 == 0;
+    let immediate = n.is_multiple_of(3);
     let noun = NOUNS[n % NOUNS.len()];
     let verb = VERBS[(n / NOUNS.len()) % VERBS.len()];
     ServiceItem {
@@ -76,7 +76,7 @@ fn item(n: usize, departments: usize) -> ServiceItem {
         conditions: "申请人符合法定条件，材料齐全、符合法定形式".into(),
         fee: String::new(),
         on_site_visits: 1,
-        online: n % 2 == 0,
+        online: n.is_multiple_of(2),
         deemed_approval: false,
         special_procedures: vec![SpecialProcedure {
             name: "现场核查".into(),

@@ -16,18 +16,18 @@ pub fn request_token(parts: &Parts) -> Option<String> {
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        && let Some(t) = v.strip_prefix("Bearer ")
     {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            return Some(t.trim().to_string());
-        }
+        return Some(t.trim().to_string());
     }
     for v in parts.headers.get_all(axum::http::header::COOKIE) {
         let Ok(s) = v.to_str() else { continue };
         for pair in s.split(';') {
-            if let Some((k, val)) = pair.trim().split_once('=') {
-                if k == SESSION_COOKIE && !val.is_empty() {
-                    return Some(val.to_string());
-                }
+            if let Some((k, val)) = pair.trim().split_once('=')
+                && k == SESSION_COOKIE
+                && !val.is_empty()
+            {
+                return Some(val.to_string());
             }
         }
     }

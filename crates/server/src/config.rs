@@ -90,12 +90,11 @@ impl fmt::Debug for Config {
 
 /// Hides a password in a database URL (`postgres://user:secret@host` → `postgres://user:***@host`).
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((cred, host)) = rest.split_once('@') {
-            if let Some((user, _)) = cred.split_once(':') {
-                return format!("{scheme}://{user}:***@{host}");
-            }
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((cred, host)) = rest.split_once('@')
+        && let Some((user, _)) = cred.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
     }
     url.to_string()
 }

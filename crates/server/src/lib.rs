@@ -1,5 +1,9 @@
 //! The yichuang server: the HTTP API, pages, authentication and background workers.
 
+// Handlers and page helpers answer early with a whole `Response` as their error (a login page, a
+// problem+json), as axum's extractors do; boxing it would only add an allocation on that path.
+#![allow(clippy::result_large_err)]
+
 pub mod accounts;
 pub mod agency;
 pub mod api;

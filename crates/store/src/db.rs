@@ -1126,13 +1126,12 @@ impl Db {
             // held meanwhile is a live transaction on the file (and waiting for it could be
             // waiting for ourselves), so that case is left be.
             let writer = writer_of(pool.connect_options().get_filename());
-            if let Ok(mut turn) = writer.try_lock() {
-                if let Some(old) = turn
+            if let Ok(mut turn) = writer.try_lock()
+                && let Some(old) = turn
                     .conn
                     .take_if(|c| !c.writes(pool.connect_options().get_filename()))
-                {
-                    old.close().await;
-                }
+            {
+                old.close().await;
             }
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -177,10 +177,10 @@ impl WriterConn {
     /// Rolls back the open transaction now if the handle is lent to this thread (a member
     /// dropped, in `Drop`, cannot wait); otherwise the next [`WriterConn::begin`] does.
     pub(crate) fn roll_back_now(&mut self) {
-        if let (true, Some(_), Some(c)) = (self.in_tx, &self.lent, &self.prepared) {
-            if c.is_autocommit() || c.execute_batch("ROLLBACK").is_ok() {
-                self.in_tx = false;
-            }
+        if let (true, Some(_), Some(c)) = (self.in_tx, &self.lent, &self.prepared)
+            && (c.is_autocommit() || c.execute_batch("ROLLBACK").is_ok())
+        {
+            self.in_tx = false;
         }
     }
 

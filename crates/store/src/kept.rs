@@ -14,9 +14,12 @@ use crate::Db;
 /// At most this many values are kept per kind and database.
 const MAX_KEPT: usize = 20_000;
 
+/// Per database: the change counter's version the values are valid at, and the values by key.
+type ByDb<K, V> = HashMap<String, (i64, HashMap<K, V>)>;
+
 /// Values by key, per database, valid at one version of the change counter.
 pub(crate) struct Kept<K, V> {
-    by_db: LazyLock<Mutex<HashMap<String, (i64, HashMap<K, V>)>>>,
+    by_db: LazyLock<Mutex<ByDb<K, V>>>,
 }
 
 impl<K: Eq + Hash, V: Clone> Kept<K, V> {

@@ -179,10 +179,10 @@ fn check_region(r: &Region, known: &Known, at: &str, p: &mut Problems) {
 fn check_department(d: &Department, known: &Known, at: &str, p: &mut Problems) {
     check_code(&d.code, format!("{at}code"), p);
     check_text(&d.name, format!("{at}name"), "部门名称", p);
-    if let Some(region) = d.region.as_deref() {
-        if !known.regions.contains_key(region) {
-            p.add(format!("{at}region"), format!("所属区域 {region} 不存在"));
-        }
+    if let Some(region) = d.region.as_deref()
+        && !known.regions.contains_key(region)
+    {
+        p.add(format!("{at}region"), format!("所属区域 {region} 不存在"));
     }
 }
 

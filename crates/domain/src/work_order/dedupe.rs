@@ -63,10 +63,10 @@ pub fn duplicate_score(
     if apart > i64::from(window_days) {
         return None;
     }
-    if let (Some(a), Some(b)) = (new.category, other.category) {
-        if a != b {
-            return None;
-        }
+    if let (Some(a), Some(b)) = (new.category, other.category)
+        && a != b
+    {
+        return None;
     }
     let sim = similarity(&probe.grams, &bigrams(other.text));
     let same_requester =
@@ -82,8 +82,7 @@ pub fn duplicate_score(
     if sim >= min_similarity {
         why.push("内容相似");
     }
-    let likely = (same_requester && sim >= min_similarity / 2)
-        || (same_place && sim >= min_similarity / 2)
+    let likely = ((same_requester || same_place) && sim >= min_similarity / 2)
         || sim >= min_similarity.saturating_add(20).min(100);
     likely.then_some((sim, why))
 }

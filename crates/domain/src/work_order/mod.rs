@@ -360,10 +360,10 @@ impl WorkOrder {
     }
 
     fn enter(&mut self, next: Status, today: NaiveDate, s: &WorkOrderSettings) {
-        if let Some(p) = self.pauses.last_mut() {
-            if p.until.is_none() {
-                p.until = Some(today);
-            }
+        if let Some(p) = self.pauses.last_mut()
+            && p.until.is_none()
+        {
+            p.until = Some(today);
         }
         if s.pause_states.contains(&next) {
             self.pauses.push(Pause {
@@ -497,13 +497,13 @@ impl WorkOrder {
                 }
                 text(reason, "reason", "延期理由", 1000)?;
                 // R-HOTLINE: an extension must be asked for before the deadline.
-                if let Some(r) = self.reading(cal, today, s.yellow_at_percent) {
-                    if today > r.due_date {
-                        return Err(Error::conflict(
-                            "extension_too_late",
-                            "已超过办理期限，不能再申请延期（须在期限届满前申请）",
-                        ));
-                    }
+                if let Some(r) = self.reading(cal, today, s.yellow_at_percent)
+                    && today > r.due_date
+                {
+                    return Err(Error::conflict(
+                        "extension_too_late",
+                        "已超过办理期限，不能再申请延期（须在期限届满前申请）",
+                    ));
                 }
                 next.extensions.push(Extension {
                     days: *days,

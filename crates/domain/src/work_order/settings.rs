@@ -300,18 +300,18 @@ impl WorkOrderSettings {
             if !seen.insert(c.code.as_str()) {
                 return bad("categories", format!("分类代码“{}”重复", c.code));
             }
-            if let Some(t) = &c.tier {
-                if self.tier(t).is_none() {
-                    return bad(
-                        "categories",
-                        format!("分类“{}”的时限档次“{t}”不存在", c.name),
-                    );
-                }
+            if let Some(t) = &c.tier
+                && self.tier(t).is_none()
+            {
+                return bad(
+                    "categories",
+                    format!("分类“{}”的时限档次“{t}”不存在", c.name),
+                );
             }
-            if let Some(p) = &c.parent {
-                if self.category(p).is_none() || p == &c.code {
-                    return bad("categories", format!("分类“{}”的上级分类不存在", c.name));
-                }
+            if let Some(p) = &c.parent
+                && (self.category(p).is_none() || p == &c.code)
+            {
+                return bad("categories", format!("分类“{}”的上级分类不存在", c.name));
             }
         }
         if !(1..=100).contains(&self.yellow_at_percent)

@@ -387,8 +387,6 @@ pub(crate) fn origin(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// The link a QR code carries: the public query page of this server.
-
 async fn receipt_page(
     State(st): State<AppState>,
     MaybeActor(a): MaybeActor,

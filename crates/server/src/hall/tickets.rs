@@ -325,9 +325,9 @@ pub async fn take_ticket(
         };
         let (ticket, row) = issue_in(
             &mut tx,
-            &hall,
+            hall,
             &settings,
-            &queue,
+            queue,
             issue,
             &actor_name(actor),
             now,
@@ -703,20 +703,20 @@ async fn transition(
         )
         .await?;
         // A served visit is rated on the window's pad (一次一评, R-EVAL-ONCE).
-        if let (Transition { ticket: after, .. }, Some(w)) = (&tr, &window) {
-            if after.status == yichuang_domain::queue::TicketStatus::Finished {
-                let staff = (w.staff_id == Some(actor.id)).then_some(actor.username.as_str());
-                crate::ratings::on_ticket_finished(
-                    &mut tx,
-                    now,
-                    &hall.code,
-                    id,
-                    &row.number,
-                    (w.id, &w.name),
-                    staff,
-                )
-                .await?;
-            }
+        if let (Transition { ticket: after, .. }, Some(w)) = (&tr, &window)
+            && after.status == yichuang_domain::queue::TicketStatus::Finished
+        {
+            let staff = (w.staff_id == Some(actor.id)).then_some(actor.username.as_str());
+            crate::ratings::on_ticket_finished(
+                &mut tx,
+                now,
+                &hall.code,
+                id,
+                &row.number,
+                (w.id, &w.name),
+                staff,
+            )
+            .await?;
         }
         tx.commit().await?;
         // The answer shows the ticket as just saved and the window it was at, when it still is:

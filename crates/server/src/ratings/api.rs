@@ -315,11 +315,11 @@ pub fn rectification_filter(
             )));
         }
     };
-    if let Some(s) = status.as_deref() {
-        if yichuang_domain::rating::rectification::Status::parse(s).is_none() {
-            return Err(Error::invalid("bad_status", "整改状态无效")
-                .field("status", "可选 open、appealed、closed"));
-        }
+    if let Some(s) = status.as_deref()
+        && yichuang_domain::rating::rectification::Status::parse(s).is_none()
+    {
+        return Err(Error::invalid("bad_status", "整改状态无效")
+            .field("status", "可选 open、appealed、closed"));
     }
     Ok(RectificationFilter {
         hall,

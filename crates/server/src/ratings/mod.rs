@@ -1073,21 +1073,21 @@ pub async fn act_on_rectification(
     .await?;
     if after.needs_follow_up() {
         let t = rater_token(&mut tx, &row).await?;
-        if let Some(t) = t {
-            if let Some(who) = contact(&mut tx, &t).await? {
-                open_callback(
-                    &mut tx,
-                    now,
-                    &cal,
-                    &s,
-                    callback::Kind::FollowUp,
-                    &t,
-                    row.rating_id,
-                    Some(id),
-                    (&who.0, &who.1),
-                )
-                .await?;
-            }
+        if let Some(t) = t
+            && let Some(who) = contact(&mut tx, &t).await?
+        {
+            open_callback(
+                &mut tx,
+                now,
+                &cal,
+                &s,
+                callback::Kind::FollowUp,
+                &t,
+                row.rating_id,
+                Some(id),
+                (&who.0, &who.1),
+            )
+            .await?;
         }
     }
     tx.commit().await?;

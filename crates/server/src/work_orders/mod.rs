@@ -61,14 +61,14 @@ pub async fn put_settings(st: &AppState, actor: &Actor, s: &WorkOrderSettings) -
     s.validate()?;
     let units = units(st).await?;
     for c in &s.categories {
-        if let Some(u) = &c.unit {
-            if !units.contains_key(u) {
-                return Err(Error::invalid(
-                    "unknown_unit",
-                    format!("分类“{}”的承办单位“{u}”不存在", c.name),
-                )
-                .field("categories", "请选择已有的部门"));
-            }
+        if let Some(u) = &c.unit
+            && !units.contains_key(u)
+        {
+            return Err(Error::invalid(
+                "unknown_unit",
+                format!("分类“{}”的承办单位“{u}”不存在", c.name),
+            )
+            .field("categories", "请选择已有的部门"));
         }
     }
     let now = st.now();
@@ -106,6 +106,9 @@ pub async fn calendar_of(st: &AppState, hall: Option<&str>) -> Result<Arc<Calend
 
 /// Who acts: a signed-in member of staff, the requester (by the order's link), a system
 /// (timers, an Open311 client by its token).
+// A `Who` lives for one request and is never kept in a collection: boxing the actor would only
+// add an allocation to every request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Who {
     Staff(Actor),
@@ -198,18 +201,18 @@ fn check_new(n: &NewOrder, s: &WorkOrderSettings) -> Result<Option<String>> {
             }
         },
     };
-    if let Some(c) = &n.category {
-        if s.category(c).is_none() {
-            problems.add("category", "请选择问题分类");
-        }
+    if let Some(c) = &n.category
+        && s.category(c).is_none()
+    {
+        problems.add("category", "请选择问题分类");
     }
     if n.answer_now.is_some() && n.category.is_none() {
         problems.add("category", "当场解答须选择问题分类");
     }
-    if let Some(a) = &n.answer_now {
-        if a.trim().is_empty() {
-            problems.add("answer_now", "请填写当场解答的内容");
-        }
+    if let Some(a) = &n.answer_now
+        && a.trim().is_empty()
+    {
+        problems.add("answer_now", "请填写当场解答的内容");
     }
     problems.finish()?;
     Ok(phone)
@@ -237,13 +240,13 @@ pub async fn create(st: &AppState, who: &Who, n: &NewOrder) -> Result<(WorkOrder
     let today = local(now).date();
     let token = new_token()?;
     let mut tx = st.db.begin().await?;
-    if let Some(x) = n.external_id.as_deref().filter(|x| !x.is_empty()) {
-        if let Some(number) = store::id_of_external(&mut tx, x).await? {
-            // Committed (it wrote nothing), not dropped: the order it found may be another
-            // transaction's in the same group commit, which the read below needs committed.
-            tx.commit().await?;
-            return Ok((store::by_number(&st.db, &number).await?, false));
-        }
+    if let Some(x) = n.external_id.as_deref().filter(|x| !x.is_empty())
+        && let Some(number) = store::id_of_external(&mut tx, x).await?
+    {
+        // Committed (it wrote nothing), not dropped: the order it found may be another
+        // transaction's in the same group commit, which the read below needs committed.
+        tx.commit().await?;
+        return Ok((store::by_number(&st.db, &number).await?, false));
     }
     let number = store::next_number(&mut tx, today).await?;
     let mut order = WorkOrder::receive(today);
@@ -341,10 +344,10 @@ pub fn state_of(row: &WorkOrderRow) -> Result<WorkOrder> {
 fn may_act(who: &Who, row: &WorkOrderRow, o: &WorkOrder, action: &Action) -> Result<()> {
     let dispatcher = |a: &Actor, what: &str| -> Result<()> {
         a.require_role(&[Role::Admin, Role::HallManager], what)?;
-        if a.role == Role::HallManager {
-            if let Some(h) = &row.hall {
-                a.require_hall(h, what)?;
-            }
+        if a.role == Role::HallManager
+            && let Some(h) = &row.hall
+        {
+            a.require_hall(h, what)?;
         }
         Ok(())
     };

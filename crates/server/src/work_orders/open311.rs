@@ -286,10 +286,10 @@ async fn requests(State(st): State<AppState>, Query(q): Query<RequestsQuery>) ->
     let mut rows = Vec::new();
     if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.is_empty()) {
         for id in ids.split(',').map(str::trim).take(50) {
-            if let Ok(r) = store::by_number(&st.db, id).await {
-                if is_public(&r) {
-                    rows.push(r);
-                }
+            if let Ok(r) = store::by_number(&st.db, id).await
+                && is_public(&r)
+            {
+                rows.push(r);
             }
         }
         return render(&st, &rows).await;

@@ -317,12 +317,11 @@ pub async fn names_in(
 ) -> Result<HashMap<String, String>> {
     let mut names = HashMap::new();
     for e in events {
-        if let Some((_, user)) = e.actor.split_once(':') {
-            if !names.contains_key(user) {
-                if let Some(a) = yichuang_store::accounts::by_username(db, user).await? {
-                    names.insert(user.to_string(), a.display_name);
-                }
-            }
+        if let Some((_, user)) = e.actor.split_once(':')
+            && !names.contains_key(user)
+            && let Some(a) = yichuang_store::accounts::by_username(db, user).await?
+        {
+            names.insert(user.to_string(), a.display_name);
         }
     }
     Ok(names)

@@ -126,13 +126,13 @@ pub async fn create_department(
 ) -> Result<()> {
     let audit = Audit { actor, now };
     let mut known = Known::default();
-    if let Some(region) = d.region.as_deref() {
-        if exists(&mut Conn::Tx(tx), Entity::Region, region).await? {
-            // The level does not matter for a department's reference.
-            known
-                .regions
-                .insert(region, yichuang_domain::catalogue::RegionLevel::Village);
-        }
+    if let Some(region) = d.region.as_deref()
+        && exists(&mut Conn::Tx(tx), Entity::Region, region).await?
+    {
+        // The level does not matter for a department's reference.
+        known
+            .regions
+            .insert(region, yichuang_domain::catalogue::RegionLevel::Village);
     }
     validate_department(d, &known)?;
     if exists(&mut Conn::Tx(tx), Entity::Department, &d.code).await? {
