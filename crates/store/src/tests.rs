@@ -1644,6 +1644,48 @@ async fn on_postgres_more_writes_at_once_than_the_pool_has_connections_still_rea
     assert_eq!(committed_keys(&db, "held.").await.len(), WRITES + 1);
 }
 
+/// On PostgreSQL a write beyond the `PG_WRITERS` that hold a connection waits for its place,
+/// holding none; after the pool's ten seconds it answers `database_busy` having written nothing,
+/// and once a place is free the next write begins.
+#[tokio::test]
+async fn on_postgres_a_write_beyond_the_places_waits_for_one_and_answers_busy_after_ten_seconds() {
+    let Some(url) = testing::postgres_only().await else {
+        return;
+    };
+    let db = crate::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let mut held = vec![];
+    for i in 0..crate::db::PG_WRITERS {
+        let mut tx = db.begin().await.unwrap();
+        tx.write(PUT, vec![format!("place.{i:02}").into()])
+            .await
+            .unwrap();
+        tx.flush().await.unwrap();
+        held.push(tx);
+    }
+    tokio::time::pause();
+    let asked = tokio::time::Instant::now();
+    let e = match db.begin().await {
+        Ok(_) => panic!("a write beyond the places began"),
+        Err(e) => e,
+    };
+    assert_eq!(e.code, crate::db::DATABASE_BUSY, "{e:?}");
+    // Tokio's timers tick in whole milliseconds.
+    let waited = asked.elapsed().as_millis();
+    assert!((10_000..=10_001).contains(&waited), "waited {waited} ms");
+    tokio::time::resume();
+
+    held.pop().unwrap().commit().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    tx.write(PUT, vec!["place.next".into()]).await.unwrap();
+    tx.commit().await.unwrap();
+    drop(held);
+    assert_eq!(
+        committed_keys(&db, "place.").await,
+        ["place.10", "place.next"]
+    );
+}
+
 #[tokio::test]
 async fn a_sqlite_transaction_that_only_writes_waits_for_the_writers_turn_at_its_commit_not_at_begin()
  {
