@@ -1239,11 +1239,18 @@ impl Db {
                 })
             }
             Db::Postgres(p) => {
+                // The places are never closed: only the wait can fail.
                 let slot =
                     tokio::time::timeout(PG_ACQUIRE_TIMEOUT, pg_writers(self).acquire_owned())
                         .await
-                        .map_err(|_| db_err(sqlx::Error::PoolTimedOut))?
-                        .map_err(|_| db_err(sqlx::Error::PoolClosed))?;
+                        .ok()
+                        .and_then(Result::ok)
+                        .ok_or_else(|| {
+                            busy(format!(
+                                "waited {} s for a place among the {PG_WRITERS} PostgreSQL writes",
+                                PG_ACQUIRE_TIMEOUT.as_secs()
+                            ))
+                        })?;
                 Tx::Postgres(PgWrite {
                     tx: p.begin().await.map_err(db_err)?,
                     deferred: Deferred::default(),

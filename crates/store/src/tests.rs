@@ -1670,6 +1670,11 @@ async fn on_postgres_a_write_beyond_the_places_waits_for_one_and_answers_busy_af
         Err(e) => e,
     };
     assert_eq!(e.code, crate::db::DATABASE_BUSY, "{e:?}");
+    // The log says what it waited for: a place, not a connection.
+    assert!(
+        e.detail.as_deref().is_some_and(|d| d.contains("place")),
+        "{e:?}"
+    );
     // Tokio's timers tick in whole milliseconds.
     let waited = asked.elapsed().as_millis();
     assert!((10_000..=10_001).contains(&waited), "waited {waited} ms");
