@@ -88,9 +88,19 @@ pub async fn postgres_only() -> Option<String> {
 pub async fn fresh_dbs() -> Vec<Db> {
     let mut out = Vec::new();
     for url in backends().await {
-        let db = Db::connect(&url).await.expect("connect");
-        db.migrate().await.expect("migrate");
-        out.push(db);
+        out.push(migrated(&url).await);
     }
     out
+}
+
+/// A migrated, empty PostgreSQL database, for a test only PostgreSQL can run
+/// ([`postgres_only`]).
+pub async fn fresh_postgres() -> Option<Db> {
+    Some(migrated(&postgres_only().await?).await)
+}
+
+async fn migrated(url: &str) -> Db {
+    let db = Db::connect(url).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    db
 }

@@ -1109,6 +1109,13 @@ async fn committed_keys(db: &crate::Db, prefix: &str) -> Vec<String> {
     .unwrap())
 }
 
+/// Writes the setting `key` (value `1`) in a transaction of its own and commits it.
+async fn put_committed(db: &crate::Db, key: &str) {
+    let mut tx = db.begin().await.unwrap();
+    tx.write(PUT, vec![key.into()]).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// The value of the setting `key` as committed.
 async fn committed_value(db: &crate::Db, key: &str) -> String {
     crate::db_run!(db, |c| sqlx::query_scalar(
@@ -1542,14 +1549,10 @@ const GUARD_MOVE: &str = "UPDATE settings SET value = $2 WHERE key = $1 AND valu
 #[tokio::test]
 async fn on_postgres_a_guarded_write_that_waited_for_the_rows_lock_fails_as_stale_once_the_holder_moved_the_row()
  {
-    let Some(url) = testing::postgres_only().await else {
+    let Some(db) = testing::fresh_postgres().await else {
         return;
     };
-    let db = crate::Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    let mut tx = db.begin().await.unwrap();
-    tx.write(PUT, vec!["guard.row".into()]).await.unwrap();
-    tx.commit().await.unwrap();
+    put_committed(&db, "guard.row").await;
 
     // The holder moves the row and keeps it locked.
     let mut holder = db.begin().await.unwrap();
@@ -1606,14 +1609,10 @@ async fn on_postgres_a_guarded_write_that_waited_for_the_rows_lock_fails_as_stal
 #[tokio::test]
 async fn on_postgres_more_writes_at_once_than_the_pool_has_connections_still_read_through_the_pool_and_all_commit()
  {
-    let Some(url) = testing::postgres_only().await else {
+    let Some(db) = testing::fresh_postgres().await else {
         return;
     };
-    let db = crate::Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    let mut tx = db.begin().await.unwrap();
-    tx.write(PUT, vec!["held.read".into()]).await.unwrap();
-    tx.commit().await.unwrap();
+    put_committed(&db, "held.read").await;
 
     const WRITES: usize = 24;
     let (begun, mut begun_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -1649,11 +1648,9 @@ async fn on_postgres_more_writes_at_once_than_the_pool_has_connections_still_rea
 /// and once a place is free the next write begins.
 #[tokio::test]
 async fn on_postgres_a_write_beyond_the_places_waits_for_one_and_answers_busy_after_ten_seconds() {
-    let Some(url) = testing::postgres_only().await else {
+    let Some(db) = testing::fresh_postgres().await else {
         return;
     };
-    let db = crate::Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
     let mut held = vec![];
     for i in 0..crate::db::PG_WRITERS {
         let mut tx = db.begin().await.unwrap();
@@ -1681,9 +1678,7 @@ async fn on_postgres_a_write_beyond_the_places_waits_for_one_and_answers_busy_af
     tokio::time::resume();
 
     held.pop().unwrap().commit().await.unwrap();
-    let mut tx = db.begin().await.unwrap();
-    tx.write(PUT, vec!["place.next".into()]).await.unwrap();
-    tx.commit().await.unwrap();
+    put_committed(&db, "place.next").await;
     drop(held);
     assert_eq!(
         committed_keys(&db, "place.").await,
