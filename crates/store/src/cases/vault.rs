@@ -260,6 +260,16 @@ pub async fn prepare_blob<'a>(
     written: &mut Vec<String>,
 ) -> Result<Prepared<'a>> {
     let content_type = check_upload(bytes)?;
+    write_checked(blobs, bytes, content_type, written).await
+}
+
+/// [`prepare_blob`] for bytes [`check_upload`] has passed as `content_type`.
+async fn write_checked<'a>(
+    blobs: &BlobStore,
+    bytes: &'a [u8],
+    content_type: &'static str,
+    written: &mut Vec<String>,
+) -> Result<Prepared<'a>> {
     let sha = sha256_hex(bytes);
     let new_file = match blobs {
         BlobStore::Dir(d) => {
@@ -286,12 +296,13 @@ pub async fn prepare_blobs<'a>(
     files: &[&'a [u8]],
     written: &mut Vec<String>,
 ) -> Result<Vec<Prepared<'a>>> {
-    for bytes in files {
-        check_upload(bytes)?;
-    }
+    let checked = files
+        .iter()
+        .map(|bytes| Ok((*bytes, check_upload(bytes)?)))
+        .collect::<Result<Vec<_>>>()?;
     let mut prepared = Vec::with_capacity(files.len());
-    for bytes in files {
-        prepared.push(prepare_blob(blobs, bytes, written).await?);
+    for (bytes, content_type) in checked {
+        prepared.push(write_checked(blobs, bytes, content_type, written).await?);
     }
     Ok(prepared)
 }
