@@ -362,7 +362,7 @@ async fn statement_trip(db: &yichuang_store::Db, args: &Args) {
 /// HTTP requests one step of a scenario makes (statements are reported per request and per step).
 fn requests_per_step(scenario: &str) -> u64 {
     match scenario {
-        "case-lifecycle" => 13,
+        "case-lifecycle" | "case-abandon" => 13,
         "call-finish" => 3,
         _ => 1,
     }
@@ -457,7 +457,8 @@ async fn main() {
                 })
             })
         }
-        "case-lifecycle" => {
+        "case-lifecycle" | "case-abandon" => {
+            cases::set_giving_up(args.scenario == "case-abandon");
             let t = cases::seed(&running, &client, &base).await;
             Arc::new(move |c: reqwest::Client, base: String, _i: u64| {
                 let t = t.clone();
@@ -658,7 +659,7 @@ async fn main() {
             return;
         }
         other => panic!(
-            "unknown scenario {other} (health, item-get, ticket-take, call-finish, board-clients, case-lifecycle, case-accept, rating-record, rating-report, work-order-create, work-order-board, work-order-duplicates)"
+            "unknown scenario {other} (health, item-get, ticket-take, call-finish, board-clients, case-lifecycle, case-abandon, case-accept, rating-record, rating-report, work-order-create, work-order-board, work-order-duplicates)"
         ),
     };
 
@@ -736,6 +737,10 @@ async fn main() {
     if let Some(turn) = turn {
         println!("{turn}");
     }
+    if args.scenario == "case-abandon" {
+        let dropped = yichuang_store::db::turn_use().dropped - turn_before.dropped;
+        cases::audit(&running, &client, &base, dropped).await;
+    }
     for t in yichuang_store::statements::breakdown()
         .into_iter()
         .take(top)
@@ -805,6 +810,7 @@ mod soak;
 /// The case scenarios: an item whose process reviews in two departments at once.
 mod cases {
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     use serde_json::{Value, json};
     use yichuang_domain::case::ProcessDefinition;
@@ -927,6 +933,24 @@ mod cases {
         status: Option<String>,
     }
 
+    /// `--scenario case-abandon`: every request is first sent and given up half the time.
+    static GIVING_UP: AtomicBool = AtomicBool::new(false);
+    /// Requests given up, and the moments drawn for them.
+    static GIVEN_UP: AtomicU64 = AtomicU64::new(0);
+    static MOMENTS: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+
+    pub fn set_giving_up(on: bool) {
+        GIVING_UP.store(on, Ordering::Relaxed);
+    }
+
+    /// splitmix64 over a shared counter: a moment for each request, the same each run.
+    fn moment() -> u64 {
+        let mut z = MOMENTS.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
     async fn post(
         c: &reqwest::Client,
         base: &str,
@@ -934,13 +958,32 @@ mod cases {
         path: &str,
         body: Value,
     ) -> Option<Answer> {
-        let r = c
-            .post(format!("{base}{path}"))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .ok()?;
+        let send = || {
+            c.post(format!("{base}{path}"))
+                .bearer_auth(token)
+                .json(&body)
+        };
+        // Given up after 0–4 ms, as a client gone would: the server drops the request's work
+        // wherever it stands. The same request then follows, as a client that retries sends it.
+        let gave_up = GIVING_UP.load(Ordering::Relaxed) && moment().is_multiple_of(2);
+        if gave_up {
+            let wait = std::time::Duration::from_micros(moment() % 4000);
+            if send().timeout(wait).send().await.is_err() {
+                GIVEN_UP.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let r = send().send().await.ok()?;
+        if gave_up && r.status() == reqwest::StatusCode::CONFLICT {
+            // The request given up did it: the case as it is now.
+            let case = path.split('/').take(5).collect::<Vec<_>>().join("/");
+            let r = c
+                .get(format!("{base}{case}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .ok()?;
+            return r.json().await.ok();
+        }
         if !r.status().is_success() {
             // `LOAD_FAILURES=1`: say why a step failed.
             if std::env::var_os("LOAD_FAILURES").is_some() {
@@ -1012,6 +1055,48 @@ mod cases {
             (v.status.as_deref() == Some("issued")).then_some(())
         };
         run.await.is_some()
+    }
+
+    /// After `--scenario case-abandon`: every case in the database, those a receipt given up
+    /// left behind among them, checked against its history (`cases::audit`).
+    pub async fn audit(
+        running: &yichuang_server::Running,
+        client: &reqwest::Client,
+        base: &str,
+        dropped_in_turn: u64,
+    ) {
+        // The requests given up may still be running: their server side ends within moments.
+        let _ = client.get(format!("{base}/api/v1/health")).send().await;
+        #[derive(sqlx::FromRow, serde::Deserialize)]
+        struct Number {
+            number: String,
+        }
+        let st = &running.state;
+        let all: Vec<Number> = st
+            .db
+            .read("SELECT number FROM cases ORDER BY id", vec![])
+            .await
+            .expect("case numbers");
+        let mut found = Vec::new();
+        for c in &all {
+            found.extend(
+                yichuang_server::cases::audit::disagreements(st, &c.number)
+                    .await
+                    .expect("a case read whole"),
+            );
+        }
+        // On SQLite, how many of those given up were dropped while they held the writer's turn
+        // (in a shared transaction, after running statements); 0 on PostgreSQL, where
+        // `pg_stat_database.xact_rollback` counts them instead.
+        println!(
+            "given_up={} dropped_in_turn={dropped_in_turn} cases={} disagreements={}",
+            GIVEN_UP.load(Ordering::Relaxed),
+            all.len(),
+            found.len()
+        );
+        for f in found.iter().take(10) {
+            println!("  {f}");
+        }
     }
 
     /// Above this many cases the rest are replicated in SQL: a million through the API would

@@ -4,6 +4,7 @@
 mod browser;
 mod support;
 
+mod abandoned;
 mod accounts;
 mod agency;
 mod agency_browser;

@@ -506,6 +506,8 @@ pub struct TurnUse {
     /// While transactions wait in line that is the hand-off (the next holder's task woken and
     /// scheduled on a thread); when none waits, the turn's idle time is counted here too.
     pub handoff_seconds: f64,
+    /// Members dropped while they held the turn, uncommitted (a request whose client went).
+    pub dropped: u64,
 }
 
 struct TurnCounters {
@@ -516,6 +518,7 @@ struct TurnCounters {
     opening_nanos: std::sync::atomic::AtomicU64,
     statement_nanos: std::sync::atomic::AtomicU64,
     handoff_nanos: std::sync::atomic::AtomicU64,
+    dropped: std::sync::atomic::AtomicU64,
 }
 
 static TURN: TurnCounters = TurnCounters {
@@ -526,6 +529,7 @@ static TURN: TurnCounters = TurnCounters {
     opening_nanos: std::sync::atomic::AtomicU64::new(0),
     statement_nanos: std::sync::atomic::AtomicU64::new(0),
     handoff_nanos: std::sync::atomic::AtomicU64::new(0),
+    dropped: std::sync::atomic::AtomicU64::new(0),
 };
 
 impl TurnCounters {
@@ -572,6 +576,7 @@ pub fn turn_use() -> TurnUse {
         opening_seconds: TURN.opening_nanos.load(Relaxed) as f64 / 1e9,
         statement_seconds: TURN.statement_nanos.load(Relaxed) as f64 / 1e9,
         handoff_seconds: TURN.handoff_nanos.load(Relaxed) as f64 / 1e9,
+        dropped: TURN.dropped.load(Relaxed),
     }
 }
 
@@ -769,6 +774,8 @@ impl Drop for SqliteWrite {
     fn drop(&mut self) {
         if let Some(mut turn) = self.turn.take() {
             TURN.member(self.since);
+            TURN.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             forget(&mut turn, self.opener, self.touched);
         }
     }

@@ -2,6 +2,7 @@
 //! API of API-V1 "Catalogue and cases", the deadline timers and the notification outbox.
 
 pub mod api;
+pub mod audit;
 pub mod bundle_pages;
 pub mod bundles;
 pub mod items;

@@ -208,7 +208,7 @@ struct Derived {
 }
 
 /// The open work as the worklists' rows.
-fn step_rows(work: &[OpenWork]) -> Vec<StepRow> {
+pub(super) fn step_rows(work: &[OpenWork]) -> Vec<StepRow> {
     work.iter()
         .map(|w| StepRow {
             node: w.node.clone(),
@@ -245,7 +245,7 @@ fn next_timers(d: &Derived) -> Vec<(&'static str, DateTime<Utc>, serde_json::Val
 }
 
 /// The pending timers as the case row notes them, to tell whether a change moved them.
-fn timer_plan(next: &[(&str, DateTime<Utc>, serde_json::Value)]) -> String {
+pub(super) fn timer_plan(next: &[(&str, DateTime<Utc>, serde_json::Value)]) -> String {
     next.iter()
         .map(|(kind, at, payload)| format!("{kind}@{}:{payload}", micros(*at)))
         .collect::<Vec<_>>()

@@ -743,3 +743,64 @@ pub async fn logged(tx: &mut Tx, number: &str, kind: &str) -> Result<Vec<serde_j
         .filter_map(|p| serde_json::from_str(p).ok())
         .collect())
 }
+
+/// Everything stored of one case, read in one transaction past what this process keeps, and
+/// beside it what this process keeps: for checking that they all agree (the server's
+/// `cases::audit`), since a command writes a case's parts from a kept state, not a replay.
+pub struct Whole {
+    /// The row with its kept state, timer plan and open steps, and the applicant's numbers.
+    pub stored: CaseState,
+    /// The case's events as stored (the applicant's numbers masked), in order.
+    pub events: Vec<CaseEvent>,
+    /// The rows of `case_steps`, by node.
+    pub steps: Vec<StepRow>,
+    /// The pending rows of `timers` for the case: kind, due time and payload, by kind.
+    pub timers: Vec<PendingTimer>,
+    /// The state this process kept after the case's last change, if any.
+    pub kept: Option<CaseState>,
+    /// The history this process keeps for as many events as the row counts, if any.
+    pub kept_history: Option<Vec<CaseEvent>>,
+}
+
+/// A timer not yet fired nor cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
+pub struct PendingTimer {
+    pub kind: String,
+    pub due_at: i64,
+    pub payload: String,
+}
+
+/// Reads [`Whole`]: nothing of it is written (the transaction is dropped).
+pub async fn whole(db: &Db, number: &str) -> Result<Whole> {
+    let mut tx = db.begin().await?;
+    let stored = load_for_update(&mut tx, number).await?;
+    let id = stored.row.id;
+    let bodies: Vec<String> = tx_run!(&mut tx, |c| sqlx::query_scalar(EVENTS_OF)
+        .bind(id)
+        .fetch_all(c)
+        .await
+        .map_err(db_err)?);
+    let steps = tx
+        .read(
+            "SELECT node, name, department, role, since, due, claimed_by FROM case_steps \
+             WHERE case_id = $1 ORDER BY node",
+            vec![id.into()],
+        )
+        .await?;
+    let timers = tx
+        .read(
+            "SELECT kind, due_at, payload FROM timers WHERE subject = $1 \
+             AND fired_at IS NULL AND cancelled_at IS NULL ORDER BY kind",
+            vec![number.into()],
+        )
+        .await?;
+    drop(tx);
+    Ok(Whole {
+        kept: STATES.get(db, number),
+        kept_history: HISTORIES.get(db, id, stored.row.events),
+        events: decode(&bodies)?,
+        stored,
+        steps,
+        timers,
+    })
+}
