@@ -232,6 +232,22 @@ pub async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value
     v
 }
 
+/// The number of every case in the database, oldest first.
+pub async fn case_numbers(s: &TestServer) -> Vec<String> {
+    #[derive(sqlx::FromRow, serde::Deserialize)]
+    struct Number {
+        number: String,
+    }
+    let all: Vec<Number> = s
+        .running
+        .state
+        .db
+        .read("SELECT number FROM cases ORDER BY id", vec![])
+        .await
+        .unwrap();
+    all.into_iter().map(|n| n.number).collect()
+}
+
 /// Every part a command writes of a case (the row's kept state and summary, the open steps'
 /// rows, the pending timers) and what this process keeps of it are exactly what its history
 /// folded afresh gives: nothing is lost or added by not replaying (issue 9).
@@ -1649,6 +1665,89 @@ async fn the_public_query_is_throttled_per_case_and_address_and_the_receipts_cod
         }
         let (st, _) = ask("203.0.113.6", format!("code={code}")).await;
         assert_eq!(st, 429, "guessing codes stops too");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_receipt_sent_again_with_its_key_answers_the_case_the_first_made_and_a_bad_key_makes_nothing()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let send = |key: &'static str| {
+            s.client
+                .post(s.at("/api/v1/cases"))
+                .bearer_auth(&staff.clerk)
+                .header("idempotency-key", key)
+                .json(&application("X001", &["A", "B"]))
+                .send()
+        };
+        let answered = |r: reqwest::Response| async move {
+            let st = r.status().as_u16();
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(st, 201, "{v}");
+            v["number"].as_str().unwrap().to_string()
+        };
+        let first = answered(send("key-0001-0001-0001").await.unwrap()).await;
+        let again = answered(send("key-0001-0001-0001").await.unwrap()).await;
+        assert_eq!(again, first, "the same key answers the same case");
+        // Eight at once with a new key: one case among them.
+        let mut at_once = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let r = s
+                .client
+                .post(s.at("/api/v1/cases"))
+                .bearer_auth(&staff.clerk)
+                .header("idempotency-key", "key-0002-0002-0002")
+                .json(&application("X001", &["A", "B"]));
+            at_once.spawn(async move { r.send().await.unwrap() });
+        }
+        let mut numbers = Vec::new();
+        for r in at_once.join_all().await {
+            numbers.push(answered(r).await);
+        }
+        numbers.dedup();
+        assert_eq!(numbers.len(), 1, "{numbers:?}");
+        assert_ne!(numbers[0], first);
+        assert_eq!(case_numbers(&s).await.len(), 2);
+        let messages = s
+            .get_json(
+                &format!("/api/v1/cases/{first}/notifications"),
+                Some(&staff.clerk),
+            )
+            .await
+            .1;
+        assert_eq!(
+            messages["items"].as_array().unwrap().len(),
+            1,
+            "one 受理 message: {messages}"
+        );
+
+        // A key that is not one is refused in Chinese, and nothing is made.
+        let (st, v) = {
+            let r = send("短").await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        };
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["code"], "receipt_key_invalid");
+        assert!(v["title"].as_str().unwrap().contains("幂等键"), "{v}");
+        assert_eq!(case_numbers(&s).await.len(), 2);
+        // Without a key, each receipt is a case.
+        for _ in 0..2 {
+            let (st, v) = s
+                .post_json(
+                    "/api/v1/cases",
+                    Some(&staff.clerk),
+                    &application("X001", &["A", "B"]),
+                )
+                .await;
+            assert_eq!(st, 201, "{v}");
+        }
+        assert_eq!(case_numbers(&s).await.len(), 4);
         s.stop().await;
     })
     .await;

@@ -715,3 +715,79 @@ async fn an_immediate_item_is_accepted_decided_and_handed_over_at_the_window_in_
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_presses_show_its_receipt()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        crate::cases::publish(&s, &crate::cases::item("X001", false)).await;
+        let staff = crate::cases::staff(&s).await;
+        let key_of = |html: &str| {
+            html.split(r#"name="receipt_key" value=""#)
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_string)
+                .expect("the form carries its receipt key")
+        };
+        let (_, html) = page(&s, Some(&staff.clerk), "/cases/new?item=X001").await;
+        let key = key_of(&html);
+        let (_, again) = page(&s, Some(&staff.clerk), "/cases/new?item=X001").await;
+        assert_ne!(key_of(&again), key, "each form its own key");
+        assert_eq!(key.len(), 32);
+
+        let form = |key: &str| {
+            pairs(&[
+                ("item", "X001"),
+                ("kind", "person"),
+                ("name", "张三"),
+                ("id_number", PERSON_ID),
+                ("phone", PHONE),
+                ("m_A", "1"),
+                ("m_B", "1"),
+                ("receipt_key", key),
+            ])
+        };
+        let pressed = form(&key);
+        let press = || post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &pressed);
+        let (first, second) = tokio::join!(press(), press());
+        let receipt = |r: &reqwest::Response| {
+            assert_eq!(r.status(), 303);
+            r.headers()["location"].to_str().unwrap().to_string()
+        };
+        assert_eq!(
+            receipt(&first),
+            receipt(&second),
+            "one case for both presses"
+        );
+        // Pressed again later (the answer lost on the way): the same receipt.
+        let third = press().await;
+        assert_eq!(receipt(&third), receipt(&first));
+        let (st, html) = page(&s, Some(&staff.clerk), &receipt(&first)).await;
+        assert_eq!(st, 200, "{html}");
+
+        // Another form is another case; a form without a good key still makes its case.
+        let r = post_form(
+            &s,
+            &s.client,
+            Some(&staff.clerk),
+            "/cases/new",
+            &form(&key_of(&again)),
+        )
+        .await;
+        assert_ne!(receipt(&r), receipt(&first));
+        let r = post_form(
+            &s,
+            &s.client,
+            Some(&staff.clerk),
+            "/cases/new",
+            &form("short"),
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(crate::cases::case_numbers(&s).await.len(), 3);
+        s.stop().await;
+    })
+    .await;
+}

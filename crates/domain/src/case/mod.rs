@@ -25,6 +25,7 @@ pub mod effects;
 pub mod engine;
 pub mod events;
 pub mod process;
+pub mod receipt_key;
 pub mod state;
 pub mod tokens;
 
@@ -42,6 +43,7 @@ pub use clock::{CaseClock, ClockReading, Warning};
 pub use engine::{Command, Context, Receipt, WINDOW_NODE, receive, receive_at_window};
 pub use events::{CaseEvent, Change, Delivery, Outcome};
 pub use process::{ProcessDefinition, default_process};
+pub use receipt_key::ReceiptKey;
 pub use state::{Case, CaseStatus};
 
 /// The practice rules of the case engine, which RULES.md says must be settings.

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use yichuang_domain::case::{Applicant, Command, Delivery, Outcome, Receipt};
+use yichuang_domain::case::{Applicant, Command, Delivery, Outcome, Receipt, ReceiptKey};
 use yichuang_domain::workdays::WorkingDays;
 use yichuang_domain::{Actor, Error, Role};
 use yichuang_store::cases::{issuance, outbox, records};
@@ -80,11 +80,20 @@ pub(crate) async fn answer(
     Ok((status, axum::Json(view::case_view(l, &env))).into_response())
 }
 
+/// The header a client names a receipt with, so that sending it again answers the same case
+/// ([`ReceiptKey`]).
+pub const RECEIPT_KEY_HEADER: &str = "idempotency-key";
+
 async fn create(
     State(st): State<AppState>,
     CurrentActor(actor): CurrentActor,
+    headers: axum::http::HeaderMap,
     Json(b): Json<NewCaseBody>,
 ) -> ApiResult<Response> {
+    let key = match headers.get(RECEIPT_KEY_HEADER) {
+        Some(v) => Some(ReceiptKey::parse(v.to_str().unwrap_or_default())?),
+        None => None,
+    };
     let actor = crate::agency::acting_for(
         &st,
         &actor,
@@ -106,9 +115,11 @@ async fn create(
                 answers: b.answers,
                 parent: b.parent,
             },
+            key,
         },
     )
     .await?;
+    // A receipt sent again with its key answers as the first did.
     answer(&st, &l, StatusCode::CREATED).await
 }
 

@@ -1092,6 +1092,7 @@ async fn apply(
             answers,
             parent: None,
         },
+        key: None,
     };
     let actor = super::online::online_desk();
     let blobs = blob_store(st).await?;

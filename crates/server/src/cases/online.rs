@@ -236,6 +236,7 @@ async fn apply(
             answers: b.answers,
             parent: None,
         },
+        key: None,
     };
     let l = service::receive_as(&st, &online_desk(), app, Channel::Online).await?;
     Ok((

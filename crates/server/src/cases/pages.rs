@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
-use yichuang_domain::case::{Applicant, ApplicantKind, CaseStatus, Command, Delivery, Receipt};
+use yichuang_domain::case::{
+    Applicant, ApplicantKind, CaseStatus, Command, Delivery, Receipt, ReceiptKey,
+};
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Error, Role};
 use yichuang_store::cases::records;
@@ -96,6 +98,8 @@ struct NewPage {
     document_number: String,
     general: Option<String>,
     field_errors: Vec<(String, String)>,
+    /// This form's receipt key ([`ReceiptKey`]): pressed twice, 受理 makes one case.
+    receipt_key: String,
 }
 
 impl NewPage {
@@ -229,6 +233,8 @@ async fn new_page(
         document_number: String::new(),
         general: None,
         field_errors: Vec::new(),
+        // Without one (no randomness to be had) the form still makes its case, unguarded.
+        receipt_key: service::new_receipt_key().unwrap_or_default(),
     }))
 }
 
@@ -264,6 +270,8 @@ async fn new_submit(
             answers: answers.clone(),
             parent: None,
         },
+        // A form without a good key (one rendered before keys) still makes its case.
+        key: ReceiptKey::parse(&get("receipt_key")).ok(),
     };
     // 即办件: the clerk may decide and hand over the result on the spot.
     let received = if f.contains_key("spot") {
@@ -302,6 +310,8 @@ async fn new_submit(
                 answers,
                 document_number: get("document_number"),
                 general: Some(e.title.clone()),
+                // Nothing was made with it: the corrected form may use it.
+                receipt_key: get("receipt_key"),
                 field_errors: e
                     .fields
                     .iter()

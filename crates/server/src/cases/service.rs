@@ -13,7 +13,7 @@ use yichuang_domain::case::effects::{Effects, OpenWork};
 use yichuang_domain::case::events::{Change, Outcome};
 use yichuang_domain::case::{
     Case, CaseEvent, CaseSettings, CaseStatus, Command, Context, Delivery, ProcessDefinition,
-    Receipt, Warning, receive_at_window,
+    Receipt, ReceiptKey, Warning, receive_at_window,
 };
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Result, Role};
@@ -486,6 +486,8 @@ fn advanced(row: &CaseRow, d: &Derived, added: usize) -> CaseRow {
 pub struct Application {
     pub item: String,
     pub receipt: Receipt,
+    /// The submission's key: sent again, it answers the case the first made.
+    pub key: Option<ReceiptKey>,
 }
 
 /// Receives an application at the window: accepted at once when complete, else the one-time
@@ -550,25 +552,66 @@ pub async fn receive_as(
     app: Application,
     channel: Channel,
 ) -> Result<Loaded> {
-    let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
-    let (item_version, item) = items::current_item(&state.db, &app.item).await?;
-    let process = items::process_for(&state.db, &item).await?;
-    let mut tx = state.db.begin().await?;
-    let l = receive_in(
-        &mut tx,
-        &env,
-        actor,
-        channel,
-        item_version,
-        item,
-        process,
-        app.receipt,
-    )
-    .await?;
-    tx.commit().await?;
-    // Committed: the id is the case's for good.
-    records::keep_received(&state.db, l.row.id, &l.events);
-    l.keep(&state.db);
+    let key = app.key.as_ref();
+    once_per_key(state, actor, key, async {
+        let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
+        let (item_version, item) = items::current_item(&state.db, &app.item).await?;
+        let process = items::process_for(&state.db, &item).await?;
+        let mut tx = state.db.begin().await?;
+        let l = receive_in(
+            &mut tx,
+            &env,
+            actor,
+            channel,
+            item_version,
+            item,
+            process,
+            app.receipt.clone(),
+        )
+        .await?;
+        if let Some(key) = key {
+            records::set_receipt_key(&mut tx, l.row.id, key).await?;
+        }
+        tx.commit().await?;
+        // Committed: the id is the case's for good.
+        records::keep_received(&state.db, l.row.id, &l.events);
+        l.keep(&state.db);
+        Ok(l)
+    })
+    .await
+}
+
+/// Runs `receive` once per `key`: a receipt sent again with the key (a second press of 受理,
+/// a retry after an answer lost on the way) answers the case the first made, also when both
+/// arrive at once (the second then fails on the key's unique index and finds the first);
+/// without a key every receipt is a new case.
+async fn once_per_key(
+    state: &AppState,
+    actor: &Actor,
+    key: Option<&ReceiptKey>,
+    receive: impl Future<Output = Result<Loaded>>,
+) -> Result<Loaded> {
+    let Some(key) = key else {
+        return receive.await;
+    };
+    if let Some(number) = records::made_by_key(&state.db, key).await? {
+        return made_before(state, actor, &number).await;
+    }
+    match receive.await {
+        Err(e) if e.code == "duplicate" => {
+            match records::made_by_key_once_committed(&state.db, key).await? {
+                Some(number) => made_before(state, actor, &number).await,
+                None => Err(e),
+            }
+        }
+        received => received,
+    }
+}
+
+/// The case a receipt's key made before, as its sender may see it.
+async fn made_before(state: &AppState, actor: &Actor, number: &str) -> Result<Loaded> {
+    let l = load(state, number).await?;
+    may_view(actor, &l)?;
     Ok(l)
 }
 
@@ -704,43 +747,50 @@ pub async fn receive_on_the_spot(
     document_number: String,
     method: &str,
 ) -> Result<Loaded> {
-    let code = super::api::pickup_code()?;
-    let method = method.to_string();
-    let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
-    let (item_version, item) = items::current_item(&state.db, &app.item).await?;
-    let process = items::process_for(&state.db, &item).await?;
-    let mut tx = state.db.begin().await?;
-    let l = receive_with(
-        &mut tx,
-        &env,
-        actor,
-        item_version,
-        item,
-        process,
-        app.receipt,
-        |receipt, actor, ctx| {
-            let delivery = match method.as_str() {
-                "electronic" => Delivery::Electronic {
-                    certificate: issuance::certificate_number(&receipt.number),
-                },
-                _ => Delivery::Pickup { code },
-            };
-            let mut events = yichuang_domain::case::receive(receipt, actor, ctx)?;
-            let case = Case::replay(&events)?;
-            events.extend(case.handle(
-                &Command::DecideOnTheSpot {
-                    document_number,
-                    delivery,
-                },
-                actor,
-                ctx,
-            )?);
-            Ok(events)
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(l)
+    let key = app.key.as_ref();
+    once_per_key(state, actor, key, async {
+        let code = super::api::pickup_code()?;
+        let method = method.to_string();
+        let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
+        let (item_version, item) = items::current_item(&state.db, &app.item).await?;
+        let process = items::process_for(&state.db, &item).await?;
+        let mut tx = state.db.begin().await?;
+        let l = receive_with(
+            &mut tx,
+            &env,
+            actor,
+            item_version,
+            item,
+            process,
+            app.receipt.clone(),
+            |receipt, actor, ctx| {
+                let delivery = match method.as_str() {
+                    "electronic" => Delivery::Electronic {
+                        certificate: issuance::certificate_number(&receipt.number),
+                    },
+                    _ => Delivery::Pickup { code },
+                };
+                let mut events = yichuang_domain::case::receive(receipt, actor, ctx)?;
+                let case = Case::replay(&events)?;
+                events.extend(case.handle(
+                    &Command::DecideOnTheSpot {
+                        document_number,
+                        delivery,
+                    },
+                    actor,
+                    ctx,
+                )?);
+                Ok(events)
+            },
+        )
+        .await?;
+        if let Some(key) = key {
+            records::set_receipt_key(&mut tx, l.row.id, key).await?;
+        }
+        tx.commit().await?;
+        Ok(l)
+    })
+    .await
 }
 
 /// Runs one command on a case, as `actor`; the answer carries the case's whole history.
@@ -927,6 +977,13 @@ pub fn new_query_code() -> Result<String> {
     Ok(b.iter()
         .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
         .collect())
+}
+
+/// A fresh key for a receipt form: 128 random bits in hex.
+pub fn new_receipt_key() -> Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(yichuang_domain::Error::internal)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// A query code as people read and type it: `ABCD-EFGH-JKMN`; typed back in any case, with or

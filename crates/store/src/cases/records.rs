@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use yichuang_domain::case::events::SYSTEM;
-use yichuang_domain::case::{Case, CaseEvent, Change};
+use yichuang_domain::case::{Case, CaseEvent, Change, ReceiptKey};
 use yichuang_domain::{Error, Result};
 
 use super::applicants::ApplicantRow;
@@ -103,6 +103,39 @@ pub async fn insert(tx: &mut Tx, new: &NewCase<'_>, now: DateTime<Utc>) -> Resul
         ],
     )
     .await
+}
+
+/// Marks a case just received in `tx` as made by `key` ([`ReceiptKey`]): a second receipt with
+/// the key breaks the unique index and fails with `duplicate`, even one in the same shared
+/// transaction.
+pub async fn set_receipt_key(tx: &mut Tx, id: i64, key: &ReceiptKey) -> Result<()> {
+    tx.write(
+        "UPDATE cases SET receipt_key = $1 WHERE id = $2",
+        vec![key.as_str().into(), id.into()],
+    )
+    .await
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+struct Made {
+    number: String,
+}
+
+const MADE_BY_KEY: &str = "SELECT number FROM cases WHERE receipt_key = $1";
+
+/// The number of the committed case `key` made, if any.
+pub async fn made_by_key(db: &Db, key: &ReceiptKey) -> Result<Option<String>> {
+    let made: Vec<Made> = db.read(MADE_BY_KEY, vec![key.as_str().into()]).await?;
+    Ok(made.into_iter().next().map(|m| m.number))
+}
+
+/// [`made_by_key`], read in a write: a receipt with the key still committing (on SQLite in the
+/// same shared transaction as the one its key turned away) is waited for, not missed.
+pub async fn made_by_key_once_committed(db: &Db, key: &ReceiptKey) -> Result<Option<String>> {
+    let mut tx = db.begin().await?;
+    let made: Option<Made> = tx.read_one(MADE_BY_KEY, vec![key.as_str().into()]).await?;
+    tx.commit().await?;
+    Ok(made.map(|m| m.number))
 }
 
 /// Appends events to a case's stream (numbered after the `row.events` already there), in the
