@@ -1671,7 +1671,7 @@ async fn the_public_query_is_throttled_per_case_and_address_and_the_receipts_cod
 }
 
 #[tokio::test]
-async fn a_receipt_sent_again_with_its_key_answers_the_case_the_first_made_and_a_bad_key_makes_nothing()
+async fn a_receipt_sent_again_with_its_key_answers_the_case_the_first_made_and_a_reused_or_bad_key_makes_nothing()
  {
     on_each_backend(|url| async move {
         let s = TestServer::start(&url).await;
@@ -1726,6 +1726,28 @@ async fn a_receipt_sent_again_with_its_key_answers_the_case_the_first_made_and_a
             1,
             "one 受理 message: {messages}"
         );
+
+        // The key with another applicant: a form used again for someone else is refused,
+        // not answered with the first applicant's case.
+        let mut other = application("X001", &["A", "B"]);
+        other["applicant"]["id_number"] = json!("110105196001011239");
+        let r = s
+            .client
+            .post(s.at("/api/v1/cases"))
+            .bearer_auth(&staff.clerk)
+            .header("idempotency-key", "key-0001-0001-0001")
+            .json(&other)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "receipt_key_reused", "{v}");
+        assert!(
+            v["title"].as_str().unwrap().contains("新的受理单"),
+            "{v}"
+        );
+        assert_eq!(case_numbers(&s).await.len(), 2);
 
         // A key that is not one is refused in Chinese, and nothing is made.
         let (st, v) = {

@@ -767,6 +767,23 @@ async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_press
         let (st, html) = page(&s, Some(&staff.clerk), &receipt(&first)).await;
         assert_eq!(st, 200, "{html}");
 
+        // The pressed form used again for someone else makes nothing, says so, and comes
+        // back with a new key that makes their case.
+        let mut reused = form(&key);
+        reused.retain(|(k, _)| k != "id_number");
+        reused.push(("id_number".into(), "110105196001011239".into()));
+        let r = post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &reused).await;
+        assert_eq!(r.status(), 409);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("这张受理单已用于另一份申请"), "{html}");
+        let fresh = key_of(&html);
+        assert_ne!(fresh, key);
+        let mut renewed = form(&fresh);
+        renewed.retain(|(k, _)| k != "id_number");
+        renewed.push(("id_number".into(), "110105196001011239".into()));
+        let r = post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &renewed).await;
+        assert_ne!(receipt(&r), receipt(&first));
+
         // Another form is another case; a form without a good key still makes its case.
         let r = post_form(
             &s,
@@ -786,7 +803,7 @@ async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_press
         )
         .await;
         assert_eq!(r.status(), 303);
-        assert_eq!(crate::cases::case_numbers(&s).await.len(), 3);
+        assert_eq!(crate::cases::case_numbers(&s).await.len(), 4);
         s.stop().await;
     })
     .await;

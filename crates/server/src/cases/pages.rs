@@ -310,8 +310,13 @@ async fn new_submit(
                 answers,
                 document_number: get("document_number"),
                 general: Some(e.title.clone()),
-                // Nothing was made with it: the corrected form may use it.
-                receipt_key: get("receipt_key"),
+                // Nothing was made with it, so the corrected form may use it again; one that
+                // made another applicant's case gives way to a new one.
+                receipt_key: if e.code == "receipt_key_reused" {
+                    service::new_receipt_key().unwrap_or_default()
+                } else {
+                    get("receipt_key")
+                },
                 field_errors: e
                     .fields
                     .iter()

@@ -16,7 +16,7 @@ use yichuang_domain::case::{
     Receipt, ReceiptKey, Warning, receive_at_window,
 };
 use yichuang_domain::catalogue::ServiceItem;
-use yichuang_domain::{Actor, Result, Role};
+use yichuang_domain::{Actor, Error, Result, Role};
 use yichuang_store::Tx;
 use yichuang_store::cases::records::{self, CaseRow, NewCase, Source, Summary};
 use yichuang_store::cases::{StepRow, applicants, definitions, issuance, outbox};
@@ -553,7 +553,7 @@ pub async fn receive_as(
     channel: Channel,
 ) -> Result<Loaded> {
     let key = app.key.as_ref();
-    once_per_key(state, actor, key, async {
+    once_per_key(state, actor, &app, async {
         let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
         let (item_version, item) = items::current_item(&state.db, &app.item).await?;
         let process = items::process_for(&state.db, &item).await?;
@@ -588,19 +588,19 @@ pub async fn receive_as(
 async fn once_per_key(
     state: &AppState,
     actor: &Actor,
-    key: Option<&ReceiptKey>,
+    app: &Application,
     receive: impl Future<Output = Result<Loaded>>,
 ) -> Result<Loaded> {
-    let Some(key) = key else {
+    let Some(key) = &app.key else {
         return receive.await;
     };
     if let Some(number) = records::made_by_key(&state.db, key).await? {
-        return made_before(state, actor, &number).await;
+        return made_before(state, actor, &number, app).await;
     }
     match receive.await {
         Err(e) if e.code == "duplicate" => {
             match records::made_by_key_once_committed(&state.db, key).await? {
-                Some(number) => made_before(state, actor, &number).await,
+                Some(number) => made_before(state, actor, &number, app).await,
                 None => Err(e),
             }
         }
@@ -608,10 +608,30 @@ async fn once_per_key(
     }
 }
 
-/// The case a receipt's key made before, as its sender may see it.
-async fn made_before(state: &AppState, actor: &Actor, number: &str) -> Result<Loaded> {
+/// The case a receipt's key made before, as its sender may see it. A key sent with another
+/// item or applicant is a form used again for someone else (opened from the browser's history,
+/// say): answering the first case would hide that nothing was made for them.
+async fn made_before(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    app: &Application,
+) -> Result<Loaded> {
     let l = load(state, number).await?;
     may_view(actor, &l)?;
+    let applicant = &app.receipt.applicant;
+    let same = l.row.item == app.item.trim()
+        && l.case.applicant.kind == applicant.kind
+        && l.case
+            .applicant
+            .id_number
+            .eq_ignore_ascii_case(applicant.id_number.trim());
+    if !same {
+        return Err(Error::conflict(
+            "receipt_key_reused",
+            "这张受理单已用于另一份申请，本次没有受理。请核对后用新的受理单再次提交",
+        ));
+    }
     Ok(l)
 }
 
@@ -748,7 +768,7 @@ pub async fn receive_on_the_spot(
     method: &str,
 ) -> Result<Loaded> {
     let key = app.key.as_ref();
-    once_per_key(state, actor, key, async {
+    once_per_key(state, actor, &app, async {
         let code = super::api::pickup_code()?;
         let method = method.to_string();
         let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
