@@ -1743,10 +1743,7 @@ async fn a_receipt_sent_again_with_its_key_answers_the_case_the_first_made_and_a
         assert_eq!(r.status(), 409);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["code"], "receipt_key_reused", "{v}");
-        assert!(
-            v["title"].as_str().unwrap().contains("新的受理单"),
-            "{v}"
-        );
+        assert!(v["title"].as_str().unwrap().contains("新的受理单"), "{v}");
         assert_eq!(case_numbers(&s).await.len(), 2);
 
         // A key that is not one is refused in Chinese, and nothing is made.

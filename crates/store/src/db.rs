@@ -1521,9 +1521,12 @@ pub fn db_err(e: sqlx::Error) -> Error {
     Error::internal(e)
 }
 
+/// The code of a broken unique key ([`duplicate`]).
+pub const DUPLICATE: &str = "duplicate";
+
 /// A unique key broken: a conflict the caller can explain (both drivers' errors map here).
 pub(crate) fn duplicate(detail: impl std::fmt::Display) -> Error {
-    Error::conflict("duplicate", "记录已存在（编码或名称重复）").with_detail(detail)
+    Error::conflict(DUPLICATE, "记录已存在（编码或名称重复）").with_detail(detail)
 }
 
 /// A foreign key broken.

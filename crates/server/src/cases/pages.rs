@@ -312,7 +312,7 @@ async fn new_submit(
                 general: Some(e.title.clone()),
                 // Nothing was made with it, so the corrected form may use it again; one that
                 // made another applicant's case gives way to a new one.
-                receipt_key: if e.code == "receipt_key_reused" {
+                receipt_key: if e.code == service::RECEIPT_KEY_REUSED {
                     service::new_receipt_key().unwrap_or_default()
                 } else {
                     get("receipt_key")

@@ -598,7 +598,7 @@ async fn once_per_key(
         return made_before(state, actor, &number, app).await;
     }
     match receive.await {
-        Err(e) if e.code == "duplicate" => {
+        Err(e) if e.code == yichuang_store::db::DUPLICATE => {
             match records::made_by_key_once_committed(&state.db, key).await? {
                 Some(number) => made_before(state, actor, &number, app).await,
                 None => Err(e),
@@ -607,6 +607,9 @@ async fn once_per_key(
         received => received,
     }
 }
+
+/// The code of a receipt key sent again with another item or applicant.
+pub const RECEIPT_KEY_REUSED: &str = "receipt_key_reused";
 
 /// The case a receipt's key made before, as its sender may see it. A key sent with another
 /// item or applicant is a form used again for someone else (opened from the browser's history,
@@ -628,7 +631,7 @@ async fn made_before(
             .eq_ignore_ascii_case(applicant.id_number.trim());
     if !same {
         return Err(Error::conflict(
-            "receipt_key_reused",
+            RECEIPT_KEY_REUSED,
             "这张受理单已用于另一份申请，本次没有受理。请核对后用新的受理单再次提交",
         ));
     }
