@@ -737,18 +737,19 @@ async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_press
         assert_ne!(key_of(&again), key, "each form its own key");
         assert_eq!(key.len(), 32);
 
-        let form = |key: &str| {
+        let form_for = |key: &str, id_number: &str| {
             pairs(&[
                 ("item", "X001"),
                 ("kind", "person"),
                 ("name", "张三"),
-                ("id_number", PERSON_ID),
+                ("id_number", id_number),
                 ("phone", PHONE),
                 ("m_A", "1"),
                 ("m_B", "1"),
                 ("receipt_key", key),
             ])
         };
+        let form = |key: &str| form_for(key, PERSON_ID);
         let pressed = form(&key);
         let press = || post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &pressed);
         let (first, second) = tokio::join!(press(), press());
@@ -769,18 +770,15 @@ async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_press
 
         // The pressed form used again for someone else makes nothing, says so, and comes
         // back with a new key that makes their case.
-        let mut reused = form(&key);
-        reused.retain(|(k, _)| k != "id_number");
-        reused.push(("id_number".into(), "110105196001011239".into()));
+        const SOMEONE_ELSE: &str = "110105196001011239";
+        let reused = form_for(&key, SOMEONE_ELSE);
         let r = post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &reused).await;
         assert_eq!(r.status(), 409);
         let html = r.text().await.unwrap();
         assert!(html.contains("这张受理单已用于另一份申请"), "{html}");
         let fresh = key_of(&html);
         assert_ne!(fresh, key);
-        let mut renewed = form(&fresh);
-        renewed.retain(|(k, _)| k != "id_number");
-        renewed.push(("id_number".into(), "110105196001011239".into()));
+        let renewed = form_for(&fresh, SOMEONE_ELSE);
         let r = post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &renewed).await;
         assert_ne!(receipt(&r), receipt(&first));
 
