@@ -632,44 +632,26 @@ async fn an_immediate_item_is_accepted_decided_and_handed_over_at_the_window_in_
             }
             f
         };
-        let r = post_form(
-            &s,
-            &s.client,
-            Some(&staff.clerk),
-            "/cases/new",
-            &form("X900", &["A", "B"], " "),
-        )
-        .await;
+        let r = accept_at_window(&s, &staff.clerk, &form("X900", &["A", "B"], " ")).await;
         assert_eq!(r.status(), 422);
         let body = r.text().await.unwrap();
         assert!(body.contains(r#"id="document-error""#), "{body}");
         assert!(body.contains(r#"value="张三""#), "the values are kept");
-        let r = post_form(
-            &s,
-            &s.client,
-            Some(&staff.clerk),
-            "/cases/new",
-            &form("X900", &["A"], "云备〔2026〕1号"),
-        )
-        .await;
+        let r = accept_at_window(&s, &staff.clerk, &form("X900", &["A"], "云备〔2026〕1号")).await;
         assert_eq!(r.status(), 409);
         assert!(r.text().await.unwrap().contains("材料不齐全，不能当场办结"));
-        let r = post_form(
+        let r = accept_at_window(
             &s,
-            &s.client,
-            Some(&staff.clerk),
-            "/cases/new",
+            &staff.clerk,
             &form("X001", &["A", "B"], "云备〔2026〕1号"),
         )
         .await;
         assert_eq!(r.status(), 409);
         assert!(r.text().await.unwrap().contains("只有即办件可以当场办结"));
 
-        let r = post_form(
+        let r = accept_at_window(
             &s,
-            &s.client,
-            Some(&staff.clerk),
-            "/cases/new",
+            &staff.clerk,
             &form("X900", &["A", "B"], "云备〔2026〕1号"),
         )
         .await;
@@ -751,7 +733,7 @@ async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_press
         };
         let form = |key: &str| form_for(key, PERSON_ID);
         let pressed = form(&key);
-        let press = || post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &pressed);
+        let press = || accept_at_window(&s, &staff.clerk, &pressed);
         let (first, second) = tokio::join!(press(), press());
         let receipt = |r: &reqwest::Response| {
             assert_eq!(r.status(), 303);
@@ -772,37 +754,32 @@ async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_press
         // back with a new key that makes their case.
         const SOMEONE_ELSE: &str = "110105196001011239";
         let reused = form_for(&key, SOMEONE_ELSE);
-        let r = post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &reused).await;
+        let r = accept_at_window(&s, &staff.clerk, &reused).await;
         assert_eq!(r.status(), 409);
         let html = r.text().await.unwrap();
         assert!(html.contains("这张受理单已用于另一份申请"), "{html}");
         let fresh = key_of(&html);
         assert_ne!(fresh, key);
         let renewed = form_for(&fresh, SOMEONE_ELSE);
-        let r = post_form(&s, &s.client, Some(&staff.clerk), "/cases/new", &renewed).await;
+        let r = accept_at_window(&s, &staff.clerk, &renewed).await;
         assert_ne!(receipt(&r), receipt(&first));
 
         // Another form is another case; a form without a good key still makes its case.
-        let r = post_form(
-            &s,
-            &s.client,
-            Some(&staff.clerk),
-            "/cases/new",
-            &form(&key_of(&again)),
-        )
-        .await;
+        let r = accept_at_window(&s, &staff.clerk, &form(&key_of(&again))).await;
         assert_ne!(receipt(&r), receipt(&first));
-        let r = post_form(
-            &s,
-            &s.client,
-            Some(&staff.clerk),
-            "/cases/new",
-            &form("short"),
-        )
-        .await;
+        let r = accept_at_window(&s, &staff.clerk, &form("short")).await;
         assert_eq!(r.status(), 303);
         assert_eq!(crate::cases::case_numbers(&s).await.len(), 4);
         s.stop().await;
     })
     .await;
+}
+
+/// Posts the window's 受理 form as the clerk with `token`.
+async fn accept_at_window(
+    s: &TestServer,
+    token: &str,
+    form: &[(String, String)],
+) -> reqwest::Response {
+    post_form(s, &s.client, Some(token), "/cases/new", form).await
 }
