@@ -234,18 +234,7 @@ pub async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value
 
 /// The number of every case in the database, oldest first.
 pub async fn case_numbers(s: &TestServer) -> Vec<String> {
-    #[derive(sqlx::FromRow, serde::Deserialize)]
-    struct Number {
-        number: String,
-    }
-    let all: Vec<Number> = s
-        .running
-        .state
-        .db
-        .read("SELECT number FROM cases ORDER BY id", vec![])
-        .await
-        .unwrap();
-    all.into_iter().map(|n| n.number).collect()
+    crate::support::texts(s, "SELECT number AS value FROM cases ORDER BY id").await
 }
 
 /// Every part a command writes of a case (the row's kept state and summary, the open steps'
@@ -1767,6 +1756,76 @@ async fn a_receipt_sent_again_with_its_key_answers_the_case_the_first_made_and_a
             assert_eq!(st, 201, "{v}");
         }
         assert_eq!(case_numbers(&s).await.len(), 4);
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bundle_and_an_online_application_sent_again_with_their_key_answer_what_the_first_made_and_nobody_else_may_use_it()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        crate::agency::bundles(&s).await;
+        publish(&s, &item("X001", false)).await;
+        let staff = staff(&s).await;
+        let send = |token: &str, path: &str, key: &str, body: &Value| {
+            s.client
+                .post(s.at(path))
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(body)
+                .send()
+        };
+        let answer = |r: reqwest::Response| async move {
+            let st = r.status().as_u16();
+            (st, r.json::<Value>().await.unwrap())
+        };
+
+        // A bundle: the same key answers the same parent, its members received once.
+        let filing = |applicant: Value| {
+            json!({"bundle": "KB", "materials": ["S1", "K1:B", "K2:B"], "applicant": applicant})
+        };
+        let elder = crate::agency::elder();
+        let bundle = |key| send(&staff.clerk, "/api/v1/bundle-cases", key, &filing(elder.clone()));
+        let (st, first) = answer(bundle("bundle-0001-0001-01").await.unwrap()).await;
+        assert_eq!(st, 201, "{first}");
+        let (st, again) = answer(bundle("bundle-0001-0001-01").await.unwrap()).await;
+        assert_eq!(st, 201, "{again}");
+        assert_eq!(again["number"], first["number"]);
+        assert_eq!(again["members"], first["members"]);
+        assert_eq!(case_numbers(&s).await.len(), 2, "K1 and K2, once");
+        let mut someone_else = elder.clone();
+        someone_else["id_number"] = json!("110105196001011239");
+        let r = send(&staff.clerk, "/api/v1/bundle-cases", "bundle-0001-0001-01", &filing(someone_else))
+            .await
+            .unwrap();
+        let (st, v) = answer(r).await;
+        assert_eq!((st, v["code"].as_str()), (409, Some("receipt_key_reused")), "{v}");
+        let r = send(&staff.clerk, "/api/v1/bundle-cases", "坏", &filing(elder.clone()))
+            .await
+            .unwrap();
+        assert_eq!(answer(r).await.0, 422);
+        assert_eq!(case_numbers(&s).await.len(), 2, "nothing made");
+
+        // Online: the same key from the same phone answers the same case; from another phone
+        // it answers nothing of it.
+        let me = applicant_token(&s, PHONE).await;
+        let apply = json!({"item": "X001", "kind": "person", "name": "张三",
+                           "id_number": PERSON_ID, "materials": ["A"]});
+        let online = |token: &str| send(token, "/api/v1/applicant/applications", "online-0001-0001-01", &apply);
+        let (st, first) = answer(online(&me).await.unwrap()).await;
+        assert_eq!(st, 201, "{first}");
+        let (st, again) = answer(online(&me).await.unwrap()).await;
+        assert_eq!((st, &again["number"]), (201, &first["number"]));
+        assert_eq!(case_numbers(&s).await.len(), 3);
+        const OTHER_PHONE: &str = "13700001111";
+        let them = applicant_token(&s, OTHER_PHONE).await;
+        let (st, v) = answer(online(&them).await.unwrap()).await;
+        assert_eq!((st, v["code"].as_str()), (409, Some("receipt_key_reused")), "{v}");
+        assert!(!v.to_string().contains(first["number"].as_str().unwrap()), "{v}");
+        assert_eq!(case_numbers(&s).await.len(), 3);
         s.stop().await;
     })
     .await;

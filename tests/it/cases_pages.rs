@@ -706,13 +706,7 @@ async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_press
         s.set_clock("2026-03-02T09:00:00+08:00").await;
         crate::cases::publish(&s, &crate::cases::item("X001", false)).await;
         let staff = crate::cases::staff(&s).await;
-        let key_of = |html: &str| {
-            html.split(r#"name="receipt_key" value=""#)
-                .nth(1)
-                .and_then(|rest| rest.split('"').next())
-                .map(str::to_string)
-                .expect("the form carries its receipt key")
-        };
+        let key_of = receipt_key_of;
         let (_, html) = page(&s, Some(&staff.clerk), "/cases/new?item=X001").await;
         let key = key_of(&html);
         let (_, again) = page(&s, Some(&staff.clerk), "/cases/new?item=X001").await;
@@ -773,6 +767,168 @@ async fn the_acceptance_form_pressed_twice_at_once_makes_one_case_and_both_press
         s.stop().await;
     })
     .await;
+}
+
+/// The receipt key a form carries.
+fn receipt_key_of(html: &str) -> String {
+    html.split(r#"name="receipt_key" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .expect("the form carries its receipt key")
+}
+
+/// The 303's location: where a form that made something sends the browser.
+fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), 303);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_bundle_form_pressed_twice_makes_one_bundle_and_the_form_used_for_another_enterprise_makes_nothing()
+ {
+    on_each_backend(|url| async move {
+        let s = demo_server(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        let clerk = s.token("wangfang", DEMO_PASSWORD).await;
+        let path = format!("/bundle-cases/new?bundle={BUNDLE}");
+        let (_, html) = page(&s, Some(&clerk), &path).await;
+        let key = receipt_key_of(&html);
+        let (_, again) = page(&s, Some(&clerk), &path).await;
+        assert_ne!(receipt_key_of(&again), key, "each form its own key");
+        let form_for = |key: &str, id: &str| {
+            let mut f = bundle_form(&html, "", "云岭青丝美发有限公司", id);
+            f.push(("receipt_key".into(), key.into()));
+            f
+        };
+        let cases_before = crate::cases::case_numbers(&s).await.len();
+        let (server, clerk) = (&s, &clerk);
+        let submit = |form: Vec<(String, String)>| async move {
+            post_form(
+                server,
+                &server.client,
+                Some(clerk),
+                "/bundle-cases/new",
+                &form,
+            )
+            .await
+        };
+        let press = || submit(form_for(&key, USCC_BAD_CHECK));
+        let (first, second) = tokio::join!(press(), press());
+        assert_eq!(location(&first), location(&second), "one bundle for both");
+        let third = press().await;
+        assert_eq!(location(&third), location(&first), "pressed again later");
+        let number = location(&first)
+            .trim_start_matches("/bundle-cases/")
+            .trim_end_matches("/receipt")
+            .to_string();
+        let (_, v) = s
+            .get_json(&format!("/api/v1/bundle-cases/{number}"), Some(clerk))
+            .await;
+        let members = v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["number"].is_string())
+            .count();
+        assert!(members > 0, "{v}");
+        assert_eq!(
+            crate::cases::case_numbers(&s).await.len(),
+            cases_before + members,
+            "each member received once"
+        );
+
+        // The pressed form used for another enterprise: nothing made, said beside the form,
+        // which comes back with a new key that makes theirs.
+        const OTHER: &str = "91350100M000100Y45";
+        let r = submit(form_for(&key, OTHER)).await;
+        assert_eq!(r.status(), 409);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("这张受理单已用于另一份申请"), "{html}");
+        assert!(
+            html.contains(r#"value="91350100M000100Y45""#),
+            "the values are kept"
+        );
+        let fresh = receipt_key_of(&html);
+        assert_ne!(fresh, key);
+        assert_eq!(
+            crate::cases::case_numbers(&s).await.len(),
+            cases_before + members
+        );
+        let r = submit(form_for(&fresh, OTHER)).await;
+        assert_ne!(location(&r), location(&first));
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_phone_application_sent_twice_makes_one_case_and_its_key_from_another_phone_makes_nothing()
+ {
+    on_each_backend(|url| async move {
+        let s = TestServer::start(&url).await;
+        s.set_clock("2026-03-02T09:00:00+08:00").await;
+        crate::cases::publish(&s, &crate::cases::item("X001", false)).await;
+        let me = crate::support::client();
+        phone_sign_in(&s, &me, PHONE).await;
+        let form_page = |client: &reqwest::Client| {
+            let r = client.get(s.at("/my/apply?item=X001")).send();
+            async move { r.await.unwrap().text().await.unwrap() }
+        };
+        let key = receipt_key_of(&form_page(&me).await);
+        assert_ne!(
+            receipt_key_of(&form_page(&me).await),
+            key,
+            "each form its own key"
+        );
+        let send = |client: &reqwest::Client, key: &str| {
+            let f = Form::new()
+                .text("item", "X001")
+                .text("kind", "person")
+                .text("name", "张三")
+                .text("id_number", PERSON_ID)
+                .text("receipt_key", key.to_string())
+                .part("f_A", file_part(pdf("application"), "form.pdf"));
+            let r = client.post(s.at("/my/apply")).multipart(f).send();
+            async move { r.await.unwrap() }
+        };
+        let cases_before = crate::cases::case_numbers(&s).await.len();
+        let files_before = vault_materials(&s).await;
+        let (first, second) = tokio::join!(send(&me, &key), send(&me, &key));
+        assert_eq!(location(&first), location(&second), "one case for both");
+        assert_eq!(location(&send(&me, &key).await), location(&first));
+        assert_eq!(crate::cases::case_numbers(&s).await.len(), cases_before + 1);
+        let n = location(&first)
+            .trim_start_matches("/my/cases/")
+            .to_string();
+        assert_eq!(
+            vault_materials(&s).await,
+            files_before + 1,
+            "the file kept once"
+        );
+
+        // Another phone holding the key (a link passed on, a form copied) learns nothing of
+        // the case and makes none.
+        let other = crate::support::client();
+        phone_sign_in(&s, &other, "13700001111").await;
+        let r = send(&other, &key).await;
+        assert_eq!(r.status(), 409);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("这张受理单已用于另一份申请"), "{html}");
+        assert!(!html.contains(&n), "nothing of the first case shown");
+        assert_eq!(crate::cases::case_numbers(&s).await.len(), cases_before + 1);
+        let r = send(&other, &receipt_key_of(&html)).await;
+        assert_ne!(location(&r), location(&first));
+        s.stop().await;
+    })
+    .await;
+}
+
+/// How many materials the vault holds.
+async fn vault_materials(s: &TestServer) -> usize {
+    crate::support::texts(s, "SELECT material_code AS value FROM vault_materials")
+        .await
+        .len()
 }
 
 /// Posts the window's 受理 form as the clerk with `token`.

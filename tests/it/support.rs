@@ -253,3 +253,13 @@ pub async fn ensure_account_scope(s: &TestServer, admin: &str, body: &Value) {
         }
     }
 }
+
+/// The text column `value` of every row `sql` selects, read straight from the server's database.
+pub async fn texts(s: &TestServer, sql: &str) -> Vec<String> {
+    #[derive(sqlx::FromRow, serde::Deserialize)]
+    struct Text {
+        value: String,
+    }
+    let rows: Vec<Text> = s.running.state.db.read(sql, vec![]).await.unwrap();
+    rows.into_iter().map(|t| t.value).collect()
+}

@@ -30,6 +30,16 @@ pub struct Applicant {
 }
 
 impl Applicant {
+    /// Whether `other` names the same applicant: the kind and the identity number, whatever the
+    /// case of its letters (a USCC's, an X) or the spaces around it.
+    pub fn is_same_as(&self, other: &Applicant) -> bool {
+        self.kind == other.kind
+            && self
+                .id_number
+                .trim()
+                .eq_ignore_ascii_case(other.id_number.trim())
+    }
+
     /// Checks every field (reporting all problems at once under `applicant.*`) and returns the
     /// normalised applicant and any warnings (a USCC failing its check, R-USCC).
     pub fn checked(&self, today: NaiveDate, problems: &mut Problems) -> (Applicant, Vec<String>) {
@@ -191,6 +201,29 @@ mod tests {
             phone: "13812345678".into(),
         };
         assert_eq!(company.certificate_id(), "91350100M000100Y43");
+    }
+
+    #[test]
+    fn an_applicant_is_the_same_whatever_the_case_of_an_x_or_the_spaces_but_not_of_another_kind_or_number()
+     {
+        let a = applicant();
+        let typed = Applicant {
+            id_number: " 11010519491231002x ".into(),
+            name: "张 三".into(),
+            phone: String::new(),
+            ..a.clone()
+        };
+        assert!(a.is_same_as(&typed));
+        let enterprise = Applicant {
+            kind: ApplicantKind::Enterprise,
+            ..a.clone()
+        };
+        assert!(!a.is_same_as(&enterprise));
+        let other = Applicant {
+            id_number: "110105196001011239".into(),
+            ..a.clone()
+        };
+        assert!(!a.is_same_as(&other));
     }
 
     #[test]

@@ -84,16 +84,21 @@ pub(crate) async fn answer(
 /// ([`ReceiptKey`]).
 pub const RECEIPT_KEY_HEADER: &str = "idempotency-key";
 
+/// The receipt's key, if the client sent one; a malformed one is refused (422), not ignored.
+pub fn receipt_key(headers: &axum::http::HeaderMap) -> yichuang_domain::Result<Option<ReceiptKey>> {
+    headers
+        .get(RECEIPT_KEY_HEADER)
+        .map(|v| ReceiptKey::parse(v.to_str().unwrap_or_default()))
+        .transpose()
+}
+
 async fn create(
     State(st): State<AppState>,
     CurrentActor(actor): CurrentActor,
     headers: axum::http::HeaderMap,
     Json(b): Json<NewCaseBody>,
 ) -> ApiResult<Response> {
-    let key = match headers.get(RECEIPT_KEY_HEADER) {
-        Some(v) => Some(ReceiptKey::parse(v.to_str().unwrap_or_default())?),
-        None => None,
-    };
+    let key = receipt_key(&headers)?;
     let actor = crate::agency::acting_for(
         &st,
         &actor,
@@ -622,8 +627,10 @@ struct NewBundleCaseBody {
 async fn create_bundle_case(
     State(st): State<AppState>,
     CurrentActor(actor): CurrentActor,
+    headers: axum::http::HeaderMap,
     Json(b): Json<NewBundleCaseBody>,
 ) -> ApiResult<Response> {
+    let key = receipt_key(&headers)?;
     let number = bundles::receive(
         &st,
         &actor,
@@ -634,6 +641,7 @@ async fn create_bundle_case(
             answers: b.answers,
             ticket: None,
             mandate: b.mandate,
+            key,
         },
     )
     .await?;

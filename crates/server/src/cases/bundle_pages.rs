@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use yichuang_domain::case::{Applicant, ApplicantKind};
+use yichuang_domain::case::{Applicant, ApplicantKind, ReceiptKey};
 use yichuang_domain::catalogue::{Bundle, Situation};
 use yichuang_domain::{Actor, Error, Kind, Role};
 
@@ -53,6 +53,8 @@ struct Filled {
     phone: String,
     answers: BTreeMap<String, String>,
     ticked: Vec<String>,
+    /// The receipt's key ([`ReceiptKey`]): 受理 pressed twice makes one bundle.
+    receipt_key: String,
 }
 
 #[derive(Template)]
@@ -152,8 +154,11 @@ async fn new_page(
     Query(q): Query<NewQuery>,
 ) -> Page {
     let actor = require_page_actor(a, &uri, &RECEIVERS)?;
+    // Without one (no randomness to be had) the form still makes its bundle, unguarded.
+    let receipt_key = super::service::new_receipt_key().unwrap_or_default();
     let mut f = Filled {
         kind: "enterprise".into(),
+        receipt_key: receipt_key.clone(),
         ..Filled::default()
     };
     // Filing for a principal: the applicant is the mandate's principal.
@@ -169,6 +174,7 @@ async fn new_page(
             name: row.mandate.principal_name.clone(),
             id_number: row.mandate.principal_id_number.clone(),
             phone,
+            receipt_key,
             ..Filled::default()
         };
     }
@@ -221,6 +227,8 @@ async fn new_submit(
         answers: answers.clone(),
         ticket: Some(ticket.clone()).filter(|t| !t.is_empty()),
         mandate: Some(get("mandate")).filter(|m| !m.is_empty()),
+        // A form without a good key (one rendered before keys) still makes its bundle.
+        key: ReceiptKey::parse(&get("receipt_key")).ok(),
     };
     match bundles::receive(&st, &actor, app).await {
         Ok(number) => Ok(Redirect::to(&format!("/bundle-cases/{number}/receipt")).into_response()),
@@ -232,6 +240,13 @@ async fn new_submit(
                 phone: get("phone"),
                 answers,
                 ticked,
+                // Nothing was made with it, so the corrected form may use it again; one that
+                // made another applicant's bundle gives way to a new one.
+                receipt_key: if e.code == super::service::RECEIPT_KEY_REUSED {
+                    super::service::new_receipt_key().unwrap_or_default()
+                } else {
+                    get("receipt_key")
+                },
             };
             let page = new_form(
                 &st,

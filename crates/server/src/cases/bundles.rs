@@ -18,13 +18,14 @@ use yichuang_domain::case::bundle::{MemberStage, bundle_progress};
 use yichuang_domain::case::process::StepAction;
 use yichuang_domain::case::state::{Decision, DeemedStep, Issuance};
 use yichuang_domain::case::{
-    Applicant, Case, CaseStatus, Command, Delivery, Outcome, Receipt, Warning,
+    Applicant, Case, CaseStatus, Command, Delivery, Outcome, Receipt, ReceiptKey, Warning,
 };
 use yichuang_domain::catalogue::{Bundle, ServiceItem, Situation};
 use yichuang_domain::{Actor, Error, Problems, Result};
 use yichuang_store::Tx;
 use yichuang_store::cases::bundles::{self, BundleCaseRow, NewBundleCase};
-use yichuang_store::cases::{applicants, definitions, records};
+use yichuang_store::cases::records::{self, Receipts};
+use yichuang_store::cases::{applicants, definitions};
 use yichuang_store::events::{self, NewEvent};
 
 use super::items;
@@ -250,6 +251,8 @@ pub struct BundleApplication {
     pub ticket: Option<String>,
     /// The mandate an agent files under (授权委托书 number), if any.
     pub mandate: Option<String>,
+    /// The submission's key: sent again, it answers the bundle the first made.
+    pub key: Option<ReceiptKey>,
 }
 
 /// Checks the answers (every member's question answered once, with one of its options) and the
@@ -314,6 +317,41 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
     .await?;
     let actor = &acting;
     yichuang_domain::agency::require_front_desk(actor, "收件")?;
+    service::once_per_key(
+        state,
+        Receipts::Bundles,
+        app.key.as_ref(),
+        receive_bundle(state, actor, &app),
+        |number| made_before(state, actor, number, &app),
+    )
+    .await
+}
+
+/// The bundle a receipt's key made before, as `actor` may see it; sent with another bundle or
+/// applicant, the key is a form used again for someone else.
+async fn made_before(
+    state: &AppState,
+    actor: &Actor,
+    number: String,
+    app: &BundleApplication,
+) -> Result<String> {
+    let row = bundles::load(&state.db, &number).await?;
+    may_see(actor, row.hall.as_deref())?;
+    let applicant = applicants::by_id(&state.db, row.applicant_id).await?;
+    let same =
+        row.bundle == app.bundle.trim() && applicant.is_some_and(|a| a.is_same_as(&app.applicant));
+    if !same {
+        return Err(service::receipt_key_reused());
+    }
+    Ok(row.number)
+}
+
+/// [`receive`] once its actor may receive it.
+async fn receive_bundle(
+    state: &AppState,
+    actor: &Actor,
+    app: &BundleApplication,
+) -> Result<String> {
     let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
     let (version, bundle) = items::current_bundle(&state.db, &app.bundle).await?;
     let members = member_items(state, &bundle).await?;
@@ -343,6 +381,7 @@ pub async fn receive(state: &AppState, actor: &Actor, app: BundleApplication) ->
             hall: actor.hall.as_deref(),
             materials: &materials,
             answers: &app.answers,
+            key: app.key.as_ref(),
         },
         env.now,
     )
@@ -638,12 +677,16 @@ fn worse(a: Option<Warning>, b: Option<Warning>) -> Option<Warning> {
 /// The parent as `actor` may see it: hall staff see their own hall's bundles (as with cases).
 pub async fn view_for(state: &AppState, actor: &Actor, number: &str) -> Result<BundleView> {
     let v = bundle_view(state, number).await?;
-    if let Some(hall) = v.hall.as_deref()
-        && actor.role.needs_hall()
-    {
-        actor.require_hall(hall, "查看")?;
-    }
+    may_see(actor, v.hall.as_deref())?;
     Ok(v)
+}
+
+/// Hall staff see their own hall's bundles only.
+fn may_see(actor: &Actor, hall: Option<&str>) -> Result<()> {
+    match hall {
+        Some(hall) if actor.role.needs_hall() => actor.require_hall(hall, "查看"),
+        _ => Ok(()),
+    }
 }
 
 /// A view as the API's JSON (keys in order, as the API always gave them).

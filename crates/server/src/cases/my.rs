@@ -21,10 +21,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use yichuang_domain::case::events::{Change, Delivery, Outcome};
-use yichuang_domain::case::{Applicant, ApplicantKind, CaseEvent, Receipt, WINDOW_NODE, Warning};
+use yichuang_domain::case::{
+    Applicant, ApplicantKind, CaseEvent, Receipt, ReceiptKey, WINDOW_NODE, Warning,
+};
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::pii::mask_phone;
 use yichuang_domain::{Actor, Error};
+use yichuang_store::cases::records::{self, Receipts};
 use yichuang_store::cases::{bundles as bundle_rows, issuance, phone_login, vault as vault_store};
 use yichuang_store::catalogue::{self, ItemQuery, ItemStatus};
 
@@ -911,16 +914,39 @@ struct ApplyPage {
     items: Vec<(String, String)>,
     item: Option<ServiceItem>,
     phone_masked: String,
+    f: Applying,
+    errors: FormErrors,
+}
+
+/// The online application form as the applicant filled it (kept when it comes back).
+struct Applying {
+    item: String,
     kind: String,
     name: String,
     id_number: String,
     answers: BTreeMap<String, String>,
-    errors: FormErrors,
+    /// The receipt's key ([`ReceiptKey`]): 提交 pressed twice makes one case.
+    receipt_key: String,
+}
+
+impl Applying {
+    /// An empty form for `item`, with a new key (without one, no randomness to be had, the
+    /// form still makes its case, unguarded).
+    fn new(item: String) -> Applying {
+        Applying {
+            item,
+            kind: "person".into(),
+            name: String::new(),
+            id_number: String::new(),
+            answers: BTreeMap::new(),
+            receipt_key: service::new_receipt_key().unwrap_or_default(),
+        }
+    }
 }
 
 impl ApplyPage {
     fn answered(&self, q: &str, o: &str) -> bool {
-        self.answers.get(q).map(String::as_str) == Some(o)
+        self.f.answers.get(q).map(String::as_str) == Some(o)
     }
 
     fn answer_error(&self, q: &str) -> Option<&str> {
@@ -952,29 +978,16 @@ async fn online_items(st: &AppState) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn apply_form(
-    st: &AppState,
-    phone: &str,
-    item: &str,
-    kind: String,
-    name: String,
-    id_number: String,
-    answers: BTreeMap<String, String>,
-    errors: FormErrors,
-) -> ApplyPage {
+async fn apply_form(st: &AppState, phone: &str, f: Applying, errors: FormErrors) -> ApplyPage {
     ApplyPage {
         layout: layout("网上申请"),
         items: online_items(st).await,
-        item: super::items::current_item(&st.db, item)
+        item: super::items::current_item(&st.db, &f.item)
             .await
             .ok()
             .map(|(_, i)| i),
         phone_masked: mask_phone(phone),
-        kind,
-        name,
-        id_number,
-        answers,
+        f,
         errors,
     }
 }
@@ -987,17 +1000,7 @@ async fn apply_page(
     let Some(phone) = phone else {
         return Redirect::to("/my").into_response();
     };
-    let page = apply_form(
-        &st,
-        &phone,
-        &q.item,
-        "person".into(),
-        String::new(),
-        String::new(),
-        BTreeMap::new(),
-        FormErrors::default(),
-    )
-    .await;
+    let page = apply_form(&st, &phone, Applying::new(q.item), FormErrors::default()).await;
     render(&page)
 }
 
@@ -1012,17 +1015,8 @@ async fn apply_submit(
     let (fields, files) = match read_form(form).await {
         Ok(x) => x,
         Err(e) => {
-            let page = apply_form(
-                &st,
-                &phone,
-                "",
-                "person".into(),
-                String::new(),
-                String::new(),
-                BTreeMap::new(),
-                FormErrors::of(&e),
-            )
-            .await;
+            let f = Applying::new(String::new());
+            let page = apply_form(&st, &phone, f, FormErrors::of(&e)).await;
             return with_status(render(&page), &e);
         }
     };
@@ -1035,17 +1029,21 @@ async fn apply_submit(
     match apply(&st, &phone, &fields, files, answers.clone()).await {
         Ok(number) => Redirect::to(&format!("/my/cases/{number}")).into_response(),
         Err(e) => {
-            let page = apply_form(
-                &st,
-                &phone,
-                &get("item"),
-                get("kind"),
-                get("name"),
-                get("id_number"),
+            let f = Applying {
+                item: get("item"),
+                kind: get("kind"),
+                name: get("name"),
+                id_number: get("id_number"),
                 answers,
-                FormErrors::of(&e),
-            )
-            .await;
+                // Nothing was made with it, so the corrected form may use it again; one that
+                // made another applicant's case gives way to a new one.
+                receipt_key: if e.code == service::RECEIPT_KEY_REUSED {
+                    service::new_receipt_key().unwrap_or_default()
+                } else {
+                    get("receipt_key")
+                },
+            };
+            let page = apply_form(&st, &phone, f, FormErrors::of(&e)).await;
             with_status(render(&page), &e)
         }
     }
@@ -1092,45 +1090,63 @@ async fn apply(
             answers,
             parent: None,
         },
-        key: None,
+        // A form without a good key (one rendered before keys) still makes its case.
+        key: ReceiptKey::parse(&get("receipt_key")).ok(),
     };
     let actor = super::online::online_desk();
+    let (app, actor) = (&app, &actor);
     let blobs = blob_store(st).await?;
     let env = Env::at(st, st.now(), None).await?;
-    let mut written = Vec::new();
-    let result = async {
-        let prepared = prepare_all(&blobs, &uploads, &mut written).await?;
-        let mut tx = st.db.begin().await?;
-        let l = service::receive_in(
-            &mut tx,
-            &env,
-            &actor,
-            Channel::Online,
-            item_version,
-            item,
-            process,
-            app.receipt,
-        )
-        .await?;
-        store_all(
-            &mut tx,
-            &blobs,
-            l.row.applicant_id,
-            &l.case.number,
-            &actor.event_name(),
-            &prepared,
-            env.now,
-            &mut written,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok::<_, Error>(l.case.number)
-    }
-    .await;
-    if result.is_err() {
-        blobs.discard(&st.db, &written).await;
-    }
-    result
+    let receive = async {
+        let mut written = Vec::new();
+        let result = async {
+            let prepared = prepare_all(&blobs, &uploads, &mut written).await?;
+            let mut tx = st.db.begin().await?;
+            let l = service::receive_in(
+                &mut tx,
+                &env,
+                actor,
+                Channel::Online,
+                item_version,
+                item,
+                process,
+                app.receipt.clone(),
+            )
+            .await?;
+            if let Some(key) = &app.key {
+                records::set_receipt_key(&mut tx, l.row.id, key).await?;
+            }
+            store_all(
+                &mut tx,
+                &blobs,
+                l.row.applicant_id,
+                &l.case.number,
+                &actor.event_name(),
+                &prepared,
+                env.now,
+                &mut written,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<_, Error>(l.case.number)
+        }
+        .await;
+        if result.is_err() {
+            blobs.discard(&st.db, &written).await;
+        }
+        result
+    };
+    service::once_per_key(
+        st,
+        Receipts::Cases,
+        app.key.as_ref(),
+        receive,
+        |number| async move {
+            let l = service::made_before(st, actor, Channel::Online, number, app).await?;
+            Ok(l.case.number)
+        },
+    )
+    .await
 }
 
 // --- templates ----------------------------------------------------------------------------------

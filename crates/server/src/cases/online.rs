@@ -220,8 +220,10 @@ pub fn online_desk() -> Actor {
 async fn apply(
     State(st): State<AppState>,
     who: ApplicantSession,
+    headers: axum::http::HeaderMap,
     Json(b): Json<ApplyBody>,
 ) -> ApiResult<Response> {
+    let key = super::api::receipt_key(&headers)?;
     let app = Application {
         item: b.item,
         receipt: Receipt {
@@ -236,7 +238,7 @@ async fn apply(
             answers: b.answers,
             parent: None,
         },
-        key: None,
+        key,
     };
     let l = service::receive_as(&st, &online_desk(), app, Channel::Online).await?;
     Ok((

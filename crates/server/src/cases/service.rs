@@ -18,7 +18,7 @@ use yichuang_domain::case::{
 use yichuang_domain::catalogue::ServiceItem;
 use yichuang_domain::{Actor, Error, Result, Role};
 use yichuang_store::Tx;
-use yichuang_store::cases::records::{self, CaseRow, NewCase, Source, Summary};
+use yichuang_store::cases::records::{self, CaseRow, NewCase, Receipts, Source, Summary};
 use yichuang_store::cases::{StepRow, applicants, definitions, issuance, outbox};
 use yichuang_store::{micros, timers};
 
@@ -553,7 +553,7 @@ pub async fn receive_as(
     channel: Channel,
 ) -> Result<Loaded> {
     let key = app.key.as_ref();
-    once_per_key(state, actor, &app, async {
+    let receive = async {
         let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
         let (item_version, item) = items::current_item(&state.db, &app.item).await?;
         let process = items::process_for(&state.db, &item).await?;
@@ -577,30 +577,37 @@ pub async fn receive_as(
         records::keep_received(&state.db, l.row.id, &l.events);
         l.keep(&state.db);
         Ok(l)
+    };
+    once_per_key(state, Receipts::Cases, key, receive, |number| {
+        made_before(state, actor, channel, number, &app)
     })
     .await
 }
 
 /// Runs `receive` once per `key`: a receipt sent again with the key (a second press of 受理,
-/// a retry after an answer lost on the way) answers the case the first made, also when both
-/// arrive at once (the second then fails on the key's unique index and finds the first);
-/// without a key every receipt is a new case.
-async fn once_per_key(
+/// a retry after an answer lost on the way) answers what the first made, by `made_before`,
+/// also when both arrive at once (the second then fails on the key's unique index and finds
+/// the first); without a key every receipt makes anew.
+pub async fn once_per_key<T, Before>(
     state: &AppState,
-    actor: &Actor,
-    app: &Application,
-    receive: impl Future<Output = Result<Loaded>>,
-) -> Result<Loaded> {
-    let Some(key) = &app.key else {
+    made: Receipts,
+    key: Option<&ReceiptKey>,
+    receive: impl Future<Output = Result<T>>,
+    made_before: impl FnOnce(String) -> Before,
+) -> Result<T>
+where
+    Before: Future<Output = Result<T>>,
+{
+    let Some(key) = key else {
         return receive.await;
     };
-    if let Some(number) = records::made_by_key(&state.db, key).await? {
-        return made_before(state, actor, &number, app).await;
+    if let Some(number) = records::made_by_key(&state.db, made, key).await? {
+        return made_before(number).await;
     }
     match receive.await {
         Err(e) if e.code == yichuang_store::db::DUPLICATE => {
-            match records::made_by_key_once_committed(&state.db, key).await? {
-                Some(number) => made_before(state, actor, &number, app).await,
+            match records::made_by_key_once_committed(&state.db, made, key).await? {
+                Some(number) => made_before(number).await,
                 None => Err(e),
             }
         }
@@ -611,29 +618,31 @@ async fn once_per_key(
 /// The code of a receipt key sent again with another item or applicant.
 pub const RECEIPT_KEY_REUSED: &str = "receipt_key_reused";
 
-/// The case a receipt's key made before, as its sender may see it. A key sent with another
-/// item or applicant is a form used again for someone else (opened from the browser's history,
-/// say): answering the first case would hide that nothing was made for them.
-async fn made_before(
+/// The answer to a receipt key sent with another item or applicant: a form used again for
+/// someone else (opened from the browser's history, say). Answering the first case would hide
+/// that nothing was made for them.
+pub fn receipt_key_reused() -> Error {
+    Error::conflict(
+        RECEIPT_KEY_REUSED,
+        "这张受理单已用于另一份申请，本次没有受理。请核对后用新的受理单再次提交",
+    )
+}
+
+/// The case a receipt's key made before, as its sender may see it: staff as [`may_view`]
+/// lets them, an applicant online only a case under their own phone.
+pub async fn made_before(
     state: &AppState,
     actor: &Actor,
-    number: &str,
+    channel: Channel,
+    number: String,
     app: &Application,
 ) -> Result<Loaded> {
-    let l = load(state, number).await?;
+    let l = load(state, &number).await?;
     may_view(actor, &l)?;
     let applicant = &app.receipt.applicant;
-    let same = l.row.item == app.item.trim()
-        && l.case.applicant.kind == applicant.kind
-        && l.case
-            .applicant
-            .id_number
-            .eq_ignore_ascii_case(applicant.id_number.trim());
-    if !same {
-        return Err(Error::conflict(
-            RECEIPT_KEY_REUSED,
-            "这张受理单已用于另一份申请，本次没有受理。请核对后用新的受理单再次提交",
-        ));
+    let theirs = channel != Channel::Online || l.case.applicant.phone == applicant.phone;
+    if !(theirs && l.row.item == app.item.trim() && l.case.applicant.is_same_as(applicant)) {
+        return Err(receipt_key_reused());
     }
     Ok(l)
 }
@@ -771,7 +780,7 @@ pub async fn receive_on_the_spot(
     method: &str,
 ) -> Result<Loaded> {
     let key = app.key.as_ref();
-    once_per_key(state, actor, &app, async {
+    let receive = async {
         let code = super::api::pickup_code()?;
         let method = method.to_string();
         let env = Env::at(state, state.now(), actor.hall.as_deref()).await?;
@@ -812,6 +821,9 @@ pub async fn receive_on_the_spot(
         }
         tx.commit().await?;
         Ok(l)
+    };
+    once_per_key(state, Receipts::Cases, key, receive, |number| {
+        made_before(state, actor, Channel::Window, number, &app)
     })
     .await
 }

@@ -54,6 +54,35 @@ pub async fn find(db: &Db, kind: ApplicantKind, id_number: &str) -> Result<Optio
     .map_err(db_err))
 }
 
+#[derive(sqlx::FromRow)]
+struct Identity {
+    kind: String,
+    id_number: String,
+    name: String,
+    phone: String,
+}
+
+/// The applicant `id` as last given.
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<Applicant>> {
+    let row: Option<Identity> = db_run!(db, |c| sqlx::query_as(
+        "SELECT kind, id_number, name, phone FROM applicants WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(db_err))?;
+    Ok(row.map(|r| Applicant {
+        kind: if r.kind == kind_name(ApplicantKind::Enterprise) {
+            ApplicantKind::Enterprise
+        } else {
+            ApplicantKind::Person
+        },
+        id_number: r.id_number,
+        name: r.name,
+        phone: r.phone,
+    }))
+}
+
 /// The identity number and phone of the applicant `id`: what a query's last four digits are
 /// checked against.
 pub async fn contact(db: &Db, id: i64) -> Result<Option<(String, String)>> {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use yichuang_domain::case::ReceiptKey;
 use yichuang_domain::{Error, Result};
 
 use crate::db::{Backend, db_err, micros};
@@ -39,14 +40,16 @@ pub struct NewBundleCase<'a> {
     pub hall: Option<&'a str>,
     pub materials: &'a [String],
     pub answers: &'a BTreeMap<String, String>,
+    /// The receipt's key, if it came with one: a second parent with it fails as `duplicate`.
+    pub key: Option<&'a ReceiptKey>,
 }
 
 pub async fn insert(tx: &mut Tx, b: &NewBundleCase<'_>, now: DateTime<Utc>) -> Result<i64> {
     let materials = serde_json::to_string(b.materials).map_err(Error::internal)?;
     let answers = serde_json::to_string(b.answers).map_err(Error::internal)?;
     tx.returning(
-        "INSERT INTO bundle_cases (number, bundle, bundle_version, applicant_id, hall, materials, answers, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id AS value",
+        "INSERT INTO bundle_cases (number, bundle, bundle_version, applicant_id, hall, materials, answers, created_at, updated_at, receipt_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id AS value",
         vec![
             b.number.into(),
             b.bundle.into(),
@@ -56,6 +59,7 @@ pub async fn insert(tx: &mut Tx, b: &NewBundleCase<'_>, now: DateTime<Utc>) -> R
             materials.into(),
             answers.into(),
             micros(now).into(),
+            b.key.map(ReceiptKey::as_str).into(),
         ],
     )
     .await

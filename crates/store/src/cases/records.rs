@@ -121,21 +121,43 @@ struct Made {
     number: String,
 }
 
-const MADE_BY_KEY: &str = "SELECT number FROM cases WHERE receipt_key = $1";
+/// What a receipt's key makes: a case, or a bundle's parent (一件事).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipts {
+    Cases,
+    Bundles,
+}
 
-/// The number of the committed case `key` made, if any.
-pub async fn made_by_key(db: &Db, key: &ReceiptKey) -> Result<Option<String>> {
-    let made: Vec<Made> = db.read(MADE_BY_KEY, vec![key.as_str().into()]).await?;
-    Ok(made.into_iter().next().map(|m| m.number))
+impl Receipts {
+    fn made_by_key(self) -> &'static str {
+        match self {
+            Receipts::Cases => "SELECT number FROM cases WHERE receipt_key = $1",
+            Receipts::Bundles => "SELECT number FROM bundle_cases WHERE receipt_key = $1",
+        }
+    }
+}
+
+/// The number of the committed case (or bundle) `key` made, if any.
+pub async fn made_by_key(db: &Db, made: Receipts, key: &ReceiptKey) -> Result<Option<String>> {
+    let rows: Vec<Made> = db
+        .read(made.made_by_key(), vec![key.as_str().into()])
+        .await?;
+    Ok(rows.into_iter().next().map(|m| m.number))
 }
 
 /// [`made_by_key`], read in a write: a receipt with the key still committing (on SQLite in the
 /// same shared transaction as the one its key turned away) is waited for, not missed.
-pub async fn made_by_key_once_committed(db: &Db, key: &ReceiptKey) -> Result<Option<String>> {
+pub async fn made_by_key_once_committed(
+    db: &Db,
+    made: Receipts,
+    key: &ReceiptKey,
+) -> Result<Option<String>> {
     let mut tx = db.begin().await?;
-    let made: Option<Made> = tx.read_one(MADE_BY_KEY, vec![key.as_str().into()]).await?;
+    let row: Option<Made> = tx
+        .read_one(made.made_by_key(), vec![key.as_str().into()])
+        .await?;
     tx.commit().await?;
-    Ok(made.map(|m| m.number))
+    Ok(row.map(|m| m.number))
 }
 
 /// Appends events to a case's stream (numbered after the `row.events` already there), in the
