@@ -486,9 +486,10 @@ async fn main() {
         }
         "rating-record" => {
             let tokens = Arc::new(ratings::tokens(&running.state.db, args.items).await);
+            let workers = args.concurrency;
             Arc::new(move |c: reqwest::Client, base: String, i: u64| {
                 let tokens = tokens.clone();
-                Box::pin(async move { ratings::rate(&c, &base, &tokens, i).await })
+                Box::pin(async move { ratings::rate(&c, &base, &tokens, workers, i).await })
             })
         }
         "rating-report" => {
@@ -1282,9 +1283,22 @@ mod ratings {
         (1..=n).map(|g| format!("load{g}")).collect()
     }
 
-    pub async fn rate(c: &reqwest::Client, base: &str, tokens: &[String], i: u64) -> bool {
-        // Each worker walks its own stride (i += 1000): every token is used once.
-        let Some(t) = tokens.get(((i % 1000) * 1000 + i / 1000) as usize % tokens.len()) else {
+    /// Rates with the `i`th request's token. Worker `w` sends `i = w, w + 1000, …`; each worker
+    /// walks its own share of the tokens, so every token is used once (a share used up counts
+    /// as failures: give more `--items`).
+    pub async fn rate(
+        c: &reqwest::Client,
+        base: &str,
+        tokens: &[String],
+        workers: usize,
+        i: u64,
+    ) -> bool {
+        let (worker, nth) = ((i % 1000) as usize, (i / 1000) as usize);
+        let share = tokens.len() / workers.max(1);
+        if nth >= share {
+            return false;
+        }
+        let Some(t) = tokens.get(worker * share + nth) else {
             return false;
         };
         let level = 5 - (i % 5) as i64;
