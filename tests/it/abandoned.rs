@@ -3,7 +3,7 @@
 //! request's work wherever it stands (in line for the writer's turn, inside a shared
 //! transaction, waiting for the `COMMIT`). Each case's parts must still agree with its history,
 //! and each command must have happened once or not at all; a receipt sent with its key
-//! (`Idempotency-Key`) once.
+//! (`Idempotency-Key`) once, a case or a 一件事 with its members.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -240,13 +240,15 @@ async fn bundle_commands_whose_clients_give_up_mid_flight_start_each_member_once
         assert_eq!(st, 201, "{v}");
         let worked = at_once(&clients, |at, mut m| async move {
             let clerk = &at.staff.clerk;
+            let key = format!("abandoned-bundle-{:016x}", m.next());
             let v = at
-                .send(
+                .send_keyed(
                     &mut m,
                     clerk,
                     "/api/v1/bundle-cases",
                     &json!({"bundle": "KB", "materials": ["S1", "K1:B", "K2:B", "K3:B"],
                             "applicant": {"kind": "person", "name": "张三", "id_number": PERSON_ID, "phone": PHONE}}),
+                    Some(&key),
                 )
                 .await;
             let parent = v["number"].as_str().unwrap().to_string();
@@ -275,6 +277,13 @@ async fn bundle_commands_whose_clients_give_up_mid_flight_start_each_member_once
         for n in worked.iter().flatten() {
             issued_with_each_once(&s, &clients.staff.clerk, n, &once).await;
         }
+        let parents = crate::support::texts(&s, "SELECT number AS value FROM bundle_cases").await;
+        assert_eq!(parents.len(), worked.len(), "one bundle per receipt");
+        assert_eq!(
+            case_numbers(&s).await.len(),
+            worked.len() * 3,
+            "each member received once"
+        );
         every_case_agrees_with_its_history(&s).await;
         s.stop().await;
     })
