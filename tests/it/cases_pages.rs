@@ -914,7 +914,7 @@ async fn the_phone_application_sent_twice_makes_one_case_and_its_key_from_anothe
         let r = send(&other, &key).await;
         assert_eq!(r.status(), 409);
         let html = r.text().await.unwrap();
-        assert!(html.contains("这张受理单已用于另一份申请"), "{html}");
+        assert!(html.contains("这份申请表已经提交过另一份申请"), "{html}");
         assert!(!html.contains(&n), "nothing of the first case shown");
         assert_eq!(crate::cases::case_numbers(&s).await.len(), cases_before + 1);
         let r = send(&other, &receipt_key_of(&html)).await;

@@ -341,7 +341,7 @@ async fn made_before(
     let same =
         row.bundle == app.bundle.trim() && applicant.is_some_and(|a| a.is_same_as(&app.applicant));
     if !same {
-        return Err(service::receipt_key_reused());
+        return Err(service::receipt_key_reused(service::Channel::Window));
     }
     Ok(row.number)
 }

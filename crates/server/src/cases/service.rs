@@ -620,12 +620,16 @@ pub const RECEIPT_KEY_REUSED: &str = "receipt_key_reused";
 
 /// The answer to a receipt key sent with another item or applicant: a form used again for
 /// someone else (opened from the browser's history, say). Answering the first case would hide
-/// that nothing was made for them.
-pub fn receipt_key_reused() -> Error {
-    Error::conflict(
-        RECEIPT_KEY_REUSED,
-        "这张受理单已用于另一份申请，本次没有受理。请核对后用新的受理单再次提交",
-    )
+/// that nothing was made for them. The words are the sender's: a clerk's 受理单, an
+/// applicant's 申请表 on the phone page.
+pub fn receipt_key_reused(channel: Channel) -> Error {
+    let title = match channel {
+        Channel::Online => "这份申请表已经提交过另一份申请，本次没有提交。请核对后重新提交",
+        Channel::Window | Channel::WindowRouted => {
+            "这张受理单已用于另一份申请，本次没有受理。请核对后用新的受理单再次提交"
+        }
+    };
+    Error::conflict(RECEIPT_KEY_REUSED, title)
 }
 
 /// The case a receipt's key made before, as its sender may see it: staff as [`may_view`]
@@ -642,7 +646,7 @@ pub async fn made_before(
     let applicant = &app.receipt.applicant;
     let theirs = channel != Channel::Online || l.case.applicant.phone == applicant.phone;
     if !(theirs && l.row.item == app.item.trim() && l.case.applicant.is_same_as(applicant)) {
-        return Err(receipt_key_reused());
+        return Err(receipt_key_reused(channel));
     }
     Ok(l)
 }
